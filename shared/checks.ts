@@ -1,0 +1,192 @@
+// The stateless part of the safety decision, as pure functions. The edge calls evaluateOrder
+// with the state it persisted (first key); the bridge calls perOrderChecks with no state at all
+// (second key). Every violated check is reported, each with its amounts, never only the first.
+import {
+  CONSECUTIVE_LOSS_LIMIT,
+  DAILY_LOSS_LIMIT,
+  DRAWDOWN_CIRCUIT_BREAKER,
+  MAX_ACCOUNT_DATA_AGE_MS,
+  MAX_CONCENTRATION,
+  MAX_ORDERS_PER_MINUTE,
+  MAX_PRICE_DEVIATION,
+  MAX_QUOTE_AGE_MS,
+  MAX_TRADE_RISK,
+  MIN_PRICE_COLLAR,
+} from "./limits";
+import { formatPct, formatUsd, roundCents } from "./money";
+import type { Leg } from "./order";
+import { netLimitPrice, type RiskAnalysis } from "./risk";
+import type { Violation } from "./tools";
+
+/** What the decision needs to know about the account, as persisted by the Durable Object. */
+export interface AccountState {
+  /** Net liquidation in USD; null when the bridge has never reported it. */
+  netLiquidation: number | null;
+  highWaterMark: number | null;
+  /** Today's P&L (realized and unrealized) in USD; negative is a loss. */
+  dailyPnl: number;
+  /** Losing trades in a row. */
+  lossStreak: number;
+  /** Worst-case exposure in USD per underlying, open trades and pending orders included. */
+  exposureBySymbol: Readonly<Record<string, number>>;
+  emergencyStop: boolean;
+  breaker: { tripped: boolean; kind?: string | null; reason?: string | null };
+  /** Orders sent (or queued for approval) in the last 60 seconds. */
+  ordersLastMinute: number;
+  /** Age of the account snapshot in ms; null when there is none. */
+  accountDataAgeMs: number | null;
+  /** Fingerprints of orders placed recently (see orderFingerprint); a repeat is refused. */
+  recentOrderFingerprints?: readonly string[];
+  /** When set, only these underlyings may be traded. It can only narrow, never loosen a limit. */
+  allowedSymbols?: readonly string[] | null;
+}
+
+/** The order as the checks see it (the fields of place_order they read). */
+export interface CheckedOrder {
+  symbol: string;
+  legs: readonly Leg[];
+  max_risk: number;
+  capital_required: number;
+}
+
+export interface CheckContext {
+  /** `close` orders reduce risk: they stay allowed under an emergency stop or a tripped breaker. */
+  intent: "open" | "close";
+  /** Current net mid of the whole order per combo unit, and its age; null when unknown. */
+  quote?: { mid: number | null; ageMs: number } | null;
+}
+
+export type Decision =
+  | { allowed: true; violations: []; riskUsed: number; exposure: number }
+  | { allowed: false; violations: Violation[]; riskUsed: number | null; exposure: number | null };
+
+const v = (check: string, message: string, value?: number, limit?: number): Violation => ({
+  check,
+  message,
+  ...(value === undefined ? {} : { value: roundCents(value) }),
+  ...(limit === undefined ? {} : { limit }),
+});
+
+/** A stable description of an order's structure, to catch an agent sending the same order twice. */
+export function orderFingerprint(order: Pick<CheckedOrder, "symbol" | "legs">): string {
+  const legs = order.legs
+    .map((leg) => {
+      const c = leg.contract;
+      const what = c.sec_type === "STK" ? "STK" : `${c.expiry}:${c.strike}:${c.right}`;
+      return `${leg.action}:${leg.quantity}:${what}`;
+    })
+    .sort();
+  return `${order.symbol}|${legs.join("|")}`;
+}
+
+/** The larger of the caller's claim and the computed worst-case loss: the agent's arithmetic is not trusted. */
+export function effectiveRisk(order: CheckedOrder, analysis: RiskAnalysis): number | null {
+  return analysis.worstCaseLoss === null ? null : roundCents(Math.max(order.max_risk, analysis.worstCaseLoss));
+}
+
+/**
+ * The checks that need no account state: leg validation, computable and bounded risk, the
+ * caller's risk claim and the per-trade risk limit. The bridge runs these as the second key.
+ */
+export function perOrderChecks(order: CheckedOrder, analysis: RiskAnalysis, intent: "open" | "close" = "open"): Violation[] {
+  const out: Violation[] = [...analysis.errors];
+  if (intent === "close") return out;
+  if (analysis.method === "not_computable") {
+    out.push(v("risk_not_computable", `Risk not computable: ${analysis.reason ?? "unknown structure"}`));
+    return out;
+  }
+  if (!analysis.bounded || analysis.worstCaseLoss === null) {
+    out.push(v("unbounded_risk", analysis.reason ?? "Unbounded risk: the structure's loss has no limit"));
+    return out;
+  }
+  const computed = analysis.worstCaseLoss;
+  if (order.max_risk + 0.005 < computed)
+    out.push(
+      v("max_risk_claim", `Claimed max_risk (${formatUsd(order.max_risk)}) is below the computed worst-case loss (${formatUsd(computed)})`, order.max_risk, computed),
+    );
+  const risk = Math.max(order.max_risk, computed);
+  if (risk > MAX_TRADE_RISK + 0.005)
+    out.push(v("max_trade_risk", `Max risk (${formatUsd(risk)}) exceeds limit (${formatUsd(MAX_TRADE_RISK)})`, risk, MAX_TRADE_RISK));
+  return out;
+}
+
+/** The whole stateless decision for one order. */
+export function evaluateOrder(order: CheckedOrder, analysis: RiskAnalysis, state: AccountState, context: CheckContext): Decision {
+  const out = perOrderChecks(order, analysis, context.intent);
+  const risk = effectiveRisk(order, analysis);
+  const exposure = risk === null ? null : roundCents(Math.max(order.capital_required, risk));
+
+  if (state.allowedSymbols && !state.allowedSymbols.includes(order.symbol))
+    out.push(v("symbol_not_allowed", `${order.symbol} is not on this account's list of tradable symbols (${state.allowedSymbols.join(", ")})`));
+
+  if (context.intent === "open") {
+    if (state.emergencyStop) out.push(v("emergency_stop", "Emergency stop is on: no new positions may be opened"));
+    if (state.breaker.tripped)
+      out.push(v("circuit_breaker", `Circuit breaker is tripped${state.breaker.kind ? ` (${state.breaker.kind})` : ""}: ${state.breaker.reason ?? "no new positions until it is reset"}`));
+
+    if (state.accountDataAgeMs === null || state.netLiquidation === null)
+      out.push(v("stale_data", "No account data from the bridge yet: refusing until net liquidation is known"));
+    else if (state.accountDataAgeMs > MAX_ACCOUNT_DATA_AGE_MS)
+      out.push(
+        v("stale_data", `Account data is ${Math.round(state.accountDataAgeMs / 1000)} s old (limit ${MAX_ACCOUNT_DATA_AGE_MS / 1000} s): refusing until the bridge reports fresh values`, state.accountDataAgeMs, MAX_ACCOUNT_DATA_AGE_MS),
+      );
+
+    const lossToday = Math.max(0, -state.dailyPnl);
+    if (lossToday >= DAILY_LOSS_LIMIT - 0.005)
+      out.push(v("daily_loss", `Daily loss (${formatUsd(lossToday)}) has reached the limit (${formatUsd(DAILY_LOSS_LIMIT)})`, lossToday, DAILY_LOSS_LIMIT));
+    else if (risk !== null && lossToday + risk > DAILY_LOSS_LIMIT + 0.005)
+      out.push(
+        v("daily_loss", `Daily loss so far (${formatUsd(lossToday)}) plus this order's worst-case loss (${formatUsd(risk)}) would exceed the daily loss limit (${formatUsd(DAILY_LOSS_LIMIT)})`, lossToday + risk, DAILY_LOSS_LIMIT),
+      );
+
+    if (state.netLiquidation !== null && state.highWaterMark !== null && state.highWaterMark > 0) {
+      const drawdown = (state.highWaterMark - state.netLiquidation) / state.highWaterMark;
+      if (drawdown >= DRAWDOWN_CIRCUIT_BREAKER - 1e-9)
+        out.push(
+          v("drawdown", `Drawdown of ${formatPct(drawdown)} from the high-water mark (${formatUsd(state.highWaterMark)}) reaches the ${formatPct(DRAWDOWN_CIRCUIT_BREAKER)} breaker`, drawdown, DRAWDOWN_CIRCUIT_BREAKER),
+        );
+    }
+
+    if (state.lossStreak >= CONSECUTIVE_LOSS_LIMIT)
+      out.push(v("consecutive_losses", `${state.lossStreak} losing trades in a row reaches the limit of ${CONSECUTIVE_LOSS_LIMIT}`, state.lossStreak, CONSECUTIVE_LOSS_LIMIT));
+
+    if (exposure !== null && state.netLiquidation !== null) {
+      const existing = state.exposureBySymbol[order.symbol] ?? 0;
+      const total = existing + exposure;
+      const share = state.netLiquidation > 0 ? total / state.netLiquidation : Number.POSITIVE_INFINITY;
+      if (share > MAX_CONCENTRATION + 1e-9)
+        out.push(
+          v("concentration", `${order.symbol} exposure (${formatUsd(total)} incl. this order) would be ${Number.isFinite(share) ? formatPct(share) : "all"} of net liquidation (${formatUsd(state.netLiquidation)}), above the ${formatPct(MAX_CONCENTRATION)} limit`, share, MAX_CONCENTRATION),
+        );
+    }
+
+    if (state.ordersLastMinute >= MAX_ORDERS_PER_MINUTE)
+      out.push(v("order_rate", `${state.ordersLastMinute} orders in the last minute; the limit is ${MAX_ORDERS_PER_MINUTE} per minute`, state.ordersLastMinute, MAX_ORDERS_PER_MINUTE));
+
+    if (state.recentOrderFingerprints?.includes(orderFingerprint(order)))
+      out.push(v("duplicate_order", "An identical order was placed moments ago; send it with the same idempotency_key to retry, or change it"));
+
+    out.push(...priceCollar(order, context));
+  }
+
+  return out.length === 0 && risk !== null && exposure !== null
+    ? { allowed: true, violations: [], riskUsed: risk, exposure }
+    : { allowed: false, violations: out, riskUsed: risk, exposure };
+}
+
+/** Fat-finger collar: the order's net limit price against the current net mid. */
+function priceCollar(order: CheckedOrder, context: CheckContext): Violation[] {
+  const quote = context.quote;
+  if (!quote || quote.mid === null)
+    return [v("market_data", "No current quote for this order, so its limit price cannot be checked against the market")];
+  if (quote.ageMs > MAX_QUOTE_AGE_MS)
+    return [v("market_data", `The quote is ${Math.round(quote.ageMs / 1000)} s old (limit ${MAX_QUOTE_AGE_MS / 1000} s)`, quote.ageMs, MAX_QUOTE_AGE_MS)];
+  const limit = netLimitPrice(order.legs);
+  const allowed = Math.max(Math.abs(quote.mid) * MAX_PRICE_DEVIATION, MIN_PRICE_COLLAR);
+  const deviation = Math.abs(limit - quote.mid);
+  if (deviation > allowed + 0.005)
+    return [
+      v("price_collar", `Limit price ${formatUsd(limit)} is ${formatUsd(deviation)} from the mid ${formatUsd(quote.mid)}; at most ${formatUsd(allowed)} is allowed`, deviation, roundCents(allowed)),
+    ];
+  return [];
+}

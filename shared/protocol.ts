@@ -1,0 +1,252 @@
+// The bridge⇄edge protocol over one WebSocket: a versioned envelope (hello, welcome, request,
+// response, event, ack, ping, pong) with every operation and event typed. Both the Durable Object
+// and the bridge parse every frame with these schemas; a frame that fails is refused, not guessed.
+import { z } from "zod";
+import { Leg, Symbol } from "./order";
+import { AccountSummary, OrderStatus, OrderStatusName, Position, Violation } from "./tools";
+
+export const PROTOCOL_VERSION = 1;
+
+export const IbkrMode = z.enum(["paper_tws", "paper_gateway", "live_tws", "live_gateway", "sim"]);
+export type IbkrMode = z.infer<typeof IbkrMode>;
+
+export const TwsHealth = z.object({
+  state: z.enum(["connected", "degraded", "down"]),
+  since: z.string(),
+  last_error: z.string().nullable(),
+  server_version: z.number().int().nullable(),
+});
+export type TwsHealth = z.infer<typeof TwsHealth>;
+
+// ---- operations (edge → bridge requests) ---------------------------------------------------
+
+const Empty = z.strictObject({});
+
+export const PlaceParams = z.strictObject({
+  trade_id: z.string().min(1),
+  symbol: Symbol,
+  strategy: z.string(),
+  legs: z.array(Leg).min(1),
+  /** The edge's approved worst-case loss; the bridge recomputes it (second key). */
+  max_risk: z.number(),
+  order_type: z.enum(["LMT", "MKT"]).default("LMT"),
+  /** Net limit per combo unit: positive is a debit paid, negative a credit received. */
+  limit_price: z.number().optional(),
+  /** `open` orders face every check; `close` orders reduce risk and stay allowed under a stop. */
+  intent: z.enum(["open", "close"]).default("open"),
+});
+export type PlaceParams = z.infer<typeof PlaceParams>;
+
+export const PlaceResult = z.object({
+  order_id: z.number().int(),
+  perm_id: z.number().int().nullable(),
+  status: OrderStatusName,
+  limit_price: z.number().nullable(),
+});
+
+export const PreviewResult = z.object({
+  init_margin_change: z.number().nullable(),
+  maint_margin_change: z.number().nullable(),
+  equity_with_loan_change: z.number().nullable(),
+  commission: z.number().nullable(),
+  warning: z.string().nullable(),
+});
+
+export const CloseParams = z.strictObject({
+  trade_id: z.string().min(1),
+  close_trade_id: z.string().min(1),
+  /** The legs as they were opened; the bridge sends the reverse combo. */
+  legs: z.array(Leg).min(1),
+  symbol: Symbol,
+});
+
+export const OpenOrder = z.object({
+  order_id: z.number().int(),
+  perm_id: z.number().int().nullable(),
+  order_ref: z.string().nullable(),
+  symbol: z.string(),
+  sec_type: z.string(),
+  action: z.enum(["BUY", "SELL"]),
+  quantity: z.number(),
+  order_type: z.string(),
+  limit_price: z.number().nullable(),
+  status: OrderStatusName,
+  filled: z.number(),
+  remaining: z.number(),
+});
+export type OpenOrder = z.infer<typeof OpenOrder>;
+
+export const Execution = z.object({
+  exec_id: z.string(),
+  order_id: z.number().int(),
+  perm_id: z.number().int().nullable(),
+  order_ref: z.string().nullable(),
+  con_id: z.number().int(),
+  symbol: z.string(),
+  sec_type: z.string(),
+  expiry: z.string().nullable(),
+  strike: z.number().nullable(),
+  right: z.enum(["C", "P"]).nullable(),
+  side: z.enum(["BOT", "SLD"]),
+  shares: z.number(),
+  price: z.number(),
+  time: z.string(),
+  commission: z.number().nullable(),
+  realized_pnl: z.number().nullable(),
+});
+export type Execution = z.infer<typeof Execution>;
+
+export const QuoteParams = z.strictObject({
+  /** One leg (stock or option) or a whole combo's legs; the combo's mid is net per unit. */
+  legs: z.array(Leg.omit({ price: true }).extend({ price: z.number().optional() })).min(1),
+});
+export const Quote = z.object({
+  bid: z.number().nullable(),
+  ask: z.number().nullable(),
+  last: z.number().nullable(),
+  mid: z.number().nullable(),
+  /** `live`, `delayed`, or `unavailable` with the reason: never a silent zero. */
+  data_type: z.enum(["live", "frozen", "delayed", "delayed_frozen", "unavailable"]),
+  reason: z.string().nullable(),
+  as_of: z.string(),
+});
+export type Quote = z.infer<typeof Quote>;
+
+export const OptionChainParams = z.strictObject({
+  symbol: Symbol,
+  expiry: z.string().optional(),
+  /** Only strikes within this fraction of the underlying price (default 10%). */
+  strike_range: z.number().positive().max(1).optional(),
+});
+export const OptionChain = z.object({
+  symbol: z.string(),
+  underlying_price: z.number().nullable(),
+  expiries: z.array(z.string()),
+  strikes: z.array(z.number()),
+  expiry: z.string().nullable(),
+  quotes: z.array(
+    z.object({ strike: z.number(), right: z.enum(["C", "P"]), bid: z.number().nullable(), ask: z.number().nullable(), mid: z.number().nullable() }),
+  ),
+});
+
+export const LogParams = z.strictObject({
+  kind: z.enum(["safety_violation", "circuit_breaker"]),
+  at: z.string(),
+  message: z.string(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** Every operation with its params and result. */
+export const Ops = {
+  account: { params: Empty, result: AccountSummary },
+  positions: { params: z.strictObject({ symbol: Symbol.optional() }), result: z.array(Position) },
+  place: { params: PlaceParams, result: PlaceResult },
+  preview: { params: PlaceParams, result: PreviewResult },
+  cancel: { params: z.strictObject({ order_id: z.number().int().positive() }), result: z.object({ order_id: z.number().int(), status: OrderStatusName }) },
+  cancel_all: { params: Empty, result: z.object({ requested: z.literal(true) }) },
+  close: { params: CloseParams, result: PlaceResult },
+  order_status: { params: z.strictObject({ order_id: z.number().int().positive() }), result: OrderStatus },
+  open_orders: { params: Empty, result: z.array(OpenOrder) },
+  executions: { params: z.strictObject({ since: z.string().optional() }), result: z.array(Execution) },
+  quote: { params: QuoteParams, result: Quote },
+  option_chain: { params: OptionChainParams, result: OptionChain },
+  health: { params: Empty, result: TwsHealth },
+  write_log: { params: LogParams, result: z.object({ written: z.literal(true) }) },
+} as const;
+export type OpName = keyof typeof Ops;
+export type OpParams<N extends OpName> = z.infer<(typeof Ops)[N]["params"]>;
+export type OpResult<N extends OpName> = z.infer<(typeof Ops)[N]["result"]>;
+export const OpName = z.enum(Object.keys(Ops) as [OpName, ...OpName[]]);
+
+// ---- events (bridge → edge) ----------------------------------------------------------------
+
+export const Events = {
+  order_status: z.object({
+    order_id: z.number().int(),
+    perm_id: z.number().int().nullable(),
+    order_ref: z.string().nullable(),
+    status: OrderStatusName,
+    filled: z.number(),
+    remaining: z.number(),
+    avg_fill_price: z.number().nullable(),
+    why_held: z.string().nullable(),
+    /** TWS error text when the status is a rejection. */
+    reason: z.string().nullable(),
+  }),
+  execution: Execution,
+  position: Position.extend({ account: z.string() }),
+  account: AccountSummary,
+  pnl: z.object({ daily: z.number().nullable(), unrealized: z.number().nullable(), realized: z.number().nullable() }),
+  tws_health: TwsHealth,
+  /** The bridge refused an order the edge approved (second key) — the edge must hear why. */
+  refusal: z.object({ trade_id: z.string(), violations: z.array(Violation) }),
+} as const;
+export type EventType = keyof typeof Events;
+export type EventData<T extends EventType> = z.infer<(typeof Events)[T]>;
+
+// ---- the envelope ----------------------------------------------------------------------------
+
+const V = z.literal(PROTOCOL_VERSION);
+
+export const Hello = z.strictObject({
+  v: V,
+  type: z.literal("hello"),
+  bridge_version: z.string(),
+  /** Random per bridge process; with `seq` it identifies an event exactly once. */
+  bridge_id: z.string().min(8),
+  account_id: z.string(),
+  mode: IbkrMode,
+  tws: TwsHealth,
+});
+export type Hello = z.infer<typeof Hello>;
+
+export const Welcome = z.strictObject({
+  v: V,
+  type: z.literal("welcome"),
+  /** The last event seq of this bridge_id the edge has stored; the bridge resends anything after. */
+  last_event_seq: z.number().int().nonnegative(),
+});
+
+export const Request = z.strictObject({
+  v: V,
+  type: z.literal("request"),
+  id: z.string().min(1),
+  op: OpName,
+  params: z.unknown(),
+});
+export type Request = z.infer<typeof Request>;
+
+export const ErrorBody = z.object({
+  code: z.string(),
+  message: z.string(),
+  violations: z.array(Violation).optional(),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+export const Response = z.union([
+  z.strictObject({ v: V, type: z.literal("response"), id: z.string(), ok: z.literal(true), result: z.unknown() }),
+  z.strictObject({ v: V, type: z.literal("response"), id: z.string(), ok: z.literal(false), error: ErrorBody }),
+]);
+export type Response = z.infer<typeof Response>;
+
+const eventVariants = Object.entries(Events).map(([type, data]) =>
+  z.strictObject({ v: V, type: z.literal("event"), seq: z.number().int().positive(), at: z.string(), event: z.literal(type), data }),
+);
+export const Event = z.discriminatedUnion("event", eventVariants as unknown as [typeof eventVariants[number], ...typeof eventVariants]);
+export type Event = { v: 1; type: "event"; seq: number; at: string } & {
+  [T in EventType]: { event: T; data: EventData<T> };
+}[EventType];
+
+export const Ack = z.strictObject({ v: V, type: z.literal("ack"), seq: z.number().int().nonnegative() });
+export const Ping = z.strictObject({ v: V, type: z.literal("ping"), t: z.number() });
+export const Pong = z.strictObject({ v: V, type: z.literal("pong"), t: z.number() });
+
+/** Anything the bridge may send. */
+export const BridgeMessage = z.union([Hello, z.strictObject({ ...Response.options[0].shape }), z.strictObject({ ...Response.options[1].shape }), Event, Ping, Pong]);
+/** Anything the edge may send. */
+export const EdgeMessage = z.union([Welcome, Request, Ack, Ping, Pong]);
+
+/** Parse a request's params with its op's schema. */
+export function parseParams<N extends OpName>(op: N, params: unknown): OpParams<N> {
+  return Ops[op].params.parse(params) as OpParams<N>;
+}

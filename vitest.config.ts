@@ -1,0 +1,20 @@
+// Test projects: "node" runs shared/, the TWS simulator and the bridge in Node 22;
+// edge tests (workerd via @cloudflare/vitest-plugin) join as their own project.
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "node",
+          environment: "node",
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/edge/**", "test/e2e/**", "node_modules/**"],
+          testTimeout: 20_000,
+          hookTimeout: 20_000,
+        },
+      },
+    ],
+  },
+});
