@@ -5,6 +5,7 @@ import { z } from "zod";
 import { Leg, Symbol } from "./order";
 
 const Money = z.number().finite();
+export const METADATA_MAX_CHARS = 4_096;
 const IdempotencyKey = z
   .string()
   .min(8, "idempotency_key must be at least 8 characters")
@@ -80,7 +81,11 @@ export const PlaceOrderInput = z.strictObject({
   /** The caller's claim of the worst-case loss (USD); checked against the computed one. */
   max_risk: Money.nonnegative("max_risk cannot be negative"),
   capital_required: Money.nonnegative("capital_required cannot be negative"),
-  metadata: z.record(z.string(), z.unknown()).optional(),
+  /** Free-form notes kept with the trade; bounded so an agent cannot bloat the ledger. */
+  metadata: z
+    .record(z.string(), z.unknown())
+    .refine((value) => JSON.stringify(value).length <= METADATA_MAX_CHARS, `metadata must be at most ${METADATA_MAX_CHARS} characters as JSON`)
+    .optional(),
   idempotency_key: IdempotencyKey.optional(),
 });
 export type PlaceOrderInput = z.infer<typeof PlaceOrderInput>;

@@ -49,6 +49,13 @@ describe("place_order input", () => {
     expect(result.error!.issues[0]!.code).toBe("unrecognized_keys");
   });
 
+  it("refuses oversized metadata", () => {
+    expect(PlaceOrderInput.safeParse({ ...seedOrder, metadata: { note: "x".repeat(4_000) } }).success).toBe(true);
+    expect(firstIssue(PlaceOrderInput.safeParse({ ...seedOrder, metadata: { note: "x".repeat(4_100) } }))).toBe(
+      "metadata: metadata must be at most 4096 characters as JSON",
+    );
+  });
+
   it("refuses a NaN or infinite price", () => {
     expect(PlaceOrderInput.safeParse({ ...seedOrder, legs: [{ ...ironCondor()[0]!, price: Number.NaN }] }).success).toBe(false);
     expect(PlaceOrderInput.safeParse({ ...seedOrder, max_risk: Number.POSITIVE_INFINITY }).success).toBe(false);
