@@ -1,6 +1,7 @@
 // Test projects: "node" runs shared/, the TWS simulator and the bridge in Node 22;
 // edge tests (workerd via @cloudflare/vitest-plugin) join as their own project.
 import { defineConfig } from "vitest/config";
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
 
 export default defineConfig({
   test: {
@@ -14,6 +15,15 @@ export default defineConfig({
           testTimeout: 20_000,
           hookTimeout: 20_000,
         },
+      },
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: { bindings: { MCP_TOKEN: "test-mcp-token", BRIDGE_TOKEN: "test-bridge-token", ADMIN_TOKEN: "test-admin-token" } },
+          }),
+        ],
+        test: { name: "edge", include: ["test/edge/**/*.test.ts"], testTimeout: 20_000, hookTimeout: 20_000 },
       },
     ],
   },

@@ -1,0 +1,43 @@
+// The Worker: authenticates and routes /mcp (and later /bridge, /api, /dashboard) to the
+// account's Durable Object. The account comes from configuration, never from the request.
+import { Hono, type Context } from "hono";
+import { bearerAuth } from "hono/bearer-auth";
+import { bodyLimit } from "hono/body-limit";
+import { secureHeaders } from "hono/secure-headers";
+import type { Env } from "./account-do";
+export { AccountDO } from "./account-do";
+
+const MAX_BODY_BYTES = 64 * 1024;
+const app = new Hono<{ Bindings: Env }>();
+// Not on /bridge: a 101 response carrying a WebSocket has immutable headers.
+app.use("/mcp", secureHeaders());
+app.use("/api/*", secureHeaders());
+
+function accountStub(env: Env) {
+  return env.ACCOUNT.get(env.ACCOUNT.idFromName(env.IBKR_ACCOUNT_ID || "default"));
+}
+
+// bearerAuth compares in constant time and answers 401 with WWW-Authenticate.
+// The token is read per request because Worker secrets live on env, not at module load.
+app.use("/mcp", async (c, next) => bearerAuth({ token: c.env.MCP_TOKEN })(c as unknown as Context, next));
+app.use("/mcp", bodyLimit({ maxSize: MAX_BODY_BYTES }));
+// A Durable Object's response has immutable headers; copy it so secureHeaders can add its own.
+app.all("/mcp", async (c) => {
+  const res = await accountStub(c.env).fetch(c.req.raw);
+  return new Response(res.body, res);
+});
+
+// Bridge token only, checked before the upgrade reaches the Durable Object.
+app.use("/bridge", async (c, next) => bearerAuth({ token: c.env.BRIDGE_TOKEN })(c as unknown as Context, next));
+// A 101 response carries the socket; it must be returned as-is, not copied.
+app.get("/bridge", (c) => accountStub(c.env).fetch(c.req.raw));
+
+// Admin token only: a bridge or MCP token must never reach the admin API.
+app.use("/api/*", async (c, next) => bearerAuth({ token: c.env.ADMIN_TOKEN })(c as unknown as Context, next));
+app.use("/api/*", bodyLimit({ maxSize: MAX_BODY_BYTES }));
+app.all("/api/*", async (c) => {
+  const res = await accountStub(c.env).fetch(c.req.raw);
+  return new Response(res.body, res);
+});
+
+export default app;

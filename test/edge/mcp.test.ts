@@ -1,0 +1,48 @@
+// Edge tests inside workerd: auth on /mcp and real MCP JSON-RPC requests to the Durable Object.
+import { SELF } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+
+const MCP_HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+
+async function rpc(method: string, params: unknown, token = "test-mcp-token") {
+  return SELF.fetch("https://edge.test/mcp", {
+    method: "POST",
+    headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
+}
+
+describe("/mcp auth", () => {
+  it("refuses a missing token with 401 and WWW-Authenticate", async () => {
+    const res = await SELF.fetch("https://edge.test/mcp", { method: "POST", headers: MCP_HEADERS, body: "{}" });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("www-authenticate")).toContain("Bearer");
+  });
+  it("refuses the bridge token on /mcp", async () => {
+    const res = await rpc("tools/list", {}, "test-bridge-token");
+    expect(res.status).toBe(401);
+  });
+  it("answers GET /mcp with 405", async () => {
+    const res = await SELF.fetch("https://edge.test/mcp", { headers: { authorization: "Bearer test-mcp-token" } });
+    expect(res.status).toBe(405);
+  });
+});
+
+describe("MCP tools", () => {
+  it("lists get_safety_status with schemas and annotations", async () => {
+    const res = await rpc("tools/list", {});
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { result: { tools: Array<{ name: string; outputSchema?: unknown; annotations?: { readOnlyHint?: boolean } }> } };
+    const tool = body.result.tools.find((t) => t.name === "get_safety_status");
+    expect(tool?.outputSchema).toBeDefined();
+    expect(tool?.annotations?.readOnlyHint).toBe(true);
+  });
+  it("get_safety_status reports the hard limits and no bridge", async () => {
+    const res = await rpc("tools/call", { name: "get_safety_status", arguments: {} });
+    const body = (await res.json()) as { result: { structuredContent: { account_id: string; limits: Record<string, number>; bridge_connected: boolean; emergency_stop: boolean } } };
+    expect(body.result.structuredContent.account_id).toBe("sim");
+    expect(body.result.structuredContent.bridge_connected).toBe(false);
+    expect(body.result.structuredContent.emergency_stop).toBe(false);
+    expect(Object.values(body.result.structuredContent.limits)).toContain(500);
+  });
+});
