@@ -1,0 +1,33 @@
+// The pure safety decision's cost per order: risk analysis of the legs plus every stateless
+// check, as the Durable Object runs them inside its synchronous check-and-reserve turn.
+import { type AccountState, evaluateOrder } from "../../shared/checks";
+import type { Leg } from "../../shared/order";
+import { analyzeOrder } from "../../shared/risk";
+import { tradingDay } from "../../shared/trade-id";
+
+const today = tradingDay(new Date());
+const expiry = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+const condor: Leg[] = [
+  { action: "BUY", contract: { symbol: "SPY", expiry, strike: 565, right: "P" }, quantity: 1, price: 1.0 },
+  { action: "SELL", contract: { symbol: "SPY", expiry, strike: 570, right: "P" }, quantity: 1, price: 1.6 },
+  { action: "SELL", contract: { symbol: "SPY", expiry, strike: 590, right: "C" }, quantity: 1, price: 1.5 },
+  { action: "BUY", contract: { symbol: "SPY", expiry, strike: 595, right: "C" }, quantity: 1, price: 0.9 },
+];
+const state: AccountState = {
+  netLiquidation: 100_000, highWaterMark: 101_000, dailyPnl: -120, lossStreak: 1,
+  exposureBySymbol: { SPY: 2_000, AAPL: 500 }, emergencyStop: false, breaker: { tripped: false },
+  ordersLastMinute: 2, accountDataAgeMs: 1_200, recentOrderFingerprints: [`SPY|BUY:1:${expiry}:550:P`], allowedSymbols: null,
+};
+
+/** Allowed is returned so a broken fixture (every order refused early) shows up in the table. */
+export function decisionMicros(iterations = 100_000): { perOrderUs: number; iterations: number; allowed: boolean } {
+  const order = { symbol: "SPY", legs: condor, max_risk: 500, capital_required: 1_000 };
+  let allowed = false;
+  for (let i = 0; i < 2_000; i++) evaluateOrder(order, analyzeOrder(condor, { symbol: "SPY", today }), state, { intent: "open", quote: { mid: -1.2, ageMs: 500 } });
+  const t0 = performance.now();
+  for (let i = 0; i < iterations; i++) {
+    const analysis = analyzeOrder(condor, { symbol: "SPY", today });
+    allowed = evaluateOrder(order, analysis, state, { intent: "open", quote: { mid: -1.2, ageMs: 500 } }).allowed;
+  }
+  return { perOrderUs: ((performance.now() - t0) * 1000) / iterations, iterations, allowed };
+}
