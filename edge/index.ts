@@ -5,6 +5,8 @@ import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
 import type { Env } from "./account-do";
+import { dashboard } from "./dashboard/routes";
+import { adminAuth } from "./dashboard/session";
 export { AccountDO } from "./account-do";
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -32,12 +34,16 @@ app.use("/bridge", async (c, next) => bearerAuth({ token: c.env.BRIDGE_TOKEN })(
 // A 101 response carries the socket; it must be returned as-is, not copied.
 app.get("/bridge", (c) => accountStub(c.env).fetch(c.req.raw));
 
-// Admin token only: a bridge or MCP token must never reach the admin API.
-app.use("/api/*", async (c, next) => bearerAuth({ token: c.env.ADMIN_TOKEN })(c as unknown as Context, next));
+// Admin token or the dashboard's session cookie (with CSRF checks): a bridge or MCP token must
+// never reach the admin API.
+app.use("/api/*", adminAuth());
 app.use("/api/*", bodyLimit({ maxSize: MAX_BODY_BYTES }));
 app.all("/api/*", async (c) => {
   const res = await accountStub(c.env).fetch(c.req.raw);
   return new Response(res.body, res);
 });
+
+// The human's page: login form, session cookie, strict CSP (edge/dashboard/).
+app.route("/dashboard", dashboard);
 
 export default app;

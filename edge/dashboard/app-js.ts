@@ -1,0 +1,403 @@
+// The dashboard's client script, served as /dashboard/app.js (CSP allows scripts from self only).
+// Every value from the API is put on the page with textContent or DOM properties, never as
+// markup: strategy names and metadata come from agents and may be hostile. It refetches the
+// state on each `changed` message of the /api/live WebSocket, and polls slowly as a fallback.
+// Plain ES2020 in a string (no template literals inside), so no build step and no framework.
+export const APP_JS = String.raw`"use strict";
+(function () {
+  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  var CSRF = csrfMeta ? csrfMeta.getAttribute("content") : "";
+  var $ = function (id) { return document.getElementById(id); };
+  var state = null;
+  var lastAuditSeq = 0;
+  var auditFilter = { action: "", actor: "" };
+  var socket = null;
+  var reconnectDelay = 1000;
+  var refreshing = null;
+  var refreshAgain = false;
+
+  function el(tag, text, cls) {
+    var node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (cls) node.className = cls;
+    return node;
+  }
+  function row(cells) {
+    var tr = document.createElement("tr");
+    cells.forEach(function (cell) {
+      var td = document.createElement("td");
+      if (cell instanceof Node) td.appendChild(cell); else td.textContent = cell === null || cell === undefined ? "—" : String(cell);
+      tr.appendChild(td);
+    });
+    return tr;
+  }
+  function emptyRow(tbody, columns, text) {
+    var tr = document.createElement("tr");
+    var td = el("td", text, "empty");
+    td.colSpan = columns;
+    tr.appendChild(td);
+    tbody.appendChild(tr);
+  }
+  function usd(n) {
+    if (n === null || n === undefined || typeof n !== "number") return "—";
+    return (n < 0 ? "-$" : "$") + Math.abs(n).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  }
+  function amount(n, unit) {
+    if (n === null || n === undefined) return "—";
+    if (unit === "usd") return usd(n);
+    if (unit === "pct") return (Math.round(n * 100) / 100) + "%";
+    return String(n);
+  }
+  function when(iso) {
+    if (!iso) return "—";
+    var d = new Date(iso);
+    return isNaN(d.getTime()) ? String(iso) : d.toLocaleString();
+  }
+  function announce(text) {
+    var a = $("announcer");
+    a.textContent = "";
+    window.setTimeout(function () { a.textContent = text; }, 30);
+  }
+  function legsText(legs) {
+    if (!Array.isArray(legs)) return "—";
+    return legs.map(function (leg) {
+      var c = leg.contract || {};
+      var what = c.sec_type === "STK" ? c.symbol + " stock" : c.symbol + " " + c.expiry + " " + c.strike + c.right;
+      return leg.action + " " + leg.quantity + " " + what + " @ " + leg.price;
+    }).join("; ");
+  }
+
+  function api(path, body) {
+    var init = { credentials: "same-origin", headers: { accept: "application/json" } };
+    if (body !== undefined) {
+      init.method = "POST";
+      init.headers["content-type"] = "application/json";
+      init.headers["x-csrf-token"] = CSRF;
+      init.body = JSON.stringify(body);
+    }
+    return fetch(path, init).then(function (res) {
+      if (res.status === 401) { window.location.assign("/dashboard"); throw new Error("session expired: log in again"); }
+      return res.text().then(function (text) {
+        var data = null;
+        try { data = text ? JSON.parse(text) : null; } catch (e) { data = { error: text }; }
+        if (!res.ok) throw new Error((data && data.error) ? data.error : ("HTTP " + res.status));
+        return data;
+      });
+    });
+  }
+
+  // ---- rendering -----------------------------------------------------------------------------
+  function renderHealth(s) {
+    $("account-id").textContent = s.account_id ? "— account " + s.account_id : "";
+    var b = s.bridge || {};
+    $("bridge-health").textContent = b.connected
+      ? "connected since " + when(b.since) + " (version " + (b.bridge_version || "?") + ", mode " + (b.mode || "?") + ")"
+      : "NOT connected" + (b.since ? " since " + when(b.since) : "");
+    $("bridge-health").className = b.connected ? "ok" : "bad";
+    var t = s.tws;
+    $("tws-health").textContent = t ? t.state + " since " + when(t.since) + (t.last_error ? " — last error: " + t.last_error : "") : "unknown (no bridge)";
+    $("tws-health").className = t && t.state === "connected" ? "ok" : "bad";
+    $("data-age").textContent = s.data_age_seconds === null || s.data_age_seconds === undefined ? "no account data" : Math.round(s.data_age_seconds) + " s";
+    $("modes").textContent = (s.read_only ? "read-only" : "trading") + ", shadow mode " + (s.shadow_mode ? "on" : "off");
+  }
+  function renderAccount(s) {
+    var a = s.account || {};
+    $("net-liquidation").textContent = usd(a.net_liquidation);
+    $("total-cash").textContent = usd(a.total_cash);
+    $("buying-power").textContent = usd(a.buying_power);
+    $("daily-pnl").textContent = usd(a.daily_pnl);
+  }
+  function renderLimits(s) {
+    var tbody = $("limits-body");
+    tbody.replaceChildren();
+    (s.limits || []).forEach(function (l) {
+      var meter = document.createElement("meter");
+      meter.min = 0; meter.max = l.limit || 1; meter.value = Math.max(0, Math.min(l.used || 0, l.limit || 0));
+      meter.high = (l.limit || 1) * 0.8; meter.optimum = 0;
+      var pct = l.limit ? Math.round(100 * (l.used || 0) / l.limit) : 0;
+      meter.setAttribute("aria-label", (l.label || l.name) + ": " + pct + "% used");
+      var cell = document.createElement("span");
+      cell.appendChild(meter);
+      cell.appendChild(document.createTextNode(" " + pct + "%"));
+      var tr = row([l.label || l.name, amount(l.limit, l.unit), amount(l.used, l.unit), amount(l.remaining, l.unit), cell]);
+      tr.dataset.limit = l.name;
+      tbody.appendChild(tr);
+    });
+    if (!tbody.children.length) emptyRow(tbody, 5, "No limits reported");
+  }
+  function renderStop(s) {
+    var e = s.emergency_stop || { on: false };
+    var on = e.on === true;
+    $("kill-switch").className = on ? "stopped" : "";
+    $("estop-state").textContent = on ? "EMERGENCY STOP IS ON — no new orders" : "Emergency stop is off — trading allowed";
+    $("estop-detail").textContent = on ? "Reason: " + (e.reason || "—") + (e.by ? " (by " + e.by + ")" : "") + ", since " + when(e.at) : "";
+    $("estop-toggle").textContent = on ? "Release emergency stop" : "Engage emergency stop";
+    $("estop-toggle").dataset.on = on ? "true" : "false";
+  }
+  function renderBreakers(s) {
+    var tbody = $("breakers-body");
+    tbody.replaceChildren();
+    (s.breakers || []).forEach(function (br) {
+      var action = document.createElement("span");
+      if (br.tripped && br.name !== "daily_loss") {
+        var btn = el("button", "Reset " + br.name.replace(/_/g, " "));
+        btn.type = "button";
+        btn.addEventListener("click", function () {
+          confirmAction({ title: "Reset the " + br.name.replace(/_/g, " ") + " breaker?", text: "New trades become possible again once every other check passes." }, function (reason) {
+            return api("/api/breakers/reset", withBy({ breaker: br.name, reason: reason }));
+          }, "Breaker " + br.name + " reset");
+        });
+        action.appendChild(btn);
+      } else if (br.tripped) {
+        action.textContent = "resets by itself next New York trading day";
+      }
+      var tr = row([br.name.replace(/_/g, " "), br.tripped ? "TRIPPED" : "ok", br.reason, br.tripped ? when(br.at) : null, action]);
+      tr.className = br.tripped ? "bad" : "";
+      tr.dataset.breaker = br.name;
+      tbody.appendChild(tr);
+    });
+    if (!tbody.children.length) emptyRow(tbody, 5, "No breakers reported");
+  }
+  function renderApprovals(s) {
+    $("shadow-state").textContent = s.shadow_mode ? "on (every order waits for approval here)" : "off";
+    $("shadow-toggle").textContent = s.shadow_mode ? "Turn shadow mode off" : "Turn shadow mode on";
+    var tbody = $("approvals-body");
+    tbody.replaceChildren();
+    (s.pending_approvals || []).forEach(function (p) {
+      var decide = document.createElement("span");
+      [["approve", "Approve"], ["reject", "Reject"]].forEach(function (pair) {
+        var btn = el("button", pair[1] + " " + p.trade_id, pair[0] === "reject" ? "secondary" : "");
+        btn.type = "button";
+        btn.dataset.decision = pair[0];
+        btn.addEventListener("click", function () {
+          confirmAction({ title: pair[1] + " trade " + p.trade_id + "?", text: pair[0] === "approve" ? "The order is sent to IBKR at once, after the checks run again." : "The order is dropped and its risk released." }, function (reason) {
+            return api("/api/approvals/" + encodeURIComponent(p.trade_id), withBy({ decision: pair[0], reason: reason }));
+          }, "Trade " + p.trade_id + " " + (pair[0] === "approve" ? "approved" : "rejected"));
+        });
+        decide.appendChild(btn);
+        decide.appendChild(document.createTextNode(" "));
+      });
+      var tr = row([p.trade_id, p.symbol, p.strategy, legsText(p.legs), usd(p.computed_max_risk), usd(p.net_premium), when(p.expires_at), decide]);
+      tr.dataset.tradeId = p.trade_id;
+      tbody.appendChild(tr);
+    });
+    if (!tbody.children.length) emptyRow(tbody, 8, "Nothing waiting for approval");
+  }
+  function renderPositions(s) {
+    var tbody = $("positions-body");
+    tbody.replaceChildren();
+    (s.positions || []).forEach(function (p) {
+      var contract = p.sec_type === "OPT" ? p.expiry + " " + p.strike + p.right : p.sec_type;
+      tbody.appendChild(row([p.symbol, contract, p.quantity, usd(p.avg_cost), p.current_price, usd(p.market_value), usd(p.unrealized_pnl)]));
+    });
+    if (!tbody.children.length) emptyRow(tbody, 7, "No open positions");
+  }
+  function renderTrades(s) {
+    var list = $("trades-list");
+    list.replaceChildren();
+    var trades = (s.trades || []).slice().reverse();
+    trades.forEach(function (t) {
+      var box = document.createElement("details");
+      box.dataset.tradeId = t.trade_id;
+      var summary = el("summary", t.trade_id + " — " + t.symbol + " " + t.strategy + " — " + t.state + " — risk " + usd(t.computed_max_risk));
+      box.appendChild(summary);
+      box.appendChild(el("p", "Legs: " + legsText(t.legs)));
+      box.appendChild(el("p", "Intent " + (t.intent || "—") + ", reserved risk " + usd(t.reserved_risk) + ", created " + when(t.created_at)));
+      var orders = document.createElement("table");
+      orders.appendChild(el("caption", "Orders"));
+      var ohead = document.createElement("tr");
+      ["Order", "Status", "Filled", "Remaining", "Avg price", "Updated"].forEach(function (h) { var th = el("th", h); th.scope = "col"; ohead.appendChild(th); });
+      orders.appendChild(ohead);
+      (t.orders || []).forEach(function (o) { orders.appendChild(row([o.order_id, o.status, o.filled, o.remaining, o.avg_fill_price, when(o.updated_at)])); });
+      box.appendChild(orders);
+      var fills = document.createElement("table");
+      fills.appendChild(el("caption", "Fills"));
+      var fhead = document.createElement("tr");
+      ["Exec id", "Contract", "Side", "Qty", "Price", "Commission", "Time"].forEach(function (h) { var th = el("th", h); th.scope = "col"; fhead.appendChild(th); });
+      fills.appendChild(fhead);
+      (t.fills || []).forEach(function (f) { fills.appendChild(row([f.exec_id, f.symbol, f.side, f.shares, f.price, f.commission, f.time])); });
+      box.appendChild(fills);
+      list.appendChild(box);
+    });
+    if (!trades.length) list.appendChild(el("p", "No trades yet", "empty"));
+  }
+  function renderState(s) {
+    state = s;
+    renderHealth(s); renderAccount(s); renderStop(s); renderLimits(s); renderBreakers(s);
+    renderApprovals(s); renderPositions(s); renderTrades(s);
+    document.body.dataset.loaded = "true";
+  }
+
+  function auditQuery(after) {
+    var q = new URLSearchParams();
+    if (after) q.set("after", String(after));
+    q.set("limit", "200");
+    if (auditFilter.action) q.set("action", auditFilter.action);
+    if (auditFilter.actor) q.set("actor", auditFilter.actor);
+    return "/api/audit?" + q.toString();
+  }
+  function addAuditRows(rows) {
+    var tbody = $("audit-body");
+    rows.forEach(function (r) {
+      if (auditFilter.action && r.action !== auditFilter.action) return;
+      if (auditFilter.actor && r.actor !== auditFilter.actor) return;
+      var details = el("code", r.details_json);
+      var tr = row([r.seq, when(r.at), r.actor, r.action, details]);
+      tr.dataset.seq = String(r.seq);
+      tbody.insertBefore(tr, tbody.firstChild);
+      while (tbody.children.length > 500) tbody.removeChild(tbody.lastChild);
+      if (r.seq > lastAuditSeq) lastAuditSeq = r.seq;
+    });
+  }
+  function reloadAudit() {
+    lastAuditSeq = 0;
+    $("audit-body").replaceChildren();
+    return loadAuditSince(0);
+  }
+  function loadAuditSince(after) {
+    return api(auditQuery(after)).then(function (data) {
+      var rows = (data && data.rows) || [];
+      addAuditRows(rows);
+      // The API pages in seq order; keep reading until caught up.
+      if (rows.length >= 200) return loadAuditSince(rows[rows.length - 1].seq);
+    });
+  }
+
+  function refresh() {
+    if (refreshing) { refreshAgain = true; return refreshing; }
+    refreshing = Promise.all([api("/api/state").then(renderState), loadAuditSince(lastAuditSeq)])
+      .catch(function (err) { $("live-status").textContent = "Could not load: " + err.message; })
+      .then(function () {
+        refreshing = null;
+        if (refreshAgain) { refreshAgain = false; return refresh(); }
+      });
+    return refreshing;
+  }
+
+  // ---- live updates --------------------------------------------------------------------------
+  function connectLive() {
+    var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/live";
+    try { socket = new WebSocket(url); } catch (e) { scheduleReconnect(); return; }
+    socket.addEventListener("open", function () {
+      reconnectDelay = 1000;
+      $("live-status").textContent = "Live: connected";
+      document.body.dataset.live = "true";
+      refresh();
+    });
+    socket.addEventListener("message", function (ev) {
+      var msg = null;
+      try { msg = JSON.parse(ev.data); } catch (e) { return; }
+      if (msg && msg.type === "changed") refresh();
+    });
+    socket.addEventListener("close", function () {
+      document.body.dataset.live = "false";
+      $("live-status").textContent = "Live updates lost — reconnecting…";
+      scheduleReconnect();
+    });
+  }
+  function scheduleReconnect() {
+    window.setTimeout(connectLive, reconnectDelay);
+    reconnectDelay = Math.min(reconnectDelay * 2, 30000);
+  }
+
+  // ---- actions -------------------------------------------------------------------------------
+  function withBy(body) {
+    var by = $("actor").value.trim();
+    if (by) body.by = by;
+    return body;
+  }
+  var pending = null;
+  function confirmAction(opts, run, doneText) {
+    var dialog = $("confirm-dialog");
+    $("confirm-title").textContent = opts.title;
+    $("confirm-text").textContent = opts.text || "";
+    var extra = $("confirm-extra");
+    extra.replaceChildren();
+    (opts.confirmations || []).forEach(function (text, i) {
+      var p = document.createElement("p");
+      var box = document.createElement("input");
+      box.type = "checkbox"; box.required = true; box.id = "confirm-extra-" + i;
+      var label = el("label", text);
+      label.htmlFor = box.id;
+      p.appendChild(box); p.appendChild(document.createTextNode(" ")); p.appendChild(label);
+      extra.appendChild(p);
+    });
+    $("confirm-reason").value = "";
+    pending = { run: run, doneText: doneText };
+    dialog.showModal();
+    $("confirm-reason").focus();
+  }
+  function setupDialog() {
+    var dialog = $("confirm-dialog");
+    $("confirm-form").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var reason = $("confirm-reason").value.trim();
+      if (!reason) { $("confirm-reason").setCustomValidity("A reason is required"); $("confirm-reason").reportValidity(); return; }
+      var job = pending;
+      pending = null;
+      dialog.close();
+      if (!job) return;
+      job.run(reason).then(function () {
+        announce(job.doneText);
+        refresh();
+      }, function (err) {
+        announce("Failed: " + err.message);
+      });
+    });
+    $("confirm-reason").addEventListener("input", function () { $("confirm-reason").setCustomValidity(""); });
+    $("confirm-cancel").addEventListener("click", function () { pending = null; dialog.close(); });
+  }
+  function setupActions() {
+    $("estop-toggle").addEventListener("click", function () {
+      var on = $("estop-toggle").dataset.on !== "true";
+      if (!on) {
+        confirmAction({ title: "Release the emergency stop?", text: "New orders become possible again, subject to every other check." }, function (reason) {
+          return api("/api/emergency-stop", withBy({ on: false, reason: reason }));
+        }, "Emergency stop released");
+        return;
+      }
+      var cancel = $("estop-cancel").checked, close = $("estop-close").checked;
+      var confirmations = [];
+      if (cancel) confirmations.push("Yes, also cancel every working order at IBKR");
+      if (close) confirmations.push("Yes, also close every open position now");
+      confirmAction({ title: "Engage the emergency stop?", text: "Every new order is refused until the stop is released. Closing trades stays allowed.", confirmations: confirmations }, function (reason) {
+        return api("/api/emergency-stop", withBy({ on: true, reason: reason, cancel_orders: cancel, close_positions: close }));
+      }, "Emergency stop engaged");
+    });
+    $("cancel-all").addEventListener("click", function () {
+      confirmAction({ title: "Cancel all working orders?", text: "Every working order of this account at IBKR is cancelled.", confirmations: ["Yes, cancel every working order"] }, function (reason) {
+        return api("/api/cancel-all", withBy({ reason: reason }));
+      }, "Cancel-all sent");
+    });
+    $("shadow-toggle").addEventListener("click", function () {
+      var on = !(state && state.shadow_mode);
+      confirmAction({ title: on ? "Turn shadow mode on?" : "Turn shadow mode off?", text: on ? "Every new order waits here for a human decision." : "Orders that pass every check go to IBKR at once." }, function (reason) {
+        return api("/api/shadow-mode", withBy({ on: on, reason: reason }));
+      }, "Shadow mode " + (on ? "on" : "off"));
+    });
+    $("audit-filter").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      auditFilter = { action: $("audit-action").value.trim(), actor: $("audit-actor").value.trim() };
+      reloadAudit().catch(function (err) { announce("Audit: " + err.message); });
+    });
+    $("audit-verify").addEventListener("click", function () {
+      api("/api/audit/verify").then(function (v) {
+        $("audit-verify-result").textContent = v.ok ? "Chain intact (" + v.rows + " rows)" : "CHAIN BROKEN at seq " + v.bad_seq;
+      }, function (err) { $("audit-verify-result").textContent = "Verify failed: " + err.message; });
+    });
+    try {
+      $("actor").value = window.localStorage.getItem("dashboard-actor") || "";
+      $("actor").addEventListener("change", function () { window.localStorage.setItem("dashboard-actor", $("actor").value.trim()); });
+    } catch (e) { /* storage disabled */ }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    setupDialog();
+    setupActions();
+    refresh();
+    connectLive();
+    // Fallback and data-age tick; the socket carries the real changes.
+    window.setInterval(refresh, 15000);
+  });
+})();
+`;

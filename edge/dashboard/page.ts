@@ -1,0 +1,138 @@
+// The dashboard's HTML: a login form and the page skeleton. No data is ever put in this markup —
+// the client script (app-js.ts) fills every table with DOM APIs and textContent — so hostile
+// strategy or metadata text cannot become markup. The only value inserted is the CSRF token,
+// which is checked to be hex before it is.
+
+const HEAD = (title: string) => `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${title}</title>
+<link rel="stylesheet" href="/dashboard/styles.css">`;
+
+export function loginPage(failed: boolean): string {
+  return `${HEAD("IBKR MCP — dashboard login")}
+</head>
+<body class="login">
+<main>
+<h1>IBKR MCP dashboard</h1>
+<form method="post" action="/dashboard/login">
+  <p><label for="token">Admin token</label>
+  <input id="token" name="token" type="password" autocomplete="current-password" required autofocus></p>
+  ${failed ? '<p id="login-error" role="alert" class="error">That admin token is not valid.</p>' : ""}
+  <p><button type="submit">Log in</button></p>
+</form>
+<p class="hint">The admin token is <code>ADMIN_TOKEN</code> (locally in <code>.dev.vars</code>). The session lasts 12 hours.</p>
+</main>
+</body>
+</html>`;
+}
+
+export function dashboardPage(csrfToken: string): string {
+  if (!/^[0-9a-f]{64}$/.test(csrfToken)) throw new Error("csrf token must be hex");
+  return `${HEAD("IBKR MCP — dashboard")}
+<meta name="csrf-token" content="${csrfToken}">
+<script src="/dashboard/app.js" defer></script>
+</head>
+<body>
+<header>
+  <h1>IBKR MCP <span id="account-id"></span></h1>
+  <p id="live-status" role="status" aria-live="polite">Connecting…</p>
+  <p><label for="actor">Your name (for the audit log)</label> <input id="actor" autocomplete="name" maxlength="60"></p>
+  <form method="post" action="/dashboard/logout"><button type="submit">Log out</button></form>
+</header>
+<div id="announcer" class="visually-hidden" aria-live="assertive" role="alert"></div>
+<main>
+<section id="kill-switch" aria-labelledby="kill-heading">
+  <h2 id="kill-heading">Emergency stop</h2>
+  <p id="estop-state" class="estop-state" aria-live="assertive">Unknown</p>
+  <p id="estop-detail"></p>
+  <fieldset>
+    <legend>When engaging the stop, also</legend>
+    <p><input type="checkbox" id="estop-cancel"> <label for="estop-cancel">cancel all working orders</label></p>
+    <p><input type="checkbox" id="estop-close"> <label for="estop-close">close all positions</label></p>
+  </fieldset>
+  <p><button type="button" id="estop-toggle" class="danger">Engage emergency stop</button>
+  <button type="button" id="cancel-all">Cancel all working orders</button></p>
+</section>
+
+<section id="health" aria-labelledby="health-heading">
+  <h2 id="health-heading">Health</h2>
+  <dl>
+    <dt>Bridge</dt><dd id="bridge-health">—</dd>
+    <dt>TWS</dt><dd id="tws-health">—</dd>
+    <dt>Account data age</dt><dd id="data-age">—</dd>
+    <dt>Mode</dt><dd id="modes">—</dd>
+  </dl>
+</section>
+
+<section id="account" aria-labelledby="account-heading">
+  <h2 id="account-heading">Account</h2>
+  <dl>
+    <dt>Net liquidation</dt><dd id="net-liquidation">—</dd>
+    <dt>Cash</dt><dd id="total-cash">—</dd>
+    <dt>Buying power</dt><dd id="buying-power">—</dd>
+    <dt>Daily P&amp;L</dt><dd id="daily-pnl">—</dd>
+  </dl>
+</section>
+
+<section id="limits" aria-labelledby="limits-heading">
+  <h2 id="limits-heading">Limits</h2>
+  <table><thead><tr><th scope="col">Limit</th><th scope="col">Value</th><th scope="col">Used</th><th scope="col">Remaining</th><th scope="col">Share used</th></tr></thead>
+  <tbody id="limits-body"></tbody></table>
+</section>
+
+<section id="breakers" aria-labelledby="breakers-heading">
+  <h2 id="breakers-heading">Circuit breakers</h2>
+  <table><thead><tr><th scope="col">Breaker</th><th scope="col">State</th><th scope="col">Reason</th><th scope="col">Since</th><th scope="col">Action</th></tr></thead>
+  <tbody id="breakers-body"></tbody></table>
+</section>
+
+<section id="approvals" aria-labelledby="approvals-heading">
+  <h2 id="approvals-heading">Pending approvals</h2>
+  <p>Shadow mode: <strong id="shadow-state">—</strong> <button type="button" id="shadow-toggle">Turn shadow mode on</button></p>
+  <table><thead><tr><th scope="col">Trade</th><th scope="col">Symbol</th><th scope="col">Strategy</th><th scope="col">Legs</th><th scope="col">Max risk</th><th scope="col">Net premium</th><th scope="col">Expires</th><th scope="col">Decision</th></tr></thead>
+  <tbody id="approvals-body"></tbody></table>
+</section>
+
+<section id="positions" aria-labelledby="positions-heading">
+  <h2 id="positions-heading">Positions</h2>
+  <table><thead><tr><th scope="col">Symbol</th><th scope="col">Contract</th><th scope="col">Quantity</th><th scope="col">Avg cost</th><th scope="col">Price</th><th scope="col">Market value</th><th scope="col">Unrealized P&amp;L</th></tr></thead>
+  <tbody id="positions-body"></tbody></table>
+</section>
+
+<section id="trades" aria-labelledby="trades-heading">
+  <h2 id="trades-heading">Trades</h2>
+  <div id="trades-list"></div>
+</section>
+
+<section id="audit" aria-labelledby="audit-heading">
+  <h2 id="audit-heading">Audit log</h2>
+  <form id="audit-filter">
+    <label for="audit-action">Action</label> <input id="audit-action" name="action">
+    <label for="audit-actor">Actor</label> <input id="audit-actor" name="actor">
+    <button type="submit">Filter</button>
+    <a href="/api/audit/export" download="audit.jsonl">Export JSONL</a>
+    <button type="button" id="audit-verify">Verify chain</button>
+    <span id="audit-verify-result" role="status" aria-live="polite"></span>
+  </form>
+  <table><thead><tr><th scope="col">Seq</th><th scope="col">Time</th><th scope="col">Actor</th><th scope="col">Action</th><th scope="col">Details</th></tr></thead>
+  <tbody id="audit-body"></tbody></table>
+</section>
+</main>
+
+<dialog id="confirm-dialog" aria-labelledby="confirm-title">
+  <form method="dialog" id="confirm-form">
+    <h2 id="confirm-title"></h2>
+    <p id="confirm-text"></p>
+    <div id="confirm-extra"></div>
+    <p><label for="confirm-reason">Reason (required, goes to the audit log)</label><br>
+    <textarea id="confirm-reason" required rows="2" cols="50" maxlength="500"></textarea></p>
+    <p><button type="submit" value="ok" id="confirm-ok">Confirm</button> <button type="button" id="confirm-cancel">Cancel</button></p>
+  </form>
+</dialog>
+</body>
+</html>`;
+}

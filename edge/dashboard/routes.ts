@@ -1,0 +1,55 @@
+// The /dashboard routes of the Worker: the login form, the page, its script and stylesheet, all
+// under a strict Content-Security-Policy (scripts and styles from this origin only, no inline
+// code, no framing). The page reads and acts through /api/* with the session cookie.
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { csrf } from "hono/csrf";
+import { secureHeaders } from "hono/secure-headers";
+import { APP_JS } from "./app-js";
+import { dashboardPage, loginPage } from "./page";
+import { csrfTokenFor, endSession, isAdminToken, readSession, startSession } from "./session";
+import { STYLES_CSS } from "./styles";
+
+type Bindings = { ADMIN_TOKEN: string };
+
+export const CONTENT_SECURITY_POLICY = {
+  defaultSrc: ["'none'"],
+  scriptSrc: ["'self'"],
+  styleSrc: ["'self'"],
+  imgSrc: ["'self'"],
+  connectSrc: ["'self'"],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
+  baseUri: ["'none'"],
+};
+
+const NO_STORE = { "cache-control": "no-store" };
+
+export const dashboard = new Hono<{ Bindings: Bindings }>();
+
+dashboard.use("*", secureHeaders({ contentSecurityPolicy: CONTENT_SECURITY_POLICY, referrerPolicy: "no-referrer", xFrameOptions: "DENY" }));
+// Login and logout are form posts: refuse them from another origin (login CSRF included).
+dashboard.use("*", csrf());
+dashboard.use("*", bodyLimit({ maxSize: 4 * 1024 }));
+
+dashboard.get("/", async (c) => {
+  const session = await readSession(c, c.env.ADMIN_TOKEN);
+  if (session === null) return c.html(loginPage(false), 200, NO_STORE);
+  return c.html(dashboardPage(await csrfTokenFor(c.env.ADMIN_TOKEN, session)), 200, NO_STORE);
+});
+
+dashboard.post("/login", async (c) => {
+  const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+  const token = typeof form.token === "string" ? form.token : "";
+  if (!(await isAdminToken(token, c.env.ADMIN_TOKEN))) return c.html(loginPage(true), 401, NO_STORE);
+  await startSession(c, c.env.ADMIN_TOKEN);
+  return c.redirect("/dashboard", 303);
+});
+
+dashboard.post("/logout", (c) => {
+  endSession(c);
+  return c.redirect("/dashboard", 303);
+});
+
+dashboard.get("/app.js", (c) => c.body(APP_JS, 200, { "content-type": "text/javascript; charset=utf-8", ...NO_STORE }));
+dashboard.get("/styles.css", (c) => c.body(STYLES_CSS, 200, { "content-type": "text/css; charset=utf-8", ...NO_STORE }));

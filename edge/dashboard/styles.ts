@@ -1,0 +1,37 @@
+// The dashboard's stylesheet, served as /dashboard/styles.css (CSP: styles from self only).
+// Plain and high-contrast; the emergency stop is the first and loudest thing on the page.
+export const STYLES_CSS = `
+:root { color-scheme: light; --bad: #b00020; --ok: #1b6e20; --ink: #111; --muted: #555; font-family: system-ui, sans-serif; }
+body { margin: 0 auto; max-width: 1200px; padding: 0 1rem 3rem; color: var(--ink); line-height: 1.4; }
+header { display: flex; flex-wrap: wrap; gap: 1rem; align-items: center; justify-content: space-between; border-bottom: 1px solid #ccc; }
+header h1 { font-size: 1.4rem; }
+h2 { font-size: 1.15rem; margin-top: 1.6rem; }
+section { margin-bottom: 1rem; }
+table { border-collapse: collapse; width: 100%; font-size: 0.92rem; margin: 0.4rem 0; }
+th, td { border: 1px solid #ccc; padding: 0.3rem 0.45rem; text-align: left; vertical-align: top; }
+caption { text-align: left; font-weight: 600; padding: 0.3rem 0; }
+td code { white-space: pre-wrap; word-break: break-all; font-size: 0.82rem; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.2rem 1rem; }
+dt { font-weight: 600; }
+dd { margin: 0; }
+.ok { color: var(--ok); }
+.bad, tr.bad td { color: var(--bad); font-weight: 600; }
+.empty { color: var(--muted); font-style: italic; }
+button { font: inherit; padding: 0.35rem 0.8rem; cursor: pointer; }
+button:focus-visible, input:focus-visible, textarea:focus-visible, a:focus-visible, summary:focus-visible { outline: 3px solid #1a57d6; outline-offset: 2px; }
+#kill-switch { border: 4px solid var(--bad); border-radius: 6px; padding: 0 1rem 0.8rem; background: #fff5f5; }
+#kill-switch.stopped { background: var(--bad); color: #fff; }
+#kill-switch.stopped h2, #kill-switch.stopped legend { color: #fff; }
+.estop-state { font-size: 1.5rem; font-weight: 800; margin: 0.3rem 0; }
+button.danger { background: var(--bad); color: #fff; border: 2px solid #600; font-weight: 700; font-size: 1.1rem; padding: 0.6rem 1.2rem; }
+#kill-switch.stopped button.danger { background: #fff; color: var(--bad); }
+fieldset { border: 1px solid currentColor; }
+details { border: 1px solid #ccc; margin: 0.4rem 0; padding: 0.3rem 0.6rem; }
+summary { cursor: pointer; font-weight: 600; }
+dialog { max-width: 34rem; border: 2px solid #333; }
+dialog::backdrop { background: rgba(0, 0, 0, 0.4); }
+.error { color: var(--bad); font-weight: 600; }
+.login main { max-width: 26rem; margin: 4rem auto; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+meter { width: 6rem; vertical-align: middle; }
+`;
