@@ -11,7 +11,7 @@ export default defineConfig({
           name: "node",
           environment: "node",
           include: ["test/**/*.test.ts"],
-          exclude: ["test/edge/**", "test/e2e/**", "node_modules/**"],
+          exclude: ["test/edge/**", "test/e2e/**", "test/browser/**", "node_modules/**"],
           testTimeout: 20_000,
           hookTimeout: 20_000,
         },
@@ -24,6 +24,18 @@ export default defineConfig({
           }),
         ],
         test: { name: "edge", include: ["test/edge/**/*.test.ts"], testTimeout: 20_000, hookTimeout: 20_000 },
+      },
+      {
+        // Real processes (wrangler dev, bridge, simulator) on loopback and a real Chromium: one
+        // stack per file, started in beforeAll, files one after another (2 cores).
+        test: {
+          name: "e2e",
+          environment: "node",
+          include: ["test/e2e/**/*.e2e.test.ts", "test/browser/**/*.test.ts"],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
       },
     ],
   },
