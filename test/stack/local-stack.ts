@@ -1,0 +1,198 @@
+// The whole system on loopback: the TWS simulator (in sim mode), the edge in workerd via
+// `wrangler dev`, and the bridge, each a real process. `npm start` and the end-to-end tests
+// both start it from here, so the tests exercise exactly what a newcomer runs.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { IbkrMode } from "../../shared/protocol";
+import { freePort, type ManagedProcess, portInUse, spawnManaged, waitUntil } from "./processes";
+import type { LocalSecrets } from "./secrets";
+
+export interface StackOptions {
+  root: string;
+  mode: IbkrMode;
+  secrets: LocalSecrets;
+  /** Wrangler's local Durable Object storage; kept between runs by `npm start`. */
+  stateDir: string;
+  /** The bridge's trade logs and emergency-stop file live here. */
+  workDir: string;
+  edgePort?: number;
+  /** The secrets file wrangler reads (`npm start`: .dev.vars); default: written into stateDir. */
+  envFile?: string;
+  /** The edge's IBKR_ACCOUNT_ID; in sim mode the simulator's account by default. */
+  accountId?: string;
+  shadowMode?: boolean;
+  /** Where a real TWS/Gateway listens, when mode is not `sim`. */
+  tws?: { host?: string; port?: number; clientId?: number };
+  echo?: boolean;
+  /** Extra env for the bridge (tests use it for fault timings). */
+  bridgeEnv?: Record<string, string>;
+}
+
+export interface Stack {
+  edgeUrl: string;
+  mcpUrl: string;
+  dashboardUrl: string;
+  account: string | null;
+  sim: { port: number; controlUrl: string } | null;
+  processes: () => ManagedProcess[];
+  /** Call the simulator's HTTP control surface. */
+  simControl(path: string, body?: unknown): Promise<unknown>;
+  /** GET/POST the edge's admin API with the admin token. */
+  admin(path: string, body?: unknown, method?: string): Promise<Response>;
+  startBridge(): Promise<void>;
+  killBridge(): Promise<void>;
+  stopBridge(): Promise<void>;
+  startEdge(): Promise<void>;
+  stopEdge(): Promise<void>;
+  waitBridgeLinked(timeoutMs?: number): Promise<void>;
+  /** Called once when a child dies without being asked to (a crash, a port clash, a typo). */
+  onUnexpectedExit(listener: (process: ManagedProcess, code: number | null) => void): void;
+  stop(): Promise<void>;
+}
+
+const bin = (root: string, name: string) => join(root, "node_modules", ".bin", name);
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const { root, secrets } = options;
+  // wrangler dev does not check its port: a second instance would start and never be reached.
+  if (options.edgePort !== undefined && (await portInUse(options.edgePort))) {
+    throw new Error(`Port ${options.edgePort} is already in use on 127.0.0.1: stop whatever listens there (another npm start?) or set EDGE_PORT`);
+  }
+  const exitListeners: ((process: ManagedProcess, code: number | null) => void)[] = [];
+  const watch = (managed: ManagedProcess): ManagedProcess => {
+    void managed.exited.then((code) => {
+      if (!managed.stopRequested) for (const listener of exitListeners) listener(managed, code);
+    });
+    return managed;
+  };
+  mkdirSync(options.stateDir, { recursive: true });
+  mkdirSync(options.workDir, { recursive: true });
+  const env = {
+    ...process.env,
+    PATH: `${join(root, "node_modules", ".bin")}:${process.env.PATH ?? ""}`,
+    WRANGLER_SEND_METRICS: "false",
+    CLOUDFLARE_CF_FETCH_ENABLED: "false",
+    XDG_CONFIG_HOME: join(root, ".config"),
+    FORCE_COLOR: "0",
+  };
+
+  let simProcess: ManagedProcess | null = null;
+  let sim: Stack["sim"] = null;
+  let account: string | null = null;
+  if (options.mode === "sim") {
+    simProcess = watch(spawnManaged("sim", bin(root, "tsx"), [join(root, "test/tws-sim/cli.ts"), "--port", "0", "--control-port", "0"], { cwd: root, env, echo: options.echo }));
+    const line = await simProcess.waitForLine(/^\{.*"port"/, 30_000);
+    const ports = JSON.parse(line) as { port: number; controlPort: number; account?: string };
+    sim = { port: ports.port, controlUrl: `http://127.0.0.1:${ports.controlPort}` };
+    account = ports.account ?? null;
+  }
+  if (options.accountId) account = options.accountId;
+
+  const edgePort = options.edgePort ?? (await freePort());
+  const edgeUrl = `http://127.0.0.1:${edgePort}`;
+  let envFile = options.envFile;
+  if (!envFile) {
+    envFile = join(options.stateDir, "stack.env");
+    writeFileSync(envFile, Object.entries(secrets).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
+  }
+
+  let edge: ManagedProcess | null = null;
+  const startEdge = async () => {
+    if (await portInUse(edgePort)) throw new Error(`Port ${edgePort} is already in use on 127.0.0.1: stop whatever listens there or set EDGE_PORT`);
+    const inspector = await freePort();
+    const vars = [`SHADOW_MODE:${options.shadowMode ? "true" : "false"}`];
+    if (account) vars.push(`IBKR_ACCOUNT_ID:${account}`);
+    edge = watch(spawnManaged(
+      "edge",
+      bin(root, "wrangler"),
+      ["dev", "--ip", "127.0.0.1", "--port", String(edgePort), "--inspector-port", String(inspector), "--persist-to", options.stateDir, "--env-file", envFile, "--show-interactive-dev-session=false", "--log-level", "warn", ...vars.flatMap((v) => ["--var", v])],
+      { cwd: root, env, echo: options.echo },
+    ));
+    const current = edge;
+    await waitUntil("the edge (wrangler dev) to answer", async () => {
+      if (current.child.exitCode !== null) throw new Error(`wrangler dev exited:\n${current.output().slice(-3000)}`);
+      const res = await fetch(`${edgeUrl}/mcp`, { method: "GET" });
+      return res.status > 0;
+    }, 90_000, 300);
+  };
+  const stopEdge = async () => {
+    await edge?.stop();
+    edge = null;
+  };
+
+  let bridge: ManagedProcess | null = null;
+  const bridgeEnv = {
+    ...env,
+    IBKR_MODE: options.mode,
+    IBKR_HOST: options.tws?.host ?? "127.0.0.1",
+    ...(sim ? { IBKR_PORT: String(sim.port) } : options.tws?.port ? { IBKR_PORT: String(options.tws.port) } : {}),
+    IBKR_CLIENT_ID: String(options.tws?.clientId ?? 0),
+    EDGE_URL: edgeUrl,
+    BRIDGE_TOKEN: secrets.BRIDGE_TOKEN,
+    TRADING_WORKSPACE: options.workDir,
+    ...options.bridgeEnv,
+  };
+  const startBridge = async () => {
+    bridge = watch(spawnManaged("bridge", bin(root, "tsx"), [join(root, "bridge/cli.ts")], { cwd: root, env: bridgeEnv, echo: options.echo }));
+  };
+
+  const admin = (path: string, body?: unknown, method?: string) =>
+    fetch(`${edgeUrl}${path}`, {
+      method: method ?? (body === undefined ? "GET" : "POST"),
+      headers: { authorization: `Bearer ${secrets.ADMIN_TOKEN}`, "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+
+  const waitBridgeLinked = async (timeoutMs = 60_000) => {
+    await waitUntil("the bridge to link to the edge and TWS", async () => {
+      const res = await admin("/api/health");
+      if (!res.ok) return false;
+      const health = (await res.json()) as { bridge?: { connected?: boolean }; tws?: { state?: string } };
+      return health.bridge?.connected === true && health.tws?.state === "connected";
+    }, timeoutMs, 300);
+  };
+
+  const stack: Stack = {
+    edgeUrl,
+    mcpUrl: `${edgeUrl}/mcp`,
+    dashboardUrl: `${edgeUrl}/dashboard`,
+    account,
+    sim,
+    processes: () => [simProcess, edge, bridge].filter((p): p is ManagedProcess => p !== null),
+    async simControl(path, body) {
+      if (!sim) throw new Error("No simulator in this stack (a real TWS is configured)");
+      const res = await fetch(`${sim.controlUrl}${path}`, body === undefined ? {} : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      if (!res.ok) throw new Error(`sim control ${path}: ${res.status} ${await res.text()}`);
+      return res.json();
+    },
+    admin,
+    startBridge,
+    killBridge: async () => {
+      await bridge?.kill();
+      bridge = null;
+    },
+    stopBridge: async () => {
+      await bridge?.stop();
+      bridge = null;
+    },
+    startEdge,
+    stopEdge,
+    waitBridgeLinked,
+    onUnexpectedExit(listener) {
+      exitListeners.push(listener);
+    },
+    async stop() {
+      await Promise.all([bridge?.stop(), edge?.stop()]);
+      await simProcess?.stop();
+    },
+  };
+
+  try {
+    await startEdge();
+    await startBridge();
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
+  return stack;
+}

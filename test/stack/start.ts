@@ -1,0 +1,119 @@
+// `npm start`: the whole system on loopback for a newcomer — TWS simulator (unless IBKR_MODE names
+// a real TWS/Gateway), edge in workerd via wrangler dev with local SQLite kept in .wrangler/state,
+// and the bridge — then prints the MCP URL, its token and ready-to-paste client configuration.
+// Ctrl-C stops all three; if one of them dies on its own, the others are stopped too.
+import { join } from "node:path";
+import { IbkrMode } from "../../shared/protocol";
+import { type Stack, startStack } from "./local-stack";
+import { canConnect, portInUse, stopAllManaged } from "./processes";
+import { ensureDevVars } from "./secrets";
+
+const root = join(import.meta.dirname, "..", "..");
+/** The mode's default TWS/Gateway port, as the bridge uses it (IBKR_PORT overrides). */
+const MODE_PORTS: Record<Exclude<IbkrMode, "sim">, number> = { paper_tws: 7497, paper_gateway: 4002, live_tws: 7496, live_gateway: 4001 };
+
+function fail(message: string, code = 2): never {
+  console.error(`npm start: ${message}`);
+  process.exit(code);
+}
+
+function portFromEnv(name: string, fallback?: number): number | undefined {
+  const text = process.env[name]?.trim();
+  if (!text) return fallback;
+  const port = Number(text);
+  if (!Number.isInteger(port) || port <= 0 || port > 65_535) fail(`${name}=${text} is not a port number`);
+  return port;
+}
+
+async function main(): Promise<void> {
+  const modeText = process.env.IBKR_MODE?.trim() || "sim";
+  const parsed = IbkrMode.safeParse(modeText);
+  if (!parsed.success) fail(`IBKR_MODE=${modeText} is not one of ${IbkrMode.options.join(", ")}`);
+  const mode = parsed.data;
+  const edgePort = portFromEnv("EDGE_PORT", 8787)!;
+  if (await portInUse(edgePort)) fail(`port ${edgePort} on 127.0.0.1 is already in use (another npm start or wrangler dev?). Stop it, or pick another port: EDGE_PORT=8790 npm start`);
+
+  const accountId = process.env.IBKR_ACCOUNT_ID?.trim() || undefined;
+  const tws = { host: process.env.IBKR_HOST?.trim() || "127.0.0.1", port: portFromEnv("IBKR_PORT"), clientId: process.env.IBKR_CLIENT_ID ? Number(process.env.IBKR_CLIENT_ID) : undefined };
+  if (mode !== "sim") {
+    if (!accountId) fail(`IBKR_MODE=${mode} needs IBKR_ACCOUNT_ID (your account id as TWS shows it, e.g. DU1234567): the edge refuses a bridge whose TWS reports another account`);
+    if (mode.startsWith("live_") && process.env.IBKR_ALLOW_LIVE !== "yes") fail(`IBKR_MODE=${mode} trades real money and also needs IBKR_ALLOW_LIVE=yes`);
+    const port = tws.port ?? MODE_PORTS[mode];
+    if (!(await canConnect(tws.host, port))) {
+      console.warn(`Warning: nothing accepts connections on ${tws.host}:${port}. Start TWS/IB Gateway with the API enabled (Configure → API → Settings); the bridge keeps retrying.`);
+    }
+  }
+
+  const devVars = join(root, ".dev.vars");
+  const { secrets, created } = ensureDevVars(devVars);
+  if (created) console.log("Generated local secrets into .dev.vars (gitignored, never commit it).");
+
+  let stack: Stack | null = null;
+  let stopping = false;
+  const shutdown = async (why: string, code: number) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${why}: stopping the bridge, the edge${mode === "sim" ? " and the simulator" : ""}…`);
+    await (stack ? stack.stop() : stopAllManaged());
+    console.log("Stopped.");
+    process.exit(code);
+  };
+  process.on("SIGINT", () => void shutdown("Ctrl-C", 0));
+  process.on("SIGTERM", () => void shutdown("SIGTERM", 0));
+  process.on("SIGHUP", () => void shutdown("SIGHUP", 0));
+
+  console.log(`Starting ${mode === "sim" ? "the TWS simulator, " : ""}the edge (wrangler dev on 127.0.0.1:${edgePort}) and the bridge (IBKR_MODE=${mode})…`);
+  try {
+    stack = await startStack({
+      root,
+      mode,
+      secrets,
+      envFile: devVars,
+      accountId,
+      stateDir: join(root, ".wrangler", "state"),
+      workDir: process.env.TRADING_WORKSPACE ?? join(root, ".wrangler", "trading_workspace"),
+      edgePort,
+      shadowMode: process.env.SHADOW_MODE === "true",
+      tws,
+      echo: process.env.QUIET !== "1",
+    });
+  } catch (error) {
+    if (stopping) return;
+    await stopAllManaged();
+    fail(`could not start: ${(error as Error).message}`, 1);
+  }
+  if (stopping) return;
+  const running = stack;
+  running.onUnexpectedExit((child, code) => {
+    const tail = child.output().trim().split("\n").slice(-15).join("\n");
+    console.error(`\nThe ${child.name} process exited on its own (code ${code}). Its last output:\n${tail}`);
+    void shutdown(`${child.name} died`, 1);
+  });
+
+  try {
+    await running.waitBridgeLinked(60_000);
+  } catch (error) {
+    console.warn(`The bridge has not linked yet (${(error as Error).message}); the edge refuses orders until it does.`);
+  }
+
+  const mcpEntry = { mcpServers: { ibkr: { type: "http", url: running.mcpUrl, headers: { Authorization: `Bearer ${secrets.MCP_TOKEN}` } } } };
+  console.log(`
+Ready.
+  MCP URL:    ${running.mcpUrl}
+  MCP token:  ${secrets.MCP_TOKEN}
+  Dashboard:  ${running.dashboardUrl}  (log in with ADMIN_TOKEN from .dev.vars)
+${running.sim ? `  Simulator:  TWS API on 127.0.0.1:${running.sim.port}, control ${running.sim.controlUrl}\n` : ""}
+Claude Code:
+  claude mcp add --transport http ibkr ${running.mcpUrl} --header "Authorization: Bearer ${secrets.MCP_TOKEN}"
+
+Any MCP client (JSON):
+${JSON.stringify(mcpEntry, null, 2)}
+
+Ctrl-C stops everything.`);
+}
+
+main().catch(async (error: unknown) => {
+  await stopAllManaged();
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+});
