@@ -1,12 +1,21 @@
 // The Durable Object of one IBKR account: the single decision point and its SQLite state.
-// Serves MCP over the SDK's web-standard Streamable HTTP transport in stateless mode.
-// The bridge link, order path and audit hashing are not implemented yet.
+// Serves MCP (stateless Streamable HTTP, one transport+server per request), the bridge WebSocket
+// and the dashboard live socket (hibernation API), and the admin API.
 import { DurableObject } from "cloudflare:workers";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import { SCHEMA } from "./schema";
+import { Event, Hello, PROTOCOL_VERSION, Response as BridgeResponse } from "../shared/protocol";
+import { handleAdmin } from "./admin-api";
+import { appendAudit } from "./audit";
+import { applyEvent, lastEventSeq, storeEventSeq } from "./bridge-events";
+import { BridgeLink, type BridgeAttachment } from "./bridge-link";
+import { checkBreakers } from "./breakers";
+import type { DeskContext } from "./desk-context";
+import { setKv } from "./kv";
 import { buildMcpServer } from "./mcp-server";
-import { appendAudit, readAudit, verifyAudit } from "./audit";
-import { Hello, PROTOCOL_VERSION } from "../shared/protocol";
+import { expireApprovals } from "./order-desk";
+import { reconcile } from "./reconcile";
+import { twsHealth, truthy, type Settings } from "./safety-state";
+import { SCHEMA } from "./schema";
 
 export interface Env {
   ACCOUNT: DurableObjectNamespace<AccountDO>;
@@ -14,109 +23,210 @@ export interface Env {
   MCP_TOKEN: string;
   BRIDGE_TOKEN: string;
   ADMIN_TOKEN: string;
+  /** Initial shadow mode; afterwards the persisted per-account setting (admin API) decides. */
+  SHADOW_MODE?: string;
+  /** "true" registers no write tool at all. */
+  READ_ONLY?: string;
+  /** Comma-separated underlyings; when set, only these may be traded (it can only narrow). */
+  ALLOWED_SYMBOLS?: string;
 }
 
+const PING_EVERY_MS = 10_000;
+
 export class AccountDO extends DurableObject<Env> {
+  private readonly link: BridgeLink;
+  private readonly desk: DeskContext;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
       for (const stmt of SCHEMA) ctx.storage.sql.exec(stmt);
     });
+    this.link = new BridgeLink(ctx);
+    const allowed = (env.ALLOWED_SYMBOLS ?? "").split(",").map((s) => s.trim().toUpperCase()).filter(Boolean);
+    const settings: Settings = {
+      accountId: env.IBKR_ACCOUNT_ID,
+      readOnly: truthy(env.READ_ONLY),
+      allowedSymbols: allowed.length ? allowed : null,
+      shadowDefault: truthy(env.SHADOW_MODE),
+    };
+    this.desk = {
+      sql: ctx.storage.sql,
+      link: this.link,
+      settings,
+      now: () => new Date(),
+      audit: (actor, action, details) => this.audit(actor, action, details),
+      writeLog: (kind, message, details) => {
+        if (!this.link.socket()) return;
+        this.link.request("write_log", { kind, at: new Date().toISOString(), message, details }).catch(() => undefined);
+      },
+    };
   }
 
-  private flag(key: string): boolean {
-    const row = this.ctx.storage.sql.exec<{ value_json: string }>("SELECT value_json FROM kv WHERE key = ?", key).toArray()[0];
-    return row ? JSON.parse(row.value_json) === true : false;
+  /** Appends to the audit chain (tokens redacted) and tells every dashboard socket. */
+  private audit(actor: string, action: string, details: unknown): number {
+    let text = JSON.stringify(details ?? {});
+    for (const secret of [this.env.MCP_TOKEN, this.env.BRIDGE_TOKEN, this.env.ADMIN_TOKEN])
+      if (secret && secret.length >= 8) text = text.split(secret).join("[redacted]");
+    const row = appendAudit(this.ctx.storage.sql, actor, action, JSON.parse(text));
+    const note = JSON.stringify({ type: "changed", seq: row.seq });
+    for (const ws of this.ctx.getWebSockets("dashboard")) {
+      try {
+        ws.send(note);
+      } catch {
+        // A closing dashboard socket misses one notification; it refetches on reconnect.
+      }
+    }
+    return row.seq;
   }
 
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
+    expireApprovals(this.desk);
+    checkBreakers(this.desk);
     if (url.pathname === "/mcp") return this.handleMcp(request);
-    if (url.pathname === "/bridge") return this.acceptBridge(request);
-    if (url.pathname.startsWith("/api/")) return this.handleAdmin(request, url);
+    if (url.pathname === "/bridge") return this.acceptSocket(request, "bridge");
+    if (url.pathname === "/api/live") return this.acceptSocket(request, "dashboard");
+    if (url.pathname.startsWith("/api/")) return handleAdmin(this.desk, request, url);
     return new Response("not found", { status: 404 });
   }
 
   // Hibernation API: the socket outlives this instance; its hello state lives in the attachment.
-  private acceptBridge(request: Request): Response {
+  private acceptSocket(request: Request, tag: "bridge" | "dashboard"): Response {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return new Response("expected websocket", { status: 426 });
     const pair = new WebSocketPair();
-    this.ctx.acceptWebSocket(pair[1], ["bridge"]);
-    pair[1].serializeAttachment({ hello: false });
+    this.ctx.acceptWebSocket(pair[1], [tag]);
+    if (tag === "bridge") pair[1].serializeAttachment({ hello: false } satisfies BridgeAttachment);
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
+  private isBridge(ws: WebSocket): boolean {
+    return this.ctx.getTags(ws).includes("bridge");
+  }
+
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    const attachment = ws.deserializeAttachment() as { hello: boolean; bridge_id?: string } | null;
-    let frame: unknown;
+    if (!this.isBridge(ws)) return; // dashboards only listen
+    let frame: { type?: unknown; t?: unknown } & Record<string, unknown>;
     try {
       frame = JSON.parse(typeof message === "string" ? message : new TextDecoder().decode(message));
     } catch {
       ws.close(1003, "frames must be JSON");
       return;
     }
-    if (!attachment?.hello) {
-      // The first frame must be hello for this account; anything else closes the link.
-      const hello = Hello.safeParse(frame);
-      if (!hello.success || hello.data.account_id !== this.env.IBKR_ACCOUNT_ID) {
-        ws.close(1008, "first frame must be a hello for this account");
+    const attachment = ws.deserializeAttachment() as BridgeAttachment | null;
+    if (!attachment?.hello) return this.onHello(ws, frame);
+
+    switch (frame.type) {
+      case "event":
+        return this.onEvent(ws, attachment, frame);
+      case "response": {
+        const parsed = BridgeResponse.safeParse(frame);
+        if (!parsed.success) this.audit("bridge", "bridge_frame_invalid", { type: "response", issue: parsed.error.issues[0]?.message ?? null });
+        else if (!this.link.settle(parsed.data)) this.audit("bridge", "late_response", { id: parsed.data.id, ok: parsed.data.ok });
         return;
       }
-      // One bridge per account: the newest authenticated bridge replaces any older link.
-      const replaced = this.ctx.getWebSockets("bridge").filter((other) => other !== ws);
-      for (const other of replaced) other.close(1000, "replaced by a newer bridge");
-      const seqRow = this.ctx.storage.sql
-        .exec<{ value_json: string }>("SELECT value_json FROM kv WHERE key = ?", `bridge_seq:${hello.data.bridge_id}`)
-        .toArray()[0];
-      const lastSeq = seqRow ? Number(JSON.parse(seqRow.value_json)) : 0;
-      appendAudit(this.ctx.storage.sql, "bridge", replaced.length > 0 ? "bridge_replaced" : "bridge_connected", {
-        bridge_id: hello.data.bridge_id, bridge_version: hello.data.bridge_version, mode: hello.data.mode, replaced: replaced.length,
+      case "ping":
+        ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "pong", t: typeof frame.t === "number" ? frame.t : Date.now() }));
+        return;
+      case "pong":
+        return;
+      default:
+        this.audit("bridge", "bridge_frame_invalid", { type: String(frame.type) });
+    }
+  }
+
+  private onHello(ws: WebSocket, frame: unknown): void {
+    // The first frame must be hello for this account; anything else closes the link.
+    const hello = Hello.safeParse(frame);
+    if (!hello.success || hello.data.account_id !== this.env.IBKR_ACCOUNT_ID) {
+      this.audit("bridge", "bridge_refused", {
+        reason: hello.success ? `hello for account ${hello.data.account_id}, this edge serves ${this.env.IBKR_ACCOUNT_ID}` : "first frame was not a valid hello",
       });
-      ws.serializeAttachment({ hello: true, bridge_id: hello.data.bridge_id });
-      ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "welcome", last_event_seq: lastSeq }));
+      ws.close(1008, "first frame must be a hello for this account");
       return;
     }
-    // Events, responses and reconciliation are not handled yet (see the report).
+    const h = hello.data;
+    // One bridge per account: the newest authenticated bridge replaces any older link.
+    const replaced = this.ctx.getWebSockets("bridge").filter((other) => other !== ws);
+    for (const other of replaced) {
+      other.serializeAttachment({ ...((other.deserializeAttachment() as BridgeAttachment | null) ?? { hello: false }), replaced: true });
+      this.link.failSocket(other, "the bridge link was replaced by a newer bridge before answering");
+      other.close(1000, "replaced by a newer bridge");
+    }
+    const lastSeq = lastEventSeq(this.ctx.storage.sql, h.bridge_id);
+    const before = twsHealth(this.ctx.storage.sql);
+    setKv(this.ctx.storage.sql, "tws_health", h.tws);
+    this.audit("bridge", replaced.length > 0 ? "bridge_replaced" : "bridge_connected", {
+      bridge_id: h.bridge_id, bridge_version: h.bridge_version, mode: h.mode, replaced: replaced.length, tws: h.tws.state, tws_before: before?.state ?? null, last_event_seq: lastSeq,
+    });
+    ws.serializeAttachment({ hello: true, bridge_id: h.bridge_id, bridge_version: h.bridge_version, mode: h.mode, since: new Date().toISOString() } satisfies BridgeAttachment);
+    ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "welcome", last_event_seq: lastSeq }));
+    void this.ctx.storage.setAlarm(Date.now() + PING_EVERY_MS);
+    void reconcile(this.desk);
   }
 
-  private setFlag(key: string, value: boolean): void {
-    this.ctx.storage.sql.exec("INSERT INTO kv (key, value_json) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value_json = excluded.value_json", key, JSON.stringify(value));
-  }
-
-  // Admin acts may only make things safer; each is audited with its reason.
-  private async handleAdmin(request: Request, url: URL): Promise<Response> {
+  private onEvent(ws: WebSocket, attachment: BridgeAttachment, frame: unknown): void {
+    const parsed = Event.safeParse(frame);
+    if (!parsed.success) {
+      this.audit("bridge", "bridge_frame_invalid", { type: "event", event: (frame as { event?: unknown }).event ?? null, issue: parsed.error.issues[0]?.message ?? null });
+      return;
+    }
+    const event = parsed.data as Event;
     const sql = this.ctx.storage.sql;
-    const route = `${request.method} ${url.pathname}`;
-    if (route === "POST /api/emergency-stop") {
-      const body = (await request.json().catch(() => null)) as { on?: unknown; reason?: unknown } | null;
-      if (typeof body?.on !== "boolean" || typeof body.reason !== "string" || body.reason.trim() === "") {
-        return Response.json({ error: "body must be {on: boolean, reason: non-empty string}" }, { status: 400 });
+    const bridgeId = attachment.bridge_id!;
+    if (event.seq > lastEventSeq(sql, bridgeId)) {
+      try {
+        // All of one event or none of it: a half-applied event would be acked and never resent.
+        this.ctx.storage.transactionSync(() => {
+          applyEvent(this.desk, event);
+          storeEventSeq(sql, bridgeId, event.seq);
+        });
+      } catch (error) {
+        this.audit("edge", "event_failed", { seq: event.seq, event: event.event, message: (error as Error).message });
+        return; // not acked: the bridge resends it after the next (re)connect
       }
-      this.setFlag("emergency_stop", body.on);
-      appendAudit(sql, "admin", body.on ? "emergency_stop_set" : "emergency_stop_cleared", { reason: body.reason });
-      return Response.json({ emergency_stop: body.on });
     }
-    if (route === "GET /api/audit") return Response.json({ rows: readAudit(sql, Number(url.searchParams.get("after") ?? 0)) });
-    if (route === "GET /api/audit/export") {
-      const jsonl = readAudit(sql, 0, 1_000_000).map((r) => JSON.stringify(r)).join("\n");
-      return new Response(jsonl, { headers: { "content-type": "application/x-ndjson" } });
+    ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "ack", seq: Math.max(event.seq, lastEventSeq(sql, bridgeId)) }));
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    this.onSocketGone(ws, `closed (${code}${reason ? ` ${reason}` : ""})`);
+  }
+
+  override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    this.onSocketGone(ws, `error (${(error as Error)?.message ?? "unknown"})`);
+  }
+
+  private onSocketGone(ws: WebSocket, how: string): void {
+    if (!this.isBridge(ws)) return;
+    this.link.failSocket(ws, `the bridge link ${how} before answering`);
+    const a = ws.deserializeAttachment() as (BridgeAttachment & { replaced?: boolean; gone?: boolean }) | null;
+    if (a?.hello && !a.replaced && !a.gone) {
+      ws.serializeAttachment({ ...a, gone: true });
+      this.audit("bridge", "bridge_disconnected", { bridge_id: a.bridge_id, how });
     }
-    if (route === "GET /api/audit/verify") return Response.json(verifyAudit(sql));
-    return Response.json({ error: "not found" }, { status: 404 });
+  }
+
+  /** While a bridge is connected: ping it every 10 s and expire unanswered approvals. */
+  override async alarm(): Promise<void> {
+    expireApprovals(this.desk);
+    const ws = this.link.socket();
+    if (!ws) return;
+    try {
+      ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "ping", t: Date.now() }));
+    } catch {
+      // The close handler records the loss.
+    }
+    await this.ctx.storage.setAlarm(Date.now() + PING_EVERY_MS);
   }
 
   private async handleMcp(request: Request): Promise<Response> {
     // Stateless: no server-to-client stream, so GET would only hold the object awake.
     if (request.method !== "POST") return new Response("method not allowed", { status: 405, headers: { Allow: "POST" } });
-    const server = buildMcpServer(() => ({
-      account_id: this.env.IBKR_ACCOUNT_ID,
-      emergency_stop: this.flag("emergency_stop"),
-      breaker_tripped: this.flag("breaker_tripped"),
-      // Only a bridge that completed hello counts; a bare upgrade proves nothing about TWS.
-      bridge_connected: this.ctx.getWebSockets("bridge").some((ws) => (ws.deserializeAttachment() as { hello?: boolean } | null)?.hello === true),
-    }));
+    const server = buildMcpServer(this.desk);
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     await server.connect(transport);
     return transport.handleRequest(request);
   }
 }
+

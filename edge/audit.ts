@@ -33,8 +33,17 @@ export function appendAudit(sql: SqlStorage, actor: string, action: string, deta
   return row;
 }
 
-export function readAudit(sql: SqlStorage, afterSeq = 0, limit = 1000): AuditRow[] {
-  return sql.exec<AuditRow>("SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?", afterSeq, limit).toArray().map((r) => ({ ...r }));
+export interface AuditFilter { after?: number; limit?: number; action?: string | null; actor?: string | null }
+
+export function readAudit(sql: SqlStorage, filter: AuditFilter = {}): AuditRow[] {
+  const where = ["seq > ?"];
+  const args: (string | number)[] = [filter.after ?? 0];
+  if (filter.action) (where.push("action = ?"), args.push(filter.action));
+  if (filter.actor) (where.push("actor = ?"), args.push(filter.actor));
+  return sql
+    .exec<AuditRow>(`SELECT * FROM audit WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`, ...args, filter.limit ?? 1000)
+    .toArray()
+    .map((r) => ({ ...r }));
 }
 
 /** Walks the whole chain; the first row whose link or hash does not match is reported. */

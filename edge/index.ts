@@ -11,6 +11,9 @@ export { AccountDO } from "./account-do";
 
 const MAX_BODY_BYTES = 64 * 1024;
 const app = new Hono<{ Bindings: Env }>();
+// The dashboard's live socket (admin token, or the dashboard's session cookie from this origin).
+// Registered before the /api/* middleware: a 101 response carrying a WebSocket has immutable headers.
+app.get("/api/live", adminAuth(), (c) => accountStub(c.env).fetch(c.req.raw));
 // Not on /bridge: a 101 response carrying a WebSocket has immutable headers.
 app.use("/mcp", secureHeaders());
 app.use("/api/*", secureHeaders());

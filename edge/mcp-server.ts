@@ -1,38 +1,166 @@
-// MCP server of one account: built fresh per request (stateless transport cannot be reused).
-// Only tools that answer from persisted state are registered so far; every order tool is
-// still missing, so nothing here can send an order.
+// MCP server of one account: built fresh per request (the stateless transport cannot be reused).
+// Every tool has input and output schemas and annotations; write tools are left out entirely in
+// read-only mode. A refused order is a tool result with isError and every violated check.
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { z } from "zod";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { LIMITS } from "../shared/limits";
+import {
+  ClosePositionInput,
+  ClosePositionOutput,
+  GetAccountInput,
+  GetAccountOutput,
+  GetOrderStatusInput,
+  GetOrderStatusOutput,
+  GetPositionsInput,
+  GetPositionsOutput,
+  PlaceOrderInput,
+  PlaceOrderOutput,
+} from "../shared/tools";
+import { z } from "zod";
+import { readAudit } from "./audit";
+import type { DeskContext } from "./desk-context";
+import { getOrderById, listTrades } from "./ledger";
+import { cancelOrder, closePosition, placeOrder, previewOrder } from "./order-desk";
+import { accountSnapshot } from "./safety-state";
+import {
+  CancelOrderInput,
+  CancelOrderOutput,
+  GetOptionChainInput,
+  GetOptionChainOutput,
+  GetQuoteInput,
+  GetQuoteOutput,
+  HealthCheckOutput,
+  ListTradesInput,
+  ListTradesOutput,
+  PreviewOrderOutput,
+  SafetyStatusOutput,
+} from "./tool-schemas";
+import { dataAgeSeconds, healthView, positionsAsOf, positionsView, safetyStatusView, tradeView } from "./views";
 
-export interface SafetySnapshot {
-  account_id: string;
-  emergency_stop: boolean;
-  breaker_tripped: boolean;
-  bridge_connected: boolean;
+const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
+const READ_MARKET = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true } as const;
+
+function ok(output: Record<string, unknown>): CallToolResult {
+  return { content: [{ type: "text", text: JSON.stringify(output) }], structuredContent: output };
+}
+function answer(output: Record<string, unknown>, isError: boolean): CallToolResult {
+  return { ...ok(output), ...(isError ? { isError: true } : {}) };
+}
+function fail(message: string): CallToolResult {
+  return { content: [{ type: "text", text: message }], isError: true };
 }
 
-export function buildMcpServer(snapshot: () => SafetySnapshot): McpServer {
-  const server = new McpServer({ name: "ibkr-mcp", version: "0.1.0" });
-  server.registerTool(
-    "get_safety_status",
-    {
-      description: "Hard limits, emergency stop and breaker state of this account.",
-      inputSchema: z.strictObject({}),
-      outputSchema: z.object({
-        account_id: z.string(),
-        limits: z.record(z.string(), z.number()),
-        emergency_stop: z.boolean(),
-        breaker_tripped: z.boolean(),
-        bridge_connected: z.boolean(),
-      }),
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
-    },
-    async () => {
-      const s = snapshot();
-      const out = { ...s, limits: { ...LIMITS } as Record<string, number> };
-      return { content: [{ type: "text", text: JSON.stringify(out) }], structuredContent: out };
-    },
-  );
+export function buildMcpServer(ctx: DeskContext): McpServer {
+  const server = new McpServer({ name: "ibkr-mcp", version: "0.2.0" }, { capabilities: { resources: {} } });
+
+  server.registerTool("get_account", {
+    description: "Account summary (net liquidation, cash, buying power, margin, P&L) from the bridge's latest snapshot, with its age.",
+    inputSchema: GetAccountInput, outputSchema: GetAccountOutput, annotations: READ,
+  }, async () => {
+    const snapshot = accountSnapshot(ctx.sql);
+    if (!snapshot) return fail("No account data yet: the bridge has not reported this account (is it connected?)");
+    return ok({ ...snapshot.summary, data_age_seconds: dataAgeSeconds(ctx) ?? 0 });
+  });
+
+  server.registerTool("get_positions", {
+    description: "Open positions (per leg, signed quantity) from the bridge's latest snapshot, optionally for one symbol.",
+    inputSchema: GetPositionsInput, outputSchema: GetPositionsOutput, annotations: READ,
+  }, async ({ symbol }) => {
+    const asOf = positionsAsOf(ctx.sql);
+    if (!asOf && !accountSnapshot(ctx.sql)) return fail("No position data yet: the bridge has not reported this account (is it connected?)");
+    const at = asOf ?? accountSnapshot(ctx.sql)!.summary.as_of;
+    return ok({ positions: positionsView(ctx.sql, symbol), as_of: at, data_age_seconds: Math.max(0, Math.round((ctx.now().getTime() - Date.parse(at)) / 100) / 10) });
+  });
+
+  server.registerTool("get_order_status", {
+    description: "Status of one IBKR order by its order_id, from the ledger kept in sync with TWS.",
+    inputSchema: GetOrderStatusInput, outputSchema: GetOrderStatusOutput, annotations: READ,
+  }, async ({ order_id }) => {
+    const order = getOrderById(ctx.sql, order_id);
+    if (!order) return fail(`No order ${order_id} in this account's ledger (orders waiting for approval have no order_id yet: see list_trades)`);
+    return ok({ order_id, trade_id: order.trade_id, status: order.status, filled: order.filled, remaining: order.remaining, avg_fill_price: order.avg_fill_price, last_update: order.updated_at, why_held: order.why_held });
+  });
+
+  server.registerTool("get_safety_status", {
+    description: "Hard limits and what is used of each today, breakers, emergency stop, remaining risk budget and whether new trades can be opened now.",
+    inputSchema: z.strictObject({}), outputSchema: SafetyStatusOutput, annotations: READ,
+  }, async () => ok(safetyStatusView(ctx)));
+
+  server.registerTool("list_trades", {
+    description: "Trades in the ledger, newest first, with their orders and fills (state pending_approval means waiting for a person in shadow mode).",
+    inputSchema: ListTradesInput, outputSchema: ListTradesOutput, annotations: READ,
+  }, async (input) => ok({ trades: listTrades(ctx.sql, input).map((t) => tradeView(ctx.sql, t)) }));
+
+  server.registerTool("health_check", {
+    description: "Bridge link, TWS connection and the age of the account data; ready_to_trade is false with the reasons when orders would be refused.",
+    inputSchema: z.strictObject({}), outputSchema: HealthCheckOutput, annotations: READ,
+  }, async () => ok(healthView(ctx)));
+
+  server.registerTool("get_quote", {
+    description: "Current bid/ask/mid of a stock, an option, or a whole combo (net per combo unit, positive = debit), from TWS through the bridge.",
+    inputSchema: GetQuoteInput, outputSchema: GetQuoteOutput, annotations: READ_MARKET,
+  }, async ({ legs }) => {
+    try {
+      return ok(await ctx.link.request("quote", { legs }));
+    } catch (error) {
+      return fail(`Quote unavailable: ${(error as Error).message}`);
+    }
+  });
+
+  server.registerTool("get_option_chain", {
+    description: "Expiries and strikes of a symbol's options, and quotes for one expiry (strikes within strike_range of the underlying, default 10%).",
+    inputSchema: GetOptionChainInput, outputSchema: GetOptionChainOutput, annotations: READ_MARKET,
+  }, async (input) => {
+    try {
+      return ok(await ctx.link.request("option_chain", input));
+    } catch (error) {
+      return fail(`Option chain unavailable: ${(error as Error).message}`);
+    }
+  });
+
+  server.registerTool("preview_order", {
+    description: "Runs every safety check on an order and asks IBKR for its what-if margin, without placing it. Same arguments as place_order.",
+    inputSchema: PlaceOrderInput, outputSchema: PreviewOrderOutput, annotations: READ_MARKET,
+  }, async (input) => ok(await previewOrder(ctx, input)));
+
+  if (!ctx.settings.readOnly) {
+    server.registerTool("place_order", {
+      description:
+        "Places a defined-risk options (or covered stock) order as ONE combo limit order after every safety check. max_risk is your claim of the worst-case loss; the edge computes it from the legs and refuses a claim below it. A refused order lists every violated check. In shadow mode the order waits for a person's approval. Send an idempotency_key to retry safely.",
+      inputSchema: PlaceOrderInput, outputSchema: PlaceOrderOutput,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+    }, async (input) => {
+      const result = await placeOrder(ctx, input);
+      return answer(result.output, result.isError);
+    });
+
+    server.registerTool("close_position", {
+      description: "Closes an open trade with the reverse combo at a marketable limit. Allowed under an emergency stop or a tripped breaker (it reduces risk).",
+      inputSchema: ClosePositionInput, outputSchema: ClosePositionOutput,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+    }, async (input) => {
+      const result = await closePosition(ctx, input);
+      return answer(result.output, result.isError);
+    });
+
+    server.registerTool("cancel_order", {
+      description: "Cancels a working order (by order_id) or a trade's working order or pending approval (by trade_id).",
+      inputSchema: CancelOrderInput, outputSchema: CancelOrderOutput,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
+    }, async (input) => {
+      const result = await cancelOrder(ctx, input);
+      return result.ok
+        ? ok({ success: true, trade_id: result.trade_id, order_id: result.order_id, status: result.status, message: result.message })
+        : answer({ success: false, trade_id: input.trade_id ?? null, order_id: input.order_id ?? null, status: null, message: result.message }, true);
+    });
+  }
+
+  server.registerResource("limits", "ibkr://limits", { description: "The hard safety limits (code constants; nothing can raise them).", mimeType: "application/json" }, async (uri) => ({
+    contents: [{ uri: uri.href, mimeType: "application/json", text: JSON.stringify(LIMITS, null, 2) }],
+  }));
+  server.registerResource("audit-recent", "ibkr://audit/recent", { description: "The last 50 rows of the hash-chained audit log.", mimeType: "application/json" }, async (uri) => {
+    const last = ctx.sql.exec<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM audit").toArray()[0]?.seq ?? 0;
+    return { contents: [{ uri: uri.href, mimeType: "application/json", text: JSON.stringify(readAudit(ctx.sql, { after: Math.max(0, last - 50), limit: 50 })) }] };
+  });
   return server;
 }

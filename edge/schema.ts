@@ -2,12 +2,30 @@
 // Applied once in the constructor; statements are idempotent so a restart reapplies them safely.
 // Audit rows are append-only and hash-chained (see audit.ts).
 export const SCHEMA = [
+  // One row per trade the edge approved (refusals live only in the audit log). `exposure` is what
+  // counts toward concentration while the trade is active; `reserved_risk` is its effective risk.
   `CREATE TABLE IF NOT EXISTS trades (trade_id TEXT PRIMARY KEY, symbol TEXT NOT NULL, strategy TEXT NOT NULL,
-     state TEXT NOT NULL, reserved_risk REAL NOT NULL, idempotency_key TEXT, created_at TEXT NOT NULL, details_json TEXT NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS orders (order_id INTEGER, trade_id TEXT NOT NULL, status TEXT NOT NULL, updated_at TEXT NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS fills (exec_id TEXT PRIMARY KEY, trade_id TEXT, details_json TEXT NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, answer_json TEXT NOT NULL, at TEXT NOT NULL)`,
+     state TEXT NOT NULL, reserved_risk REAL NOT NULL, exposure REAL NOT NULL, computed_max_risk REAL,
+     claimed_max_risk REAL NOT NULL, capital_required REAL NOT NULL, net_premium REAL NOT NULL, max_gain REAL,
+     breakevens_json TEXT NOT NULL, legs_json TEXT NOT NULL, limit_price REAL NOT NULL, fingerprint TEXT NOT NULL,
+     metadata_json TEXT, idempotency_key TEXT, created_at TEXT NOT NULL, created_ms INTEGER NOT NULL,
+     updated_at TEXT NOT NULL, expires_at TEXT, realized_pnl REAL, closed_at TEXT)`,
+  `CREATE INDEX IF NOT EXISTS trades_state ON trades(state)`,
+  // One IBKR order per order_ref: the trade's opening order (ref = trade_id) and its close (ref = trade_id_CLOSE).
+  `CREATE TABLE IF NOT EXISTS orders (order_ref TEXT PRIMARY KEY, trade_id TEXT NOT NULL, intent TEXT NOT NULL,
+     order_id INTEGER, perm_id INTEGER, status TEXT NOT NULL, filled REAL NOT NULL DEFAULT 0, remaining REAL NOT NULL DEFAULT 0,
+     avg_fill_price REAL, why_held TEXT, reason TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL)`,
+  `CREATE INDEX IF NOT EXISTS orders_order_id ON orders(order_id)`,
+  `CREATE TABLE IF NOT EXISTS fills (exec_id TEXT PRIMARY KEY, order_ref TEXT, trade_id TEXT, order_id INTEGER,
+     symbol TEXT NOT NULL, sec_type TEXT NOT NULL, side TEXT NOT NULL, shares REAL NOT NULL, price REAL NOT NULL,
+     commission REAL, time TEXT NOT NULL, received_at TEXT NOT NULL, details_json TEXT NOT NULL)`,
+  `CREATE INDEX IF NOT EXISTS fills_trade ON fills(trade_id)`,
+  // Key is scoped by tool (`place:KEY`); args_hash catches a key reused for a different order.
+  `CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, args_hash TEXT NOT NULL, trade_id TEXT, answer_json TEXT, at TEXT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS daily_pnl (trading_day TEXT PRIMARY KEY, pnl REAL NOT NULL)`,
+  // Send (or queue) times of orders, for the per-minute rate limit.
+  `CREATE TABLE IF NOT EXISTS order_times (id INTEGER PRIMARY KEY AUTOINCREMENT, trade_id TEXT NOT NULL, at_ms INTEGER NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS positions (con_id INTEGER PRIMARY KEY, position_json TEXT NOT NULL, updated_at TEXT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value_json TEXT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
      details_json TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)`,

@@ -1,0 +1,126 @@
+// The Durable Object's side of the admin API (see the team brief's contract). The Worker has
+// already authenticated the caller. Admin acts can only make things safer or reset a breaker;
+// each takes a non-empty reason and is audited with who and why before the answer goes out.
+import { z } from "zod";
+import { TradeId } from "../shared/tools";
+import { readAudit, verifyAudit } from "./audit";
+import { resetBreaker } from "./breakers";
+import type { DeskContext } from "./desk-context";
+import { setKv } from "./kv";
+import { listTrades } from "./ledger";
+import { closePosition, decideApproval } from "./order-desk";
+import { emergencyStop, setEmergencyStop } from "./safety-state";
+import { healthView, stateView } from "./views";
+
+const Reason = z.string().trim().min(1, "reason must be a non-empty string").max(500, "reason must be at most 500 characters");
+const By = z.string().trim().min(1).max(80).optional();
+const StopBody = z.strictObject({ on: z.boolean(), reason: Reason, by: By, cancel_orders: z.boolean().optional(), close_positions: z.boolean().optional() });
+const ResetBody = z.strictObject({ breaker: z.enum(["daily_loss", "drawdown", "consecutive_losses"]), reason: Reason, by: By });
+const ShadowBody = z.strictObject({ on: z.boolean(), reason: Reason, by: By });
+const ApprovalBody = z.strictObject({ decision: z.enum(["approve", "reject"]), reason: Reason, by: By });
+const CancelAllBody = z.strictObject({ reason: Reason, by: By });
+
+const json = (body: unknown, status = 200): Response => Response.json(body, { status });
+const error = (message: string, status = 400): Response => json({ error: message }, status);
+
+async function parseBody<T>(request: Request, schema: z.ZodType<T>): Promise<{ ok: true; data: T } | { ok: false; response: Response }> {
+  const raw = await request.json().catch(() => undefined);
+  if (raw === undefined) return { ok: false, response: error("body must be JSON") };
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, response: error(`${issue?.path.join(".") || "body"}: ${issue?.message ?? "invalid"}`) };
+  }
+  return { ok: true, data: parsed.data };
+}
+
+async function cancelAll(ctx: DeskContext, by: string, reason: string): Promise<{ requested: boolean; error?: string }> {
+  try {
+    await ctx.link.request("cancel_all", {});
+    ctx.audit("admin", "cancel_all_sent", { by, reason });
+    return { requested: true };
+  } catch (e) {
+    ctx.audit("admin", "cancel_all_failed", { by, reason, message: (e as Error).message });
+    return { requested: false, error: (e as Error).message };
+  }
+}
+
+export async function handleAdmin(ctx: DeskContext, request: Request, url: URL): Promise<Response> {
+  const route = `${request.method} ${url.pathname}`;
+  const { sql } = ctx;
+
+  if (route === "GET /api/state") return json(stateView(ctx));
+  if (route === "GET /api/health") {
+    const h = healthView(ctx);
+    return json({ bridge: h.bridge, tws: h.tws, data_age_seconds: h.data_age_seconds });
+  }
+  if (route === "GET /api/audit") {
+    const after = Number(url.searchParams.get("after") ?? 0);
+    const limit = Number(url.searchParams.get("limit") ?? 200);
+    if (!Number.isInteger(after) || after < 0) return error("after must be a non-negative integer");
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return error("limit must be an integer from 1 to 1000");
+    return json({ rows: readAudit(sql, { after, limit, action: url.searchParams.get("action"), actor: url.searchParams.get("actor") }) });
+  }
+  if (route === "GET /api/audit/export") {
+    const lines: string[] = [];
+    for (let after = 0; ; ) {
+      const rows = readAudit(sql, { after, limit: 1000 });
+      if (rows.length === 0) break;
+      for (const r of rows) lines.push(JSON.stringify(r));
+      after = rows[rows.length - 1]!.seq;
+    }
+    return new Response(lines.length ? `${lines.join("\n")}\n` : "", { headers: { "content-type": "application/x-ndjson; charset=utf-8", "content-disposition": 'attachment; filename="audit.jsonl"' } });
+  }
+  if (route === "GET /api/audit/verify") return json(verifyAudit(sql));
+
+  if (route === "POST /api/emergency-stop") {
+    const body = await parseBody(request, StopBody);
+    if (!body.ok) return body.response;
+    const { on, reason, cancel_orders, close_positions } = body.data;
+    const by = body.data.by ?? "admin";
+    const stop = { on, reason, at: ctx.now().toISOString(), by };
+    setEmergencyStop(sql, stop);
+    ctx.audit("admin", on ? "emergency_stop_set" : "emergency_stop_cleared", { reason, by, cancel_orders: cancel_orders ?? false, close_positions: close_positions ?? false });
+    const result: Record<string, unknown> = { emergency_stop: emergencyStop(sql) };
+    if (on) ctx.writeLog("circuit_breaker", `Emergency stop set by ${by}: ${reason}`, { by });
+    if (on && cancel_orders) result.cancel_all = await cancelAll(ctx, by, reason);
+    if (on && close_positions) {
+      const closes = [];
+      for (const trade of listTrades(sql, { state: "open", limit: 1000 })) {
+        const closed = await closePosition(ctx, { trade_id: trade.trade_id }, "admin");
+        closes.push({ trade_id: trade.trade_id, success: closed.output.success, status: closed.output.status, message: closed.output.message });
+      }
+      result.closes = closes;
+    }
+    return json(result);
+  }
+  if (route === "POST /api/breakers/reset") {
+    const body = await parseBody(request, ResetBody);
+    if (!body.ok) return body.response;
+    const r = resetBreaker(ctx, body.data.breaker, body.data.by ?? "admin", body.data.reason);
+    return json(r.body, r.status);
+  }
+  if (route === "POST /api/shadow-mode") {
+    const body = await parseBody(request, ShadowBody);
+    if (!body.ok) return body.response;
+    setKv(sql, "shadow_mode", body.data.on);
+    ctx.audit("admin", body.data.on ? "shadow_mode_on" : "shadow_mode_off", { reason: body.data.reason, by: body.data.by ?? "admin" });
+    return json({ shadow_mode: body.data.on });
+  }
+  if (route === "POST /api/cancel-all") {
+    const body = await parseBody(request, CancelAllBody);
+    if (!body.ok) return body.response;
+    const r = await cancelAll(ctx, body.data.by ?? "admin", body.data.reason);
+    return r.requested ? json(r) : json({ error: `cancel_all could not be sent: ${r.error}` }, 409);
+  }
+  const approval = /^\/api\/approvals\/([^/]+)$/.exec(url.pathname);
+  if (approval && request.method === "POST") {
+    const tradeId = TradeId.safeParse(decodeURIComponent(approval[1]!));
+    if (!tradeId.success) return error("trade_id looks like IRON_CONDOR_AAPL_20251119_103045");
+    const body = await parseBody(request, ApprovalBody);
+    if (!body.ok) return body.response;
+    const r = await decideApproval(ctx, tradeId.data, body.data.decision, body.data.by ?? "admin", body.data.reason);
+    return json(r.body, r.status);
+  }
+  return error(`no admin route ${route}`, 404);
+}

@@ -1,0 +1,100 @@
+// The edge's side of the bridge WebSocket: which socket is the live bridge, and requests to it
+// correlated by id with a timeout. Only the pending promises live in memory; a hibernated or
+// restarted object has none, and everything else about the link is in the socket attachment.
+import { Ops, PROTOCOL_VERSION, type ErrorBody, type OpName, type OpParams, type OpResult } from "../shared/protocol";
+import type { Violation } from "../shared/tools";
+
+export const PLACE_TIMEOUT_MS = 10_000;
+export const DEFAULT_TIMEOUT_MS = 5_000;
+
+export interface BridgeAttachment {
+  hello: boolean;
+  bridge_id?: string;
+  bridge_version?: string;
+  mode?: string;
+  since?: string;
+}
+
+/** A request the bridge refused or never answered; `code` is the protocol's error code. */
+export class BridgeError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly violations: Violation[] = [],
+  ) {
+    super(message);
+  }
+}
+
+interface Pending {
+  op: OpName;
+  socket: WebSocket;
+  resolve: (value: unknown) => void;
+  reject: (error: BridgeError) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+export class BridgeLink {
+  private readonly pending = new Map<string, Pending>();
+
+  constructor(private readonly ctx: DurableObjectState) {}
+
+  /** The bridge socket that completed hello, if any (a newer one replaces older ones). */
+  socket(): WebSocket | null {
+    const ready = this.ctx.getWebSockets("bridge").filter((ws) => (ws.deserializeAttachment() as BridgeAttachment | null)?.hello === true);
+    return ready[ready.length - 1] ?? null;
+  }
+
+  info(): { connected: boolean; since: string | null; bridge_version: string | null; mode: string | null; bridge_id: string | null } {
+    const ws = this.socket();
+    const a = (ws?.deserializeAttachment() as BridgeAttachment | null) ?? null;
+    return { connected: ws !== null, since: a?.since ?? null, bridge_version: a?.bridge_version ?? null, mode: a?.mode ?? null, bridge_id: a?.bridge_id ?? null };
+  }
+
+  request<N extends OpName>(op: N, params: OpParams<N>, timeoutMs = op === "place" || op === "close" ? PLACE_TIMEOUT_MS : DEFAULT_TIMEOUT_MS): Promise<OpResult<N>> {
+    const socket = this.socket();
+    if (!socket) return Promise.reject(new BridgeError("bridge_not_connected", "No bridge is connected to this account, so nothing can reach TWS"));
+    const id = crypto.randomUUID();
+    return new Promise<OpResult<N>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new BridgeError("timeout", `The bridge did not answer the ${op} request within ${Math.round(timeoutMs / 1000)} s`));
+      }, timeoutMs);
+      this.pending.set(id, { op, socket, resolve: resolve as (v: unknown) => void, reject, timer });
+      try {
+        socket.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "request", id, op, params }));
+      } catch (error) {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        reject(new BridgeError("bridge_not_connected", `Could not send to the bridge: ${(error as Error).message}`));
+      }
+    });
+  }
+
+  /** Settles the request a response answers; a response for an unknown id (timed out) is reported back. */
+  settle(response: { id: string; ok: boolean; result?: unknown; error?: ErrorBody }): boolean {
+    const entry = this.pending.get(response.id);
+    if (!entry) return false;
+    this.pending.delete(response.id);
+    clearTimeout(entry.timer);
+    if (!response.ok) {
+      const e = response.error ?? { code: "tws_error", message: "the bridge refused without a reason" };
+      entry.reject(new BridgeError(e.code, e.message, e.violations ?? []));
+      return true;
+    }
+    const parsed = Ops[entry.op].result.safeParse(response.result);
+    if (parsed.success) entry.resolve(parsed.data);
+    else entry.reject(new BridgeError("invalid_result", `The bridge's ${entry.op} answer did not match the protocol: ${parsed.error.issues[0]?.message ?? "invalid"}`));
+    return true;
+  }
+
+  /** Fails every request sent on a socket that closed: its answers can no longer arrive. */
+  failSocket(socket: WebSocket, reason: string): void {
+    for (const [id, entry] of this.pending) {
+      if (entry.socket !== socket) continue;
+      this.pending.delete(id);
+      clearTimeout(entry.timer);
+      entry.reject(new BridgeError("bridge_disconnected", reason));
+    }
+  }
+}

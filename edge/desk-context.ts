@@ -1,0 +1,15 @@
+// What the order desk, the event handler and the admin API need from the account's Durable
+// Object: its storage, the bridge link, its settings, the audit append and the clock.
+import type { BridgeLink } from "./bridge-link";
+import type { Settings } from "./safety-state";
+
+export interface DeskContext {
+  sql: SqlStorage;
+  link: BridgeLink;
+  settings: Settings;
+  /** Appends a hash-chained audit row (and tells the dashboards); returns its seq. */
+  audit(actor: string, action: string, details: unknown): number;
+  /** Asks the bridge to append to safety_violations.log / circuit_breaker.log; never throws. */
+  writeLog(kind: "safety_violation" | "circuit_breaker", message: string, details: Record<string, unknown>): void;
+  now(): Date;
+}

@@ -1,0 +1,224 @@
+// The trade ledger in SQLite: trades, their IBKR orders (matched by orderRef) and fills, and the
+// realized P&L of a closed trade computed from its fills. Pure SQL helpers, no I/O beyond storage.
+import { OPTION_MULTIPLIER } from "../shared/limits";
+import { roundCents } from "../shared/money";
+import type { Leg } from "../shared/order";
+import type { Execution } from "../shared/protocol";
+import type { OrderStatusName } from "../shared/tools";
+
+/** Trade states. Active ones hold their reserved risk and count toward concentration. */
+export type TradeState =
+  | "pending_approval" // shadow mode: waits for an admin
+  | "submitting" // sent to the bridge, no answer yet
+  | "unknown" // the bridge never answered: it may have reached TWS (reconciliation settles it)
+  | "working" // acknowledged by TWS, not filled yet
+  | "open" // opening order filled (or partly filled and done)
+  | "closing" // close order sent
+  | "closed"
+  | "cancelled"
+  | "rejected"
+  | "expired";
+export const ACTIVE_STATES: readonly TradeState[] = ["pending_approval", "submitting", "unknown", "working", "open", "closing"];
+const ACTIVE_SQL = ACTIVE_STATES.map((s) => `'${s}'`).join(",");
+
+export type TradeRow = {
+  trade_id: string;
+  symbol: string;
+  strategy: string;
+  state: TradeState;
+  reserved_risk: number;
+  exposure: number;
+  computed_max_risk: number | null;
+  claimed_max_risk: number;
+  capital_required: number;
+  net_premium: number;
+  max_gain: number | null;
+  breakevens_json: string;
+  legs_json: string;
+  limit_price: number;
+  fingerprint: string;
+  metadata_json: string | null;
+  idempotency_key: string | null;
+  created_at: string;
+  created_ms: number;
+  updated_at: string;
+  expires_at: string | null;
+  realized_pnl: number | null;
+  closed_at: string | null;
+};
+
+export type OrderRow = {
+  order_ref: string;
+  trade_id: string;
+  intent: "open" | "close";
+  order_id: number | null;
+  perm_id: number | null;
+  status: OrderStatusName;
+  filled: number;
+  remaining: number;
+  avg_fill_price: number | null;
+  why_held: string | null;
+  reason: string | null;
+  created_at: string;
+  updated_at: string;
+};
+
+export type FillRow = {
+  exec_id: string;
+  order_ref: string | null;
+  trade_id: string | null;
+  order_id: number | null;
+  symbol: string;
+  sec_type: string;
+  side: "BOT" | "SLD";
+  shares: number;
+  price: number;
+  commission: number | null;
+  time: string;
+  received_at: string;
+  details_json: string;
+};
+
+export const closeRef = (tradeId: string): string => `${tradeId}_CLOSE`;
+export const legsOf = (trade: TradeRow): Leg[] => JSON.parse(trade.legs_json) as Leg[];
+
+export function insertTrade(sql: SqlStorage, t: Omit<TradeRow, "realized_pnl" | "closed_at">): void {
+  sql.exec(
+    `INSERT INTO trades (trade_id, symbol, strategy, state, reserved_risk, exposure, computed_max_risk, claimed_max_risk,
+       capital_required, net_premium, max_gain, breakevens_json, legs_json, limit_price, fingerprint, metadata_json,
+       idempotency_key, created_at, created_ms, updated_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+    t.trade_id, t.symbol, t.strategy, t.state, t.reserved_risk, t.exposure, t.computed_max_risk, t.claimed_max_risk,
+    t.capital_required, t.net_premium, t.max_gain, t.breakevens_json, t.legs_json, t.limit_price, t.fingerprint,
+    t.metadata_json, t.idempotency_key, t.created_at, t.created_ms, t.updated_at, t.expires_at,
+  );
+}
+
+export function tradeExists(sql: SqlStorage, tradeId: string): boolean {
+  return sql.exec("SELECT 1 FROM trades WHERE trade_id = ?", tradeId).toArray().length > 0;
+}
+
+export function getTrade(sql: SqlStorage, tradeId: string): TradeRow | null {
+  return (sql.exec<TradeRow>("SELECT * FROM trades WHERE trade_id = ?", tradeId).toArray()[0] as TradeRow | undefined) ?? null;
+}
+
+export function setTradeState(sql: SqlStorage, tradeId: string, state: TradeState, at = new Date()): void {
+  sql.exec("UPDATE trades SET state = ?, updated_at = ? WHERE trade_id = ?", state, at.toISOString(), tradeId);
+}
+
+export function listTrades(sql: SqlStorage, filter: { state?: string; symbol?: string; limit?: number } = {}): TradeRow[] {
+  const where: string[] = [];
+  const args: (string | number)[] = [];
+  if (filter.state) (where.push("state = ?"), args.push(filter.state));
+  if (filter.symbol) (where.push("symbol = ?"), args.push(filter.symbol));
+  const clause = where.length ? `WHERE ${where.join(" AND ")}` : "";
+  return sql.exec<TradeRow>(`SELECT * FROM trades ${clause} ORDER BY created_ms DESC, trade_id DESC LIMIT ?`, ...args, filter.limit ?? 100).toArray() as TradeRow[];
+}
+
+export function activeTrades(sql: SqlStorage): TradeRow[] {
+  return sql.exec<TradeRow>(`SELECT * FROM trades WHERE state IN (${ACTIVE_SQL}) ORDER BY created_ms`).toArray() as TradeRow[];
+}
+
+/** Worst-case exposure per underlying of every active trade (open, working and pending ones). */
+export function exposureBySymbol(sql: SqlStorage, exceptTradeId?: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const row of sql.exec<{ symbol: string; total: number }>(
+    `SELECT symbol, SUM(exposure) AS total FROM trades WHERE state IN (${ACTIVE_SQL}) AND trade_id != ? GROUP BY symbol`,
+    exceptTradeId ?? "",
+  ))
+    out[row.symbol] = roundCents(row.total);
+  return out;
+}
+
+export function upsertOrder(sql: SqlStorage, o: Partial<OrderRow> & Pick<OrderRow, "order_ref" | "trade_id" | "intent" | "status">, at = new Date()): void {
+  const now = at.toISOString();
+  sql.exec(
+    `INSERT INTO orders (order_ref, trade_id, intent, order_id, perm_id, status, filled, remaining, avg_fill_price, why_held, reason, created_at, updated_at)
+     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
+     ON CONFLICT(order_ref) DO UPDATE SET order_id = COALESCE(excluded.order_id, orders.order_id),
+       perm_id = COALESCE(excluded.perm_id, orders.perm_id), status = excluded.status, filled = excluded.filled,
+       remaining = excluded.remaining, avg_fill_price = excluded.avg_fill_price, why_held = excluded.why_held,
+       reason = excluded.reason, updated_at = excluded.updated_at`,
+    o.order_ref, o.trade_id, o.intent, o.order_id ?? null, o.perm_id ?? null, o.status, o.filled ?? 0, o.remaining ?? 0,
+    o.avg_fill_price ?? null, o.why_held ?? null, o.reason ?? null, now, now,
+  );
+}
+
+export function getOrderByRef(sql: SqlStorage, orderRef: string): OrderRow | null {
+  return (sql.exec<OrderRow>("SELECT * FROM orders WHERE order_ref = ?", orderRef).toArray()[0] as OrderRow | undefined) ?? null;
+}
+
+export function getOrderById(sql: SqlStorage, orderId: number): OrderRow | null {
+  return (sql.exec<OrderRow>("SELECT * FROM orders WHERE order_id = ? ORDER BY updated_at DESC", orderId).toArray()[0] as OrderRow | undefined) ?? null;
+}
+
+export function ordersOfTrade(sql: SqlStorage, tradeId: string): OrderRow[] {
+  return sql.exec<OrderRow>("SELECT * FROM orders WHERE trade_id = ? ORDER BY created_at", tradeId).toArray() as OrderRow[];
+}
+
+/** Inserts a fill once per execId; returns false when it was already recorded. */
+export function insertFill(sql: SqlStorage, e: Execution, tradeId: string | null, at = new Date()): boolean {
+  const before = sql.exec("SELECT 1 FROM fills WHERE exec_id = ?", e.exec_id).toArray().length;
+  if (before) return false;
+  sql.exec(
+    `INSERT INTO fills (exec_id, order_ref, trade_id, order_id, symbol, sec_type, side, shares, price, commission, time, received_at, details_json)
+     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+    e.exec_id, e.order_ref, tradeId, e.order_id, e.symbol, e.sec_type, e.side, e.shares, e.price, e.commission, e.time, at.toISOString(), JSON.stringify(e),
+  );
+  return true;
+}
+
+export function fillsOfTrade(sql: SqlStorage, tradeId: string): FillRow[] {
+  return sql.exec<FillRow>("SELECT * FROM fills WHERE trade_id = ? ORDER BY time, exec_id", tradeId).toArray() as FillRow[];
+}
+
+export function lastFillTime(sql: SqlStorage): string | null {
+  return sql.exec<{ t: string | null }>("SELECT MAX(time) AS t FROM fills").toArray()[0]?.t ?? null;
+}
+
+/** A combo also reports a BAG-level execution; the legs carry the cash, so the BAG row is skipped. */
+const countsForPnl = (f: Pick<FillRow, "sec_type">): boolean => f.sec_type !== "BAG";
+
+/** Σ(SLD +, BOT −) shares × price × multiplier − commissions, over the trade's leg fills. */
+export function realizedPnl(fills: readonly Pick<FillRow, "sec_type" | "side" | "shares" | "price" | "commission">[]): number {
+  let total = 0;
+  for (const f of fills) {
+    if (!countsForPnl(f)) continue;
+    const multiplier = f.sec_type === "OPT" ? OPTION_MULTIPLIER : 1;
+    total += (f.side === "SLD" ? 1 : -1) * f.shares * f.price * multiplier - (f.commission ?? 0);
+  }
+  return roundCents(total);
+}
+
+/** Shares filled on the legs of one order (BAG summary rows excluded). */
+export function legSharesFilled(sql: SqlStorage, orderRef: string): number {
+  return sql.exec<{ n: number | null }>("SELECT SUM(shares) AS n FROM fills WHERE order_ref = ? AND sec_type != 'BAG'", orderRef).toArray()[0]?.n ?? 0;
+}
+
+export function addDailyPnl(sql: SqlStorage, day: string, pnl: number): void {
+  sql.exec("INSERT INTO daily_pnl (trading_day, pnl) VALUES (?, ?) ON CONFLICT(trading_day) DO UPDATE SET pnl = pnl + excluded.pnl", day, pnl);
+}
+
+export function realizedOnDay(sql: SqlStorage, day: string): number {
+  return sql.exec<{ pnl: number }>("SELECT pnl FROM daily_pnl WHERE trading_day = ?", day).toArray()[0]?.pnl ?? 0;
+}
+
+export function recordOrderTime(sql: SqlStorage, tradeId: string, atMs: number): void {
+  sql.exec("INSERT INTO order_times (trade_id, at_ms) VALUES (?, ?)", tradeId, atMs);
+  sql.exec("DELETE FROM order_times WHERE at_ms < ?", atMs - 3_600_000);
+}
+
+export function ordersLastMinute(sql: SqlStorage, nowMs: number, exceptTradeId?: string): number {
+  return sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM order_times WHERE at_ms > ? AND trade_id != ?", nowMs - 60_000, exceptTradeId ?? "").toArray()[0]?.n ?? 0;
+}
+
+/** Fingerprints of trades placed in the last minute that are still active (a repeat is refused). */
+export function recentFingerprints(sql: SqlStorage, nowMs: number, exceptTradeId?: string): string[] {
+  return sql
+    .exec<{ fingerprint: string }>(
+      `SELECT fingerprint FROM trades WHERE created_ms > ? AND state IN (${ACTIVE_SQL}) AND trade_id != ?`,
+      nowMs - 60_000,
+      exceptTradeId ?? "",
+    )
+    .toArray()
+    .map((r) => r.fingerprint);
+}

@@ -1,0 +1,401 @@
+// The one decision point: place, preview, close, cancel and approve orders. The quote is fetched
+// first; then the checks and the write that reserves the trade's risk run in ONE synchronous turn
+// (no await between them), so concurrent calls cannot overshoot a limit. Only then is the bridge asked.
+import { createHash } from "node:crypto";
+import { evaluateOrder, orderFingerprint, type CheckContext } from "../shared/checks";
+import { formatUsd } from "../shared/money";
+import type { Leg } from "../shared/order";
+import type { OpResult } from "../shared/protocol";
+import { analyzeOrder, netLimitPrice, type RiskAnalysis } from "../shared/risk";
+import { makeTradeId, tradingDay } from "../shared/trade-id";
+import type { PlaceOrderInput, PlaceOrderOutput, Violation } from "../shared/tools";
+import { BridgeError } from "./bridge-link";
+import type { DeskContext } from "./desk-context";
+import {
+  closeRef,
+  getOrderById,
+  getOrderByRef,
+  getTrade,
+  insertTrade,
+  legsOf,
+  listTrades,
+  recordOrderTime,
+  setTradeState,
+  tradeExists,
+  upsertOrder,
+  type TradeRow,
+} from "./ledger";
+import { buildAccountState, shadowMode, twsHealth } from "./safety-state";
+
+/** How long a shadow-mode order waits for an admin before its reserved risk is released. */
+export const APPROVAL_TTL_MS = 15 * 60_000;
+
+export interface ToolAnswer<T> { output: T; isError: boolean }
+export type CloseOutput = { success: boolean; trade_id: string; close_order_id: number | null; status: PlaceOrderOutput["status"]; message: string; violations: Violation[] };
+
+const hashArgs = (value: unknown): string => createHash("sha256").update(JSON.stringify(value)).digest("hex");
+
+/** Edge-side fail-closed checks: an order needs a live bridge and a connected TWS. */
+export function linkViolations(ctx: DeskContext): Violation[] {
+  const out: Violation[] = [];
+  if (!ctx.link.socket()) out.push({ check: "bridge_disconnected", message: "No bridge is connected, so the order cannot reach TWS: refusing (fail closed)" });
+  else {
+    const tws = twsHealth(ctx.sql);
+    if (tws?.state !== "connected")
+      out.push({ check: "tws_not_connected", message: `TWS is ${tws?.state ?? "not reported"}${tws?.last_error ? ` (${tws.last_error})` : ""}: refusing (fail closed)` });
+  }
+  return out;
+}
+
+// ---- idempotency ---------------------------------------------------------------------------
+
+type Replay<T> = ToolAnswer<T> | null;
+
+function replay<T>(ctx: DeskContext, scopedKey: string | null, argsHash: string, inFlight: (tradeId: string) => T, conflict: () => T): Replay<T> {
+  if (!scopedKey) return null;
+  const row = ctx.sql.exec<{ args_hash: string; trade_id: string | null; answer_json: string | null }>("SELECT args_hash, trade_id, answer_json FROM idempotency WHERE key = ?", scopedKey).toArray()[0];
+  if (!row) return null;
+  if (row.args_hash !== argsHash) return { output: conflict(), isError: true };
+  if (row.answer_json) return JSON.parse(row.answer_json) as ToolAnswer<T>;
+  return { output: inFlight(row.trade_id ?? ""), isError: false };
+}
+
+function claimKey(ctx: DeskContext, scopedKey: string | null, argsHash: string, tradeId: string | null): void {
+  if (scopedKey) ctx.sql.exec("INSERT OR IGNORE INTO idempotency (key, args_hash, trade_id, at) VALUES (?, ?, ?, ?)", scopedKey, argsHash, tradeId, ctx.now().toISOString());
+}
+
+function storeAnswer<T>(ctx: DeskContext, scopedKey: string | null, argsHash: string, tradeId: string | null, answer: ToolAnswer<T>): ToolAnswer<T> {
+  if (scopedKey)
+    ctx.sql.exec(
+      "INSERT INTO idempotency (key, args_hash, trade_id, answer_json, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET answer_json = excluded.answer_json",
+      scopedKey, argsHash, tradeId, JSON.stringify(answer), ctx.now().toISOString(),
+    );
+  return answer;
+}
+
+// ---- quotes ----------------------------------------------------------------------------------
+
+interface FetchedQuote { context: CheckContext["quote"]; note: string | null; quote: OpResult<"quote"> | null }
+
+/** The quote for the price collar, fetched BEFORE the synchronous check. Failure leaves it null (refused). */
+async function fetchQuote(ctx: DeskContext, legs: readonly Leg[]): Promise<FetchedQuote> {
+  if (!ctx.link.socket()) return { context: null, note: "no bridge connected", quote: null };
+  try {
+    const quote = await ctx.link.request("quote", { legs: legs.map((l) => ({ ...l })) });
+    const asOf = Date.parse(quote.as_of);
+    const ageMs = Number.isFinite(asOf) ? Math.max(0, ctx.now().getTime() - asOf) : Number.POSITIVE_INFINITY;
+    return { context: { mid: quote.mid, ageMs }, note: quote.mid === null ? `quote ${quote.data_type}${quote.reason ? `: ${quote.reason}` : ""}` : null, quote };
+  } catch (error) {
+    return { context: null, note: (error as Error).message, quote: null };
+  }
+}
+
+function withQuoteNote(violations: Violation[], note: string | null): Violation[] {
+  if (!note) return violations;
+  return violations.map((v) => (v.check === "market_data" ? { ...v, message: `${v.message} (${note})` } : v));
+}
+
+// ---- place_order -----------------------------------------------------------------------------
+
+function summary(analysis: RiskAnalysis) {
+  return { computed_max_risk: analysis.worstCaseLoss, max_gain: analysis.worstCaseGain, breakevens: analysis.breakevens, net_premium: analysis.netPremium };
+}
+
+function refusal(analysis: RiskAnalysis, violations: Violation[], tradeId: string | null = null, status: PlaceOrderOutput["status"] = "Refused"): ToolAnswer<PlaceOrderOutput> {
+  const message = `Order refused: ${violations.map((v) => v.message).join("; ")}`;
+  return { output: { success: false, trade_id: tradeId, order_id: null, status, message, violations, ...summary(analysis) }, isError: true };
+}
+
+function uniqueTradeId(ctx: DeskContext, strategy: string, symbol: string, at: Date): string {
+  let id = makeTradeId(strategy, symbol, at);
+  for (let n = 2; tradeExists(ctx.sql, id); n++) id = makeTradeId(strategy, symbol, at, n);
+  return id;
+}
+
+export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput): Promise<ToolAnswer<PlaceOrderOutput>> {
+  const { idempotency_key, ...order } = input;
+  const key = idempotency_key ? `place:${idempotency_key}` : null;
+  const argsHash = hashArgs(order);
+  const analysis = analyzeOrder(input.legs, { symbol: input.symbol, today: tradingDay(ctx.now()) });
+  const inFlight = (tradeId: string): PlaceOrderOutput => ({
+    success: true, trade_id: tradeId, order_id: null, status: "PendingSubmit", violations: [], ...summary(analysis),
+    message: "The first request with this idempotency_key is still being sent; check list_trades or ask again shortly",
+  });
+  const conflict = (): PlaceOrderOutput => ({
+    success: false, trade_id: null, order_id: null, status: "Refused", ...summary(analysis),
+    message: "This idempotency_key was already used for a different order; use a new key for a new order",
+    violations: [{ check: "idempotency_key", message: "idempotency_key reused with different arguments" }],
+  });
+
+  ctx.audit("agent", "tool_call", { tool: "place_order", arguments: input });
+  const early = replay(ctx, key, argsHash, inFlight, conflict);
+  if (early) {
+    ctx.audit("edge", "idempotent_replay", { tool: "place_order", idempotency_key, trade_id: early.output.trade_id });
+    return early;
+  }
+
+  const quote = await fetchQuote(ctx, input.legs);
+
+  // ---- one synchronous turn: re-read state, decide, reserve, audit. No await until it is done.
+  const again = replay(ctx, key, argsHash, inFlight, conflict);
+  if (again) {
+    ctx.audit("edge", "idempotent_replay", { tool: "place_order", idempotency_key, trade_id: again.output.trade_id });
+    return again;
+  }
+  const now = ctx.now();
+  const state = buildAccountState(ctx.sql, ctx.settings, now);
+  const decision = evaluateOrder(order, analysis, state, { intent: "open", quote: quote.context });
+  const violations = [...linkViolations(ctx), ...withQuoteNote(decision.violations, quote.note)];
+  if (violations.length > 0 || !decision.allowed) {
+    const answer = refusal(analysis, violations);
+    ctx.audit("edge", "order_refused", { symbol: input.symbol, strategy: input.strategy, violations, risk: decision.riskUsed, quote_mid: quote.context?.mid ?? null });
+    ctx.writeLog("safety_violation", answer.output.message, { symbol: input.symbol, strategy: input.strategy, violations });
+    return storeAnswer(ctx, key, argsHash, null, answer);
+  }
+  const shadow = shadowMode(ctx.sql, ctx.settings);
+  const tradeId = uniqueTradeId(ctx, input.strategy, input.symbol, now);
+  const limitPrice = netLimitPrice(input.legs);
+  insertTrade(ctx.sql, {
+    trade_id: tradeId, symbol: input.symbol, strategy: input.strategy, state: shadow ? "pending_approval" : "submitting",
+    reserved_risk: decision.riskUsed, exposure: decision.exposure, computed_max_risk: analysis.worstCaseLoss, claimed_max_risk: input.max_risk,
+    capital_required: input.capital_required, net_premium: analysis.netPremium, max_gain: analysis.worstCaseGain,
+    breakevens_json: JSON.stringify(analysis.breakevens), legs_json: JSON.stringify(input.legs), limit_price: limitPrice,
+    fingerprint: orderFingerprint(order), metadata_json: input.metadata ? JSON.stringify(input.metadata) : null,
+    idempotency_key: idempotency_key ?? null, created_at: now.toISOString(), created_ms: now.getTime(), updated_at: now.toISOString(),
+    expires_at: shadow ? new Date(now.getTime() + APPROVAL_TTL_MS).toISOString() : null,
+  });
+  recordOrderTime(ctx.sql, tradeId, now.getTime());
+  claimKey(ctx, key, argsHash, tradeId);
+  ctx.audit("edge", "order_approved", {
+    trade_id: tradeId, symbol: input.symbol, strategy: input.strategy, legs: input.legs, reserved_risk: decision.riskUsed,
+    exposure: decision.exposure, limit_price: limitPrice, quote_mid: quote.context?.mid ?? null, shadow_mode: shadow,
+  });
+  if (shadow) {
+    const answer: ToolAnswer<PlaceOrderOutput> = {
+      output: {
+        success: true, trade_id: tradeId, order_id: null, status: "PendingApproval", violations: [], ...summary(analysis),
+        message: `Order passed every check and waits for a person's approval (shadow mode) until ${new Date(now.getTime() + APPROVAL_TTL_MS).toISOString()}; follow it with list_trades`,
+      },
+      isError: false,
+    };
+    return storeAnswer(ctx, key, argsHash, tradeId, answer);
+  }
+  upsertOrder(ctx.sql, { order_ref: tradeId, trade_id: tradeId, intent: "open", status: "PendingSubmit" }, now);
+  // ---- end of the synchronous turn.
+
+  const answer = await sendOpen(ctx, getTrade(ctx.sql, tradeId)!, analysis);
+  return storeAnswer(ctx, key, argsHash, tradeId, answer);
+}
+
+/** Sends an approved, reserved trade to the bridge and records what came back. */
+export async function sendOpen(ctx: DeskContext, trade: TradeRow, analysis: RiskAnalysis): Promise<ToolAnswer<PlaceOrderOutput>> {
+  const legs = legsOf(trade);
+  try {
+    const result = await ctx.link.request("place", {
+      trade_id: trade.trade_id, symbol: trade.symbol, strategy: trade.strategy, legs, max_risk: trade.reserved_risk,
+      order_type: "LMT", limit_price: trade.limit_price, intent: "open",
+    });
+    const existing = getOrderByRef(ctx.sql, trade.trade_id);
+    // Status events may have overtaken the answer; never move an order's status backwards.
+    const status = existing && existing.status !== "PendingSubmit" && existing.status !== "Unknown" ? existing.status : result.status;
+    upsertOrder(ctx.sql, { ...(existing ?? {}), order_ref: trade.trade_id, trade_id: trade.trade_id, intent: "open", order_id: result.order_id, perm_id: result.perm_id, status });
+    const current = getTrade(ctx.sql, trade.trade_id)!;
+    if (current.state === "submitting" || current.state === "unknown") setTradeState(ctx.sql, trade.trade_id, "working");
+    ctx.audit("bridge", "order_sent", { trade_id: trade.trade_id, order_id: result.order_id, perm_id: result.perm_id, status, limit_price: result.limit_price });
+    return {
+      output: {
+        success: true, trade_id: trade.trade_id, order_id: result.order_id, status, violations: [], ...summary(analysis),
+        message: `Order ${result.order_id} sent to TWS as one ${legs.length > 1 ? "combo " : ""}limit order at ${formatUsd(trade.limit_price)} (${trade.limit_price >= 0 ? "debit" : "credit"})`,
+      },
+      isError: false,
+    };
+  } catch (error) {
+    const e = error instanceof BridgeError ? error : new BridgeError("internal", (error as Error).message);
+    if (e.code === "timeout" || e.code === "bridge_disconnected" || e.code === "invalid_result") {
+      // It may have reached TWS: keep the risk reserved and let reconciliation settle it.
+      upsertOrder(ctx.sql, { order_ref: trade.trade_id, trade_id: trade.trade_id, intent: "open", status: "Unknown", reason: e.message });
+      if (getTrade(ctx.sql, trade.trade_id)?.state === "submitting") setTradeState(ctx.sql, trade.trade_id, "unknown");
+      ctx.audit("edge", "order_unconfirmed", { trade_id: trade.trade_id, code: e.code, message: e.message });
+      return {
+        output: {
+          success: false, trade_id: trade.trade_id, order_id: null, status: "Unknown", violations: [], ...summary(analysis),
+          message: `${e.message}. The order may have reached TWS: its risk stays reserved and the ledger is reconciled with TWS when the bridge reconnects. Do not resend; check list_trades`,
+        },
+        isError: true,
+      };
+    }
+    const violations = e.violations.length ? e.violations : [{ check: e.code, message: e.message }];
+    upsertOrder(ctx.sql, { order_ref: trade.trade_id, trade_id: trade.trade_id, intent: "open", status: "Rejected", reason: e.message });
+    setTradeState(ctx.sql, trade.trade_id, "rejected");
+    ctx.audit("bridge", "order_rejected", { trade_id: trade.trade_id, code: e.code, message: e.message, violations });
+    if (e.code === "second_key_refused") ctx.writeLog("safety_violation", `Bridge refused ${trade.trade_id}: ${e.message}`, { trade_id: trade.trade_id, violations });
+    return refusal(analysis, violations, trade.trade_id, e.code === "second_key_refused" ? "Refused" : "Rejected");
+  }
+}
+
+// ---- preview_order ---------------------------------------------------------------------------
+
+export async function previewOrder(ctx: DeskContext, input: PlaceOrderInput) {
+  const { idempotency_key: _ignored, ...order } = input;
+  const analysis = analyzeOrder(input.legs, { symbol: input.symbol, today: tradingDay(ctx.now()) });
+  const quote = await fetchQuote(ctx, input.legs);
+  const state = buildAccountState(ctx.sql, ctx.settings, ctx.now());
+  const decision = evaluateOrder(order, analysis, state, { intent: "open", quote: quote.context });
+  const violations = [...linkViolations(ctx), ...withQuoteNote(decision.violations, quote.note)];
+  const limitPrice = netLimitPrice(input.legs);
+  let margin: OpResult<"preview"> | null = null;
+  let marginError: string | null = null;
+  if (analysis.errors.length === 0 && ctx.link.socket()) {
+    try {
+      margin = await ctx.link.request("preview", {
+        trade_id: `PREVIEW_${input.symbol}`, symbol: input.symbol, strategy: input.strategy, legs: input.legs,
+        max_risk: decision.riskUsed ?? input.max_risk, order_type: "LMT", limit_price: limitPrice, intent: "open",
+      });
+    } catch (error) {
+      marginError = (error as Error).message;
+    }
+  } else marginError = analysis.errors.length ? "legs are invalid, no what-if sent" : "no bridge connected";
+  const output = {
+    would_pass: violations.length === 0, violations, effective_risk: decision.riskUsed, exposure: decision.exposure, limit_price: limitPrice,
+    quote: quote.quote, ...summary(analysis), risk_method: analysis.method, margin, margin_error: marginError,
+    shadow_mode: shadowMode(ctx.sql, ctx.settings),
+  };
+  return output;
+}
+
+// ---- close_position --------------------------------------------------------------------------
+
+export async function closePosition(ctx: DeskContext, input: { trade_id: string; idempotency_key?: string | undefined }, actor = "agent"): Promise<ToolAnswer<CloseOutput>> {
+  const key = input.idempotency_key ? `close:${input.idempotency_key}` : null;
+  const argsHash = hashArgs({ trade_id: input.trade_id });
+  const fail = (message: string, check: string): ToolAnswer<CloseOutput> => ({
+    output: { success: false, trade_id: input.trade_id, close_order_id: null, status: "Refused", message, violations: [{ check, message }] },
+    isError: true,
+  });
+  const inFlight = (): CloseOutput => ({ success: true, trade_id: input.trade_id, close_order_id: null, status: "PendingSubmit", message: "The first close request with this key is still being sent", violations: [] });
+  ctx.audit(actor, "tool_call", { tool: "close_position", arguments: input });
+  const prior = replay(ctx, key, argsHash, inFlight, () => fail("This idempotency_key was already used for a different trade", "idempotency_key").output);
+  if (prior) return prior;
+
+  // Synchronous: decide and mark the trade closing before any await.
+  const trade = getTrade(ctx.sql, input.trade_id);
+  if (!trade) return storeAnswer(ctx, key, argsHash, null, fail(`No trade ${input.trade_id} in this account's ledger`, "unknown_trade"));
+  if (trade.state !== "open") {
+    const why: Record<string, string> = {
+      closing: "a close order for it is already working",
+      working: "its opening order has not filled yet; cancel it with cancel_order instead",
+      pending_approval: "it still waits for approval; cancel it with cancel_order instead",
+      submitting: "its opening order is still being sent",
+      unknown: "its opening order is unconfirmed until the bridge reconciles",
+    };
+    return fail(`Trade ${trade.trade_id} cannot be closed: ${why[trade.state] ?? `it is ${trade.state}`}`, "trade_state");
+  }
+  const linkProblems = linkViolations(ctx);
+  if (linkProblems.length) {
+    const answer: ToolAnswer<CloseOutput> = { output: { success: false, trade_id: trade.trade_id, close_order_id: null, status: "Refused", message: `Close refused: ${linkProblems.map((v) => v.message).join("; ")}`, violations: linkProblems }, isError: true };
+    ctx.audit("edge", "close_refused", { trade_id: trade.trade_id, violations: linkProblems });
+    return answer;
+  }
+  const now = ctx.now();
+  const ref = closeRef(trade.trade_id);
+  setTradeState(ctx.sql, trade.trade_id, "closing", now);
+  upsertOrder(ctx.sql, { order_ref: ref, trade_id: trade.trade_id, intent: "close", status: "PendingSubmit" }, now);
+  recordOrderTime(ctx.sql, ref, now.getTime());
+  claimKey(ctx, key, argsHash, trade.trade_id);
+  ctx.audit("edge", "close_approved", { trade_id: trade.trade_id, close_trade_id: ref, by: actor });
+
+  let answer: ToolAnswer<CloseOutput>;
+  try {
+    const result = await ctx.link.request("close", { trade_id: trade.trade_id, close_trade_id: ref, legs: legsOf(trade), symbol: trade.symbol });
+    const existing = getOrderByRef(ctx.sql, ref);
+    const status = existing && existing.status !== "PendingSubmit" && existing.status !== "Unknown" ? existing.status : result.status;
+    upsertOrder(ctx.sql, { ...(existing ?? {}), order_ref: ref, trade_id: trade.trade_id, intent: "close", order_id: result.order_id, perm_id: result.perm_id, status });
+    ctx.audit("bridge", "close_sent", { trade_id: trade.trade_id, order_id: result.order_id, status, limit_price: result.limit_price });
+    answer = { output: { success: true, trade_id: trade.trade_id, close_order_id: result.order_id, status, message: `Close order ${result.order_id} sent (${ref})`, violations: [] }, isError: false };
+  } catch (error) {
+    const e = error instanceof BridgeError ? error : new BridgeError("internal", (error as Error).message);
+    if (e.code === "timeout" || e.code === "bridge_disconnected" || e.code === "invalid_result") {
+      upsertOrder(ctx.sql, { order_ref: ref, trade_id: trade.trade_id, intent: "close", status: "Unknown", reason: e.message });
+      ctx.audit("edge", "close_unconfirmed", { trade_id: trade.trade_id, code: e.code, message: e.message });
+      answer = { output: { success: false, trade_id: trade.trade_id, close_order_id: null, status: "Unknown", message: `${e.message}. The close may have reached TWS; reconciliation settles it. Do not resend`, violations: [] }, isError: true };
+    } else {
+      upsertOrder(ctx.sql, { order_ref: ref, trade_id: trade.trade_id, intent: "close", status: "Rejected", reason: e.message });
+      if (getTrade(ctx.sql, trade.trade_id)?.state === "closing") setTradeState(ctx.sql, trade.trade_id, "open");
+      ctx.audit("bridge", "close_rejected", { trade_id: trade.trade_id, code: e.code, message: e.message });
+      answer = { output: { success: false, trade_id: trade.trade_id, close_order_id: null, status: "Rejected", message: `Close rejected: ${e.message}`, violations: e.violations.length ? e.violations : [{ check: e.code, message: e.message }] }, isError: true };
+    }
+  }
+  return storeAnswer(ctx, key, argsHash, trade.trade_id, answer);
+}
+
+// ---- cancel_order ----------------------------------------------------------------------------
+
+export async function cancelOrder(ctx: DeskContext, input: { order_id?: number | undefined; trade_id?: string | undefined }, actor = "agent") {
+  ctx.audit(actor, "tool_call", { tool: "cancel_order", arguments: input });
+  const order = input.order_id !== undefined ? getOrderById(ctx.sql, input.order_id) : null;
+  const tradeId = input.trade_id ?? order?.trade_id ?? null;
+  const trade = tradeId ? getTrade(ctx.sql, tradeId) : null;
+  if (!trade && !order) return { ok: false as const, message: `No order ${input.order_id ?? input.trade_id} in this account's ledger` };
+  if (trade?.state === "pending_approval") {
+    setTradeState(ctx.sql, trade.trade_id, "cancelled");
+    ctx.audit(actor, "approval_cancelled", { trade_id: trade.trade_id });
+    return { ok: true as const, trade_id: trade.trade_id, order_id: null, status: "Cancelled" as const, message: "The order was waiting for approval and is withdrawn; its reserved risk is released" };
+  }
+  const target = order ?? (trade ? (trade.state === "closing" ? getOrderByRef(ctx.sql, closeRef(trade.trade_id)) : getOrderByRef(ctx.sql, trade.trade_id)) : null);
+  if (!target || target.order_id === null) return { ok: false as const, message: "The order has no IBKR order id yet (not acknowledged by TWS), so it cannot be cancelled yet" };
+  if (["Filled", "Cancelled", "Rejected", "Inactive"].includes(target.status)) return { ok: false as const, message: `Order ${target.order_id} is already ${target.status}` };
+  try {
+    const result = await ctx.link.request("cancel", { order_id: target.order_id });
+    ctx.audit("bridge", "cancel_requested", { trade_id: target.trade_id, order_id: target.order_id, status: result.status, by: actor });
+    return { ok: true as const, trade_id: target.trade_id, order_id: target.order_id, status: result.status, message: `Cancel of order ${target.order_id} requested; its status follows in get_order_status` };
+  } catch (error) {
+    ctx.audit("edge", "cancel_failed", { order_id: target.order_id, message: (error as Error).message });
+    return { ok: false as const, message: `Cancel failed: ${(error as Error).message}` };
+  }
+}
+
+// ---- shadow-mode approvals -------------------------------------------------------------------
+
+/** Releases the risk of approvals nobody answered in time. */
+export function expireApprovals(ctx: DeskContext): void {
+  const nowIso = ctx.now().toISOString();
+  for (const t of listTrades(ctx.sql, { state: "pending_approval", limit: 1000 })) {
+    if (t.expires_at && t.expires_at <= nowIso) {
+      setTradeState(ctx.sql, t.trade_id, "expired");
+      ctx.audit("system", "approval_expired", { trade_id: t.trade_id, expires_at: t.expires_at, released_risk: t.reserved_risk });
+    }
+  }
+}
+
+export async function decideApproval(ctx: DeskContext, tradeId: string, decision: "approve" | "reject", by: string, reason: string): Promise<{ status: number; body: unknown }> {
+  expireApprovals(ctx);
+  const trade = getTrade(ctx.sql, tradeId);
+  if (!trade) return { status: 404, body: { error: `No trade ${tradeId}` } };
+  if (trade.state !== "pending_approval") return { status: 409, body: { error: `Trade ${tradeId} is ${trade.state}, not waiting for approval` } };
+  if (decision === "reject") {
+    setTradeState(ctx.sql, tradeId, "rejected");
+    ctx.audit("admin", "approval_rejected", { trade_id: tradeId, by, reason });
+    return { status: 200, body: { trade_id: tradeId, state: "rejected" } };
+  }
+  const legs = legsOf(trade);
+  const quote = await fetchQuote(ctx, legs);
+  // Synchronous re-check: the trade's own reservation, rate slot and fingerprint are left out.
+  const current = getTrade(ctx.sql, tradeId);
+  if (current?.state !== "pending_approval") return { status: 409, body: { error: `Trade ${tradeId} is ${current?.state ?? "gone"}, not waiting for approval` } };
+  const now = ctx.now();
+  const analysis = analyzeOrder(legs, { symbol: trade.symbol, today: tradingDay(now) });
+  const order = { symbol: trade.symbol, legs, max_risk: trade.claimed_max_risk, capital_required: trade.capital_required };
+  const decided = evaluateOrder(order, analysis, buildAccountState(ctx.sql, ctx.settings, now, tradeId), { intent: "open", quote: quote.context });
+  const violations = [...linkViolations(ctx), ...withQuoteNote(decided.violations, quote.note)];
+  if (violations.length) {
+    setTradeState(ctx.sql, tradeId, "rejected", now);
+    ctx.audit("edge", "approval_refused", { trade_id: tradeId, by, reason, violations });
+    ctx.writeLog("safety_violation", `Approved order ${tradeId} failed its re-check`, { trade_id: tradeId, violations });
+    return { status: 409, body: { error: `Re-check refused the order: ${violations.map((v) => v.message).join("; ")}`, violations } };
+  }
+  setTradeState(ctx.sql, tradeId, "submitting", now);
+  upsertOrder(ctx.sql, { order_ref: tradeId, trade_id: tradeId, intent: "open", status: "PendingSubmit" }, now);
+  ctx.audit("admin", "approval_approved", { trade_id: tradeId, by, reason });
+  const sent = await sendOpen(ctx, getTrade(ctx.sql, tradeId)!, analysis);
+  return { status: sent.isError ? 409 : 200, body: { ...sent.output, ...(sent.isError ? { error: sent.output.message } : {}) } };
+}

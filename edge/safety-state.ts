@@ -1,0 +1,137 @@
+// The account's persisted safety state: emergency stop, circuit breakers, shadow mode, the latest
+// account/P&L/TWS snapshots from the bridge, and the AccountState that shared/checks.ts evaluates.
+import type { AccountState } from "../shared/checks";
+import {
+  CONSECUTIVE_LOSS_LIMIT,
+  DAILY_LOSS_LIMIT,
+  DRAWDOWN_CIRCUIT_BREAKER,
+  MAX_CONCENTRATION,
+  MAX_ORDERS_PER_MINUTE,
+  MAX_TRADE_RISK,
+} from "../shared/limits";
+import { roundCents } from "../shared/money";
+import type { TwsHealth } from "../shared/protocol";
+import { tradingDay } from "../shared/trade-id";
+import type { AccountSummary } from "../shared/tools";
+import { getKv, setKv } from "./kv";
+import { exposureBySymbol, ordersLastMinute, realizedOnDay, recentFingerprints } from "./ledger";
+
+export type BreakerName = "daily_loss" | "drawdown" | "consecutive_losses";
+export const BREAKERS: readonly BreakerName[] = ["daily_loss", "drawdown", "consecutive_losses"];
+export interface BreakerRecord { tripped: boolean; reason: string | null; at: string | null; trading_day?: string | null }
+export interface EmergencyStop { on: boolean; reason: string | null; at: string | null; by: string | null }
+export interface AccountSnapshot { summary: AccountSummary; received_at_ms: number }
+export interface PnlSnapshot { daily: number | null; unrealized: number | null; realized: number | null; trading_day: string; received_at_ms: number }
+
+export interface Settings { accountId: string; readOnly: boolean; allowedSymbols: string[] | null; shadowDefault: boolean }
+
+export const truthy = (value: string | undefined): boolean => /^(1|true|yes|on)$/i.test((value ?? "").trim());
+
+export function emergencyStop(sql: SqlStorage): EmergencyStop {
+  return getKv<EmergencyStop>(sql, "emergency_stop", { on: false, reason: null, at: null, by: null });
+}
+export function setEmergencyStop(sql: SqlStorage, stop: EmergencyStop): void {
+  setKv(sql, "emergency_stop", stop);
+}
+
+export function shadowMode(sql: SqlStorage, settings: Settings): boolean {
+  return getKv<boolean>(sql, "shadow_mode", settings.shadowDefault);
+}
+
+export function breaker(sql: SqlStorage, name: BreakerName): BreakerRecord {
+  return getKv<BreakerRecord>(sql, `breaker:${name}`, { tripped: false, reason: null, at: null });
+}
+export function setBreaker(sql: SqlStorage, name: BreakerName, record: BreakerRecord): void {
+  setKv(sql, `breaker:${name}`, record);
+}
+
+export function accountSnapshot(sql: SqlStorage): AccountSnapshot | null {
+  return getKv<AccountSnapshot | null>(sql, "account", null);
+}
+
+/**
+ * Age of the account data: measured from the older of the bridge's `as_of` and our receipt, so
+ * neither a replayed old event nor a bridge clock running ahead makes stale data look fresh.
+ */
+export function accountDataAgeMs(snapshot: AccountSnapshot | null, nowMs: number): number | null {
+  if (!snapshot) return null;
+  const asOf = Date.parse(snapshot.summary.as_of);
+  const oldest = Number.isFinite(asOf) ? Math.min(asOf, snapshot.received_at_ms) : snapshot.received_at_ms;
+  return Math.max(0, nowMs - oldest);
+}
+
+export function twsHealth(sql: SqlStorage): TwsHealth | null {
+  return getKv<TwsHealth | null>(sql, "tws_health", null);
+}
+
+export function highWaterMark(sql: SqlStorage): number | null {
+  return getKv<number | null>(sql, "high_water_mark", null);
+}
+
+export function lossStreak(sql: SqlStorage): number {
+  return getKv<number>(sql, "loss_streak", 0);
+}
+
+/** Today's P&L: the worse of the ledger's realized P&L today and the bridge's daily P&L (same NY day). */
+export function dailyPnl(sql: SqlStorage, now: Date): number {
+  const day = tradingDay(now);
+  const realized = realizedOnDay(sql, day);
+  const pnl = getKv<PnlSnapshot | null>(sql, "pnl", null);
+  const reported = pnl && pnl.trading_day === day && pnl.daily !== null ? pnl.daily : null;
+  return roundCents(reported === null ? realized : Math.min(realized, reported));
+}
+
+/** The state shared/checks.ts evaluates, read from storage in the same synchronous turn as the decision. */
+export function buildAccountState(sql: SqlStorage, settings: Settings, now: Date, exceptTradeId?: string): AccountState {
+  const snapshot = accountSnapshot(sql);
+  const tripped = BREAKERS.map((name) => ({ name, ...breakerNow(sql, name, now) })).filter((b) => b.tripped);
+  return {
+    netLiquidation: snapshot?.summary.net_liquidation ?? null,
+    highWaterMark: highWaterMark(sql),
+    dailyPnl: dailyPnl(sql, now),
+    lossStreak: lossStreak(sql),
+    exposureBySymbol: exposureBySymbol(sql, exceptTradeId),
+    emergencyStop: emergencyStop(sql).on,
+    breaker: tripped.length
+      ? { tripped: true, kind: tripped.map((b) => b.name).join(", "), reason: tripped.map((b) => b.reason).join("; ") }
+      : { tripped: false },
+    ordersLastMinute: ordersLastMinute(sql, now.getTime(), exceptTradeId),
+    accountDataAgeMs: accountDataAgeMs(snapshot, now.getTime()),
+    recentOrderFingerprints: recentFingerprints(sql, now.getTime(), exceptTradeId),
+    allowedSymbols: settings.allowedSymbols,
+  };
+}
+
+/** A daily-loss trip holds only for the trading day it tripped on; the others hold until an admin resets them. */
+export function breakerNow(sql: SqlStorage, name: BreakerName, now: Date): BreakerRecord {
+  const record = breaker(sql, name);
+  if (name === "daily_loss" && record.tripped && record.trading_day !== tradingDay(now)) return { tripped: false, reason: null, at: null };
+  return record;
+}
+
+export interface LimitUsage { name: string; label: string; limit: number; used: number; unit: "usd" | "pct" | "count"; remaining: number }
+
+/** Each hard limit with what is used of it now (the /api/state and get_safety_status view). */
+export function limitUsage(sql: SqlStorage, now: Date): LimitUsage[] {
+  const state = buildAccountState(sql, { accountId: "", readOnly: false, allowedSymbols: null, shadowDefault: false }, now);
+  const lossToday = Math.max(0, -state.dailyPnl);
+  const netLiq = state.netLiquidation;
+  const topShare = netLiq && netLiq > 0 ? Math.max(0, ...Object.values(state.exposureBySymbol)) / netLiq : 0;
+  const hwm = state.highWaterMark;
+  const drawdown = hwm && netLiq !== null && hwm > 0 ? Math.max(0, (hwm - netLiq) / hwm) : 0;
+  const largestRisk = sql
+    .exec<{ r: number | null }>("SELECT MAX(reserved_risk) AS r FROM trades WHERE created_ms >= ?", now.getTime() - 86_400_000)
+    .toArray()[0]?.r ?? 0;
+  const row = (name: string, label: string, limit: number, used: number, unit: LimitUsage["unit"]): LimitUsage => {
+    const u = unit === "pct" ? Math.round(used * 10_000) / 10_000 : roundCents(used);
+    return { name, label, limit, used: u, unit, remaining: unit === "pct" ? Math.round(Math.max(0, limit - used) * 10_000) / 10_000 : roundCents(Math.max(0, limit - used)) };
+  };
+  return [
+    row("max_trade_risk", "Largest trade risk (last 24 h) vs per-trade limit", MAX_TRADE_RISK, largestRisk, "usd"),
+    row("daily_loss", "Loss today (New York trading day)", DAILY_LOSS_LIMIT, lossToday, "usd"),
+    row("concentration", "Largest single-underlying exposure", MAX_CONCENTRATION, topShare, "pct"),
+    row("drawdown", "Drawdown from high-water mark", DRAWDOWN_CIRCUIT_BREAKER, drawdown, "pct"),
+    row("consecutive_losses", "Losing trades in a row", CONSECUTIVE_LOSS_LIMIT, state.lossStreak, "count"),
+    row("order_rate", "Orders in the last minute", MAX_ORDERS_PER_MINUTE, state.ordersLastMinute, "count"),
+  ];
+}

@@ -1,0 +1,121 @@
+// Input and output schemas of the edge-only MCP tools (the seed's five live in shared/tools.ts).
+// Only the edge registers these, so they stay here rather than in shared/.
+import { z } from "zod";
+import { Leg, Symbol } from "../shared/order";
+import { OptionChain, OptionChainParams, Quote, TwsHealth } from "../shared/protocol";
+import { OrderStatusName, TradeId, Violation } from "../shared/tools";
+
+export const LimitUsage = z.object({
+  name: z.string(),
+  label: z.string(),
+  limit: z.number(),
+  used: z.number(),
+  unit: z.enum(["usd", "pct", "count"]),
+  remaining: z.number(),
+});
+const Breaker = z.object({ name: z.enum(["daily_loss", "drawdown", "consecutive_losses"]), tripped: z.boolean(), reason: z.string().nullable(), at: z.string().nullable() });
+const Stop = z.object({ on: z.boolean(), reason: z.string().nullable(), at: z.string().nullable(), by: z.string().nullable() });
+
+export const SafetyStatusOutput = z.object({
+  account_id: z.string(),
+  shadow_mode: z.boolean(),
+  read_only: z.boolean(),
+  allowed_symbols: z.array(z.string()).nullable(),
+  hard_limits: z.record(z.string(), z.number()),
+  limits: z.array(LimitUsage),
+  emergency_stop: Stop,
+  breakers: z.array(Breaker),
+  remaining_risk_budget: z.object({
+    /** The most a new trade may risk right now: the per-trade limit, capped by what is left of today's loss limit. */
+    next_trade_max_risk: z.number(),
+    daily_loss_remaining: z.number(),
+    /** Dollars of exposure each underlying with open or pending trades can still take. */
+    concentration_room_by_symbol: z.record(z.string(), z.number()),
+    net_liquidation: z.number().nullable(),
+  }),
+  bridge_connected: z.boolean(),
+  tws_state: z.string().nullable(),
+  data_age_seconds: z.number().nullable(),
+  can_open_new_trades: z.boolean(),
+  blocked_by: z.array(z.string()),
+});
+
+export const PreviewOrderOutput = z.object({
+  would_pass: z.boolean(),
+  violations: z.array(Violation),
+  effective_risk: z.number().nullable(),
+  exposure: z.number().nullable(),
+  limit_price: z.number(),
+  quote: Quote.nullable(),
+  computed_max_risk: z.number().nullable(),
+  max_gain: z.number().nullable(),
+  breakevens: z.array(z.number()),
+  net_premium: z.number(),
+  risk_method: z.string(),
+  margin: z.object({
+    init_margin_change: z.number().nullable(),
+    maint_margin_change: z.number().nullable(),
+    equity_with_loan_change: z.number().nullable(),
+    commission: z.number().nullable(),
+    warning: z.string().nullable(),
+  }).nullable(),
+  margin_error: z.string().nullable(),
+  shadow_mode: z.boolean(),
+});
+
+export const CancelOrderInput = z
+  .strictObject({
+    order_id: z.number().int("order_id is an integer").positive("order_id is positive").optional(),
+    trade_id: TradeId.optional(),
+  })
+  .refine((v) => (v.order_id === undefined) !== (v.trade_id === undefined), "give exactly one of order_id or trade_id");
+export const CancelOrderOutput = z.object({
+  success: z.boolean(),
+  trade_id: z.string().nullable(),
+  order_id: z.number().int().nullable(),
+  status: OrderStatusName.nullable(),
+  message: z.string(),
+});
+
+const TradeState = z.enum(["pending_approval", "submitting", "unknown", "working", "open", "closing", "closed", "cancelled", "rejected", "expired"]);
+export const ListTradesInput = z.strictObject({
+  state: TradeState.optional(),
+  symbol: Symbol.optional(),
+  limit: z.number().int().min(1).max(200).optional(),
+});
+export const TradeView = z.object({
+  trade_id: z.string(),
+  symbol: z.string(),
+  strategy: z.string(),
+  state: TradeState,
+  legs: z.array(Leg),
+  reserved_risk: z.number(),
+  computed_max_risk: z.number().nullable(),
+  limit_price: z.number(),
+  created_at: z.string(),
+  expires_at: z.string().nullable(),
+  realized_pnl: z.number().nullable(),
+  closed_at: z.string().nullable(),
+  orders: z.array(z.object({
+    order_ref: z.string(), intent: z.enum(["open", "close"]), order_id: z.number().int().nullable(), status: OrderStatusName,
+    filled: z.number(), remaining: z.number(), avg_fill_price: z.number().nullable(), updated_at: z.string(),
+  })),
+  fills: z.array(z.object({ exec_id: z.string(), symbol: z.string(), sec_type: z.string(), side: z.enum(["BOT", "SLD"]), shares: z.number(), price: z.number(), commission: z.number().nullable(), time: z.string() })),
+});
+export const ListTradesOutput = z.object({ trades: z.array(TradeView) });
+
+export const HealthCheckOutput = z.object({
+  bridge: z.object({ connected: z.boolean(), since: z.string().nullable(), bridge_version: z.string().nullable(), mode: z.string().nullable() }),
+  tws: TwsHealth.nullable(),
+  data_age_seconds: z.number().nullable(),
+  account_data_fresh: z.boolean(),
+  ready_to_trade: z.boolean(),
+  problems: z.array(z.string()),
+});
+
+export const GetQuoteInput = z.strictObject({
+  legs: z.array(Leg.omit({ price: true }).extend({ price: z.number().optional() })).min(1, "give at least one leg").max(4, "at most 4 legs"),
+});
+export const GetQuoteOutput = Quote;
+export const GetOptionChainInput = OptionChainParams;
+export const GetOptionChainOutput = OptionChain;

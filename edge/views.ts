@@ -1,0 +1,126 @@
+// Read-only views of the account built from storage: trades with their orders and fills, the
+// safety status (limits, usage, breakers, budget), link health, and the dashboard's /api/state.
+import { LIMITS, DAILY_LOSS_LIMIT, MAX_ACCOUNT_DATA_AGE_MS, MAX_CONCENTRATION, MAX_TRADE_RISK } from "../shared/limits";
+import { roundCents } from "../shared/money";
+import type { Position } from "../shared/tools";
+import type { DeskContext } from "./desk-context";
+import { fillsOfTrade, legsOf, listTrades, ordersOfTrade, type TradeRow } from "./ledger";
+import { linkViolations } from "./order-desk";
+import { accountDataAgeMs, accountSnapshot, BREAKERS, breakerNow, buildAccountState, emergencyStop, limitUsage, shadowMode, twsHealth } from "./safety-state";
+import { getKv } from "./kv";
+
+export function tradeView(sql: SqlStorage, t: TradeRow) {
+  return {
+    trade_id: t.trade_id, symbol: t.symbol, strategy: t.strategy, state: t.state, intent: "open" as const, legs: legsOf(t),
+    reserved_risk: t.reserved_risk, computed_max_risk: t.computed_max_risk, limit_price: t.limit_price, net_premium: t.net_premium,
+    created_at: t.created_at, expires_at: t.expires_at, realized_pnl: t.realized_pnl, closed_at: t.closed_at,
+    orders: ordersOfTrade(sql, t.trade_id).map((o) => ({
+      order_ref: o.order_ref, intent: o.intent, order_id: o.order_id, status: o.status, filled: o.filled, remaining: o.remaining,
+      avg_fill_price: o.avg_fill_price, updated_at: o.updated_at,
+    })),
+    fills: fillsOfTrade(sql, t.trade_id).map((f) => ({ exec_id: f.exec_id, symbol: f.symbol, sec_type: f.sec_type, side: f.side, shares: f.shares, price: f.price, commission: f.commission, time: f.time })),
+  };
+}
+
+export function dataAgeSeconds(ctx: DeskContext): number | null {
+  const age = accountDataAgeMs(accountSnapshot(ctx.sql), ctx.now().getTime());
+  return age === null ? null : Math.round(age / 100) / 10;
+}
+
+export function healthView(ctx: DeskContext) {
+  const info = ctx.link.info();
+  const tws = twsHealth(ctx.sql);
+  const age = dataAgeSeconds(ctx);
+  const fresh = age !== null && age * 1000 <= MAX_ACCOUNT_DATA_AGE_MS;
+  const problems = linkViolations(ctx).map((v) => v.message);
+  if (!fresh) problems.push(age === null ? "No account data from the bridge yet" : `Account data is ${age} s old (limit ${MAX_ACCOUNT_DATA_AGE_MS / 1000} s)`);
+  return {
+    bridge: { connected: info.connected, since: info.since, bridge_version: info.bridge_version, mode: info.mode },
+    tws,
+    data_age_seconds: age,
+    account_data_fresh: fresh,
+    ready_to_trade: problems.length === 0,
+    problems,
+  };
+}
+
+export function breakersView(ctx: DeskContext) {
+  return BREAKERS.map((name) => {
+    const b = breakerNow(ctx.sql, name, ctx.now());
+    return { name, tripped: b.tripped, reason: b.reason, at: b.at };
+  });
+}
+
+export function safetyStatusView(ctx: DeskContext) {
+  const now = ctx.now();
+  const state = buildAccountState(ctx.sql, ctx.settings, now);
+  const lossToday = Math.max(0, -state.dailyPnl);
+  const dailyRemaining = roundCents(Math.max(0, DAILY_LOSS_LIMIT - lossToday));
+  const netLiq = state.netLiquidation;
+  const room: Record<string, number> = {};
+  if (netLiq !== null) for (const [symbol, used] of Object.entries(state.exposureBySymbol)) room[symbol] = roundCents(Math.max(0, netLiq * MAX_CONCENTRATION - used));
+  const health = healthView(ctx);
+  const stop = emergencyStop(ctx.sql);
+  const breakers = breakersView(ctx);
+  const blockedBy = [
+    ...(stop.on ? [`emergency stop: ${stop.reason ?? ""}`] : []),
+    ...breakers.filter((b) => b.tripped).map((b) => `${b.name} breaker: ${b.reason ?? ""}`),
+    ...health.problems,
+  ];
+  return {
+    account_id: ctx.settings.accountId,
+    shadow_mode: shadowMode(ctx.sql, ctx.settings),
+    read_only: ctx.settings.readOnly,
+    allowed_symbols: ctx.settings.allowedSymbols,
+    hard_limits: { ...LIMITS } as Record<string, number>,
+    limits: limitUsage(ctx.sql, now),
+    emergency_stop: stop,
+    breakers,
+    remaining_risk_budget: {
+      next_trade_max_risk: roundCents(Math.min(MAX_TRADE_RISK, dailyRemaining)),
+      daily_loss_remaining: dailyRemaining,
+      concentration_room_by_symbol: room,
+      net_liquidation: netLiq,
+    },
+    bridge_connected: health.bridge.connected,
+    tws_state: health.tws?.state ?? null,
+    data_age_seconds: health.data_age_seconds,
+    can_open_new_trades: blockedBy.length === 0 && !ctx.settings.readOnly,
+    blocked_by: blockedBy,
+  };
+}
+
+export function positionsView(sql: SqlStorage, symbol?: string): Position[] {
+  return sql
+    .exec<{ position_json: string }>("SELECT position_json FROM positions ORDER BY con_id")
+    .toArray()
+    .map((r) => JSON.parse(r.position_json) as Position)
+    .filter((p) => !symbol || p.symbol === symbol);
+}
+
+export function positionsAsOf(sql: SqlStorage): string | null {
+  return getKv<string | null>(sql, "positions_as_of", null);
+}
+
+/** The dashboard's whole picture (admin API contract, GET /api/state). */
+export function stateView(ctx: DeskContext) {
+  const health = healthView(ctx);
+  const trades = listTrades(ctx.sql, { limit: 200 });
+  return {
+    account_id: ctx.settings.accountId,
+    shadow_mode: shadowMode(ctx.sql, ctx.settings),
+    read_only: ctx.settings.readOnly,
+    bridge: health.bridge,
+    tws: health.tws,
+    account: accountSnapshot(ctx.sql)?.summary ?? null,
+    data_age_seconds: health.data_age_seconds,
+    limits: limitUsage(ctx.sql, ctx.now()),
+    emergency_stop: emergencyStop(ctx.sql),
+    breakers: breakersView(ctx),
+    positions: positionsView(ctx.sql),
+    trades: trades.map((t) => tradeView(ctx.sql, t)),
+    pending_approvals: trades
+      .filter((t) => t.state === "pending_approval")
+      .map((t) => ({ trade_id: t.trade_id, symbol: t.symbol, strategy: t.strategy, legs: legsOf(t), computed_max_risk: t.computed_max_risk, net_premium: t.net_premium, created_at: t.created_at, expires_at: t.expires_at })),
+  };
+}

@@ -1,0 +1,204 @@
+// Test harness for the edge inside workerd: an Edge talks to one account Durable Object (a fresh
+// one per test, by name) over real MCP JSON-RPC and admin requests, and a FakeBridge opens a real
+// WebSocket to it and speaks the bridge side of shared/protocol.ts (hello, events, responses).
+import { env, runInDurableObject } from "cloudflare:test";
+import { netLimitPrice } from "../../shared/risk";
+import type { Leg } from "../../shared/order";
+import type { AccountDO } from "../../edge/account-do";
+
+export const ACCOUNT_ID = "sim";
+let counter = 0;
+
+export function futureExpiry(days = 30): string {
+  return new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** Short iron condor, 5 points wide, 1.00 credit: worst-case loss $400, limit price -1.00. */
+export function ironCondor(symbol = "AAPL", center = 100, quantity = 1, expiry = futureExpiry()): Leg[] {
+  const opt = (action: "BUY" | "SELL", strike: number, right: "C" | "P", price: number): Leg => ({
+    action, quantity, price, contract: { symbol, expiry, strike, right },
+  });
+  return [opt("SELL", center - 5, "P", 1.0), opt("BUY", center - 10, "P", 0.5), opt("SELL", center + 5, "C", 1.0), opt("BUY", center + 10, "C", 0.5)];
+}
+
+export function condorOrder(extra: Record<string, unknown> = {}, center = 100, symbol = "AAPL") {
+  return { symbol, strategy: "iron condor", legs: ironCondor(symbol, center), max_risk: 400, capital_required: 400, ...extra };
+}
+
+export interface ToolResult { isError?: boolean; structuredContent?: any; content?: Array<{ type: string; text: string }> }
+
+export class Edge {
+  readonly name: string;
+  constructor(name?: string) {
+    this.name = name ?? `acct-${Date.now()}-${++counter}`;
+  }
+  stub() {
+    return env.ACCOUNT.get(env.ACCOUNT.idFromName(this.name));
+  }
+  async rpc(method: string, params: unknown): Promise<any> {
+    const res = await this.stub().fetch("https://edge.test/mcp", {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: ++counter, method, params }),
+    });
+    const body = (await res.json()) as any;
+    if (body.error) throw new Error(`JSON-RPC error ${body.error.code}: ${body.error.message}`);
+    return body.result;
+  }
+  call(name: string, args: unknown = {}): Promise<ToolResult> {
+    return this.rpc("tools/call", { name, arguments: args });
+  }
+  async admin(path: string, body?: unknown): Promise<{ status: number; body: any }> {
+    const res = await this.stub().fetch(`https://edge.test${path}`, body === undefined ? {} : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const text = await res.text();
+    return { status: res.status, body: text && res.headers.get("content-type")?.includes("json") ? JSON.parse(text) : text };
+  }
+  async audit(action?: string): Promise<Array<{ seq: number; actor: string; action: string; details_json: string }>> {
+    return (await this.admin(`/api/audit?limit=1000${action ? `&action=${action}` : ""}`)).body.rows;
+  }
+  /** Runs code inside the object (to age timestamps, i.e. let time pass, or to forge a row). */
+  inside<T>(fn: (sql: SqlStorage) => T): Promise<T> {
+    return runInDurableObject(this.stub(), async (_o: AccountDO, state) => fn(state.storage.sql));
+  }
+}
+
+export async function waitFor<T>(probe: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 5_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+type Answer = unknown | { error: { code: string; message: string; violations?: unknown[] } };
+type Handler = (params: any) => Answer | Promise<Answer>;
+
+export class FakeBridge {
+  ws!: WebSocket;
+  seq = 0;
+  requests: Array<{ id: string; op: string; params: any }> = [];
+  welcome: Promise<{ last_event_seq: number }>;
+  private resolveWelcome!: (v: { last_event_seq: number }) => void;
+  private acked = 0;
+  private ackWaiters: Array<() => void> = [];
+  closed: Promise<number>;
+  private resolveClosed!: (code: number) => void;
+  nextOrderId = 100;
+  quoteMid: ((legs: Leg[]) => number | null) | null = null;
+  quoteAgeMs = 0;
+  handlers: Record<string, Handler> = {
+    open_orders: () => [],
+    executions: () => [],
+    write_log: () => ({ written: true }),
+    cancel_all: () => ({ requested: true }),
+    cancel: (p) => ({ order_id: p.order_id, status: "Submitted" }),
+    quote: (p) => {
+      const mid = this.quoteMid ? this.quoteMid(p.legs) : netLimitPrice(p.legs);
+      return { bid: mid === null ? null : mid - 0.05, ask: mid === null ? null : mid + 0.05, last: null, mid, data_type: mid === null ? "unavailable" : "live", reason: mid === null ? "no market data subscription (354)" : null, as_of: new Date(Date.now() - this.quoteAgeMs).toISOString() };
+    },
+    place: (p) => ({ order_id: this.nextOrderId++, perm_id: 9000 + this.nextOrderId, status: "Submitted", limit_price: p.limit_price ?? null }),
+    close: () => ({ order_id: this.nextOrderId++, perm_id: 9000 + this.nextOrderId, status: "Submitted", limit_price: null }),
+    preview: () => ({ init_margin_change: 400, maint_margin_change: 400, equity_with_loan_change: -1.3, commission: 2.6, warning: null }),
+    option_chain: (p) => ({ symbol: p.symbol, underlying_price: 100, expiries: [futureExpiry()], strikes: [95, 100, 105], expiry: p.expiry ?? futureExpiry(), quotes: [{ strike: 100, right: "C", bid: 2.1, ask: 2.2, mid: 2.15 }] }),
+  };
+
+  constructor(readonly edge: Edge, readonly bridgeId = `bridge-${crypto.randomUUID()}`) {
+    this.welcome = new Promise((r) => (this.resolveWelcome = r));
+    this.closed = new Promise((r) => (this.resolveClosed = r));
+  }
+
+  static async connect(edge: Edge, opts: { bridgeId?: string; tws?: "connected" | "down"; account?: number | null; hold?: string[] } = {}): Promise<FakeBridge> {
+    const bridge = new FakeBridge(edge, opts.bridgeId);
+    for (const op of opts.hold ?? []) bridge.handlers[op] = () => new Promise(() => undefined);
+    await bridge.open(opts.tws ?? "connected");
+    if (opts.account !== null) await bridge.account(opts.account ?? 100_000);
+    return bridge;
+  }
+
+  async open(tws: "connected" | "down" = "connected"): Promise<void> {
+    const res = await this.edge.stub().fetch("https://edge.test/bridge", { headers: { upgrade: "websocket" } });
+    if (!res.webSocket) throw new Error(`bridge upgrade failed: ${res.status}`);
+    this.ws = res.webSocket;
+    this.ws.accept();
+    this.ws.addEventListener("message", (e) => void this.onMessage(JSON.parse(e.data as string)));
+    this.ws.addEventListener("close", (e) => this.resolveClosed(e.code));
+    this.ws.send(JSON.stringify({
+      v: 1, type: "hello", bridge_version: "test", bridge_id: this.bridgeId, account_id: ACCOUNT_ID, mode: "sim",
+      tws: { state: tws, since: new Date().toISOString(), last_error: null, server_version: 193 },
+    }));
+    await this.welcome;
+  }
+
+  private async onMessage(frame: any): Promise<void> {
+    if (frame.type === "welcome") this.resolveWelcome(frame);
+    else if (frame.type === "ack") {
+      this.acked = Math.max(this.acked, frame.seq);
+      for (const w of this.ackWaiters.splice(0)) w();
+    } else if (frame.type === "ping") this.ws.send(JSON.stringify({ v: 1, type: "pong", t: frame.t }));
+    else if (frame.type === "request") {
+      this.requests.push({ id: frame.id, op: frame.op, params: frame.params });
+      const handler = this.handlers[frame.op];
+      const answer = handler ? await handler(frame.params) : { error: { code: "invalid_params", message: `fake bridge has no ${frame.op}` } };
+      const error = (answer as { error?: unknown } | undefined)?.error;
+      this.send(error ? { v: 1, type: "response", id: frame.id, ok: false, error } : { v: 1, type: "response", id: frame.id, ok: true, result: answer });
+    }
+  }
+
+  send(frame: unknown): void {
+    this.ws.send(JSON.stringify(frame));
+  }
+
+  /** Sends an event and waits until the edge acknowledges it (stored). */
+  async event(event: string, data: unknown, seq = ++this.seq): Promise<void> {
+    this.send({ v: 1, type: "event", seq, at: new Date().toISOString(), event, data });
+    while (this.acked < seq) await new Promise<void>((r) => this.ackWaiters.push(r));
+  }
+
+  account(netLiquidation: number, asOfAgeMs = 0): Promise<void> {
+    return this.event("account", {
+      account_id: ACCOUNT_ID, net_liquidation: netLiquidation, total_cash: netLiquidation, buying_power: netLiquidation * 4,
+      available_funds: netLiquidation, excess_liquidity: netLiquidation, maintenance_margin: 0, unrealized_pnl: 0, realized_pnl: 0,
+      daily_pnl: 0, currency: "USD", as_of: new Date(Date.now() - asOfAgeMs).toISOString(),
+    });
+  }
+
+  orderStatus(orderRef: string, orderId: number, status: string, filled = 0, remaining = 1, avg: number | null = null): Promise<void> {
+    return this.event("order_status", { order_id: orderId, perm_id: null, order_ref: orderRef, status, filled, remaining, avg_fill_price: avg, why_held: null, reason: null });
+  }
+
+  execution(orderRef: string, orderId: number, leg: Leg, side: "BOT" | "SLD", price: number, execId = crypto.randomUUID(), commission = 1): Promise<void> {
+    return this.event("execution", execution(orderRef, orderId, leg, side, price, execId, commission));
+  }
+
+  sent(op: string) {
+    return this.requests.filter((r) => r.op === op);
+  }
+
+  close(): void {
+    try {
+      this.ws.close(1000, "test done");
+    } catch {
+      // already closed
+    }
+  }
+}
+
+export function execution(orderRef: string, orderId: number, leg: Leg, side: "BOT" | "SLD", price: number, execId: string, commission = 1) {
+  const c = leg.contract as { symbol: string; expiry?: string; strike?: number; right?: "C" | "P"; sec_type?: string };
+  return {
+    exec_id: execId, order_id: orderId, perm_id: null, order_ref: orderRef, con_id: 1000 + (c.strike ?? 0), symbol: c.symbol,
+    sec_type: c.sec_type === "STK" ? "STK" : "OPT", expiry: c.expiry ?? null, strike: c.strike ?? null, right: c.right ?? null,
+    side, shares: leg.quantity, price, time: new Date().toISOString(), commission, realized_pnl: null,
+  };
+}
+
+/** Fills every leg of an order (opening: as the legs say; closing: reversed) at the given per-leg prices. */
+export async function fillOrder(bridge: FakeBridge, orderRef: string, orderId: number, legs: Leg[], closing: boolean, prices: number[]): Promise<void> {
+  for (const [i, leg] of legs.entries()) {
+    const buys = (leg.action === "BUY") !== closing;
+    await bridge.execution(orderRef, orderId, leg, buys ? "BOT" : "SLD", prices[i]!);
+  }
+  await bridge.orderStatus(orderRef, orderId, "Filled", 1, 0, 1);
+}
