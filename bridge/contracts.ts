@@ -1,0 +1,127 @@
+// From the agent's legs to what TWS trades: each leg's conId resolved once through
+// reqContractDetails and cached, and the order built as ONE contract — a BAG combo for several
+// legs (ratios = quantity / gcd, order size = gcd, IBKR's debit-positive net price), or the
+// plain OPT/STK contract for one leg.
+import { type ComboLeg, type Contract as IbContract, EventName, OptionType, OrderAction, SecType } from "@stoqey/ib";
+import { type Contract, contractKey, describeLeg, type Leg } from "../shared/order";
+import { comboSize, netLimitPrice } from "../shared/risk";
+import { BridgeError } from "./errors";
+import type { TwsConnection } from "./tws-connection";
+
+const EXCHANGE = "SMART";
+const CURRENCY = "USD";
+
+/** `2025-12-19` → `20251219` (IBKR's lastTradeDateOrContractMonth). */
+export const toIbExpiry = (iso: string): string => iso.replaceAll("-", "");
+/** `20251219` → `2025-12-19`. */
+export const fromIbExpiry = (ib: string | undefined): string | null =>
+  ib && /^\d{8}/.test(ib) ? `${ib.slice(0, 4)}-${ib.slice(4, 6)}-${ib.slice(6, 8)}` : null;
+
+/** The contract description TWS matches (no conId yet). */
+export function ibContractSpec(contract: Contract): IbContract {
+  if (contract.sec_type === "STK") return { symbol: contract.symbol, secType: SecType.STK, exchange: EXCHANGE, currency: CURRENCY };
+  return {
+    symbol: contract.symbol,
+    secType: SecType.OPT,
+    exchange: EXCHANGE,
+    currency: CURRENCY,
+    lastTradeDateOrContractMonth: toIbExpiry(contract.expiry),
+    strike: contract.strike,
+    right: contract.right === "C" ? OptionType.Call : OptionType.Put,
+    multiplier: 100,
+  };
+}
+
+export interface ResolvedContract {
+  conId: number;
+  contract: IbContract;
+}
+
+/** conIds by contract, asked of TWS once per contract and process. */
+export class ContractResolver {
+  private readonly cache = new Map<string, ResolvedContract>();
+
+  constructor(private readonly tws: TwsConnection) {}
+
+  cached(contract: Contract): ResolvedContract | undefined {
+    return this.cache.get(contractKey(contract));
+  }
+
+  async resolve(contract: Contract): Promise<ResolvedContract> {
+    const key = contractKey(contract);
+    const hit = this.cache.get(key);
+    if (hit) return hit;
+    const spec = ibContractSpec(contract);
+    const label = contract.sec_type === "STK" ? `${contract.symbol} stock` : `${contract.symbol} ${contract.expiry} ${contract.strike}${contract.right}`;
+    const found = await this.tws.call<IbContract[]>(`contract details of ${label}`, 5_000, (ctx) => {
+      const matches: IbContract[] = [];
+      ctx.on(EventName.contractDetails, (reqId: number, details: { contract: IbContract }) => {
+        if (reqId === ctx.reqId) matches.push(details.contract);
+      });
+      ctx.on(EventName.contractDetailsEnd, (reqId: number) => {
+        if (reqId === ctx.reqId) ctx.resolve(matches);
+      });
+      ctx.onError = (code, text) => {
+        if (code !== 200) return false;
+        ctx.reject(new BridgeError("tws_error", `TWS error 200: no such contract ${label} (${text})`));
+        return true;
+      };
+      return (ib) => ib.reqContractDetails(ctx.reqId, spec);
+    });
+    if (found.length === 0) throw new BridgeError("tws_error", `TWS knows no contract ${label}`);
+    if (found.length > 1) throw new BridgeError("tws_error", `${label} is ambiguous at TWS (${found.length} contracts match)`);
+    const conId = found[0]?.conId;
+    if (!conId) throw new BridgeError("tws_error", `TWS returned no conId for ${label}`);
+    const resolved = { conId, contract: { ...spec, conId } };
+    this.cache.set(key, resolved);
+    return resolved;
+  }
+
+  resolveAll(legs: readonly Pick<Leg, "contract">[]): Promise<ResolvedContract[]> {
+    // One at a time: the pacer orders them anyway, and the cache fills in leg order.
+    return legs.reduce<Promise<ResolvedContract[]>>(async (acc, leg) => [...(await acc), await this.resolve(leg.contract)], Promise.resolve([]));
+  }
+}
+
+export interface BuiltOrder {
+  contract: IbContract;
+  action: OrderAction;
+  quantity: number;
+  /** The price TWS gets: the leg price for one leg, the net per combo unit for a BAG. */
+  limitPrice: number;
+  description: string;
+}
+
+/** One order for all the legs: a BAG for several, the plain contract for one. */
+export function buildOrder(symbol: string, legs: readonly Leg[], resolved: readonly ResolvedContract[]): BuiltOrder {
+  if (legs.length !== resolved.length) throw new Error("every leg needs its resolved contract");
+  if (legs.length === 1) {
+    const leg = legs[0] as Leg;
+    return {
+      contract: { ...(resolved[0] as ResolvedContract).contract },
+      action: leg.action === "BUY" ? OrderAction.BUY : OrderAction.SELL,
+      quantity: leg.quantity,
+      limitPrice: leg.price,
+      description: describeLeg(leg),
+    };
+  }
+  const size = comboSize(legs);
+  const comboLegs: ComboLeg[] = legs.map((leg, i) => ({
+    conId: (resolved[i] as ResolvedContract).conId,
+    ratio: Math.round(leg.quantity / size),
+    action: leg.action === "BUY" ? OrderAction.BUY : OrderAction.SELL,
+    exchange: EXCHANGE,
+  }));
+  return {
+    contract: { symbol, secType: SecType.BAG, exchange: EXCHANGE, currency: CURRENCY, comboLegs },
+    action: OrderAction.BUY,
+    quantity: size,
+    limitPrice: netLimitPrice(legs),
+    description: `BUY ${size} combo: ${legs.map(describeLeg).join(", ")}`,
+  };
+}
+
+/** The legs with every action reversed (the close of an open trade). */
+export function reverseLegs<L extends Pick<Leg, "action">>(legs: readonly L[]): L[] {
+  return legs.map((leg) => ({ ...leg, action: leg.action === "BUY" ? "SELL" : "BUY" }));
+}

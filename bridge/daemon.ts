@@ -1,0 +1,114 @@
+// Wires the bridge together: TWS connection, mirror, operations, trade logs and the edge link.
+// `startBridge(config)` runs it in-process (the CLI and the tests both use it) and returns the
+// handle to stop it and read its health.
+import { randomBytes } from "node:crypto";
+import type { DestinationStream } from "pino";
+import type { EventData, EventType, OpName, TwsHealth } from "../shared/protocol";
+import { type BridgeConfig, safeUrl } from "./config";
+import { ContractResolver } from "./contracts";
+import { EdgeLink } from "./edge-link";
+import { createLogger, type Logger } from "./log";
+import { MarketData } from "./market-data";
+import { Mirror } from "./mirror";
+import { createOperations, type Handlers } from "./operations";
+import { TradeLogs } from "./trade-logs";
+import { TwsConnection } from "./tws-connection";
+
+export const BRIDGE_VERSION = "0.1.0";
+
+export interface StartOptions {
+  /** Where pino writes (tests capture it); stdout when absent. */
+  logDestination?: DestinationStream;
+  logger?: Logger;
+}
+
+export interface Bridge {
+  readonly bridgeId: string;
+  readonly config: BridgeConfig;
+  readonly logger: Logger;
+  readonly tws: TwsConnection;
+  readonly mirror: Mirror;
+  readonly link: EdgeLink;
+  readonly tradeLogs: TradeLogs;
+  /** The operation handlers, as the edge link calls them (params already parsed). */
+  readonly ops: Handlers;
+  health(): TwsHealth;
+  /** Resolves once TWS is connected (first session). */
+  ready(): Promise<string>;
+  /** Resolves with the reason when the bridge stopped itself (paper/live mismatch). */
+  readonly fatal: Promise<Error>;
+  stop(): Promise<void>;
+}
+
+export function startBridge(config: BridgeConfig, options: StartOptions = {}): Bridge {
+  const logger = options.logger ?? createLogger(config.logLevel, options.logDestination);
+  const bridgeId = `bridge-${randomBytes(8).toString("hex")}`;
+  const tws = new TwsConnection({
+    host: config.host,
+    port: config.port,
+    clientId: config.clientId,
+    mode: config.mode,
+    accountId: config.accountId,
+    marketDataType: config.marketDataType,
+    timing: config.timing,
+    logger,
+  });
+  const tradeLogs = new TradeLogs(config.logsDir, logger);
+  let ops: Handlers | null = null;
+  const link = new EdgeLink({
+    url: config.edgeUrl,
+    token: config.bridgeToken,
+    logger,
+    timing: config.timing,
+    hello: () => ({ bridge_version: BRIDGE_VERSION, bridge_id: bridgeId, account_id: tws.account ?? "", mode: config.mode, tws: tws.health }),
+    handle: (op: OpName, params: unknown) => (ops as Handlers)[op](params as never),
+  });
+  const publish = <T extends EventType>(event: T, data: EventData<T>) => {
+    link.publish(event, data);
+    tradeLogs.onEvent(event, data);
+  };
+  const mirror = new Mirror(tws, publish, logger);
+  const contracts = new ContractResolver(tws);
+  const market = new MarketData(tws, contracts);
+  ops = createOperations({
+    tws, mirror, contracts, market, tradeLogs, publish, logger, mode: config.mode,
+    emergencyStopFile: config.emergencyStopFile, orderAckTimeoutMs: config.timing.orderAckTimeoutMs,
+  });
+
+  tws.on("health", (health: TwsHealth) => publish("tws_health", health));
+  // The hello carries the account id, which only TWS can tell: the link starts after TWS.
+  const ready = new Promise<string>((resolve) => tws.once("ready", resolve));
+  void ready.then(() => link.start());
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      logger.info("bridge stopping");
+      mirror.stop();
+      await link.stop();
+      await tws.stop();
+      logger.info("bridge stopped");
+    })();
+    return stopping;
+  };
+  const fatal = new Promise<Error>((resolve) =>
+    tws.once("fatal", (error: Error) => {
+      logger.fatal(error.message);
+      void stop().then(() => resolve(error));
+    }),
+  );
+
+  logger.info(
+    { mode: config.mode, tws: `${config.host}:${config.port}`, client_id: config.clientId, edge: safeUrl(config.edgeUrl), logs: config.logsDir, emergency_stop_file: config.emergencyStopFile, bridge_id: bridgeId },
+    `ibkr-bridge ${BRIDGE_VERSION} starting`,
+  );
+  mirror.startHeartbeat(config.timing.accountHeartbeatMs);
+  tws.start();
+
+  return {
+    bridgeId, config, logger, tws, mirror, link, tradeLogs, ops,
+    health: () => tws.health,
+    ready: () => ready,
+    fatal,
+    stop,
+  };
+}

@@ -1,0 +1,251 @@
+// The bridge's outbound WebSocket to the edge (EDGE_URL/bridge, bearer BRIDGE_TOKEN): hello →
+// welcome, events numbered from 1 and kept until the edge acks them (cumulative), resent after
+// a reconnect when above welcome.last_event_seq, requests answered with their ids in order of
+// arrival, pings both ways, and a dead link (no frame for BRIDGE_LINK_DEAD_MS) redialled with
+// backoff and jitter.
+import pRetry, { AbortError } from "p-retry";
+import WebSocket from "ws";
+import { z } from "zod";
+import { EdgeMessage, type Event, type EventData, type EventType, Events, type Hello, Ops, PROTOCOL_VERSION, type OpName } from "../shared/protocol";
+import { safeUrl } from "./config";
+import { BridgeError } from "./errors";
+import type { Logger } from "./log";
+
+export interface EdgeLinkOptions {
+  url: URL;
+  token: string;
+  logger: Logger;
+  timing: { linkPingMs: number; linkDeadMs: number; linkBackoffMinMs: number; linkBackoffMaxMs: number };
+  hello: () => Omit<Hello, "v" | "type">;
+  handle: (op: OpName, params: unknown) => Promise<unknown>;
+}
+
+/** The most events kept for an unreachable edge; older ones are recovered by reconciliation. */
+export const MAX_QUEUED_EVENTS = 100_000;
+const WELCOME_TIMEOUT_MS = 10_000;
+
+/** `EDGE_URL` → the `/bridge` WebSocket URL (http→ws, https→wss), keeping any base path. */
+export function bridgeUrl(edgeUrl: URL): URL {
+  const url = new URL(edgeUrl.href);
+  url.protocol = url.protocol === "https:" || url.protocol === "wss:" ? "wss:" : "ws:";
+  url.pathname = `${url.pathname.replace(/\/+$/, "")}/bridge`;
+  url.search = "";
+  url.hash = "";
+  return url;
+}
+
+export class EdgeLink {
+  private readonly queue: Event[] = [];
+  private seq = 0;
+  private ws: WebSocket | null = null;
+  private welcomed = false;
+  private stopped = false;
+  private readonly abort = new AbortController();
+  private running: Promise<void> | null = null;
+  private requests: Promise<void> = Promise.resolve();
+  private endSession: ((reason: string) => void) | null = null;
+  connectedSince: string | null = null;
+  lastError: string | null = null;
+
+  constructor(private readonly options: EdgeLinkOptions) {}
+
+  /** Number an event and send it now (link up) or when the link comes back. */
+  publish<T extends EventType>(event: T, data: EventData<T>): void {
+    const checked = Events[event].safeParse(data);
+    if (!checked.success) {
+      this.options.logger.error({ event, issues: checked.error.issues.slice(0, 5) }, "bridge produced an event that does not match the protocol; not sent");
+      return;
+    }
+    const frame = { v: PROTOCOL_VERSION, type: "event", seq: ++this.seq, at: new Date().toISOString(), event, data: checked.data } as Event;
+    this.queue.push(frame);
+    if (this.queue.length > MAX_QUEUED_EVENTS) {
+      const dropped = this.queue.splice(0, this.queue.length - MAX_QUEUED_EVENTS);
+      this.options.logger.error({ dropped: dropped.length, first_seq: dropped[0]?.seq }, "edge unreachable for long: oldest queued events dropped (reconciliation recovers orders and fills)");
+    }
+    if (this.welcomed) this.sendFrame(frame);
+  }
+
+  get status() {
+    return {
+      connected: this.welcomed,
+      since: this.connectedSince,
+      queued: this.queue.length,
+      last_seq: this.seq,
+      last_error: this.lastError,
+    };
+  }
+
+  start(): void {
+    this.running ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort(new AbortError("bridge stopping"));
+    this.endSession?.("bridge stopping");
+    await this.running?.catch(() => undefined);
+  }
+
+  /** Close the socket as if the network dropped (tests). */
+  drop(): void {
+    this.ws?.terminate();
+  }
+
+  private sendFrame(frame: unknown): void {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(frame));
+  }
+
+  private async run(): Promise<void> {
+    const { timing, logger } = this.options;
+    while (!this.stopped) {
+      let session: { ended: Promise<string> };
+      try {
+        session = await pRetry(() => this.connectOnce(), {
+          retries: Number.POSITIVE_INFINITY,
+          minTimeout: timing.linkBackoffMinMs,
+          maxTimeout: timing.linkBackoffMaxMs,
+          factor: 2,
+          randomize: true,
+          signal: this.abort.signal,
+          shouldRetry: () => !this.stopped,
+          onFailedAttempt: ({ error, attemptNumber, retryDelay }) => {
+            this.lastError = error.message;
+            logger.warn({ attempt: attemptNumber, retry_in_ms: retryDelay, edge: safeUrl(this.options.url) }, `edge link failed: ${error.message}`);
+          },
+        });
+      } catch {
+        return;
+      }
+      const reason = await session.ended;
+      if (this.stopped) return;
+      logger.warn(`edge link lost: ${reason}; reconnecting`);
+      // A short jittered pause, so an edge that accepts and drops at once is not hammered.
+      await new Promise((r) => setTimeout(r, timing.linkBackoffMinMs * (1 + Math.random())));
+    }
+  }
+
+  private connectOnce(): Promise<{ ended: Promise<string> }> {
+    const { token, timing, logger } = this.options;
+    const target = bridgeUrl(this.options.url);
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(target, { headers: { Authorization: `Bearer ${token}` }, handshakeTimeout: WELCOME_TIMEOUT_MS });
+      let phase: "opening" | "hello" | "live" | "ended" = "opening";
+      let deadTimer: NodeJS.Timeout | null = null;
+      let pingTimer: NodeJS.Timeout | null = null;
+      let endResolve: (reason: string) => void = () => undefined;
+      const ended = new Promise<string>((r) => {
+        endResolve = r;
+      });
+      const welcomeTimer = setTimeout(() => finish(`no welcome from the edge within ${WELCOME_TIMEOUT_MS} ms`), WELCOME_TIMEOUT_MS);
+      const alive = () => {
+        if (deadTimer) clearTimeout(deadTimer);
+        deadTimer = setTimeout(() => finish(`no frame from the edge for ${timing.linkDeadMs} ms`), timing.linkDeadMs);
+      };
+      const finish = (reason: string) => {
+        if (phase === "ended") return;
+        const wasLive = phase === "live";
+        phase = "ended";
+        clearTimeout(welcomeTimer);
+        if (deadTimer) clearTimeout(deadTimer);
+        if (pingTimer) clearInterval(pingTimer);
+        if (this.ws === ws) {
+          this.ws = null;
+          this.welcomed = false;
+          this.connectedSince = null;
+          this.endSession = null;
+        }
+        ws.removeAllListeners("message");
+        ws.on("error", () => undefined);
+        if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.terminate();
+        this.lastError = reason;
+        if (wasLive) endResolve(reason);
+        else reject(new Error(reason));
+      };
+
+      ws.on("unexpected-response", (_req, res) => {
+        finish(res.statusCode === 401 || res.statusCode === 403 ? `the edge refused BRIDGE_TOKEN (HTTP ${res.statusCode})` : `the edge answered HTTP ${res.statusCode} instead of a WebSocket upgrade`);
+      });
+      ws.on("error", (error) => finish(`edge connection error: ${error.message}`));
+      ws.on("close", (code, reasonBuffer) => {
+        const reason = reasonBuffer.toString();
+        finish(code === 1008 ? `the edge closed the link (1008 policy: ${reason || "refused"})` : `the edge closed the link (${code}${reason ? ` ${reason}` : ""})`);
+      });
+      ws.on("open", () => {
+        this.ws = ws;
+        this.endSession = finish;
+        phase = "hello";
+        alive();
+        ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "hello", ...this.options.hello() }));
+      });
+      ws.on("message", (raw) => {
+        alive();
+        let parsed: z.infer<typeof EdgeMessage>;
+        try {
+          const result = EdgeMessage.safeParse(JSON.parse(raw.toString()));
+          if (!result.success) {
+            logger.warn({ issues: result.error.issues.slice(0, 3).map((i) => i.message) }, "edge sent a frame that does not match the protocol; ignored");
+            return;
+          }
+          parsed = result.data;
+        } catch {
+          logger.warn("edge sent a frame that is not JSON; ignored");
+          return;
+        }
+        switch (parsed.type) {
+          case "welcome": {
+            if (phase !== "hello") return;
+            clearTimeout(welcomeTimer);
+            phase = "live";
+            this.dropAcked(parsed.last_event_seq);
+            // Resend, in order, every event the edge has not stored; later ones follow live.
+            for (const frame of this.queue) ws.send(JSON.stringify(frame));
+            this.welcomed = true;
+            this.connectedSince = new Date().toISOString();
+            this.lastError = null;
+            pingTimer = setInterval(() => this.sendFrame({ v: PROTOCOL_VERSION, type: "ping", t: Date.now() }), timing.linkPingMs);
+            logger.info({ edge: safeUrl(this.options.url), last_event_seq: parsed.last_event_seq, resent: this.queue.length }, "edge link up");
+            resolve({ ended });
+            return;
+          }
+          case "ack":
+            this.dropAcked(parsed.seq);
+            return;
+          case "ping":
+            if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "pong", t: parsed.t }));
+            return;
+          case "pong":
+            return;
+          case "request": {
+            const { id, op, params } = parsed;
+            // One at a time, in order of arrival: an order never overtakes an earlier request.
+            this.requests = this.requests.then(() => this.answer(ws, id, op, params));
+            return;
+          }
+        }
+      });
+    });
+  }
+
+  private dropAcked(seq: number): void {
+    while (this.queue.length > 0 && (this.queue[0] as Event).seq <= seq) this.queue.shift();
+  }
+
+  private async answer(ws: WebSocket, id: string, op: OpName, rawParams: unknown): Promise<void> {
+    const { logger } = this.options;
+    let frame: unknown;
+    try {
+      const parsed = Ops[op].params.safeParse(rawParams ?? {});
+      if (!parsed.success)
+        throw new BridgeError("invalid_params", `${op}: ${parsed.error.issues.map((i) => `${i.path.join(".") || "params"}: ${i.message}`).join("; ")}`);
+      const result = await this.options.handle(op, parsed.data);
+      frame = { v: PROTOCOL_VERSION, type: "response", id, ok: true, result };
+    } catch (error) {
+      const body =
+        error instanceof BridgeError ? error.toBody() : { code: "internal_error", message: `bridge failed on ${op}: ${(error as Error).message ?? String(error)}` };
+      if (!(error instanceof BridgeError)) logger.error({ op, err: (error as Error).stack }, "operation failed unexpectedly");
+      frame = { v: PROTOCOL_VERSION, type: "response", id, ok: false, error: body };
+    }
+    // The answer belongs to the socket that asked; after a reconnect the edge has timed it out.
+    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
+  }
+}

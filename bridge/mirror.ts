@@ -1,0 +1,467 @@
+// The bridge's mirror of the broker (ib_insync style): orders, executions with their
+// commissions, positions with prices, account values and P&L, kept current by TWS's event
+// stream so reads are instant. Every change is published once as a protocol event.
+import { type Contract as IbContract, EventName, type Execution as IbExecution, type Order as IbOrder, type OrderState } from "@stoqey/ib";
+import type { EventData, EventType } from "../shared/protocol";
+import type { AccountSummary, OrderStatusName, Position } from "../shared/tools";
+import { fromIbExpiry } from "./contracts";
+import type { Logger } from "./log";
+import type { TwsConnection } from "./tws-connection";
+
+export type Publish = <T extends EventType>(event: T, data: EventData<T>) => void;
+
+export interface MirrorOrder {
+  orderId: number;
+  permId: number | null;
+  orderRef: string | null;
+  symbol: string;
+  secType: string;
+  action: "BUY" | "SELL";
+  quantity: number;
+  orderType: string;
+  limitPrice: number | null;
+  status: OrderStatusName;
+  filled: number;
+  remaining: number;
+  avgFillPrice: number | null;
+  whyHeld: string | null;
+  reason: string | null;
+  lastUpdate: string;
+}
+
+interface ExecutionRecord {
+  data: Omit<EventData<"execution">, "commission" | "realized_pnl">;
+  commission: number | null;
+  realizedPnl: number | null;
+  hasCommission: boolean;
+  published: boolean;
+}
+
+const SUMMARY_TAGS = ["NetLiquidation", "TotalCashValue", "BuyingPower", "AvailableFunds", "ExcessLiquidity", "MaintMarginReq"] as const;
+const TERMINAL: ReadonlySet<OrderStatusName> = new Set(["Filled", "Cancelled", "Rejected", "Inactive"]);
+/** Error codes about an order that do not reject it (cancel confirmations, warnings). */
+const NOT_A_REJECTION = new Set([161, 202, 399, 404, 10147, 10148, 10149, 10167, 10168]);
+
+/** TWS's status words mapped onto the protocol's (ApiPending → PendingSubmit, …). */
+export function statusName(tws: string | undefined): OrderStatusName {
+  switch (tws) {
+    case "PendingSubmit":
+    case "ApiPending":
+      return "PendingSubmit";
+    case "PreSubmitted":
+      return "PreSubmitted";
+    case "Submitted":
+    case "PendingCancel":
+      return "Submitted";
+    case "Filled":
+      return "Filled";
+    case "Cancelled":
+    case "ApiCancelled":
+      return "Cancelled";
+    case "Inactive":
+      return "Inactive";
+    case "Rejected":
+      return "Rejected";
+    default:
+      return "Unknown";
+  }
+}
+
+/** A TWS number that means "unset" (undefined, NaN, Double.MAX) becomes null. */
+export const num = (value: number | string | undefined | null): number | null => {
+  if (value === undefined || value === null || value === "") return null;
+  const n = typeof value === "number" ? value : Number(value);
+  return Number.isFinite(n) && Math.abs(n) < 1e300 ? n : null;
+};
+
+const TZ_ALIASES: Record<string, string> = { "US/Eastern": "America/New_York", EST: "America/New_York", EDT: "America/New_York", "US/Central": "America/Chicago", "US/Pacific": "America/Los_Angeles" };
+
+/** TWS times (`20251119 10:30:45 US/Eastern`, `20251119-15:30:45` UTC) as ISO UTC. */
+export function twsTimeToIso(text: string | undefined): string {
+  if (!text) return new Date().toISOString();
+  const m = /^(\d{4})(\d{2})(\d{2})[-\s]+(\d{2}):(\d{2}):(\d{2})\s*(.*)$/.exec(text.trim());
+  if (!m) return new Date().toISOString();
+  const [, y, mo, d, h, mi, s, zoneText] = m as unknown as string[];
+  const asUtc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
+  const zone = zoneText?.trim() ? (TZ_ALIASES[zoneText.trim()] ?? zoneText.trim()) : text.includes("-") ? "UTC" : "America/New_York";
+  if (zone === "UTC" || zone === "GMT") return new Date(asUtc).toISOString();
+  try {
+    const parts = Object.fromEntries(
+      new Intl.DateTimeFormat("en-US", { timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" })
+        .formatToParts(new Date(asUtc))
+        .map((p) => [p.type, p.value]),
+    );
+    const shown = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour) % 24, Number(parts.minute), Number(parts.second));
+    return new Date(asUtc - (shown - asUtc)).toISOString();
+  } catch {
+    return new Date(asUtc).toISOString();
+  }
+}
+
+function secTypeOf(contract: IbContract): Position["sec_type"] {
+  const t = String(contract.secType ?? "");
+  return t === "STK" || t === "OPT" || t === "BAG" ? t : "OTHER";
+}
+const rightOf = (contract: IbContract): "C" | "P" | null => {
+  const r = String(contract.right ?? "").toUpperCase();
+  return r === "C" || r === "CALL" ? "C" : r === "P" || r === "PUT" ? "P" : null;
+};
+
+export class Mirror {
+  readonly orders = new Map<number, MirrorOrder>();
+  private readonly executions = new Map<string, ExecutionRecord>();
+  private readonly positionsByConId = new Map<number, Position>();
+  private readonly summary = new Map<string, { value: number; currency: string }>();
+  private pnl: EventData<"pnl"> | null = null;
+  private lastAccountJson = "";
+  private lastStatusJson = new Map<number, string>();
+  private accountHeard: string | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private summaryReqId = 0;
+  private pnlReqId = 0;
+  private sessions = 0;
+  private syncReqId = 0;
+  positionsLoaded = false;
+  /** Callbacks waiting for an order's first acknowledgement or its rejection. */
+  private readonly orderWatchers = new Map<number, Set<(order: MirrorOrder, rejection: { code: number; text: string } | null) => void>>();
+  /** whatIf answers by order id (never mirrored as orders). */
+  private readonly whatIfWatchers = new Map<number, (state: OrderState) => void>();
+
+  constructor(
+    private readonly tws: TwsConnection,
+    private readonly publish: Publish,
+    private readonly logger: Logger,
+  ) {
+    tws.onIb(EventName.openOrder, (orderId: number, contract: IbContract, order: IbOrder, state: OrderState) => this.onOpenOrder(orderId, contract, order, state));
+    tws.onIb(EventName.orderStatus, (orderId: number, status: string, filled: number, remaining: number, avgFillPrice: number, permId?: number, _parentId?: number, _lastFill?: number, _clientId?: number, whyHeld?: string) =>
+      this.onOrderStatus(orderId, status, filled, remaining, avgFillPrice, permId, whyHeld),
+    );
+    tws.onIb(EventName.execDetails, (reqId: number, contract: IbContract, execution: IbExecution) => this.onExecution(reqId, contract, execution));
+    tws.onIb(EventName.commissionReport, (report: { execId?: string; commission?: number; realizedPNL?: number }) => this.onCommission(report));
+    tws.onIb(EventName.updatePortfolio, (contract: IbContract, position: number, marketPrice: number, marketValue: number, averageCost?: number, unrealizedPNL?: number) =>
+      this.onPortfolio(contract, position, marketPrice, marketValue, averageCost, unrealizedPNL),
+    );
+    tws.onIb(EventName.accountDownloadEnd, () => {
+      this.positionsLoaded = true;
+    });
+    tws.onIb(EventName.accountSummary, (reqId: number, _account: string, tag: string, value: string, currency: string) => {
+      if (reqId !== this.summaryReqId) return;
+      const n = num(value);
+      if (n !== null) this.summary.set(tag, { value: n, currency });
+    });
+    tws.onIb(EventName.accountSummaryEnd, (reqId: number) => {
+      if (reqId !== this.summaryReqId) return;
+      this.accountHeard = new Date().toISOString();
+      this.publishAccount(false);
+    });
+    tws.onIb(EventName.pnl, (reqId: number, daily: number, unrealized?: number, realized?: number) => {
+      if (reqId !== this.pnlReqId) return;
+      const next = { daily: num(daily), unrealized: num(unrealized), realized: num(realized) };
+      if (JSON.stringify(next) !== JSON.stringify(this.pnl)) {
+        this.pnl = next;
+        this.publish("pnl", next);
+      }
+      this.accountHeard = new Date().toISOString();
+      this.publishAccount(false);
+    });
+    tws.on("tws_error", ({ code, message, reqId }: { code: number; message: string; reqId: number }) => this.onOrderError(reqId, code, message));
+    tws.on("ready", (account: string) => this.subscribe(account));
+    tws.on("restored", () => {
+      if (tws.account) this.subscribe(tws.account);
+    });
+  }
+
+  /** Account events at least every `everyMs` while TWS is connected (the edge's freshness rule). */
+  startHeartbeat(everyMs: number): void {
+    this.heartbeat = setInterval(() => {
+      if (this.tws.health.state === "connected") this.publishAccount(true);
+    }, everyMs);
+  }
+
+  stop(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+  }
+
+  // ---------------------------------------------------------------- subscriptions
+
+  private subscribe(account: string): void {
+    this.sessions++;
+    const first = this.sessions === 1;
+    this.positionsLoaded = false;
+    this.summaryReqId = this.tws.nextReqId();
+    this.pnlReqId = this.tws.nextReqId();
+    this.syncReqId = first ? this.tws.nextReqId() : 0;
+    const summaryId = this.summaryReqId;
+    const pnlId = this.pnlReqId;
+    const syncId = this.syncReqId || this.tws.nextReqId();
+    const sends: [string, (ib: import("@stoqey/ib").IBApi) => void][] = [
+      ["account summary", (ib) => ib.reqAccountSummary(summaryId, "All", SUMMARY_TAGS.join(","))],
+      ["account updates", (ib) => ib.reqAccountUpdates(true, account)],
+      ["P&L", (ib) => ib.reqPnL(pnlId, account, "")],
+      ["open orders", (ib) => ib.reqOpenOrders()],
+      // Today's executions: the first session fills the mirror quietly (the edge reconciles what
+      // happened before this process); later sessions publish the fills made while TWS was away.
+      ["executions", (ib) => ib.reqExecutions(syncId, {})],
+    ];
+    for (const [what, send] of sends) this.tws.send(what, send).catch((error: Error) => this.logger.warn(`subscribing to ${what} failed: ${error.message}`));
+  }
+
+  // ---------------------------------------------------------------- orders
+
+  /** Register an order the bridge is about to send, so its events carry the orderRef at once. */
+  expectOrder(order: Omit<MirrorOrder, "lastUpdate">): void {
+    this.orders.set(order.orderId, { ...order, lastUpdate: new Date().toISOString() });
+  }
+
+  /** Call `fn` on the order's next update (or its rejection); returns an unsubscribe. */
+  watchOrder(orderId: number, fn: (order: MirrorOrder, rejection: { code: number; text: string } | null) => void): () => void {
+    const set = this.orderWatchers.get(orderId) ?? new Set();
+    set.add(fn);
+    this.orderWatchers.set(orderId, set);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0) this.orderWatchers.delete(orderId);
+    };
+  }
+
+  watchWhatIf(orderId: number, fn: (state: OrderState) => void): () => void {
+    this.whatIfWatchers.set(orderId, fn);
+    return () => this.whatIfWatchers.delete(orderId);
+  }
+
+  private notify(order: MirrorOrder, rejection: { code: number; text: string } | null): void {
+    for (const fn of [...(this.orderWatchers.get(order.orderId) ?? [])]) fn(order, rejection);
+  }
+
+  private onOpenOrder(orderId: number, contract: IbContract, order: IbOrder, state: OrderState): void {
+    if (order.whatIf) {
+      this.whatIfWatchers.get(orderId)?.(state);
+      return;
+    }
+    const known = this.orders.get(orderId);
+    const status = statusName(String(state?.status ?? ""));
+    const next: MirrorOrder = {
+      orderId,
+      permId: num(order.permId) ?? known?.permId ?? null,
+      orderRef: order.orderRef || known?.orderRef || null,
+      symbol: contract.symbol ?? known?.symbol ?? "",
+      secType: String(contract.secType ?? known?.secType ?? ""),
+      action: order.action === "SELL" ? "SELL" : "BUY",
+      quantity: num(order.totalQuantity) ?? known?.quantity ?? 0,
+      orderType: String(order.orderType ?? known?.orderType ?? ""),
+      limitPrice: num(order.lmtPrice) ?? known?.limitPrice ?? null,
+      status: status === "Unknown" && known ? known.status : status,
+      filled: known?.filled ?? 0,
+      remaining: known?.remaining ?? num(order.totalQuantity) ?? 0,
+      avgFillPrice: known?.avgFillPrice ?? null,
+      whyHeld: known?.whyHeld ?? null,
+      reason: known?.reason ?? null,
+      lastUpdate: new Date().toISOString(),
+    };
+    this.orders.set(orderId, next);
+    this.notify(next, null);
+  }
+
+  private onOrderStatus(orderId: number, status: string, filled: number, remaining: number, avgFillPrice: number, permId?: number, whyHeld?: string): void {
+    const known = this.orders.get(orderId);
+    const filledN = num(filled) ?? 0;
+    const next: MirrorOrder = {
+      orderId,
+      permId: num(permId) ?? known?.permId ?? null,
+      orderRef: known?.orderRef ?? null,
+      symbol: known?.symbol ?? "",
+      secType: known?.secType ?? "",
+      action: known?.action ?? "BUY",
+      quantity: known?.quantity ?? filledN + (num(remaining) ?? 0),
+      orderType: known?.orderType ?? "",
+      limitPrice: known?.limitPrice ?? null,
+      status: statusName(status),
+      filled: filledN,
+      remaining: num(remaining) ?? 0,
+      avgFillPrice: filledN > 0 ? num(avgFillPrice) : null,
+      whyHeld: whyHeld || null,
+      reason: known?.reason ?? null,
+      lastUpdate: new Date().toISOString(),
+    };
+    this.orders.set(orderId, next);
+    this.publishStatus(next);
+    this.notify(next, null);
+  }
+
+  private onOrderError(id: number, code: number, text: string): void {
+    const known = this.orders.get(id);
+    if (!known) return;
+    if (NOT_A_REJECTION.has(code) || (code >= 2100 && code < 2200)) {
+      this.logger.info({ order_id: id, code }, `TWS about order ${id}: ${text}`);
+      return;
+    }
+    if (TERMINAL.has(known.status)) return;
+    const rejected: MirrorOrder = { ...known, status: "Rejected", reason: `TWS ${code}: ${text}`, lastUpdate: new Date().toISOString() };
+    this.orders.set(id, rejected);
+    this.logger.warn({ order_id: id, order_ref: known.orderRef, code }, `TWS rejected order ${id}: ${text}`);
+    this.publishStatus(rejected);
+    this.notify(rejected, { code, text });
+  }
+
+  private publishStatus(order: MirrorOrder): void {
+    const data: EventData<"order_status"> = {
+      order_id: order.orderId,
+      perm_id: order.permId,
+      order_ref: order.orderRef,
+      status: order.status,
+      filled: order.filled,
+      remaining: order.remaining,
+      avg_fill_price: order.avgFillPrice,
+      why_held: order.whyHeld,
+      reason: order.status === "Rejected" ? order.reason : null,
+    };
+    const json = JSON.stringify(data);
+    // TWS repeats identical statuses; the edge hears each distinct one.
+    if (this.lastStatusJson.get(order.orderId) === json) return;
+    this.lastStatusJson.set(order.orderId, json);
+    this.publish("order_status", data);
+  }
+
+  openOrders(): MirrorOrder[] {
+    return [...this.orders.values()].filter((o) => !TERMINAL.has(o.status));
+  }
+
+  // ---------------------------------------------------------------- executions
+
+  private onExecution(reqId: number, contract: IbContract, e: IbExecution): void {
+    if (!e.execId) return;
+    const known = this.executions.get(e.execId);
+    if (known) return;
+    const record: ExecutionRecord = {
+      data: {
+        exec_id: e.execId,
+        order_id: e.orderId ?? 0,
+        perm_id: num(e.permId),
+        order_ref: e.orderRef || null,
+        con_id: contract.conId ?? 0,
+        symbol: contract.symbol ?? "",
+        sec_type: String(contract.secType ?? ""),
+        expiry: fromIbExpiry(contract.lastTradeDateOrContractMonth),
+        strike: num(contract.strike),
+        right: rightOf(contract),
+        side: e.side === "SLD" ? "SLD" : "BOT",
+        shares: num(e.shares) ?? 0,
+        price: num(e.price) ?? 0,
+        time: twsTimeToIso(e.time),
+      },
+      commission: null,
+      realizedPnl: null,
+      hasCommission: false,
+      // The first session's sync fills the mirror without publishing (see subscribe).
+      published: reqId !== -1 && reqId === this.syncReqId,
+    };
+    this.executions.set(e.execId, record);
+    this.maybePublishExecution(record);
+  }
+
+  private onCommission(report: { execId?: string; commission?: number; realizedPNL?: number }): void {
+    if (!report.execId) return;
+    const record = this.executions.get(report.execId);
+    if (!record) return;
+    record.commission = num(report.commission);
+    record.realizedPnl = num(report.realizedPNL);
+    record.hasCommission = true;
+    this.maybePublishExecution(record);
+  }
+
+  private maybePublishExecution(record: ExecutionRecord): void {
+    if (record.published || !record.hasCommission) return;
+    record.published = true;
+    this.publish("execution", this.executionData(record));
+  }
+
+  private executionData(record: ExecutionRecord): EventData<"execution"> {
+    return { ...record.data, commission: record.commission, realized_pnl: record.realizedPnl };
+  }
+
+  /** Executions known to the mirror since an instant (all of today's when `since` is null). */
+  executionsSince(since: Date | null): EventData<"execution">[] {
+    return [...this.executions.values()]
+      .filter((r) => since === null || Date.parse(r.data.time) >= since.getTime())
+      .map((r) => this.executionData(r))
+      .sort((a, b) => a.time.localeCompare(b.time) || a.exec_id.localeCompare(b.exec_id));
+  }
+
+  /** Merge executions TWS returned for a query (commissions may follow later). */
+  executionCount(): number {
+    return this.executions.size;
+  }
+
+  // ---------------------------------------------------------------- positions and account
+
+  private onPortfolio(contract: IbContract, quantity: number, marketPrice: number, marketValue: number, averageCost?: number, unrealizedPNL?: number): void {
+    const conId = contract.conId ?? 0;
+    const avgCost = num(averageCost) ?? 0;
+    const unrealized = num(unrealizedPNL);
+    const basis = Math.abs(quantity * avgCost);
+    const position: Position = {
+      symbol: contract.symbol ?? "",
+      sec_type: secTypeOf(contract),
+      expiry: fromIbExpiry(contract.lastTradeDateOrContractMonth),
+      strike: secTypeOf(contract) === "OPT" ? num(contract.strike) : null,
+      right: rightOf(contract),
+      con_id: conId,
+      quantity,
+      avg_cost: avgCost,
+      current_price: num(marketPrice),
+      market_value: num(marketValue),
+      unrealized_pnl: unrealized,
+      unrealized_pnl_pct: unrealized !== null && basis > 0 ? Math.round((unrealized / basis) * 10_000) / 100 : null,
+    };
+    const before = this.positionsByConId.get(conId);
+    if (before && JSON.stringify(before) === JSON.stringify(position)) return;
+    if (!before && quantity === 0) return;
+    if (quantity === 0) this.positionsByConId.delete(conId);
+    else this.positionsByConId.set(conId, position);
+    this.publish("position", { ...position, account: this.tws.account ?? "" });
+  }
+
+  positions(symbol?: string): Position[] {
+    return [...this.positionsByConId.values()].filter((p) => !symbol || p.symbol === symbol);
+  }
+
+  positionOf(conId: number): Position | undefined {
+    return this.positionsByConId.get(conId);
+  }
+
+  /** The account snapshot, or null until TWS has sent the summary and P&L. */
+  account(asOf?: string): AccountSummary | null {
+    const get = (tag: string) => this.summary.get(tag)?.value;
+    const netLiq = get("NetLiquidation");
+    if (netLiq === undefined || this.pnl === null || !this.tws.account || this.accountHeard === null) return null;
+    return {
+      account_id: this.tws.account,
+      net_liquidation: netLiq,
+      total_cash: get("TotalCashValue") ?? 0,
+      buying_power: get("BuyingPower") ?? 0,
+      available_funds: get("AvailableFunds") ?? 0,
+      excess_liquidity: get("ExcessLiquidity") ?? 0,
+      maintenance_margin: get("MaintMarginReq") ?? 0,
+      unrealized_pnl: this.pnl.unrealized ?? 0,
+      realized_pnl: this.pnl.realized ?? 0,
+      daily_pnl: this.pnl.daily ?? 0,
+      currency: this.summary.get("NetLiquidation")?.currency || "USD",
+      as_of: asOf ?? this.accountHeard,
+    };
+  }
+
+  /**
+   * Publish the account when it changed — or, for the heartbeat, always. While TWS is connected
+   * with live subscriptions the mirror is current, so the heartbeat's as_of is now.
+   */
+  private publishAccount(heartbeat: boolean): void {
+    if (heartbeat) this.accountHeard = new Date().toISOString();
+    const snapshot = this.account();
+    if (!snapshot) return;
+    const { as_of: _asOf, ...values } = snapshot;
+    const json = JSON.stringify(values);
+    if (!heartbeat && json === this.lastAccountJson) return;
+    this.lastAccountJson = json;
+    this.publish("account", snapshot);
+  }
+}

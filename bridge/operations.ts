@@ -1,0 +1,319 @@
+// One handler per operation of the bridge protocol (shared/protocol.ts `Ops`): reads answer
+// from the mirror or a TWS query, orders pass the second key and go out as ONE order with
+// orderRef = trade_id and transmit = true, and only while TWS is connected (never queued).
+import { EventName, type Order as IbOrder, OrderType, TimeInForce } from "@stoqey/ib";
+import type { Leg } from "../shared/order";
+import type { IbkrMode, OpName, OpParams, OpResult, PlaceParams } from "../shared/protocol";
+import type { Violation } from "../shared/tools";
+import { buildOrder, type BuiltOrder, type ContractResolver, reverseLegs } from "./contracts";
+import { BridgeError, notConnected, TwsError } from "./errors";
+import type { Logger } from "./log";
+import type { MarketData } from "./market-data";
+import { type MirrorOrder, type Publish, num, type Mirror } from "./mirror";
+import { closeViolations, emergencyStopOn, placeViolations, reduceOnlyViolations } from "./second-key";
+import { SAFE_ID, type TradeLogs } from "./trade-logs";
+import type { TwsConnection } from "./tws-connection";
+
+export type Handlers = { [N in OpName]: (params: OpParams<N>) => Promise<OpResult<N>> };
+
+export interface OperationDeps {
+  tws: TwsConnection;
+  mirror: Mirror;
+  contracts: ContractResolver;
+  market: MarketData;
+  tradeLogs: TradeLogs;
+  publish: Publish;
+  logger: Logger;
+  mode: IbkrMode;
+  emergencyStopFile: string;
+  orderAckTimeoutMs: number;
+}
+
+const TERMINAL = new Set(["Filled", "Cancelled", "Rejected", "Inactive"]);
+
+function checkId(name: string, id: string): void {
+  if (!SAFE_ID.test(id) || id.includes(".."))
+    throw new BridgeError("invalid_params", `${name} "${id}" may hold only letters, digits, _ . - (it names the trade's log file)`);
+}
+
+export function createOperations(deps: OperationDeps): Handlers {
+  const { tws, mirror, contracts, market, tradeLogs, publish, logger } = deps;
+
+  /** Refuse an order the edge approved: tell the edge (refusal event), the box (log) and the caller. */
+  const refuse = (tradeId: string, code: "second_key_refused" | "emergency_stop_file", violations: Violation[]): never => {
+    publish("refusal", { trade_id: tradeId, violations });
+    const message =
+      code === "emergency_stop_file"
+        ? `Emergency stop file ${deps.emergencyStopFile} is present on the trading box: the bridge refuses every opening order until it is removed`
+        : `The bridge's second key refused the order: ${violations.map((v) => v.message).join("; ")}`;
+    tradeLogs.append("safety_violation", { at: new Date().toISOString(), message, details: { trade_id: tradeId, refused_by: "bridge", code, violations } });
+    logger.warn({ trade_id: tradeId, code, checks: violations.map((v) => v.check) }, message);
+    throw new BridgeError(code, message, violations);
+  };
+
+  const stopFileViolation = (): Violation => ({ check: "emergency_stop_file", message: `Emergency stop file ${deps.emergencyStopFile} is present on the trading box` });
+
+  /** Send one order and wait for TWS's first word on it: acknowledged, or rejected. */
+  const submit = async (orderRef: string, built: BuiltOrder, record: { symbol: string; strategy: string | null; intent: "open" | "close"; legs: Leg[]; maxRisk: number | null; fileRef: string }) => {
+    const orderId = tws.nextOrderId();
+    const order: IbOrder = {
+      action: built.action,
+      orderType: OrderType.LMT,
+      totalQuantity: built.quantity,
+      lmtPrice: built.limitPrice,
+      tif: TimeInForce.DAY,
+      orderRef,
+      // @stoqey/ib sends an unset transmit as 0 and TWS would then hold the order unsent.
+      transmit: true,
+      ...(tws.account ? { account: tws.account } : {}),
+    };
+    const now = new Date().toISOString();
+    mirror.expectOrder({
+      orderId, permId: null, orderRef, symbol: record.symbol, secType: String(built.contract.secType ?? ""), action: built.action === "SELL" ? "SELL" : "BUY",
+      quantity: built.quantity, orderType: "LMT", limitPrice: built.limitPrice, status: "PendingSubmit", filled: 0, remaining: built.quantity,
+      avgFillPrice: null, whyHeld: null, reason: null,
+    });
+    const acked = new Promise<MirrorOrder>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        unwatch();
+        reject(new BridgeError("timeout", `TWS did not acknowledge order ${orderId} (${orderRef}) within ${deps.orderAckTimeoutMs} ms; it may still reach TWS: reconcile by orderRef before sending it again`));
+      }, deps.orderAckTimeoutMs);
+      const unwatch = mirror.watchOrder(orderId, (update, rejection) => {
+        clearTimeout(timer);
+        unwatch();
+        if (rejection) reject(new TwsError(rejection.code, rejection.text, `order ${orderId} (${orderRef}) rejected`));
+        else resolve(update);
+      });
+    });
+    acked.catch(() => undefined);
+    try {
+      await tws.send(`order ${orderRef}`, (ib) => ib.placeOrder(orderId, built.contract, order), true);
+    } catch (error) {
+      mirror.orders.delete(orderId);
+      throw error;
+    }
+    tradeLogs.recordPlaced(
+      {
+        trade_id: record.fileRef, order_ref: orderRef, kind: record.intent === "close" && orderRef !== record.fileRef ? "close" : record.intent, symbol: record.symbol,
+        strategy: record.strategy, intent: record.intent, legs: record.legs, max_risk: record.maxRisk, order_type: "LMT", limit_price: built.limitPrice, order_id: orderId,
+        perm_id: null, status: "PendingSubmit", filled: 0, remaining: built.quantity, avg_fill_price: null, reason: null, fills: [], commission_total: 0,
+        account: tws.account, mode: deps.mode, placed_at: now, updated_at: now,
+      },
+      orderRef,
+    );
+    logger.info({ order_id: orderId, order_ref: orderRef, order: built.description, limit: built.limitPrice }, "order sent to TWS");
+    const first = await acked;
+    return { order_id: orderId, perm_id: first.permId, status: first.status, limit_price: built.limitPrice };
+  };
+
+  const requireTradable = (what: string) => {
+    if (!tws.tradable) throw notConnected(what, `${tws.health.state}${tws.health.last_error ? `: ${tws.health.last_error}` : ""}`);
+  };
+
+  const place = async (p: PlaceParams) => {
+    checkId("trade_id", p.trade_id);
+    const stopped = emergencyStopOn(deps.emergencyStopFile);
+    if (stopped && p.intent === "open") refuse(p.trade_id, "emergency_stop_file", [stopFileViolation()]);
+    const violations = placeViolations(p);
+    if (violations.length > 0) refuse(p.trade_id, "second_key_refused", violations);
+    requireTradable(`order ${p.trade_id}`);
+    const resolved = await contracts.resolveAll(p.legs);
+    if (p.intent === "close") {
+      const notReducing = reduceOnlyViolations(p.legs, resolved, (id) => mirror.positionOf(id), mirror.positionsLoaded);
+      if (notReducing.length > 0) refuse(p.trade_id, stopped ? "emergency_stop_file" : "second_key_refused", stopped ? [stopFileViolation(), ...notReducing] : notReducing);
+    }
+    const built = buildOrder(p.symbol, p.legs, resolved);
+    return submit(p.trade_id, built, { symbol: p.symbol, strategy: p.strategy, intent: p.intent, legs: p.legs, maxRisk: p.max_risk, fileRef: p.trade_id });
+  };
+
+  const handlers: Handlers = {
+    async account() {
+      const snapshot = mirror.account(tws.health.state === "connected" ? new Date().toISOString() : undefined);
+      if (!snapshot) throw tws.connected ? new BridgeError("tws_error", "TWS has not sent the account summary and P&L yet") : notConnected("account", tws.health.state);
+      return snapshot;
+    },
+
+    async positions(p) {
+      return mirror.positions(p.symbol);
+    },
+
+    place,
+
+    async preview(p) {
+      checkId("trade_id", p.trade_id);
+      if (!tws.connected) throw notConnected("preview", tws.health.state);
+      const resolved = await contracts.resolveAll(p.legs);
+      const built = buildOrder(p.symbol, p.legs, resolved);
+      const orderId = tws.nextOrderId();
+      return new Promise((resolve, reject) => {
+        const done = () => {
+          clearTimeout(timer);
+          unwatch();
+          tws.off("tws_error", onError);
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new BridgeError("timeout", `TWS did not answer the what-if preview within ${deps.orderAckTimeoutMs} ms`));
+        }, deps.orderAckTimeoutMs);
+        const onError = ({ code, message, reqId }: { code: number; message: string; reqId: number }) => {
+          if (reqId !== orderId || code === 399 || (code >= 2100 && code < 2200)) return;
+          done();
+          reject(new TwsError(code, message, "what-if preview"));
+        };
+        tws.on("tws_error", onError);
+        const unwatch = mirror.watchWhatIf(orderId, (state) => {
+          // Early what-if answers can carry unset margins; wait for initMarginChange.
+          if (num(state.initMarginChange) === null) return;
+          done();
+          resolve({
+            init_margin_change: num(state.initMarginChange),
+            maint_margin_change: num(state.maintMarginChange),
+            equity_with_loan_change: num(state.equityWithLoanChange),
+            commission: num(state.commission),
+            warning: state.warningText || null,
+          });
+        });
+        const order: IbOrder = { action: built.action, orderType: OrderType.LMT, totalQuantity: built.quantity, lmtPrice: built.limitPrice, orderRef: p.trade_id, whatIf: true, transmit: true };
+        tws.send("what-if preview", (ib) => ib.placeOrder(orderId, built.contract, order)).catch((error: Error) => {
+          done();
+          reject(error);
+        });
+      });
+    },
+
+    async cancel({ order_id }) {
+      const known = mirror.orders.get(order_id);
+      if (!known) throw new BridgeError("unknown_order", `Order ${order_id} is not known to this bridge (not placed or seen since it started)`);
+      if (TERMINAL.has(known.status)) return { order_id, status: known.status };
+      if (!tws.connected) throw notConnected(`cancel of order ${order_id}`, tws.health.state);
+      return new Promise((resolve, reject) => {
+        const done = () => {
+          clearTimeout(timer);
+          unwatch();
+          tws.off("tws_error", onError);
+        };
+        const timer = setTimeout(() => {
+          done();
+          resolve({ order_id, status: mirror.orders.get(order_id)?.status ?? known.status });
+        }, 5_000);
+        const unwatch = mirror.watchOrder(order_id, (order) => {
+          if (order.status !== "Cancelled") return;
+          done();
+          resolve({ order_id, status: order.status });
+        });
+        const onError = ({ code, message, reqId }: { code: number; message: string; reqId: number }) => {
+          if (reqId !== order_id) return;
+          if (code === 10147) {
+            done();
+            reject(new BridgeError("unknown_order", `TWS does not know order ${order_id}: ${message}`));
+          } else if (code === 10148 || code === 161) {
+            done();
+            reject(new TwsError(code, message, `cancel of order ${order_id}`));
+          }
+        };
+        tws.on("tws_error", onError);
+        tws.send(`cancel of order ${order_id}`, (ib) => ib.cancelOrder(order_id)).catch((error: Error) => {
+          done();
+          reject(error);
+        });
+      });
+    },
+
+    async cancel_all() {
+      await tws.send("cancel all (reqGlobalCancel)", (ib) => ib.reqGlobalCancel());
+      logger.warn("reqGlobalCancel sent: every working order of the account is being cancelled");
+      return { requested: true as const };
+    },
+
+    async close(p) {
+      checkId("trade_id", p.trade_id);
+      checkId("close_trade_id", p.close_trade_id);
+      const stopped = emergencyStopOn(deps.emergencyStopFile);
+      const violations = closeViolations(p.legs, p.symbol);
+      if (violations.length > 0) refuse(p.close_trade_id, "second_key_refused", violations);
+      requireTradable(`close of ${p.trade_id}`);
+      const outgoing = reverseLegs(p.legs);
+      const resolved = await contracts.resolveAll(outgoing);
+      const notReducing = reduceOnlyViolations(outgoing, resolved, (id) => mirror.positionOf(id), mirror.positionsLoaded);
+      if (notReducing.length > 0) refuse(p.close_trade_id, stopped ? "emergency_stop_file" : "second_key_refused", stopped ? [stopFileViolation(), ...notReducing] : notReducing);
+      // Natural price: the asks of what the close buys, the bids of what it sells — marketable.
+      const quotes = await market.legQuotes(outgoing);
+      const priced: Leg[] = outgoing.map((leg, i) => {
+        const q = [...quotes.values()][i];
+        const natural = leg.action === "BUY" ? q?.ask : q?.bid;
+        if (natural === null || natural === undefined)
+          throw new BridgeError("tws_error", `No ${leg.action === "BUY" ? "ask" : "bid"} for ${leg.contract.symbol} leg ${i + 1} of the close (${q?.dataType ?? "no quote"}${q?.reason ? `: ${q.reason}` : ""}); not sending a close at a guessed price`);
+        return { ...leg, price: natural };
+      });
+      const built = buildOrder(p.symbol, priced, resolved);
+      return submit(p.close_trade_id, built, { symbol: p.symbol, strategy: null, intent: "close", legs: priced, maxRisk: null, fileRef: p.trade_id });
+    },
+
+    async order_status({ order_id }) {
+      const order = mirror.orders.get(order_id);
+      if (!order) throw new BridgeError("unknown_order", `Order ${order_id} is not known to this bridge`);
+      return {
+        order_id,
+        trade_id: order.orderRef,
+        status: order.status,
+        filled: order.filled,
+        remaining: order.remaining,
+        avg_fill_price: order.avgFillPrice,
+        last_update: order.lastUpdate,
+        why_held: order.whyHeld,
+      };
+    },
+
+    async open_orders() {
+      const seen = await tws.call<number[]>("open orders", 5_000, (ctx) => {
+        const ids: number[] = [];
+        ctx.on(EventName.openOrder, (orderId: number, _c: unknown, order: IbOrder) => {
+          if (!order.whatIf && !ids.includes(orderId)) ids.push(orderId);
+        });
+        ctx.on(EventName.openOrderEnd, () => ctx.resolve(ids));
+        return (ib) => ib.reqAllOpenOrders();
+      });
+      return seen
+        .map((id) => mirror.orders.get(id))
+        .filter((o): o is MirrorOrder => o !== undefined)
+        .map((o) => ({
+          order_id: o.orderId, perm_id: o.permId, order_ref: o.orderRef, symbol: o.symbol, sec_type: o.secType, action: o.action, quantity: o.quantity,
+          order_type: o.orderType, limit_price: o.limitPrice, status: o.status, filled: o.filled, remaining: o.remaining,
+        }));
+    },
+
+    async executions({ since }) {
+      let from: Date | null = null;
+      if (since !== undefined) {
+        from = new Date(since);
+        if (Number.isNaN(from.getTime())) throw new BridgeError("invalid_params", `since "${since}" is not an ISO date-time`);
+      }
+      // TWS filters on its own clock and zone; ask for today's executions and filter here.
+      await tws.call<void>("executions", 8_000, (ctx) => {
+        ctx.on(EventName.execDetailsEnd, (reqId: number) => {
+          if (reqId === ctx.reqId) setImmediate(() => ctx.resolve(undefined));
+        });
+        return (ib) => ib.reqExecutions(ctx.reqId, {});
+      });
+      return mirror.executionsSince(from);
+    },
+
+    async quote(p) {
+      return market.quote(p.legs);
+    },
+
+    async option_chain(p) {
+      return market.optionChain(p.symbol, p.expiry, p.strike_range ?? 0.1);
+    },
+
+    async health() {
+      return tws.health;
+    },
+
+    async write_log(p) {
+      tradeLogs.append(p.kind, { at: p.at, message: p.message, ...(p.details ? { details: p.details } : {}) });
+      return { written: true as const };
+    },
+  };
+  return handlers;
+}

@@ -1,0 +1,71 @@
+// The second key: before any order reaches TWS the bridge re-runs the stateless per-order checks
+// of shared/checks.ts (leg validation, computable and bounded risk, the risk claim, max trade
+// risk), plus its own: the limit price must be the legs' net price, no market orders to open,
+// a closing order must only reduce positions the account holds, and the local emergency-stop
+// file refuses every opening order (a verified risk-reducing close stays allowed, as the FIA
+// kill-switch practice says). The edge's approval does not bypass any of this.
+import { existsSync } from "node:fs";
+import { perOrderChecks } from "../shared/checks";
+import { formatUsd } from "../shared/money";
+import { describeLeg, type Leg } from "../shared/order";
+import type { PlaceParams } from "../shared/protocol";
+import { analyzeOrder, netLimitPrice } from "../shared/risk";
+import type { Violation } from "../shared/tools";
+import { tradingDay } from "../shared/trade-id";
+import type { ResolvedContract } from "./contracts";
+import type { Position } from "../shared/tools";
+
+/** Per-order checks of a `place` (both intents), with the bridge's own additions. */
+export function placeViolations(params: PlaceParams, now = new Date()): Violation[] {
+  const analysis = analyzeOrder(params.legs, { symbol: params.symbol, today: tradingDay(now) });
+  const out = perOrderChecks({ symbol: params.symbol, legs: params.legs, max_risk: params.max_risk, capital_required: 0 }, analysis, params.intent);
+  const net = netLimitPrice(params.legs);
+  if (params.limit_price !== undefined && Math.abs(params.limit_price - net) > 0.005)
+    out.push({
+      check: "limit_price",
+      message: `Limit price ${formatUsd(params.limit_price)} is not the legs' net price ${formatUsd(net)}: the risk was computed at the legs' prices, so the order must carry them`,
+      value: params.limit_price,
+      limit: net,
+    });
+  if (params.order_type === "MKT" && params.intent === "open")
+    out.push({ check: "market_order", message: "A market order's fill price is not bounded, so its worst-case loss is not known: opening orders must be limit orders" });
+  return out;
+}
+
+/** Checks of a `close`: the legs as they were opened, validated as a risk-reducing order. */
+export function closeViolations(legs: readonly Leg[], symbol: string, now = new Date()): Violation[] {
+  const analysis = analyzeOrder(legs, { symbol, today: tradingDay(now) });
+  return perOrderChecks({ symbol, legs, max_risk: 0, capital_required: 0 }, analysis, "close");
+}
+
+/**
+ * A closing order may only shrink positions: each outgoing BUY must face a short position and
+ * each SELL a long one, at least as large as the order takes. Otherwise it would open risk.
+ */
+export function reduceOnlyViolations(
+  outgoing: readonly Pick<Leg, "action" | "quantity" | "contract" | "price">[],
+  resolved: readonly ResolvedContract[],
+  positionOf: (conId: number) => Position | undefined,
+  positionsLoaded: boolean,
+): Violation[] {
+  if (!positionsLoaded) return [{ check: "reduce_only", message: "Positions have not been received from TWS yet, so this close cannot be verified as risk-reducing" }];
+  const out: Violation[] = [];
+  outgoing.forEach((leg, i) => {
+    const conId = resolved[i]?.conId ?? 0;
+    const held = positionOf(conId)?.quantity ?? 0;
+    const takes = leg.quantity;
+    const reduces = leg.action === "BUY" ? held < 0 && -held >= takes - 1e-9 : held > 0 && held >= takes - 1e-9;
+    if (!reduces)
+      out.push({
+        check: "reduce_only",
+        message: `Closing leg ${describeLeg(leg as Leg)} would not reduce a position: the account holds ${held} of it`,
+        value: held,
+      });
+  });
+  return out;
+}
+
+/** The operator's hard stop on the trading box: present = no opening order goes out. */
+export function emergencyStopOn(file: string): boolean {
+  return existsSync(file);
+}
