@@ -191,6 +191,11 @@ export class AccountDO extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     this.onSocketGone(ws, `closed (${code}${reason ? ` ${reason}` : ""})`);
+    try {
+      ws.close(1000, "closing"); // completes the close handshake, or the peer waits for it
+    } catch {
+      // already closed
+    }
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {

@@ -41,7 +41,7 @@ export class BridgeLink {
 
   /** The bridge socket that completed hello, if any (a newer one replaces older ones). */
   socket(): WebSocket | null {
-    const ready = this.ctx.getWebSockets("bridge").filter((ws) => (ws.deserializeAttachment() as BridgeAttachment | null)?.hello === true);
+    const ready = this.ctx.getWebSockets("bridge").filter((ws) => ws.readyState === WebSocket.OPEN && (ws.deserializeAttachment() as BridgeAttachment | null)?.hello === true);
     return ready[ready.length - 1] ?? null;
   }
 

@@ -36,9 +36,9 @@ describe("audit chain", () => {
     const verify = (await (await SELF.fetch("https://edge.test/api/audit/verify", { headers: ADMIN })).json()) as { ok: boolean; rows: number };
     expect(verify).toEqual({ ok: true, rows: 2 });
     const jsonl = await (await SELF.fetch("https://edge.test/api/audit/export", { headers: ADMIN })).text();
-    const rows = jsonl.split("\n").map((l) => JSON.parse(l) as { action: string; details_json: string });
+    const rows = jsonl.trim().split("\n").map((l) => JSON.parse(l) as { action: string; details_json: string });
     expect(rows.map((r) => r.action)).toEqual(["emergency_stop_set", "emergency_stop_cleared"]);
-    expect(JSON.parse(rows[0]!.details_json)).toEqual({ reason: "test halt" });
+    expect(JSON.parse(rows[0]!.details_json)).toMatchObject({ reason: "test halt", by: "admin" });
   });
 
   it("detects a changed row", async () => {

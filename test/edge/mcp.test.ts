@@ -39,10 +39,10 @@ describe("MCP tools", () => {
   });
   it("get_safety_status reports the hard limits and no bridge", async () => {
     const res = await rpc("tools/call", { name: "get_safety_status", arguments: {} });
-    const body = (await res.json()) as { result: { structuredContent: { account_id: string; limits: Record<string, number>; bridge_connected: boolean; emergency_stop: boolean } } };
+    const body = (await res.json()) as { result: { structuredContent: { account_id: string; hard_limits: Record<string, number>; bridge_connected: boolean; emergency_stop: { on: boolean } } } };
     expect(body.result.structuredContent.account_id).toBe("sim");
     expect(body.result.structuredContent.bridge_connected).toBe(false);
-    expect(body.result.structuredContent.emergency_stop).toBe(false);
-    expect(Object.values(body.result.structuredContent.limits)).toContain(500);
+    expect(body.result.structuredContent.emergency_stop.on).toBe(false);
+    expect(body.result.structuredContent.hard_limits.MAX_TRADE_RISK).toBe(500);
   });
 });

@@ -24,8 +24,8 @@ describe("restart", () => {
       headers: { authorization: "Bearer test-mcp-token", "content-type": "application/json", accept: "application/json, text/event-stream" },
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "get_safety_status", arguments: {} } }),
     });
-    const body = (await res.json()) as { result: { structuredContent: { emergency_stop: boolean } } };
-    expect(body.result.structuredContent.emergency_stop).toBe(true);
+    const body = (await res.json()) as { result: { structuredContent: { emergency_stop: { on: boolean; reason: string } } } };
+    expect(body.result.structuredContent.emergency_stop).toMatchObject({ on: true, reason: "persist me" });
     const verify = (await (await SELF.fetch("https://edge.test/api/audit/verify", { headers: ADMIN })).json()) as { ok: boolean; rows: number };
     expect(verify).toEqual({ ok: true, rows: 1 });
   });
