@@ -40,6 +40,8 @@ export interface ResolvedContract {
 /** conIds by contract, asked of TWS once per contract and process. */
 export class ContractResolver {
   private readonly cache = new Map<string, ResolvedContract>();
+  /** Lookups in flight, so a burst asks TWS once per contract. */
+  private readonly pending = new Map<string, Promise<ResolvedContract>>();
 
   constructor(private readonly tws: TwsConnection) {}
 
@@ -47,10 +49,18 @@ export class ContractResolver {
     return this.cache.get(contractKey(contract));
   }
 
-  async resolve(contract: Contract): Promise<ResolvedContract> {
+  resolve(contract: Contract): Promise<ResolvedContract> {
     const key = contractKey(contract);
     const hit = this.cache.get(key);
-    if (hit) return hit;
+    if (hit) return Promise.resolve(hit);
+    const inFlight = this.pending.get(key);
+    if (inFlight) return inFlight;
+    const lookup = this.lookup(contract, key).finally(() => this.pending.delete(key));
+    this.pending.set(key, lookup);
+    return lookup;
+  }
+
+  private async lookup(contract: Contract, key: string): Promise<ResolvedContract> {
     const spec = ibContractSpec(contract);
     const label = contract.sec_type === "STK" ? `${contract.symbol} stock` : `${contract.symbol} ${contract.expiry} ${contract.strike}${contract.right}`;
     const found = await this.tws.call<IbContract[]>(`contract details of ${label}`, 5_000, (ctx) => {

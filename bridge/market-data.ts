@@ -61,6 +61,7 @@ export class MarketData {
       let close: number | null = null;
       let dataType: DataType = "live";
       let reason: string | null = null;
+      let timer: NodeJS.Timeout | undefined;
       const finish = () => {
         clearTimeout(timer);
         const got = bid !== null || ask !== null || last !== null;
@@ -70,7 +71,9 @@ export class MarketData {
         }
         ctx.resolve({ bid, ask, last: last ?? null, mid: midOf(bid, ask), dataType, reason });
       };
-      const timer = setTimeout(finish, this.snapshotMs);
+      ctx.onSent = () => {
+        timer = setTimeout(finish, this.snapshotMs);
+      };
       ctx.on(EventName.tickPrice, (reqId: number, field: number, value: number) => {
         if (reqId !== ctx.reqId) return;
         if (field === 1 || field === 66) bid = price(value);

@@ -128,6 +128,8 @@ export function createOperations(deps: OperationDeps): Handlers {
 
   const handlers: Handlers = {
     async account() {
+      // Just after a connect TWS may not have sent the summary yet: give it a moment.
+      for (let waited = 0; !mirror.account() && tws.connected && waited < 3_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
       const snapshot = mirror.account(tws.health.state === "connected" ? new Date().toISOString() : undefined);
       if (!snapshot) throw tws.connected ? new BridgeError("tws_error", "TWS has not sent the account summary and P&L yet") : notConnected("account", tws.health.state);
       return snapshot;

@@ -58,6 +58,8 @@ export interface CallContext {
   reject(error: Error): void;
   /** Return true when the call handles this TWS error itself (not a failure). */
   onError?: (code: number, text: string) => boolean;
+  /** Called once the request has left the pacer (timers of the call start then). */
+  onSent?: () => void;
 }
 
 export class TwsConnection extends EventEmitter {
@@ -149,6 +151,7 @@ export class TwsConnection extends EventEmitter {
     return new Promise<T>((resolve, reject) => {
       const listeners: [EventName, AnyListener][] = [];
       let done = false;
+      let timer: NodeJS.Timeout | undefined;
       const finish = () => {
         done = true;
         clearTimeout(timer);
@@ -179,14 +182,20 @@ export class TwsConnection extends EventEmitter {
       };
       const onEnd = (reason: string) => ctx.reject(notConnected(`${what} (TWS disconnected while waiting: ${reason})`, "down"));
       this.onSessionEnd.add(onEnd);
-      const timer = setTimeout(() => ctx.reject(new BridgeError("timeout", `TWS did not answer ${what} within ${timeoutMs} ms`)), timeoutMs);
       this.errorRoutes.set(reqId, (code, text) => {
         if (ctx.onError?.(code, text)) return;
         if (NOT_A_FAILURE.has(code) || (code >= 2100 && code < 2200)) return;
         ctx.reject(new TwsError(code, text, what));
       });
       const send = setup(ctx);
-      this.send(what, send, needTradable).catch((error: Error) => ctx.reject(error));
+      // The answer's deadline runs from the moment TWS got the request, not from the queue.
+      this.send(what, send, needTradable)
+        .then(() => {
+          if (done) return;
+          timer = setTimeout(() => ctx.reject(new BridgeError("timeout", `TWS did not answer ${what} within ${timeoutMs} ms`)), timeoutMs);
+          ctx.onSent?.();
+        })
+        .catch((error: Error) => ctx.reject(error));
     });
   }
 
