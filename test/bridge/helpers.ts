@@ -43,6 +43,10 @@ export class TestEdge {
   readonly lastSeq = new Map<string, number>();
   readonly pings: number[] = [];
   autoAck = true;
+  /** Refuse new links (503), as an edge that is down would. */
+  refuseUpgrades = false;
+  /** Sockets the edge has gone silent on (no ack, pong or response): a half-open link. */
+  private readonly muted = new WeakSet<WebSocket>();
   rejectedUpgrades = 0;
   private socket: WebSocket | null = null;
   private bridgeId: string | null = null;
@@ -62,6 +66,7 @@ export class TestEdge {
       host: "127.0.0.1",
       path: "/bridge",
       verifyClient: (info, done) => {
+        if (edge.refuseUpgrades) return done(false, 503, "Service Unavailable");
         const ok = info.req.headers.authorization === `Bearer ${token}`;
         if (!ok) edge.rejectedUpgrades++;
         done(ok, 401, "Unauthorized");
@@ -84,6 +89,7 @@ export class TestEdge {
   private accept(ws: WebSocket): void {
     let helloDone = false;
     ws.on("message", (raw) => {
+      if (this.muted.has(ws)) return;
       const frame = JSON.parse(raw.toString());
       if (!helloDone) {
         if (frame.type !== "hello") return ws.close(1008, "first frame must be a hello");
@@ -142,6 +148,11 @@ export class TestEdge {
 
   events<T = Record<string, unknown>>(type: string): T[] {
     return this.stored.filter((e) => e.event === type).map((e) => e.data as T);
+  }
+
+  /** Stop answering on the current socket without closing it. */
+  muteBridge(): void {
+    if (this.socket) this.muted.add(this.socket);
   }
 
   /** Drop the bridge's socket from the edge's side. */

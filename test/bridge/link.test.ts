@@ -1,0 +1,142 @@
+// The bridge⇄edge link against a real WebSocket server speaking the edge's side: the bearer
+// token, hello/welcome, events delivered in order without duplicates across a reconnect (a fill
+// made while the link was down arrives after it), acks emptying the queue, requests answered in
+// order of arrival with their ids, pings, a dead link redialled; and no token in any log line.
+import { afterEach, describe, expect, it } from "vitest";
+import { startBridge } from "../../bridge/daemon";
+import { bridgeUrl } from "../../bridge/edge-link";
+import type { Event } from "../../shared/protocol";
+import { startSimulator } from "../tws-sim/index";
+import { isoExpiry, LogCapture, optionQuote, placeParams, type Rig, sleep, startRig, TestEdge, testConfig, TOKEN, until } from "./helpers";
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+async function rigFor(env: Record<string, string> = {}): Promise<Rig> {
+  const rig = await startRig(env);
+  cleanups.push(() => rig.stop());
+  return rig;
+}
+
+function expectInOrderWithoutGaps(events: Event[]): void {
+  const seqs = events.map((e) => e.seq);
+  expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+}
+
+describe("edge link", () => {
+  it("says hello with version, bridge id, account, mode and TWS health, and maps the URL to /bridge", async () => {
+    const { edge, bridge } = await rigFor();
+    expect(edge.hellos[0]).toMatchObject({ v: 1, type: "hello", bridge_version: "0.1.0", bridge_id: bridge.bridgeId, account_id: "DU1234567", mode: "sim", tws: { state: "connected", server_version: 193 } });
+    expect(bridgeUrl(new URL("https://edge.example.com/base/")).href).toBe("wss://edge.example.com/base/bridge");
+    expect(bridgeUrl(new URL("http://127.0.0.1:8787")).href).toBe("ws://127.0.0.1:8787/bridge");
+  });
+
+  it("queues events while the link is down and delivers them after it, in order, without duplicates", async () => {
+    const rig = await rigFor();
+    const { sim, edge, bridge } = rig;
+    // A resting order placed while the link is up…
+    const expiry = isoExpiry(sim.expiries()[1] as string);
+    const q = optionQuote(sim, "SPY", expiry, 575, "P");
+    const price = Math.round((q.ask - 0.3) * 100) / 100;
+    const leg = { action: "BUY" as const, contract: { symbol: "SPY", expiry, strike: 575, right: "P" as const }, quantity: 1, price };
+    const placed = await edge.ok<{ order_id: number }>("place", placeParams("LONG_PUT_SPY_20261125_160000", [leg], price * 100));
+    await until(() => edge.events("order_status").length > 0, 3000, "first status");
+    // Unacked events must not be resent when the edge says it stored them (welcome).
+    edge.autoAck = false;
+    await sleep(100);
+
+    // …the link drops and the edge refuses to take it back for a while…
+    edge.refuseUpgrades = true;
+    edge.dropBridge();
+    await until(() => !bridge.link.status.connected, 3000, "the bridge to notice");
+    const storedBefore = edge.stored.length;
+    // …and the market falls through the limit: the order fills while the edge cannot hear it.
+    sim.moveMarket("SPY", 1.5); // the put gets cheaper
+    await until(() => sim.orders()[0]?.status === "Filled", 3000, "the fill at TWS");
+    await until(() => bridge.link.status.queued > 0 && bridge.mirror.positions().length === 1, 3000, "queued events");
+    expect(edge.stored.length).toBe(storedBefore);
+
+    edge.refuseUpgrades = false;
+    edge.autoAck = true;
+    await until(() => bridge.link.status.connected, 5000, "the link back");
+    await until(() => edge.events<{ order_id: number }>("execution").some((e) => e.order_id === placed.order_id), 3000, "the fill made while down");
+    await until(() => edge.events<{ status: string }>("order_status").some((s) => s.status === "Filled"), 3000, "the Filled status");
+
+    expectInOrderWithoutGaps(edge.stored);
+    const received = edge.received.map((e) => e.seq);
+    expect(new Set(received).size).toBe(received.length); // nothing sent twice
+    expect(edge.events("execution")).toHaveLength(1);
+    expect(edge.hellos).toHaveLength(2);
+    expect(edge.hellos[1]?.bridge_id).toBe(edge.hellos[0]?.bridge_id);
+    await until(() => bridge.link.status.queued === 0, 3000, "acks to empty the queue");
+  });
+
+  it("resends events the edge has not stored after a reconnect (welcome.last_event_seq)", async () => {
+    const rig = await rigFor();
+    const { sim, edge, bridge } = rig;
+    await until(() => edge.stored.length > 0 && bridge.link.status.queued === 0, 3000, "some events, all acked");
+    // Two new events the edge receives but does not ack, then "loses" (it never committed them).
+    edge.autoAck = false;
+    const storedBefore = edge.stored.length;
+    sim.fault.connectivityLost();
+    sim.fault.connectivityRestored(false);
+    await until(() => edge.stored.length === storedBefore + 2, 3000, "two tws_health events");
+    const lost = edge.stored.splice(storedBefore).map((e) => e.seq);
+    edge.lastSeq.set(bridge.bridgeId, edge.stored.at(-1)?.seq ?? 0);
+    edge.received.length = 0;
+    edge.autoAck = true;
+    edge.dropBridge();
+    await until(() => edge.hellos.length === 2 && edge.stored.length >= storedBefore + lost.length, 5000, "the resend");
+    expectInOrderWithoutGaps(edge.stored);
+    expect(edge.received.slice(0, lost.length).map((e) => e.seq)).toEqual(lost);
+    expect(edge.received.slice(0, lost.length).map((e) => e.event)).toEqual(["tws_health", "tws_health"]);
+  });
+
+  it("answers requests in order of arrival with their ids, pings, and redials a dead link", async () => {
+    const rig = await rigFor({ BRIDGE_LINK_PING_MS: "100", BRIDGE_LINK_DEAD_MS: "600" });
+    const { edge } = rig;
+    const order: string[] = [];
+    const ops = ["health", "account", "positions", "health", "write_log"] as const;
+    await Promise.all(
+      ops.map((op, i) =>
+        edge.request(op, op === "write_log" ? { kind: "safety_violation", at: "2026-11-25T00:00:00Z", message: `m${i}` } : {}).then((r) => {
+          expect(r.ok).toBe(true);
+          order.push(r.id);
+        }),
+      ),
+    );
+    expect(order).toEqual(order.slice().sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))));
+    await until(() => edge.pings.length >= 2, 2000, "pings");
+
+    edge.muteBridge(); // no acks, no pongs: a half-open link
+    await until(() => edge.hellos.length === 2, 4000, "a redial after 600 ms of silence");
+    expect(rig.bridge.link.status.connected).toBe(true);
+  });
+
+  it("never writes the token or the EDGE_URL's credentials to a log line, including on a refused token", async () => {
+    const sim = await startSimulator({ port: 0 });
+    const edge = await TestEdge.start("a-different-token-entirely-123");
+    const logs = new LogCapture();
+    const url = `http://operator:hunter2secret@127.0.0.1:${edge.port}`;
+    const bridge = startBridge(testConfig(sim, url, { LOG_LEVEL: "debug" }), { logDestination: logs });
+    cleanups.push(async () => {
+      await bridge.stop();
+      await edge.stop();
+      await sim.stop();
+    });
+    await bridge.ready();
+    await until(() => edge.rejectedUpgrades >= 2, 5000, "the edge to refuse the token");
+    // A careless log call with the token in it is redacted too.
+    bridge.logger.info({ headers: { authorization: `Bearer ${TOKEN}` }, token: TOKEN, config: { bridgeToken: TOKEN } }, "careless");
+    await sleep(50);
+    expect(logs.lines.some((l) => l.includes("refused BRIDGE_TOKEN (HTTP 401)"))).toBe(true);
+    expect(logs.lines.some((l) => l.includes("careless") && l.includes("[redacted]"))).toBe(true);
+    expect(logs.lines.length).toBeGreaterThan(5);
+    for (const line of logs.lines) {
+      expect(line).not.toContain(TOKEN);
+      expect(line).not.toContain("hunter2secret");
+    }
+    expect(bridge.link.status.connected).toBe(false);
+  });
+});
