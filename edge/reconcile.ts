@@ -2,11 +2,11 @@
 // the executions since the last fill we hold, match them by orderRef, adopt orders whose ack was
 // lost (never sending them again), record missed fills, and release orders TWS never saw.
 import { PLACE_TIMEOUT_MS } from "./bridge-link";
-import { adoptOpenOrder, applyExecution, updateTrade } from "./bridge-events";
+import { adoptOpenOrder, applyExecution, applyOrderStatus, updateTrade } from "./bridge-events";
 import type { DeskContext } from "./desk-context";
-import { getTrade, lastFillTime, upsertOrder, type OrderRow } from "./ledger";
+import { getTrade, lastFillTime, legSharesFilled, legsOf, upsertOrder, type OrderRow } from "./ledger";
 
-export interface ReconcileReport { adopted: string[]; updated: number; fills_recovered: number; not_found: string[]; foreign_orders: number }
+export interface ReconcileReport { adopted: string[]; updated: number; fills_recovered: number; filled_offline: number; not_found: string[]; foreign_orders: number }
 
 export async function reconcile(ctx: DeskContext): Promise<ReconcileReport | null> {
   const since = lastFillTime(ctx.sql);
@@ -19,7 +19,7 @@ export async function reconcile(ctx: DeskContext): Promise<ReconcileReport | nul
     return null;
   }
   // From here on, synchronous: the ledger is fixed in one turn.
-  const report: ReconcileReport = { adopted: [], updated: 0, fills_recovered: 0, not_found: [], foreign_orders: 0 };
+  const report: ReconcileReport = { adopted: [], updated: 0, fills_recovered: 0, filled_offline: 0, not_found: [], foreign_orders: 0 };
   const seenRefs = new Set<string>();
   for (const o of openOrders) {
     if (o.order_ref) seenRefs.add(o.order_ref);
@@ -31,6 +31,20 @@ export async function reconcile(ctx: DeskContext): Promise<ReconcileReport | nul
   for (const e of executions) {
     if (e.order_ref) seenRefs.add(e.order_ref);
     if (applyExecution(ctx, e, "fill_recovered")) report.fills_recovered++;
+  }
+  // An acknowledged order TWS no longer holds, whose fills cover every leg, filled while we were away.
+  const working = ctx.sql
+    .exec<OrderRow>("SELECT * FROM orders WHERE order_id IS NOT NULL AND status NOT IN ('Filled', 'Cancelled', 'Rejected', 'Inactive')")
+    .toArray() as OrderRow[];
+  for (const order of working) {
+    if (seenRefs.has(order.order_ref) && openOrders.some((o) => o.order_ref === order.order_ref)) continue;
+    const trade = getTrade(ctx.sql, order.trade_id);
+    if (!trade) continue;
+    const needed = legsOf(trade).reduce((sum, leg) => sum + leg.quantity, 0);
+    if (legSharesFilled(ctx.sql, order.order_ref) >= needed - 1e-9) {
+      applyOrderStatus(ctx, { order_id: order.order_id!, perm_id: order.perm_id, order_ref: order.order_ref, status: "Filled", filled: order.remaining || 1, remaining: 0, avg_fill_price: order.avg_fill_price, reason: "filled while the link was down (from executions)" }, "order_filled_offline");
+      report.filled_offline++;
+    } else ctx.audit("edge", "order_unmatched", { trade_id: order.trade_id, order_ref: order.order_ref, order_id: order.order_id, note: "not among TWS open orders and not fully filled; its risk stays reserved" });
   }
   // An order that was never confirmed and that TWS neither holds nor filled never reached it.
   const cutoff = new Date(ctx.now().getTime() - PLACE_TIMEOUT_MS).toISOString();
