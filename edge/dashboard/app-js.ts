@@ -45,7 +45,8 @@ export const APP_JS = String.raw`"use strict";
   function amount(n, unit) {
     if (n === null || n === undefined) return "—";
     if (unit === "usd") return usd(n);
-    if (unit === "pct") return (Math.round(n * 100) / 100) + "%";
+    // Percent limits come as fractions (0.3 = 30%).
+    if (unit === "pct") return (Math.round(n * 10000) / 100) + "%";
     return String(n);
   }
   function when(iso) {
@@ -57,6 +58,12 @@ export const APP_JS = String.raw`"use strict";
     var a = $("announcer");
     a.textContent = "";
     window.setTimeout(function () { a.textContent = text; }, 30);
+  }
+  function legsList(legs) {
+    var ul = document.createElement("ul");
+    ul.className = "legs";
+    legsText(legs).split("; ").forEach(function (text) { ul.appendChild(el("li", text)); });
+    return ul;
   }
   function legsText(legs) {
     if (!Array.isArray(legs)) return "—";
@@ -166,8 +173,9 @@ export const APP_JS = String.raw`"use strict";
     (s.pending_approvals || []).forEach(function (p) {
       var decide = document.createElement("span");
       [["approve", "Approve"], ["reject", "Reject"]].forEach(function (pair) {
-        var btn = el("button", pair[1] + " " + p.trade_id, pair[0] === "reject" ? "secondary" : "");
+        var btn = el("button", pair[1], pair[0] === "reject" ? "secondary" : "");
         btn.type = "button";
+        btn.setAttribute("aria-label", pair[1] + " " + p.trade_id);
         btn.dataset.decision = pair[0];
         btn.addEventListener("click", function () {
           confirmAction({ title: pair[1] + " trade " + p.trade_id + "?", text: pair[0] === "approve" ? "The order is sent to IBKR at once, after the checks run again." : "The order is dropped and its risk released." }, function (reason) {
@@ -177,7 +185,7 @@ export const APP_JS = String.raw`"use strict";
         decide.appendChild(btn);
         decide.appendChild(document.createTextNode(" "));
       });
-      var tr = row([p.trade_id, p.symbol, p.strategy, legsText(p.legs), usd(p.computed_max_risk), usd(p.net_premium), when(p.expires_at), decide]);
+      var tr = row([p.trade_id, p.symbol, p.strategy, legsList(p.legs), usd(p.computed_max_risk), usd(p.net_premium), when(p.expires_at), decide]);
       tr.dataset.tradeId = p.trade_id;
       tbody.appendChild(tr);
     });
@@ -201,7 +209,8 @@ export const APP_JS = String.raw`"use strict";
       box.dataset.tradeId = t.trade_id;
       var summary = el("summary", t.trade_id + " — " + t.symbol + " " + t.strategy + " — " + t.state + " — risk " + usd(t.computed_max_risk));
       box.appendChild(summary);
-      box.appendChild(el("p", "Legs: " + legsText(t.legs)));
+      box.appendChild(el("p", "Legs:"));
+      box.appendChild(legsList(t.legs));
       box.appendChild(el("p", "Intent " + (t.intent || "—") + ", reserved risk " + usd(t.reserved_risk) + ", created " + when(t.created_at)));
       var orders = document.createElement("table");
       orders.appendChild(el("caption", "Orders"));

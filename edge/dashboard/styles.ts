@@ -2,7 +2,7 @@
 // Plain and high-contrast; the emergency stop is the first and loudest thing on the page.
 export const STYLES_CSS = `
 :root { color-scheme: light; --bad: #b00020; --ok: #1b6e20; --ink: #111; --muted: #555; font-family: system-ui, sans-serif; }
-body { margin: 0 auto; max-width: 1200px; padding: 0 1rem 3rem; color: var(--ink); line-height: 1.4; }
+body { margin: 0 auto; max-width: 1400px; padding: 0 1rem 3rem; color: var(--ink); line-height: 1.4; }
 header { display: flex; flex-wrap: wrap; gap: 1rem; align-items: center; justify-content: space-between; border-bottom: 1px solid #ccc; }
 header h1 { font-size: 1.4rem; }
 h2 { font-size: 1.15rem; margin-top: 1.6rem; }
@@ -34,4 +34,6 @@ dialog::backdrop { background: rgba(0, 0, 0, 0.4); }
 .login main { max-width: 26rem; margin: 4rem auto; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 meter { width: 6rem; vertical-align: middle; }
+ul.legs { margin: 0; padding-left: 1.1rem; white-space: nowrap; }
+td button + button, td button { margin: 0.1rem 0.2rem 0.1rem 0; }
 `;

@@ -1,0 +1,146 @@
+// The dashboard in a real browser (Debian's Chromium via playwright-core) against the real stack:
+// log in, see health and limits, turn shadow mode on, watch an agent's order with a hostile
+// strategy and metadata arrive live and render as inert text, approve it, and flip the kill switch.
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { OUTPUT, type TestStack, startTestStack, waitUntil } from "../e2e/harness";
+import { ironCondor } from "../e2e/scenario";
+
+const CHROMIUM = "/usr/bin/chromium";
+const SHOTS = join(OUTPUT, "screenshots");
+const HOSTILE_STRATEGY = "<img src=x onerror=window.__pwned=1>";
+const HOSTILE_NOTE = '"><script>window.__pwned=2</script><img src=x onerror="window.__pwned=3;alert(1)">';
+
+let t: TestStack;
+let context: BrowserContext;
+let page: Page;
+let userDataDir: string;
+const dialogs: string[] = [];
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  t = await startTestStack("browser");
+  userDataDir = mkdtempSync(join(tmpdir(), "ibkr-dashboard-chromium-"));
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    viewport: { width: 1280, height: 1000 },
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on("dialog", (dialog) => {
+    dialogs.push(`${dialog.type()}: ${dialog.message()}`);
+    void dialog.dismiss();
+  });
+  page.on("pageerror", (error) => pageErrors.push(error.message));
+});
+
+afterAll(async () => {
+  await context?.close();
+  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await t?.stop();
+});
+
+async function confirmDialog(reason: string, extraChecks = 0): Promise<void> {
+  const dialog = page.locator("#confirm-dialog");
+  await dialog.waitFor({ state: "visible" });
+  for (let i = 0; i < extraChecks; i++) await page.locator(`#confirm-extra-${i}`).check();
+  await page.locator("#confirm-reason").fill(reason);
+  await page.locator("#confirm-ok").click();
+  await dialog.waitFor({ state: "hidden" });
+}
+
+describe("dashboard in Chromium", () => {
+  it("logs in with the admin token and shows health, account and limits", async () => {
+    const first = await page.goto(t.stack.dashboardUrl);
+    expect(first?.headers()["content-security-policy"]).toContain("script-src 'self'");
+    await page.getByLabel("Admin token").fill(t.secrets.ADMIN_TOKEN);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.waitForSelector("body[data-loaded=true]");
+    await page.waitForSelector("body[data-live=true]");
+    const cookies = await context.cookies();
+    const session = cookies.find((c) => c.name === "ibkr_dashboard");
+    expect(session?.httpOnly).toBe(true);
+    expect(session?.sameSite).toBe("Strict");
+    expect(session?.value).not.toContain(t.secrets.ADMIN_TOKEN);
+
+    await expect.poll(() => page.locator("#bridge-health").textContent()).toMatch(/^connected since/);
+    await expect.poll(() => page.locator("#tws-health").textContent()).toMatch(/^connected/);
+    expect(await page.locator("#net-liquidation").textContent()).toMatch(/^\$[\d,]+\.\d\d$/);
+    const limitNames = await page.locator("#limits-body tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-limit")));
+    expect(limitNames.length).toBeGreaterThanOrEqual(5);
+    expect(await page.locator("#estop-state").textContent()).toContain("off");
+    await page.screenshot({ path: join(SHOTS, "01-overview.png"), fullPage: true });
+  });
+
+  it("shows a hostile strategy and metadata as text, live, and approves it in shadow mode", async () => {
+    await page.locator("#actor").fill("browser-test");
+    await page.locator("#actor").dispatchEvent("change");
+    await page.getByRole("button", { name: "Turn shadow mode on" }).click();
+    await confirmDialog("browser test: review every order");
+    await expect.poll(() => page.locator("#shadow-state").textContent()).toMatch(/^on/);
+
+    const order = await ironCondor(t.mcp, "SPY", { width: 3, pricing: "touch", strategy: HOSTILE_STRATEGY, metadata: { note: HOSTILE_NOTE } });
+    const placed = await t.mcp.tool<{ trade_id: string; status: string }>("place_order", order);
+    expect(placed.isError, placed.text).toBe(false);
+    expect(placed.structured.status).toBe("PendingApproval");
+    const tradeId = placed.structured.trade_id;
+
+    // No reload: the row arrives over the /api/live WebSocket.
+    const row = page.locator(`#approvals-body tr[data-trade-id="${tradeId}"]`);
+    await row.waitFor({ timeout: 20_000 });
+    expect(await row.locator("td").nth(2).textContent()).toBe(HOSTILE_STRATEGY);
+    expect(await page.locator("main img").count()).toBe(0);
+    // The metadata reaches the page through the audit log, as text.
+    await expect.poll(async () => (await page.locator("#audit-body").textContent()) ?? "", { timeout: 20_000 }).toContain("window.__pwned=3");
+    expect(await page.locator("#audit-body img, #audit-body script").count()).toBe(0);
+    await page.screenshot({ path: join(SHOTS, "02-pending-approval.png"), fullPage: true });
+
+    await row.getByRole("button", { name: `Approve ${tradeId}` }).click();
+    await confirmDialog("browser test: approved after review");
+    await row.waitFor({ state: "detached", timeout: 20_000 });
+    await waitUntil("the approved order at the simulator", async () => (await t.simState()).orders.some((o) => o.orderRef === tradeId), 20_000);
+    await expect.poll(() => page.locator(`#trades-list details[data-trade-id="${tradeId}"] summary`).textContent(), { timeout: 20_000 }).toContain(HOSTILE_STRATEGY);
+  });
+
+  it("flips the kill switch with its confirmations, and the edge refuses the next order", async () => {
+    await page.locator("#estop-cancel").check();
+    await page.getByRole("button", { name: "Engage emergency stop" }).click();
+    await expect.poll(() => page.locator("#confirm-extra label").allTextContents()).toEqual(["Yes, also cancel every working order at IBKR"]);
+    // The confirmation box is required: confirming without it keeps the dialog open.
+    await page.locator("#confirm-reason").fill("browser test: stop everything");
+    await page.locator("#confirm-ok").click();
+    expect(await page.locator("#confirm-dialog").isVisible()).toBe(true);
+    await confirmDialog("browser test: stop everything", 1);
+    await expect.poll(() => page.locator("#estop-state").textContent()).toContain("EMERGENCY STOP IS ON");
+    expect(await page.locator("#estop-detail").textContent()).toContain("browser-test");
+    await page.screenshot({ path: join(SHOTS, "03-emergency-stop.png"), fullPage: true });
+
+    const state = (await (await t.stack.admin("/api/state")).json()) as { emergency_stop: { on: boolean; by: string | null } };
+    expect(state.emergency_stop).toMatchObject({ on: true, by: "browser-test" });
+    const refused = await t.mcp.tool("place_order", await ironCondor(t.mcp, "QQQ", { width: 3, pricing: "touch" }));
+    expect(refused.isError).toBe(true);
+
+    await page.getByRole("button", { name: "Release emergency stop" }).click();
+    await confirmDialog("browser test: all clear");
+    await expect.poll(() => page.locator("#estop-state").textContent()).toContain("off");
+  });
+
+  it("filters the audit log by action", async () => {
+    await page.locator("#audit-action").fill("emergency_stop_set");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await expect.poll(() => page.locator("#audit-body tr td:nth-child(4)").allTextContents()).toEqual(["emergency_stop_set"]);
+    await page.locator("#audit-action").fill("");
+    await page.getByRole("button", { name: "Filter" }).click();
+  });
+
+  it("ran no injected script and raised no dialog or page error", async () => {
+    expect(await page.evaluate("typeof window.__pwned")).toBe("undefined");
+    expect(dialogs).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+});
