@@ -52,3 +52,26 @@ describe("audit chain", () => {
     expect(verify).toEqual({ ok: false, bad_seq: 2, rows: 2 });
   });
 });
+
+describe("audit of a trading flow", () => {
+  it("records calls, decisions, orders, fills and admin acts before answering; filters by action and actor", async () => {
+    const { Edge, FakeBridge, condorOrder, fillOrder, ironCondor } = await import("./harness");
+    const edge = new Edge();
+    const bridge = await FakeBridge.connect(edge);
+    const placed = (await edge.call("place_order", condorOrder())).structuredContent;
+    await edge.call("place_order", condorOrder({ max_risk: 900 }, 130));
+    await fillOrder(bridge, placed.trade_id, placed.order_id, ironCondor(), false, [1, 0.5, 1, 0.5]);
+    await edge.admin("/api/emergency-stop", { on: true, reason: "audit test", by: "ops" });
+    const actions = (await edge.audit()).map((r) => r.action);
+    for (const a of ["bridge_connected", "tool_call", "order_approved", "order_sent", "order_refused", "fill", "order_status", "trade_state", "emergency_stop_set"])
+      expect(actions, a).toContain(a);
+    expect(actions.indexOf("tool_call")).toBeLessThan(actions.indexOf("order_approved"));
+    expect(actions.indexOf("order_approved")).toBeLessThan(actions.indexOf("order_sent"));
+    const admin = (await edge.admin("/api/audit?actor=admin")).body.rows;
+    expect(admin.map((r: { action: string }) => r.action)).toEqual(["emergency_stop_set"]);
+    const refused = (await edge.admin("/api/audit?action=order_refused")).body.rows;
+    expect(JSON.parse(refused[0].details_json).violations[0].check).toBe("max_trade_risk");
+    expect((await edge.admin("/api/audit?limit=0")).status).toBe(400);
+    expect((await edge.admin("/api/audit/verify")).body).toMatchObject({ ok: true });
+  });
+});

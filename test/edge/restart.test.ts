@@ -30,3 +30,35 @@ describe("restart", () => {
     expect(verify).toEqual({ ok: true, rows: 1 });
   });
 });
+
+describe("restart with a ledger", () => {
+  it("keeps trades, approvals, breakers, shadow mode and idempotency answers across a restart", async () => {
+    const { Edge, FakeBridge, condorOrder } = await import("./harness");
+    const edge = new Edge();
+    const bridge = await FakeBridge.connect(edge);
+    const order = condorOrder({ idempotency_key: "restart-test-key-1" });
+    const placed = (await edge.call("place_order", order)).structuredContent;
+    await bridge.orderStatus(placed.trade_id, placed.order_id, "Filled", 1, 0, -1);
+    await edge.admin("/api/shadow-mode", { on: true, reason: "restart test" });
+    const queued = (await edge.call("place_order", condorOrder({}, 140))).structuredContent;
+    await bridge.event("pnl", { daily: -1000, unrealized: -1000, realized: 0 });
+
+    bridge.close();
+    await bridge.closed;
+    await evictDurableObject(edge.stub());
+
+    const status = (await edge.call("get_safety_status")).structuredContent;
+    expect(status.shadow_mode).toBe(true);
+    expect(status.breakers.find((b: { name: string }) => b.name === "daily_loss").tripped).toBe(true);
+    expect(status.bridge_connected).toBe(false);
+    const trades = Object.fromEntries((await edge.call("list_trades", {})).structuredContent.trades.map((t: { trade_id: string; state: string }) => [t.trade_id, t.state]));
+    expect(trades).toEqual({ [placed.trade_id]: "open", [queued.trade_id]: "pending_approval" });
+
+    const again = await FakeBridge.connect(edge);
+    expect((await edge.call("place_order", order)).structuredContent).toEqual(placed);
+    expect(again.sent("place")).toHaveLength(0);
+    const verify = (await edge.admin("/api/audit/verify")).body;
+    expect(verify.ok).toBe(true);
+    again.close();
+  });
+});
