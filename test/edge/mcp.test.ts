@@ -46,3 +46,21 @@ describe("MCP tools", () => {
     expect(body.result.structuredContent.hard_limits.MAX_TRADE_RISK).toBe(500);
   });
 });
+
+describe("the MCP SDK client", () => {
+  it("connects through the Worker with a bearer token, lists tools and calls one", async () => {
+    const { Client } = await import("@modelcontextprotocol/sdk/client/index.js");
+    const { StreamableHTTPClientTransport } = await import("@modelcontextprotocol/sdk/client/streamableHttp.js");
+    const client = new Client({ name: "edge-test", version: "1.0.0" });
+    const transport = new StreamableHTTPClientTransport(new URL("https://edge.test/mcp"), {
+      fetch: (input, init) => SELF.fetch(input as string, init),
+      requestInit: { headers: { authorization: "Bearer test-mcp-token" } },
+    });
+    await client.connect(transport);
+    const { tools } = await client.listTools();
+    expect(tools.length).toBe(12);
+    const result = await client.callTool({ name: "health_check", arguments: {} });
+    expect((result.structuredContent as { ready_to_trade: boolean }).ready_to_trade).toBe(false);
+    await client.close();
+  });
+});
