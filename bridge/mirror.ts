@@ -322,6 +322,17 @@ export class Mirror {
     this.publish("order_status", data);
   }
 
+  /** An order (not rejected; only working ones when `workingOnly`) or a fill carrying this orderRef. */
+  knownOrderRef(orderRef: string, workingOnly = false): number | null {
+    for (const o of this.orders.values()) {
+      if (o.orderRef !== orderRef || o.status === "Rejected") continue;
+      if (!workingOnly || !TERMINAL.has(o.status)) return o.orderId;
+    }
+    if (workingOnly) return null;
+    for (const r of this.executions.values()) if (r.data.order_ref === orderRef) return r.data.order_id;
+    return null;
+  }
+
   openOrders(): MirrorOrder[] {
     return [...this.orders.values()].filter((o) => !TERMINAL.has(o.status));
   }

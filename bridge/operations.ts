@@ -51,6 +51,18 @@ export function createOperations(deps: OperationDeps): Handlers {
     throw new BridgeError(code, message, violations);
   };
 
+  /**
+   * One orderRef, one order: a retried place is reconciled by the edge, never re-sent. A close may
+   * be sent again once its earlier order is done (cancelled by a kill switch, say): reduce-only
+   * keeps it from closing more than is held.
+   */
+  const duplicateViolation = (orderRef: string, workingOnly = false): Violation[] => {
+    const existing = mirror.knownOrderRef(orderRef, workingOnly);
+    return existing === null
+      ? []
+      : [{ check: "duplicate_order_ref", message: `Order ${existing} already carries orderRef ${orderRef}: the bridge never sends a trade twice (reconcile with open_orders/executions instead)`, value: existing }];
+  };
+
   const stopFileViolation = (): Violation => ({ check: "emergency_stop_file", message: `Emergency stop file ${deps.emergencyStopFile} is present on the trading box` });
 
   /** Send one order and wait for TWS's first word on it: acknowledged, or rejected. */
@@ -114,7 +126,7 @@ export function createOperations(deps: OperationDeps): Handlers {
     checkId("trade_id", p.trade_id);
     const stopped = emergencyStopOn(deps.emergencyStopFile);
     if (stopped && p.intent === "open") refuse(p.trade_id, "emergency_stop_file", [stopFileViolation()]);
-    const violations = placeViolations(p);
+    const violations = [...placeViolations(p), ...duplicateViolation(p.trade_id)];
     if (violations.length > 0) refuse(p.trade_id, "second_key_refused", violations);
     requireTradable(`order ${p.trade_id}`);
     const resolved = await contracts.resolveAll(p.legs);
@@ -231,7 +243,7 @@ export function createOperations(deps: OperationDeps): Handlers {
       checkId("trade_id", p.trade_id);
       checkId("close_trade_id", p.close_trade_id);
       const stopped = emergencyStopOn(deps.emergencyStopFile);
-      const violations = closeViolations(p.legs, p.symbol);
+      const violations = [...closeViolations(p.legs, p.symbol), ...duplicateViolation(p.close_trade_id, true)];
       if (violations.length > 0) refuse(p.close_trade_id, "second_key_refused", violations);
       requireTradable(`close of ${p.trade_id}`);
       const outgoing = reverseLegs(p.legs);

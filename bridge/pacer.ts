@@ -1,6 +1,7 @@
 // IBKR pacing: TWS allows 50 messages per second per client. Every request the bridge sends goes
-// through one Pacer that releases at most `perSlot` calls in any `slotMs` window (4 per 100 ms =
-// at most 44 in any second), however many requests arrive at once. Queued calls belong to one
+// through one Pacer that releases at most `perSlot` calls in any `slotMs` window (4 per 110 ms,
+// about 36 a second: headroom for a busy event loop bunching messages on the wire), however many
+// requests arrive at once. Queued calls belong to one
 // TWS connection: when it ends they are refused, never sent later on a new one.
 
 export class PacerClosedError extends Error {
@@ -24,7 +25,7 @@ export class Pacer {
 
   constructor(
     readonly perSlot = 4,
-    readonly slotMs = 100,
+    readonly slotMs = 110,
   ) {}
 
   /** Run `send` (one TWS message) as soon as the pacing allows; rejects if the pacer closes first. */

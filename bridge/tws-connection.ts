@@ -252,7 +252,8 @@ export class TwsConnection extends EventEmitter {
   /** One connect attempt: resolves (with a promise of the session's end) once nextValidId arrived. */
   private connectOnce(): Promise<{ ended: Promise<string> }> {
     const { host, port, clientId, timing, logger } = this.options;
-    const ib = new IBApi({ host, port, maxReqPerSec: 50 });
+    // The Pacer is the one rate authority; the client's own limiter (set above it) never queues.
+    const ib = new IBApi({ host, port, maxReqPerSec: 200 });
     // An `error` event without a listener would throw; this one stays for the object's life.
     ib.on(EventName.error, () => undefined);
     let accounts: string[] = [];

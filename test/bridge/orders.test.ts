@@ -113,6 +113,27 @@ describe("placing orders", () => {
     await until(() => sim.orders().find((o) => o.orderId === again.order_id)?.status === "Cancelled", 5000, "reqGlobalCancel");
   });
 
+  it("answers a TWS rejection with tws_error and streams the order as Rejected with TWS's text", async () => {
+    const { sim, edge } = rig;
+    const legs = spyIronCondor(sim);
+    sim.fault.rejectNextOrder("Simulated margin check");
+    const response = await edge.request("place", placeParams(TRADE, legs, risk(legs)));
+    expect(response.error?.code).toBe("tws_error");
+    expect(response.error?.message).toContain("TWS error 201: Order rejected - reason:Simulated margin check");
+    const rejected = await until(() => edge.events<{ status: string; reason: string; order_ref: string }>("order_status").find((s) => s.status === "Rejected"), 3000, "Rejected status");
+    expect(rejected).toMatchObject({ order_ref: TRADE, reason: expect.stringContaining("Simulated margin check") });
+  });
+
+  it("never sends one trade_id twice (a retried place is refused, not re-sent)", async () => {
+    const { sim, edge } = rig;
+    const legs = spyIronCondor(sim);
+    await edge.ok("place", placeParams(TRADE, legs, risk(legs)));
+    const again = await edge.request("place", placeParams(TRADE, legs, risk(legs)));
+    expect(again.error?.code).toBe("second_key_refused");
+    expect(again.error?.violations?.map((v) => v.check)).toEqual(["duplicate_order_ref"]);
+    expect(sim.orders()).toHaveLength(1);
+  });
+
   it("previews with a what-if order that never becomes a real order", async () => {
     const { sim, edge } = rig;
     const legs = spyIronCondor(sim);

@@ -71,6 +71,24 @@ describe("TWS connection", () => {
     expect(sim.orders()).toEqual([]);
   });
 
+  it("an order waiting behind a burst when TWS drops is refused, never sent on the next session", async () => {
+    const rig = await rigFor();
+    const { sim, bridge } = rig;
+    const leg = restingPut(sim);
+    await bridge.ops.quote({ legs: [leg] }); // conId cached: the place goes straight to the pacer
+    const stock = [{ action: "BUY" as const, contract: { symbol: "SPY", sec_type: "STK" as const }, quantity: 1 }];
+    const burst = Array.from({ length: 120 }, () => bridge.ops.quote({ legs: stock }).catch((e: Error) => e));
+    const place = bridge.ops.place(placeParams("LONG_PUT_SPY_20261125_170000", [leg], leg.price * 100) as never).catch((e: Error) => e);
+    await sleep(100);
+    sim.fault.dropAll();
+    const outcome = await place;
+    expect(outcome).toMatchObject({ code: "tws_not_connected" });
+    await Promise.all(burst);
+    await until(() => bridge.health().state === "connected", 5000, "reconnected");
+    await sleep(500);
+    expect(sim.orders()).toEqual([]);
+  });
+
   it("goes degraded on 1100 (orders refused) and back to connected on 1102", async () => {
     const rig = await rigFor();
     const { sim, edge, bridge } = rig;
