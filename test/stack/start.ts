@@ -2,7 +2,9 @@
 // a real TWS/Gateway), edge in workerd via wrangler dev with local SQLite kept in .wrangler/state,
 // and the bridge — then prints the MCP URL, its token and ready-to-paste client configuration.
 // Ctrl-C stops all three; if one of them dies on its own, the others are stopped too.
-import { join } from "node:path";
+// Env: IBKR_MODE, IBKR_HOST/PORT/CLIENT_ID, IBKR_ACCOUNT_ID (real TWS), EDGE_PORT (8787),
+// SHADOW_MODE=true, QUIET=1, TRADING_WORKSPACE, DEV_VARS_FILE (.dev.vars), STATE_DIR (.wrangler/state).
+import { join, resolve } from "node:path";
 import { IbkrMode } from "../../shared/protocol";
 import { type Stack, startStack } from "./local-stack";
 import { canConnect, portInUse, stopAllManaged } from "./processes";
@@ -44,9 +46,9 @@ async function main(): Promise<void> {
     }
   }
 
-  const devVars = join(root, ".dev.vars");
+  const devVars = resolve(root, process.env.DEV_VARS_FILE?.trim() || ".dev.vars");
   const { secrets, created } = ensureDevVars(devVars);
-  if (created) console.log("Generated local secrets into .dev.vars (gitignored, never commit it).");
+  if (created) console.log(`Generated local secrets into ${devVars} (gitignored, never commit it).`);
 
   let stack: Stack | null = null;
   let stopping = false;
@@ -70,7 +72,7 @@ async function main(): Promise<void> {
       secrets,
       envFile: devVars,
       accountId,
-      stateDir: join(root, ".wrangler", "state"),
+      stateDir: resolve(root, process.env.STATE_DIR?.trim() || join(".wrangler", "state")),
       workDir: process.env.TRADING_WORKSPACE ?? join(root, ".wrangler", "trading_workspace"),
       edgePort,
       shadowMode: process.env.SHADOW_MODE === "true",
@@ -101,7 +103,7 @@ async function main(): Promise<void> {
 Ready.
   MCP URL:    ${running.mcpUrl}
   MCP token:  ${secrets.MCP_TOKEN}
-  Dashboard:  ${running.dashboardUrl}  (log in with ADMIN_TOKEN from .dev.vars)
+  Dashboard:  ${running.dashboardUrl}  (log in with ADMIN_TOKEN from ${devVars})
 ${running.sim ? `  Simulator:  TWS API on 127.0.0.1:${running.sim.port}, control ${running.sim.controlUrl}\n` : ""}
 Claude Code:
   claude mcp add --transport http ibkr ${running.mcpUrl} --header "Authorization: Bearer ${secrets.MCP_TOKEN}"
