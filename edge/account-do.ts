@@ -116,7 +116,8 @@ export class AccountDO extends DurableObject<Env> {
     const attachment = ws.deserializeAttachment() as BridgeAttachment | null;
     if (!attachment?.hello) return this.onHello(ws, frame);
 
-    switch (frame.type) {
+    // JSON.parse("null") is valid JSON but no frame: it must be refused like any other, not throw.
+    switch (frame?.type) {
       case "event":
         return this.onEvent(ws, attachment, frame);
       case "response": {
@@ -131,7 +132,7 @@ export class AccountDO extends DurableObject<Env> {
       case "pong":
         return;
       default:
-        this.audit("bridge", "bridge_frame_invalid", { type: String(frame.type) });
+        this.audit("bridge", "bridge_frame_invalid", { type: String(frame?.type) });
     }
   }
 
