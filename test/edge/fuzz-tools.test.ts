@@ -5,10 +5,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { LIMITS, MAX_CONCENTRATION, MAX_TRADE_RISK } from "../../shared/limits";
+import { FUZZ_SEED, mutate, mutation } from "../shared/fuzz-mutations";
 import { condorOrder, Edge, FakeBridge, futureExpiry, ironCondor } from "./harness";
 
-/** Fixed so a failure replays; fast-check prints seed and path with the counterexample. */
-const SEED = Number(process.env.FUZZ_SEED ?? 20261125);
+const SEED = FUZZ_SEED;
 const ALLOWED = ["AAPL", "MSFT", "SPY", "QQQ", "IWM"]; // vitest.config.ts ALLOWED_SYMBOLS
 const TRADE_ID = "IRON_CONDOR_AAPL_20251119_103045";
 const MARKET_MID = -1.0;
@@ -29,75 +29,6 @@ function validArgs(tool: string): Record<string, unknown> {
     case "cancel_order": return { trade_id: TRADE_ID };
     default: return {};
   }
-}
-
-// ---- arbitraries -----------------------------------------------------------------------------
-
-const weirdValue: fc.Arbitrary<unknown> = fc.oneof(
-  fc.constantFrom<unknown>(
-    null, true, false, 0, -0, -1, -400, 1e308, -1e308, 5e-324, 2 ** 53 + 2, -(2 ** 31), 0.5, 1.005, 1e-9, 999_999_999,
-    "NaN", "Infinity", "-Infinity", "1e309", "", " ", "0", "-1", "400", "null", "true", "１２３", "\u0000", "\u202eAAPL",
-    "AAPL\n", "💥".repeat(40), "x".repeat(5_000), "</script><script>alert(1)</script>", "'; DROP TABLE trades; --",
-    [], {}, [null], { __proto__: null, polluted: true }, "2025-02-30", "1999-01-01", "9999-12-31", "C", "P", "BUY", "SELL", "STK",
-  ),
-  fc.string({ maxLength: 60, unit: "grapheme" }),
-  fc.double(),
-  fc.integer(),
-  fc.jsonValue({ maxDepth: 2 }),
-  fc.nat(20_000).map((n) => "A".repeat(n)),
-);
-
-const extraKey = fc.oneof(
-  fc.constantFrom("max_trade_risk", "MAX_TRADE_RISK", "limits", "__proto__", "constructor", "prototype", "override", "force", "account_id", "shadow_mode"),
-  fc.string({ maxLength: 20 }),
-);
-
-type Path = Array<string | number>;
-function paths(value: unknown, prefix: Path = []): Path[] {
-  const out: Path[] = [prefix];
-  if (Array.isArray(value)) value.forEach((v, i) => out.push(...paths(v, [...prefix, i])));
-  else if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) out.push(...paths(v, [...prefix, k]));
-  return out;
-}
-
-type Mutation =
-  | { kind: "set"; at: number; value: unknown }
-  | { kind: "delete"; at: number }
-  | { kind: "extra"; at: number; key: string; value: unknown }
-  | { kind: "number"; at: number; value: number }
-  | { kind: "grow"; at: number; times: number };
-
-const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ kind: fc.constant("set" as const), at: fc.nat(), value: weirdValue }),
-  fc.record({ kind: fc.constant("delete" as const), at: fc.nat() }),
-  fc.record({ kind: fc.constant("extra" as const), at: fc.nat(), key: extraKey, value: weirdValue }),
-  fc.record({ kind: fc.constant("number" as const), at: fc.nat(), value: fc.constantFrom(0, -1, -0.01, 1e308, -1e308, 1e9, 2, 11, 0.04, 1.001, 600, 1e-7) }),
-  fc.record({ kind: fc.constant("grow" as const), at: fc.nat(), times: fc.integer({ min: 2, max: 6 }) }),
-);
-
-/** Applies mutations to a deep copy (paths are re-listed after each, so every path is reachable). */
-function mutate(base: Record<string, unknown>, mutations: Mutation[]): unknown {
-  let root: unknown = structuredClone(base);
-  for (const m of mutations) {
-    const all = paths(root);
-    const path = all[m.at % all.length]!;
-    if (path.length === 0) {
-      if (m.kind === "set") root = structuredClone(m.value);
-      else if (m.kind === "extra" && root && typeof root === "object" && !Array.isArray(root)) Object.defineProperty(root, m.key, { value: m.value, enumerable: true, writable: true, configurable: true });
-      continue;
-    }
-    const parent = path.slice(0, -1).reduce<any>((node, k) => node[k], root);
-    const key = path[path.length - 1]!;
-    const current = parent[key];
-    if (m.kind === "set") parent[key] = structuredClone(m.value);
-    else if (m.kind === "delete") Array.isArray(parent) ? parent.splice(Number(key), 1) : delete parent[key];
-    else if (m.kind === "extra") {
-      if (current && typeof current === "object" && !Array.isArray(current)) Object.defineProperty(current, m.key, { value: structuredClone(m.value), enumerable: true, writable: true, configurable: true });
-      else parent[key] = { [m.key]: structuredClone(m.value) };
-    } else if (m.kind === "number") parent[key] = typeof current === "number" ? current * m.value || m.value : m.value;
-    else if (m.kind === "grow") parent[key] = Array.isArray(current) ? Array.from({ length: m.times }, () => current).flat() : Array.from({ length: m.times }, () => current);
-  }
-  return root;
 }
 
 // ---- an independent sanity predicate: what an order the bridge receives must at least be ------
