@@ -19,6 +19,8 @@ let context: BrowserContext;
 let page: Page;
 let userDataDir: string;
 const dialogs: string[] = [];
+/** "changed" frames the page received on /api/live, with the time they arrived. */
+const liveFrames: { at: number; seq: number }[] = [];
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
@@ -37,6 +39,17 @@ beforeAll(async () => {
     void dialog.dismiss();
   });
   page.on("pageerror", (error) => pageErrors.push(error.message));
+  page.on("websocket", (socket) => {
+    if (!socket.url().endsWith("/api/live")) return;
+    socket.on("framereceived", (frame) => {
+      try {
+        const message = JSON.parse(String(frame.payload)) as { type?: string; seq?: number };
+        if (message.type === "changed") liveFrames.push({ at: Date.now(), seq: message.seq ?? 0 });
+      } catch {
+        // not JSON: not ours
+      }
+    });
+  });
 });
 
 afterAll(async () => {
@@ -85,6 +98,7 @@ describe("dashboard in Chromium", () => {
     await expect.poll(() => page.locator("#shadow-state").textContent()).toMatch(/^on/);
 
     const order = await ironCondor(t.mcp, "SPY", { width: 3, pricing: "touch", strategy: HOSTILE_STRATEGY, metadata: { note: HOSTILE_NOTE } });
+    const placedAt = Date.now();
     const placed = await t.mcp.tool<{ trade_id: string; status: string }>("place_order", order);
     expect(placed.isError, placed.text).toBe(false);
     expect(placed.structured.status).toBe("PendingApproval");
@@ -92,7 +106,9 @@ describe("dashboard in Chromium", () => {
 
     // No reload: the row arrives over the /api/live WebSocket.
     const row = page.locator(`#approvals-body tr[data-trade-id="${tradeId}"]`);
-    await row.waitFor({ timeout: 20_000 });
+    await row.waitFor({ timeout: 10_000 });
+    // The Durable Object pushed "changed" over the socket after the order was recorded.
+    expect(liveFrames.some((f) => f.at >= placedAt)).toBe(true);
     expect(await row.locator("td").nth(2).textContent()).toBe(HOSTILE_STRATEGY);
     expect(await page.locator("main img").count()).toBe(0);
     // The metadata reaches the page through the audit log, as text.
@@ -136,6 +152,16 @@ describe("dashboard in Chromium", () => {
     await expect.poll(() => page.locator("#audit-body tr td:nth-child(4)").allTextContents()).toEqual(["emergency_stop_set"]);
     await page.locator("#audit-action").fill("");
     await page.getByRole("button", { name: "Filter" }).click();
+    // The export link, fetched with the page's own cookie: one JSON audit row per line.
+    const href = await page.locator('a[download="audit.jsonl"]').evaluate((a) => (a as unknown as { href: string }).href);
+    const exported = await page.evaluate(async (url) => {
+      const res = await fetch(url, { credentials: "same-origin" });
+      return { status: res.status, text: await res.text() };
+    }, href);
+    expect(exported.status).toBe(200);
+    const rows = exported.text.trim().split("\n").map((line) => JSON.parse(line) as { seq: number; action: string });
+    expect(rows.map((r) => r.seq)).toEqual(rows.map((_, i) => i + 1));
+    expect(rows.map((r) => r.action)).toContain("emergency_stop_set");
   });
 
   it("ran no injected script and raised no dialog or page error", async () => {
