@@ -22,6 +22,8 @@ const dialogs: string[] = [];
 /** "changed" frames the page received on /api/live, with the time they arrived. */
 const liveFrames: { at: number; seq: number }[] = [];
 const pageErrors: string[] = [];
+/** Console errors, which include every Content-Security-Policy violation. */
+const consoleErrors: string[] = [];
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
@@ -39,6 +41,9 @@ beforeAll(async () => {
     void dialog.dismiss();
   });
   page.on("pageerror", (error) => pageErrors.push(error.message));
+  page.on("console", (message) => {
+    if (message.type() === "error") consoleErrors.push(message.text());
+  });
   page.on("websocket", (socket) => {
     if (!socket.url().endsWith("/api/live")) return;
     socket.on("framereceived", (frame) => {
@@ -164,9 +169,10 @@ describe("dashboard in Chromium", () => {
     expect(rows.map((r) => r.action)).toContain("emergency_stop_set");
   });
 
-  it("ran no injected script and raised no dialog or page error", async () => {
+  it("ran no injected script and raised no dialog, page error or CSP violation", async () => {
     expect(await page.evaluate("typeof window.__pwned")).toBe("undefined");
     expect(dialogs).toEqual([]);
     expect(pageErrors).toEqual([]);
+    expect(consoleErrors.filter((text) => /Content Security Policy|Refused to/i.test(text))).toEqual([]);
   });
 });

@@ -15,6 +15,8 @@ interface AdminState {
 
 let t: TestStack;
 let desk: DashboardSession;
+/** The shadow-mode trade, filled once approved; the kill switch's "close all positions" closes it. */
+let approvedTradeId = "";
 beforeAll(async () => {
   t = await startTestStack("admin-controls");
   desk = await t.dashboard();
@@ -53,6 +55,7 @@ describe("shadow mode", () => {
     const atSim = (await t.simState()).orders.filter((o) => o.orderRef === tradeId);
     expect(atSim).toHaveLength(1);
     expect(atSim[0]!.secType).toBe("BAG");
+    approvedTradeId = tradeId;
     expect((await adminState()).pending_approvals.map((p) => p.trade_id)).not.toContain(tradeId);
 
     const audit = (await (await desk.get("/api/audit?limit=1000")).json()) as { rows: { action: string; actor: string; details_json: string }[] };
@@ -64,8 +67,21 @@ describe("shadow mode", () => {
   });
 });
 
+describe("cancel all", () => {
+  it("cancels a working order at the simulator from the dashboard", async () => {
+    expect((await desk.post("/api/shadow-mode", { on: false, reason: "e2e: cancel-all test", by: "e2e" })).status).toBe(200);
+    const placed = await t.mcp.tool<PlaceAnswer>("place_order", await ironCondor(t.mcp, "IWM", { width: 2, pricing: "mid" }));
+    expect(placed.isError, placed.text).toBe(false);
+    const tradeId = placed.structured.trade_id!;
+    await waitUntil("the order working at the simulator", async () => ["Submitted", "PreSubmitted"].includes((await t.simState()).orders.find((o) => o.orderRef === tradeId)?.status ?? ""), 20_000);
+    const res = await desk.post("/api/cancel-all", { reason: "e2e: flatten the book", by: "e2e" });
+    expect(res.status, await res.clone().text()).toBe(200);
+    await waitUntil("the order Cancelled at the simulator", async () => (await t.simState()).orders.find((o) => o.orderRef === tradeId)?.status === "Cancelled", 20_000);
+  });
+});
+
 describe("kill switch", () => {
-  it("stops the next order and cancels a resting one at the simulator", async () => {
+  it("stops the next order, cancels a resting one and closes open positions at the simulator", async () => {
     // Independent of the shadow-mode test's outcome: orders go straight to TWS here.
     expect((await desk.post("/api/shadow-mode", { on: false, reason: "e2e: kill switch test", by: "e2e" })).status).toBe(200);
     // Priced at mid on a market with spreads: not marketable, so it rests.
@@ -78,12 +94,19 @@ describe("kill switch", () => {
       return o?.status === "Submitted" || o?.status === "PreSubmitted";
     }, 20_000);
 
-    const stop = await desk.post("/api/emergency-stop", { on: true, reason: "e2e: agent misbehaving", by: "e2e-desk", cancel_orders: true });
+    expect(approvedTradeId).not.toBe("");
+    await waitUntil("the approved shadow-mode trade filled", async () => (await t.simState()).orders.find((o) => o.orderRef === approvedTradeId)?.status === "Filled", 20_000);
+    const stop = await desk.post("/api/emergency-stop", { on: true, reason: "e2e: agent misbehaving", by: "e2e-desk", cancel_orders: true, close_positions: true });
     expect(stop.status, await stop.clone().text()).toBe(200);
     const state = await adminState();
     expect(state.emergency_stop).toMatchObject({ on: true, reason: "e2e: agent misbehaving", by: "e2e-desk" });
 
     await waitUntil("the resting order Cancelled at the simulator", async () => (await t.simState()).orders.find((x) => x.orderRef === tradeId)?.status === "Cancelled", 20_000);
+    // Closing is risk-reducing, so it goes out under the stop: the open trade is flattened.
+    await waitUntil("the open trade closed at the simulator", async () => {
+      const sim = await t.simState();
+      return sim.orders.find((o) => o.orderRef === `${approvedTradeId}_CLOSE`)?.status === "Filled" && sim.positions.every((p) => p.position === 0);
+    }, 20_000);
 
     const before = (await t.simState()).orders.length;
     const next = await ironCondor(t.mcp, "IWM", { width: 3, pricing: "touch" });
