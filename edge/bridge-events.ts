@@ -76,9 +76,13 @@ export function updateTrade(ctx: DeskContext, tradeId: string): void {
   }
   if ((trade.state === "closing" || trade.state === "open") && close) {
     if (close.status === "Filled") {
-      const needed = legsOf(trade).reduce((sum, leg) => sum + leg.quantity, 0);
+      // The close is complete once its leg fills match what the opening fills bought and sold
+      // (or the legs, when the opening fills were never seen).
+      const planned = legsOf(trade).reduce((sum, leg) => sum + leg.quantity, 0);
+      const opened = legSharesFilled(ctx.sql, tradeId);
+      const needed = opened > 0 ? opened : planned;
       if (legSharesFilled(ctx.sql, close.order_ref) >= needed - 1e-9) {
-        bookClose(ctx, tradeId, legSharesFilled(ctx.sql, tradeId) >= needed - 1e-9);
+        bookClose(ctx, tradeId, opened > 0);
         return;
       }
     } else if (trade.state === "closing" && DONE.has(close.status) && close.filled === 0) next = "open";

@@ -6,7 +6,7 @@ import { evaluateOrder, orderFingerprint, type CheckContext } from "../shared/ch
 import { formatUsd } from "../shared/money";
 import type { Leg } from "../shared/order";
 import type { OpResult } from "../shared/protocol";
-import { analyzeOrder, netLimitPrice, type RiskAnalysis } from "../shared/risk";
+import { analyzeOrder, comboSize, netLimitPrice, type RiskAnalysis } from "../shared/risk";
 import { makeTradeId, tradingDay } from "../shared/trade-id";
 import type { PlaceOrderInput, PlaceOrderOutput, Violation } from "../shared/tools";
 import { BridgeError } from "./bridge-link";
@@ -304,9 +304,17 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
   claimKey(ctx, key, argsHash, trade.trade_id);
   ctx.audit("edge", "close_approved", { trade_id: trade.trade_id, close_trade_id: ref, by: actor });
 
+  // A partly filled and then cancelled opening order holds fewer combo units than its legs say:
+  // close exactly what is held, never more (an over-sized close would open the opposite side).
+  const legs = legsOf(trade);
+  const opened = getOrderByRef(ctx.sql, trade.trade_id);
+  const units = comboSize(legs);
+  const heldUnits = opened && opened.status !== "Filled" && opened.filled > 0 && opened.filled < units ? opened.filled : units;
+  const closeLegs = heldUnits === units ? legs : legs.map((leg) => ({ ...leg, quantity: (leg.quantity / units) * heldUnits }));
+
   let answer: ToolAnswer<CloseOutput>;
   try {
-    const result = await ctx.link.request("close", { trade_id: trade.trade_id, close_trade_id: ref, legs: legsOf(trade), symbol: trade.symbol });
+    const result = await ctx.link.request("close", { trade_id: trade.trade_id, close_trade_id: ref, legs: closeLegs, symbol: trade.symbol });
     const existing = getOrderByRef(ctx.sql, ref);
     const status = existing && existing.status !== "PendingSubmit" && existing.status !== "Unknown" ? existing.status : result.status;
     upsertOrder(ctx.sql, { ...(existing ?? {}), order_ref: ref, trade_id: trade.trade_id, intent: "close", order_id: result.order_id, perm_id: result.perm_id, status });
