@@ -181,9 +181,14 @@ export class EdgeLink {
         alive();
         let parsed: z.infer<typeof EdgeMessage>;
         try {
-          const result = EdgeMessage.safeParse(JSON.parse(raw.toString()));
+          const json = JSON.parse(raw.toString());
+          const result = EdgeMessage.safeParse(json);
           if (!result.success) {
-            logger.warn({ issues: result.error.issues.slice(0, 3).map((i) => i.message) }, "edge sent a frame that does not match the protocol; ignored");
+            const issues = result.error.issues.slice(0, 3).map((i) => i.message);
+            logger.warn({ issues }, "edge sent a frame that does not match the protocol; ignored");
+            // A request the bridge cannot run still gets an answer, so the edge does not wait for its timeout.
+            if (json?.type === "request" && typeof json.id === "string" && json.id.length > 0 && ws.readyState === WebSocket.OPEN)
+              ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "response", id: json.id, ok: false, error: { code: "invalid_params", message: `malformed request (nothing was run): ${issues.join("; ")}` } }));
             return;
           }
           parsed = result.data;
