@@ -202,11 +202,14 @@ export const APP_JS = String.raw`"use strict";
   }
   function renderTrades(s) {
     var list = $("trades-list");
+    var open = {};
+    list.querySelectorAll("details[open]").forEach(function (d) { open[d.dataset.tradeId] = true; });
     list.replaceChildren();
     var trades = (s.trades || []).slice().reverse();
     trades.forEach(function (t) {
       var box = document.createElement("details");
       box.dataset.tradeId = t.trade_id;
+      if (open[t.trade_id]) box.open = true;
       var summary = el("summary", t.trade_id + " — " + t.symbol + " " + t.strategy + " — " + t.state + " — risk " + usd(t.computed_max_risk));
       box.appendChild(summary);
       box.appendChild(el("p", "Legs:"));
@@ -230,10 +233,23 @@ export const APP_JS = String.raw`"use strict";
     });
     if (!trades.length) list.appendChild(el("p", "No trades yet", "empty"));
   }
+  // Re-render a section only when its data changed, so keyboard focus and opened trade
+  // details survive the refreshes that other sections' changes cause.
+  var lastJson = {};
+  function changed(key, value) {
+    var json = JSON.stringify(value === undefined ? null : value);
+    if (lastJson[key] === json) return false;
+    lastJson[key] = json;
+    return true;
+  }
   function renderState(s) {
     state = s;
-    renderHealth(s); renderAccount(s); renderStop(s); renderLimits(s); renderBreakers(s);
-    renderApprovals(s); renderPositions(s); renderTrades(s);
+    renderHealth(s); renderAccount(s); renderStop(s);
+    if (changed("limits", s.limits)) renderLimits(s);
+    if (changed("breakers", s.breakers)) renderBreakers(s);
+    if (changed("approvals", [s.shadow_mode, s.pending_approvals])) renderApprovals(s);
+    if (changed("positions", s.positions)) renderPositions(s);
+    if (changed("trades", s.trades)) renderTrades(s);
     document.body.dataset.loaded = "true";
   }
 
@@ -355,6 +371,7 @@ export const APP_JS = String.raw`"use strict";
     });
     $("confirm-reason").addEventListener("input", function () { $("confirm-reason").setCustomValidity(""); });
     $("confirm-cancel").addEventListener("click", function () { pending = null; dialog.close(); });
+    dialog.addEventListener("cancel", function () { pending = null; });
   }
   function setupActions() {
     $("estop-toggle").addEventListener("click", function () {

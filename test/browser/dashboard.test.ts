@@ -151,6 +151,22 @@ describe("dashboard in Chromium", () => {
     await expect.poll(() => page.locator("#estop-state").textContent()).toContain("off");
   });
 
+  it("is keyboard usable: the kill switch is reachable by Tab, Enter opens its dialog, Escape backs out", async () => {
+    await page.locator("#actor").focus();
+    let focused = "";
+    for (let i = 0; i < 10 && focused !== "estop-toggle"; i++) {
+      await page.keyboard.press("Tab");
+      focused = await page.evaluate("document.activeElement && document.activeElement.id");
+    }
+    expect(focused).toBe("estop-toggle");
+    await page.keyboard.press("Enter");
+    await page.locator("#confirm-dialog").waitFor({ state: "visible" });
+    expect(await page.evaluate("document.activeElement.id")).toBe("confirm-reason");
+    await page.keyboard.press("Escape");
+    await page.locator("#confirm-dialog").waitFor({ state: "hidden" });
+    expect(await page.locator("#estop-state").textContent()).toContain("off");
+  });
+
   it("filters the audit log by action", async () => {
     await page.locator("#audit-action").fill("emergency_stop_set");
     await page.getByRole("button", { name: "Filter" }).click();
