@@ -85,11 +85,16 @@ export function createOperations(deps: OperationDeps): Handlers {
       quantity: built.quantity, orderType: "LMT", limitPrice: built.limitPrice, status: "PendingSubmit", filled: 0, remaining: built.quantity,
       avgFillPrice: null, whyHeld: null, reason: null,
     });
+    // Watch before sending (the answer may come at once); the deadline runs from the send.
+    let startDeadline: () => void = () => undefined;
     const acked = new Promise<MirrorOrder>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        unwatch();
-        reject(new BridgeError("timeout", `TWS did not acknowledge order ${orderId} (${orderRef}) within ${deps.orderAckTimeoutMs} ms; it may still reach TWS: reconcile by orderRef before sending it again`));
-      }, deps.orderAckTimeoutMs);
+      let timer: NodeJS.Timeout | undefined;
+      startDeadline = () => {
+        timer = setTimeout(() => {
+          unwatch();
+          reject(new BridgeError("timeout", `TWS did not acknowledge order ${orderId} (${orderRef}) within ${deps.orderAckTimeoutMs} ms; it may still reach TWS: reconcile by orderRef before sending it again`));
+        }, deps.orderAckTimeoutMs);
+      };
       const unwatch = mirror.watchOrder(orderId, (update, rejection) => {
         clearTimeout(timer);
         unwatch();
@@ -104,6 +109,7 @@ export function createOperations(deps: OperationDeps): Handlers {
       mirror.orders.delete(orderId);
       throw error;
     }
+    startDeadline();
     tradeLogs.recordPlaced(
       {
         trade_id: record.fileRef, order_ref: orderRef, kind: record.intent === "close" && orderRef !== record.fileRef ? "close" : record.intent, symbol: record.symbol,

@@ -111,7 +111,7 @@ describe("edge link", () => {
 
     edge.muteBridge(); // no acks, no pongs: a half-open link
     await until(() => edge.hellos.length === 2, 4000, "a redial after 600 ms of silence");
-    expect(rig.bridge.link.status.connected).toBe(true);
+    await until(() => rig.bridge.link.status.connected, 3000, "the new link to be welcomed");
   });
 
   it("never writes the token or the EDGE_URL's credentials to a log line, including on a refused token", async () => {

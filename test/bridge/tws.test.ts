@@ -75,11 +75,14 @@ describe("TWS connection", () => {
     const rig = await rigFor();
     const { sim, bridge } = rig;
     const leg = restingPut(sim);
-    await bridge.ops.quote({ legs: [leg] }); // conId cached: the place goes straight to the pacer
     const stock = [{ action: "BUY" as const, contract: { symbol: "SPY", sec_type: "STK" as const }, quantity: 1 }];
+    // Both conIds cached: the quotes and then the place go straight into the pacer, in that order.
+    await bridge.ops.quote({ legs: [leg] });
+    await bridge.ops.quote({ legs: stock });
     const burst = Array.from({ length: 120 }, () => bridge.ops.quote({ legs: stock }).catch((e: Error) => e));
     const place = bridge.ops.place(placeParams("LONG_PUT_SPY_20261125_170000", [leg], leg.price * 100) as never).catch((e: Error) => e);
     await sleep(100);
+    expect(sim.orders()).toEqual([]);
     sim.fault.dropAll();
     const outcome = await place;
     expect(outcome).toMatchObject({ code: "tws_not_connected" });
