@@ -44,8 +44,8 @@ try {
   else failed("get_positions", positions.text);
 
   const tooRisky = await ironCondor(t.mcp, symbol, { width: 10, pricing: "touch" });
-  const refused = await t.mcp.tool("place_order", tooRisky);
-  if (refused.isError && /exceeds limit \(\$500\.00\)/.test(refused.text)) pass(`refused over-limit condor: ${refused.text.split("\n")[0]}`);
+  const refused = await t.mcp.tool<{ message?: string }>("place_order", tooRisky);
+  if (refused.isError && /exceeds limit \(\$500\.00\)/.test(refused.text)) pass(`refused over-limit condor: ${refused.structured.message ?? refused.text}`);
   else failed("an over-$500 condor must be refused", refused.text);
 
   const condor = await ironCondor(t.mcp, symbol, { width: 2, pricing: "touch", metadata: { source: "smoke:paper" } });
