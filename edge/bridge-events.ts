@@ -117,6 +117,11 @@ export function applyEvent(ctx: DeskContext, event: Event): void {
       applyExecution(ctx, event.data);
       return;
     case "account": {
+      // The bridge may see several managed accounts; only this edge's account counts.
+      if (event.data.account_id !== ctx.settings.accountId) {
+        ctx.audit("bridge", "foreign_account_data", { account_id: event.data.account_id });
+        return;
+      }
       setKv(ctx.sql, "account", { summary: event.data, received_at_ms: now.getTime() });
       const hwm = highWaterMark(ctx.sql);
       if (hwm === null || event.data.net_liquidation > hwm) setKv(ctx.sql, "high_water_mark", roundCents(event.data.net_liquidation));
@@ -128,7 +133,11 @@ export function applyEvent(ctx: DeskContext, event: Event): void {
       checkBreakers(ctx);
       return;
     case "position": {
-      const { account: _account, ...position } = event.data;
+      const { account, ...position } = event.data;
+      if (account !== ctx.settings.accountId) {
+        ctx.audit("bridge", "foreign_account_data", { account_id: account, con_id: position.con_id });
+        return;
+      }
       if (position.quantity === 0) ctx.sql.exec("DELETE FROM positions WHERE con_id = ?", position.con_id);
       else
         ctx.sql.exec(

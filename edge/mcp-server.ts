@@ -77,7 +77,17 @@ export function buildMcpServer(ctx: DeskContext): McpServer {
     inputSchema: GetOrderStatusInput, outputSchema: GetOrderStatusOutput, annotations: READ,
   }, async ({ order_id }) => {
     const order = getOrderById(ctx.sql, order_id);
-    if (!order) return fail(`No order ${order_id} in this account's ledger (orders waiting for approval have no order_id yet: see list_trades)`);
+    if (!order) {
+      // Not placed through this edge (e.g. by hand in TWS): ask TWS through the bridge.
+      if (ctx.link.socket()) {
+        try {
+          return ok(await ctx.link.request("order_status", { order_id }));
+        } catch (error) {
+          return fail(`No order ${order_id} in this account's ledger, and TWS says: ${(error as Error).message}`);
+        }
+      }
+      return fail(`No order ${order_id} in this account's ledger (orders waiting for approval have no order_id yet: see list_trades)`);
+    }
     return ok({ order_id, trade_id: order.trade_id, status: order.status, filled: order.filled, remaining: order.remaining, avg_fill_price: order.avg_fill_price, last_update: order.updated_at, why_held: order.why_held });
   });
 

@@ -54,6 +54,9 @@ describe("MCP tools", () => {
     expect(positions.structuredContent.positions).toHaveLength(1);
     expect(positions.structuredContent.positions[0]).toMatchObject({ con_id: 42, quantity: -1 });
     expect((await edge.call("get_positions", { symbol: "MSFT" })).structuredContent.positions).toHaveLength(0);
+    // Data of another managed account is not this account's.
+    await bridge.event("account", { ...account.structuredContent, account_id: "U7654321", net_liquidation: 1, data_age_seconds: undefined });
+    expect((await edge.call("get_account")).structuredContent.net_liquidation).toBe(50_000);
 
     const health = await edge.call("health_check");
     expect(health.structuredContent).toMatchObject({ ready_to_trade: true, bridge: { connected: true, mode: "sim" }, tws: { state: "connected" } });
@@ -89,7 +92,9 @@ describe("MCP tools", () => {
 
     const status = await edge.call("get_order_status", { order_id });
     expect(status.structuredContent).toMatchObject({ order_id, trade_id, status: "Submitted" });
-    expect((await edge.call("get_order_status", { order_id: 999_999 })).isError).toBe(true);
+    const unknown = await edge.call("get_order_status", { order_id: 999_999 });
+    expect(unknown.isError).toBe(true);
+    expect(unknown.content?.[0]?.text).toContain("TWS says: fake bridge has no order_status");
 
     // A second condor, cancelled while working.
     const other = await edge.call("place_order", condorOrder({}, 120));
