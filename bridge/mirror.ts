@@ -116,6 +116,10 @@ export class Mirror {
   private lastAccountJson = "";
   private lastStatusJson = new Map<number, string>();
   private accountHeard: string | null = null;
+  /** The current session's account subscriptions have delivered: the mirror is live, not left over. */
+  private accountLive = false;
+  /** Order ids of what-if previews: never mirrored as orders. */
+  private readonly whatIfIds = new Set<number>();
   private heartbeat: NodeJS.Timeout | null = null;
   private summaryReqId = 0;
   private pnlReqId = 0;
@@ -152,6 +156,7 @@ export class Mirror {
     tws.onIb(EventName.accountSummaryEnd, (reqId: number) => {
       if (reqId !== this.summaryReqId) return;
       this.accountHeard = new Date().toISOString();
+      this.accountLive = true;
       this.publishAccount(false);
     });
     tws.onIb(EventName.pnl, (reqId: number, daily: number, unrealized?: number, realized?: number) => {
@@ -165,17 +170,26 @@ export class Mirror {
       this.publishAccount(false);
     });
     tws.on("tws_error", ({ code, message, reqId }: { code: number; message: string; reqId: number }) => this.onOrderError(reqId, code, message));
-    tws.on("ready", (account: string) => this.subscribe(account));
-    tws.on("restored", () => {
-      if (tws.account) this.subscribe(tws.account);
+    tws.on("ready", (account: string) => this.subscribe(account, false));
+    // 1101: TWS lost its data subscriptions (1102 kept them): subscribe again on this session.
+    tws.on("restored", (code: number) => {
+      if (code === 1101 && tws.account) this.subscribe(tws.account, true);
+    });
+    tws.on("down", () => {
+      this.accountLive = false;
     });
   }
 
   /** Account events at least every `everyMs` while TWS is connected (the edge's freshness rule). */
   startHeartbeat(everyMs: number): void {
     this.heartbeat = setInterval(() => {
-      if (this.tws.health.state === "connected") this.publishAccount(true);
+      if (this.accountIsLive) this.publishAccount(true);
     }, everyMs);
+  }
+
+  /** TWS connected (not degraded) and this session's subscriptions have delivered. */
+  get accountIsLive(): boolean {
+    return this.accountLive && this.tws.health.state === "connected";
   }
 
   stop(): void {
@@ -184,8 +198,14 @@ export class Mirror {
 
   // ---------------------------------------------------------------- subscriptions
 
-  private subscribe(account: string): void {
-    this.sessions++;
+  private subscribe(account: string, sameSession: boolean): void {
+    if (sameSession) {
+      // Replace, not add to, this session's subscriptions (TWS allows two account summaries).
+      const [oldSummary, oldPnl] = [this.summaryReqId, this.pnlReqId];
+      this.tws.send("cancel account summary", (ib) => ib.cancelAccountSummary(oldSummary)).catch(() => undefined);
+      this.tws.send("cancel P&L", (ib) => ib.cancelPnL(oldPnl)).catch(() => undefined);
+    } else this.sessions++;
+    this.accountLive = false;
     const first = this.sessions === 1;
     this.positionsLoaded = false;
     this.summaryReqId = this.tws.nextReqId();
@@ -225,6 +245,7 @@ export class Mirror {
   }
 
   watchWhatIf(orderId: number, fn: (state: OrderState) => void): () => void {
+    this.whatIfIds.add(orderId);
     this.whatIfWatchers.set(orderId, fn);
     return () => this.whatIfWatchers.delete(orderId);
   }
@@ -234,7 +255,7 @@ export class Mirror {
   }
 
   private onOpenOrder(orderId: number, contract: IbContract, order: IbOrder, state: OrderState): void {
-    if (order.whatIf) {
+    if (order.whatIf || this.whatIfIds.has(orderId)) {
       this.whatIfWatchers.get(orderId)?.(state);
       return;
     }
@@ -263,6 +284,7 @@ export class Mirror {
   }
 
   private onOrderStatus(orderId: number, status: string, filled: number, remaining: number, avgFillPrice: number, permId?: number, whyHeld?: string): void {
+    if (this.whatIfIds.has(orderId)) return;
     const known = this.orders.get(orderId);
     const filledN = num(filled) ?? 0;
     const next: MirrorOrder = {

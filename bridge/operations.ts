@@ -110,15 +110,20 @@ export function createOperations(deps: OperationDeps): Handlers {
       throw error;
     }
     startDeadline();
-    tradeLogs.recordPlaced(
-      {
-        trade_id: record.fileRef, order_ref: orderRef, kind: record.intent === "close" && orderRef !== record.fileRef ? "close" : record.intent, symbol: record.symbol,
-        strategy: record.strategy, intent: record.intent, legs: record.legs, max_risk: record.maxRisk, order_type: "LMT", limit_price: built.limitPrice, order_id: orderId,
-        perm_id: null, status: "PendingSubmit", filled: 0, remaining: built.quantity, avg_fill_price: null, reason: null, fills: [], commission_total: 0,
-        account: tws.account, mode: deps.mode, placed_at: now, updated_at: now,
-      },
-      orderRef,
-    );
+    // The order is out: a log-file failure must not turn its ack into an error.
+    try {
+      tradeLogs.recordPlaced(
+        {
+          trade_id: record.fileRef, order_ref: orderRef, kind: record.intent === "close" && orderRef !== record.fileRef ? "close" : record.intent, symbol: record.symbol,
+          strategy: record.strategy, intent: record.intent, legs: record.legs, max_risk: record.maxRisk, order_type: "LMT", limit_price: built.limitPrice, order_id: orderId,
+          perm_id: null, status: "PendingSubmit", filled: 0, remaining: built.quantity, avg_fill_price: null, reason: null, fills: [], commission_total: 0,
+          account: tws.account, mode: deps.mode, placed_at: now, updated_at: now,
+        },
+        orderRef,
+      );
+    } catch (error) {
+      logger.error({ order_ref: orderRef, err: (error as Error).message }, "could not write the trade log");
+    }
     logger.info({ order_id: orderId, order_ref: orderRef, order: built.description, limit: built.limitPrice }, "order sent to TWS");
     const first = await acked;
     return { order_id: orderId, perm_id: first.permId, status: first.status, limit_price: built.limitPrice };
@@ -148,7 +153,7 @@ export function createOperations(deps: OperationDeps): Handlers {
     async account() {
       // Just after a connect TWS may not have sent the summary yet: give it a moment.
       for (let waited = 0; !mirror.account() && tws.connected && waited < 3_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
-      const snapshot = mirror.account(tws.health.state === "connected" ? new Date().toISOString() : undefined);
+      const snapshot = mirror.account(mirror.accountIsLive ? new Date().toISOString() : undefined);
       if (!snapshot) throw tws.connected ? new BridgeError("tws_error", "TWS has not sent the account summary and P&L yet") : notConnected("account", tws.health.state);
       return snapshot;
     },

@@ -108,6 +108,23 @@ describe("TWS connection", () => {
     expect(sim.orders()).toEqual([]);
   });
 
+  it("after 1101 (data lost) subscribes again and keeps the account fresh", async () => {
+    const rig = await rigFor({ BRIDGE_ACCOUNT_HEARTBEAT_MS: "200" });
+    const { sim, edge, bridge } = rig;
+    await until(() => bridge.mirror.accountIsLive, 3000, "live account data");
+    sim.fault.connectivityLost();
+    await until(() => !bridge.mirror.accountIsLive, 3000, "account not live while degraded");
+    const heartbeatsWhileDegraded = edge.events("account").length;
+    await sleep(500);
+    expect(edge.events("account").length).toBe(heartbeatsWhileDegraded); // no fresh-looking data while degraded
+    sim.fault.connectivityRestored(true);
+    await until(() => bridge.mirror.accountIsLive, 3000, "live again after resubscribing");
+    await until(() => edge.events("account").length > heartbeatsWhileDegraded + 1, 3000, "heartbeats again");
+    const account = await edge.ok<{ as_of: string }>("account");
+    expect(Date.now() - Date.parse(account.as_of)).toBeLessThan(1000);
+    expect(sim.protocolWarnings()).toEqual([]);
+  });
+
   it("treats a TWS that stops answering heartbeats as dead and reconnects", async () => {
     const rig = await rigFor({ BRIDGE_TWS_HEARTBEAT_MS: "100", BRIDGE_TWS_HEARTBEAT_TIMEOUT_MS: "300" });
     const { sim, bridge } = rig;
