@@ -32,6 +32,7 @@ export interface Env {
 }
 
 const PING_EVERY_MS = 10_000;
+const DEAD_LINK_MS = 30_000;
 
 export class AccountDO extends DurableObject<Env> {
   private readonly link: BridgeLink;
@@ -115,6 +116,7 @@ export class AccountDO extends DurableObject<Env> {
     }
     const attachment = ws.deserializeAttachment() as BridgeAttachment | null;
     if (!attachment?.hello) return this.onHello(ws, frame);
+    ws.serializeAttachment({ ...attachment, last_frame_ms: Date.now() });
 
     // JSON.parse("null") is valid JSON but no frame: it must be refused like any other, not throw.
     switch (frame?.type) {
@@ -160,7 +162,7 @@ export class AccountDO extends DurableObject<Env> {
     this.audit("bridge", replaced.length > 0 ? "bridge_replaced" : "bridge_connected", {
       bridge_id: h.bridge_id, bridge_version: h.bridge_version, mode: h.mode, replaced: replaced.length, tws: h.tws.state, tws_before: before?.state ?? null, last_event_seq: lastSeq,
     });
-    ws.serializeAttachment({ hello: true, bridge_id: h.bridge_id, bridge_version: h.bridge_version, mode: h.mode, since: new Date().toISOString() } satisfies BridgeAttachment);
+    ws.serializeAttachment({ hello: true, bridge_id: h.bridge_id, bridge_version: h.bridge_version, mode: h.mode, since: new Date().toISOString(), last_frame_ms: Date.now() } satisfies BridgeAttachment);
     ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "welcome", last_event_seq: lastSeq }));
     void this.ctx.storage.setAlarm(Date.now() + PING_EVERY_MS);
     void reconcile(this.desk);
@@ -213,11 +215,22 @@ export class AccountDO extends DurableObject<Env> {
     }
   }
 
-  /** While a bridge is connected: ping it every 10 s and expire unanswered approvals. */
+  /** While a bridge is connected: ping it every 10 s, drop it after 30 s of silence, expire approvals. */
   override async alarm(): Promise<void> {
     expireApprovals(this.desk);
     const ws = this.link.socket();
     if (!ws) return;
+    const a = ws.deserializeAttachment() as BridgeAttachment;
+    if (Date.now() - (a.last_frame_ms ?? 0) > DEAD_LINK_MS) {
+      // A half-open link looks connected forever; the bridge reconnects when it notices.
+      this.onSocketGone(ws, `silent for more than ${DEAD_LINK_MS / 1000} s`);
+      try {
+        ws.close(1011, "no frame for 30 s");
+      } catch {
+        // already closing
+      }
+      return;
+    }
     try {
       ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "ping", t: Date.now() }));
     } catch {

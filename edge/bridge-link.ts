@@ -13,6 +13,8 @@ export interface BridgeAttachment {
   bridge_version?: string;
   mode?: string;
   since?: string;
+  /** When the bridge last sent any frame; 30 s of silence means the link is dead. */
+  last_frame_ms?: number;
 }
 
 /** A request the bridge refused or never answered; `code` is the protocol's error code. */

@@ -88,6 +88,8 @@ export class FakeBridge {
   nextOrderId = 100;
   quoteMid: ((legs: Leg[]) => number | null) | null = null;
   quoteAgeMs = 0;
+  /** A dead bridge stays silent. */
+  answersPings = true;
   handlers: Record<string, Handler> = {
     open_orders: () => [],
     executions: () => [],
@@ -136,8 +138,9 @@ export class FakeBridge {
     else if (frame.type === "ack") {
       this.acked = Math.max(this.acked, frame.seq);
       for (const w of this.ackWaiters.splice(0)) w();
-    } else if (frame.type === "ping") this.ws.send(JSON.stringify({ v: 1, type: "pong", t: frame.t }));
-    else if (frame.type === "request") {
+    } else if (frame.type === "ping") {
+      if (this.answersPings) this.ws.send(JSON.stringify({ v: 1, type: "pong", t: frame.t }));
+    } else if (frame.type === "request") {
       this.requests.push({ id: frame.id, op: frame.op, params: frame.params });
       const handler = this.handlers[frame.op];
       const answer = handler ? await handler(frame.params) : { error: { code: "invalid_params", message: `fake bridge has no ${frame.op}` } };

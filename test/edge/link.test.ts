@@ -1,6 +1,6 @@
 // The bridge link's manners: pong for ping, a clear error for a request the bridge never answers
 // (and the object keeps serving), and reading the tools list of a read-only server.
-import { runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { describe, expect, it } from "vitest";
@@ -22,6 +22,29 @@ describe("bridge link", () => {
     bridge.send({ v: 1, type: "ping", t: 12345 });
     expect(await pong).toEqual({ v: 1, type: "pong", t: 12345 });
     bridge.close();
+  });
+
+  it("pings from the alarm, and drops a bridge silent for 30 s (fail closed until it reconnects)", async () => {
+    const edge = new Edge();
+    const bridge = await FakeBridge.connect(edge);
+    bridge.answersPings = false;
+    const ping = new Promise<unknown>((resolve) =>
+      bridge.ws.addEventListener("message", (e) => {
+        const frame = JSON.parse(e.data as string);
+        if (frame.type === "ping") resolve(frame);
+      }),
+    );
+    expect(await runDurableObjectAlarm(edge.stub())).toBe(true);
+    expect(await ping).toMatchObject({ v: 1, type: "ping" });
+    // Let 31 s of silence pass.
+    await runInDurableObject(edge.stub(), async (_o: AccountDO, state) => {
+      for (const ws of state.getWebSockets("bridge")) ws.serializeAttachment({ ...ws.deserializeAttachment(), last_frame_ms: Date.now() - 31_000 });
+    });
+    await runDurableObjectAlarm(edge.stub());
+    expect(await bridge.closed).toBe(1011);
+    expect((await edge.call("health_check")).structuredContent.bridge.connected).toBe(false);
+    const gone = await edge.audit("bridge_disconnected");
+    expect(JSON.parse(gone[0]!.details_json).how).toContain("silent");
   });
 
   it("times out an unanswered request with a clear error and keeps serving", async () => {
