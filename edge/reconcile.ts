@@ -1,6 +1,7 @@
 // Reconciliation on every bridge (re)connect: ask TWS (through the bridge) for its open orders and
 // the executions since the last fill we hold, match them by orderRef, adopt orders whose ack was
 // lost (never sending them again), record missed fills, and release orders TWS never saw.
+import { comboSize } from "../shared/risk";
 import { PLACE_TIMEOUT_MS } from "./bridge-link";
 import { adoptOpenOrder, applyExecution, applyOrderStatus, updateTrade } from "./bridge-events";
 import type { DeskContext } from "./desk-context";
@@ -32,19 +33,23 @@ export async function reconcile(ctx: DeskContext): Promise<ReconcileReport | nul
     if (e.order_ref) seenRefs.add(e.order_ref);
     if (applyExecution(ctx, e, "fill_recovered")) report.fills_recovered++;
   }
-  // An acknowledged order TWS no longer holds, whose fills cover every leg, filled while we were away.
+  // An order TWS no longer holds, whose fills cover every leg, filled while we were away. Its ack
+  // may have been lost too (no order id yet): then the executions carry its id.
   const working = ctx.sql
-    .exec<OrderRow>("SELECT * FROM orders WHERE order_id IS NOT NULL AND status NOT IN ('Filled', 'Cancelled', 'Rejected', 'Inactive')")
+    .exec<OrderRow>("SELECT * FROM orders WHERE status NOT IN ('Filled', 'Cancelled', 'Rejected', 'Inactive')")
     .toArray() as OrderRow[];
   for (const order of working) {
-    if (seenRefs.has(order.order_ref) && openOrders.some((o) => o.order_ref === order.order_ref)) continue;
+    if (openOrders.some((o) => o.order_ref === order.order_ref)) continue;
+    const orderId = order.order_id ?? executions.find((e) => e.order_ref === order.order_ref)?.order_id ?? null;
+    if (orderId === null) continue; // never acknowledged and never filled: see below
     const trade = getTrade(ctx.sql, order.trade_id);
     if (!trade) continue;
-    const needed = legsOf(trade).reduce((sum, leg) => sum + leg.quantity, 0);
+    const legs = legsOf(trade);
+    const needed = legs.reduce((sum, leg) => sum + leg.quantity, 0);
     if (legSharesFilled(ctx.sql, order.order_ref) >= needed - 1e-9) {
-      applyOrderStatus(ctx, { order_id: order.order_id!, perm_id: order.perm_id, order_ref: order.order_ref, status: "Filled", filled: order.remaining || 1, remaining: 0, avg_fill_price: order.avg_fill_price, reason: "filled while the link was down (from executions)" }, "order_filled_offline");
+      applyOrderStatus(ctx, { order_id: orderId, perm_id: order.perm_id, order_ref: order.order_ref, status: "Filled", filled: comboSize(legs), remaining: 0, avg_fill_price: order.avg_fill_price, reason: "filled while the link was down (from executions)" }, "order_filled_offline");
       report.filled_offline++;
-    } else ctx.audit("edge", "order_unmatched", { trade_id: order.trade_id, order_ref: order.order_ref, order_id: order.order_id, note: "not among TWS open orders and not fully filled; its risk stays reserved" });
+    } else ctx.audit("edge", "order_unmatched", { trade_id: order.trade_id, order_ref: order.order_ref, order_id: orderId, note: "not among TWS open orders and not fully filled; its risk stays reserved" });
   }
   // An order that was never confirmed and that TWS neither holds nor filled never reached it.
   const cutoff = new Date(ctx.now().getTime() - PLACE_TIMEOUT_MS).toISOString();
