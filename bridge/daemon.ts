@@ -60,7 +60,7 @@ export function startBridge(config: BridgeConfig, options: StartOptions = {}): B
     token: config.bridgeToken,
     logger,
     timing: config.timing,
-    hello: () => ({ bridge_version: BRIDGE_VERSION, bridge_id: bridgeId, account_id: tws.account ?? "", mode: config.mode, tws: tws.health }),
+    hello: () => ({ bridge_version: BRIDGE_VERSION, bridge_id: bridgeId, account_id: tws.account ?? config.accountId ?? "", mode: config.mode, tws: tws.health }),
     handle: (op: OpName, params: unknown) => (ops as Handlers)[op](params as never),
   });
   const publish = <T extends EventType>(event: T, data: EventData<T>) => {
@@ -76,9 +76,11 @@ export function startBridge(config: BridgeConfig, options: StartOptions = {}): B
   });
 
   tws.on("health", (health: TwsHealth) => publish("tws_health", health));
-  // The hello carries the account id, which only TWS can tell: the link starts after TWS.
+  // The hello carries the account id: from IBKR_ACCOUNT_ID at once (the edge then hears that TWS
+  // is down), otherwise from TWS, so the link starts after TWS's first session.
   const ready = new Promise<string>((resolve) => tws.once("ready", resolve));
-  void ready.then(() => link.start());
+  if (config.accountId) link.start();
+  else void ready.then(() => link.start());
   let stopping: Promise<void> | null = null;
   const stop = () => {
     stopping ??= (async () => {

@@ -156,7 +156,9 @@ export class EdgeLink {
         }
         ws.removeAllListeners("message");
         ws.on("error", () => undefined);
-        if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.terminate();
+        // A stop says goodbye (1000); a dead or broken link is cut.
+        if (this.stopped && ws.readyState === WebSocket.OPEN) ws.close(1000, "bridge stopping");
+        else if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.terminate();
         this.lastError = reason;
         if (wasLive) endResolve(reason);
         else reject(new Error(reason));
@@ -171,6 +173,7 @@ export class EdgeLink {
         finish(code === 1008 ? `the edge closed the link (1008 policy: ${reason || "refused"})` : `the edge closed the link (${code}${reason ? ` ${reason}` : ""})`);
       });
       ws.on("open", () => {
+        if (this.stopped) return finish("bridge stopping");
         this.ws = ws;
         this.endSession = finish;
         phase = "hello";

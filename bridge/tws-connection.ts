@@ -82,6 +82,8 @@ export class TwsConnection extends EventEmitter {
 
   constructor(private readonly options: TwsOptions) {
     super();
+    // Each cancel/preview in flight listens for its order's errors.
+    this.setMaxListeners(200);
   }
 
   /** Listen to an IBApi event on every session, present and future. */
@@ -295,6 +297,7 @@ export class TwsConnection extends EventEmitter {
       ib.on(EventName.disconnected, () => fail(new Error(lastProblem ?? `TWS at ${host}:${port} closed the connection during the handshake`)));
       ib.once(EventName.nextValidId, (orderId: number) => {
         if (settled) return;
+        if (this.stopped) return fail(new Error("bridge stopping"));
         const account = this.pickAccount(accounts);
         if (account instanceof Error) return fail(account);
         settled = true;
@@ -303,7 +306,6 @@ export class TwsConnection extends EventEmitter {
         ib.on(EventName.error, () => undefined);
         resolve({ ended: this.beginSession(ib, account, orderId, linkLost) });
       });
-      this.setHealth(this.health.state, this.health.last_error);
       ib.connect(clientId);
     });
   }
@@ -402,5 +404,3 @@ export class TwsConnection extends EventEmitter {
     this.endSession?.(reason);
   }
 }
-
-export { BridgeError };

@@ -32,6 +32,23 @@ describe("edge link", () => {
     expect(bridgeUrl(new URL("http://127.0.0.1:8787")).href).toBe("ws://127.0.0.1:8787/bridge");
   });
 
+  it("with IBKR_ACCOUNT_ID set, links before TWS is up and tells the edge TWS is down", async () => {
+    const sim = await startSimulator({ port: 0 });
+    sim.fault.refuseConnections(true);
+    const edge = await TestEdge.start();
+    const bridge = startBridge(testConfig(sim, edge, { IBKR_ACCOUNT_ID: "DU1234567" }), { logDestination: new LogCapture() });
+    cleanups.push(async () => {
+      await bridge.stop();
+      await edge.stop();
+      await sim.stop();
+    });
+    await until(() => edge.hellos.length === 1, 5000, "a hello without TWS");
+    expect(edge.hellos[0]).toMatchObject({ account_id: "DU1234567", tws: { state: "down" } });
+    expect((await edge.request("account", {})).error?.code).toBe("tws_not_connected");
+    sim.fault.refuseConnections(false);
+    await until(() => edge.events<{ state: string }>("tws_health").some((h) => h.state === "connected"), 5000, "TWS connected event");
+  });
+
   it("queues events while the link is down and delivers them after it, in order, without duplicates", async () => {
     const rig = await rigFor();
     const { sim, edge, bridge } = rig;
