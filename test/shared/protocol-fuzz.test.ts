@@ -13,9 +13,10 @@ import * as tools from "../../shared/tools";
 import { FUZZ_SEED, mutate, mutation } from "./fuzz-mutations";
 import { bruteForcePayoff, EXPIRY, LATER, TODAY } from "./fixtures";
 
-const schemas: Array<[string, { safeParse: (v: unknown) => { success: boolean } }]> = [
-  ...Object.entries(protocol.Ops).flatMap(([op, s]) => [[`Ops.${op}.params`, s.params], [`Ops.${op}.result`, s.result]] as const),
-  ...Object.entries(protocol.Events).map(([name, s]) => [`Events.${name}`, s] as const),
+type Parseable = { safeParse: (value: unknown) => unknown };
+const schemas: Array<[string, Parseable]> = [
+  ...Object.entries(protocol.Ops).flatMap(([op, s]): Array<[string, Parseable]> => [[`Ops.${op}.params`, s.params], [`Ops.${op}.result`, s.result]]),
+  ...Object.entries(protocol.Events).map(([name, s]): [string, Parseable] => [`Events.${name}`, s]),
   ["Hello", protocol.Hello], ["Welcome", protocol.Welcome], ["Request", protocol.Request], ["Response", protocol.Response],
   ["Event", protocol.Event], ["Ack", protocol.Ack], ["BridgeMessage", protocol.BridgeMessage], ["EdgeMessage", protocol.EdgeMessage],
   ["PlaceOrderInput", tools.PlaceOrderInput], ["ClosePositionInput", tools.ClosePositionInput], ["GetOrderStatusInput", tools.GetOrderStatusInput],
