@@ -341,3 +341,49 @@ export interface PlaceAnswer {
   message: string;
   violations: { check: string; message: string; value?: number; limit?: number }[];
 }
+
+// ---- single-leg orders from real strikes and quotes -----------------------------------------------
+
+export interface SimChain { price: number; expiries: string[]; strikes: number[] }
+export interface OptionQuote { symbol: string; expiry: string; strike: number; right: "C" | "P"; bid: number; ask: number; mid: number }
+
+const iso = (expiry: string) => (/^\d{8}$/.test(expiry) ? `${expiry.slice(0, 4)}-${expiry.slice(4, 6)}-${expiry.slice(6, 8)}` : expiry);
+
+/** The simulator's strikes and expiries (control port GET /chain), by symbol. */
+export async function simChain(t: FaultStack): Promise<Record<string, SimChain>> {
+  return (await t.stack.simControl("/chain")) as Record<string, SimChain>;
+}
+
+/**
+ * `count` out-of-the-money options of one right on the second expiry, walking out from the money,
+ * each quoted through get_quote, whose mid lies in [minMid, maxMid] (so a 1-lot stays under $500).
+ */
+export async function quotedOptions(mcp: McpClient, chain: SimChain, symbol: string, right: "C" | "P", count: number, minMid = 0.5, maxMid = 4): Promise<OptionQuote[]> {
+  const expiry = iso(chain.expiries[1] ?? chain.expiries[0]!);
+  const sign = right === "C" ? 1 : -1;
+  const strikes = chain.strikes.filter((k) => sign * (k - chain.price) > 0).sort((a, b) => sign * (a - b));
+  const out: OptionQuote[] = [];
+  for (const strike of strikes.slice(0, 40)) {
+    const q = await mcp.tool<{ bid: number | null; ask: number | null; mid: number | null }>("get_quote", { legs: [{ action: "BUY", contract: { symbol, expiry, strike, right }, quantity: 1 }] });
+    if (q.isError) throw new Error(`get_quote ${symbol} ${expiry} ${strike}${right}: ${q.text}`);
+    const { bid, ask, mid } = q.structured;
+    if (bid === null || ask === null || mid === null) continue;
+    if (mid < minMid) break; // further out only gets cheaper
+    if (mid <= maxMid && bid >= 0.1) out.push({ symbol, expiry, strike, right, bid, ask, mid });
+    if (out.length === count) return out;
+  }
+  throw new Error(`only ${out.length} of ${count} ${symbol} ${right} options with a mid in [${minMid}, ${maxMid}]`);
+}
+
+/** A 1-lot long option at `price` (default: its mid, which rests until the market moves). */
+export function longOption(q: OptionQuote, price = q.mid, strategy = "LONG_CALL") {
+  const p = Math.round(price * 100) / 100;
+  const risk = Math.round(p * 100 * 100) / 100;
+  return {
+    symbol: q.symbol,
+    strategy,
+    legs: [{ action: "BUY" as const, contract: { symbol: q.symbol, expiry: q.expiry, strike: q.strike, right: q.right }, quantity: 1, price: p }],
+    max_risk: risk,
+    capital_required: risk,
+  };
+}
