@@ -22,6 +22,7 @@ export const NO_DATA_CODES: Record<number, string> = {
   10168: "market data is not subscribed and delayed data is not enabled (TWS 10168)",
   10090: "part of the requested market data is not subscribed (TWS 10090)",
   10186: "market data is not subscribed; delayed data is off (TWS 10186)",
+  10197: "no market data during a competing live session on another login (TWS 10197)",
 };
 /** Data continues, but delayed. */
 export const DELAYED_CODES: Record<number, string> = { 10167: "live data is not subscribed: TWS shows delayed data (TWS 10167)" };
