@@ -1,76 +1,32 @@
 // The dashboard in a real browser (Debian's Chromium via playwright-core) against the real stack:
 // log in, see health and limits, turn shadow mode on, watch an agent's order with a hostile
 // strategy and metadata arrive live and render as inert text, approve it, and flip the kill switch.
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OUTPUT, type TestStack, startTestStack, waitUntil } from "../e2e/harness";
+import { type TestStack, startTestStack, waitUntil } from "../e2e/harness";
 import { ironCondor } from "../e2e/scenario";
+import { type DashboardBrowser, openDashboardBrowser, SHOTS } from "./chromium";
 
-const CHROMIUM = "/usr/bin/chromium";
-const SHOTS = join(OUTPUT, "screenshots");
 const HOSTILE_STRATEGY = "<img src=x onerror=window.__pwned=1>";
 const HOSTILE_NOTE = '"><script>window.__pwned=2</script><img src=x onerror="window.__pwned=3;alert(1)">';
 
 let t: TestStack;
-let context: BrowserContext;
+let browser: DashboardBrowser;
 let page: Page;
-let userDataDir: string;
-const dialogs: string[] = [];
-/** "changed" frames the page received on /api/live, with the time they arrived. */
-const liveFrames: { at: number; seq: number }[] = [];
-const pageErrors: string[] = [];
-/** Console errors, which include every Content-Security-Policy violation. */
-const consoleErrors: string[] = [];
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
   t = await startTestStack("browser");
-  userDataDir = mkdtempSync(join(tmpdir(), "ibkr-dashboard-chromium-"));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    viewport: { width: 1280, height: 1000 },
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.on("dialog", (dialog) => {
-    dialogs.push(`${dialog.type()}: ${dialog.message()}`);
-    void dialog.dismiss();
-  });
-  page.on("pageerror", (error) => pageErrors.push(error.message));
-  page.on("console", (message) => {
-    if (message.type() === "error") consoleErrors.push(message.text());
-  });
-  page.on("websocket", (socket) => {
-    if (!socket.url().endsWith("/api/live")) return;
-    socket.on("framereceived", (frame) => {
-      try {
-        const message = JSON.parse(String(frame.payload)) as { type?: string; seq?: number };
-        if (message.type === "changed") liveFrames.push({ at: Date.now(), seq: message.seq ?? 0 });
-      } catch {
-        // not JSON: not ours
-      }
-    });
-  });
+  browser = await openDashboardBrowser();
+  page = browser.page;
 });
 
 afterAll(async () => {
-  await context?.close();
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await browser?.close();
   await t?.stop();
 });
 
-async function confirmDialog(reason: string, extraChecks = 0): Promise<void> {
-  const dialog = page.locator("#confirm-dialog");
-  await dialog.waitFor({ state: "visible" });
-  for (let i = 0; i < extraChecks; i++) await page.locator(`#confirm-extra-${i}`).check();
-  await page.locator("#confirm-reason").fill(reason);
-  await page.locator("#confirm-ok").click();
-  await dialog.waitFor({ state: "hidden" });
-}
+const confirmDialog = (reason: string, extraChecks = 0) => browser.confirm(reason, extraChecks);
 
 describe("dashboard in Chromium", () => {
   it("logs in with the admin token and shows health, account and limits", async () => {
@@ -80,7 +36,7 @@ describe("dashboard in Chromium", () => {
     await page.getByRole("button", { name: "Log in" }).click();
     await page.waitForSelector("body[data-loaded=true]");
     await page.waitForSelector("body[data-live=true]");
-    const cookies = await context.cookies();
+    const cookies = await browser.context.cookies();
     const session = cookies.find((c) => c.name === "ibkr_dashboard");
     expect(session?.httpOnly).toBe(true);
     expect(session?.sameSite).toBe("Strict");
@@ -113,7 +69,7 @@ describe("dashboard in Chromium", () => {
     const row = page.locator(`#approvals-body tr[data-trade-id="${tradeId}"]`);
     await row.waitFor({ timeout: 10_000 });
     // The Durable Object pushed "changed" over the socket after the order was recorded.
-    expect(liveFrames.some((f) => f.at >= placedAt)).toBe(true);
+    expect(browser.liveFrames.some((f) => f.at >= placedAt)).toBe(true);
     expect(await row.locator("td").nth(2).textContent()).toBe(HOSTILE_STRATEGY);
     expect(await page.locator("main img").count()).toBe(0);
     // The metadata reaches the page through the audit log, as text.
@@ -187,8 +143,8 @@ describe("dashboard in Chromium", () => {
 
   it("ran no injected script and raised no dialog, page error or CSP violation", async () => {
     expect(await page.evaluate("typeof window.__pwned")).toBe("undefined");
-    expect(dialogs).toEqual([]);
-    expect(pageErrors).toEqual([]);
-    expect(consoleErrors.filter((text) => /Content Security Policy|Refused to/i.test(text))).toEqual([]);
+    expect(browser.dialogs).toEqual([]);
+    expect(browser.pageErrors).toEqual([]);
+    expect(browser.consoleErrors.filter((text) => /Content Security Policy|Refused to/i.test(text))).toEqual([]);
   });
 });
