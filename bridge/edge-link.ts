@@ -246,7 +246,13 @@ export class EdgeLink {
       if (!parsed.success)
         throw new BridgeError("invalid_params", `${op}: ${parsed.error.issues.map((i) => `${i.path.join(".") || "params"}: ${i.message}`).join("; ")}`);
       const result = await this.options.handle(op, parsed.data);
-      frame = { v: PROTOCOL_VERSION, type: "response", id, ok: true, result };
+      // Fail closed on our own mistakes: an answer outside the contract is not sent as a result.
+      const checked = Ops[op].result.safeParse(result);
+      if (!checked.success) {
+        logger.error({ op, issues: checked.error.issues.slice(0, 5) }, "bridge produced a result that does not match the protocol");
+        throw new BridgeError("internal_error", `bridge produced an invalid ${op} result: ${checked.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).slice(0, 3).join("; ")}`);
+      }
+      frame = { v: PROTOCOL_VERSION, type: "response", id, ok: true, result: checked.data };
     } catch (error) {
       const body =
         error instanceof BridgeError ? error.toBody() : { code: "internal_error", message: `bridge failed on ${op}: ${(error as Error).message ?? String(error)}` };
