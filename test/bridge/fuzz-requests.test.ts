@@ -3,6 +3,8 @@
 // place/close/preview, and raw garbage frames. Every request gets a response (a result or a coded
 // error with a message), the simulator receives no order for an input that is not a sane one,
 // the bridge stays linked and serving, and its pino output (at trace level) never holds the token.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import fc from "fast-check";
 import type { WebSocket } from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -217,6 +219,10 @@ describe("fuzzing edge→bridge requests", () => {
       expect(line).not.toContain(TOKEN);
       expect(line).not.toContain(Buffer.from(TOKEN).toString("base64"));
     }
+    // The trade logs and safety_violations.log the run wrote on the "trading box" hold no token either.
+    const files = readdirSync(rig.config.logsDir, { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) expect(readFileSync(join(f.parentPath, f.name), "utf8"), f.name).not.toContain(TOKEN);
     // The refusals were logged (so the search above looked at the lines that echo inputs).
     expect(logs.some((l) => l.includes("second key") || l.includes("second_key_refused"))).toBe(true);
   }, 30_000);

@@ -4,7 +4,9 @@
 // dashboard cookie's flags and the CSRF refusals of every state-changing /api route; limits that no
 // input can raise; and oversized bodies refused before they reach the Durable Object.
 import { SELF } from "cloudflare:test";
+import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
+import { FUZZ_SEED, mutate, mutation } from "../shared/fuzz-mutations";
 import { LIMITS, MAX_TRADE_RISK } from "../../shared/limits";
 import { condorOrder, Edge, FakeBridge, futureExpiry } from "./harness";
 
@@ -281,6 +283,41 @@ describe("limits cannot be raised by any input", () => {
     expect(bridge.sent("place")).toHaveLength(1);
     bridge.close();
   });
+});
+
+// ---- fuzzed admin bodies ------------------------------------------------------------------------
+
+describe("fuzzed admin API bodies", () => {
+  it("every state-changing /api route answers hostile and near-valid bodies with a specific error or a valid answer, never a 5xx", async () => {
+    const posts = ROUTES.filter((r) => r.owner === "admin" && r.init().method === "POST");
+    let refused = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat({ max: posts.length - 1 }),
+        fc.oneof(
+          fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+          fc.string({ maxLength: 100 }),
+          fc.array(mutation, { minLength: 1, maxLength: 3 }).map((m) => JSON.stringify(mutate({ on: true, breaker: "drawdown", decision: "approve", reason: "fuzz", by: "fuzzer", cancel_orders: false }, m))),
+        ),
+        async (i, body) => {
+          const route = posts[i]!;
+          const res = await hit(route.path, { method: "POST", headers: { ...admin, "content-type": "application/json" }, body });
+          expect(res.status, `${route.name} ${body.slice(0, 200)}`).toBeLessThan(500);
+          if (res.status !== 200) {
+            refused++;
+            const answer = (await res.json()) as { error?: unknown };
+            expect(typeof answer.error, `${route.name} ${res.status} without {error}`).toBe("string");
+            expect(String(answer.error).length).toBeGreaterThan(0);
+          }
+        },
+      ),
+      { numRuns: 300, seed: FUZZ_SEED + 300, endOnFailure: true },
+    );
+    expect(refused).toBeGreaterThan(200);
+    expect(await (await hit("/api/audit/verify", { headers: admin })).json()).toMatchObject({ ok: true });
+    const status = await callTool("get_safety_status", {});
+    for (const [name, value] of Object.entries(LIMITS)) expect(status.structuredContent.hard_limits[name], name).toBe(value);
+  }, 60_000);
 });
 
 // ---- oversized bodies -------------------------------------------------------------------------
