@@ -177,19 +177,41 @@ export class AccountDO extends DurableObject<Env> {
     const event = parsed.data as Event;
     const sql = this.ctx.storage.sql;
     const bridgeId = attachment.bridge_id!;
-    if (event.seq > lastEventSeq(sql, bridgeId)) {
-      try {
-        // All of one event or none of it: a half-applied event would be acked and never resent.
-        this.ctx.storage.transactionSync(() => {
-          applyEvent(this.desk, event);
-          storeEventSeq(sql, bridgeId, event.seq);
-        });
-      } catch (error) {
-        this.audit("edge", "event_failed", { seq: event.seq, event: event.event, message: (error as Error).message });
-        return; // not acked: the bridge resends it after the next (re)connect
-      }
+    const last = lastEventSeq(sql, bridgeId);
+    if (event.seq <= last) {
+      // Already stored (a resend): acknowledge again, change nothing.
+      ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "ack", seq: last }));
+      return;
     }
-    ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "ack", seq: Math.max(event.seq, lastEventSeq(sql, bridgeId)) }));
+    if (event.seq !== last + 1) {
+      // Acks are cumulative, so storing past a gap would acknowledge the missing events. Drop the
+      // link instead: the bridge reconnects and resends everything after last_event_seq, in order.
+      this.audit("bridge", "event_gap", { bridge_id: bridgeId, expected_seq: last + 1, got_seq: event.seq });
+      this.closeBridge(ws, `event sequence gap: expected ${last + 1}`);
+      return;
+    }
+    try {
+      // All of one event or none of it: a half-applied event would be acked and never resent.
+      this.ctx.storage.transactionSync(() => {
+        applyEvent(this.desk, event);
+        storeEventSeq(sql, bridgeId, event.seq);
+      });
+    } catch (error) {
+      this.audit("edge", "event_failed", { seq: event.seq, event: event.event, message: (error as Error).message });
+      this.closeBridge(ws, "event could not be stored; reconnect and resend");
+      return;
+    }
+    ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "ack", seq: event.seq }));
+  }
+
+  /** Drops a bridge link on purpose (the bridge reconnects with backoff). */
+  private closeBridge(ws: WebSocket, reason: string): void {
+    this.onSocketGone(ws, reason);
+    try {
+      ws.close(1011, reason.slice(0, 120));
+    } catch {
+      // already closing
+    }
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -223,12 +245,7 @@ export class AccountDO extends DurableObject<Env> {
     const a = ws.deserializeAttachment() as BridgeAttachment;
     if (Date.now() - (a.last_frame_ms ?? 0) > DEAD_LINK_MS) {
       // A half-open link looks connected forever; the bridge reconnects when it notices.
-      this.onSocketGone(ws, `silent for more than ${DEAD_LINK_MS / 1000} s`);
-      try {
-        ws.close(1011, "no frame for 30 s");
-      } catch {
-        // already closing
-      }
+      this.closeBridge(ws, `silent for more than ${DEAD_LINK_MS / 1000} s`);
       return;
     }
     try {

@@ -139,7 +139,7 @@ export class FakeBridge {
       this.acked = Math.max(this.acked, frame.seq);
       for (const w of this.ackWaiters.splice(0)) w();
     } else if (frame.type === "ping") {
-      if (this.answersPings) this.ws.send(JSON.stringify({ v: 1, type: "pong", t: frame.t }));
+      if (this.answersPings) this.send({ v: 1, type: "pong", t: frame.t });
     } else if (frame.type === "request") {
       this.requests.push({ id: frame.id, op: frame.op, params: frame.params });
       const handler = this.handlers[frame.op];
@@ -150,7 +150,8 @@ export class FakeBridge {
   }
 
   send(frame: unknown): void {
-    this.ws.send(JSON.stringify(frame));
+    // An answer that arrives after the edge dropped the link goes nowhere, like on a real socket.
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(frame));
   }
 
   /** Sends an event and waits until the edge acknowledges it (stored). */

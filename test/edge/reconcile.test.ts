@@ -80,6 +80,20 @@ describe("reconciliation", () => {
     again.close();
   });
 
+  it("never stores past a gap in the event sequence: the link is dropped so the bridge resends in order", async () => {
+    const edge = new Edge();
+    const bridge = await FakeBridge.connect(edge, { bridgeId: "bridge-gap-00001" });
+    const stored = bridge.seq;
+    bridge.send({ v: 1, type: "event", seq: stored + 2, at: new Date().toISOString(), event: "pnl", data: { daily: -5000, unrealized: null, realized: null } });
+    expect(await bridge.closed).toBe(1011);
+    expect(JSON.parse((await edge.audit("event_gap"))[0]!.details_json)).toMatchObject({ expected_seq: stored + 1, got_seq: stored + 2 });
+    expect((await edge.call("get_safety_status")).structuredContent.breakers.every((b: { tripped: boolean }) => !b.tripped)).toBe(true);
+    const again = new FakeBridge(edge, "bridge-gap-00001");
+    await again.open();
+    expect(await again.welcome).toMatchObject({ last_event_seq: stored });
+    again.close();
+  });
+
   it("refuses a hello for another account with 1008", async () => {
     const edge = new Edge();
     const res = await edge.stub().fetch("https://edge.test/bridge", { headers: { upgrade: "websocket" } });
