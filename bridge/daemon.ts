@@ -103,7 +103,7 @@ export function startBridge(config: BridgeConfig, options: StartOptions = {}): B
     { mode: config.mode, tws: `${config.host}:${config.port}`, client_id: config.clientId, edge: safeUrl(config.edgeUrl), logs: config.logsDir, emergency_stop_file: config.emergencyStopFile, bridge_id: bridgeId },
     `ibkr-bridge ${BRIDGE_VERSION} starting`,
   );
-  mirror.startHeartbeat(config.timing.accountHeartbeatMs);
+  mirror.startHeartbeat(config.timing.accountHeartbeatMs, () => link.status.connected);
   tws.start();
 
   return {

@@ -181,9 +181,10 @@ export class Mirror {
   }
 
   /** Account events at least every `everyMs` while TWS is connected (the edge's freshness rule). */
-  startHeartbeat(everyMs: number): void {
+  startHeartbeat(everyMs: number, linkUp: () => boolean = () => true): void {
+    // Only while someone listens: a backlog of heartbeats would tell a reconnected edge nothing.
     this.heartbeat = setInterval(() => {
-      if (this.accountIsLive) this.publishAccount(true);
+      if (this.accountIsLive && linkUp()) this.publishAccount(true);
     }, everyMs);
   }
 
