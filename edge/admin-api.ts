@@ -115,7 +115,9 @@ export async function handleAdmin(ctx: DeskContext, request: Request, url: URL):
   }
   const approval = /^\/api\/approvals\/([^/]+)$/.exec(url.pathname);
   if (approval && request.method === "POST") {
-    const tradeId = TradeId.safeParse(decodeURIComponent(approval[1]!));
+    // A malformed escape (%zz) must be a 400 like any other bad id, not a URIError (500).
+    const decoded = (() => { try { return decodeURIComponent(approval[1]!); } catch { return null; } })();
+    const tradeId = TradeId.safeParse(decoded);
     if (!tradeId.success) return error("trade_id looks like IRON_CONDOR_AAPL_20251119_103045");
     const body = await parseBody(request, ApprovalBody);
     if (!body.ok) return body.response;
