@@ -3,8 +3,8 @@
 // place/close/preview, and raw garbage frames. Every request gets a response (a result or a coded
 // error with a message), the simulator receives no order for an input that is not a sane one,
 // the bridge stays linked and serving, and its pino output (at trace level) never holds the token.
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
 import fc from "fast-check";
 import type { WebSocket } from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -223,6 +223,12 @@ describe("fuzzing edge→bridge requests", () => {
     const files = readdirSync(rig.config.logsDir, { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
     expect(files.length).toBeGreaterThan(0);
     for (const f of files) expect(readFileSync(join(f.parentPath, f.name), "utf8"), f.name).not.toContain(TOKEN);
+    // Fuzzed trade ids ("../..", NUL, slashes) wrote nothing outside the logs folder: the workspace
+    // holds only logs/ (trade files in logs/trades, the two .log files beside it).
+    const workspace = dirname(rig.config.logsDir);
+    const written = readdirSync(workspace, { recursive: true, withFileTypes: true }).filter((f) => f.isFile()).map((f) => relative(workspace, join(f.parentPath, f.name)));
+    for (const path of written) expect(path, path).toMatch(/^logs\/(trades\/[A-Za-z0-9][A-Za-z0-9_.-]*\.json|safety_violations\.log|circuit_breaker\.log)$/);
+    expect(existsSync("/tmp/pwned")).toBe(false);
     // The refusals were logged (so the search above looked at the lines that echo inputs).
     expect(logs.some((l) => l.includes("second key") || l.includes("second_key_refused"))).toBe(true);
   }, 30_000);

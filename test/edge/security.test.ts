@@ -320,6 +320,30 @@ describe("fuzzed admin API bodies", () => {
   }, 60_000);
 });
 
+describe("fuzzed admin paths and queries", () => {
+  it("approval ids and audit query strings of any shape get a specific 4xx or a valid answer, never a 5xx", async () => {
+    const segment = fc.oneof(fc.string({ maxLength: 60 }), fc.constantFrom("..", "%2e%2e", "IRON_CONDOR_AAPL_20251119_103045%00", "a/b", "\u0000", "%", "%zz", "__proto__", "x".repeat(3_000)));
+    await fc.assert(
+      fc.asyncProperty(segment, fc.boolean(), async (id, raw) => {
+        const res = await hit(`/api/approvals/${raw ? id : encodeURIComponent(id)}`, { method: "POST", headers: { ...admin, "content-type": "application/json" }, body: JSON.stringify({ decision: "approve", reason: "fuzz" }) });
+        expect(res.status, id.slice(0, 80)).toBeLessThan(500);
+        expect(res.status).not.toBe(200); // no trade waits for approval here
+      }),
+      { numRuns: 150, seed: FUZZ_SEED + 310, endOnFailure: true },
+    );
+    const value = fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom("-1", "1e309", "NaN", "0x10", "1001", "2.5", "", "9007199254740993"));
+    await fc.assert(
+      fc.asyncProperty(fc.record({ after: value, limit: value, action: value, actor: value }, { requiredKeys: [] }), async (query) => {
+        const res = await hit(`/api/audit?${new URLSearchParams(query as Record<string, string>).toString()}`, { headers: admin });
+        expect(res.status).toBeLessThan(500);
+        const body = (await res.json()) as { rows?: unknown[]; error?: string };
+        expect(res.status === 200 ? Array.isArray(body.rows) : typeof body.error === "string").toBe(true);
+      }),
+      { numRuns: 150, seed: FUZZ_SEED + 311, endOnFailure: true },
+    );
+  }, 60_000);
+});
+
 // ---- oversized bodies -------------------------------------------------------------------------
 
 describe("oversized bodies are refused before parsing", () => {

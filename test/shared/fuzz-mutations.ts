@@ -11,6 +11,7 @@ export const weirdValue: fc.Arbitrary<unknown> = fc.oneof(
     null, true, false, 0, -0, -1, -400, 1e308, -1e308, 5e-324, 2 ** 53 + 2, -(2 ** 31), 0.5, 1.005, 1e-9, 999_999_999,
     "NaN", "Infinity", "-Infinity", "1e309", "", " ", "0", "-1", "400", "null", "true", "１２３", "\u0000", "\u202eAAPL",
     "AAPL\n", "💥".repeat(40), "x".repeat(5_000), "</script><script>alert(1)</script>", "'; DROP TABLE trades; --",
+    "../../../../tmp/pwned", "..", "a/../../b", "trade\u0000id", "CON", "%2e%2e%2f", "IRON_CONDOR_AAPL_20251119_103045/../../x",
     [], {}, [null], { __proto__: null, polluted: true }, "2025-02-30", "1999-01-01", "9999-12-31", "C", "P", "BUY", "SELL", "STK",
   ),
   fc.string({ maxLength: 60, unit: "grapheme" }),
