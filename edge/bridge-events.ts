@@ -4,6 +4,7 @@
 import { roundCents } from "../shared/money";
 import type { Event, EventData, OpenOrder } from "../shared/protocol";
 import { tradingDay } from "../shared/trade-id";
+import type { Position } from "../shared/tools";
 import { checkBreakers } from "./breakers";
 import type { DeskContext } from "./desk-context";
 import { getKv, setKv } from "./kv";
@@ -175,4 +176,13 @@ export function adoptOpenOrder(ctx: DeskContext, o: OpenOrder): "adopted" | "upd
   const adopted = ours.order_id === null || ours.status === "Unknown" || ours.status === "PendingSubmit";
   applyOrderStatus(ctx, { order_id: o.order_id, perm_id: o.perm_id, order_ref: o.order_ref, status: o.status, filled: o.filled, remaining: o.remaining, avg_fill_price: null }, adopted ? "order_adopted" : "order_status");
   return adopted ? "adopted" : "updated";
+}
+
+/** Replaces the position snapshot with TWS's full list (on reconnect). */
+export function replacePositions(ctx: DeskContext, positions: readonly Position[]): void {
+  const now = ctx.now().toISOString();
+  ctx.sql.exec("DELETE FROM positions");
+  for (const p of positions)
+    if (p.quantity !== 0) ctx.sql.exec("INSERT OR REPLACE INTO positions (con_id, position_json, updated_at) VALUES (?, ?, ?)", p.con_id, JSON.stringify(p), now);
+  setKv(ctx.sql, "positions_as_of", now);
 }

@@ -66,10 +66,11 @@ export function buildMcpServer(ctx: DeskContext): McpServer {
     description: "Open positions (per leg, signed quantity) from the bridge's latest snapshot, optionally for one symbol.",
     inputSchema: GetPositionsInput, outputSchema: GetPositionsOutput, annotations: READ,
   }, async ({ symbol }) => {
-    const asOf = positionsAsOf(ctx.sql);
-    if (!asOf && !accountSnapshot(ctx.sql)) return fail("No position data yet: the bridge has not reported this account (is it connected?)");
-    const at = asOf ?? accountSnapshot(ctx.sql)!.summary.as_of;
-    return ok({ positions: positionsView(ctx.sql, symbol), as_of: at, data_age_seconds: Math.max(0, Math.round((ctx.now().getTime() - Date.parse(at)) / 100) / 10) });
+    // Positions stream on change, so their freshness is the link's: the account heartbeat's age.
+    const account = accountSnapshot(ctx.sql);
+    const asOf = account?.summary.as_of ?? positionsAsOf(ctx.sql);
+    if (!asOf) return fail("No position data yet: the bridge has not reported this account (is it connected?)");
+    return ok({ positions: positionsView(ctx.sql, symbol), as_of: asOf, data_age_seconds: dataAgeSeconds(ctx) ?? 0 });
   });
 
   server.registerTool("get_order_status", {

@@ -3,7 +3,7 @@
 // lost (never sending them again), record missed fills, and release orders TWS never saw.
 import { comboSize } from "../shared/risk";
 import { PLACE_TIMEOUT_MS } from "./bridge-link";
-import { adoptOpenOrder, applyExecution, applyOrderStatus, updateTrade } from "./bridge-events";
+import { adoptOpenOrder, applyExecution, applyOrderStatus, replacePositions, updateTrade } from "./bridge-events";
 import type { DeskContext } from "./desk-context";
 import { getTrade, lastFillTime, legSharesFilled, legsOf, upsertOrder, type OrderRow } from "./ledger";
 
@@ -11,15 +11,18 @@ export interface ReconcileReport { adopted: string[]; updated: number; fills_rec
 
 export async function reconcile(ctx: DeskContext): Promise<ReconcileReport | null> {
   const since = lastFillTime(ctx.sql);
-  let openOrders, executions;
+  let openOrders, executions, positions;
   try {
     openOrders = await ctx.link.request("open_orders", {});
     executions = await ctx.link.request("executions", since ? { since } : {});
+    positions = await ctx.link.request("positions", {});
   } catch (error) {
     ctx.audit("edge", "reconcile_failed", { message: (error as Error).message });
     return null;
   }
   // From here on, synchronous: the ledger is fixed in one turn.
+  // Positions that went flat while the link was down are never streamed again: replace them all.
+  replacePositions(ctx, positions);
   const report: ReconcileReport = { adopted: [], updated: 0, fills_recovered: 0, filled_offline: 0, not_found: [], foreign_orders: 0 };
   const seenRefs = new Set<string>();
   for (const o of openOrders) {

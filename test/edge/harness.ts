@@ -88,11 +88,14 @@ export class FakeBridge {
   nextOrderId = 100;
   quoteMid: ((legs: Leg[]) => number | null) | null = null;
   quoteAgeMs = 0;
+  /** What this bridge has reported as positions (a real bridge answers `positions` from its mirror). */
+  positionMirror = new Map<number, unknown>();
   /** A dead bridge stays silent. */
   answersPings = true;
   handlers: Record<string, Handler> = {
     open_orders: () => [],
     executions: () => [],
+    positions: () => [...this.positionMirror.values()],
     write_log: () => ({ written: true }),
     cancel_all: () => ({ requested: true }),
     cancel: (p) => ({ order_id: p.order_id, status: "Submitted" }),
@@ -156,6 +159,11 @@ export class FakeBridge {
 
   /** Sends an event and waits until the edge acknowledges it (stored). */
   async event(event: string, data: unknown, seq = ++this.seq): Promise<void> {
+    if (event === "position") {
+      const { account: _account, ...position } = data as { account: string; con_id: number; quantity: number };
+      if (position.quantity === 0) this.positionMirror.delete(position.con_id);
+      else this.positionMirror.set(position.con_id, position);
+    }
     this.send({ v: 1, type: "event", seq, at: new Date().toISOString(), event, data });
     while (this.acked < seq) await new Promise<void>((r) => this.ackWaiters.push(r));
   }

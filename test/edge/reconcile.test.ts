@@ -17,6 +17,11 @@ describe("reconciliation", () => {
     const edge = new Edge();
     const first = await FakeBridge.connect(edge);
     await reconciled(edge, 1);
+    await first.event("position", {
+      account: "sim", symbol: "MSFT", sec_type: "STK", expiry: null, strike: null, right: null, con_id: 7, quantity: 100,
+      avg_cost: 400, current_price: 401, market_value: 40_100, unrealized_pnl: 100, unrealized_pnl_pct: 0.25,
+    });
+    expect((await edge.call("get_positions", {})).structuredContent.positions).toHaveLength(1);
     // T1 is acknowledged normally; T2 and T3 are sent but the link dies before any answer.
     const t1 = (await edge.call("place_order", condorOrder({}, 100))).structuredContent;
     first.handlers.place = () => new Promise(() => undefined);
@@ -39,6 +44,8 @@ describe("reconciliation", () => {
       { order_id: 555, perm_id: 7, order_ref: t2Id, symbol: "AAPL", sec_type: "BAG", action: "BUY", quantity: 1, order_type: "LMT", limit_price: -1, status: "Submitted", filled: 0, remaining: 1 },
     ];
     // T1 filled while the link was down: its leg executions arrive only through reconciliation.
+    // A position that went flat while the link was down disappears from the snapshot.
+    second.handlers.positions = () => [];
     second.handlers.executions = () => ironCondor("AAPL", 100).map((leg, i) => execution(t1.trade_id, t1.order_id, leg, leg.action === "BUY" ? "BOT" : "SLD", [1.0, 0.5, 1.0, 0.5][i]!, `exec-t1-${i}`));
     await second.open();
     const report = await reconciled(edge, 2);
@@ -53,6 +60,7 @@ describe("reconciliation", () => {
     expect(second.sent("place")).toHaveLength(0); // adopted, never sent again
     expect((await edge.call("get_order_status", { order_id: 555 })).structuredContent).toMatchObject({ trade_id: t2Id, status: "Submitted" });
     expect(await edge.audit("order_adopted")).toHaveLength(1);
+    expect((await edge.call("get_positions", {})).structuredContent.positions).toHaveLength(0);
     second.close();
   });
 
