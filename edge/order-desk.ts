@@ -112,6 +112,14 @@ function uniqueTradeId(ctx: DeskContext, strategy: string, symbol: string, at: D
   return id;
 }
 
+/** A replayed refusal (or a key reused for other arguments) is a refusal too: audit it with its reason. */
+function replayDetails(idempotencyKey: string | undefined, answer: ToolAnswer<PlaceOrderOutput>) {
+  return {
+    tool: "place_order", idempotency_key: idempotencyKey, trade_id: answer.output.trade_id,
+    ...(answer.isError ? { refused: true, status: answer.output.status, message: answer.output.message, violations: answer.output.violations } : {}),
+  };
+}
+
 export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput): Promise<ToolAnswer<PlaceOrderOutput>> {
   const { idempotency_key, ...order } = input;
   const key = idempotency_key ? `place:${idempotency_key}` : null;
@@ -130,7 +138,7 @@ export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput): Prom
   ctx.audit("agent", "tool_call", { tool: "place_order", arguments: input });
   const early = replay(ctx, key, argsHash, inFlight, conflict);
   if (early) {
-    ctx.audit("edge", "idempotent_replay", { tool: "place_order", idempotency_key, trade_id: early.output.trade_id });
+    ctx.audit("edge", "idempotent_replay", replayDetails(idempotency_key, early));
     return early;
   }
 
@@ -139,7 +147,7 @@ export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput): Prom
   // ---- one synchronous turn: re-read state, decide, reserve, audit. No await until it is done.
   const again = replay(ctx, key, argsHash, inFlight, conflict);
   if (again) {
-    ctx.audit("edge", "idempotent_replay", { tool: "place_order", idempotency_key, trade_id: again.output.trade_id });
+    ctx.audit("edge", "idempotent_replay", replayDetails(idempotency_key, again));
     return again;
   }
   const now = ctx.now();
