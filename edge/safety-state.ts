@@ -72,13 +72,18 @@ export function lossStreak(sql: SqlStorage): number {
   return getKv<number>(sql, "loss_streak", 0);
 }
 
-/** Today's P&L: the worse of the ledger's realized P&L today and the bridge's daily P&L (same NY day). */
+/**
+ * Today's P&L: the worst of the ledger's realized P&L today, the bridge's daily P&L event and the
+ * account summary's daily P&L (each only when it belongs to today's New York trading day).
+ */
 export function dailyPnl(sql: SqlStorage, now: Date): number {
   const day = tradingDay(now);
-  const realized = realizedOnDay(sql, day);
+  const figures = [realizedOnDay(sql, day)];
   const pnl = getKv<PnlSnapshot | null>(sql, "pnl", null);
-  const reported = pnl && pnl.trading_day === day && pnl.daily !== null ? pnl.daily : null;
-  return roundCents(reported === null ? realized : Math.min(realized, reported));
+  if (pnl && pnl.trading_day === day && pnl.daily !== null) figures.push(pnl.daily);
+  const account = accountSnapshot(sql);
+  if (account && Number.isFinite(Date.parse(account.summary.as_of)) && tradingDay(new Date(account.summary.as_of)) === day) figures.push(account.summary.daily_pnl);
+  return roundCents(Math.min(...figures));
 }
 
 /** The state shared/checks.ts evaluates, read from storage in the same synchronous turn as the decision. */

@@ -81,6 +81,17 @@ describe("drawdown", () => {
 });
 
 describe("daily loss", () => {
+  it("also trips from the account summary's daily P&L", async () => {
+    const edge = new Edge();
+    const bridge = await FakeBridge.connect(edge);
+    await bridge.event("account", {
+      account_id: "sim", net_liquidation: 99_000, total_cash: 99_000, buying_power: 99_000, available_funds: 99_000, excess_liquidity: 99_000,
+      maintenance_margin: 0, unrealized_pnl: -1_000, realized_pnl: 0, daily_pnl: -1_000, currency: "USD", as_of: new Date().toISOString(),
+    });
+    const status = (await edge.call("get_safety_status")).structuredContent;
+    expect(status.breakers.find((b: any) => b.name === "daily_loss").tripped).toBe(true);
+  });
+
   it("trips at the limit, cannot be reset by hand, and clears on the next New York trading day", async () => {
     const edge = new Edge();
     const bridge = await FakeBridge.connect(edge);
