@@ -1,7 +1,6 @@
 // Wires the bridge together: TWS connection, mirror, operations, trade logs and the edge link.
 // `startBridge(config)` runs it in-process (the CLI and the tests both use it) and returns the
 // handle to stop it and read its health.
-import { randomBytes } from "node:crypto";
 import type { DestinationStream } from "pino";
 import type { EventData, EventType, OpName, TwsHealth } from "../shared/protocol";
 import { type BridgeConfig, safeUrl } from "./config";
@@ -20,9 +19,12 @@ export interface StartOptions {
   /** Where pino writes (tests capture it); stdout when absent. */
   logDestination?: DestinationStream;
   logger?: Logger;
+  /** Event queue bound of the edge link (tests use a small one). */
+  maxQueuedEvents?: number;
 }
 
 export interface Bridge {
+  /** The current event stream's id (see EdgeLink.newStream). */
   readonly bridgeId: string;
   readonly config: BridgeConfig;
   readonly logger: Logger;
@@ -42,7 +44,6 @@ export interface Bridge {
 
 export function startBridge(config: BridgeConfig, options: StartOptions = {}): Bridge {
   const logger = options.logger ?? createLogger(config.logLevel, options.logDestination);
-  const bridgeId = `bridge-${randomBytes(8).toString("hex")}`;
   const tws = new TwsConnection({
     host: config.host,
     port: config.port,
@@ -60,8 +61,9 @@ export function startBridge(config: BridgeConfig, options: StartOptions = {}): B
     token: config.bridgeToken,
     logger,
     timing: config.timing,
-    hello: () => ({ bridge_version: BRIDGE_VERSION, bridge_id: bridgeId, account_id: tws.account ?? config.accountId ?? "", mode: config.mode, tws: tws.health }),
+    hello: () => ({ bridge_version: BRIDGE_VERSION, account_id: tws.account ?? config.accountId ?? "", mode: config.mode, tws: tws.health }),
     handle: (op: OpName, params: unknown) => (ops as Handlers)[op](params as never),
+    ...(options.maxQueuedEvents ? { maxQueuedEvents: options.maxQueuedEvents } : {}),
   });
   const publish = <T extends EventType>(event: T, data: EventData<T>) => {
     link.publish(event, data);
@@ -76,6 +78,10 @@ export function startBridge(config: BridgeConfig, options: StartOptions = {}): B
   });
 
   tws.on("health", (health: TwsHealth) => publish("tws_health", health));
+  link.onNewStream = () => {
+    publish("tws_health", tws.health);
+    mirror.publishSnapshot();
+  };
   // The hello carries the account id: from IBKR_ACCOUNT_ID at once (the edge then hears that TWS
   // is down), otherwise from TWS, so the link starts after TWS's first session.
   const ready = new Promise<string>((resolve) => tws.once("ready", resolve));
@@ -100,14 +106,17 @@ export function startBridge(config: BridgeConfig, options: StartOptions = {}): B
   );
 
   logger.info(
-    { mode: config.mode, tws: `${config.host}:${config.port}`, client_id: config.clientId, edge: safeUrl(config.edgeUrl), logs: config.logsDir, emergency_stop_file: config.emergencyStopFile, bridge_id: bridgeId },
+    { mode: config.mode, tws: `${config.host}:${config.port}`, client_id: config.clientId, edge: safeUrl(config.edgeUrl), logs: config.logsDir, emergency_stop_file: config.emergencyStopFile, bridge_id: link.bridgeId },
     `ibkr-bridge ${BRIDGE_VERSION} starting`,
   );
   mirror.startHeartbeat(config.timing.accountHeartbeatMs, () => link.status.connected);
   tws.start();
 
   return {
-    bridgeId, config, logger, tws, mirror, link, tradeLogs, ops,
+    get bridgeId() {
+      return link.bridgeId;
+    },
+    config, logger, tws, mirror, link, tradeLogs, ops,
     health: () => tws.health,
     ready: () => ready,
     fatal,

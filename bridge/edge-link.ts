@@ -3,6 +3,7 @@
 // a reconnect when above welcome.last_event_seq, requests answered with their ids in order of
 // arrival, pings both ways, and a dead link (no frame for BRIDGE_LINK_DEAD_MS) redialled with
 // backoff and jitter.
+import { randomBytes } from "node:crypto";
 import pRetry, { AbortError } from "p-retry";
 import WebSocket from "ws";
 import { z } from "zod";
@@ -16,12 +17,16 @@ export interface EdgeLinkOptions {
   token: string;
   logger: Logger;
   timing: { linkPingMs: number; linkDeadMs: number; linkBackoffMinMs: number; linkBackoffMaxMs: number };
-  hello: () => Omit<Hello, "v" | "type">;
+  hello: () => Omit<Hello, "v" | "type" | "bridge_id">;
   handle: (op: OpName, params: unknown) => Promise<unknown>;
+  /** Most events kept for an unreachable edge (default MAX_QUEUED_EVENTS). */
+  maxQueuedEvents?: number;
 }
 
-/** The most events kept for an unreachable edge; older ones are recovered by reconciliation. */
+/** The most events kept for an unreachable edge before the bridge starts a new event stream. */
 export const MAX_QUEUED_EVENTS = 100_000;
+
+const newBridgeId = (): string => `bridge-${randomBytes(8).toString("hex")}`;
 const WELCOME_TIMEOUT_MS = 10_000;
 
 /** `EDGE_URL` → the `/bridge` WebSocket URL (http→ws, https→wss), keeping any base path. */
@@ -46,6 +51,8 @@ export class EdgeLink {
   private endSession: ((reason: string) => void) | null = null;
   connectedSince: string | null = null;
   lastError: string | null = null;
+  /** Names this process's event stream (seq counts from 1 within it). */
+  bridgeId = newBridgeId();
 
   constructor(private readonly options: EdgeLinkOptions) {}
 
@@ -56,12 +63,9 @@ export class EdgeLink {
       this.options.logger.error({ event, issues: checked.error.issues.slice(0, 5) }, "bridge produced an event that does not match the protocol; not sent");
       return;
     }
+    if (this.queue.length >= (this.options.maxQueuedEvents ?? MAX_QUEUED_EVENTS)) this.newStream();
     const frame = { v: PROTOCOL_VERSION, type: "event", seq: ++this.seq, at: new Date().toISOString(), event, data: checked.data } as Event;
     this.queue.push(frame);
-    if (this.queue.length > MAX_QUEUED_EVENTS) {
-      const dropped = this.queue.splice(0, this.queue.length - MAX_QUEUED_EVENTS);
-      this.options.logger.error({ dropped: dropped.length, first_seq: dropped[0]?.seq }, "edge unreachable for long: oldest queued events dropped (reconciliation recovers orders and fills)");
-    }
     if (this.welcomed) this.sendFrame(frame);
   }
 
@@ -90,6 +94,27 @@ export class EdgeLink {
   drop(): void {
     this.ws?.terminate();
   }
+
+  /**
+   * The edge stores events strictly in sequence, so a queue cannot just shed its oldest events.
+   * When it is full the bridge drops it and starts a new stream (new bridge_id, seq from 1), as a
+   * restarted bridge would: the edge's reconciliation recovers orders and fills, and the mirror's
+   * current state follows in fresh events.
+   */
+  private newStream(): void {
+    const dropped = this.queue.length;
+    this.queue.length = 0;
+    this.seq = 0;
+    const old = this.bridgeId;
+    this.bridgeId = newBridgeId();
+    this.options.logger.error({ dropped, old_bridge_id: old, bridge_id: this.bridgeId }, "edge unreachable for long: event queue full, starting a new event stream (the edge reconciles)");
+    // A live link would carry the old stream's numbering: say hello again.
+    if (this.welcomed) this.endSession?.("new event stream");
+    this.onNewStream?.();
+  }
+
+  /** Called after a new stream started, so the daemon can publish the current state again. */
+  onNewStream: (() => void) | null = null;
 
   private sendFrame(frame: unknown): void {
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(frame));
@@ -178,7 +203,7 @@ export class EdgeLink {
         this.endSession = finish;
         phase = "hello";
         alive();
-        ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "hello", ...this.options.hello() }));
+        ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "hello", ...this.options.hello(), bridge_id: this.bridgeId }));
       });
       ws.on("message", (raw) => {
         alive();

@@ -455,6 +455,14 @@ export class Mirror {
     this.publish("position", { ...position, account: this.tws.account ?? "" });
   }
 
+  /** Publish the current state again (a new event stream starts from nothing at the edge). */
+  publishSnapshot(): void {
+    for (const position of this.positionsByConId.values()) this.publish("position", { ...position, account: this.tws.account ?? "" });
+    if (this.pnl) this.publish("pnl", this.pnl);
+    const account = this.account();
+    if (account) this.publish("account", account);
+  }
+
   positions(symbol?: string): Position[] {
     return [...this.positionsByConId.values()].filter((p) => !symbol || p.symbol === symbol);
   }

@@ -38,6 +38,8 @@ export class TestEdge {
   readonly hellos: Hello[] = [];
   /** Events stored (seq above the last stored one), in arrival order: what the edge keeps. */
   readonly stored: Event[] = [];
+  /** The bridge_id (event stream) of each stored event, by index. */
+  readonly storedStream: string[] = [];
   /** Every event frame received, duplicates included. */
   readonly received: Event[] = [];
   readonly lastSeq = new Map<string, number>();
@@ -105,6 +107,7 @@ export class TestEdge {
         const last = this.lastSeq.get(this.bridgeId as string) ?? 0;
         if (frame.seq > last) {
           this.stored.push(frame);
+          this.storedStream.push(this.bridgeId as string);
           this.lastSeq.set(this.bridgeId as string, frame.seq);
         }
         if (this.autoAck) ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "ack", seq: this.lastSeq.get(this.bridgeId as string) }));
@@ -208,12 +211,12 @@ export interface Rig {
 }
 
 /** Simulator + test edge + bridge, linked and TWS connected. */
-export async function startRig(env: Record<string, string> = {}, simOptions: Parameters<typeof startSimulator>[0] = {}): Promise<Rig> {
+export async function startRig(env: Record<string, string> = {}, simOptions: Parameters<typeof startSimulator>[0] = {}, maxQueuedEvents?: number): Promise<Rig> {
   const sim = await startSimulator({ port: 0, ...simOptions });
   const edge = await TestEdge.start();
   const config = testConfig(sim, edge, env);
   const logs = new LogCapture();
-  const bridge = startBridge(config, { logDestination: logs });
+  const bridge = startBridge(config, { logDestination: logs, ...(maxQueuedEvents ? { maxQueuedEvents } : {}) });
   await bridge.ready();
   await until(() => edge.connected && edge.hellos.length > 0, 5000, "the bridge's hello");
   return {

@@ -111,6 +111,28 @@ describe("edge link", () => {
     expect(edge.received.slice(0, lost.length).map((e) => e.event)).toEqual(lostEvents.map((e) => e.event));
   });
 
+  it("starts a new event stream (new bridge_id, seq from 1, current state first) when the queue for an unreachable edge is full", async () => {
+    const rig = await startRig({}, {}, 20);
+    cleanups.push(() => rig.stop());
+    const { edge, bridge } = rig;
+    await until(() => bridge.mirror.account() && bridge.link.status.connected && bridge.link.status.queued === 0, 3000, "a settled link");
+    const firstStream = bridge.bridgeId;
+    edge.refuseUpgrades = true;
+    edge.dropBridge();
+    await until(() => !bridge.link.status.connected, 3000, "the link down");
+    for (let i = 0; i < 25; i++) bridge.link.publish("pnl", { daily: i, unrealized: null, realized: null });
+    expect(bridge.bridgeId).not.toBe(firstStream);
+    expect(bridge.link.status.queued).toBeLessThanOrEqual(20);
+    edge.refuseUpgrades = false;
+    await until(() => edge.hellos.length === 2 && bridge.link.status.queued === 0, 5000, "the new stream delivered");
+    expect(edge.hellos[1]?.bridge_id).toBe(bridge.bridgeId);
+    const fresh = edge.stored.filter((_, i) => edge.storedStream[i] === bridge.bridgeId);
+    expectInOrderWithoutGaps(fresh);
+    expect(fresh[0]?.event).toBe("tws_health"); // the current state opens the new stream
+    expect(fresh.slice(0, 3).map((e) => e.event)).toEqual(["tws_health", "pnl", "account"]);
+    expect(fresh.slice(3, 8).map((e) => (e.data as { daily: number }).daily)).toEqual([20, 21, 22, 23, 24]);
+  });
+
   it("answers requests in order of arrival with their ids, pings, and redials a dead link", async () => {
     const rig = await rigFor({ BRIDGE_LINK_PING_MS: "100", BRIDGE_LINK_DEAD_MS: "600" });
     const { edge } = rig;
