@@ -162,8 +162,8 @@ export class MarketData {
       return (ib) => ib.reqSecDefOptParams(ctx.reqId, symbol, "", "STK", stock.conId);
     });
     if (rows.length === 0) throw new BridgeError("tws_error", `TWS lists no options on ${symbol}`);
-    const chosen = rows.find((r) => r.exchange === "SMART") ?? rows;
-    const pick = Array.isArray(chosen) ? chosen : [chosen];
+    const smart = rows.filter((r) => r.exchange === "SMART");
+    const pick = smart.length > 0 ? smart : rows;
     const expiries = [...new Set(pick.flatMap((r) => r.expirations))].map((e) => fromIbExpiry(e)).filter((e): e is string => e !== null).sort();
     const allStrikes = [...new Set(pick.flatMap((r) => r.strikes))].sort((a, b) => a - b);
     const under = await this.snapshot(stock.contract, `${symbol} stock`);

@@ -421,11 +421,6 @@ export class Mirror {
       .sort((a, b) => a.time.localeCompare(b.time) || a.exec_id.localeCompare(b.exec_id));
   }
 
-  /** Merge executions TWS returned for a query (commissions may follow later). */
-  executionCount(): number {
-    return this.executions.size;
-  }
-
   // ---------------------------------------------------------------- positions and account
 
   private onPortfolio(contract: IbContract, quantity: number, marketPrice: number, marketValue: number, averageCost?: number, unrealizedPNL?: number): void {

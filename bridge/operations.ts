@@ -2,7 +2,7 @@
 // from the mirror or a TWS query, orders pass the second key and go out as ONE order with
 // orderRef = trade_id and transmit = true, and only while TWS is connected (never queued).
 import { EventName, type Order as IbOrder, OrderType, TimeInForce } from "@stoqey/ib";
-import type { Leg } from "../shared/order";
+import { contractKey, type Leg } from "../shared/order";
 import type { IbkrMode, OpName, OpParams, OpResult, PlaceParams } from "../shared/protocol";
 import type { Violation } from "../shared/tools";
 import { buildOrder, type BuiltOrder, type ContractResolver, reverseLegs } from "./contracts";
@@ -264,7 +264,7 @@ export function createOperations(deps: OperationDeps): Handlers {
       // Natural price: the asks of what the close buys, the bids of what it sells — marketable.
       const quotes = await market.legQuotes(outgoing);
       const priced: Leg[] = outgoing.map((leg, i) => {
-        const q = [...quotes.values()][i];
+        const q = quotes.get(contractKey(leg.contract));
         const natural = leg.action === "BUY" ? q?.ask : q?.bid;
         if (natural === null || natural === undefined)
           throw new BridgeError("tws_error", `No ${leg.action === "BUY" ? "ask" : "bid"} for ${leg.contract.symbol} leg ${i + 1} of the close (${q?.dataType ?? "no quote"}${q?.reason ? `: ${q.reason}` : ""}); not sending a close at a guessed price`);
