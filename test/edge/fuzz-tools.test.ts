@@ -155,6 +155,8 @@ async function judge(state: { rig: Rig; placed: number; errors: number; total: n
     state.rig = await rig();
     return;
   }
+  // A write that did nothing must say so: a refused order, or a close/cancel of a trade that does not exist.
+  if (WRITE_TOOLS.has(tool)) expect(answer.isError, `${tool} did nothing but did not answer an error: ${answer.text.slice(0, 200)}`).toBe(true);
   if (WRITE_TOOLS.has(tool) || tool === "preview_order") expect(await tradeCount(edge), `a trade row appeared for ${JSON.stringify(args).slice(0, 300)}`).toBe(0);
 }
 

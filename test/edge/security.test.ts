@@ -115,7 +115,7 @@ describe("no route answers without its own secret", () => {
   }
 
   it("route-confusion paths never answer 2xx or upgrade without the admin/MCP/bridge token of the real route", async () => {
-    const paths = ["/api/state/", "/API/state", "/%61pi/state", "//api/state", "/api//state", "/api/%2e%2e/mcp", "/api/./state", "/mcp/", "/MCP", "/%6dcp", "/bridge/", "/Bridge", "/api", "/api/", "/api%2fstate", "/dashboard/../api/state", "/dashboard/api/state"];
+    const paths = ["/api/state/", "/API/state", "/%61pi/state", "//api/state", "/api//state", "/api/%2e%2e/mcp", "/api/./state", "/mcp/", "/MCP", "/%6dcp", "/bridge/", "/Bridge", "/api", "/api/", "/api%2fstate", "/dashboard/../api/state", "/dashboard/api/state", "/api/%zz", "/%zz/api/state", "/mcp%zz", "/api/state%00", "/api/state?%zz"];
     for (const path of paths)
       for (const cred of [{}, { authorization: `Bearer ${TOKENS.mcp}` }, { authorization: `Bearer ${TOKENS.bridge}` }]) {
         for (const init of [{ headers: cred }, { method: "POST", headers: { ...cred, ...MCP_HEADERS }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} }) }, { headers: { ...cred, upgrade: "websocket" } }]) {
@@ -126,6 +126,20 @@ describe("no route answers without its own secret", () => {
           if (!normalisedToMcp) expect(leaked, `${init.method ?? "GET"} ${path} with ${JSON.stringify(cred)} answered ${res.status}`).toBe(false);
         }
       }
+  });
+
+  it("JSON answers of /mcp and /api carry nosniff and no-referrer headers, errors included", async () => {
+    for (const [path, init] of [
+      ["/api/state", { headers: admin }],
+      ["/api/nope", { headers: admin }],
+      ["/api/state", {}],
+      ["/mcp", { method: "POST", headers: { ...MCP_HEADERS, authorization: `Bearer ${TOKENS.mcp}` }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} }) }],
+      ["/mcp", { method: "POST", headers: MCP_HEADERS, body: "{}" }],
+    ] as const) {
+      const res = await hit(path, init as RequestInit);
+      expect(res.headers.get("x-content-type-options"), `${path} ${res.status}`).toBe("nosniff");
+      expect(res.headers.get("referrer-policy"), `${path} ${res.status}`).toBe("no-referrer");
+    }
   });
 
   it("the dashboard page without a session is the login form only: no CSRF token, no account data", async () => {
