@@ -114,7 +114,7 @@ export function createOperations(deps: OperationDeps): Handlers {
     try {
       tradeLogs.recordPlaced(
         {
-          trade_id: record.fileRef, order_ref: orderRef, kind: record.intent === "close" && orderRef !== record.fileRef ? "close" : record.intent, symbol: record.symbol,
+          trade_id: record.fileRef, order_ref: orderRef, symbol: record.symbol,
           strategy: record.strategy, intent: record.intent, legs: record.legs, max_risk: record.maxRisk, order_type: "LMT", limit_price: built.limitPrice, order_id: orderId,
           perm_id: null, status: "PendingSubmit", filled: 0, remaining: built.quantity, avg_fill_price: null, reason: null, fills: [], commission_total: 0,
           account: tws.account, mode: deps.mode, placed_at: now, updated_at: now,

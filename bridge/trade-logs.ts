@@ -15,7 +15,6 @@ export const CLOSE_SUFFIX = "_CLOSE";
 export interface TradeRecord {
   trade_id: string;
   order_ref: string;
-  kind: "open" | "close";
   symbol: string;
   strategy: string | null;
   intent: "open" | "close";
