@@ -270,7 +270,7 @@ export const APP_JS = String.raw`"use strict";
       var tr = row([r.seq, when(r.at), r.actor, r.action, details]);
       tr.dataset.seq = String(r.seq);
       tbody.insertBefore(tr, tbody.firstChild);
-      while (tbody.children.length > 500) tbody.removeChild(tbody.lastChild);
+      while (tbody.children.length > 200) tbody.removeChild(tbody.lastChild);
       if (r.seq > lastAuditSeq) lastAuditSeq = r.seq;
     });
   }

@@ -76,6 +76,7 @@ export async function startTestStack(name: string, options: { mode?: IbkrMode; s
     stateDir: join(base, "state"),
     workDir: join(base, "trading_workspace"),
     shadowMode: options.shadowMode ?? false,
+    frozenEdge: true,
     accountId: options.accountId,
     tws: options.tws,
     echo: process.env.E2E_ECHO === "1",

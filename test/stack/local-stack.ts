@@ -1,7 +1,7 @@
 // The whole system on loopback: the TWS simulator (in sim mode), the edge in workerd via
 // `wrangler dev`, and the bridge, each a real process. `npm start` and the end-to-end tests
 // both start it from here, so the tests exercise exactly what a newcomer runs.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { IbkrMode } from "../../shared/protocol";
 import { freePort, type ManagedProcess, portInUse, spawnManaged, waitUntil } from "./processes";
@@ -21,6 +21,12 @@ export interface StackOptions {
   /** The edge's IBKR_ACCOUNT_ID; in sim mode the simulator's account by default. */
   accountId?: string;
   shadowMode?: boolean;
+  /**
+   * Run the edge from a bundle made once at start (`wrangler deploy --dry-run`) instead of the
+   * watched sources, so edits to edge/ while tests run cannot restart the Worker mid-test.
+   * `npm start` keeps live reload; the tests freeze.
+   */
+  frozenEdge?: boolean;
   /** Where a real TWS/Gateway listens, when mode is not `sim`. */
   tws?: { host?: string; port?: number; clientId?: number };
   echo?: boolean;
@@ -96,6 +102,20 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     writeFileSync(envFile, Object.entries(secrets).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
   }
 
+  // The config wrangler dev runs: the project's own, or a copy whose main is a frozen bundle.
+  let configArgs: string[] = [];
+  if (options.frozenEdge) {
+    const bundleDir = join(options.stateDir, "edge-bundle");
+    const build = spawnManaged("edge-build", bin(root, "wrangler"), ["deploy", "--dry-run", "--outdir", bundleDir], { cwd: root, env, echo: options.echo });
+    const code = await build.exited;
+    if (code !== 0) throw new Error(`bundling the edge failed (${code}):\n${build.output().slice(-3000)}`);
+    const config = readFileSync(join(root, "wrangler.toml"), "utf8");
+    if (!/^main\s*=.*$/m.test(config)) throw new Error("wrangler.toml has no main = line to point at the bundle");
+    const frozen = join(options.stateDir, "wrangler.frozen.toml");
+    writeFileSync(frozen, config.replace(/^main\s*=.*$/m, `main = ${JSON.stringify(join(bundleDir, "index.js"))}\nno_bundle = true`));
+    configArgs = ["--config", frozen];
+  }
+
   let edge: ManagedProcess | null = null;
   const startEdge = async () => {
     if (await portInUse(edgePort)) throw new Error(`Port ${edgePort} is already in use on 127.0.0.1: stop whatever listens there or set EDGE_PORT`);
@@ -105,7 +125,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     edge = watch(spawnManaged(
       "edge",
       bin(root, "wrangler"),
-      ["dev", "--ip", "127.0.0.1", "--port", String(edgePort), "--inspector-port", String(inspector), "--persist-to", options.stateDir, "--env-file", envFile, "--show-interactive-dev-session=false", "--log-level", "warn", ...vars.flatMap((v) => ["--var", v])],
+      ["dev", ...configArgs, "--ip", "127.0.0.1", "--port", String(edgePort), "--inspector-port", String(inspector), "--persist-to", options.stateDir, "--env-file", envFile, "--show-interactive-dev-session=false", "--log-level", "warn", ...vars.flatMap((v) => ["--var", v])],
       { cwd: root, env, echo: options.echo },
     ));
     const current = edge;
