@@ -161,9 +161,9 @@ async function judge(state: { rig: Rig; placed: number; errors: number; total: n
 }
 
 // numRuns per tool: arbitrary JSON + near-valid mutations. Tuned for ~25 s on a loaded 2-core box.
-const RUNS_ARBITRARY = 60;
-const RUNS_MUTATED = 120;
-const RUNS_MUTATED_ORDER = 450;
+const RUNS_ARBITRARY = 50;
+const RUNS_MUTATED = 100;
+const RUNS_MUTATED_ORDER = 400;
 
 describe("fuzzing every MCP tool's arguments", () => {
   it("every listed tool answers arbitrary and near-valid arguments with a clear error or a valid answer, and no insane order is sent", async () => {
@@ -208,6 +208,35 @@ describe("fuzzing every MCP tool's arguments", () => {
     expect(placed.isError, placed.text).toBe(false);
     expect(state.rig.bridge.sent("place").length).toBe(before + 1);
   }, 120_000);
+
+  it("in shadow mode no insane order even queues for approval, and none is sent", async () => {
+    const shadowRig = async (): Promise<Rig> => {
+      const r = await rig();
+      expect((await r.edge.admin("/api/shadow-mode", { on: true, reason: "fuzz in shadow mode" })).status).toBe(200);
+      return r;
+    };
+    let current = await shadowRig();
+    let queued = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(mutation, { minLength: 1, maxLength: 3 }), async (mutations) => {
+        const args = mutate(validArgs("place_order"), mutations);
+        const answer = await callTool(current.edge, "place_order", args);
+        expect(current.bridge.sent("place")).toEqual([]);
+        const trades = await current.edge.inside((sql) => sql.exec<{ state: string }>("SELECT state FROM trades").toArray());
+        if (trades.length === 0) {
+          expect(answer.isError).toBe(true);
+          return;
+        }
+        expect(sendable(args), `queued for approval: ${JSON.stringify(args).slice(0, 500)}`).toBe(true);
+        expect(trades).toEqual([{ state: "pending_approval" }]);
+        expect(answer.result.structuredContent.status).toBe("PendingApproval");
+        queued++;
+        current = await shadowRig();
+      }),
+      { numRuns: 200, seed: FUZZ_SEED + 8, endOnFailure: true },
+    );
+    console.info(`fuzz-tools shadow mode: 200 mutated orders, ${queued} sane ones queued for approval`);
+  }, 60_000);
 
   it("answers arbitrary JSON-RPC bodies (not only tool arguments) without a 5xx and keeps serving", async () => {
     const { edge, bridge } = await rig();
