@@ -180,6 +180,20 @@ describe("/api/* with the session cookie", () => {
     expect(res.status).toBe(403);
   });
 
+  it("opens the live socket with the cookie from this origin, and it reports the next change", async () => {
+    const { cookie, csrf } = await session();
+    const res = await SELF.fetch(`${ORIGIN}/api/live`, { headers: { cookie, upgrade: "websocket", origin: ORIGIN } });
+    expect(res.status).toBe(101);
+    const ws = res.webSocket!;
+    ws.accept();
+    const changed = new Promise<{ type: string; seq: number }>((resolve) => ws.addEventListener("message", (e) => resolve(JSON.parse(e.data as string)), { once: true }));
+    expect((await postStop({ cookie, origin: ORIGIN, "x-csrf-token": csrf }, false)).status).toBe(200);
+    const message = await changed;
+    expect(message.type).toBe("changed");
+    expect(message.seq).toBeGreaterThan(0);
+    ws.close(1000, "done");
+  });
+
   it("derives the CSRF token from the session, keyed by the admin token", async () => {
     const value = newSessionValue();
     expect(await csrfTokenFor(ADMIN, value)).toBe(await csrfTokenFor(ADMIN, value));
