@@ -1,8 +1,9 @@
 // The bridge dies at each step of an order's life: before the order's bytes leave for TWS, after
-// TWS took the order but before its acknowledgement came back, and after the acknowledgement but
-// before the fill. After every restart the edge's ledger and audit log must match TWS exactly:
-// nothing lost, nothing doubled, no order sent again, risk of an order that never reached TWS released.
-// The bridge reaches the simulator through a TCP proxy that can drop or mute one PLACE_ORDER message.
+// TWS took the order but before its acknowledgement came back (an opening order and a close), and
+// after the acknowledgement but before the fill. After every restart the edge's ledger and audit
+// log must match TWS exactly: nothing lost, nothing doubled, no order sent again, the risk of an
+// order that never reached TWS released, a close's P&L booked once. The bridge reaches the
+// simulator through a TCP proxy that can drop or mute one PLACE_ORDER message.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FaultStack, type PlaceAnswer, details, expectLevel, startFaultStack, statusRegressions, waitUntil } from "../faults/support";
 import { ironCondor, waitOrderStatus } from "./scenario";
@@ -27,6 +28,7 @@ const tradeOf = async (tradeId: string) => (await t.adminState()).trades.find((x
 
 describe("bridge killed at each step of an order", () => {
   let neverSent = "";
+  let ackLost = "";
 
   it("before send: the order never reaches TWS, the edge says so after reconnect and releases its risk", async () => {
     const order = await ironCondor(t.mcp, "SPY", { width: 3, pricing: "touch" });
@@ -84,6 +86,7 @@ describe("bridge killed at each step of an order", () => {
       return o?.status === "Filled";
     }, 20_000);
     expect(ref).toMatch(/^IRON_CONDOR_QQQ_/);
+    ackLost = ref;
     await t.stack.killBridge();
     const answer = await pending;
     expect(answer.isError).toBe(true);
@@ -101,6 +104,40 @@ describe("bridge killed at each step of an order", () => {
     expect(trade!.fills).toHaveLength(4);
     // One order at TWS for this trade, ever.
     expect((await t.simState()).orders.filter((o) => o.orderRef === ref)).toHaveLength(1);
+  });
+
+  it("a close whose ack is lost: TWS fills it, the edge adopts it, books the realized P&L once, never closes twice", async () => {
+    expect(ackLost).not.toBe("");
+    const closeRef = `${ackLost}_CLOSE`;
+    const trapped = t.twsProxy!.trapNext(PLACE_ORDER, "forward_then_mute").then((fields) => {
+      t.freezeBridge();
+      return fields;
+    });
+    const pending = t.mcp.tool<{ success: boolean; status: string; message: string }>("close_position", { trade_id: ackLost });
+    const orderId = Number((await trapped)[1]);
+    await waitUntil("TWS to fill the close whose ack was lost", async () => {
+      const o = (await t.simState()).orders.find((x) => x.orderId === orderId);
+      return o?.orderRef === closeRef && o.status === "Filled";
+    }, 20_000);
+    await t.stack.killBridge();
+    const answer = await pending;
+    expect(answer.isError).toBe(true);
+    expect(answer.structured.status).toBe("Unknown");
+    expect((await tradeOf(ackLost))?.state).toBe("closing");
+
+    await t.stack.startBridge();
+    await t.stack.waitBridgeLinked(60_000);
+    await expectLevel(t);
+    await waitUntil("the trade to be booked closed", async () => (await tradeOf(ackLost))?.state === "closed", 20_000);
+    const sim = await t.simState();
+    expect(sim.orders.filter((o) => o.orderRef === closeRef)).toHaveLength(1);
+    // Realized P&L from TWS's own executions of both orders, booked exactly once.
+    const execs = sim.executions.filter((e) => e.orderRef === ackLost || e.orderRef === closeRef);
+    expect(execs).toHaveLength(8);
+    const expected = Math.round(execs.reduce((sum, e) => sum + (e.side === "SLD" ? 1 : -1) * e.shares * e.price * 100 - e.commission, 0) * 100) / 100;
+    const trade = (await t.adminState()).trades.find((x) => x.trade_id === ackLost) as unknown as { realized_pnl: number };
+    expect(trade.realized_pnl).toBeCloseTo(expected, 2);
+    expect((await t.audit()).filter((r) => r.action === "trade_closed" && details(r).trade_id === ackLost)).toHaveLength(1);
   });
 
   it("after the ack, before the fill: the fill lands while no bridge runs and is recorded exactly once, across two reconciliations", async () => {

@@ -26,7 +26,7 @@ async function twsState(): Promise<string | null> {
 const waitTws = (states: string[], what: string) => waitUntil(`TWS ${what} (${states.join("/")}) at the edge`, async () => states.includes((await twsState()) ?? ""), 30_000, 200);
 
 /** A new order while TWS is unusable: refused by the edge, saying TWS is the reason, and nothing reaches TWS. */
-async function expectRefusedWhileDown(symbol: string, order: Awaited<ReturnType<typeof ironCondor>>): Promise<PlaceAnswer> {
+async function expectRefusedWhileDown(symbol: string, order: Awaited<ReturnType<typeof ironCondor>>): Promise<{ text: string }> {
   const before = (await t.simState()).orders.length;
   const answer = await t.mcp.tool<PlaceAnswer>("place_order", order);
   expect(answer.isError).toBe(true);
