@@ -27,6 +27,8 @@ describe("bridge link", () => {
   it("pings from the alarm, and drops a bridge silent for 30 s (fail closed until it reconnects)", async () => {
     const edge = new Edge();
     const bridge = await FakeBridge.connect(edge);
+    // Reconciliation's answers are frames too: let them land before the silence starts.
+    await waitFor(async () => (await edge.audit("reconciled")).length === 1, "reconciliation");
     bridge.answersPings = false;
     const ping = new Promise<unknown>((resolve) =>
       bridge.ws.addEventListener("message", (e) => {
