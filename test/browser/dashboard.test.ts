@@ -81,7 +81,15 @@ describe("dashboard in Chromium", () => {
     await confirmDialog("browser test: approved after review");
     await row.waitFor({ state: "detached", timeout: 20_000 });
     await waitUntil("the approved order at the simulator", async () => (await t.simState()).orders.some((o) => o.orderRef === tradeId), 20_000);
-    await expect.poll(() => page.locator(`#trades-list details[data-trade-id="${tradeId}"] summary`).textContent(), { timeout: 20_000 }).toContain(HOSTILE_STRATEGY);
+    const trade = page.locator(`#trades-list details[data-trade-id="${tradeId}"]`);
+    await expect.poll(() => trade.locator("summary").textContent(), { timeout: 20_000 }).toContain(HOSTILE_STRATEGY);
+    // Its order and its four leg fills, as the simulator has them.
+    await trade.locator("summary").click();
+    await expect.poll(() => trade.locator("table").first().locator("tr td:nth-child(2)").allTextContents(), { timeout: 20_000 }).toContain("Filled");
+    const simFills = (await t.simState()).executions.filter((e) => e.orderRef === tradeId).map((e) => e.execId).sort();
+    expect(simFills).toHaveLength(4);
+    await expect.poll(async () => (await trade.locator("table").nth(1).locator("tr td:nth-child(1)").allTextContents()).sort(), { timeout: 20_000 }).toEqual(simFills);
+    expect(await trade.getAttribute("open")).not.toBeNull();
   });
 
   it("flips the kill switch with its confirmations, and the edge refuses the next order", async () => {
