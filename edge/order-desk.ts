@@ -282,12 +282,20 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
   });
   const inFlight = (): CloseOutput => ({ success: true, trade_id: input.trade_id, close_order_id: null, status: "PendingSubmit", message: "The first close request with this key is still being sent", violations: [] });
   ctx.audit(actor, "tool_call", { tool: "close_position", arguments: input });
+  // Every refused close is audited with its reason, like a refused order.
+  const refuse = (answer: ToolAnswer<CloseOutput>): ToolAnswer<CloseOutput> => {
+    ctx.audit("edge", "close_refused", { trade_id: input.trade_id, violations: answer.output.violations });
+    return answer;
+  };
   const prior = replay(ctx, key, argsHash, inFlight, () => fail("This idempotency_key was already used for a different trade", "idempotency_key").output);
-  if (prior) return prior;
+  if (prior) {
+    ctx.audit("edge", "idempotent_replay", { tool: "close_position", idempotency_key: input.idempotency_key, trade_id: input.trade_id, ...(prior.isError ? { refused: true, violations: prior.output.violations } : {}) });
+    return prior;
+  }
 
   // Synchronous: decide and mark the trade closing before any await.
   const trade = getTrade(ctx.sql, input.trade_id);
-  if (!trade) return storeAnswer(ctx, key, argsHash, null, fail(`No trade ${input.trade_id} in this account's ledger`, "unknown_trade"));
+  if (!trade) return storeAnswer(ctx, key, argsHash, null, refuse(fail(`No trade ${input.trade_id} in this account's ledger`, "unknown_trade")));
   if (trade.state !== "open") {
     const why: Record<string, string> = {
       closing: "a close order for it is already working",
@@ -296,7 +304,7 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
       submitting: "its opening order is still being sent",
       unknown: "its opening order is unconfirmed until the bridge reconciles",
     };
-    return fail(`Trade ${trade.trade_id} cannot be closed: ${why[trade.state] ?? `it is ${trade.state}`}`, "trade_state");
+    return refuse(fail(`Trade ${trade.trade_id} cannot be closed: ${why[trade.state] ?? `it is ${trade.state}`}`, "trade_state"));
   }
   const linkProblems = linkViolations(ctx);
   if (linkProblems.length) {

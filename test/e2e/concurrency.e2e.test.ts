@@ -6,7 +6,7 @@
 // log with its reason (refusals in the audit = refused answers, check by check).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_ORDERS_PER_MINUTE, MAX_TRADE_RISK } from "../../shared/limits";
-import { type FaultStack, type OptionQuote, type PlaceAnswer, details, expectLevel, longOption, quotedOptions, simChain, startFaultStack } from "../faults/support";
+import { type FaultStack, type OptionQuote, type PlaceAnswer, details, expectLevel, longOption, quotedOptions, simChain, startFaultStack, waitUntil } from "../faults/support";
 import type { McpClient } from "./harness";
 
 const AGENTS = 10;
@@ -25,6 +25,8 @@ interface Call { agent: number; key: string | null; args: ReturnType<typeof long
 interface Outcome { call: Call; isError: boolean; answer: PlaceAnswer; text: string }
 
 describe("ten MCP sessions × twenty place_order calls at once", () => {
+  let placed: string[] = [];
+
   it("overshoots no limit, places at most one order per idempotency key, and audits every refusal with its reason", async () => {
     const chain = await simChain(t);
     const contracts: OptionQuote[] = [];
@@ -78,6 +80,7 @@ describe("ten MCP sessions × twenty place_order calls at once", () => {
     expect(newOrders.length).toBeGreaterThan(0);
     expect(newOrders.length).toBeLessThanOrEqual(MAX_ORDERS_PER_MINUTE);
     const placedIds = new Set(accepted.map((o) => o.answer.trade_id));
+    placed = [...placedIds] as string[];
     expect(new Set(newOrders.map((o) => o.orderRef))).toEqual(placedIds);
     const state = await t.adminState();
     for (const limit of state.limits) expect(limit.used, `${limit.name} ${limit.used} > ${limit.limit}`).toBeLessThanOrEqual(limit.limit);
@@ -120,6 +123,46 @@ describe("ten MCP sessions × twenty place_order calls at once", () => {
     const answeredRefusals = refused.map((o) => o.answer.violations.map((v) => v.check).sort().join("+"));
     expect(auditedRefusals.sort()).toEqual(answeredRefusals.sort());
 
+    await expectLevel(t);
+  });
+
+  it("ten sessions closing the same open trade at once send ONE close order, and every refused close is audited with its reason", async () => {
+    expect(placed.length).toBeGreaterThan(0);
+    // Fill a resting long option by moving its underlying its way.
+    let open: string | undefined;
+    for (const pct of [-1.5, 3]) {
+      for (const symbol of ["SPY", "QQQ", "IWM", "AAPL"]) await t.stack.simControl("/move", { symbol, pct });
+      await waitUntil("one of the placed trades to fill", async () => {
+        open = (await t.adminState()).trades.find((x) => placed.includes(x.trade_id) && x.state === "open")?.trade_id;
+        return open !== undefined;
+      }, 10_000).catch(() => undefined);
+      if (open) break;
+    }
+    expect(open, "no placed trade filled after moving the market both ways").toBeDefined();
+    const tradeId = open!;
+
+    const agents: McpClient[] = await Promise.all(Array.from({ length: AGENTS }, (_, i) => t.newMcp(`closer-${i}`)));
+    const auditStart = (await t.audit()).at(-1)?.seq ?? 0;
+    const answers = await Promise.all(
+      agents.flatMap((agent) => [0, 1].map(() => agent.tool<{ success: boolean; status: string; violations: { check: string; message: string }[] }>("close_position", { trade_id: tradeId }))),
+    );
+    await Promise.all(agents.map((a) => a.close()));
+
+    const sent = answers.filter((a) => !a.isError);
+    const refused = answers.filter((a) => a.isError);
+    expect(sent, JSON.stringify(answers.map((a) => a.text))).toHaveLength(1);
+    for (const r of refused) {
+      expect(r.structured.status, r.text).toBe("Refused");
+      expect(r.structured.violations.map((v) => v.check)).toEqual(["trade_state"]);
+    }
+    await waitUntil("the trade closed", async () => (await t.adminState()).trades.find((x) => x.trade_id === tradeId)?.state === "closed", 20_000);
+    expect((await t.simState()).orders.filter((o) => o.orderRef === `${tradeId}_CLOSE`)).toHaveLength(1);
+
+    const audit = (await t.audit()).filter((r) => r.seq > auditStart);
+    expect(audit.filter((r) => r.action === "tool_call" && details(r).tool === "close_position")).toHaveLength(AGENTS * 2);
+    expect(audit.filter((r) => r.action === "close_approved" && details(r).trade_id === tradeId)).toHaveLength(1);
+    const auditedRefusals = audit.filter((r) => r.action === "close_refused" && details(r).trade_id === tradeId);
+    expect(auditedRefusals.map((r) => ((details(r).violations as { check: string }[] | undefined) ?? []).map((v) => v.check).join("+"))).toEqual(refused.map(() => "trade_state"));
     await expectLevel(t);
   });
 });
