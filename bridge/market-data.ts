@@ -173,7 +173,10 @@ export class MarketData {
       throw new BridgeError("invalid_params", `${symbol} has no option expiring ${expiry}; expiries: ${expiries.slice(0, 12).join(", ")}${expiries.length > 12 ? ", …" : ""}`);
     const quotes: z.infer<typeof OptionChain>["quotes"] = [];
     if (expiry !== undefined) {
-      const contracts = strikes.flatMap((strike) => (["C", "P"] as const).map((right) => ({ symbol, expiry, strike, right })));
+      // Quotes only for the strikes nearest the money: each is a market-data line (TWS allows ~100
+      // at once) and a paced message, so a whole chain would outlast the edge's timeout.
+      const quoted = underlying === null ? strikes.slice(0, MAX_CHAIN_QUOTE_STRIKES) : [...strikes].sort((a, b) => Math.abs(a - underlying) - Math.abs(b - underlying)).slice(0, MAX_CHAIN_QUOTE_STRIKES).sort((a, b) => a - b);
+      const contracts = quoted.flatMap((strike) => (["C", "P"] as const).map((right) => ({ symbol, expiry, strike, right })));
       const got = await Promise.all(contracts.map((c) => this.snapshot(ibContractSpec(c), label(c))));
       contracts.forEach((c, i) => {
         const q = got[i] as LegQuote;
@@ -183,6 +186,9 @@ export class MarketData {
     return { symbol, underlying_price: underlying, expiries, strikes, expiry: expiry ?? null, quotes };
   }
 }
+
+/** Strikes quoted in one option-chain answer (two contracts each): about 1.5 s of paced requests. */
+export const MAX_CHAIN_QUOTE_STRIKES = 25;
 
 function specLite(contract: Contract) {
   const spec = ibContractSpec(contract);

@@ -6,6 +6,8 @@ import type { Violation } from "../shared/tools";
 
 export const PLACE_TIMEOUT_MS = 10_000;
 export const DEFAULT_TIMEOUT_MS = 5_000;
+/** A chain is many paced quotes (the bridge quotes at most 50 contracts, ~1.5 s at 36 msg/s). */
+export const CHAIN_TIMEOUT_MS = 15_000;
 
 export interface BridgeAttachment {
   hello: boolean;
@@ -53,7 +55,7 @@ export class BridgeLink {
     return { connected: ws !== null, since: a?.since ?? null, bridge_version: a?.bridge_version ?? null, mode: a?.mode ?? null, bridge_id: a?.bridge_id ?? null };
   }
 
-  request<N extends OpName>(op: N, params: OpParams<N>, timeoutMs = op === "place" || op === "close" ? PLACE_TIMEOUT_MS : DEFAULT_TIMEOUT_MS): Promise<OpResult<N>> {
+  request<N extends OpName>(op: N, params: OpParams<N>, timeoutMs = op === "place" || op === "close" ? PLACE_TIMEOUT_MS : op === "option_chain" ? CHAIN_TIMEOUT_MS : DEFAULT_TIMEOUT_MS): Promise<OpResult<N>> {
     const socket = this.socket();
     if (!socket) return Promise.reject(new BridgeError("bridge_not_connected", "No bridge is connected to this account, so nothing can reach TWS"));
     const id = crypto.randomUUID();

@@ -119,7 +119,7 @@ export function buildMcpServer(ctx: DeskContext): McpServer {
   });
 
   server.registerTool("get_option_chain", {
-    description: "Expiries and strikes of a symbol's options, and quotes for one expiry (strikes within strike_range of the underlying, default 10%).",
+    description: "Expiries and strikes of a symbol's options, and quotes for one expiry: every strike within strike_range of the underlying (default 10%) is listed, and the 25 strikes nearest the money are quoted (calls and puts).",
     inputSchema: GetOptionChainInput, outputSchema: GetOptionChainOutput, annotations: READ_MARKET,
   }, async (input) => {
     try {

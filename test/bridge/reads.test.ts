@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { classifyMarketDataError } from "../../bridge/market-data";
+import { classifyMarketDataError, MAX_CHAIN_QUOTE_STRIKES } from "../../bridge/market-data";
 import { isoExpiry, optionQuote, type Rig, spyIronCondor, startRig, until } from "./helpers";
 
 let rig: Rig;
@@ -74,6 +74,17 @@ describe("reads", () => {
     expect(bad.error?.code).toBe("invalid_params");
     const badParams = await edge.request("quote", { legs: [] });
     expect(badParams.error?.code).toBe("invalid_params");
+  });
+
+  it("at the default range lists every strike within 10% and quotes the 25 nearest the money", async () => {
+    const { edge, sim } = rig;
+    const expiry = isoExpiry(sim.expiries()[1] as string);
+    const chain = await edge.ok<{ strikes: number[]; quotes: { strike: number; right: string }[] }>("option_chain", { symbol: "SPY", expiry });
+    expect(chain.strikes).toEqual(sim.strikes("SPY").filter((k) => Math.abs(k - 580) <= 58));
+    const quoted = [...new Set(chain.quotes.map((q) => q.strike))];
+    expect(quoted).toHaveLength(MAX_CHAIN_QUOTE_STRIKES);
+    expect(Math.max(...quoted.map((k) => Math.abs(k - 580)))).toBe(12);
+    expect(chain.quotes).toHaveLength(2 * MAX_CHAIN_QUOTE_STRIKES);
   });
 
   it("appends write_log requests to safety_violations.log and circuit_breaker.log", async () => {
