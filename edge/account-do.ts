@@ -115,6 +115,8 @@ export class AccountDO extends DurableObject<Env> {
       return;
     }
     const attachment = ws.deserializeAttachment() as BridgeAttachment | null;
+    // A replaced link's late frames are stale: its successor owns the account now.
+    if (attachment?.replaced) return;
     if (!attachment?.hello) return this.onHello(ws, frame);
     ws.serializeAttachment({ ...attachment, last_frame_ms: Date.now() });
 
@@ -129,7 +131,7 @@ export class AccountDO extends DurableObject<Env> {
         return;
       }
       case "ping":
-        ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "pong", t: typeof frame.t === "number" ? frame.t : Date.now() }));
+        sendFrame(ws, JSON.stringify({ v: PROTOCOL_VERSION, type: "pong", t: typeof frame.t === "number" ? frame.t : Date.now() }));
         return;
       case "pong":
         return;
@@ -163,7 +165,7 @@ export class AccountDO extends DurableObject<Env> {
       bridge_id: h.bridge_id, bridge_version: h.bridge_version, mode: h.mode, replaced: replaced.length, tws: h.tws.state, tws_before: before?.state ?? null, last_event_seq: lastSeq,
     });
     ws.serializeAttachment({ hello: true, bridge_id: h.bridge_id, bridge_version: h.bridge_version, mode: h.mode, since: new Date().toISOString(), last_frame_ms: Date.now() } satisfies BridgeAttachment);
-    ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "welcome", last_event_seq: lastSeq }));
+    sendFrame(ws, JSON.stringify({ v: PROTOCOL_VERSION, type: "welcome", last_event_seq: lastSeq }));
     void this.ctx.storage.setAlarm(Date.now() + PING_EVERY_MS);
     void reconcile(this.desk);
   }
@@ -180,7 +182,7 @@ export class AccountDO extends DurableObject<Env> {
     const last = lastEventSeq(sql, bridgeId);
     if (event.seq <= last) {
       // Already stored (a resend): acknowledge again, change nothing.
-      ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "ack", seq: last }));
+      sendFrame(ws, JSON.stringify({ v: PROTOCOL_VERSION, type: "ack", seq: last }));
       return;
     }
     if (event.seq !== last + 1) {
@@ -201,7 +203,7 @@ export class AccountDO extends DurableObject<Env> {
       this.closeBridge(ws, "event could not be stored; reconnect and resend");
       return;
     }
-    ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "ack", seq: event.seq }));
+    sendFrame(ws, JSON.stringify({ v: PROTOCOL_VERSION, type: "ack", seq: event.seq }));
   }
 
   /** Drops a bridge link on purpose (the bridge reconnects with backoff). */
@@ -266,3 +268,7 @@ export class AccountDO extends DurableObject<Env> {
   }
 }
 
+/** A frame to a socket that closed meanwhile is dropped, not thrown: the peer reconnects and resends. */
+function sendFrame(ws: WebSocket, text: string): void {
+  if (ws.readyState === WebSocket.OPEN) ws.send(text);
+}

@@ -17,6 +17,8 @@ export interface BridgeAttachment {
   since?: string;
   /** When the bridge last sent any frame; 30 s of silence means the link is dead. */
   last_frame_ms?: number;
+  /** Set when a newer bridge took over; this socket's frames are then ignored. */
+  replaced?: boolean;
 }
 
 /** A request the bridge refused or never answered; `code` is the protocol's error code. */
