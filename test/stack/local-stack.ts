@@ -82,12 +82,30 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     FORCE_COLOR: "0",
   };
 
+  // First, before any process runs (a failed build leaves nothing behind): the config wrangler
+  // dev runs, the project's own or a copy whose main is a frozen bundle.
+  let configArgs: string[] = [];
+  if (options.frozenEdge) {
+    const bundleDir = join(options.stateDir, "edge-bundle");
+    const build = spawnManaged("edge-build", bin(root, "wrangler"), ["deploy", "--dry-run", "--outdir", bundleDir], { cwd: root, env, echo: options.echo });
+    const code = await build.exited;
+    if (code !== 0) throw new Error(`bundling the edge failed (${code}):\n${build.output().slice(-3000)}`);
+    const config = readFileSync(join(root, "wrangler.toml"), "utf8");
+    if (!/^main\s*=.*$/m.test(config)) throw new Error("wrangler.toml has no main = line to point at the bundle");
+    const frozen = join(options.stateDir, "wrangler.frozen.toml");
+    writeFileSync(frozen, config.replace(/^main\s*=.*$/m, `main = ${JSON.stringify(join(bundleDir, "index.js"))}\nno_bundle = true`));
+    configArgs = ["--config", frozen];
+  }
+
   let simProcess: ManagedProcess | null = null;
   let sim: Stack["sim"] = null;
   let account: string | null = null;
   if (options.mode === "sim") {
     simProcess = watch(spawnManaged("sim", bin(root, "tsx"), [join(root, "test/tws-sim/cli.ts"), "--port", "0", "--control-port", "0"], { cwd: root, env, echo: options.echo }));
-    const line = await simProcess.waitForLine(/^\{.*"port"/, 30_000);
+    const line = await simProcess.waitForLine(/^\{.*"port"/, 30_000).catch(async (error: unknown) => {
+      await simProcess?.stop();
+      throw error;
+    });
     const ports = JSON.parse(line) as { port: number; controlPort: number; account?: string };
     sim = { port: ports.port, controlUrl: `http://127.0.0.1:${ports.controlPort}` };
     account = ports.account ?? null;
@@ -100,20 +118,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   if (!envFile) {
     envFile = join(options.stateDir, "stack.env");
     writeFileSync(envFile, Object.entries(secrets).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
-  }
-
-  // The config wrangler dev runs: the project's own, or a copy whose main is a frozen bundle.
-  let configArgs: string[] = [];
-  if (options.frozenEdge) {
-    const bundleDir = join(options.stateDir, "edge-bundle");
-    const build = spawnManaged("edge-build", bin(root, "wrangler"), ["deploy", "--dry-run", "--outdir", bundleDir], { cwd: root, env, echo: options.echo });
-    const code = await build.exited;
-    if (code !== 0) throw new Error(`bundling the edge failed (${code}):\n${build.output().slice(-3000)}`);
-    const config = readFileSync(join(root, "wrangler.toml"), "utf8");
-    if (!/^main\s*=.*$/m.test(config)) throw new Error("wrangler.toml has no main = line to point at the bundle");
-    const frozen = join(options.stateDir, "wrangler.frozen.toml");
-    writeFileSync(frozen, config.replace(/^main\s*=.*$/m, `main = ${JSON.stringify(join(bundleDir, "index.js"))}\nno_bundle = true`));
-    configArgs = ["--config", frozen];
   }
 
   let edge: ManagedProcess | null = null;

@@ -27,6 +27,17 @@ export interface SpawnOptions {
 }
 
 const live = new Set<ManagedProcess>();
+// Children run in their own process groups (so Ctrl-C reaches them only through us): when this
+// process exits by any path, take every group still running down with it, never leave orphans.
+process.once("exit", () => {
+  for (const managed of live) {
+    try {
+      if (managed.child.pid) process.kill(-managed.child.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+});
 
 /** Stop every child this process started and that is still running (Ctrl-C during start-up). */
 export async function stopAllManaged(): Promise<void> {
