@@ -174,7 +174,7 @@ export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput): Prom
   });
   recordOrderTime(ctx.sql, tradeId, now.getTime());
   claimKey(ctx, key, argsHash, tradeId);
-  ctx.audit("edge", "order_approved", {
+  ctx.audit("edge", "order_checks_passed", {
     trade_id: tradeId, symbol: input.symbol, strategy: input.strategy, legs: input.legs, reserved_risk: decision.riskUsed,
     exposure: decision.exposure, limit_price: limitPrice, quote_mid: quote.context?.mid ?? null, shadow_mode: shadow,
   });

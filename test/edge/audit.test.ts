@@ -63,10 +63,10 @@ describe("audit of a trading flow", () => {
     await fillOrder(bridge, placed.trade_id, placed.order_id, ironCondor(), false, [1, 0.5, 1, 0.5]);
     await edge.admin("/api/emergency-stop", { on: true, reason: "audit test", by: "ops" });
     const actions = (await edge.audit()).map((r) => r.action);
-    for (const a of ["bridge_connected", "tool_call", "order_approved", "order_sent", "order_refused", "fill", "order_status", "trade_state", "emergency_stop_set"])
+    for (const a of ["bridge_connected", "tool_call", "order_checks_passed", "order_sent", "order_refused", "fill", "order_status", "trade_state", "emergency_stop_set"])
       expect(actions, a).toContain(a);
-    expect(actions.indexOf("tool_call")).toBeLessThan(actions.indexOf("order_approved"));
-    expect(actions.indexOf("order_approved")).toBeLessThan(actions.indexOf("order_sent"));
+    expect(actions.indexOf("tool_call")).toBeLessThan(actions.indexOf("order_checks_passed"));
+    expect(actions.indexOf("order_checks_passed")).toBeLessThan(actions.indexOf("order_sent"));
     const admin = (await edge.admin("/api/audit?actor=admin")).body.rows;
     expect(admin.map((r: { action: string }) => r.action)).toEqual(["emergency_stop_set"]);
     const refused = (await edge.admin("/api/audit?action=order_refused")).body.rows;

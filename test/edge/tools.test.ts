@@ -129,6 +129,6 @@ describe("MCP tools", () => {
     const result = await edge.call("place_order", { ...condorOrder(), max_risk: -5 });
     expect(result.isError).toBe(true);
     expect(result.content?.[0]?.text).toContain("max_risk cannot be negative");
-    expect(await edge.audit("order_approved")).toHaveLength(0);
+    expect(await edge.audit("order_checks_passed")).toHaveLength(0);
   });
 });
