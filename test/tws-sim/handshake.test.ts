@@ -6,18 +6,12 @@ import { ConnectionState, EventName, IBApiNext } from "@stoqey/ib";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Simulator, startSimulator } from "./index";
 import { type Client, type Notice, connect, recordNotices, until, waitFor } from "../support/ib-client";
+import { closeCleanly } from "../support/sim-teardown";
 
 let sim: Simulator | undefined;
 const clients: Client[] = [];
 afterEach(async () => {
-  for (const c of clients.splice(0)) {
-    expect(c.codes()).not.toContain(505);
-    c.close();
-  }
-  if (sim) {
-    expect(sim.protocolWarnings()).toEqual([]);
-    await sim.stop();
-  }
+  await closeCleanly(clients, sim);
   sim = undefined;
 });
 

@@ -7,18 +7,12 @@ const TickType = { BID: 1, ASK: 2, LAST: 4 } as const;
 import { afterEach, describe, expect, it } from "vitest";
 import { type Simulator, startSimulator } from "./index";
 import { type Client, on, collectUntil, connect, waitFor } from "../support/ib-client";
+import { closeCleanly } from "../support/sim-teardown";
 
 let sim: Simulator | undefined;
 const clients: Client[] = [];
 afterEach(async () => {
-  for (const c of clients.splice(0)) {
-    expect(c.codes()).not.toContain(505);
-    c.close();
-  }
-  if (sim) {
-    expect(sim.protocolWarnings()).toEqual([]);
-    await sim.stop();
-  }
+  await closeCleanly(clients, sim);
   sim = undefined;
 });
 
