@@ -118,4 +118,43 @@ describe("the bridge ⇄ edge link under faults", () => {
     await waitOrderStatus(mcp, last.structured.order_id!, ["Filled"]);
     await expectLevel(t);
   });
+
+  // A place request that stalls inside the bridge (process paused: GC, swap, a laptop lid) past the
+  // edge's 10 s timeout is still executed when the bridge resumes, minutes later if need be, at the
+  // price the edge checked back then, and even after an emergency stop set in the meantime.
+  let lateOrderReachedTws: boolean | null = null;
+  it("a place request stalled in the bridge past the edge's timeout: the ledger still ends level with TWS", async () => {
+    const chain = await simChain(t);
+    const [put] = await quotedOptions(mcp, chain.SPY!, "SPY", "P", 1);
+    let frozen = false;
+    t.edgeProxy!.onServerChunk = (chunk) => {
+      if (!frozen && chunk.includes('"op":"place"')) {
+        frozen = true;
+        t.freezeBridge(); // before the bytes are passed on: the request waits in the paused bridge
+      }
+    };
+    const answer = await mcp.tool<PlaceAnswer>("place_order", longOption(put!, put!.ask, "LONG_PUT"));
+    t.edgeProxy!.onServerChunk = null;
+    expect(frozen).toBe(true);
+    expect(answer.isError).toBe(true);
+    expect(answer.structured.status).toBe("Unknown");
+    const ref = answer.structured.trade_id!;
+    const stop = await t.stack.admin("/api/emergency-stop", { on: true, reason: "fault test: stop while an order is stuck in the bridge", by: "faults" });
+    expect(stop.status).toBe(200);
+    t.thawBridge();
+    await new Promise((r) => setTimeout(r, 4_000));
+    lateOrderReachedTws = (await t.simState()).orders.some((o) => o.orderRef === ref);
+    // Whatever the bridge did, the ledger must agree with TWS (a late order is adopted by its ref).
+    await expectLevel(t);
+    const stopped = await t.stack.admin("/api/emergency-stop", { on: false, reason: "fault test done", by: "faults" });
+    expect(stopped.status).toBe(200);
+  });
+
+  // KNOWN BUG (reported to the lead): it.fails until place requests carry a deadline the bridge
+  // enforces; then this expectation holds and `.fails` must be removed.
+  it.fails("KNOWN BUG: the stale request does not reach TWS after the edge gave up on it and an emergency stop was set", () => {
+    // Without the scenario's outcome this body passes, so `.fails` reports it: no silent pass.
+    if (lateOrderReachedTws === null) return;
+    expect(lateOrderReachedTws).toBe(false);
+  });
 });

@@ -38,6 +38,8 @@ export class TcpProxy {
   private trap: Trap | null = null;
   /** While true, new connections are refused (closed at once). */
   refusing = false;
+  /** Sees every server→client chunk before it is passed on (e.g. to freeze the client first). */
+  onServerChunk: ((chunk: Buffer) => void) | null = null;
 
   constructor(private readonly tws: boolean) {}
 
@@ -90,10 +92,19 @@ export class TcpProxy {
     client.on("close", end).on("error", end);
     server.on("close", end).on("error", end);
     server.on("data", (chunk) => {
+      this.onServerChunk?.(chunk);
       if (!pair.holdServer) client.write(chunk);
     });
     if (!this.tws) {
-      client.on("data", (chunk) => server.write(chunk));
+      // Ask for no permessage-deflate, so the frames on this wire stay readable to onServerChunk.
+      let first = true;
+      client.on("data", (chunk) => {
+        if (first) {
+          first = false;
+          chunk = Buffer.from(chunk.toString("latin1").replace(/\r\nSec-WebSocket-Extensions:[^\r]*/i, ""), "latin1");
+        }
+        server.write(chunk);
+      });
       return;
     }
     let buf = Buffer.alloc(0);
