@@ -307,6 +307,7 @@ export class TwsConnection extends EventEmitter {
         resolve({ ended: this.beginSession(ib, account, orderId, linkLost) });
       });
       ib.connect(clientId);
+      if (!disableNagle(ib)) logger.warn("could not turn Nagle's algorithm off on the TWS socket: requests may stall ~40 ms");
     });
   }
 
@@ -403,4 +404,17 @@ export class TwsConnection extends EventEmitter {
   drop(reason: string): void {
     this.endSession?.(reason);
   }
+}
+
+/**
+ * @stoqey/ib leaves Nagle's algorithm on, so a request written while an earlier one that TWS does
+ * not answer (a cancel) awaits its delayed ACK stalls ~40 ms: an account-summary round trip against
+ * the simulator took 44 ms with it and 0.2 ms without. The socket is the client's private field,
+ * created synchronously by connect(), so it is reached defensively.
+ */
+export function disableNagle(ib: IBApi): boolean {
+  const socket = (ib as unknown as { controller?: { socket?: { client?: { setNoDelay?: (on: boolean) => unknown } } } }).controller?.socket?.client;
+  if (typeof socket?.setNoDelay !== "function") return false;
+  socket.setNoDelay(true);
+  return true;
 }

@@ -4,6 +4,7 @@
 import { type Contract, EventName, OrderAction, OrderType, SecType } from "@stoqey/ib";
 import { join } from "node:path";
 import type { Leg } from "../../shared/order";
+import { disableNagle } from "../../bridge/tws-connection";
 import { netLimitPrice } from "../../shared/risk";
 import { spawnManaged } from "../stack/processes";
 import { collectUntil, connect, waitFor } from "../support/ib-client";
@@ -30,8 +31,9 @@ export async function directSeries(root: string, legs: readonly Leg[], count: nu
   const sim = spawnManaged("bench-sim", join(root, "node_modules", ".bin", "tsx"), [join(root, "test/tws-sim/cli.ts"), "--port", "0"], { cwd: root, env: process.env, echo: false });
   try {
     const { port } = JSON.parse(await sim.waitForLine(/^\{.*"port"/, 30_000)) as { port: number };
-    // The same client throttle the bridge leaves in place would distort nothing here: one request at a time.
-    const c = await connect(port, 77);
+        const c = await connect(port, 77);
+    // The same socket setting the bridge uses, so the ratio measures our layers, not Nagle's 40 ms.
+    if (!disableNagle(c.ib)) throw new Error("cannot reach the client's socket to turn Nagle off");
     let reqId = 10_000;
     let orderId = c.nextValidId;
     const bag = await resolveBag(c, legs);
