@@ -2,7 +2,7 @@
 // `startBridge(config)` runs it in-process (the CLI and the tests both use it) and returns the
 // handle to stop it and read its health.
 import type { DestinationStream } from "pino";
-import type { EventData, EventType, OpName, TwsHealth } from "../shared/protocol";
+import type { EventData, EventType, OpName, RequestMeta, TwsHealth } from "../shared/protocol";
 import { type BridgeConfig, safeUrl } from "./config";
 import { ContractResolver } from "./contracts";
 import { EdgeLink } from "./edge-link";
@@ -62,7 +62,7 @@ export function startBridge(config: BridgeConfig, options: StartOptions = {}): B
     logger,
     timing: config.timing,
     hello: () => ({ bridge_version: BRIDGE_VERSION, account_id: tws.account ?? config.accountId ?? "", mode: config.mode, tws: tws.health }),
-    handle: (op: OpName, params: unknown) => (ops as Handlers)[op](params as never),
+    handle: (op: OpName, params: unknown, meta: RequestMeta) => (ops as Handlers)[op](params as never, meta),
     ...(options.maxQueuedEvents ? { maxQueuedEvents: options.maxQueuedEvents } : {}),
   });
   const publish = <T extends EventType>(event: T, data: EventData<T>) => {

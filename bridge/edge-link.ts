@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import pRetry, { AbortError } from "p-retry";
 import WebSocket from "ws";
 import { z } from "zod";
-import { EdgeMessage, type Event, type EventData, type EventType, Events, type Hello, Ops, PROTOCOL_VERSION, type OpName } from "../shared/protocol";
+import { EdgeMessage, type Event, type EventData, type EventType, Events, type Hello, Ops, PROTOCOL_VERSION, type OpName, type RequestMeta } from "../shared/protocol";
 import { safeUrl } from "./config";
 import { BridgeError } from "./errors";
 import type { Logger } from "./log";
@@ -18,7 +18,7 @@ export interface EdgeLinkOptions {
   logger: Logger;
   timing: { linkPingMs: number; linkDeadMs: number; linkBackoffMinMs: number; linkBackoffMaxMs: number };
   hello: () => Omit<Hello, "v" | "type" | "bridge_id">;
-  handle: (op: OpName, params: unknown) => Promise<unknown>;
+  handle: (op: OpName, params: unknown, meta: RequestMeta) => Promise<unknown>;
   /** Most events kept for an unreachable edge (default MAX_QUEUED_EVENTS). */
   maxQueuedEvents?: number;
 }
@@ -249,9 +249,9 @@ export class EdgeLink {
           case "pong":
             return;
           case "request": {
-            const { id, op, params } = parsed;
+            const { id, op, params, expires_at } = parsed;
             // One at a time, in order of arrival: an order never overtakes an earlier request.
-            this.requests = this.requests.then(() => this.answer(ws, id, op, params));
+            this.requests = this.requests.then(() => this.answer(ws, id, op, params, expires_at === undefined ? {} : { expiresAt: expires_at }));
             return;
           }
         }
@@ -263,14 +263,14 @@ export class EdgeLink {
     while (this.queue.length > 0 && (this.queue[0] as Event).seq <= seq) this.queue.shift();
   }
 
-  private async answer(ws: WebSocket, id: string, op: OpName, rawParams: unknown): Promise<void> {
+  private async answer(ws: WebSocket, id: string, op: OpName, rawParams: unknown, meta: RequestMeta): Promise<void> {
     const { logger } = this.options;
     let frame: unknown;
     try {
       const parsed = Ops[op].params.safeParse(rawParams ?? {});
       if (!parsed.success)
         throw new BridgeError("invalid_params", `${op}: ${parsed.error.issues.map((i) => `${i.path.join(".") || "params"}: ${i.message}`).join("; ")}`);
-      const result = await this.options.handle(op, parsed.data);
+      const result = await this.options.handle(op, parsed.data, meta);
       // Fail closed on our own mistakes: an answer outside the contract is not sent as a result.
       const checked = Ops[op].result.safeParse(result);
       if (!checked.success) {

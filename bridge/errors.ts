@@ -11,6 +11,7 @@ export type BridgeErrorCode =
   | "tws_error"
   | "timeout"
   | "unknown_order"
+  | "expired"
   | "internal_error";
 
 export class BridgeError extends Error {

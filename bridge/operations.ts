@@ -3,7 +3,7 @@
 // orderRef = trade_id and transmit = true, and only while TWS is connected (never queued).
 import { EventName, type Order as IbOrder, OrderType, TimeInForce } from "@stoqey/ib";
 import { contractKey, type Leg } from "../shared/order";
-import type { IbkrMode, OpName, OpParams, OpResult, PlaceParams } from "../shared/protocol";
+import type { IbkrMode, OpName, OpParams, OpResult, PlaceParams, RequestMeta } from "../shared/protocol";
 import type { Violation } from "../shared/tools";
 import { buildOrder, type BuiltOrder, type ContractResolver, reverseLegs } from "./contracts";
 import { BridgeError, notConnected, TwsError } from "./errors";
@@ -14,7 +14,10 @@ import { closeViolations, emergencyStopOn, placeViolations, reduceOnlyViolations
 import { SAFE_ID, type TradeLogs } from "./trade-logs";
 import type { TwsConnection } from "./tws-connection";
 
-export type Handlers = { [N in OpName]: (params: OpParams<N>) => Promise<OpResult<N>> };
+export type Handlers = { [N in OpName]: (params: OpParams<N>, meta?: RequestMeta) => Promise<OpResult<N>> };
+
+/** Sent this close to the edge's deadline, the answer could not arrive in time: refuse instead. */
+export const EXPIRY_MARGIN_MS = 500;
 
 export interface OperationDeps {
   tws: TwsConnection;
@@ -66,7 +69,7 @@ export function createOperations(deps: OperationDeps): Handlers {
   const stopFileViolation = (): Violation => ({ check: "emergency_stop_file", message: `Emergency stop file ${deps.emergencyStopFile} is present on the trading box` });
 
   /** Send one order and wait for TWS's first word on it: acknowledged, or rejected. */
-  const submit = async (orderRef: string, built: BuiltOrder, record: { symbol: string; strategy: string | null; intent: "open" | "close"; legs: Leg[]; maxRisk: number | null; fileRef: string }) => {
+  const submit = async (orderRef: string, built: BuiltOrder, record: { symbol: string; strategy: string | null; intent: "open" | "close"; legs: Leg[]; maxRisk: number | null; fileRef: string }, meta: RequestMeta = {}) => {
     const orderId = tws.nextOrderId();
     const order: IbOrder = {
       action: built.action,
@@ -104,7 +107,15 @@ export function createOperations(deps: OperationDeps): Handlers {
     });
     acked.catch(() => undefined);
     try {
-      await tws.send(`order ${orderRef}`, (ib) => ib.placeOrder(orderId, built.contract, order), true);
+      await tws.send(`order ${orderRef}`, (ib) => {
+        // The last moment before the order leaves: the pacer may have held it, or the process was
+        // paused. An edge that gave up has marked it unconfirmed; sending it now would surprise it.
+        if (meta.expiresAt !== undefined && Date.now() > meta.expiresAt - EXPIRY_MARGIN_MS)
+          throw new BridgeError("expired", `Order ${orderRef} was not sent: the edge stopped waiting for it ${Math.max(0, Date.now() - meta.expiresAt)} ms ago (the bridge was held up)`);
+        if (record.intent === "open" && emergencyStopOn(deps.emergencyStopFile))
+          throw new BridgeError("emergency_stop_file", `Emergency stop file ${deps.emergencyStopFile} appeared before order ${orderRef} was sent: not sent`, [stopFileViolation()]);
+        ib.placeOrder(orderId, built.contract, order);
+      }, true);
     } catch (error) {
       mirror.orders.delete(orderId);
       throw error;
@@ -133,7 +144,7 @@ export function createOperations(deps: OperationDeps): Handlers {
     if (!tws.tradable) throw notConnected(what, `${tws.health.state}${tws.health.last_error ? `: ${tws.health.last_error}` : ""}`);
   };
 
-  const place = async (p: PlaceParams) => {
+  const place = async (p: PlaceParams, meta: RequestMeta = {}) => {
     checkId("trade_id", p.trade_id);
     const stopped = emergencyStopOn(deps.emergencyStopFile);
     if (stopped && p.intent === "open") refuse(p.trade_id, "emergency_stop_file", [stopFileViolation()]);
@@ -146,7 +157,7 @@ export function createOperations(deps: OperationDeps): Handlers {
       if (notReducing.length > 0) refuse(p.trade_id, stopped ? "emergency_stop_file" : "second_key_refused", stopped ? [stopFileViolation(), ...notReducing] : notReducing);
     }
     const built = buildOrder(p.symbol, p.legs, resolved);
-    return submit(p.trade_id, built, { symbol: p.symbol, strategy: p.strategy, intent: p.intent, legs: p.legs, maxRisk: p.max_risk, fileRef: p.trade_id });
+    return submit(p.trade_id, built, { symbol: p.symbol, strategy: p.strategy, intent: p.intent, legs: p.legs, maxRisk: p.max_risk, fileRef: p.trade_id }, meta);
   };
 
   const handlers: Handlers = {
@@ -250,7 +261,7 @@ export function createOperations(deps: OperationDeps): Handlers {
       return { requested: true as const };
     },
 
-    async close(p) {
+    async close(p, meta = {}) {
       checkId("trade_id", p.trade_id);
       checkId("close_trade_id", p.close_trade_id);
       const stopped = emergencyStopOn(deps.emergencyStopFile);
@@ -271,7 +282,7 @@ export function createOperations(deps: OperationDeps): Handlers {
         return { ...leg, price: natural };
       });
       const built = buildOrder(p.symbol, priced, resolved);
-      return submit(p.close_trade_id, built, { symbol: p.symbol, strategy: null, intent: "close", legs: priced, maxRisk: null, fileRef: p.trade_id });
+      return submit(p.close_trade_id, built, { symbol: p.symbol, strategy: null, intent: "close", legs: priced, maxRisk: null, fileRef: p.trade_id }, meta);
     },
 
     async order_status({ order_id }) {

@@ -68,7 +68,9 @@ export class BridgeLink {
       }, timeoutMs);
       this.pending.set(id, { op, socket, resolve: resolve as (v: unknown) => void, reject, timer });
       try {
-        socket.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "request", id, op, params }));
+        // The bridge sends no order after expires_at: once this timer fires the order is "unconfirmed"
+        // here, and must not reach TWS later from a bridge that was held up.
+        socket.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "request", id, op, params, expires_at: Date.now() + timeoutMs }));
       } catch (error) {
         clearTimeout(timer);
         this.pending.delete(id);

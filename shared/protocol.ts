@@ -213,8 +213,18 @@ export const Request = z.strictObject({
   id: z.string().min(1),
   op: OpName,
   params: z.unknown(),
+  /**
+   * Epoch ms when the edge stops waiting for the answer. The bridge sends no order after it: a
+   * request held up (a paused bridge, a slow socket) must not reach TWS once the edge gave up.
+   */
+  expires_at: z.number().int().positive().optional(),
 });
 export type Request = z.infer<typeof Request>;
+
+/** What the bridge knows of a request besides its params. */
+export interface RequestMeta {
+  expiresAt?: number;
+}
 
 export const ErrorBody = z.object({
   code: z.string(),

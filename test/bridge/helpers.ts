@@ -125,7 +125,7 @@ export class TestEdge {
   }
 
   /** Send a request and wait for its response frame. */
-  request(op: string, params: unknown, timeoutMs = 10_000): Promise<ResponseFrame> {
+  request(op: string, params: unknown, timeoutMs = 10_000, envelope: Record<string, unknown> = {}): Promise<ResponseFrame> {
     const socket = this.socket;
     if (!socket) return Promise.reject(new Error("no bridge connected"));
     const id = `r${this.nextId++}`;
@@ -138,7 +138,7 @@ export class TestEdge {
         clearTimeout(timer);
         resolve(frame);
       });
-      socket.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "request", id, op, params }));
+      socket.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "request", id, op, params, ...envelope }));
     });
   }
 
