@@ -190,6 +190,8 @@ export async function startFaultStack(name: string, options: { twsProxy?: boolea
     workDir: join(base, "trading_workspace"),
     edgePort,
     shadowMode: false,
+    // Edits to edge/ by others while this runs must not restart the Worker mid-test.
+    frozenEdge: true,
     echo: process.env.E2E_ECHO === "1",
     bridgeEnv: {
       LOG_LEVEL: "info",
