@@ -1,8 +1,8 @@
 // The Durable Object of one IBKR account: the single decision point and its SQLite state.
-// Serves MCP (stateless Streamable HTTP, one transport+server per request), the bridge WebSocket
+// Serves MCP (Streamable HTTP: stateless, or a session when the client can confirm orders by
+// elicitation — edge/mcp-http.ts), the bridge WebSocket
 // and the dashboard live socket (hibernation API), and the admin API.
 import { DurableObject } from "cloudflare:workers";
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { Event, Hello, PROTOCOL_VERSION, Response as BridgeResponse } from "../shared/protocol";
 import { handleAdmin } from "./admin-api";
 import { appendAudit } from "./audit";
@@ -11,6 +11,7 @@ import { BridgeLink, type BridgeAttachment } from "./bridge-link";
 import { checkBreakers } from "./breakers";
 import type { DeskContext } from "./desk-context";
 import { setKv } from "./kv";
+import { McpHttp } from "./mcp-http";
 import { buildMcpServer } from "./mcp-server";
 import { expireApprovals } from "./order-desk";
 import { reconcile } from "./reconcile";
@@ -37,6 +38,8 @@ const DEAD_LINK_MS = 30_000;
 export class AccountDO extends DurableObject<Env> {
   private readonly link: BridgeLink;
   private readonly desk: DeskContext;
+  /** MCP over HTTP: stateless, or in-memory sessions for clients that can confirm orders (lost on eviction). */
+  private readonly mcp: McpHttp;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -62,6 +65,7 @@ export class AccountDO extends DurableObject<Env> {
         this.link.request("write_log", { kind, at: new Date().toISOString(), message, details }).catch(() => undefined);
       },
     };
+    this.mcp = new McpHttp(() => buildMcpServer(this.desk));
   }
 
   /** Appends to the audit chain (tokens redacted) and tells every dashboard socket. */
@@ -258,13 +262,8 @@ export class AccountDO extends DurableObject<Env> {
     await this.ctx.storage.setAlarm(Date.now() + PING_EVERY_MS);
   }
 
-  private async handleMcp(request: Request): Promise<Response> {
-    // Stateless: no server-to-client stream, so GET would only hold the object awake.
-    if (request.method !== "POST") return new Response("method not allowed", { status: 405, headers: { Allow: "POST" } });
-    const server = buildMcpServer(this.desk);
-    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-    await server.connect(transport);
-    return transport.handleRequest(request);
+  private handleMcp(request: Request): Promise<Response> {
+    return this.mcp.handle(request);
   }
 }
 

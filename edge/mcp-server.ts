@@ -1,7 +1,9 @@
-// MCP server of one account: built fresh per request (the stateless transport cannot be reused).
-// Every tool has input and output schemas and annotations; write tools are left out entirely in
-// read-only mode. A refused order is a tool result with isError and every violated check.
+// MCP server of one account: built fresh per stateless request, or once per elicitation session
+// (edge/mcp-http.ts). Every tool has input and output schemas and annotations; write tools are
+// left out entirely in read-only mode. A refused order is a tool result with isError and every
+// violated check.
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { LIMITS } from "../shared/limits";
 import {
@@ -19,6 +21,7 @@ import {
 import { z } from "zod";
 import { readAudit } from "./audit";
 import type { DeskContext } from "./desk-context";
+import { elicitationAsker } from "./elicitation";
 import { getOrderById, listTrades } from "./ledger";
 import { cancelOrder, closePosition, placeOrder, previewOrder } from "./order-desk";
 import { accountSnapshot } from "./safety-state";
@@ -51,7 +54,8 @@ function fail(message: string): CallToolResult {
 }
 
 export function buildMcpServer(ctx: DeskContext): McpServer {
-  const server = new McpServer({ name: "ibkr-mcp", version: "0.2.0" }, { capabilities: { resources: {} } });
+  // Ajv (the SDK's default validator of elicitation answers) compiles code, which workerd forbids.
+  const server = new McpServer({ name: "ibkr-mcp", version: "0.2.0" }, { capabilities: { resources: {} }, jsonSchemaValidator: new CfWorkerJsonSchemaValidator() });
 
   server.registerTool("get_account", {
     description: "Account summary (net liquidation, cash, buying power, margin, P&L) from the bridge's latest snapshot, with its age.",
@@ -137,11 +141,11 @@ export function buildMcpServer(ctx: DeskContext): McpServer {
   if (!ctx.settings.readOnly) {
     server.registerTool("place_order", {
       description:
-        "Places a defined-risk options (or covered stock) order as ONE combo limit order after every safety check. max_risk is your claim of the worst-case loss; the edge computes it from the legs and refuses a claim below it. A refused order lists every violated check. In shadow mode the order waits for a person's approval. Send an idempotency_key to retry safely.",
+        "Places a defined-risk options (or covered stock) order as ONE combo limit order after every safety check. max_risk is your claim of the worst-case loss; the edge computes it from the legs and refuses a claim below it. A refused order lists every violated check. In shadow mode the order waits for a person's approval. Send an idempotency_key to retry safely. When your MCP client supports elicitation, the person is first asked to confirm a read-back of the order (legs, net limit, computed worst-case loss); a decline refuses it (check person_declined), no answer within 2 minutes refuses it (person_unreachable). Shadow mode still applies after a confirmation: the dashboard approval is a separate gate.",
       inputSchema: PlaceOrderInput, outputSchema: PlaceOrderOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
-    }, async (input) => {
-      const result = await placeOrder(ctx, input);
+    }, async (input, call) => {
+      const result = await placeOrder(ctx, input, elicitationAsker(server.server, call) ?? undefined);
       return answer(result.output, result.isError);
     });
 

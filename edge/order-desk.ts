@@ -1,6 +1,7 @@
-// The one decision point: place, preview, close, cancel and approve orders. The quote is fetched
-// first; then the checks and the write that reserves the trade's risk run in ONE synchronous turn
-// (no await between them), so concurrent calls cannot overshoot a limit. Only then is the bridge asked.
+// The one decision point: place, preview, close, cancel and approve orders. The person's
+// confirmation (MCP elicitation, when their client can answer) and the quote are fetched first;
+// then the checks and the write that reserves the trade's risk run in ONE synchronous turn (no
+// await between them), so concurrent calls cannot overshoot a limit. Only then is the bridge asked.
 import { createHash } from "node:crypto";
 import { evaluateOrder, orderFingerprint, type CheckContext } from "../shared/checks";
 import { formatUsd } from "../shared/money";
@@ -11,6 +12,7 @@ import { makeTradeId, tradingDay } from "../shared/trade-id";
 import type { PlaceOrderInput, PlaceOrderOutput, Violation } from "../shared/tools";
 import { BridgeError } from "./bridge-link";
 import type { DeskContext } from "./desk-context";
+import { readBack, type AskPerson } from "./elicitation";
 import {
   closeRef,
   getOrderById,
@@ -120,7 +122,11 @@ function replayDetails(idempotencyKey: string | undefined, answer: ToolAnswer<Pl
   };
 }
 
-export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput): Promise<ToolAnswer<PlaceOrderOutput>> {
+/**
+ * Places an order. `askPerson` is set when the caller's MCP session can elicit: the person then
+ * confirms a read-back before the quote fetch and the synchronous check (never inside it).
+ */
+export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPerson?: AskPerson): Promise<ToolAnswer<PlaceOrderOutput>> {
   const { idempotency_key, ...order } = input;
   const key = idempotency_key ? `place:${idempotency_key}` : null;
   const argsHash = hashArgs(order);
@@ -140,6 +146,27 @@ export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput): Prom
   if (early) {
     ctx.audit("edge", "idempotent_replay", replayDetails(idempotency_key, early));
     return early;
+  }
+
+  // Only an order whose risk is computable is read back: any other is refused by the checks below.
+  if (askPerson && analysis.errors.length === 0 && analysis.worstCaseLoss !== null) {
+    const message = readBack(input, analysis);
+    ctx.audit("edge", "confirmation_requested", { symbol: input.symbol, strategy: input.strategy, idempotency_key, computed_max_risk: analysis.worstCaseLoss });
+    const person = await askPerson(message);
+    if (!person.confirmed) {
+      // A twin call with the same key may have been answered meanwhile: its answer stands.
+      const settled = replay(ctx, key, argsHash, inFlight, conflict);
+      if (settled) {
+        ctx.audit("edge", "idempotent_replay", replayDetails(idempotency_key, settled));
+        return settled;
+      }
+      const answer = refusal(analysis, [person.violation]);
+      ctx.audit("person", person.outcome === "unreachable" ? "order_person_unreachable" : "order_declined_by_person", {
+        symbol: input.symbol, strategy: input.strategy, idempotency_key, outcome: person.outcome, violations: [person.violation],
+      });
+      return storeAnswer(ctx, key, argsHash, null, answer);
+    }
+    ctx.audit("person", "order_confirmed_by_person", { symbol: input.symbol, strategy: input.strategy, idempotency_key });
   }
 
   const quote = await fetchQuote(ctx, input.legs);
