@@ -105,6 +105,13 @@ export class AccountDO extends DurableObject<Env> {
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
+  /** The reconciliation under way, so a burst of late answers starts one, not many. */
+  private reconciling: Promise<unknown> | null = null;
+
+  private reconcileOnce(): void {
+    this.reconciling ??= reconcile(this.desk).finally(() => (this.reconciling = null));
+  }
+
   private isBridge(ws: WebSocket): boolean {
     return this.ctx.getTags(ws).includes("bridge");
   }
@@ -131,7 +138,12 @@ export class AccountDO extends DurableObject<Env> {
       case "response": {
         const parsed = BridgeResponse.safeParse(frame);
         if (!parsed.success) this.audit("bridge", "bridge_frame_invalid", { type: "response", issue: parsed.error.issues[0]?.message ?? null });
-        else if (!this.link.settle(parsed.data)) this.audit("bridge", "late_response", { id: parsed.data.id, ok: parsed.data.ok });
+        else if (!this.link.settle(parsed.data)) {
+          this.audit("bridge", "late_response", { id: parsed.data.id, ok: parsed.data.ok, code: parsed.data.ok ? null : parsed.data.error.code });
+          // A late answer means a timed-out request was still being worked on: if any order is
+          // unconfirmed, settle it now rather than at the next reconnect, which may never come.
+          if (hasUnconfirmedOrders(this.ctx.storage.sql)) this.reconcileOnce();
+        }
         return;
       }
       case "ping":
@@ -171,7 +183,7 @@ export class AccountDO extends DurableObject<Env> {
     ws.serializeAttachment({ hello: true, bridge_id: h.bridge_id, bridge_version: h.bridge_version, mode: h.mode, since: new Date().toISOString(), last_frame_ms: Date.now() } satisfies BridgeAttachment);
     sendFrame(ws, JSON.stringify({ v: PROTOCOL_VERSION, type: "welcome", last_event_seq: lastSeq }));
     void this.ctx.storage.setAlarm(Date.now() + PING_EVERY_MS);
-    void reconcile(this.desk);
+    this.reconciling = reconcile(this.desk).finally(() => (this.reconciling = null));
   }
 
   private onEvent(ws: WebSocket, attachment: BridgeAttachment, frame: unknown): void {
@@ -270,4 +282,8 @@ export class AccountDO extends DurableObject<Env> {
 /** A frame to a socket that closed meanwhile is dropped, not thrown: the peer reconnects and resends. */
 function sendFrame(ws: WebSocket, text: string): void {
   if (ws.readyState === WebSocket.OPEN) ws.send(text);
+}
+
+function hasUnconfirmedOrders(sql: SqlStorage): boolean {
+  return sql.exec("SELECT 1 FROM orders WHERE status = 'Unknown' LIMIT 1").toArray().length > 0;
 }

@@ -64,6 +64,23 @@ describe("reconciliation", () => {
     second.close();
   });
 
+  it("settles an unconfirmed order while the link stays up: the bridge's late answer starts a reconciliation", async () => {
+    const edge = new Edge();
+    const bridge = await FakeBridge.connect(edge);
+    await reconciled(edge, 1);
+    // The bridge was held up past the edge's 10 s timeout, then refused the stale request.
+    bridge.handlers.place = () => new Promise((resolve) => setTimeout(() => resolve({ error: { code: "expired", message: "Order was not sent: the edge stopped waiting for it" } }), 10_300));
+    const answer = await edge.call("place_order", condorOrder({}, 100));
+    expect(answer.structuredContent.status).toBe("Unknown");
+    const tradeId = answer.structuredContent.trade_id;
+    const report = await reconciled(edge, 2);
+    expect(report.not_found).toEqual([tradeId]);
+    const trade = (await edge.call("list_trades", {})).structuredContent.trades.find((t: { trade_id: string }) => t.trade_id === tradeId);
+    expect(trade.state).toBe("cancelled");
+    expect(JSON.parse((await edge.audit("late_response"))[0]!.details_json)).toMatchObject({ ok: false, code: "expired" });
+    expect(bridge.sent("place")).toHaveLength(1);
+  }, 20_000);
+
   it("stores each event once: a reconnecting bridge resumes after last_event_seq and replays are ignored", async () => {
     const edge = new Edge();
     const bridge = await FakeBridge.connect(edge, { bridgeId: "bridge-fixed-0001" });
