@@ -1,8 +1,19 @@
 // IBKR pacing: TWS allows 50 messages per second per client. Every request the bridge sends goes
-// through one Pacer that releases at most `perSlot` calls in any `slotMs` window (4 per 110 ms,
-// about 36 a second: headroom for a busy event loop bunching messages on the wire), however many
-// requests arrive at once. Queued calls belong to one
-// TWS connection: when it ends they are refused, never sent later on a new one.
+// through one Pacer that holds each of its limits over sliding windows, however many requests
+// arrive at once: at most 38 messages in any second and 8 in any 100 ms. The short window lets
+// an order's few messages (a combo quote and the order) go out at once; it also bounds what a
+// late-delivered burst can add to TWS's own one-second count (38 + 8 < 50). Queued calls belong
+// to one TWS connection: when it ends they are refused, never sent later on a new one.
+
+export interface PaceLimit {
+  count: number;
+  ms: number;
+}
+
+export const DEFAULT_PACE_LIMITS: readonly PaceLimit[] = [
+  { count: 8, ms: 100 },
+  { count: 38, ms: 1_000 },
+];
 
 export class PacerClosedError extends Error {
   constructor(reason: string) {
@@ -17,16 +28,16 @@ interface Job {
 }
 
 export class Pacer {
-  /** Send times of the calls released within the last slot. */
+  /** Send times within the longest window, oldest first. */
   private readonly recent: number[] = [];
   private readonly queue: Job[] = [];
   private timer: NodeJS.Timeout | null = null;
   private closedReason: string | null = null;
+  private readonly longestMs: number;
 
-  constructor(
-    readonly perSlot = 4,
-    readonly slotMs = 110,
-  ) {}
+  constructor(readonly limits: readonly PaceLimit[] = DEFAULT_PACE_LIMITS) {
+    this.longestMs = Math.max(...limits.map((l) => l.ms));
+  }
 
   /** Run `send` (one TWS message) as soon as the pacing allows; rejects if the pacer closes first. */
   schedule(send: () => void): Promise<void> {
@@ -63,18 +74,31 @@ export class Pacer {
     if (this.timer || this.closedReason !== null) return;
     for (;;) {
       const now = performance.now();
-      while (this.recent.length > 0 && (this.recent[0] as number) <= now - this.slotMs) this.recent.shift();
+      while (this.recent.length > 0 && (this.recent[0] as number) <= now - this.longestMs) this.recent.shift();
       if (this.queue.length === 0) return;
-      if (this.recent.length >= this.perSlot) {
-        const wait = Math.max(1, (this.recent[0] as number) + this.slotMs - now + 1);
+      const wait = this.waitMs(now);
+      if (wait > 0) {
         this.timer = setTimeout(() => {
           this.timer = null;
           this.drain();
-        }, wait);
+        }, Math.max(1, Math.ceil(wait)));
         return;
       }
       this.recent.push(now);
       (this.queue.shift() as Job).run();
     }
+  }
+
+  /** How long until one more message keeps every limit (0: now). */
+  private waitMs(now: number): number {
+    let wait = 0;
+    for (const { count, ms } of this.limits) {
+      // The count-th most recent send must leave the window before another may go.
+      const index = this.recent.length - count;
+      if (index < 0) continue;
+      const leavesAt = (this.recent[index] as number) + ms;
+      if (leavesAt > now) wait = Math.max(wait, leavesAt - now + 0.5);
+    }
+    return wait;
   }
 }
