@@ -38,6 +38,10 @@ async function fullPath(t: TestStack): Promise<{ series: Record<string, Series>;
     if (answer.isError) throw new Error(`${tool}: ${answer.text}`);
     return answer;
   };
+  // The floor under every tool: a request that stops in the Worker, and one that reaches the
+  // Durable Object and returns without MCP or the bridge.
+  const workerOnly = await timeSeries("floor: Worker only (404)", "HTTP → wrangler dev → Worker", READS, () => fetch(`${t.stack.edgeUrl}/nope`).then((r) => r.text()));
+  const durableObject = await timeSeries("floor: Worker → Durable Object", "HTTP → wrangler dev → DO (/api/health)", READS, () => t.stack.admin("/api/health").then((r) => r.text()));
   const condors = await distinctCondors(t);
   const first = condors[0]!;
   const account = await timeSeries("get_account", "MCP → edge → bridge → sim", READS, () => call("get_account"));
@@ -53,7 +57,7 @@ async function fullPath(t: TestStack): Promise<{ series: Record<string, Series>;
     wallMs += s.wallMs;
   }
   const place: Series = { name: "place_order→Submitted", path: "MCP → edge → bridge → sim", samples: placeSamples, wallMs };
-  return { series: { account, positions, preview, place }, legs: first.legs };
+  return { series: { workerOnly, durableObject, account, positions, preview, place }, legs: first.legs };
 }
 
 async function bridgeMemory(t: TestStack): Promise<{ at: number; rssMiB: number }[]> {
@@ -79,7 +83,7 @@ async function main(): Promise<void> {
   try {
     const full = await fullPath(t);
     const direct = await directSeries(ROOT, full.legs, READS, full.series.place!.samples.length);
-    printTable("Latency (sequential calls, after warm-up)", [full.series.account!, direct.account, full.series.positions!, direct.positions, full.series.preview!, direct.preview, full.series.place!, direct.place]);
+    printTable("Latency (sequential calls, after warm-up)", [full.series.workerOnly!, full.series.durableObject!, full.series.account!, direct.account, full.series.positions!, direct.positions, full.series.preview!, direct.preview, full.series.place!, direct.place]);
     printComparison([
       { name: "get_account", full: full.series.account!, direct: direct.account },
       { name: "get_positions", full: full.series.positions!, direct: direct.positions },
