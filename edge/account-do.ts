@@ -5,6 +5,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { Event, Hello, PROTOCOL_VERSION, Response as BridgeResponse } from "../shared/protocol";
 import { handleAdmin } from "./admin-api";
+import { LOGIN_GATE_PATH } from "./dashboard/login-client";
+import { loginGate } from "./login-gate";
 import { appendAudit } from "./audit";
 import { applyEvent, lastEventSeq, storeEventSeq } from "./bridge-events";
 import { BridgeLink, type BridgeAttachment } from "./bridge-link";
@@ -93,6 +95,13 @@ export class AccountDO extends DurableObject<Env> {
     if (url.pathname === "/bridge") return this.acceptSocket(request, "bridge");
     if (url.pathname === "/api/live") return this.acceptSocket(request, "dashboard");
     if (url.pathname.startsWith("/api/")) return handleAdmin(this.desk, request, url);
+    // Reached only from the Worker's login route: the Worker forwards no outside path here.
+    if (url.pathname === LOGIN_GATE_PATH && request.method === "POST") {
+      const body = (await request.json().catch(() => null)) as { phase?: unknown; client?: unknown } | null;
+      const phase = body?.phase;
+      if (phase !== "check" && phase !== "failed" && phase !== "succeeded") return Response.json({ error: "phase must be check, failed or succeeded" }, { status: 400 });
+      return Response.json(loginGate(this.desk, phase, typeof body?.client === "string" ? body.client.slice(0, 64) : null));
+    }
     return new Response("not found", { status: 404 });
   }
 

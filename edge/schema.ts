@@ -27,6 +27,8 @@ export const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS order_times (id INTEGER PRIMARY KEY AUTOINCREMENT, trade_id TEXT NOT NULL, at_ms INTEGER NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS positions (con_id INTEGER PRIMARY KEY, position_json TEXT NOT NULL, updated_at TEXT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value_json TEXT NOT NULL)`,
+  // Failed dashboard logins, for the lockout window (see login-gate.ts).
+  `CREATE TABLE IF NOT EXISTS login_failures (at_ms INTEGER NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
      details_json TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)`,
 ];

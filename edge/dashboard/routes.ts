@@ -6,11 +6,12 @@ import { bodyLimit } from "hono/body-limit";
 import { csrf } from "hono/csrf";
 import { secureHeaders } from "hono/secure-headers";
 import { APP_JS } from "./app-js";
+import { askLoginGate, type LoginGateEnv } from "./login-client";
 import { dashboardPage, loginPage } from "./page";
 import { csrfTokenFor, endSession, isAdminToken, readSession, startSession } from "./session";
 import { STYLES_CSS } from "./styles";
 
-type Bindings = { ADMIN_TOKEN: string };
+type Bindings = { ADMIN_TOKEN: string } & LoginGateEnv;
 
 export const CONTENT_SECURITY_POLICY = {
   defaultSrc: ["'none'"],
@@ -41,7 +42,17 @@ dashboard.get("/", async (c) => {
 dashboard.post("/login", async (c) => {
   const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
   const token = typeof form.token === "string" ? form.token : "";
-  if (!(await isAdminToken(token, c.env.ADMIN_TOKEN))) return c.html(loginPage(true), 401, NO_STORE);
+  const client = c.req.header("cf-connecting-ip") ?? null;
+  // Fail closed: a login that cannot be counted is not checked at all.
+  const gate = await askLoginGate(c.env, "check", client).catch(() => null);
+  if (gate === null) return c.text("The login form is unavailable right now; the bearer-token API still works", 503, NO_STORE);
+  if (gate.locked)
+    return c.text(`Too many failed logins: the form is locked for ${Math.ceil(gate.retry_after_s / 60)} more minute(s). The bearer-token API still works.`, 429, { ...NO_STORE, "retry-after": String(gate.retry_after_s) });
+  if (!(await isAdminToken(token, c.env.ADMIN_TOKEN))) {
+    await askLoginGate(c.env, "failed", client).catch(() => null);
+    return c.html(loginPage(true), 401, NO_STORE);
+  }
+  await askLoginGate(c.env, "succeeded", client).catch(() => null);
   await startSession(c, c.env.ADMIN_TOKEN);
   return c.redirect("/dashboard", 303);
 });
