@@ -2,7 +2,7 @@
 // Only the edge registers these, so they stay here rather than in shared/.
 import { z } from "zod";
 import { Leg, Symbol } from "../shared/order";
-import { OptionChain, OptionChainParams, Quote, TwsHealth } from "../shared/protocol";
+import { OptionChain, OptionChainParams, PreviewResult, Quote, TwsHealth } from "../shared/protocol";
 import { OrderStatusName, TradeId, Violation } from "../shared/tools";
 
 export const LimitUsage = z.object({
@@ -52,13 +52,8 @@ export const PreviewOrderOutput = z.object({
   breakevens: z.array(z.number()),
   net_premium: z.number(),
   risk_method: z.string(),
-  margin: z.object({
-    init_margin_change: z.number().nullable(),
-    maint_margin_change: z.number().nullable(),
-    equity_with_loan_change: z.number().nullable(),
-    commission: z.number().nullable(),
-    warning: z.string().nullable(),
-  }).nullable(),
+  /** IBKR's what-if answer, as the bridge's `preview` op returns it. */
+  margin: PreviewResult.nullable(),
   margin_error: z.string().nullable(),
   shadow_mode: z.boolean(),
 });
