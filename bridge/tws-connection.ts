@@ -5,28 +5,17 @@
 import { EventEmitter } from "node:events";
 import { EventName, IBApi } from "@stoqey/ib";
 import pRetry, { AbortError } from "p-retry";
-import type { IbkrMode, TwsHealth } from "../shared/protocol";
-import { isLiveMode, isPaperAccount } from "./config";
+import type { TwsHealth } from "../shared/protocol";
+import { type BridgeConfig, isLiveMode, isPaperAccount } from "./config";
 import { BridgeError, notConnected, TwsError } from "./errors";
 import type { Logger } from "./log";
 import { Pacer, PacerClosedError } from "./pacer";
 
-export interface TwsOptions {
-  host: string;
-  port: number;
-  clientId: number;
-  mode: IbkrMode;
-  accountId: string | null;
-  marketDataType: 1 | 2 | 3 | 4;
-  timing: {
-    twsHeartbeatMs: number;
-    twsHeartbeatTimeoutMs: number;
-    twsConnectTimeoutMs: number;
-    twsBackoffMinMs: number;
-    twsBackoffMaxMs: number;
-  };
+/** The settings of bridge/config.ts this connection reads, typed from there so they cannot drift. */
+export type TwsOptions = Pick<BridgeConfig, "host" | "port" | "clientId" | "mode" | "accountId" | "marketDataType"> & {
+  timing: Pick<BridgeConfig["timing"], "twsHeartbeatMs" | "twsHeartbeatTimeoutMs" | "twsConnectTimeoutMs" | "twsBackoffMinMs" | "twsBackoffMaxMs">;
   logger: Logger;
-}
+};
 
 /** Codes TWS sends with id -1 about its own link to IBKR (they arrive as `info` in @stoqey/ib). */
 const LINK_LOST = new Set([1100, 2110]);
