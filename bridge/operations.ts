@@ -39,6 +39,46 @@ function checkId(name: string, id: string): void {
     throw new BridgeError("invalid_params", `${name} "${id}" may hold only letters, digits, _ . - (it names the trade's log file)`);
 }
 
+/**
+ * Waits for TWS's word on one order id: `watch` (a mirror subscription) and TWS errors for that id
+ * may each settle it, the timer settles it otherwise, and every listener is removed whichever
+ * comes first. A settled Error rejects; anything else resolves.
+ */
+function awaitOrderAnswer<T>(
+  tws: TwsConnection,
+  orderId: number,
+  how: {
+    timeoutMs: number;
+    onTimeout: () => T | Error;
+    watch: (settle: (outcome: T | Error) => void) => () => void;
+    /** An Error to settle with, or null for a notice that does not end the wait. */
+    onError: (code: number, message: string) => Error | null;
+    send: () => Promise<void>;
+  },
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const settle = (outcome: T | Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      unwatch();
+      tws.off("tws_error", onError);
+      if (outcome instanceof Error) reject(outcome);
+      else resolve(outcome);
+    };
+    const timer = setTimeout(() => settle(how.onTimeout()), how.timeoutMs);
+    const onError = ({ code, message, reqId }: { code: number; message: string; reqId: number }) => {
+      if (reqId !== orderId) return;
+      const error = how.onError(code, message);
+      if (error) settle(error);
+    };
+    tws.on("tws_error", onError);
+    const unwatch = how.watch(settle);
+    how.send().catch((error: Error) => settle(error));
+  });
+}
+
 export function createOperations(deps: OperationDeps): Handlers {
   const { tws, mirror, contracts, market, tradeLogs, publish, logger } = deps;
 
@@ -181,39 +221,24 @@ export function createOperations(deps: OperationDeps): Handlers {
       const resolved = await contracts.resolveAll(p.legs);
       const built = buildOrder(p.symbol, p.legs, resolved);
       const orderId = tws.nextOrderId();
-      return new Promise((resolve, reject) => {
-        const done = () => {
-          clearTimeout(timer);
-          unwatch();
-          tws.off("tws_error", onError);
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(new BridgeError("timeout", `TWS did not answer the what-if preview within ${deps.orderAckTimeoutMs} ms`));
-        }, deps.orderAckTimeoutMs);
-        const onError = ({ code, message, reqId }: { code: number; message: string; reqId: number }) => {
-          if (reqId !== orderId || code === 399 || (code >= 2100 && code < 2200)) return;
-          done();
-          reject(new TwsError(code, message, "what-if preview"));
-        };
-        tws.on("tws_error", onError);
-        const unwatch = mirror.watchWhatIf(orderId, (state) => {
-          // Early what-if answers can carry unset margins; wait for initMarginChange.
-          if (num(state.initMarginChange) === null) return;
-          done();
-          resolve({
-            init_margin_change: num(state.initMarginChange),
-            maint_margin_change: num(state.maintMarginChange),
-            equity_with_loan_change: num(state.equityWithLoanChange),
-            commission: num(state.commission),
-            warning: state.warningText || null,
-          });
-        });
-        const order: IbOrder = { action: built.action, orderType: OrderType.LMT, totalQuantity: built.quantity, lmtPrice: built.limitPrice, orderRef: p.trade_id, whatIf: true, transmit: true };
-        tws.send("what-if preview", (ib) => ib.placeOrder(orderId, built.contract, order)).catch((error: Error) => {
-          done();
-          reject(error);
-        });
+      const order: IbOrder = { action: built.action, orderType: OrderType.LMT, totalQuantity: built.quantity, lmtPrice: built.limitPrice, orderRef: p.trade_id, whatIf: true, transmit: true };
+      return awaitOrderAnswer<OpResult<"preview">>(tws, orderId, {
+        timeoutMs: deps.orderAckTimeoutMs,
+        onTimeout: () => new BridgeError("timeout", `TWS did not answer the what-if preview within ${deps.orderAckTimeoutMs} ms`),
+        watch: (settle) =>
+          mirror.watchWhatIf(orderId, (state) => {
+            // Early what-if answers can carry unset margins; wait for initMarginChange.
+            if (num(state.initMarginChange) === null) return;
+            settle({
+              init_margin_change: num(state.initMarginChange),
+              maint_margin_change: num(state.maintMarginChange),
+              equity_with_loan_change: num(state.equityWithLoanChange),
+              commission: num(state.commission),
+              warning: state.warningText || null,
+            });
+          }),
+        onError: (code, message) => (code === 399 || (code >= 2100 && code < 2200) ? null : new TwsError(code, message, "what-if preview")),
+        send: () => tws.send("what-if preview", (ib) => ib.placeOrder(orderId, built.contract, order)),
       });
     },
 
@@ -222,36 +247,20 @@ export function createOperations(deps: OperationDeps): Handlers {
       if (!known) throw new BridgeError("unknown_order", `Order ${order_id} is not known to this bridge (not placed or seen since it started)`);
       if (TERMINAL.has(known.status)) return { order_id, status: known.status };
       if (!tws.connected) throw notConnected(`cancel of order ${order_id}`, tws.health.state);
-      return new Promise((resolve, reject) => {
-        const done = () => {
-          clearTimeout(timer);
-          unwatch();
-          tws.off("tws_error", onError);
-        };
-        const timer = setTimeout(() => {
-          done();
-          resolve({ order_id, status: mirror.orders.get(order_id)?.status ?? known.status });
-        }, 5_000);
-        const unwatch = mirror.watchOrder(order_id, (order) => {
-          if (order.status !== "Cancelled") return;
-          done();
-          resolve({ order_id, status: order.status });
-        });
-        const onError = ({ code, message, reqId }: { code: number; message: string; reqId: number }) => {
-          if (reqId !== order_id) return;
-          if (code === 10147) {
-            done();
-            reject(new BridgeError("unknown_order", `TWS does not know order ${order_id}: ${message}`));
-          } else if (code === 10148 || code === 161) {
-            done();
-            reject(new TwsError(code, message, `cancel of order ${order_id}`));
-          }
-        };
-        tws.on("tws_error", onError);
-        tws.send(`cancel of order ${order_id}`, (ib) => ib.cancelOrder(order_id)).catch((error: Error) => {
-          done();
-          reject(error);
-        });
+      return awaitOrderAnswer<OpResult<"cancel">>(tws, order_id, {
+        timeoutMs: 5_000,
+        onTimeout: () => ({ order_id, status: mirror.orders.get(order_id)?.status ?? known.status }),
+        watch: (settle) =>
+          mirror.watchOrder(order_id, (order) => {
+            if (order.status === "Cancelled") settle({ order_id, status: order.status });
+          }),
+        onError: (code, message) =>
+          code === 10147
+            ? new BridgeError("unknown_order", `TWS does not know order ${order_id}: ${message}`)
+            : code === 10148 || code === 161
+              ? new TwsError(code, message, `cancel of order ${order_id}`)
+              : null,
+        send: () => tws.send(`cancel of order ${order_id}`, (ib) => ib.cancelOrder(order_id)),
       });
     },
 
