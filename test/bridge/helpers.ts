@@ -11,18 +11,33 @@ import { type BridgeConfig, loadConfig } from "../../bridge/config";
 import type { Leg } from "../../shared/order";
 import { type Event, type Hello, PROTOCOL_VERSION } from "../../shared/protocol";
 import { type Simulator, startSimulator } from "../tws-sim/index";
+import { sleep, until as pollUntil } from "../support/ib-client";
+import { afterEach } from "vitest";
 
 export const TOKEN = "test-bridge-token-0123456789";
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export { sleep };
 
-export async function until<T>(fn: () => T | undefined | null | false, timeoutMs = 5000, what = "condition"): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
-    await sleep(10);
-  }
+/** test/support's poll, with the bridge tests' longer default wait. */
+export function until<T>(fn: () => T | undefined | null | false, timeoutMs = 5000, what = "condition"): Promise<T> {
+  return pollUntil(fn, timeoutMs, what);
+}
+
+/** Functions pushed to the returned list run after each test, the last pushed first. */
+export function cleanupAfterEach(): (() => Promise<void>)[] {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const fn of cleanups.splice(0).reverse()) await fn();
+  });
+  return cleanups;
+}
+
+/** A rig per call, stopped after the test by `cleanups`. */
+export function rigStarter(cleanups: (() => Promise<void>)[]): (env?: Record<string, string>) => Promise<Rig> {
+  return async (env = {}) => {
+    const rig = await startRig(env);
+    cleanups.push(() => rig.stop());
+    return rig;
+  };
 }
 
 interface ResponseFrame {

@@ -2,22 +2,15 @@
 // token, hello/welcome, events delivered in order without duplicates across a reconnect (a fill
 // made while the link was down arrives after it), acks emptying the queue, requests answered in
 // order of arrival with their ids, pings, a dead link redialled; and no token in any log line.
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startBridge } from "../../bridge/daemon";
 import { bridgeUrl } from "../../bridge/edge-link";
 import type { Event } from "../../shared/protocol";
 import { startSimulator } from "../tws-sim/index";
-import { isoExpiry, LogCapture, optionQuote, placeParams, type Rig, sleep, startRig, TestEdge, testConfig, TOKEN, until } from "./helpers";
+import { isoExpiry, LogCapture, optionQuote, placeParams, sleep, startRig, TestEdge, testConfig, TOKEN, until, cleanupAfterEach, rigStarter } from "./helpers";
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
-async function rigFor(env: Record<string, string> = {}): Promise<Rig> {
-  const rig = await startRig(env);
-  cleanups.push(() => rig.stop());
-  return rig;
-}
+const cleanups = cleanupAfterEach();
+const rigFor = rigStarter(cleanups);
 
 function expectInOrderWithoutGaps(events: Event[]): void {
   const seqs = events.map((e) => e.seq);

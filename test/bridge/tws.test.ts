@@ -2,22 +2,15 @@
 // simulator drops every socket (orders known after, nothing sent twice), an order refused while
 // TWS is down never going out after the reconnect, 1100/1102 (degraded, then connected), a
 // silent TWS caught by the heartbeat, 326 (clientId in use), and the paper/live account refusals.
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startBridge, type Bridge } from "../../bridge/daemon";
 import { analyzeOrder } from "../../shared/risk";
 import { tradingDay } from "../../shared/trade-id";
 import { type Simulator, startSimulator } from "../tws-sim/index";
-import { isoExpiry, LogCapture, optionQuote, placeParams, type Rig, sleep, spyIronCondor, startRig, TestEdge, testConfig, until } from "./helpers";
+import { isoExpiry, LogCapture, optionQuote, placeParams, type Rig, sleep, spyIronCondor, startRig, TestEdge, testConfig, until, cleanupAfterEach, rigStarter } from "./helpers";
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
-async function rigFor(env: Record<string, string> = {}): Promise<Rig> {
-  const rig = await startRig(env);
-  cleanups.push(() => rig.stop());
-  return rig;
-}
+const cleanups = cleanupAfterEach();
+const rigFor = rigStarter(cleanups);
 const healthStates = (rig: Rig) => rig.edge.events<{ state: string }>("tws_health").map((h) => h.state);
 
 /** A long put bid far below the market: it rests at TWS. */

@@ -118,7 +118,7 @@ function off(ib: IBApi, event: EventName, fn: AnyListener): void {
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Poll until `fn` returns a truthy value. */
-export async function until<T>(fn: () => T | undefined | false, timeoutMs = 4000, what = "condition"): Promise<T> {
+export async function until<T>(fn: () => T | undefined | null | false, timeoutMs = 4000, what = "condition"): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = fn();
