@@ -65,6 +65,21 @@ export interface DashboardSession {
   get(path: string): Promise<Response>;
 }
 
+/** Fast reconnects, so a killed bridge or a dropped link is noticed and back within seconds. */
+export const FAST_BRIDGE_ENV: Readonly<Record<string, string>> = {
+  LOG_LEVEL: "info",
+  BRIDGE_LINK_BACKOFF_MIN_MS: "100",
+  BRIDGE_LINK_BACKOFF_MAX_MS: "1000",
+  BRIDGE_TWS_BACKOFF_MIN_MS: "100",
+  BRIDGE_TWS_BACKOFF_MAX_MS: "1000",
+};
+
+/** Every process's output so far, under test-output/logs/NAME-PROCESS.log. */
+export function saveStackLogs(name: string, stack: Stack): void {
+  mkdirSync(join(OUTPUT, "logs"), { recursive: true });
+  for (const p of stack.processes()) writeFileSync(join(OUTPUT, "logs", `${name}-${p.name}.log`), p.output());
+}
+
 export async function startTestStack(name: string, options: { mode?: IbkrMode; shadowMode?: boolean; bridgeEnv?: Record<string, string>; tws?: { host?: string; port?: number; clientId?: number }; accountId?: string } = {}): Promise<TestStack> {
   mkdirSync(join(OUTPUT, "stacks"), { recursive: true });
   const base = mkdtempSync(join(OUTPUT, "stacks", `${name}-`));
@@ -80,13 +95,9 @@ export async function startTestStack(name: string, options: { mode?: IbkrMode; s
     accountId: options.accountId,
     tws: options.tws,
     echo: process.env.E2E_ECHO === "1",
-    // Fast links so a killed bridge is noticed and back within seconds.
-    bridgeEnv: { LOG_LEVEL: "info", BRIDGE_LINK_BACKOFF_MIN_MS: "100", BRIDGE_LINK_BACKOFF_MAX_MS: "1000", BRIDGE_TWS_BACKOFF_MIN_MS: "100", BRIDGE_TWS_BACKOFF_MAX_MS: "1000", ...options.bridgeEnv },
+    bridgeEnv: { ...FAST_BRIDGE_ENV, ...options.bridgeEnv },
   });
-  const saveLogs = () => {
-    mkdirSync(join(OUTPUT, "logs"), { recursive: true });
-    for (const p of stack.processes()) writeFileSync(join(OUTPUT, "logs", `${name}-${p.name}.log`), p.output());
-  };
+  const saveLogs = () => saveStackLogs(name, stack);
   try {
     await stack.waitBridgeLinked(90_000);
   } catch (error) {

@@ -2,10 +2,10 @@
 // talk to TWS and to the edge through loopback TCP proxies (so a test can cut, hold or trap single
 // wire messages), freezing the bridge process (SIGSTOP), and the "nothing lost, nothing doubled"
 // comparison of the simulator's orders and executions with the edge's ledger and audit chain.
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
-import { dashboardLogin, OUTPUT, ROOT, type McpClient, type SimStateView } from "../e2e/harness";
+import { dashboardLogin, FAST_BRIDGE_ENV, OUTPUT, ROOT, type McpClient, saveStackLogs, type SimStateView } from "../e2e/harness";
 import { connectMcp } from "../e2e/mcp-client";
 import { type Stack, startStack } from "../stack/local-stack";
 import { freePort, waitUntil } from "../stack/processes";
@@ -193,21 +193,10 @@ export async function startFaultStack(name: string, options: { twsProxy?: boolea
     // Edits to edge/ by others while this runs must not restart the Worker mid-test.
     frozenEdge: true,
     echo: process.env.E2E_ECHO === "1",
-    bridgeEnv: {
-      LOG_LEVEL: "info",
-      BRIDGE_LINK_BACKOFF_MIN_MS: "100",
-      BRIDGE_LINK_BACKOFF_MAX_MS: "1000",
-      BRIDGE_TWS_BACKOFF_MIN_MS: "100",
-      BRIDGE_TWS_BACKOFF_MAX_MS: "1000",
-      ...options.bridgeEnv,
-      ...proxyEnv,
-    },
+    bridgeEnv: { ...FAST_BRIDGE_ENV, ...options.bridgeEnv, ...proxyEnv },
   });
   if (twsProxy) twsProxy.target = stack.sim!.port;
-  const saveLogs = () => {
-    mkdirSync(join(OUTPUT, "logs"), { recursive: true });
-    for (const p of stack.processes()) writeFileSync(join(OUTPUT, "logs", `${name}-${p.name}.log`), p.output());
-  };
+  const saveLogs = () => saveStackLogs(name, stack);
   try {
     await stack.waitBridgeLinked(90_000);
   } catch (error) {
