@@ -49,6 +49,14 @@ export function linkViolations(ctx: DeskContext): Violation[] {
   return out;
 }
 
+/**
+ * A request that timed out, lost its link while pending, or got an answer outside the protocol may
+ * have reached TWS: its order stays Unknown, risk reserved, until reconciliation settles it.
+ */
+function mayHaveReachedTws(error: BridgeError): boolean {
+  return error.code === "timeout" || error.code === "bridge_disconnected" || error.code === "invalid_result";
+}
+
 // ---- idempotency ---------------------------------------------------------------------------
 
 type Replay<T> = ToolAnswer<T> | null;
@@ -246,7 +254,7 @@ export async function sendOpen(ctx: DeskContext, trade: TradeRow, analysis: Risk
     };
   } catch (error) {
     const e = error instanceof BridgeError ? error : new BridgeError("internal", (error as Error).message);
-    if (e.code === "timeout" || e.code === "bridge_disconnected" || e.code === "invalid_result") {
+    if (mayHaveReachedTws(e)) {
       // It may have reached TWS: keep the risk reserved and let reconciliation settle it.
       upsertOrder(ctx.sql, { order_ref: trade.trade_id, trade_id: trade.trade_id, intent: "open", status: "Unknown", reason: e.message });
       if (getTrade(ctx.sql, trade.trade_id)?.state === "submitting") setTradeState(ctx.sql, trade.trade_id, "unknown");
@@ -334,11 +342,8 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
     return refuse(fail(`Trade ${trade.trade_id} cannot be closed: ${why[trade.state] ?? `it is ${trade.state}`}`, "trade_state"));
   }
   const linkProblems = linkViolations(ctx);
-  if (linkProblems.length) {
-    const answer: ToolAnswer<CloseOutput> = { output: { success: false, trade_id: trade.trade_id, close_order_id: null, status: "Refused", message: `Close refused: ${linkProblems.map((v) => v.message).join("; ")}`, violations: linkProblems }, isError: true };
-    ctx.audit("edge", "close_refused", { trade_id: trade.trade_id, violations: linkProblems });
-    return answer;
-  }
+  if (linkProblems.length)
+    return refuse({ output: { success: false, trade_id: trade.trade_id, close_order_id: null, status: "Refused", message: `Close refused: ${linkProblems.map((v) => v.message).join("; ")}`, violations: linkProblems }, isError: true });
   const now = ctx.now();
   const ref = closeRef(trade.trade_id);
   setTradeState(ctx.sql, trade.trade_id, "closing", now);
@@ -365,7 +370,7 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
     answer = { output: { success: true, trade_id: trade.trade_id, close_order_id: result.order_id, status, message: `Close order ${result.order_id} sent (${ref})`, violations: [] }, isError: false };
   } catch (error) {
     const e = error instanceof BridgeError ? error : new BridgeError("internal", (error as Error).message);
-    if (e.code === "timeout" || e.code === "bridge_disconnected" || e.code === "invalid_result") {
+    if (mayHaveReachedTws(e)) {
       upsertOrder(ctx.sql, { order_ref: ref, trade_id: trade.trade_id, intent: "close", status: "Unknown", reason: e.message });
       ctx.audit("edge", "close_unconfirmed", { trade_id: trade.trade_id, code: e.code, message: e.message });
       answer = { output: { success: false, trade_id: trade.trade_id, close_order_id: null, status: "Unknown", message: `${e.message}. The close may have reached TWS; reconciliation settles it. Do not resend`, violations: [] }, isError: true };
