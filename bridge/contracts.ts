@@ -4,7 +4,7 @@
 // plain OPT/STK contract for one leg.
 import { type ComboLeg, type Contract as IbContract, EventName, OptionType, OrderAction, SecType } from "@stoqey/ib";
 import { type Contract, contractKey, describeLeg, type Leg } from "../shared/order";
-import { comboSize, netLimitPrice } from "../shared/risk";
+import { priceOrder } from "../shared/combo-price";
 import { BridgeError } from "./errors";
 import type { TwsConnection } from "./tws-connection";
 
@@ -35,6 +35,8 @@ export function ibContractSpec(contract: Contract): IbContract {
 export interface ResolvedContract {
   conId: number;
   contract: IbContract;
+  /** The underlying TWS reports (ContractDetails.underSymbol), or the stock's own symbol. */
+  underlying: string;
 }
 
 /** conIds by contract, asked of TWS once per contract and process. */
@@ -63,10 +65,10 @@ export class ContractResolver {
   private async lookup(contract: Contract, key: string): Promise<ResolvedContract> {
     const spec = ibContractSpec(contract);
     const label = contract.sec_type === "STK" ? `${contract.symbol} stock` : `${contract.symbol} ${contract.expiry} ${contract.strike}${contract.right}`;
-    const found = await this.tws.call<IbContract[]>(`contract details of ${label}`, 5_000, (ctx) => {
-      const matches: IbContract[] = [];
-      ctx.on(EventName.contractDetails, (reqId: number, details: { contract: IbContract }) => {
-        if (reqId === ctx.reqId) matches.push(details.contract);
+    const found = await this.tws.call<{ contract: IbContract; underSymbol?: string }[]>(`contract details of ${label}`, 5_000, (ctx) => {
+      const matches: { contract: IbContract; underSymbol?: string }[] = [];
+      ctx.on(EventName.contractDetails, (reqId: number, details: { contract: IbContract; underSymbol?: string }) => {
+        if (reqId === ctx.reqId) matches.push(details);
       });
       ctx.on(EventName.contractDetailsEnd, (reqId: number) => {
         if (reqId === ctx.reqId) ctx.resolve(matches);
@@ -80,9 +82,10 @@ export class ContractResolver {
     });
     if (found.length === 0) throw new BridgeError("tws_error", `TWS knows no contract ${label}`);
     if (found.length > 1) throw new BridgeError("tws_error", `${label} is ambiguous at TWS (${found.length} contracts match)`);
-    const conId = found[0]?.conId;
+    const conId = found[0]?.contract.conId;
     if (!conId) throw new BridgeError("tws_error", `TWS returned no conId for ${label}`);
-    const resolved = { conId, contract: { ...spec, conId } };
+    const underlying = contract.sec_type === "STK" ? contract.symbol : found[0]?.underSymbol?.trim().toUpperCase() || contract.symbol;
+    const resolved = { conId, contract: { ...spec, conId }, underlying };
     this.cache.set(key, resolved);
     return resolved;
   }
@@ -102,32 +105,38 @@ export interface BuiltOrder {
   description: string;
 }
 
-/** One order for all the legs: a BAG for several, the plain contract for one. */
+/**
+ * One order for all the legs: a BAG for several, the plain contract for one, priced by the one
+ * money convention (shared/combo-price.ts) that the edge's risk math used. A combo that has no
+ * such price (stock mixed with options) is refused here too.
+ */
 export function buildOrder(symbol: string, legs: readonly Leg[], resolved: readonly ResolvedContract[]): BuiltOrder {
   if (legs.length !== resolved.length) throw new Error("every leg needs its resolved contract");
-  if (legs.length === 1) {
+  const priced = priceOrder(legs);
+  if (!priced.ok) throw new BridgeError("second_key_refused", priced.reason);
+  const price = priced.price;
+  if (price.kind === "single") {
     const leg = legs[0] as Leg;
     return {
       contract: { ...(resolved[0] as ResolvedContract).contract },
-      action: leg.action === "BUY" ? OrderAction.BUY : OrderAction.SELL,
-      quantity: leg.quantity,
-      limitPrice: leg.price,
+      action: price.action === "BUY" ? OrderAction.BUY : OrderAction.SELL,
+      quantity: price.units,
+      limitPrice: price.limitPrice,
       description: describeLeg(leg),
     };
   }
-  const size = comboSize(legs);
   const comboLegs: ComboLeg[] = legs.map((leg, i) => ({
     conId: (resolved[i] as ResolvedContract).conId,
-    ratio: Math.round(leg.quantity / size),
+    ratio: Math.round(price.ratios[i] as number),
     action: leg.action === "BUY" ? OrderAction.BUY : OrderAction.SELL,
     exchange: EXCHANGE,
   }));
   return {
     contract: { symbol, secType: SecType.BAG, exchange: EXCHANGE, currency: CURRENCY, comboLegs },
     action: OrderAction.BUY,
-    quantity: size,
-    limitPrice: netLimitPrice(legs),
-    description: `BUY ${size} combo: ${legs.map(describeLeg).join(", ")}`,
+    quantity: price.units,
+    limitPrice: price.limitPrice,
+    description: `BUY ${price.units} combo: ${legs.map(describeLeg).join(", ")}`,
   };
 }
 

@@ -112,13 +112,15 @@ export class MarketData {
   async quote(legs: readonly Pick<Leg, "contract" | "action" | "quantity">[]): Promise<z.infer<typeof Quote>> {
     const quotes = await this.legQuotes(legs);
     const asOf = new Date().toISOString();
+    // The broker's underlying, for the edge's concentration grouping (resolved by legQuotes above).
+    const underlying = this.contracts.cached((legs.find((leg) => leg.contract.sec_type !== "STK") ?? legs[0]!).contract)?.underlying ?? null;
     const all = legs.map((leg) => quotes.get(contractKey(leg.contract)) as LegQuote);
     const dataType = all.reduce<DataType>((worst, q) => (WORSE.indexOf(q.dataType) > WORSE.indexOf(worst) ? q.dataType : worst), "live");
     const reasons = [...new Set(all.map((q) => q.reason).filter((r): r is string => r !== null))];
     const reason = reasons.length > 0 ? reasons.join("; ") : null;
     if (legs.length === 1) {
       const q = all[0] as LegQuote;
-      return { bid: q.bid, ask: q.ask, last: q.last, mid: q.mid, data_type: q.dataType, reason: q.reason, as_of: asOf };
+      return { bid: q.bid, ask: q.ask, last: q.last, mid: q.mid, data_type: q.dataType, reason: q.reason, as_of: asOf, underlying };
     }
     const size = comboSize(legs as Leg[]);
     let bid: number | null = 0;
@@ -145,6 +147,7 @@ export class MarketData {
       data_type: complete || dataType !== "live" ? dataType : "unavailable",
       reason: reason ?? (complete ? null : "a leg of the combo has no bid or ask"),
       as_of: asOf,
+      underlying,
     };
   }
 

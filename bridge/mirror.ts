@@ -27,6 +27,19 @@ export interface MirrorOrder {
   whyHeld: string | null;
   reason: string | null;
   lastUpdate: string;
+  /** What one unit of the order trades, per contract (a BAG's legs with the order's side applied). */
+  flows: { conId: number; action: "BUY" | "SELL"; ratio: number }[];
+}
+
+/** The contracts one unit of an order trades: each combo leg (flipped for a SELL of the BAG), or the contract itself. */
+export function orderFlows(contract: IbContract, action: "BUY" | "SELL"): MirrorOrder["flows"] {
+  const flip = (a: "BUY" | "SELL"): "BUY" | "SELL" => (a === "BUY" ? "SELL" : "BUY");
+  if (String(contract.secType) === "BAG")
+    return (contract.comboLegs ?? []).map((leg) => {
+      const legAction = leg.action === "SELL" ? "SELL" : "BUY";
+      return { conId: leg.conId ?? 0, action: action === "BUY" ? legAction : flip(legAction), ratio: leg.ratio ?? 1 };
+    });
+  return [{ conId: contract.conId ?? 0, action, ratio: 1 }];
 }
 
 interface ExecutionRecord {
@@ -262,8 +275,11 @@ export class Mirror {
     }
     const known = this.orders.get(orderId);
     const status = statusName(String(state?.status ?? ""));
+    const action = order.action === "SELL" ? "SELL" : "BUY";
+    const flows = orderFlows(contract, action);
     const next: MirrorOrder = {
       orderId,
+      flows: flows.length > 0 && flows.every((f) => f.conId > 0) ? flows : known?.flows ?? flows,
       permId: num(order.permId) ?? known?.permId ?? null,
       orderRef: order.orderRef || known?.orderRef || null,
       symbol: contract.symbol ?? known?.symbol ?? "",
@@ -290,6 +306,9 @@ export class Mirror {
     const filledN = num(filled) ?? 0;
     const next: MirrorOrder = {
       orderId,
+      // Not known yet (a status before its openOrder): the reduce-only check then cannot count it,
+      // which is why the bridge registers every order it sends before sending it.
+      flows: known?.flows ?? [],
       permId: num(permId) ?? known?.permId ?? null,
       orderRef: known?.orderRef ?? null,
       symbol: known?.symbol ?? "",
@@ -358,6 +377,11 @@ export class Mirror {
 
   openOrders(): MirrorOrder[] {
     return [...this.orders.values()].filter((o) => !TERMINAL.has(o.status));
+  }
+
+  /** What every working order may still trade, per contract: the reduce-only check counts it. */
+  workingFlows(): { conId: number; action: "BUY" | "SELL"; quantity: number }[] {
+    return this.openOrders().flatMap((o) => o.flows.map((f) => ({ conId: f.conId, action: f.action, quantity: f.ratio * Math.max(0, o.remaining) })));
   }
 
   // ---------------------------------------------------------------- executions

@@ -9,7 +9,7 @@ import { buildOrder, type BuiltOrder, type ContractResolver, reverseLegs } from 
 import { BridgeError, notConnected, TwsError } from "./errors";
 import type { Logger } from "./log";
 import type { MarketData } from "./market-data";
-import { type MirrorOrder, type Publish, num, type Mirror } from "./mirror";
+import { type MirrorOrder, type Publish, num, type Mirror, orderFlows } from "./mirror";
 import { closeViolations, emergencyStopOn, placeViolations, reduceOnlyViolations } from "./second-key";
 import { SAFE_ID, type TradeLogs } from "./trade-logs";
 import type { TwsConnection } from "./tws-connection";
@@ -126,7 +126,7 @@ export function createOperations(deps: OperationDeps): Handlers {
     mirror.expectOrder({
       orderId, permId: null, orderRef, symbol: record.symbol, secType: String(built.contract.secType ?? ""), action: built.action === "SELL" ? "SELL" : "BUY",
       quantity: built.quantity, orderType: "LMT", limitPrice: built.limitPrice, status: "PendingSubmit", filled: 0, remaining: built.quantity,
-      avgFillPrice: null, whyHeld: null, reason: null,
+      avgFillPrice: null, whyHeld: null, reason: null, flows: orderFlows(built.contract, built.action === "SELL" ? "SELL" : "BUY"),
     });
     // Watch before sending (the answer may come at once); the deadline runs from the send.
     let startDeadline: () => void = () => undefined;
@@ -193,7 +193,7 @@ export function createOperations(deps: OperationDeps): Handlers {
     requireTradable(`order ${p.trade_id}`);
     const resolved = await contracts.resolveAll(p.legs);
     if (p.intent === "close") {
-      const notReducing = reduceOnlyViolations(p.legs, resolved, (id) => mirror.positionOf(id), mirror.positionsLoaded);
+      const notReducing = reduceOnlyViolations(p.legs, resolved, (id) => mirror.positionOf(id), mirror.positionsLoaded, mirror.workingFlows());
       if (notReducing.length > 0) refuse(p.trade_id, stopped ? "emergency_stop_file" : "second_key_refused", stopped ? [stopFileViolation(), ...notReducing] : notReducing);
     }
     const built = buildOrder(p.symbol, p.legs, resolved);
@@ -279,7 +279,7 @@ export function createOperations(deps: OperationDeps): Handlers {
       requireTradable(`close of ${p.trade_id}`);
       const outgoing = reverseLegs(p.legs);
       const resolved = await contracts.resolveAll(outgoing);
-      const notReducing = reduceOnlyViolations(outgoing, resolved, (id) => mirror.positionOf(id), mirror.positionsLoaded);
+      const notReducing = reduceOnlyViolations(outgoing, resolved, (id) => mirror.positionOf(id), mirror.positionsLoaded, mirror.workingFlows());
       if (notReducing.length > 0) refuse(p.close_trade_id, stopped ? "emergency_stop_file" : "second_key_refused", stopped ? [stopFileViolation(), ...notReducing] : notReducing);
       // Natural price: the asks of what the close buys, the bids of what it sells — marketable.
       const quotes = await market.legQuotes(outgoing);

@@ -9,7 +9,9 @@ import { perOrderChecks } from "../shared/checks";
 import { formatUsd } from "../shared/money";
 import { describeLeg, type Leg } from "../shared/order";
 import type { PlaceParams } from "../shared/protocol";
-import { analyzeOrder, netLimitPrice } from "../shared/risk";
+import { netLimitPrice } from "../shared/combo-price";
+import { type ContractFlow, reduceOnlyViolations as sharedReduceOnly } from "../shared/reduce-only";
+import { analyzeOrder } from "../shared/risk";
 import type { Violation } from "../shared/tools";
 import { tradingDay } from "../shared/trade-id";
 import type { ResolvedContract } from "./contracts";
@@ -39,30 +41,23 @@ export function closeViolations(legs: readonly Leg[], symbol: string, now = new 
 }
 
 /**
- * A closing order may only shrink positions: each outgoing BUY must face a short position and
- * each SELL a long one, at least as large as the order takes. Otherwise it would open risk.
+ * A closing order may only shrink positions, counting every working order of the account on the
+ * same contracts (shared/reduce-only.ts): two closes, or a close and a stale order, cannot
+ * together carry a position across zero.
  */
 export function reduceOnlyViolations(
   outgoing: readonly Pick<Leg, "action" | "quantity" | "contract" | "price">[],
   resolved: readonly ResolvedContract[],
   positionOf: (conId: number) => Position | undefined,
   positionsLoaded: boolean,
+  working: readonly ContractFlow[] = [],
 ): Violation[] {
   if (!positionsLoaded) return [{ check: "reduce_only", message: "Positions have not been received from TWS yet, so this close cannot be verified as risk-reducing" }];
-  const out: Violation[] = [];
-  outgoing.forEach((leg, i) => {
-    const conId = resolved[i]?.conId ?? 0;
-    const held = positionOf(conId)?.quantity ?? 0;
-    const takes = leg.quantity;
-    const reduces = leg.action === "BUY" ? held < 0 && -held >= takes - 1e-9 : held > 0 && held >= takes - 1e-9;
-    if (!reduces)
-      out.push({
-        check: "reduce_only",
-        message: `Closing leg ${describeLeg(leg as Leg)} would not reduce a position: the account holds ${held} of it`,
-        value: held,
-      });
-  });
-  return out;
+  return sharedReduceOnly(
+    outgoing.map((leg, i) => ({ conId: resolved[i]?.conId ?? 0, action: leg.action, quantity: leg.quantity, label: describeLeg(leg as Leg) })),
+    (conId) => positionOf(conId)?.quantity ?? 0,
+    working,
+  );
 }
 
 /** The operator's hard stop on the trading box: present = no opening order goes out. */

@@ -18,7 +18,7 @@ import { buildMcpServer } from "./mcp-server";
 import { expireApprovals } from "./order-desk";
 import { reconcile } from "./reconcile";
 import { twsHealth, truthy, type Settings } from "./safety-state";
-import { SCHEMA } from "./schema";
+import { COLUMN_MIGRATIONS, SCHEMA } from "./schema";
 
 export interface Env {
   ACCOUNT: DurableObjectNamespace<AccountDO>;
@@ -47,6 +47,13 @@ export class AccountDO extends DurableObject<Env> {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
       for (const stmt of SCHEMA) ctx.storage.sql.exec(stmt);
+      for (const stmt of COLUMN_MIGRATIONS) {
+        try {
+          ctx.storage.sql.exec(stmt);
+        } catch (error) {
+          if (!/duplicate column/i.test((error as Error).message)) throw error;
+        }
+      }
     });
     this.link = new BridgeLink(ctx);
     const allowed = (env.ALLOWED_SYMBOLS ?? "").split(",").map((s) => s.trim().toUpperCase()).filter(Boolean);

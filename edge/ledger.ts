@@ -2,6 +2,7 @@
 // realized P&L of a closed trade computed from its fills. Pure SQL helpers, no I/O beyond storage.
 import { OPTION_MULTIPLIER } from "../shared/limits";
 import { roundCents } from "../shared/money";
+import { exposureGroup } from "../shared/underlying";
 import type { Leg } from "../shared/order";
 import type { Execution } from "../shared/protocol";
 import type { OrderStatusName } from "../shared/tools";
@@ -28,6 +29,8 @@ export type TradeRow = {
   state: TradeState;
   reserved_risk: number;
   exposure: number;
+  /** Underlying group the exposure counts in (shared/underlying.ts); null on rows made before it existed. */
+  exposure_group: string | null;
   computed_max_risk: number | null;
   claimed_max_risk: number;
   capital_required: number;
@@ -84,10 +87,10 @@ export const legsOf = (trade: TradeRow): Leg[] => JSON.parse(trade.legs_json) as
 
 export function insertTrade(sql: SqlStorage, t: Omit<TradeRow, "realized_pnl" | "closed_at">): void {
   sql.exec(
-    `INSERT INTO trades (trade_id, symbol, strategy, state, reserved_risk, exposure, computed_max_risk, claimed_max_risk,
+    `INSERT INTO trades (trade_id, symbol, strategy, state, reserved_risk, exposure, exposure_group, computed_max_risk, claimed_max_risk,
        capital_required, net_premium, max_gain, breakevens_json, legs_json, limit_price, fingerprint, metadata_json,
-       idempotency_key, created_at, created_ms, updated_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-    t.trade_id, t.symbol, t.strategy, t.state, t.reserved_risk, t.exposure, t.computed_max_risk, t.claimed_max_risk,
+       idempotency_key, created_at, created_ms, updated_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+    t.trade_id, t.symbol, t.strategy, t.state, t.reserved_risk, t.exposure, t.exposure_group, t.computed_max_risk, t.claimed_max_risk,
     t.capital_required, t.net_premium, t.max_gain, t.breakevens_json, t.legs_json, t.limit_price, t.fingerprint,
     t.metadata_json, t.idempotency_key, t.created_at, t.created_ms, t.updated_at, t.expires_at,
   );
@@ -118,14 +121,16 @@ export function activeTrades(sql: SqlStorage): TradeRow[] {
   return sql.exec<TradeRow>(`SELECT * FROM trades WHERE state IN (${ACTIVE_SQL}) ORDER BY created_ms`).toArray() as TradeRow[];
 }
 
-/** Worst-case exposure per underlying of every active trade (open, working and pending ones). */
+/** Exposure per underlying group (index families together) of every active trade (open, working and pending ones). */
 export function exposureBySymbol(sql: SqlStorage, exceptTradeId?: string): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const row of sql.exec<{ symbol: string; total: number }>(
-    `SELECT symbol, SUM(exposure) AS total FROM trades WHERE state IN (${ACTIVE_SQL}) AND trade_id != ? GROUP BY symbol`,
+  for (const row of sql.exec<{ symbol: string; exposure_group: string | null; total: number }>(
+    `SELECT symbol, exposure_group, SUM(exposure) AS total FROM trades WHERE state IN (${ACTIVE_SQL}) AND trade_id != ? GROUP BY symbol, exposure_group`,
     exceptTradeId ?? "",
-  ))
-    out[row.symbol] = roundCents(row.total);
+  )) {
+    const group = exposureGroup(row.exposure_group ?? row.symbol);
+    out[group] = roundCents((out[group] ?? 0) + row.total);
+  }
   return out;
 }
 

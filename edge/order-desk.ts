@@ -3,7 +3,7 @@
 // then the checks and the write that reserves the trade's risk run in ONE synchronous turn (no
 // await between them), so concurrent calls cannot overshoot a limit. Only then is the bridge asked.
 import { createHash } from "node:crypto";
-import { evaluateOrder, orderFingerprint, type CheckContext } from "../shared/checks";
+import { evaluateOrder, orderFingerprint, orderGroup, type CheckContext } from "../shared/checks";
 import { formatUsd } from "../shared/money";
 import type { Leg } from "../shared/order";
 import type { OpResult } from "../shared/protocol";
@@ -187,7 +187,8 @@ export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPe
   }
   const now = ctx.now();
   const state = buildAccountState(ctx.sql, ctx.settings, now);
-  const decision = evaluateOrder(order, analysis, state, { intent: "open", quote: quote.context });
+  const checked = { ...order, underlying: quote.quote?.underlying ?? null };
+  const decision = evaluateOrder(checked, analysis, state, { intent: "open", quote: quote.context });
   const violations = [...linkViolations(ctx), ...withQuoteNote(decision.violations, quote.note)];
   if (violations.length > 0 || !decision.allowed) {
     const answer = refusal(analysis, violations);
@@ -200,7 +201,7 @@ export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPe
   const limitPrice = netLimitPrice(input.legs);
   insertTrade(ctx.sql, {
     trade_id: tradeId, symbol: input.symbol, strategy: input.strategy, state: shadow ? "pending_approval" : "submitting",
-    reserved_risk: decision.riskUsed, exposure: decision.exposure, computed_max_risk: analysis.worstCaseLoss, claimed_max_risk: input.max_risk,
+    reserved_risk: decision.riskUsed, exposure: decision.exposure, exposure_group: orderGroup(checked), computed_max_risk: analysis.worstCaseLoss, claimed_max_risk: input.max_risk,
     capital_required: input.capital_required, net_premium: analysis.netPremium, max_gain: analysis.worstCaseGain,
     breakevens_json: JSON.stringify(analysis.breakevens), legs_json: JSON.stringify(input.legs), limit_price: limitPrice,
     fingerprint: orderFingerprint(order), metadata_json: input.metadata ? JSON.stringify(input.metadata) : null,
@@ -253,8 +254,10 @@ export async function sendOpen(ctx: DeskContext, trade: TradeRow, analysis: Risk
       isError: false,
     };
   } catch (error) {
+    // An error that is not the bridge's answer (a storage write failing after the ack, a bug) says
+    // nothing about TWS: the order may be working there, so it is Unknown, never Rejected.
     const e = error instanceof BridgeError ? error : new BridgeError("internal", (error as Error).message);
-    if (mayHaveReachedTws(e)) {
+    if (!(error instanceof BridgeError) || mayHaveReachedTws(e)) {
       // It may have reached TWS: keep the risk reserved and let reconciliation settle it.
       upsertOrder(ctx.sql, { order_ref: trade.trade_id, trade_id: trade.trade_id, intent: "open", status: "Unknown", reason: e.message });
       if (getTrade(ctx.sql, trade.trade_id)?.state === "submitting") setTradeState(ctx.sql, trade.trade_id, "unknown");
@@ -283,12 +286,13 @@ export async function previewOrder(ctx: DeskContext, input: PlaceOrderInput) {
   const analysis = analyzeOrder(input.legs, { symbol: input.symbol, today: tradingDay(ctx.now()) });
   const quote = await fetchQuote(ctx, input.legs);
   const state = buildAccountState(ctx.sql, ctx.settings, ctx.now());
-  const decision = evaluateOrder(order, analysis, state, { intent: "open", quote: quote.context });
+  const decision = evaluateOrder({ ...order, underlying: quote.quote?.underlying ?? null }, analysis, state, { intent: "open", quote: quote.context });
   const violations = [...linkViolations(ctx), ...withQuoteNote(decision.violations, quote.note)];
-  const limitPrice = netLimitPrice(input.legs);
+  const net = netLimitPrice(input.legs);
+  const limitPrice = Number.isFinite(net) ? net : null;
   let margin: OpResult<"preview"> | null = null;
   let marginError: string | null = null;
-  if (analysis.errors.length === 0 && ctx.link.socket()) {
+  if (analysis.errors.length === 0 && limitPrice !== null && ctx.link.socket()) {
     try {
       margin = await ctx.link.request("preview", {
         trade_id: `PREVIEW_${input.symbol}`, symbol: input.symbol, strategy: input.strategy, legs: input.legs,
@@ -297,7 +301,7 @@ export async function previewOrder(ctx: DeskContext, input: PlaceOrderInput) {
     } catch (error) {
       marginError = (error as Error).message;
     }
-  } else marginError = analysis.errors.length ? "legs are invalid, no what-if sent" : "no bridge connected";
+  } else marginError = analysis.errors.length || limitPrice === null ? "legs are invalid or have no price IBKR would bind, no what-if sent" : "no bridge connected";
   const output = {
     would_pass: violations.length === 0, violations, effective_risk: decision.riskUsed, exposure: decision.exposure, limit_price: limitPrice,
     quote: quote.quote, ...summary(analysis), risk_method: analysis.method, margin, margin_error: marginError,
@@ -370,7 +374,7 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
     answer = { output: { success: true, trade_id: trade.trade_id, close_order_id: result.order_id, status, message: `Close order ${result.order_id} sent (${ref})`, violations: [] }, isError: false };
   } catch (error) {
     const e = error instanceof BridgeError ? error : new BridgeError("internal", (error as Error).message);
-    if (mayHaveReachedTws(e)) {
+    if (!(error instanceof BridgeError) || mayHaveReachedTws(e)) {
       upsertOrder(ctx.sql, { order_ref: ref, trade_id: trade.trade_id, intent: "close", status: "Unknown", reason: e.message });
       ctx.audit("edge", "close_unconfirmed", { trade_id: trade.trade_id, code: e.code, message: e.message });
       answer = { output: { success: false, trade_id: trade.trade_id, close_order_id: null, status: "Unknown", message: `${e.message}. The close may have reached TWS; reconciliation settles it. Do not resend`, violations: [] }, isError: true };
@@ -440,7 +444,7 @@ export async function decideApproval(ctx: DeskContext, tradeId: string, decision
   if (current?.state !== "pending_approval") return { status: 409, body: { error: `Trade ${tradeId} is ${current?.state ?? "gone"}, not waiting for approval` } };
   const now = ctx.now();
   const analysis = analyzeOrder(legs, { symbol: trade.symbol, today: tradingDay(now) });
-  const order = { symbol: trade.symbol, legs, max_risk: trade.claimed_max_risk, capital_required: trade.capital_required };
+  const order = { symbol: trade.symbol, legs, max_risk: trade.claimed_max_risk, capital_required: trade.capital_required, underlying: quote.quote?.underlying ?? trade.exposure_group };
   const decided = evaluateOrder(order, analysis, buildAccountState(ctx.sql, ctx.settings, now, tradeId), { intent: "open", quote: quote.context });
   const violations = [...linkViolations(ctx), ...withQuoteNote(decided.violations, quote.note)];
   if (violations.length) {

@@ -32,3 +32,12 @@ export const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
      details_json TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)`,
 ];
+
+/**
+ * Columns added after a table first shipped. SQLite has no ADD COLUMN IF NOT EXISTS, so each is
+ * applied once and its "duplicate column" error on later starts is expected and ignored.
+ */
+export const COLUMN_MIGRATIONS = [
+  // The underlying group (index family) a trade's exposure counts in; null on rows made before it.
+  `ALTER TABLE trades ADD COLUMN exposure_group TEXT`,
+];

@@ -45,7 +45,7 @@ export const PreviewOrderOutput = z.object({
   violations: z.array(Violation),
   effective_risk: z.number().nullable(),
   exposure: z.number().nullable(),
-  limit_price: z.number(),
+  limit_price: z.number().nullable(),
   quote: Quote.nullable(),
   computed_max_risk: z.number().nullable(),
   max_gain: z.number().nullable(),

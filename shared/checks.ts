@@ -15,7 +15,9 @@ import {
 } from "./limits";
 import { formatPct, formatUsd, roundCents } from "./money";
 import type { Leg } from "./order";
-import { netLimitPrice, type RiskAnalysis } from "./risk";
+import { netLimitPrice, signedMid } from "./combo-price";
+import type { RiskAnalysis } from "./risk";
+import { exposureGroup } from "./underlying";
 import type { Violation } from "./tools";
 
 /** What the decision needs to know about the account, as persisted by the Durable Object. */
@@ -27,7 +29,7 @@ export interface AccountState {
   dailyPnl: number;
   /** Losing trades in a row. */
   lossStreak: number;
-  /** Worst-case exposure in USD per underlying, open trades and pending orders included. */
+  /** Exposure in USD per underlying group (see underlying.ts), open trades and pending orders included. */
   exposureBySymbol: Readonly<Record<string, number>>;
   emergencyStop: boolean;
   breaker: { tripped: boolean; kind?: string | null; reason?: string | null };
@@ -44,6 +46,8 @@ export interface AccountState {
 /** The order as the checks see it (the fields of place_order they read). */
 export interface CheckedOrder {
   symbol: string;
+  /** The underlying the broker reports for the legs (from contract details), when known. */
+  underlying?: string | null;
   legs: readonly Leg[];
   max_risk: number;
   capital_required: number;
@@ -52,7 +56,10 @@ export interface CheckedOrder {
 export interface CheckContext {
   /** `close` orders reduce risk: they stay allowed under an emergency stop or a tripped breaker. */
   intent: "open" | "close";
-  /** Current net mid of the whole order per combo unit, and its age; null when unknown. */
+  /**
+   * Current mid of the order's legs as the bridge quotes it (a combo's signed net per unit, or a
+   * single instrument's own mid), and its age; null when unknown.
+   */
   quote?: { mid: number | null; ageMs: number } | null;
 }
 
@@ -77,6 +84,11 @@ export function orderFingerprint(order: Pick<CheckedOrder, "symbol" | "legs">): 
     })
     .sort();
   return `${order.symbol}|${legs.join("|")}`;
+}
+
+/** The group an order's exposure counts in: the broker's underlying when known, by index family. */
+export function orderGroup(order: Pick<CheckedOrder, "symbol" | "underlying">): string {
+  return exposureGroup(order.underlying ?? order.symbol);
 }
 
 /** The larger of the caller's claim and the computed worst-case loss: the agent's arithmetic is not trusted. */
@@ -114,7 +126,10 @@ export function perOrderChecks(order: CheckedOrder, analysis: RiskAnalysis, inte
 export function evaluateOrder(order: CheckedOrder, analysis: RiskAnalysis, state: AccountState, context: CheckContext): Decision {
   const out = perOrderChecks(order, analysis, context.intent);
   const risk = effectiveRisk(order, analysis);
-  const exposure = risk === null ? null : roundCents(Math.max(order.capital_required, risk));
+  // Exposure: the larger of the agent's claim and the computed capital (worst-case loss, debit,
+  // stock notional), so a tiny `capital_required` cannot hide a large position.
+  const exposure = risk === null || analysis.capital === null ? null : roundCents(Math.max(order.capital_required, analysis.capital, risk));
+  const group = orderGroup(order);
 
   if (state.allowedSymbols && !state.allowedSymbols.includes(order.symbol))
     out.push(v("symbol_not_allowed", `${order.symbol} is not on this account's list of tradable symbols (${state.allowedSymbols.join(", ")})`));
@@ -151,12 +166,12 @@ export function evaluateOrder(order: CheckedOrder, analysis: RiskAnalysis, state
       out.push(v("consecutive_losses", `${state.lossStreak} losing trades in a row reaches the limit of ${CONSECUTIVE_LOSS_LIMIT}`, state.lossStreak, CONSECUTIVE_LOSS_LIMIT));
 
     if (exposure !== null && state.netLiquidation !== null) {
-      const existing = state.exposureBySymbol[order.symbol] ?? 0;
+      const existing = state.exposureBySymbol[group] ?? 0;
       const total = existing + exposure;
       const share = state.netLiquidation > 0 ? total / state.netLiquidation : Number.POSITIVE_INFINITY;
       if (share > MAX_CONCENTRATION + 1e-9)
         out.push(
-          v("concentration", `${order.symbol} exposure (${formatUsd(total)} incl. this order) would be ${Number.isFinite(share) ? formatPct(share) : "all"} of net liquidation (${formatUsd(state.netLiquidation)}), above the ${formatPct(MAX_CONCENTRATION)} limit`, share, MAX_CONCENTRATION),
+          v("concentration", `${group === order.symbol ? group : `${order.symbol} (counted with ${group})`} exposure (${formatUsd(total)} incl. this order) would be ${Number.isFinite(share) ? formatPct(share) : "all"} of net liquidation (${formatUsd(state.netLiquidation)}), above the ${formatPct(MAX_CONCENTRATION)} limit`, share, MAX_CONCENTRATION),
         );
     }
 
@@ -181,12 +196,15 @@ function priceCollar(order: CheckedOrder, context: CheckContext): Violation[] {
     return [v("market_data", "No current quote for this order, so its limit price cannot be checked against the market")];
   if (quote.ageMs > MAX_QUOTE_AGE_MS)
     return [v("market_data", `The quote is ${Math.round(quote.ageMs / 1000)} s old (limit ${MAX_QUOTE_AGE_MS / 1000} s)`, quote.ageMs, MAX_QUOTE_AGE_MS)];
+  // Both sides in the signed convention (debit > 0): a single SELL at 1.20 is -1.20 against -mid.
   const limit = netLimitPrice(order.legs);
-  const allowed = Math.max(Math.abs(quote.mid) * MAX_PRICE_DEVIATION, MIN_PRICE_COLLAR);
-  const deviation = Math.abs(limit - quote.mid);
+  if (!Number.isFinite(limit) || !Number.isFinite(quote.mid)) return [];
+  const mid = signedMid(order.legs, quote.mid);
+  const allowed = Math.max(Math.abs(mid) * MAX_PRICE_DEVIATION, MIN_PRICE_COLLAR);
+  const deviation = Math.abs(limit - mid);
   if (deviation > allowed + 0.005)
     return [
-      v("price_collar", `Limit price ${formatUsd(limit)} is ${formatUsd(deviation)} from the mid ${formatUsd(quote.mid)}; at most ${formatUsd(allowed)} is allowed`, deviation, roundCents(allowed)),
+      v("price_collar", `Limit price ${formatUsd(limit)} is ${formatUsd(deviation)} from the mid ${formatUsd(mid)}; at most ${formatUsd(allowed)} is allowed`, deviation, roundCents(allowed)),
     ];
   return [];
 }

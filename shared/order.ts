@@ -26,11 +26,25 @@ export type Action = z.infer<typeof Action>;
 export const Right = z.enum(["C", "P"]);
 export type Right = z.infer<typeof Right>;
 
+// Every number an agent sends has a finite range, so no arithmetic downstream can overflow into
+// ∞ or NaN. The ranges are wide on purpose (the tighter trading limits live in risk.ts, where a
+// refusal can say which limit and by how much); they only keep the numbers sane.
+/** Highest strike accepted, in USD (index options sit far below it). */
+export const MAX_STRIKE = 100_000;
+/** Highest per-share leg price accepted, in USD. */
+export const MAX_LEG_PRICE = 1_000_000;
+/** Largest leg quantity accepted (contracts, or shares of a stock leg). */
+export const MAX_LEG_QUANTITY = 100_000;
+
 export const OptionContract = z.strictObject({
   symbol: Symbol,
   sec_type: z.literal("OPT").optional(),
   expiry: IsoDate,
-  strike: z.number().finite(),
+  strike: z
+    .number()
+    .finite("strike must be a finite number")
+    .gt(0, "strike must be above zero")
+    .max(MAX_STRIKE, `strike must be at most ${MAX_STRIKE}`),
   right: Right,
 });
 export type OptionContract = z.infer<typeof OptionContract>;
@@ -49,9 +63,20 @@ export const Leg = z.strictObject({
   action: Action,
   contract: Contract,
   /** Option contracts, or shares for a stock leg. */
-  quantity: z.number().finite(),
-  /** Per-share price: the option premium, or the stock price. */
-  price: z.number().finite(),
+  quantity: z
+    .number()
+    .int("quantity must be a whole number")
+    .min(1, "quantity must be at least 1")
+    .max(MAX_LEG_QUANTITY, `quantity must be at most ${MAX_LEG_QUANTITY}`),
+  /**
+   * Per-share price: the option premium, or the stock price. A hint for display and for the
+   * combo's net price; risk rests on that net price (combo-price.ts), never on one leg's price.
+   */
+  price: z
+    .number()
+    .finite("price must be a finite number")
+    .min(0, "price cannot be negative")
+    .max(MAX_LEG_PRICE, `price must be at most ${MAX_LEG_PRICE}`),
 });
 export type Leg = z.infer<typeof Leg>;
 

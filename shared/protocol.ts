@@ -109,6 +109,11 @@ export const Quote = z.object({
   data_type: z.enum(["live", "frozen", "delayed", "delayed_frozen", "unavailable"]),
   reason: z.string().nullable(),
   as_of: z.string(),
+  /**
+   * The underlying TWS reports for the legs (ContractDetails.underSymbol; the stock's own symbol
+   * for a stock leg): what the concentration limit groups by. Absent from older bridges.
+   */
+  underlying: z.string().max(16).nullable().optional(),
 });
 export type Quote = z.infer<typeof Quote>;
 

@@ -1,6 +1,7 @@
-// Pure risk math of a multi-leg order, from its legs alone: payoff at expiry, worst-case loss
-// and gain, breakevens, net premium, boundedness, plus the leg validation every caller runs.
-// No I/O, no clock reads (today is passed in), fast enough to run on every order twice.
+// Pure risk math of an order: hold-to-expiry worst-case loss and gain, breakevens, the dollars
+// the order binds and the capital it ties up, plus the leg validation every caller runs.
+// Risk rests on the one price the broker binds (shared/combo-price.ts), never on per-leg prices.
+// No I/O, no clock reads (today is passed in); exact, not sampled, and fast enough for every order.
 import {
   MAX_CONTRACTS_PER_ORDER,
   MAX_EXPIRY_DAYS_AHEAD,
@@ -12,30 +13,37 @@ import {
 } from "./limits";
 import { formatUsd, roundCents } from "./money";
 import { contractKey, describeLeg, isOptionLeg, type Leg, type OptionContract } from "./order";
+import { priceOrder } from "./combo-price";
 import type { Violation } from "./tools";
 
-/**
- * Index options settle European-style: a long option expiring later is not worth at least its
- * intrinsic value before its expiry, so the multi-expiry floor below does not hold for them.
- */
-export const EUROPEAN_STYLE_SYMBOLS: ReadonlySet<string> = new Set(["SPX", "SPXW", "XSP", "NDX", "RUT", "VIX", "DJX"]);
+export { comboSize, netLimitPrice } from "./combo-price";
 
-export type RiskMethod = "single_expiry" | "multi_expiry_floor" | "not_computable";
+/**
+ * `single_expiry`: every option settles on one date, the payoff is one piecewise-linear function.
+ * `hold_to_expiry`: several expiries; near legs settle into stock at their expiry, which is held
+ * with the later legs to the last expiry. Both are exact worst cases, not bounds.
+ */
+export type RiskMethod = "single_expiry" | "hold_to_expiry" | "not_computable";
 
 export interface RiskAnalysis {
   /** How the figures were obtained; `not_computable` orders are refused by every caller. */
   method: RiskMethod;
   /** Worst-case loss is finite. */
   bounded: boolean;
-  /** Largest loss over every underlying price at expiry, in USD (≥ 0); null when unbounded or not computable. */
+  /** Largest loss held to expiry over every scenario, in USD (≥ 0); null when unbounded or not computable. */
   worstCaseLoss: number | null;
-  /** Largest gain, in USD; null when unbounded or unknown (multi-expiry). */
+  /** Largest gain, in USD; null when unbounded or not computable. */
   worstCaseGain: number | null;
   gainUnbounded: boolean;
-  /** Underlying prices at expiry where the payoff crosses zero, ascending. */
+  /** Underlying prices at expiry where the payoff crosses zero, ascending (single expiry only). */
   breakevens: number[];
-  /** Net cash at the open, in USD: positive is a credit received, negative a debit paid. */
+  /** Net cash at the open at the limit price, in USD: positive is a credit received, negative a debit paid. */
   netPremium: number;
+  /**
+   * Capital the order ties up, in USD: the largest of its worst-case loss, the debit it pays and
+   * the notional of its stock legs. Concentration counts the larger of this and the agent's claim.
+   */
+  capital: number | null;
   /** Why the risk is unbounded or not computable, in a trader's words. */
   reason: string | null;
   /** Leg validation failures; any one of them refuses the order. */
@@ -49,34 +57,7 @@ export interface AnalyzeOptions {
   today: string;
 }
 
-const sign = (leg: Leg): number => (leg.action === "BUY" ? 1 : -1);
-
-/** Payoff in USD of one leg at an underlying price, valuing options at intrinsic value. */
-function legPayoff(leg: Leg, price: number): number {
-  if (isOptionLeg(leg)) {
-    const { strike, right } = leg.contract;
-    const intrinsic = right === "C" ? Math.max(price - strike, 0) : Math.max(strike - price, 0);
-    return sign(leg) * leg.quantity * OPTION_MULTIPLIER * (intrinsic - leg.price);
-  }
-  return sign(leg) * leg.quantity * (price - leg.price);
-}
-
-/** Payoff in USD of the whole order at an underlying price, at the nearest expiry. */
-export function payoffAt(legs: readonly Leg[], price: number): number {
-  let total = 0;
-  for (const leg of legs) total += legPayoff(leg, price);
-  return total;
-}
-
-/** Net cash at the open in USD (credit positive). */
-export function netPremium(legs: readonly Leg[]): number {
-  let total = 0;
-  for (const leg of legs) {
-    const size = isOptionLeg(leg) ? leg.quantity * OPTION_MULTIPLIER : leg.quantity;
-    total -= sign(leg) * size * leg.price;
-  }
-  return roundCents(total);
-}
+const sign = (leg: Pick<Leg, "action">): number => (leg.action === "BUY" ? 1 : -1);
 
 function daysBetween(fromIso: string, toIso: string): number {
   return Math.round((Date.parse(`${toIso}T00:00:00Z`) - Date.parse(`${fromIso}T00:00:00Z`)) / 86_400_000);
@@ -146,19 +127,92 @@ export function validateLegs(legs: readonly Leg[], options: AnalyzeOptions): Vio
   return errors;
 }
 
-/** Exact payoff extremes of a piecewise-linear payoff: kinks at strikes, the floor at price 0. */
-function scanPayoff(legs: readonly Leg[]) {
-  const strikes = [...new Set(legs.filter(isOptionLeg).map((leg) => leg.contract.strike))].sort((a, b) => a - b);
-  const points = [0, ...strikes.filter((k) => k > 0)];
-  const values = points.map((p) => payoffAt(legs, p));
-  // Slope past the last strike: calls and stock move with the underlying, puts are worthless.
-  let slope = 0;
-  for (const leg of legs) {
-    if (isOptionLeg(leg)) {
-      if (leg.contract.right === "C") slope += sign(leg) * leg.quantity * OPTION_MULTIPLIER;
-    } else slope += sign(leg) * leg.quantity;
+// ---- settlement model ------------------------------------------------------------------------
+//
+// Everything is held to the last expiry with no action taken. A leg expiring before the last
+// expiry settles on its own date at that date's price S_j: in the money it becomes stock (a call
+// buys 100 shares a contract at the strike, a put sells them), out of the money it lapses; exactly
+// at the strike it may go either way (pin risk, contrary exercise instructions), so both are
+// scenarios. That stock, the stock legs and the last-dated options are valued at the last
+// expiry's price S. Each scenario is then linear in S between the last-dated strikes, so the
+// extremes sit at S = 0, at those strikes, or in the tails (slope).
+
+/** Value at the last expiry of the settled and last-dated legs: slope·S + intercept, plus option kinks. */
+interface Scenario { slope: number; intercept: number }
+
+/** Linear value at S of an option leg exercised/assigned at an earlier expiry (shares at the strike). */
+function settledLinear(leg: Leg & { contract: OptionContract }): Scenario {
+  const shares = sign(leg) * leg.quantity * OPTION_MULTIPLIER * (leg.contract.right === "C" ? 1 : -1);
+  return { slope: shares, intercept: -shares * leg.contract.strike };
+}
+
+/** Every exercise outcome of one expiry's legs that some price S_j on that date produces. */
+function settlementOutcomes(legs: readonly (Leg & { contract: OptionContract })[]): Scenario[] {
+  const strikes = [...new Set(legs.map((l) => l.contract.strike))].sort((a, b) => a - b);
+  const outcomes = new Map<string, Scenario>();
+  const add = (exercised: boolean[]) => {
+    const k = exercised.map((e) => (e ? 1 : 0)).join("");
+    if (outcomes.has(k)) return;
+    let slope = 0;
+    let intercept = 0;
+    legs.forEach((leg, i) => {
+      if (!exercised[i]) return;
+      const s = settledLinear(leg);
+      slope += s.slope;
+      intercept += s.intercept;
+    });
+    outcomes.set(k, { slope, intercept });
+  };
+  const itm = (leg: Leg & { contract: OptionContract }, price: number) =>
+    leg.contract.right === "C" ? price > leg.contract.strike : price < leg.contract.strike;
+  // Between strikes (and beyond them) the outcome is fixed by moneyness.
+  const probes = [strikes[0]! / 2, ...strikes.slice(1).map((k, i) => (k + strikes[i]!) / 2), strikes[strikes.length - 1]! + 1];
+  for (const price of probes) add(legs.map((leg) => itm(leg, price)));
+  // At a strike, each option struck there may or may not be exercised.
+  for (const k of strikes) {
+    const atm = legs.map((leg, i) => (leg.contract.strike === k ? i : -1)).filter((i) => i >= 0);
+    for (let mask = 0; mask < 1 << atm.length; mask++) {
+      const exercised = legs.map((leg) => itm(leg, k));
+      atm.forEach((legIndex, bit) => (exercised[legIndex] = ((mask >> bit) & 1) === 1));
+      add(exercised);
+    }
   }
-  return { points, values, slope };
+  return [...outcomes.values()];
+}
+
+/** Every combination of outcomes over the near expiries, summed into one linear value at S. */
+function nearScenarios(nearGroups: readonly (readonly (Leg & { contract: OptionContract })[])[]): Scenario[] {
+  let scenarios: Scenario[] = [{ slope: 0, intercept: 0 }];
+  for (const group of nearGroups) {
+    const outcomes = settlementOutcomes(group);
+    const next: Scenario[] = [];
+    for (const s of scenarios) for (const o of outcomes) next.push({ slope: s.slope + o.slope, intercept: s.intercept + o.intercept });
+    scenarios = next;
+  }
+  return scenarios;
+}
+
+/** Value at S of the legs held to the last expiry: last-dated options at intrinsic, stock at S. */
+function heldValue(held: readonly Leg[], price: number): number {
+  let total = 0;
+  for (const leg of held) {
+    if (isOptionLeg(leg)) {
+      const { strike, right } = leg.contract;
+      const intrinsic = right === "C" ? Math.max(price - strike, 0) : Math.max(strike - price, 0);
+      total += sign(leg) * leg.quantity * OPTION_MULTIPLIER * intrinsic;
+    } else total += sign(leg) * leg.quantity * price;
+  }
+  return total;
+}
+
+/** Slope in S, past the last strike, of the legs held to the last expiry. */
+function heldTailSlope(held: readonly Leg[]): number {
+  let slope = 0;
+  for (const leg of held) {
+    if (!isOptionLeg(leg)) slope += sign(leg) * leg.quantity;
+    else if (leg.contract.right === "C") slope += sign(leg) * leg.quantity * OPTION_MULTIPLIER;
+  }
+  return slope;
 }
 
 function findBreakevens(points: number[], values: number[], slope: number): number[] {
@@ -183,78 +237,77 @@ function findBreakevens(points: number[], values: number[], slope: number): numb
   return roots.sort((a, b) => a - b);
 }
 
-function refused(legs: readonly Leg[], errors: Violation[], reason: string): RiskAnalysis {
+function notComputable(errors: Violation[], reason: string, netPremium = 0): RiskAnalysis {
   return {
-    method: "not_computable",
-    bounded: false,
-    worstCaseLoss: null,
-    worstCaseGain: null,
-    gainUnbounded: false,
-    breakevens: [],
-    netPremium: legs.every((leg) => Number.isFinite(leg.price) && Number.isFinite(leg.quantity)) ? netPremium(legs) : 0,
-    reason,
-    errors,
+    method: "not_computable", bounded: false, worstCaseLoss: null, worstCaseGain: null, gainUnbounded: false,
+    breakevens: [], netPremium, capital: null, reason, errors,
   };
 }
 
+const UNBOUNDED_REASON =
+  "Unbounded risk: held to expiry, the structure loses without limit as the underlying rises (more short calls, or stock delivered short, than long calls and shares)";
+
 /**
- * Analyse an order from its legs. Single-expiry structures get exact figures. Multi-expiry
- * structures get a conservative bound only when every option expiring after the nearest expiry
- * is long (calendars, diagonals): such an option is worth at least its intrinsic value at the
- * nearest expiry (American exercise), so valuing it there at intrinsic can only overstate the
- * loss. A short later-dated option, or a European-style index, is `not_computable`.
+ * Analyse an order from its legs and the price it binds. Worst-case loss = the dollars the limit
+ * price binds minus the settlement value, over every scenario of the settlement model above, with
+ * the tails handled by their slopes. Any non-finite intermediate makes the order `not_computable`.
  */
 export function analyzeOrder(legs: readonly Leg[], options: AnalyzeOptions): RiskAnalysis {
   const errors = validateLegs(legs, options);
   const shapeBroken = legs.some(
-    (leg) => !Number.isFinite(leg.quantity) || !Number.isFinite(leg.price) || (isOptionLeg(leg) && !(leg.contract.strike > 0)),
+    (leg) => !Number.isFinite(leg.quantity) || !Number.isFinite(leg.price) || (isOptionLeg(leg) && !(Number.isFinite(leg.contract.strike) && leg.contract.strike > 0)),
   );
-  if (legs.length === 0 || shapeBroken) return refused(legs, errors, "The legs are not valid, so risk cannot be computed");
+  if (legs.length === 0 || shapeBroken) return notComputable(errors, "The legs are not valid, so risk cannot be computed");
+  const priced = priceOrder(legs);
+  if (!priced.ok) return notComputable(errors, priced.reason);
+  const bound = priced.price.boundDollars;
+  const netPremium = roundCents(-bound);
 
-  const options_ = legs.filter(isOptionLeg);
-  const expiries = [...new Set(options_.map((leg) => (leg.contract as OptionContract).expiry))].sort();
-  let method: RiskMethod = "single_expiry";
-  if (expiries.length > 1) {
-    const nearest = expiries[0]!;
-    const symbol = legs[0]!.contract.symbol;
-    if (EUROPEAN_STYLE_SYMBOLS.has(symbol))
-      return refused(legs, errors, `Risk of a multi-expiry ${symbol} structure cannot be bounded: index options are European-style`);
-    const laterShort = options_.find((leg) => leg.contract.expiry > nearest && leg.action === "SELL");
-    if (laterShort)
-      return refused(legs, errors, `Risk cannot be bounded from the legs alone: ${describeLeg(laterShort)} is short and expires after ${nearest}`);
-    method = "multi_expiry_floor";
+  const optionLegs = legs.filter(isOptionLeg) as (Leg & { contract: OptionContract })[];
+  const expiries = [...new Set(optionLegs.map((leg) => leg.contract.expiry))].sort();
+  const last = expiries[expiries.length - 1];
+  const held = legs.filter((leg) => !isOptionLeg(leg) || leg.contract.expiry === last);
+  const nearGroups = expiries.slice(0, -1).map((e) => optionLegs.filter((leg) => leg.contract.expiry === e));
+  const scenarios = nearScenarios(nearGroups);
+
+  const heldStrikes = [...new Set(held.filter(isOptionLeg).map((leg) => leg.contract.strike))].sort((a, b) => a - b);
+  const points = [0, ...heldStrikes];
+  const heldAt = points.map((p) => heldValue(held, p));
+  const heldSlope = heldTailSlope(held);
+
+  let worstLoss = Number.NEGATIVE_INFINITY;
+  let bestGain = Number.NEGATIVE_INFINITY;
+  let lossUnbounded = false;
+  let gainUnbounded = false;
+  for (const s of scenarios) {
+    points.forEach((p, i) => {
+      const value = heldAt[i]! + s.slope * p + s.intercept;
+      worstLoss = Math.max(worstLoss, bound - value);
+      bestGain = Math.max(bestGain, value - bound);
+    });
+    const tail = heldSlope + s.slope;
+    if (tail < 0) lossUnbounded = true;
+    if (tail > 0) gainUnbounded = true;
   }
+  if (!Number.isFinite(worstLoss) || !Number.isFinite(bestGain) || !Number.isFinite(bound))
+    return notComputable(errors, "A figure of this order is not a finite number, so its risk cannot be computed", Number.isFinite(netPremium) ? netPremium : 0);
 
-  const { points, values, slope } = scanPayoff(legs);
-  const minValue = Math.min(...values);
-  const maxValue = Math.max(...values);
-  const lossUnbounded = slope < 0;
-  const gainUnbounded = slope > 0;
+  const method: RiskMethod = expiries.length > 1 ? "hold_to_expiry" : "single_expiry";
+  const worstCaseLoss = lossUnbounded ? null : roundCents(Math.max(0, worstLoss));
+  const stockNotional = legs.reduce((sum, leg) => (isOptionLeg(leg) ? sum : sum + leg.quantity * leg.price), 0);
+  const capital = worstCaseLoss === null ? null : roundCents(Math.max(worstCaseLoss, Math.max(0, bound), stockNotional));
+  const breakevens =
+    method === "single_expiry" ? findBreakevens(points, heldAt.map((v) => v - bound), heldSlope) : [];
   return {
     method,
     bounded: !lossUnbounded,
-    worstCaseLoss: lossUnbounded ? null : roundCents(Math.max(0, -minValue)),
-    worstCaseGain: gainUnbounded || method !== "single_expiry" ? null : roundCents(Math.max(0, maxValue)),
+    worstCaseLoss,
+    worstCaseGain: gainUnbounded ? null : roundCents(Math.max(0, bestGain)),
     gainUnbounded,
-    breakevens: method === "single_expiry" ? findBreakevens(points, values, slope) : [],
-    netPremium: netPremium(legs),
-    reason: lossUnbounded
-      ? "Unbounded risk: the structure loses without limit as the underlying rises (more short calls than long calls and shares)"
-      : null,
+    breakevens,
+    netPremium,
+    capital,
+    reason: lossUnbounded ? UNBOUNDED_REASON : null,
     errors,
   };
-}
-
-/** Greatest common divisor of the legs' quantities: the combo's order size. */
-export function comboSize(legs: readonly Leg[]): number {
-  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
-  return legs.reduce((g, leg) => gcd(g, Math.abs(Math.round(leg.quantity))), 0) || 1;
-}
-
-/** Net price per combo unit (BUY positive, SELL negative), IBKR's BAG limit convention: debit > 0, credit < 0. */
-export function netLimitPrice(legs: readonly Pick<Leg, "action" | "quantity" | "price">[]): number {
-  const size = comboSize(legs as Leg[]);
-  let net = 0;
-  for (const leg of legs) net += (leg.action === "BUY" ? 1 : -1) * (leg.quantity / size) * leg.price;
-  return roundCents(net);
 }

@@ -5,6 +5,14 @@ import { z } from "zod";
 import { Leg, Symbol } from "./order";
 
 const Money = z.number().finite();
+/** Largest `max_risk` or `capital_required` an agent may claim, in USD: finite, far above any limit. */
+export const MAX_CLAIM_USD = 1_000_000_000;
+const Claim = (name: string) =>
+  z
+    .number()
+    .finite(`${name} must be a finite number`)
+    .nonnegative(`${name} cannot be negative`)
+    .max(MAX_CLAIM_USD, `${name} must be at most ${MAX_CLAIM_USD}`);
 export const METADATA_MAX_CHARS = 4_096;
 const IdempotencyKey = z
   .string()
@@ -79,8 +87,8 @@ export const PlaceOrderInput = z.strictObject({
   strategy: Strategy,
   legs: z.array(Leg).min(1, "an order needs at least one leg"),
   /** The caller's claim of the worst-case loss (USD); checked against the computed one. */
-  max_risk: Money.nonnegative("max_risk cannot be negative"),
-  capital_required: Money.nonnegative("capital_required cannot be negative"),
+  max_risk: Claim("max_risk"),
+  capital_required: Claim("capital_required"),
   /** Free-form notes kept with the trade; bounded so an agent cannot bloat the ledger. */
   metadata: z
     .record(z.string(), z.unknown())

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { type AccountState, type CheckContext, type CheckedOrder, evaluateOrder, orderFingerprint, perOrderChecks } from "../../shared/checks";
 import type { Leg } from "../../shared/order";
 import { analyzeOrder, netLimitPrice } from "../../shared/risk";
-import { TODAY, call, ironCondor, put } from "./fixtures";
+import { TODAY, call, ironCondor, put, stock } from "./fixtures";
 
 const condor = ironCondor(); // worst-case loss $360, net limit −1.40 (credit)
 
@@ -79,10 +79,26 @@ describe("each check trips and passes just inside", () => {
     expect(d.allowed).toBe(false);
   });
 
-  it("risk_not_computable: a short later-dated leg", () => {
+  it("risk_not_computable: a combo that mixes stock and options has no price IBKR's documentation pins", () => {
+    const legs: Leg[] = [stock("BUY", 100, 100), call("SELL", 105, 2)];
+    const d = decide(order({ legs }), state(), context({ quote: { mid: 98, ageMs: 0 } }));
+    expect(checksOf(d)).toContain("risk_not_computable");
+    expect(d.allowed).toBe(false);
+  });
+
+  it("unbounded_risk: a short later-dated call whose near long call may lapse", () => {
     const legs: Leg[] = [call("BUY", 100, 2), call("SELL", 100, 3.5, 1, "AAPL", "2027-01-15")];
     const d = decide(order({ legs }), state(), context({ quote: { mid: netLimitPrice(legs), ageMs: 0 } }));
-    expect(checksOf(d)).toContain("risk_not_computable");
+    expect(checksOf(d)).toContain("unbounded_risk");
+  });
+
+  it("price_collar: a single-leg SELL is compared in one sign convention with its instrument's mid", () => {
+    const legs: Leg[] = [put("SELL", 95, 1.2)];
+    // Bridge quotes of one leg are the instrument's own mid (+1.25); the SELL's limit is −1.20.
+    const near = decide(order({ legs, max_risk: 9_380 }), state(), context({ quote: { mid: 1.25, ageMs: 0 } }));
+    expect(checksOf(near)).not.toContain("price_collar");
+    const far = decide(order({ legs, max_risk: 9_380 }), state(), context({ quote: { mid: 2.5, ageMs: 0 } }));
+    expect(checksOf(far)).toContain("price_collar");
   });
 
   it("daily_loss: already at the limit", () => {

@@ -58,9 +58,8 @@ const rows: Row[] = [
   // Credit 1.50 + 1.60 = 3.10: keep $310 between the strikes; the naked call loses without limit;
   // BEs 95 − 3.10 = 91.90 and 105 + 3.10 = 108.10.
   { name: "short strangle (unbounded)", legs: [put("SELL", 95, 1.5), call("SELL", 105, 1.6)], loss: null, gain: 310, breakevens: [91.9, 108.1], premium: 310 },
-  // 100 shares at 100 less a 2.00 call: cost 9,800, worst at 0 is −$9,800; capped at 105:
-  // (105 − 100)×100 + 200 = $700; BE 100 − 2 = 98.
-  { name: "covered call", legs: [stock("BUY", 100, 100), call("SELL", 105, 2)], loss: 9_800, gain: 700, breakevens: [98], premium: -9_800 },
+  // 100 shares bought at 95.50: lose the whole $9,550 at 0, no cap above; BE 95.50.
+  { name: "long stock", legs: [stock("BUY", 100, 95.5)], loss: 9_550, gain: null, breakevens: [95.5], premium: -9_550 },
   // Sell the 100 put for 3.00: keep $300 above 100, at 0 lose 100×100 − 300 = $9,700; BE 97.
   { name: "cash-secured put", legs: [put("SELL", 100, 3)], loss: 9_700, gain: 300, breakevens: [97], premium: 300 },
   // 1×2 call ratio for a 0.20 credit: +$20 below 100, peak 500 + 20 = $520 at 105, then −$100 per
@@ -83,35 +82,78 @@ describe("textbook strategies", () => {
   });
 });
 
-describe("multi-expiry structures", () => {
-  it("bounds a long calendar by its debit", () => {
-    // Sell the near 100 call for 2.00, buy the far one for 3.50: debit $150. The far call is worth
-    // at least its intrinsic value at the near expiry, so the loss cannot exceed the debit.
-    const analysis = analyzeOrder([call("SELL", 100, 2), call("BUY", 100, 3.5, 1, "AAPL", LATER)], { symbol: "AAPL", today: TODAY });
-    expect(analysis.method).toBe("multi_expiry_floor");
+describe("hold to expiry: several expiries", () => {
+  const analyze = (legs: Leg[], symbol = "AAPL") => analyzeOrder(legs, { symbol, today: TODAY });
+
+  it("a long calendar loses at most its debit", () => {
+    // Sell the near 100 call for 2.00, buy the far one for 3.50: debit $150. Unassigned, the far
+    // call is worth ≥ 0; assigned at 100, short 100 shares are covered by the far call above 100
+    // and gain below it. Either way the loss is the debit.
+    const analysis = analyze([call("SELL", 100, 2), call("BUY", 100, 3.5, 1, "AAPL", LATER)]);
+    expect(analysis.method).toBe("hold_to_expiry");
     expect(analysis.worstCaseLoss).toBe(150);
     expect(analysis.worstCaseGain).toBeNull();
     expect(analysis.breakevens).toEqual([]);
   });
 
-  it("bounds a diagonal whose far long is further out of the money by debit plus the strike gap", () => {
-    // Short near 100 call @ 3.00, long far 105 call @ 2.00: credit $100, but above 105 the pair
-    // can lose the 5-point gap: 500 − 100 = $400.
-    const analysis = analyzeOrder([call("SELL", 100, 3), call("BUY", 105, 2, 1, "AAPL", LATER)], { symbol: "AAPL", today: TODAY });
-    expect(analysis.worstCaseLoss).toBe(400);
+  it("a diagonal whose far long is further out of the money loses debit plus the strike gap", () => {
+    // Short near 100 call @ 3.00, long far 105 call @ 2.00: credit $100. Assigned, short stock
+    // from 100 is covered only above 105: 5 points = $500 less the credit = $400.
+    expect(analyze([call("SELL", 100, 3), call("BUY", 105, 2, 1, "AAPL", LATER)]).worstCaseLoss).toBe(400);
   });
 
-  it("refuses to bound a structure whose later-dated leg is short", () => {
-    const analysis = analyzeOrder([call("BUY", 100, 2), call("SELL", 100, 3.5, 1, "AAPL", LATER)], { symbol: "AAPL", today: TODAY });
-    expect(analysis.method).toBe("not_computable");
+  it("a later-dated short call is unbounded when the near long call lapses", () => {
+    const analysis = analyze([call("BUY", 100, 2), call("SELL", 100, 3.5, 1, "AAPL", LATER)]);
+    expect(analysis.bounded).toBe(false);
     expect(analysis.worstCaseLoss).toBeNull();
-    expect(analysis.reason).toMatch(/is short and expires after 2026-12-18/);
+    expect(analysis.reason).toMatch(/Unbounded risk/);
   });
 
-  it("refuses multi-expiry index options, which are European-style", () => {
+  it("a near long call and a far deep in-the-money long put can lose both premiums (no early action assumed)", () => {
+    // Debit 3.00 + 58.00 = $6,100. Below 100 at the near expiry the call lapses; above 160 at the
+    // far expiry the put lapses too: all $6,100 is lost.
+    const analysis = analyze([call("BUY", 100, 3), put("BUY", 160, 58, 1, "AAPL", LATER)]);
+    expect(analysis.worstCaseLoss).toBe(6_100);
+  });
+
+  it("index options get the same hold-to-expiry figure: exercise style does not matter", () => {
+    // SPX calendar: debit 35 − 20 = $1,500, and no list of European-style symbols decides it.
     const legs = [call("SELL", 6000, 20, 1, "SPX"), call("BUY", 6000, 35, 1, "SPX", LATER)];
-    const analysis = analyzeOrder(legs, { symbol: "SPX", today: TODAY });
+    for (const symbol of ["SPX", "MRUT", "XND", "XEO"]) {
+      const analysis = analyze(legs.map((l) => ({ ...l, contract: { ...l.contract, symbol } })), symbol);
+      expect(analysis.method).toBe("hold_to_expiry");
+      expect(analysis.worstCaseLoss).toBe(1_500);
+    }
+  });
+
+  it("two near short calls against one far long call are unbounded once both are assigned", () => {
+    const analysis = analyze([call("SELL", 100, 2, 2), call("BUY", 95, 9, 1, "AAPL", LATER)]);
+    expect(analysis.bounded).toBe(false);
+  });
+
+  it("three expiries: a near short put, a middle long put and a far long call", () => {
+    // Credit 2.00 − 1.00 − 1.50 → debit $50. Worst: the near put assigned at 100 (long 100 shares
+    // from 100), the middle 95 put exercised only below 95 — at S_mid = 95 exactly it may lapse —
+    // and the stock then held to 0 at the far expiry: −100×100 = −10,000 + far call 0 → loss
+    // $10,050. The middle put, when exercised, sells those shares at 95 (loss 500 + 50 = $550).
+    const analysis = analyze([put("SELL", 100, 2), put("BUY", 95, 1, 1, "AAPL", "2027-01-08"), call("BUY", 110, 1.5, 1, "AAPL", LATER)]);
+    expect(analysis.method).toBe("hold_to_expiry");
+    expect(analysis.worstCaseLoss).toBe(10_050);
+  });
+});
+
+describe("the one money convention", () => {
+  it("refuses a combo that mixes stock and option legs: IBKR's price for it is not pinned", () => {
+    const analysis = analyzeOrder([stock("BUY", 100, 100), put("BUY", 95, 1), call("SELL", 105, 2)], { symbol: "AAPL", today: TODAY });
     expect(analysis.method).toBe("not_computable");
-    expect(analysis.reason).toMatch(/European-style/);
+    expect(analysis.reason).toMatch(/mixes stock and option legs/);
+  });
+
+  it("per-leg prices cannot lower the risk: only the combo's net price counts", () => {
+    // The same 5-wide call vertical at a net debit of 3.00, with the legs' prices skewed apart.
+    const a = analyzeOrder([call("BUY", 100, 5), call("SELL", 105, 2)], { symbol: "AAPL", today: TODAY });
+    const b = analyzeOrder([call("BUY", 100, 40), call("SELL", 105, 37)], { symbol: "AAPL", today: TODAY });
+    expect(b.worstCaseLoss).toBe(a.worstCaseLoss);
+    expect(b.netPremium).toBe(a.netPremium);
   });
 });
