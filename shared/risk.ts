@@ -12,7 +12,7 @@ import {
   OPTION_MULTIPLIER,
 } from "./limits";
 import { formatUsd, roundCents } from "./money";
-import { contractKey, describeLeg, isOptionLeg, type Leg, type OptionContract } from "./order";
+import { contractKey, describeLeg, isOptionLeg, type Leg, MAX_LEG_PRICE, MAX_LEG_QUANTITY, MAX_STRIKE, type OptionContract } from "./order";
 import { priceOrder } from "./combo-price";
 import type { Violation } from "./tools";
 
@@ -91,9 +91,13 @@ export function validateLegs(legs: readonly Leg[], options: AnalyzeOptions): Vio
 
     if (!Number.isInteger(leg.quantity) || leg.quantity <= 0)
       add("quantity", `Quantity must be a positive whole number (${label})`, leg.quantity);
+    // The schema's ranges again (shared/order.ts): the engine must not lean on its caller's parsing.
+    if (!(leg.quantity <= MAX_LEG_QUANTITY)) add("quantity", `Quantity must be at most ${MAX_LEG_QUANTITY} (${label})`, leg.quantity, MAX_LEG_QUANTITY);
+    if (!(leg.price >= 0 && leg.price <= MAX_LEG_PRICE)) add("leg_price", `Leg price must be between 0 and ${MAX_LEG_PRICE} (${label})`, leg.price, MAX_LEG_PRICE);
     if (isOptionLeg(leg)) {
       const { strike, expiry } = leg.contract;
       if (!(strike > 0)) add("strike", `Strike must be above zero (${label})`, strike);
+      else if (!(strike <= MAX_STRIKE)) add("strike", `Strike must be at most ${MAX_STRIKE} (${label})`, strike, MAX_STRIKE);
       if (leg.quantity > MAX_CONTRACTS_PER_ORDER)
         add("order_size", `${leg.quantity} contracts on one leg exceeds the limit of ${MAX_CONTRACTS_PER_ORDER} (${label})`, leg.quantity, MAX_CONTRACTS_PER_ORDER);
       if (!(leg.price >= MIN_LEG_PRICE))
@@ -254,8 +258,12 @@ const UNBOUNDED_REASON =
  */
 export function analyzeOrder(legs: readonly Leg[], options: AnalyzeOptions): RiskAnalysis {
   const errors = validateLegs(legs, options);
+  // Out of the schema's ranges, no figure is computed at all: huge strikes breed ∞ − ∞.
   const shapeBroken = legs.some(
-    (leg) => !Number.isFinite(leg.quantity) || !Number.isFinite(leg.price) || (isOptionLeg(leg) && !(Number.isFinite(leg.contract.strike) && leg.contract.strike > 0)),
+    (leg) =>
+      !(leg.quantity > 0 && leg.quantity <= MAX_LEG_QUANTITY) ||
+      !(leg.price >= 0 && leg.price <= MAX_LEG_PRICE) ||
+      (isOptionLeg(leg) && !(leg.contract.strike > 0 && leg.contract.strike <= MAX_STRIKE)),
   );
   if (legs.length === 0 || shapeBroken) return notComputable(errors, "The legs are not valid, so risk cannot be computed");
   const priced = priceOrder(legs);
@@ -289,7 +297,7 @@ export function analyzeOrder(legs: readonly Leg[], options: AnalyzeOptions): Ris
     if (tail < 0) lossUnbounded = true;
     if (tail > 0) gainUnbounded = true;
   }
-  if (!Number.isFinite(worstLoss) || !Number.isFinite(bestGain) || !Number.isFinite(bound))
+  if (!Number.isFinite(worstLoss) || !Number.isFinite(bestGain) || !Number.isFinite(bound) || heldAt.some((v) => !Number.isFinite(v)))
     return notComputable(errors, "A figure of this order is not a finite number, so its risk cannot be computed", Number.isFinite(netPremium) ? netPremium : 0);
 
   const method: RiskMethod = expiries.length > 1 ? "hold_to_expiry" : "single_expiry";
@@ -298,6 +306,7 @@ export function analyzeOrder(legs: readonly Leg[], options: AnalyzeOptions): Ris
   const capital = worstCaseLoss === null ? null : roundCents(Math.max(worstCaseLoss, Math.max(0, bound), stockNotional));
   const breakevens =
     method === "single_expiry" ? findBreakevens(points, heldAt.map((v) => v - bound), heldSlope) : [];
+  if (breakevens.some((b) => !Number.isFinite(b))) return notComputable(errors, "A breakeven of this order is not a finite number, so its risk cannot be computed", netPremium);
   return {
     method,
     bounded: !lossUnbounded,
