@@ -20,7 +20,7 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: { MCP_TOKEN: "test-mcp-token", BRIDGE_TOKEN: "test-bridge-token", ADMIN_TOKEN: "test-admin-token", ALLOWED_SYMBOLS: "AAPL,MSFT,SPY,QQQ,IWM" } },
+            miniflare: { bindings: { MCP_TOKEN: "test-mcp-token", BRIDGE_TOKEN: "test-bridge-token", ADMIN_TOKEN: "test-admin-token", ALLOWED_SYMBOLS: "AAPL,MSFT,SPY,QQQ,IWM,SPX,SPXW,XSP,MRUT,XND" } },
           }),
         ],
         test: { name: "edge", include: ["test/edge/**/*.test.ts"], testTimeout: 20_000, hookTimeout: 20_000 },

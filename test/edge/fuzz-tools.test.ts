@@ -9,7 +9,7 @@ import { FUZZ_SEED, mutate, mutation } from "../shared/fuzz-mutations";
 import { condorOrder, Edge, FakeBridge, futureExpiry, ironCondor } from "./harness";
 
 const SEED = FUZZ_SEED;
-const ALLOWED = ["AAPL", "MSFT", "SPY", "QQQ", "IWM"]; // vitest.config.ts ALLOWED_SYMBOLS
+const ALLOWED = ["AAPL", "MSFT", "SPY", "QQQ", "IWM", "SPX", "SPXW", "XSP", "MRUT", "XND"]; // vitest.config.ts ALLOWED_SYMBOLS
 const TRADE_ID = "IRON_CONDOR_AAPL_20251119_103045";
 const MARKET_MID = -1.0;
 let keyCounter = 0;

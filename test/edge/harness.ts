@@ -87,6 +87,8 @@ export class FakeBridge {
   private resolveClosed!: (code: number) => void;
   nextOrderId = 100;
   quoteMid: ((legs: Leg[]) => number | null) | null = null;
+  /** The underlying TWS would report for the legs (ContractDetails.underSymbol); default: the symbol. */
+  underlyingOf: ((legs: Leg[]) => string | null) | null = null;
   quoteAgeMs = 0;
   /** What this bridge has reported as positions (a real bridge answers `positions` from its mirror). */
   positionMirror = new Map<number, unknown>();
@@ -100,8 +102,14 @@ export class FakeBridge {
     cancel_all: () => ({ requested: true }),
     cancel: (p) => ({ order_id: p.order_id, status: "Submitted" }),
     quote: (p) => {
-      const mid = this.quoteMid ? this.quoteMid(p.legs) : netLimitPrice(p.legs);
-      return { bid: mid === null ? null : mid - 0.05, ask: mid === null ? null : mid + 0.05, last: null, mid, data_type: mid === null ? "unavailable" : "live", reason: mid === null ? "no market data subscription (354)" : null, as_of: new Date(Date.now() - this.quoteAgeMs).toISOString() };
+      // Like the real bridge: one leg is quoted as the instrument itself (its own positive mid),
+      // several as the combo's signed net per unit.
+      const mid = this.quoteMid ? this.quoteMid(p.legs) : p.legs.length === 1 ? (p.legs[0].price ?? null) : netLimitPrice(p.legs);
+      return {
+        bid: mid === null ? null : mid - 0.05, ask: mid === null ? null : mid + 0.05, last: null, mid, data_type: mid === null ? "unavailable" : "live",
+        reason: mid === null ? "no market data subscription (354)" : null, as_of: new Date(Date.now() - this.quoteAgeMs).toISOString(),
+        underlying: this.underlyingOf ? this.underlyingOf(p.legs) : p.legs[0]?.contract?.symbol ?? null,
+      };
     },
     place: (p) => ({ order_id: this.nextOrderId++, perm_id: 9000 + this.nextOrderId, status: "Submitted", limit_price: p.limit_price ?? null }),
     close: () => ({ order_id: this.nextOrderId++, perm_id: 9000 + this.nextOrderId, status: "Submitted", limit_price: null }),
