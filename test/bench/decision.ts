@@ -19,15 +19,33 @@ const state: AccountState = {
   ordersLastMinute: 2, accountDataAgeMs: 1_200, recentOrderFingerprints: [`SPY|BUY:1:${expiry}:550:P`], allowedSymbols: null,
 };
 
-/** Allowed is returned so a broken fixture (every order refused early) shows up in the table. */
-export function decisionMicros(iterations = 100_000): { perOrderUs: number; iterations: number; allowed: boolean } {
-  const order = { symbol: "SPY", legs: condor, max_risk: 500, capital_required: 1_000 };
+const day = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
+/**
+ * The engine's costliest shape: four legs over three expiries, the near ones struck alike, so
+ * every at-the-strike exercise choice of the near legs is a scenario of its own.
+ */
+const threeExpiries: Leg[] = [
+  { action: "SELL", contract: { symbol: "SPY", expiry: day(10), strike: 580, right: "C" }, quantity: 1, price: 3.1 },
+  { action: "SELL", contract: { symbol: "SPY", expiry: day(10), strike: 580, right: "P" }, quantity: 1, price: 2.9 },
+  { action: "BUY", contract: { symbol: "SPY", expiry: day(24), strike: 580, right: "P" }, quantity: 1, price: 4.4 },
+  { action: "BUY", contract: { symbol: "SPY", expiry: day(45), strike: 580, right: "C" }, quantity: 1, price: 6.3 },
+];
+
+function timeDecision(legs: Leg[], mid: number, iterations: number) {
+  const order = { symbol: "SPY", legs, max_risk: 500, capital_required: 1_000 };
   let allowed = false;
-  for (let i = 0; i < 2_000; i++) evaluateOrder(order, analyzeOrder(condor, { symbol: "SPY", today }), state, { intent: "open", quote: { mid: -1.2, ageMs: 500 } });
+  for (let i = 0; i < 2_000; i++) evaluateOrder(order, analyzeOrder(legs, { symbol: "SPY", today }), state, { intent: "open", quote: { mid, ageMs: 500 } });
   const t0 = performance.now();
   for (let i = 0; i < iterations; i++) {
-    const analysis = analyzeOrder(condor, { symbol: "SPY", today });
-    allowed = evaluateOrder(order, analysis, state, { intent: "open", quote: { mid: -1.2, ageMs: 500 } }).allowed;
+    const analysis = analyzeOrder(legs, { symbol: "SPY", today });
+    allowed = evaluateOrder(order, analysis, state, { intent: "open", quote: { mid, ageMs: 500 } }).allowed;
   }
-  return { perOrderUs: ((performance.now() - t0) * 1000) / iterations, iterations, allowed };
+  return { perOrderUs: ((performance.now() - t0) * 1000) / iterations, allowed };
+}
+
+/** Allowed is returned so a broken fixture (every order refused early) shows up in the table. */
+export function decisionMicros(iterations = 100_000): { perOrderUs: number; iterations: number; allowed: boolean; threeExpiryUs: number } {
+  const plain = timeDecision(condor, -1.2, iterations);
+  const costly = timeDecision(threeExpiries, 4.7, iterations / 10);
+  return { perOrderUs: plain.perOrderUs, iterations, allowed: plain.allowed, threeExpiryUs: costly.perOrderUs };
 }

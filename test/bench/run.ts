@@ -77,7 +77,7 @@ async function bridgeMemory(t: TestStack): Promise<{ at: number; rssMiB: number 
 async function main(): Promise<void> {
   console.log(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
   const decision = decisionMicros();
-  console.log(`\nPure safety decision (risk analysis + every check), ${decision.iterations} orders: ${decision.perOrderUs.toFixed(2)} µs per order (fixture ${decision.allowed ? "allowed" : "REFUSED — fix the fixture"})`);
+  console.log(`\nPure safety decision (risk analysis + every check), ${decision.iterations} orders: ${decision.perOrderUs.toFixed(2)} µs per order (fixture ${decision.allowed ? "allowed" : "REFUSED — fix the fixture"}); costliest shape (4 legs, 3 expiries, near legs at one strike): ${decision.threeExpiryUs.toFixed(2)} µs`);
 
   const t = await startTestStack("bench");
   try {
