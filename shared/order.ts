@@ -49,7 +49,7 @@ export const OptionContract = z.strictObject({
 });
 export type OptionContract = z.infer<typeof OptionContract>;
 
-/** A stock leg, allowed for covered structures (covered call, collar). */
+/** A stock leg: an order of its own (a combo mixing stock and options is refused, see combo-price.ts). */
 export const StockContract = z.strictObject({
   symbol: Symbol,
   sec_type: z.literal("STK"),
