@@ -5,6 +5,7 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 
 export default defineConfig({
   test: {
+    reporters: ["default", "./test/support/project-times.ts"],
     projects: [
       {
         test: {
@@ -33,6 +34,7 @@ export default defineConfig({
           environment: "node",
           include: ["test/e2e/**/*.e2e.test.ts", "test/browser/**/*.test.ts"],
           fileParallelism: false,
+          globalSetup: ["test/browser/chromium-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 180_000,
         },

@@ -2,9 +2,9 @@
 // account's Durable Object. The account comes from configuration, never from the request.
 import { Hono, type Context } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
-import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
 import type { Env } from "./account-do";
+import { boundedBody } from "./bounded-body";
 import { dashboard } from "./dashboard/routes";
 import { adminAuth } from "./dashboard/session";
 export { AccountDO } from "./account-do";
@@ -25,7 +25,7 @@ function accountStub(env: Env) {
 // bearerAuth compares in constant time and answers 401 with WWW-Authenticate.
 // The token is read per request because Worker secrets live on env, not at module load.
 app.use("/mcp", async (c, next) => bearerAuth({ token: c.env.MCP_TOKEN })(c as unknown as Context, next));
-app.use("/mcp", bodyLimit({ maxSize: MAX_BODY_BYTES }));
+app.use("/mcp", boundedBody(MAX_BODY_BYTES));
 // A Durable Object's response has immutable headers; copy it so secureHeaders can add its own.
 app.all("/mcp", async (c) => {
   const res = await accountStub(c.env).fetch(c.req.raw);
@@ -40,7 +40,7 @@ app.get("/bridge", (c) => accountStub(c.env).fetch(c.req.raw));
 // Admin token or the dashboard's session cookie (with CSRF checks): a bridge or MCP token must
 // never reach the admin API.
 app.use("/api/*", adminAuth());
-app.use("/api/*", bodyLimit({ maxSize: MAX_BODY_BYTES }));
+app.use("/api/*", boundedBody(MAX_BODY_BYTES));
 app.all("/api/*", async (c) => {
   const res = await accountStub(c.env).fetch(c.req.raw);
   return new Response(res.body, res);

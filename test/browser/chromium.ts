@@ -1,13 +1,13 @@
-// Debian's Chromium driven by playwright-core for the dashboard tests: a fresh profile per file,
-// headless with the flags this machine needs, and everything the page says that a test should
-// hear (dialogs, page errors, console errors incl. CSP violations, /api/live "changed" frames).
+// Chromium (from npm, see chromium-binary.ts) driven by playwright-core for the dashboard tests: a
+// fresh profile per file, headless, and everything the page says that a test should hear (dialogs,
+// page errors, console errors incl. CSP violations, /api/live "changed" frames).
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { OUTPUT } from "../e2e/harness";
+import { dashboardChromium } from "./chromium-binary";
 
-export const CHROMIUM = "/usr/bin/chromium";
 export const SHOTS = join(OUTPUT, "screenshots");
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
@@ -30,7 +30,8 @@ export interface DashboardBrowser {
 export async function openDashboardBrowser(): Promise<DashboardBrowser> {
   mkdirSync(SHOTS, { recursive: true });
   const userDataDir = mkdtempSync(join(tmpdir(), "ibkr-dashboard-chromium-"));
-  const context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 1000 } });
+  const binary = dashboardChromium();
+  const context = await chromium.launchPersistentContext(userDataDir, { executablePath: binary.executablePath, env: { ...process.env, ...binary.env }, headless: true, args: FLAGS, viewport: { width: 1280, height: 1000 } });
   const page = context.pages()[0] ?? (await context.newPage());
   const dialogs: string[] = [];
   const pageErrors: string[] = [];

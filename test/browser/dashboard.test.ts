@@ -1,4 +1,4 @@
-// The dashboard in a real browser (Debian's Chromium via playwright-core) against the real stack:
+// The dashboard in a real browser (the Chromium from npm, via playwright-core) against the real stack:
 // log in, see health and limits, turn shadow mode on, watch an agent's order with a hostile
 // strategy and metadata arrive live and render as inert text, approve it, and flip the kill switch.
 import { join } from "node:path";
