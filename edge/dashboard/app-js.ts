@@ -395,6 +395,11 @@ export const APP_JS = String.raw`"use strict";
         return api("/api/cancel-all", withBy({ reason: reason }));
       }, "Cancel-all sent");
     });
+    $("logout-everywhere").addEventListener("click", function () {
+      confirmAction({ title: "Log out everywhere?", text: "Every dashboard session of this account ends now, this one too; a copied cookie stops working.", confirmations: ["Yes, end every dashboard session"] }, function (reason) {
+        return api("/api/sessions/end-all", withBy({ reason: reason })).then(function () { window.location.assign("/dashboard"); });
+      }, "Every dashboard session ended");
+    });
     $("shadow-toggle").addEventListener("click", function () {
       var on = !(state && state.shadow_mode);
       confirmAction({ title: on ? "Turn shadow mode on?" : "Turn shadow mode off?", text: on ? "Every new order waits here for a human decision." : "Orders that pass every check go to IBKR at once." }, function (reason) {
