@@ -314,7 +314,9 @@ export const APP_JS = String.raw`"use strict";
       try { msg = JSON.parse(ev.data); } catch (e) { return; }
       if (msg && msg.type === "changed") refresh();
     });
-    socket.addEventListener("close", function () {
+    socket.addEventListener("close", function (ev) {
+      // 4401: this session was ended (logout here or elsewhere): back to the login form.
+      if (ev.code === 4401) { window.location.assign("/dashboard"); return; }
       document.body.dataset.live = "false";
       $("live-status").textContent = "Live updates lost — reconnecting…";
       scheduleReconnect();

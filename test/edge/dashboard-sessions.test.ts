@@ -58,6 +58,14 @@ async function stopReason(): Promise<string | null> {
 }
 
 describe("dashboard sessions held by the Durable Object", () => {
+  it("cannot be checked or ended from outside: the Worker never forwards the internal session path", async () => {
+    for (const path of ["/internal/dashboard-session", "/api/../internal/dashboard-session", "/dashboard/../internal/dashboard-session"]) {
+      const res = await SELF.fetch(`${ORIGIN}${path}`, { method: "POST", headers: { ...BEARER, "content-type": "application/json" }, body: JSON.stringify({ op: "check", id_hash: "a".repeat(64) }) });
+      expect(res.status, path).toBeGreaterThanOrEqual(400);
+      expect(await res.text(), path).not.toContain("live");
+    }
+  });
+
   it("logout ends the session at once: a cookie copied before it reads, exports and stops nothing afterwards", async () => {
     const session = await login();
     const copied = { ...session };
