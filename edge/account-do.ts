@@ -72,7 +72,6 @@ export class AccountDO extends DurableObject<Env> {
         const scrubbed = redact({ message, details }, this.secrets);
         this.link.request("write_log", { kind, at: new Date().toISOString(), ...scrubbed }).catch(() => undefined);
       },
-      redact: (value) => redact(value, this.secrets),
       closeDashboardSockets: (tag, reason) => {
         const sockets = this.ctx.getWebSockets(tag).filter((ws) => !this.isBridge(ws));
         for (const ws of sockets) {
