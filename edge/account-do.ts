@@ -5,18 +5,20 @@
 import { DurableObject } from "cloudflare:workers";
 import { Event, Hello, PROTOCOL_VERSION, Response as BridgeResponse } from "../shared/protocol";
 import { handleAdmin } from "./admin-api";
-import { LOGIN_GATE_PATH } from "./dashboard/login-client";
-import { loginGate } from "./login-gate";
 import { appendAudit } from "./audit";
 import { applyEvent, lastEventSeq, storeEventSeq } from "./bridge-events";
 import { BridgeLink, type BridgeAttachment } from "./bridge-link";
 import { checkBreakers } from "./breakers";
+import { sessionSocketTag } from "./dashboard-sessions";
+import { DASHBOARD_SESSION_HEADER } from "./dashboard/session";
 import type { DeskContext } from "./desk-context";
 import { setKv } from "./kv";
+import { handleInternal } from "./internal-routes";
 import { McpHttp } from "./mcp-http";
 import { buildMcpServer } from "./mcp-server";
 import { expireApprovals } from "./order-desk";
 import { reconcile } from "./reconcile";
+import { redact, redactJsonRequest, secretsOf } from "./redact";
 import { twsHealth, truthy, type Settings } from "./safety-state";
 import { COLUMN_MIGRATIONS, SCHEMA } from "./schema";
 
@@ -42,6 +44,7 @@ export class AccountDO extends DurableObject<Env> {
   private readonly desk: DeskContext;
   /** MCP over HTTP: stateless, or in-memory sessions for clients that can confirm orders (lost on eviction). */
   private readonly mcp: McpHttp;
+  private readonly secrets: string[];
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -56,6 +59,7 @@ export class AccountDO extends DurableObject<Env> {
       }
     });
     this.link = new BridgeLink(ctx);
+    this.secrets = secretsOf(env);
     const allowed = (env.ALLOWED_SYMBOLS ?? "").split(",").map((s) => s.trim().toUpperCase()).filter(Boolean);
     const settings: Settings = {
       accountId: env.IBKR_ACCOUNT_ID,
@@ -71,7 +75,20 @@ export class AccountDO extends DurableObject<Env> {
       audit: (actor, action, details) => this.audit(actor, action, details),
       writeLog: (kind, message, details) => {
         if (!this.link.socket()) return;
-        this.link.request("write_log", { kind, at: new Date().toISOString(), message, details }).catch(() => undefined);
+        // The bridge writes these to files on the trading box: never a token.
+        const scrubbed = redact({ message, details }, this.secrets);
+        this.link.request("write_log", { kind, at: new Date().toISOString(), ...scrubbed }).catch(() => undefined);
+      },
+      closeDashboardSockets: (tag, reason) => {
+        const sockets = this.ctx.getWebSockets(tag).filter((ws) => !this.isBridge(ws));
+        for (const ws of sockets) {
+          try {
+            ws.close(4401, reason.slice(0, 120));
+          } catch {
+            // already closing
+          }
+        }
+        return sockets.length;
       },
     };
     this.mcp = new McpHttp(() => buildMcpServer(this.desk));
@@ -79,10 +96,7 @@ export class AccountDO extends DurableObject<Env> {
 
   /** Appends to the audit chain (tokens redacted) and tells every dashboard socket. */
   private audit(actor: string, action: string, details: unknown): number {
-    let text = JSON.stringify(details ?? {});
-    for (const secret of [this.env.MCP_TOKEN, this.env.BRIDGE_TOKEN, this.env.ADMIN_TOKEN])
-      if (secret && secret.length >= 8) text = text.split(secret).join("[redacted]");
-    const row = appendAudit(this.ctx.storage.sql, actor, action, JSON.parse(text));
+    const row = appendAudit(this.ctx.storage.sql, actor, action, redact(details ?? {}, this.secrets));
     const note = JSON.stringify({ type: "changed", seq: row.seq });
     for (const ws of this.ctx.getWebSockets("dashboard")) {
       try {
@@ -101,14 +115,11 @@ export class AccountDO extends DurableObject<Env> {
     if (url.pathname === "/mcp") return this.handleMcp(request);
     if (url.pathname === "/bridge") return this.acceptSocket(request, "bridge");
     if (url.pathname === "/api/live") return this.acceptSocket(request, "dashboard");
-    if (url.pathname.startsWith("/api/")) return handleAdmin(this.desk, request, url);
-    // Reached only from the Worker's login route: the Worker forwards no outside path here.
-    if (url.pathname === LOGIN_GATE_PATH && request.method === "POST") {
-      const body = (await request.json().catch(() => null)) as { phase?: unknown; client?: unknown } | null;
-      const phase = body?.phase;
-      if (phase !== "check" && phase !== "failed" && phase !== "succeeded") return Response.json({ error: "phase must be check, failed or succeeded" }, { status: 400 });
-      return Response.json(loginGate(this.desk, phase, typeof body?.client === "string" ? body.client.slice(0, 64) : null));
-    }
+    // Admin bodies are scrubbed of the tokens where they enter (reasons, names).
+    if (url.pathname.startsWith("/api/")) return handleAdmin(this.desk, await redactJsonRequest(request, this.secrets), url);
+    // Reached only from the Worker's own login and session code: the Worker forwards no outside path here.
+    const internal = await handleInternal(this.desk, request, url);
+    if (internal) return internal;
     return new Response("not found", { status: 404 });
   }
 
@@ -116,7 +127,9 @@ export class AccountDO extends DurableObject<Env> {
   private acceptSocket(request: Request, tag: "bridge" | "dashboard"): Response {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return new Response("expected websocket", { status: 426 });
     const pair = new WebSocketPair();
-    this.ctx.acceptWebSocket(pair[1], [tag]);
+    // A dashboard socket opened with a session cookie is tagged with it, so logout closes it.
+    const session = tag === "dashboard" ? request.headers.get(DASHBOARD_SESSION_HEADER) : null;
+    this.ctx.acceptWebSocket(pair[1], session && /^[0-9a-f]{64}$/.test(session) ? [tag, "session", sessionSocketTag(session)] : [tag]);
     if (tag === "bridge") pair[1].serializeAttachment({ hello: false } satisfies BridgeAttachment);
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
@@ -290,8 +303,9 @@ export class AccountDO extends DurableObject<Env> {
     await this.ctx.storage.setAlarm(Date.now() + PING_EVERY_MS);
   }
 
-  private handleMcp(request: Request): Promise<Response> {
-    return this.mcp.handle(request);
+  /** Tool arguments (reasons, strategy, metadata) are scrubbed of the tokens before any tool sees them. */
+  private async handleMcp(request: Request): Promise<Response> {
+    return this.mcp.handle(await redactJsonRequest(request, this.secrets));
   }
 }
 

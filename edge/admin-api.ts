@@ -5,9 +5,11 @@ import { z } from "zod";
 import { TradeId } from "../shared/tools";
 import { readAudit, verifyAudit } from "./audit";
 import { resetBreaker } from "./breakers";
+import { endAllDashboardSessions } from "./dashboard-sessions";
 import type { DeskContext } from "./desk-context";
 import { setKv } from "./kv";
 import { listTrades } from "./ledger";
+import { clearLoginLockout } from "./login-gate";
 import { closePosition, decideApproval } from "./order-desk";
 import { emergencyStop, setEmergencyStop } from "./safety-state";
 import { healthView, stateView } from "./views";
@@ -19,6 +21,7 @@ const ResetBody = z.strictObject({ breaker: z.enum(["daily_loss", "drawdown", "c
 const ShadowBody = z.strictObject({ on: z.boolean(), reason: Reason, by: By });
 const ApprovalBody = z.strictObject({ decision: z.enum(["approve", "reject"]), reason: Reason, by: By });
 const CancelAllBody = z.strictObject({ reason: Reason, by: By });
+const ReasonBody = z.strictObject({ reason: Reason, by: By });
 
 const json = (body: unknown, status = 200): Response => Response.json(body, { status });
 const error = (message: string, status = 400): Response => json({ error: message }, status);
@@ -112,6 +115,18 @@ export async function handleAdmin(ctx: DeskContext, request: Request, url: URL):
     if (!body.ok) return body.response;
     const r = await cancelAll(ctx, body.data.by ?? "admin", body.data.reason);
     return r.requested ? json(r) : json({ error: `cancel_all could not be sent: ${r.error}` }, 409);
+  }
+  if (route === "POST /api/sessions/end-all") {
+    // "Log out everywhere": every dashboard session (the caller's own too) ends now.
+    const body = await parseBody(request, ReasonBody);
+    if (!body.ok) return body.response;
+    return json({ sessions_ended: endAllDashboardSessions(ctx, body.data.by ?? "admin", body.data.reason) });
+  }
+  if (route === "POST /api/login-lockout/clear") {
+    // The owner's way back into a login form locked by someone else's guesses (bearer token).
+    const body = await parseBody(request, ReasonBody);
+    if (!body.ok) return body.response;
+    return json({ failures_cleared: clearLoginLockout(ctx, body.data.by ?? "admin", body.data.reason) });
   }
   const approval = /^\/api\/approvals\/([^/]+)$/.exec(url.pathname);
   if (approval && request.method === "POST") {

@@ -1,5 +1,6 @@
 // What the order desk, the event handler and the admin API need from the account's Durable
-// Object: its storage, the bridge link, its settings, the audit append and the clock.
+// Object: its storage, the bridge link, its settings, the audit append, the clock and its
+// dashboard sockets.
 import type { BridgeLink } from "./bridge-link";
 import type { Settings } from "./safety-state";
 
@@ -12,4 +13,6 @@ export interface DeskContext {
   /** Asks the bridge to append to safety_violations.log / circuit_breaker.log; never throws. */
   writeLog(kind: "safety_violation" | "circuit_breaker", message: string, details: Record<string, unknown>): void;
   now(): Date;
+  /** Closes the dashboard live sockets carrying this tag; returns how many. */
+  closeDashboardSockets(tag: string, reason: string): number;
 }

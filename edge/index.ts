@@ -6,14 +6,22 @@ import { secureHeaders } from "hono/secure-headers";
 import type { Env } from "./account-do";
 import { boundedBody } from "./bounded-body";
 import { dashboard } from "./dashboard/routes";
-import { adminAuth } from "./dashboard/session";
+import { adminAuth, DASHBOARD_SESSION_HEADER } from "./dashboard/session";
 export { AccountDO } from "./account-do";
 
 const MAX_BODY_BYTES = 64 * 1024;
 const app = new Hono<{ Bindings: Env }>();
 // The dashboard's live socket (admin token, or the dashboard's session cookie from this origin).
 // Registered before the /api/* middleware: a 101 response carrying a WebSocket has immutable headers.
-app.get("/api/live", adminAuth(), (c) => accountStub(c.env).fetch(c.req.raw));
+// A socket opened with a session cookie carries the session's hash, so logout can close it; the
+// header is the Worker's own (a caller's copy is dropped).
+app.get("/api/live", adminAuth(), (c) => {
+  const headers = new Headers(c.req.raw.headers);
+  headers.delete(DASHBOARD_SESSION_HEADER);
+  const session = c.get("dashboardSession");
+  if (session) headers.set(DASHBOARD_SESSION_HEADER, session);
+  return accountStub(c.env).fetch(new Request(c.req.raw, { headers }));
+});
 // Not on /bridge: a 101 response carrying a WebSocket has immutable headers.
 app.use("/mcp", secureHeaders());
 app.use("/api/*", secureHeaders());

@@ -66,8 +66,39 @@ function replay<T>(ctx: DeskContext, scopedKey: string | null, argsHash: string,
   const row = ctx.sql.exec<{ args_hash: string; trade_id: string | null; answer_json: string | null }>("SELECT args_hash, trade_id, answer_json FROM idempotency WHERE key = ?", scopedKey).toArray()[0];
   if (!row) return null;
   if (row.args_hash !== argsHash) return { output: conflict(), isError: true };
-  if (row.answer_json) return JSON.parse(row.answer_json) as ToolAnswer<T>;
+  // The first answer, brought up to date: a replay says what the order is now, not what it was.
+  if (row.answer_json) return refreshed(ctx, scopedKey, JSON.parse(row.answer_json) as ToolAnswer<PlaceOrderOutput | CloseOutput>) as ToolAnswer<T>;
   return { output: inFlight(row.trade_id ?? ""), isError: false };
+}
+
+/** Statuses after which an order can no longer fill. */
+const ORDER_DONE = new Set(["Cancelled", "Rejected", "Inactive"]);
+
+/**
+ * A stored place_order or close_position answer (told apart by the key's scope) with the trade's
+ * current status and order id from the ledger — an approval rejected or expired since, an Unknown
+ * order reconciled, a fill — keeping the first decision's risk figures. A refusal reserved nothing
+ * and stands as first given.
+ */
+function refreshed(ctx: DeskContext, scopedKey: string, answer: ToolAnswer<PlaceOrderOutput | CloseOutput>): ToolAnswer<PlaceOrderOutput | CloseOutput> {
+  const first = answer.output;
+  if (first.status === "Refused" || !first.trade_id) return answer;
+  const trade = getTrade(ctx.sql, first.trade_id);
+  if (!trade) return answer;
+  const isClose = scopedKey.startsWith("close:");
+  const order = getOrderByRef(ctx.sql, isClose ? closeRef(trade.trade_id) : trade.trade_id);
+  let status: PlaceOrderOutput["status"] = order?.status ?? first.status;
+  if (!isClose && trade.state === "pending_approval") status = "PendingApproval";
+  else if (!isClose && !order) status = trade.state === "rejected" ? "Rejected" : trade.state === "cancelled" || trade.state === "expired" ? "Cancelled" : first.status;
+  const firstOrderId = "close_order_id" in first ? first.close_order_id : first.order_id;
+  const orderId = order?.order_id ?? firstOrderId;
+  if (status === first.status && orderId === firstOrderId) return answer;
+  // Done without a position (or, for a close, without closing it): the request did not succeed.
+  const success = !ORDER_DONE.has(status) || (isClose ? trade.state === "closed" : ["open", "closing", "closed"].includes(trade.state));
+  const why = order?.reason ? ` (${order.reason})` : trade.state === "expired" ? " (the approval expired)" : "";
+  const message = `Replay of this idempotency_key: the ${isClose ? "close " : ""}order is now ${status}${why} and trade ${trade.trade_id} is ${trade.state}. First answer: ${first.message}`;
+  const output = "close_order_id" in first ? { ...first, status, close_order_id: orderId, success, message } : { ...first, status, order_id: orderId, success, message };
+  return { output, isError: !success };
 }
 
 function claimKey(ctx: DeskContext, scopedKey: string | null, argsHash: string, tradeId: string | null): void {

@@ -27,8 +27,14 @@ export const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS order_times (id INTEGER PRIMARY KEY AUTOINCREMENT, trade_id TEXT NOT NULL, at_ms INTEGER NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS positions (con_id INTEGER PRIMARY KEY, position_json TEXT NOT NULL, updated_at TEXT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value_json TEXT NOT NULL)`,
-  // Failed dashboard logins, for the lockout window (see login-gate.ts).
-  `CREATE TABLE IF NOT EXISTS login_failures (at_ms INTEGER NOT NULL)`,
+  // Failed dashboard logins per client address, for the lockout window (see login-gate.ts). The
+  // older global table counted every address together; its rows only held lockout timing.
+  `DROP TABLE IF EXISTS login_failures`,
+  `CREATE TABLE IF NOT EXISTS login_failures_by_client (client TEXT NOT NULL, at_ms INTEGER NOT NULL)`,
+  `CREATE INDEX IF NOT EXISTS login_failures_by_client_client ON login_failures_by_client(client, at_ms)`,
+  // Live dashboard sessions: the SHA-256 of the cookie's session value, never the value (dashboard-sessions.ts).
+  `CREATE TABLE IF NOT EXISTS dashboard_sessions (id_hash TEXT PRIMARY KEY, created_ms INTEGER NOT NULL,
+     expires_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL, client TEXT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
      details_json TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)`,
 ];

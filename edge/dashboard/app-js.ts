@@ -314,7 +314,9 @@ export const APP_JS = String.raw`"use strict";
       try { msg = JSON.parse(ev.data); } catch (e) { return; }
       if (msg && msg.type === "changed") refresh();
     });
-    socket.addEventListener("close", function () {
+    socket.addEventListener("close", function (ev) {
+      // 4401: this session was ended (logout here or elsewhere): back to the login form.
+      if (ev.code === 4401) { window.location.assign("/dashboard"); return; }
       document.body.dataset.live = "false";
       $("live-status").textContent = "Live updates lost — reconnecting…";
       scheduleReconnect();
@@ -394,6 +396,11 @@ export const APP_JS = String.raw`"use strict";
       confirmAction({ title: "Cancel all working orders?", text: "Every working order of this account at IBKR is cancelled.", confirmations: ["Yes, cancel every working order"] }, function (reason) {
         return api("/api/cancel-all", withBy({ reason: reason }));
       }, "Cancel-all sent");
+    });
+    $("logout-everywhere").addEventListener("click", function () {
+      confirmAction({ title: "Log out everywhere?", text: "Every dashboard session of this account ends now, this one too; a copied cookie stops working.", confirmations: ["Yes, end every dashboard session"] }, function (reason) {
+        return api("/api/sessions/end-all", withBy({ reason: reason })).then(function () { window.location.assign("/dashboard"); });
+      }, "Every dashboard session ended");
     });
     $("shadow-toggle").addEventListener("click", function () {
       var on = !(state && state.shadow_mode);

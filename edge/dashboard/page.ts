@@ -41,7 +41,7 @@ export function dashboardPage(csrfToken: string): string {
   <h1>IBKR MCP <span id="account-id"></span></h1>
   <p id="live-status" role="status" aria-live="polite">Connecting…</p>
   <p><label for="actor">Your name (for the audit log)</label> <input id="actor" autocomplete="name" maxlength="60"></p>
-  <form method="post" action="/dashboard/logout"><button type="submit">Log out</button></form>
+  <form method="post" action="/dashboard/logout"><button type="submit">Log out</button> <button type="button" id="logout-everywhere">Log out everywhere</button></form>
 </header>
 <div id="announcer" class="visually-hidden" aria-live="assertive" role="alert"></div>
 <main>

@@ -6,12 +6,13 @@ import { bodyLimit } from "hono/body-limit";
 import { csrf } from "hono/csrf";
 import { secureHeaders } from "hono/secure-headers";
 import { APP_JS } from "./app-js";
-import { askLoginGate, type LoginGateEnv } from "./login-client";
+import { clientAddress } from "../client-address";
+import { askLoginGate } from "./login-client";
 import { dashboardPage, loginPage } from "./page";
-import { csrfTokenFor, endSession, isAdminToken, readSession, startSession } from "./session";
+import { csrfTokenFor, endSession, isAdminToken, newSession, readSession, setSessionCookie, type SessionEnv } from "./session";
 import { STYLES_CSS } from "./styles";
 
-type Bindings = { ADMIN_TOKEN: string } & LoginGateEnv;
+type Bindings = SessionEnv;
 
 export const CONTENT_SECURITY_POLICY = {
   defaultSrc: ["'none'"],
@@ -34,31 +35,34 @@ dashboard.use("*", csrf());
 dashboard.use("*", bodyLimit({ maxSize: 4 * 1024 }));
 
 dashboard.get("/", async (c) => {
-  const session = await readSession(c, c.env.ADMIN_TOKEN);
+  const session = await readSession(c, c.env);
   if (session === null) return c.html(loginPage(false), 200, NO_STORE);
-  return c.html(dashboardPage(await csrfTokenFor(c.env.ADMIN_TOKEN, session)), 200, NO_STORE);
+  return c.html(dashboardPage(await csrfTokenFor(c.env.ADMIN_TOKEN, session.value)), 200, NO_STORE);
 });
 
 dashboard.post("/login", async (c) => {
   const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
   const token = typeof form.token === "string" ? form.token : "";
-  const client = c.req.header("cf-connecting-ip") ?? null;
-  // Fail closed: a login that cannot be counted is not checked at all.
-  const gate = await askLoginGate(c.env, "check", client).catch(() => null);
+  const tokenOk = await isAdminToken(token, c.env.ADMIN_TOKEN);
+  const session = await newSession();
+  // One call: the Durable Object checks the lock, counts a failure or records the session in one
+  // turn. Fail closed: a login that cannot be counted is not admitted.
+  const gate = await askLoginGate(c.env, {
+    client: clientAddress(c.req.raw.headers),
+    token_ok: tokenOk,
+    session: tokenOk ? { id_hash: session.idHash, expires_ms: session.expiresMs } : null,
+  }).catch(() => null);
   if (gate === null) return c.text("The login form is unavailable right now; the bearer-token API still works", 503, NO_STORE);
-  if (gate.locked)
-    return c.text(`Too many failed logins: the form is locked for ${Math.ceil(gate.retry_after_s / 60)} more minute(s). The bearer-token API still works.`, 429, { ...NO_STORE, "retry-after": String(gate.retry_after_s) });
-  if (!(await isAdminToken(token, c.env.ADMIN_TOKEN))) {
-    await askLoginGate(c.env, "failed", client).catch(() => null);
-    return c.html(loginPage(true), 401, NO_STORE);
-  }
-  await askLoginGate(c.env, "succeeded", client).catch(() => null);
-  await startSession(c, c.env.ADMIN_TOKEN);
+  if (gate.outcome === "locked")
+    return c.text(`Too many failed logins from your address: the form is locked for ${Math.ceil(gate.retry_after_s / 60)} more minute(s). The bearer-token API still works.`, 429, { ...NO_STORE, "retry-after": String(gate.retry_after_s) });
+  if (gate.outcome !== "admitted") return c.html(loginPage(true), 401, NO_STORE);
+  await setSessionCookie(c, c.env.ADMIN_TOKEN, session.value);
   return c.redirect("/dashboard", 303);
 });
 
-dashboard.post("/logout", (c) => {
-  endSession(c);
+dashboard.post("/logout", async (c) => {
+  if (!(await endSession(c, c.env)))
+    return c.text("The cookie is removed from this browser, but the server could not end the session: use \"Log out everywhere\" or the bearer-token API (POST /api/sessions/end-all)", 503, NO_STORE);
   return c.redirect("/dashboard", 303);
 });
 

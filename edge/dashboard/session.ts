@@ -1,14 +1,20 @@
 // The dashboard's session cookie and CSRF token, and the /api/* gate that accepts either the
-// bearer ADMIN_TOKEN or a valid session. The cookie holds a signed expiry, never the token: its
-// HMAC-SHA256 key is derived from ADMIN_TOKEN, so rotating the token ends every session.
+// bearer ADMIN_TOKEN or a valid session. The cookie holds a signed expiry and nonce, never the
+// token: its HMAC-SHA256 key is derived from ADMIN_TOKEN, so rotating the token ends every
+// session. A signature alone is not enough: the session must also be live in the account's
+// Durable Object (edge/dashboard-sessions.ts), so logout and "log out everywhere" end it at once.
 import type { Context, MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { getSignedCookie, setSignedCookie, deleteCookie } from "hono/cookie";
 import { csrf } from "hono/csrf";
 import { timingSafeEqual } from "hono/utils/buffer";
+import { clientAddress } from "../client-address";
+import { askSession, type LoginGateEnv } from "./login-client";
 
 export const SESSION_COOKIE = "ibkr_dashboard";
 export const CSRF_HEADER = "x-csrf-token";
+/** Set by the Worker alone on a live-socket upgrade made with a session (see edge/index.ts). */
+export const DASHBOARD_SESSION_HEADER = "x-ibkr-dashboard-session";
 /** A working day at the desk; after that the trader logs in again. */
 export const SESSION_TTL_SECONDS = 12 * 60 * 60;
 const SESSION_KEY_LABEL = "ibkr-mcp/dashboard-session/v1";
@@ -55,20 +61,44 @@ export async function verifyCsrfToken(adminToken: string, sessionValue: string, 
   return timingSafeEqual(token, await csrfTokenFor(adminToken, sessionValue));
 }
 
+/** What the Durable Object stores for a session: the SHA-256 of its value, never the value. */
+export async function sessionIdHash(sessionValue: string): Promise<string> {
+  return hex(await crypto.subtle.digest("SHA-256", encoder.encode(sessionValue)));
+}
+
+export type SessionEnv = { ADMIN_TOKEN: string } & LoginGateEnv;
+
 export function isHttps(c: Context): boolean {
   return new URL(c.req.url).protocol === "https:";
 }
 
-/** The verified session value from the request's cookie, or null. */
-export async function readSession(c: Context, adminToken: string | undefined): Promise<string | null> {
+/** The session value from a cookie whose signature and expiry hold (not yet checked as live). */
+export async function readSignedSession(c: Context, adminToken: string | undefined): Promise<string | null> {
   if (!adminToken) return null;
   const value = await getSignedCookie(c, await sessionKey(adminToken), SESSION_COOKIE);
   if (typeof value !== "string") return null;
   return sessionExpiry(value) === null ? null : value;
 }
 
-export async function startSession(c: Context, adminToken: string): Promise<string> {
+/**
+ * The request's live session: signed, unexpired and still held by the Durable Object (not logged
+ * out). Fails closed: when the object cannot be asked, there is no session.
+ */
+export async function readSession(c: Context, env: SessionEnv): Promise<{ value: string; idHash: string } | null> {
+  const value = await readSignedSession(c, env.ADMIN_TOKEN);
+  if (value === null) return null;
+  const idHash = await sessionIdHash(value);
+  const live = await askSession(env, { op: "check", id_hash: idHash }).catch(() => false);
+  return live ? { value, idHash } : null;
+}
+
+/** A new session's value, its hash for the Durable Object and its expiry. */
+export async function newSession(): Promise<{ value: string; idHash: string; expiresMs: number }> {
   const value = newSessionValue();
+  return { value, idHash: await sessionIdHash(value), expiresMs: sessionExpiry(value)! };
+}
+
+export async function setSessionCookie(c: Context, adminToken: string, value: string): Promise<void> {
   await setSignedCookie(c, SESSION_COOKIE, value, await sessionKey(adminToken), {
     path: "/",
     httpOnly: true,
@@ -76,11 +106,14 @@ export async function startSession(c: Context, adminToken: string): Promise<stri
     secure: isHttps(c),
     maxAge: SESSION_TTL_SECONDS,
   });
-  return value;
 }
 
-export function endSession(c: Context): void {
+/** Logout: the Durable Object forgets the session (so a copied cookie dies too), then the cookie goes. */
+export async function endSession(c: Context, env: SessionEnv): Promise<boolean> {
+  const value = await readSignedSession(c, env.ADMIN_TOKEN);
   deleteCookie(c, SESSION_COOKIE, { path: "/", httpOnly: true, sameSite: "Strict", secure: isHttps(c) });
+  if (value === null) return true;
+  return askSession(env, { op: "end", id_hash: await sessionIdHash(value), client: clientAddress(c.req.raw.headers) }).then(() => true, () => false);
 }
 
 /** Constant-time check of a submitted admin token (the login form). */
@@ -107,19 +140,20 @@ const forbidden = (c: Context, error: string) => c.json({ error }, 403);
  *
  * @example app.use("/api/*", adminAuth());
  */
-export function adminAuth(): MiddlewareHandler<{ Bindings: { ADMIN_TOKEN: string } }> {
+export function adminAuth(): MiddlewareHandler<{ Bindings: SessionEnv; Variables: { dashboardSession?: string } }> {
   const formCsrf = csrf();
   return async (c, next) => {
     const bearer = bearerAuth({ token: c.env.ADMIN_TOKEN });
     if (c.req.header("authorization") !== undefined) return bearer(c as unknown as Context, next);
-    const session = await readSession(c as unknown as Context, c.env.ADMIN_TOKEN);
-    // No session either: answer as bearerAuth does (401 with WWW-Authenticate).
+    const session = await readSession(c as unknown as Context, c.env);
+    // No live session either: answer as bearerAuth does (401 with WWW-Authenticate).
     if (session === null) return bearer(c as unknown as Context, next);
+    c.set("dashboardSession", session.idHash);
     const isUpgrade = c.req.header("upgrade")?.toLowerCase() === "websocket";
     if (SAFE_METHOD.test(c.req.method) && !isUpgrade) return next();
     if (!sameOrigin(c as unknown as Context)) return forbidden(c as unknown as Context, "cross-origin request refused");
     if (isUpgrade) return next();
-    if (!(await verifyCsrfToken(c.env.ADMIN_TOKEN, session, c.req.header(CSRF_HEADER)))) {
+    if (!(await verifyCsrfToken(c.env.ADMIN_TOKEN, session.value, c.req.header(CSRF_HEADER)))) {
       return forbidden(c as unknown as Context, `missing or wrong ${CSRF_HEADER} header for this session`);
     }
     return formCsrf(c as unknown as Context, next);

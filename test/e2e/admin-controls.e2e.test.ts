@@ -1,6 +1,8 @@
 // The human's controls through the dashboard's own API path (session cookie + Origin + CSRF
 // token) against the real stack: a shadow-mode order waits and reaches TWS only once approved;
 // the kill switch refuses the next order and cancels a resting one at the simulator.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DashboardSession, type TestStack, startTestStack, waitUntil } from "./harness";
 import { ironCondor } from "./scenario";
@@ -134,5 +136,15 @@ describe("kill switch", () => {
     });
     expect(res.status).toBe(403);
     expect((await adminState()).emergency_stop.on).toBe(false);
+  });
+
+  it("writes a stop reason with a pasted token to circuit_breaker.log scrubbed", async () => {
+    const log = join(t.workDir, "logs", "circuit_breaker.log");
+    const stop = await desk.post("/api/emergency-stop", { on: true, reason: `e2e: pasted ${t.secrets.ADMIN_TOKEN} by mistake`, by: "e2e-desk" });
+    expect(stop.status, await stop.clone().text()).toBe(200);
+    await waitUntil("the stop in circuit_breaker.log", async () => existsSync(log) && readFileSync(log, "utf8").includes("pasted [redacted] by mistake"), 10_000);
+    const text = readFileSync(log, "utf8");
+    for (const secret of [t.secrets.ADMIN_TOKEN, t.secrets.MCP_TOKEN, t.secrets.BRIDGE_TOKEN]) expect(text.includes(secret)).toBe(false);
+    expect((await desk.post("/api/emergency-stop", { on: false, reason: "e2e: all clear", by: "e2e-desk" })).status).toBe(200);
   });
 });

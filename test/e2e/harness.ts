@@ -18,6 +18,8 @@ export interface TestStack {
   stack: Stack;
   secrets: LocalSecrets;
   mcp: McpClient;
+  /** The bridge's TRADING_WORKSPACE (its trade logs are under logs/). */
+  workDir: string;
   /** A fresh MCP client (e.g. after the edge restarted). */
   reconnectMcp(): Promise<McpClient>;
   /** The dashboard's session: login with the admin token, then cookie + CSRF token. */
@@ -110,6 +112,7 @@ export async function startTestStack(name: string, options: { mode?: IbkrMode; s
     stack,
     secrets,
     mcp,
+    workDir: join(base, "trading_workspace"),
     reconnectMcp: () => connectMcp(stack.mcpUrl, secrets.MCP_TOKEN),
     dashboard: () => dashboardLogin(stack.edgeUrl, secrets.ADMIN_TOKEN),
     simState: async () => (await stack.simControl("/state")) as SimStateView,

@@ -145,7 +145,7 @@ describe("/api/* with the session cookie", () => {
     expect((await postStop({ cookie: second.cookie, origin: ORIGIN, "x-csrf-token": first.csrf })).status).toBe(403);
   });
 
-  it("refuses a tampered, foreign-keyed or expired cookie with 401", async () => {
+  it("refuses a tampered, foreign-keyed, expired or never-opened cookie with 401", async () => {
     const { cookie } = await session();
     const [name, value] = [cookie.slice(0, cookie.indexOf("=")), decodeURIComponent(cookie.slice(cookie.indexOf("=") + 1))];
     const sessionValue = value.slice(0, value.lastIndexOf("."));
@@ -161,10 +161,13 @@ describe("/api/* with the session cookie", () => {
     const expiredValue = newSessionValue(Date.now() - 13 * 3600_000);
     const expired = (await generateSignedCookie(SESSION_COOKIE, expiredValue, await sessionKey(ADMIN))).split(";")[0]!;
     expect((await SELF.fetch(`${ORIGIN}/api/audit`, { headers: { cookie: expired } })).status).toBe(401);
-    // The same construction with a live expiry is accepted, so the refusals above are about
-    // the signature and the expiry, not the way the cookie was built.
-    const fresh = (await generateSignedCookie(SESSION_COOKIE, newSessionValue(), await sessionKey(ADMIN))).split(";")[0]!;
-    expect((await SELF.fetch(`${ORIGIN}/api/audit`, { headers: { cookie: fresh } })).status).toBe(200);
+    // The same construction of the logged-in session's own value is accepted, so the refusals
+    // above are about the signature and the expiry, not the way the cookie was built.
+    const rebuilt = (await generateSignedCookie(SESSION_COOKIE, sessionValue, await sessionKey(ADMIN))).split(";")[0]!;
+    expect((await SELF.fetch(`${ORIGIN}/api/audit`, { headers: { cookie: rebuilt } })).status).toBe(200);
+    // A well-signed, unexpired value that no login opened is refused: the Durable Object does not hold it.
+    const neverOpened = (await generateSignedCookie(SESSION_COOKIE, newSessionValue(), await sessionKey(ADMIN))).split(";")[0]!;
+    expect((await SELF.fetch(`${ORIGIN}/api/audit`, { headers: { cookie: neverOpened } })).status).toBe(401);
   });
 
   it("judges a request with an Authorization header by that header alone", async () => {

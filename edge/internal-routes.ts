@@ -1,0 +1,21 @@
+// The Durable Object's internal routes, reached only by the Worker's own code (it forwards no
+// outside path under /internal/): one login attempt, and the check or end of a dashboard session.
+import { checkDashboardSession, endDashboardSession, SessionRequest } from "./dashboard-sessions";
+import { LOGIN_GATE_PATH, SESSION_PATH } from "./dashboard/login-client";
+import type { DeskContext } from "./desk-context";
+import { LoginAttempt, loginAttempt } from "./login-gate";
+
+export async function handleInternal(ctx: DeskContext, request: Request, url: URL): Promise<Response | null> {
+  if (request.method !== "POST" || (url.pathname !== LOGIN_GATE_PATH && url.pathname !== SESSION_PATH)) return null;
+  const raw = (await request.json().catch(() => null)) as unknown;
+  if (url.pathname === LOGIN_GATE_PATH) {
+    const attempt = LoginAttempt.safeParse(raw);
+    if (!attempt.success) return Response.json({ error: `login attempt: ${attempt.error.issues[0]?.message ?? "invalid"}` }, { status: 400 });
+    return Response.json(loginAttempt(ctx, attempt.data));
+  }
+  const op = SessionRequest.safeParse(raw);
+  if (!op.success) return Response.json({ error: `session request: ${op.error.issues[0]?.message ?? "invalid"}` }, { status: 400 });
+  if (op.data.op === "check") return Response.json({ live: checkDashboardSession(ctx, op.data.id_hash) });
+  const wasLive = endDashboardSession(ctx, op.data.id_hash, op.data.client);
+  return Response.json({ live: false, was_live: wasLive });
+}
