@@ -2,6 +2,7 @@
 // edge tests (workerd via @cloudflare/vitest-plugin) join as their own project.
 import { defineConfig } from "vitest/config";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { TEST_BRIDGE_PUBLIC_KEY } from "./test/support/bridge-test-public-key";
 
 export default defineConfig({
   test: {
@@ -20,7 +21,7 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: { MCP_TOKEN: "test-mcp-token", BRIDGE_TOKEN: "test-bridge-token", ADMIN_TOKEN: "test-admin-token", ALLOWED_SYMBOLS: "AAPL,MSFT,SPY,QQQ,IWM" } },
+            miniflare: { bindings: { MCP_TOKEN: "test-mcp-token", BRIDGE_TOKEN: "test-bridge-token", BRIDGE_PUBLIC_KEY: TEST_BRIDGE_PUBLIC_KEY, ADMIN_TOKEN: "test-admin-token", ALLOWED_SYMBOLS: "AAPL,MSFT,SPY,QQQ,IWM" } },
           }),
         ],
         test: { name: "edge", include: ["test/edge/**/*.test.ts"], testTimeout: 20_000, hookTimeout: 20_000 },
