@@ -2,7 +2,9 @@
 // edge tests (workerd via @cloudflare/vitest-plugin) join as their own project.
 import { defineConfig } from "vitest/config";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
-import { TEST_BRIDGE_PUBLIC_KEY } from "./test/support/bridge-test-public-key";
+// The public half of the tests' fixed bridge key (test/support/bridge-test-key.ts), written out:
+// importing it here would make the config load TypeScript without extensions.
+const TEST_BRIDGE_PUBLIC_KEY = "NV_ejCHOVAgLdx28o76Rbt3DwIJntr7M0Ms6RoPqx-k";
 
 export default defineConfig({
   test: {

@@ -2,12 +2,15 @@
 // token, hello/welcome, events delivered in order without duplicates across a reconnect (a fill
 // made while the link was down arrives after it), acks emptying the queue, requests answered in
 // order of arrival with their ids, pings, a dead link redialled; and no token in any log line.
+import { chmodSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { startBridge } from "../../bridge/daemon";
+import { loadOrCreateIdentity } from "../../bridge/identity";
 import { bridgeUrl } from "../../bridge/edge-link";
 import type { Event } from "../../shared/protocol";
 import { startSimulator } from "../tws-sim/index";
-import { isoExpiry, LogCapture, optionQuote, placeParams, sleep, startRig, TestEdge, testConfig, TOKEN, until, cleanupAfterEach, rigStarter } from "./helpers";
+import { helloSignedBy, isoExpiry, LogCapture, optionQuote, placeParams, sleep, startRig, TestEdge, testConfig, TOKEN, until, cleanupAfterEach, rigStarter } from "./helpers";
 
 const cleanups = cleanupAfterEach();
 const rigFor = rigStarter(cleanups);
@@ -23,6 +26,19 @@ describe("edge link", () => {
     expect(edge.hellos[0]).toMatchObject({ v: 1, type: "hello", bridge_version: "0.1.0", bridge_id: bridge.bridgeId, account_id: "DU1234567", mode: "sim", tws: { state: "connected", server_version: 193 } });
     expect(bridgeUrl(new URL("https://edge.example.com/base/")).href).toBe("wss://edge.example.com/base/bridge");
     expect(bridgeUrl(new URL("http://127.0.0.1:8787")).href).toBe("ws://127.0.0.1:8787/bridge");
+  });
+
+  it("proves itself: signs the edge's challenge with a key made at first run (0600), reused on restart; an exposed key file is refused", async () => {
+    const { edge, bridge, config } = await rigFor();
+    // startRig pinned the bridge's public key, so the TestEdge welcomed only a verified hello.
+    expect(helloSignedBy(edge.challenges[0]!, edge.hellos[0]!, bridge.link.identity.publicKey)).toBe(true);
+    expect(helloSignedBy(edge.challenges[0]!, { ...edge.hellos[0]!, bridge_id: "bridge-someone-else" }, bridge.link.identity.publicKey)).toBe(false);
+    expect(statSync(config.identityFile).mode & 0o777).toBe(0o600);
+    expect(config.identityFile).toBe(join(config.workspace, "bridge_identity.pem"));
+    const again = loadOrCreateIdentity(config.identityFile);
+    expect(again).toMatchObject({ created: false, identity: { publicKey: bridge.link.identity.publicKey } });
+    chmodSync(config.identityFile, 0o644);
+    expect(() => loadOrCreateIdentity(config.identityFile)).toThrow(/readable by others.*chmod 600/);
   });
 
   it("with IBKR_ACCOUNT_ID set, links before TWS is up and tells the edge TWS is down", async () => {

@@ -2,9 +2,9 @@
 // its public key, and the tests that speak as the bridge sign their hello with its private key.
 // Never use it anywhere else. WebCrypto only, so it runs in workerd and in Node alike.
 import { type Challenge, helloSigningText } from "../../shared/protocol";
-import { TEST_BRIDGE_PUBLIC_KEY } from "./bridge-test-public-key";
 
-export { TEST_BRIDGE_PUBLIC_KEY };
+/** Also written out in vitest.config.ts's edge bindings (BRIDGE_PUBLIC_KEY). */
+export const TEST_BRIDGE_PUBLIC_KEY = "NV_ejCHOVAgLdx28o76Rbt3DwIJntr7M0Ms6RoPqx-k";
 const TEST_BRIDGE_PRIVATE_JWK = { kty: "OKP", crv: "Ed25519", x: TEST_BRIDGE_PUBLIC_KEY, d: "ZE29KOSDvpjQHUFAqhSYZtXWHEe80mypy3xBVUxKDwg" };
 
 const toBase64url = (bytes: ArrayBuffer): string => btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
