@@ -5,7 +5,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { netLimitPrice } from "../../shared/risk";
 import type { Leg } from "../../shared/order";
 import type { AccountDO } from "../../edge/account-do";
-import { signHello } from "../support/bridge-test-key";
+import { type Ed25519Jwk, signHello } from "../support/bridge-test-key";
 
 export const ACCOUNT_ID = "sim";
 let counter = 0;
@@ -131,7 +131,7 @@ export class FakeBridge {
    * Opens the socket and answers the edge's challenge with a hello signed by `key` (the pinned
    * test key unless an impostor's is given); waits for the welcome unless told not to.
    */
-  async open(tws: "connected" | "down" = "connected", opts: { key?: JsonWebKey; waitWelcome?: boolean } = {}): Promise<void> {
+  async open(tws: "connected" | "down" = "connected", opts: { key?: Ed25519Jwk; waitWelcome?: boolean } = {}): Promise<void> {
     const res = await this.edge.stub().fetch("https://edge.test/bridge", { headers: { upgrade: "websocket" } });
     if (!res.webSocket) throw new Error(`bridge upgrade failed: ${res.status}`);
     this.ws = res.webSocket;

@@ -7,6 +7,9 @@ import { type Challenge, helloSigningText } from "../../shared/protocol";
 export const TEST_BRIDGE_PUBLIC_KEY = "NV_ejCHOVAgLdx28o76Rbt3DwIJntr7M0Ms6RoPqx-k";
 const TEST_BRIDGE_PRIVATE_JWK = { kty: "OKP", crv: "Ed25519", x: TEST_BRIDGE_PUBLIC_KEY, d: "ZE29KOSDvpjQHUFAqhSYZtXWHEe80mypy3xBVUxKDwg" };
 
+/** An Ed25519 private key as a JWK (no DOM types here: this file also typechecks as Node). */
+export interface Ed25519Jwk { kty: string; crv: string; x: string; d: string }
+
 const toBase64url = (bytes: ArrayBuffer): string => btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 
 /** A hello's fields before signing (what the bridge sends besides the signature). */
@@ -20,14 +23,14 @@ export interface UnsignedHello {
 }
 
 /** Signs a hello for the challenge with a key: the test key by default, any other JWK for an impostor. */
-export async function signHello(challenge: Pick<Challenge, "account_id" | "connection_id" | "nonce">, hello: UnsignedHello, jwk: JsonWebKey = TEST_BRIDGE_PRIVATE_JWK): Promise<Record<string, unknown>> {
-  const key = await crypto.subtle.importKey("jwk", jwk, { name: "Ed25519" }, false, ["sign"]);
+export async function signHello(challenge: Pick<Challenge, "account_id" | "connection_id" | "nonce">, hello: UnsignedHello, jwk: Ed25519Jwk = TEST_BRIDGE_PRIVATE_JWK): Promise<Record<string, unknown>> {
+  const key = await crypto.subtle.importKey("jwk", jwk as never, { name: "Ed25519" }, false, ["sign"]);
   const signature = await crypto.subtle.sign({ name: "Ed25519" }, key, new TextEncoder().encode(helloSigningText(challenge, hello)));
   return { v: 1, type: "hello", ...hello, signature: toBase64url(signature) };
 }
 
 /** A fresh key pair that the edge has not pinned: what an impostor holding the token has. */
-export async function impostorKey(): Promise<JsonWebKey> {
-  const pair = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
-  return crypto.subtle.exportKey("jwk", pair.privateKey) as Promise<JsonWebKey>;
+export async function impostorKey(): Promise<Ed25519Jwk> {
+  const pair = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as { privateKey: CryptoKey };
+  return (await crypto.subtle.exportKey("jwk", pair.privateKey)) as unknown as Ed25519Jwk;
 }
