@@ -31,6 +31,6 @@ export async function signHello(challenge: Pick<Challenge, "account_id" | "conne
 
 /** A fresh key pair that the edge has not pinned: what an impostor holding the token has. */
 export async function impostorKey(): Promise<Ed25519Jwk> {
-  const pair = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as { privateKey: CryptoKey };
+  const pair = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as { privateKey: Parameters<typeof crypto.subtle.exportKey>[1] };
   return (await crypto.subtle.exportKey("jwk", pair.privateKey)) as unknown as Ed25519Jwk;
 }
