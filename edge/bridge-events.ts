@@ -1,10 +1,10 @@
 // Applies the bridge's events to the ledger and the safety state, synchronously: order status
 // changes and fills (matched by orderRef), account and P&L snapshots (which may trip a breaker),
 // positions and TWS health. Trade state follows its orders; a closed trade books its realized P&L.
-import { roundCents } from "../shared/money";
 import type { Event, EventData, OpenOrder } from "../shared/protocol";
 import { tradingDay } from "../shared/trade-id";
 import type { Position } from "../shared/tools";
+import { applyAccountSnapshot } from "./account-jumps";
 import { checkBreakers } from "./breakers";
 import type { DeskContext } from "./desk-context";
 import { getKv, setKv } from "./kv";
@@ -24,7 +24,7 @@ import {
   type OrderRow,
   type TradeState,
 } from "./ledger";
-import { highWaterMark, lossStreak, twsHealth } from "./safety-state";
+import { lossStreak, twsHealth } from "./safety-state";
 
 const DONE = new Set(["Cancelled", "Rejected", "Inactive"]);
 
@@ -123,10 +123,8 @@ export function applyEvent(ctx: DeskContext, event: Event): void {
         ctx.audit("bridge", "foreign_account_data", { account_id: event.data.account_id });
         return;
       }
-      setKv(ctx.sql, "account", { summary: event.data, received_at_ms: now.getTime() });
-      const hwm = highWaterMark(ctx.sql);
-      if (hwm === null || event.data.net_liquidation > hwm) setKv(ctx.sql, "high_water_mark", roundCents(event.data.net_liquidation));
-      checkBreakers(ctx);
+      // A jump beyond the plausible bound is held as suspect until confirmed (account-jumps.ts).
+      applyAccountSnapshot(ctx, event.data);
       return;
     }
     case "pnl":

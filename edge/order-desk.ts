@@ -10,6 +10,7 @@ import type { OpResult } from "../shared/protocol";
 import { analyzeOrder, comboSize, netLimitPrice, type RiskAnalysis } from "../shared/risk";
 import { makeTradeId, tradingDay } from "../shared/trade-id";
 import type { PlaceOrderInput, PlaceOrderOutput, Violation } from "../shared/tools";
+import { suspectViolations } from "./account-jumps";
 import { BridgeError } from "./bridge-link";
 import type { DeskContext } from "./desk-context";
 import { readBack, type AskPerson } from "./elicitation";
@@ -37,9 +38,12 @@ export type CloseOutput = { success: boolean; trade_id: string; close_order_id: 
 
 const hashArgs = (value: unknown): string => createHash("sha256").update(JSON.stringify(value)).digest("hex");
 
-/** Edge-side fail-closed checks: an order needs a live bridge and a connected TWS. */
-export function linkViolations(ctx: DeskContext): Violation[] {
-  const out: Violation[] = [];
+/**
+ * Edge-side fail-closed checks: an order needs a live bridge and a connected TWS; an opening
+ * order also needs account values that are not held as suspect (account-jumps.ts).
+ */
+export function linkViolations(ctx: DeskContext, intent: "open" | "close" = "open"): Violation[] {
+  const out: Violation[] = intent === "open" ? suspectViolations(ctx.sql) : [];
   if (!ctx.link.socket()) out.push({ check: "bridge_disconnected", message: "No bridge is connected, so the order cannot reach TWS: refusing (fail closed)" });
   else {
     const tws = twsHealth(ctx.sql);
@@ -341,7 +345,7 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
     };
     return refuse(fail(`Trade ${trade.trade_id} cannot be closed: ${why[trade.state] ?? `it is ${trade.state}`}`, "trade_state"));
   }
-  const linkProblems = linkViolations(ctx);
+  const linkProblems = linkViolations(ctx, "close");
   if (linkProblems.length)
     return refuse({ output: { success: false, trade_id: trade.trade_id, close_order_id: null, status: "Refused", message: `Close refused: ${linkProblems.map((v) => v.message).join("; ")}`, violations: linkProblems }, isError: true });
   const now = ctx.now();
