@@ -2,6 +2,7 @@
 // changes and fills (matched by orderRef), account and P&L snapshots (which may trip a breaker),
 // positions and TWS health. Trade state follows its orders; a closed trade books its realized P&L.
 import type { Event, EventData, OpenOrder } from "../shared/protocol";
+import { comboSize } from "../shared/risk";
 import { tradingDay } from "../shared/trade-id";
 import type { Position } from "../shared/tools";
 import { applyAccountSnapshot } from "./account-jumps";
@@ -22,6 +23,7 @@ import {
   setTradeState,
   upsertOrder,
   type OrderRow,
+  type TradeRow,
   type TradeState,
 } from "./ledger";
 import { lossStreak, twsHealth } from "./safety-state";
@@ -63,34 +65,66 @@ export function applyExecution(ctx: DeskContext, e: EventData<"execution">, acti
   return inserted;
 }
 
-/** Moves a trade along with its orders; books the P&L when its close is done. */
+/** States a trade leaves only by later evidence: a fill or a live status of its opening order. */
+const ENDED_WITHOUT_POSITION: readonly TradeState[] = ["cancelled", "rejected", "expired"];
+
+/**
+ * Brings the opening order's fill count up to its executions: events are evidence, and a fill
+ * that TWS reported outweighs a status that raced it (Cancelled, then an execution) or lagged it.
+ * An order whose executions cover its quantity is Filled whatever its last status said.
+ */
+function applyFillEvidence(ctx: DeskContext, trade: TradeRow, open: OrderRow): OrderRow {
+  const legs = legsOf(trade);
+  const units = comboSize(legs);
+  const perUnit = legs.reduce((sum, leg) => sum + leg.quantity, 0) / units;
+  const shares = legSharesFilled(ctx.sql, open.order_ref);
+  // Combos fill whole units (every leg of a unit together), so leg shares over shares per unit is the units filled.
+  const unitsFilled = Math.min(units, shares / perUnit);
+  const covered = unitsFilled >= units - 1e-9;
+  if (unitsFilled <= open.filled + 1e-9 && (!covered || open.status === "Filled")) return open;
+  const updated: OrderRow = {
+    ...open, filled: covered ? units : Math.max(open.filled, unitsFilled), remaining: covered ? 0 : Math.max(0, units - Math.max(open.filled, unitsFilled)),
+    status: covered ? "Filled" : open.status,
+  };
+  upsertOrder(ctx.sql, updated, ctx.now());
+  ctx.audit("edge", "order_fills_from_executions", {
+    trade_id: trade.trade_id, order_ref: open.order_ref, order_id: open.order_id, last_status: open.status, status: updated.status, filled: updated.filled, leg_shares: shares,
+  });
+  return updated;
+}
+
+/** Moves a trade along with its orders and fills; books the P&L when its close is done. */
 export function updateTrade(ctx: DeskContext, tradeId: string): void {
   const trade = getTrade(ctx.sql, tradeId);
   if (!trade) return;
-  const open = getOrderByRef(ctx.sql, tradeId);
+  let open = getOrderByRef(ctx.sql, tradeId);
   const close = getOrderByRef(ctx.sql, closeRef(tradeId));
+  if (open) open = applyFillEvidence(ctx, trade, open);
   let next: TradeState = trade.state;
-  if (["submitting", "unknown", "working"].includes(trade.state) && open) {
-    if (open.status === "Filled") next = "open";
-    else if (DONE.has(open.status)) next = open.filled > 0 ? "open" : open.status === "Rejected" ? "rejected" : "cancelled";
-    else if (open.order_id !== null && open.status !== "Unknown" && open.status !== "PendingSubmit") next = "working";
+  const ended = ENDED_WITHOUT_POSITION.includes(trade.state);
+  // Later evidence wins: a trade marked cancelled (or rejected) whose opening order then fills or
+  // is reported live is re-opened, and its reserved risk counts again in every limit.
+  if ((["submitting", "unknown", "working"].includes(trade.state) || ended) && open) {
+    if (open.status === "Filled" || (DONE.has(open.status) && open.filled > 0)) next = "open";
+    else if (DONE.has(open.status)) next = ended ? trade.state : open.status === "Rejected" ? "rejected" : "cancelled";
+    else if (open.filled > 0 || (open.order_id !== null && open.status !== "Unknown" && open.status !== "PendingSubmit")) next = "working";
   }
   if ((trade.state === "closing" || trade.state === "open") && close) {
-    if (close.status === "Filled") {
-      // The close is complete once its leg fills match what the opening fills bought and sold
-      // (or the legs, when the opening fills were never seen).
-      const planned = legsOf(trade).reduce((sum, leg) => sum + leg.quantity, 0);
-      const opened = legSharesFilled(ctx.sql, tradeId);
-      const needed = opened > 0 ? opened : planned;
-      if (legSharesFilled(ctx.sql, close.order_ref) >= needed - 1e-9) {
-        bookClose(ctx, tradeId, opened > 0);
-        return;
-      }
-    } else if (trade.state === "closing" && DONE.has(close.status) && close.filled === 0) next = "open";
+    // The close is complete once its leg fills match what the opening fills bought and sold (or
+    // the legs, when the opening fills were never seen), whatever the close's last status said.
+    const planned = legsOf(trade).reduce((sum, leg) => sum + leg.quantity, 0);
+    const opened = legSharesFilled(ctx.sql, tradeId);
+    const needed = opened > 0 ? opened : planned;
+    const closedShares = legSharesFilled(ctx.sql, close.order_ref);
+    if ((close.status === "Filled" || closedShares > 0) && closedShares >= needed - 1e-9) {
+      bookClose(ctx, tradeId, opened > 0);
+      return;
+    }
+    if (trade.state === "closing" && DONE.has(close.status) && close.filled === 0 && closedShares === 0) next = "open";
   }
   if (next !== trade.state) {
     setTradeState(ctx.sql, tradeId, next, ctx.now());
-    ctx.audit("edge", "trade_state", { trade_id: tradeId, from: trade.state, to: next });
+    ctx.audit("edge", ended ? "trade_reopened" : "trade_state", { trade_id: tradeId, from: trade.state, to: next, ...(ended ? { why: "later evidence from TWS: its opening order filled or is live", reserved_risk: trade.reserved_risk } : {}) });
   }
 }
 

@@ -11,6 +11,7 @@ import { analyzeOrder, comboSize, netLimitPrice, type RiskAnalysis } from "../sh
 import { makeTradeId, tradingDay } from "../shared/trade-id";
 import type { PlaceOrderInput, PlaceOrderOutput, Violation } from "../shared/tools";
 import { suspectViolations } from "./account-jumps";
+import { updateTrade } from "./bridge-events";
 import { BridgeError } from "./bridge-link";
 import type { DeskContext } from "./desk-context";
 import { readBack, type AskPerson } from "./elicitation";
@@ -332,13 +333,17 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
     return prior;
   }
 
-  // Synchronous: decide and mark the trade closing before any await.
+  // Synchronous: decide and mark the trade closing before any await. Its state is first brought up
+  // to the evidence (fills outweigh a status that raced or lagged them), so a real position is closable.
+  updateTrade(ctx, input.trade_id);
   const trade = getTrade(ctx.sql, input.trade_id);
   if (!trade) return storeAnswer(ctx, key, argsHash, null, refuse(fail(`No trade ${input.trade_id} in this account's ledger`, "unknown_trade")));
   if (trade.state !== "open") {
     const why: Record<string, string> = {
       closing: "a close order for it is already working",
-      working: "its opening order has not filled yet; cancel it with cancel_order instead",
+      working: (getOrderByRef(ctx.sql, input.trade_id)?.filled ?? 0) > 0
+        ? "its opening order is partly filled and still working; cancel the rest with cancel_order, then close what filled"
+        : "its opening order has not filled yet; cancel it with cancel_order instead",
       pending_approval: "it still waits for approval; cancel it with cancel_order instead",
       submitting: "its opening order is still being sent",
       unknown: "its opening order is unconfirmed until the bridge reconciles",
