@@ -12,6 +12,7 @@ import { getKv, setKv } from "./kv";
 import {
   addDailyPnl,
   closeRef,
+  FLATTEN_STRATEGY,
   fillsOfTrade,
   getOrderById,
   getOrderByRef,
@@ -130,6 +131,12 @@ export function updateTrade(ctx: DeskContext, tradeId: string): void {
 
 function bookClose(ctx: DeskContext, tradeId: string, openFillsComplete: boolean): void {
   const now = ctx.now();
+  if (getTrade(ctx.sql, tradeId)?.strategy === FLATTEN_STRATEGY) {
+    // Its cost basis was never the ledger's: no realized P&L here (TWS's daily P&L counts it).
+    ctx.sql.exec("UPDATE trades SET state = 'closed', closed_at = ?, updated_at = ? WHERE trade_id = ?", now.toISOString(), now.toISOString(), tradeId);
+    ctx.audit("edge", "trade_closed", { trade_id: tradeId, realized_pnl: null, flatten: true });
+    return;
+  }
   const pnl = realizedPnl(fillsOfTrade(ctx.sql, tradeId));
   const day = tradingDay(now);
   ctx.sql.exec("UPDATE trades SET state = 'closed', realized_pnl = ?, closed_at = ?, updated_at = ? WHERE trade_id = ?", pnl, now.toISOString(), now.toISOString(), tradeId);

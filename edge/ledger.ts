@@ -79,6 +79,9 @@ export type FillRow = {
   details_json: string;
 };
 
+/** The strategy of a trade made to close a position TWS holds that no trade accounts for (flatten.ts). */
+export const FLATTEN_STRATEGY = "flatten position";
+
 export const closeRef = (tradeId: string): string => `${tradeId}_CLOSE`;
 export const legsOf = (trade: TradeRow): Leg[] => JSON.parse(trade.legs_json) as Leg[];
 

@@ -95,4 +95,63 @@ describe("later evidence wins", () => {
     await fillOrder(bridge, placed.trade_id, placed.order_id, ironCondor(), false, [1.0, 0.5, 1.0, 0.5]);
     expect((await trades(edge))[placed.trade_id].state).toBe("open");
   });
+
+  it("the emergency stop's close-all closes trades the ledger had wrong and positions no trade accounts for, from TWS's positions", async () => {
+    const edge = new Edge();
+    const bridge = await FakeBridge.connect(edge);
+    const position = (leg: Leg, quantity: number, conId?: number) => {
+      const c = leg.contract as { symbol: string; expiry: string; strike: number; right: "C" | "P" };
+      return bridge.event("position", {
+        account: "sim", symbol: c.symbol, sec_type: "OPT", expiry: c.expiry, strike: c.strike, right: c.right, con_id: conId ?? 1000 + c.strike,
+        quantity, avg_cost: 100, current_price: 1, market_value: 100 * quantity, unrealized_pnl: 0, unrealized_pnl_pct: 0,
+      });
+    };
+    // A: an ordinary open trade. B: marked cancelled, then filled (its state is stale).
+    const a = (await edge.call("place_order", condorOrder({}, 100))).structuredContent;
+    const aLegs = ironCondor("AAPL", 100);
+    await fillOrder(bridge, a.trade_id, a.order_id, aLegs, false, [1.0, 0.5, 1.0, 0.5]);
+    const b = (await edge.call("place_order", condorOrder({}, 130))).structuredContent;
+    expect(b.status, JSON.stringify(b.violations)).toBe("Submitted");
+    const bLegs = ironCondor("AAPL", 130);
+    await edge.inside((sql) => {
+      // As old code left it: the trade cancelled, its executions stored, nothing re-derived since.
+      sql.exec("UPDATE trades SET state = 'cancelled' WHERE trade_id = ?", b.trade_id);
+      sql.exec("UPDATE orders SET status = 'Cancelled' WHERE order_ref = ?", b.trade_id);
+    });
+    for (const [i, leg] of bLegs.entries())
+      await edge.inside((sql) => {
+        const e = execution(b.trade_id, b.order_id, leg, leg.action === "BUY" ? "BOT" : "SLD", 1, `exec-b-${i}`);
+        sql.exec("INSERT INTO fills (exec_id, order_ref, trade_id, order_id, symbol, sec_type, side, shares, price, commission, time, received_at, details_json) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+          e.exec_id, e.order_ref, b.trade_id, e.order_id, e.symbol, e.sec_type, e.side, e.shares, e.price, 1, e.time, e.time, JSON.stringify(e));
+      });
+    expect((await trades(edge))[b.trade_id].state).toBe("cancelled");
+    // TWS holds A's and B's legs, and one option placed by hand in TWS.
+    for (const leg of [...aLegs, ...bLegs]) await position(leg, leg.action === "BUY" ? 1 : -1);
+    const manual: Leg = { action: "BUY", quantity: 2, price: 1, contract: { symbol: "MSFT", expiry: futureExpiry(), strike: 400, right: "P" } };
+    await position(manual, 2, 7777);
+
+    const stop = await edge.admin("/api/emergency-stop", { on: true, reason: "drill", close_positions: true });
+    expect(stop.status).toBe(200);
+    const closes = stop.body.closes as Array<{ trade_id: string; success: boolean; con_id?: number }>;
+    expect(closes.every((c) => c.success), JSON.stringify(closes)).toBe(true);
+    expect(closes.map((c) => c.trade_id)).toEqual(expect.arrayContaining([a.trade_id, b.trade_id]));
+    expect(closes).toHaveLength(3);
+    const flatten = closes.find((c) => c.con_id === 7777)!;
+    expect(flatten.trade_id).toMatch(/^FLATTEN_POSITION_MSFT_\d{8}_\d{6}/);
+    const sent = bridge.sent("close");
+    expect(sent).toHaveLength(3);
+    // The flatten sends the position as held; the bridge reverses it (and checks it only reduces).
+    expect(sent.find((r) => r.params.trade_id === flatten.trade_id)!.params.legs).toEqual([{ ...manual, price: 1 }]);
+
+    // A second press closes nothing twice: every position is accounted for by a close under way.
+    const again = await edge.admin("/api/emergency-stop", { on: true, reason: "drill again", close_positions: true });
+    expect(again.body.closes.filter((c: { success: boolean }) => c.success)).toEqual([]);
+    expect(bridge.sent("close")).toHaveLength(3);
+
+    // The flatten's fill closes it without booking a P&L the ledger cannot know (no cost basis).
+    const closeOrder = (await trades(edge))[flatten.trade_id].orders.find((o: any) => o.intent === "close");
+    await bridge.execution(`${flatten.trade_id}_CLOSE`, closeOrder.order_id, manual, "SLD", 1.1);
+    expect((await trades(edge))[flatten.trade_id]).toMatchObject({ state: "closed", realized_pnl: null });
+    expect((await edge.call("get_safety_status")).structuredContent.limits.find((l: any) => l.name === "daily_loss").used).toBe(0);
+  });
 });
