@@ -120,6 +120,28 @@ describe("edge link", () => {
     expect(edge.received.slice(0, lost.length).map((e) => e.event)).toEqual(lostEvents.map((e) => e.event));
   });
 
+  it("an edge that claims a seq this stream never numbered drops nothing: the unacked events are renumbered under a new stream and resent", async () => {
+    const rig = await rigFor();
+    const { edge, bridge } = rig;
+    await until(() => bridge.link.status.connected && bridge.link.status.queued === 0, 3000, "a settled link");
+    const firstStream = bridge.bridgeId;
+    edge.autoAck = false;
+    bridge.link.publish("pnl", { daily: -1, unrealized: null, realized: null });
+    bridge.link.publish("pnl", { daily: -2, unrealized: null, realized: null });
+    await until(() => edge.received.filter((e) => e.event === "pnl").length >= 2, 3000, "two unacked events");
+    // The edge "remembers" far more of this stream than it ever numbered (a poisoned record).
+    edge.lastSeq.set(firstStream, bridge.link.status.last_seq + 40);
+    edge.autoAck = true;
+    const before = edge.stored.length;
+    edge.dropBridge();
+    await until(() => bridge.bridgeId !== firstStream && edge.hellos.at(-1)?.bridge_id === bridge.bridgeId, 5000, "a hello under a new stream");
+    await until(() => edge.stored.slice(before).filter((e) => e.event === "pnl").length >= 2, 5000, "the two events resent and stored");
+    const resent = edge.stored.slice(before).filter((e) => e.event === "pnl");
+    expect(resent.map((e) => (e.data as { daily: number }).daily)).toEqual([-1, -2]);
+    expect(resent[0]!.seq).toBe(1);
+    expect(edge.hellos.at(-1)?.last_seq).toBe(bridge.link.status.last_seq);
+  });
+
   it("starts a new event stream (new bridge_id, seq from 1, current state first) when the queue for an unreachable edge is full", async () => {
     const rig = await startRig({}, {}, 20);
     cleanups.push(() => rig.stop());

@@ -103,7 +103,9 @@ describe("bridge identity", () => {
     await again.open();
     expect(await again.welcome).toMatchObject({ last_event_seq: stored - 1 });
     expect(JSON.parse((await edge.audit("event_seq_rewound"))[0]!.details_json)).toMatchObject({ stored_seq: stored, bridge_last_seq: stored - 1 });
-    await again.account(100_000); // seq `stored` is applied, not taken for a resend
+    // The event numbered `stored` is applied, not taken for a resend of what was stored before.
+    await again.account(101_000);
+    expect((await edge.call("get_account")).structuredContent.net_liquidation).toBe(101_000);
     again.close();
   });
 
