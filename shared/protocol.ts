@@ -222,7 +222,8 @@ export type Hello = z.infer<typeof Hello>;
  * socket or account) and the hello fields that decide what the edge does with the link.
  */
 export function helloSigningText(challenge: Pick<Challenge, "account_id" | "connection_id" | "nonce">, hello: Pick<Hello, "bridge_id" | "account_id" | "mode" | "last_seq">): string {
-  return ["ibkr-mcp bridge hello v1", challenge.account_id, challenge.connection_id, challenge.nonce, hello.bridge_id, hello.account_id, hello.mode, String(hello.last_seq)].join("\n");
+  // A JSON array: no field can spill into the next, whatever characters it holds.
+  return JSON.stringify(["ibkr-mcp bridge hello v1", challenge.account_id, challenge.connection_id, challenge.nonce, hello.bridge_id, hello.account_id, hello.mode, hello.last_seq]);
 }
 
 export const Welcome = z.strictObject({
