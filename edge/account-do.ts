@@ -156,6 +156,8 @@ export class AccountDO extends DurableObject<Env> {
     // A replaced link's late frames are stale: its successor owns the account now.
     if (attachment?.replaced) return;
     if (!attachment?.hello) return this.onHello(ws, attachment, frame);
+    // A link accepted before bridges proved a key (an older deployment) must prove one now.
+    if (!attachment.key_id) return this.refuseBridge(ws, "link from before bridge identity: reconnect and prove the key", attachment.bridge_id ?? null);
     ws.serializeAttachment({ ...attachment, last_frame_ms: Date.now() });
 
     // JSON.parse("null") is valid JSON but no frame: it must be refused like any other, not throw.

@@ -54,9 +54,12 @@ export class BridgeLink {
 
   constructor(private readonly ctx: DurableObjectState) {}
 
-  /** The bridge socket that completed hello, if any (a newer one replaces older ones). */
+  /** The bridge socket that proved its key in a hello, if any (a newer one replaces older ones). */
   socket(): WebSocket | null {
-    const ready = this.ctx.getWebSockets("bridge").filter((ws) => ws.readyState === WebSocket.OPEN && (ws.deserializeAttachment() as BridgeAttachment | null)?.hello === true);
+    const ready = this.ctx.getWebSockets("bridge").filter((ws) => {
+      const a = ws.deserializeAttachment() as BridgeAttachment | null;
+      return ws.readyState === WebSocket.OPEN && a?.hello === true && !!a.key_id && !a.replaced;
+    });
     return ready[ready.length - 1] ?? null;
   }
 
