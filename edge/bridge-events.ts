@@ -83,8 +83,10 @@ function applyFillEvidence(ctx: DeskContext, trade: TradeRow, open: OrderRow): O
   const unitsFilled = Math.min(units, shares / perUnit);
   const covered = unitsFilled >= units - 1e-9;
   if (unitsFilled <= open.filled + 1e-9 && (!covered || open.status === "Filled")) return open;
+  // An order whose acknowledgement was lost learns its IBKR id from its executions.
+  const idFromFills = open.order_id ?? ctx.sql.exec<{ order_id: number }>("SELECT order_id FROM fills WHERE order_ref = ? AND order_id IS NOT NULL LIMIT 1", open.order_ref).toArray()[0]?.order_id ?? null;
   const updated: OrderRow = {
-    ...open, filled: covered ? units : Math.max(open.filled, unitsFilled), remaining: covered ? 0 : Math.max(0, units - Math.max(open.filled, unitsFilled)),
+    ...open, order_id: idFromFills, filled: covered ? units : Math.max(open.filled, unitsFilled), remaining: covered ? 0 : Math.max(0, units - Math.max(open.filled, unitsFilled)),
     status: covered ? "Filled" : open.status,
   };
   upsertOrder(ctx.sql, updated, ctx.now());
