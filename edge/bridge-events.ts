@@ -18,6 +18,7 @@ import {
   getOrderByRef,
   getTrade,
   insertFill,
+  isRetiredOrderId,
   legSharesFilled,
   legsOf,
   realizedPnl,
@@ -39,6 +40,10 @@ function findOrder(ctx: DeskContext, orderRef: string | null, orderId: number | 
 export function applyOrderStatus(ctx: DeskContext, data: Omit<EventData<"order_status">, "why_held" | "reason"> & { why_held?: string | null; reason?: string | null }, action = "order_status"): boolean {
   const order = findOrder(ctx, data.order_ref, data.order_id);
   if (!order) return false;
+  if (isRetiredOrderId(ctx.sql, order.order_ref, data.order_id)) {
+    ctx.audit("bridge", "stale_order_status", { trade_id: order.trade_id, order_ref: order.order_ref, order_id: data.order_id, status: data.status, note: "an earlier order under this ref; the current one is unaffected" });
+    return true;
+  }
   const changed = order.status !== data.status || order.filled !== data.filled || order.order_id !== data.order_id;
   upsertOrder(ctx.sql, {
     ...order, order_id: data.order_id, perm_id: data.perm_id, status: data.status, filled: data.filled, remaining: data.remaining,
@@ -123,7 +128,9 @@ export function updateTrade(ctx: DeskContext, tradeId: string): void {
       bookClose(ctx, tradeId, opened > 0);
       return;
     }
-    if (trade.state === "closing" && DONE.has(close.status) && close.filled === 0 && closedShares === 0) next = "open";
+    // A close that ended short of the position (not at all, or part-filled) leaves the rest open
+    // and closable: close_position sizes the next close to what is still held.
+    if (trade.state === "closing" && DONE.has(close.status)) next = "open";
   }
   if (next !== trade.state) {
     setTradeState(ctx.sql, tradeId, next, ctx.now());

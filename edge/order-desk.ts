@@ -21,9 +21,11 @@ import {
   getOrderByRef,
   getTrade,
   insertTrade,
+  legSharesFilled,
   legsOf,
   listTrades,
   recordOrderTime,
+  retireOrderId,
   setTradeState,
   tradeExists,
   upsertOrder,
@@ -355,6 +357,8 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
     return refuse({ output: { success: false, trade_id: trade.trade_id, close_order_id: null, status: "Refused", message: `Close refused: ${linkProblems.map((v) => v.message).join("; ")}`, violations: linkProblems }, isError: true });
   const now = ctx.now();
   const ref = closeRef(trade.trade_id);
+  const earlier = getOrderByRef(ctx.sql, ref);
+  if (earlier) retireOrderId(ctx.sql, earlier); // an earlier close ended short of the position
   setTradeState(ctx.sql, trade.trade_id, "closing", now);
   upsertOrder(ctx.sql, { order_ref: ref, trade_id: trade.trade_id, intent: "close", status: "PendingSubmit" }, now);
   recordOrderTime(ctx.sql, ref, now.getTime());
@@ -366,7 +370,9 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
   const legs = legsOf(trade);
   const opened = getOrderByRef(ctx.sql, trade.trade_id);
   const units = comboSize(legs);
-  const heldUnits = opened && opened.status !== "Filled" && opened.filled > 0 && opened.filled < units ? opened.filled : units;
+  const openedUnits = opened && opened.status !== "Filled" && opened.filled > 0 && opened.filled < units ? opened.filled : units;
+  // Less what earlier closes of it already filled.
+  const heldUnits = openedUnits - legSharesFilled(ctx.sql, ref) / (legs.reduce((sum, leg) => sum + leg.quantity, 0) / units);
   const closeLegs = heldUnits === units ? legs : legs.map((leg) => ({ ...leg, quantity: (leg.quantity / units) * heldUnits }));
 
   let answer: ToolAnswer<CloseOutput>;

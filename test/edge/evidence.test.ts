@@ -96,6 +96,36 @@ describe("later evidence wins", () => {
     expect((await trades(edge))[placed.trade_id].state).toBe("open");
   });
 
+  it("a close that ends part-filled leaves the trade open, and the next close takes only what is still held", async () => {
+    const edge = new Edge();
+    const bridge = await FakeBridge.connect(edge);
+    const legs = callSpread(2);
+    const placed = (await edge.call("place_order", { symbol: "AAPL", strategy: "bull call spread", legs, max_risk: 100, capital_required: 100 })).structuredContent;
+    await fillOrder(bridge, placed.trade_id, placed.order_id, legs, false, [1.0, 0.5]);
+    const first = (await edge.call("close_position", { trade_id: placed.trade_id })).structuredContent;
+    expect(bridge.sent("close")[0]!.params.legs.map((l: Leg) => l.quantity)).toEqual([2, 2]);
+    const ref = `${placed.trade_id}_CLOSE`;
+    // One unit of the close fills, then TWS cancels the rest.
+    await bridge.execution(ref, first.close_order_id, { ...legs[0]!, quantity: 1 }, "SLD", 1.2);
+    await bridge.execution(ref, first.close_order_id, { ...legs[1]!, quantity: 1 }, "BOT", 0.6);
+    await bridge.orderStatus(ref, first.close_order_id, "Cancelled", 1, 1);
+    expect((await trades(edge))[placed.trade_id].state).toBe("open");
+
+    const second = await edge.call("close_position", { trade_id: placed.trade_id });
+    expect(second.isError, JSON.stringify(second.structuredContent)).toBeFalsy();
+    expect(bridge.sent("close")[1]!.params.legs.map((l: Leg) => l.quantity)).toEqual([1, 1]);
+    // A late, repeated status of the first close order speaks for it only, not for the new one.
+    await bridge.orderStatus(ref, first.close_order_id, "Cancelled", 1, 1);
+    expect((await trades(edge))[placed.trade_id]).toMatchObject({ state: "closing" });
+    expect(await edge.audit("stale_order_status")).toHaveLength(1);
+    const secondId = second.structuredContent.close_order_id;
+    await bridge.execution(ref, secondId, { ...legs[0]!, quantity: 1 }, "SLD", 1.3);
+    await bridge.execution(ref, secondId, { ...legs[1]!, quantity: 1 }, "BOT", 0.6);
+    const closed = (await trades(edge))[placed.trade_id];
+    // Opened for 2 × (1.00 − 0.50) debit, closed for (1.20 − 0.60) + (1.30 − 0.60): +$30 less six $1 commissions.
+    expect(closed).toMatchObject({ state: "closed", realized_pnl: 24 });
+  });
+
   it("the emergency stop's close-all closes trades the ledger had wrong and positions no trade accounts for, from TWS's positions", async () => {
     const edge = new Edge();
     const bridge = await FakeBridge.connect(edge);
