@@ -96,7 +96,7 @@ function applyFillEvidence(ctx: DeskContext, trade: TradeRow, open: OrderRow): O
   };
   upsertOrder(ctx.sql, updated, ctx.now());
   ctx.audit("edge", "order_fills_from_executions", {
-    trade_id: trade.trade_id, order_ref: open.order_ref, order_id: open.order_id, last_status: open.status, status: updated.status, filled: updated.filled, leg_shares: shares,
+    trade_id: trade.trade_id, order_ref: open.order_ref, order_id: updated.order_id, last_status: open.status, status: updated.status, filled: updated.filled, leg_shares: shares,
   });
   return updated;
 }
