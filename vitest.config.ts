@@ -2,6 +2,9 @@
 // edge tests (workerd via @cloudflare/vitest-plugin) join as their own project.
 import { defineConfig } from "vitest/config";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
+// The public half of the tests' fixed bridge key (test/support/bridge-test-key.ts), written out:
+// importing it here would make the config load TypeScript without extensions.
+const TEST_BRIDGE_PUBLIC_KEY = "NV_ejCHOVAgLdx28o76Rbt3DwIJntr7M0Ms6RoPqx-k";
 
 export default defineConfig({
   test: {
@@ -21,7 +24,7 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: { MCP_TOKEN: "test-mcp-token", BRIDGE_TOKEN: "test-bridge-token", ADMIN_TOKEN: "test-admin-token", ALLOWED_SYMBOLS: "AAPL,MSFT,SPY,QQQ,IWM,SPX,SPXW,XSP,MRUT,XND" } },
+            miniflare: { bindings: { MCP_TOKEN: "test-mcp-token", BRIDGE_TOKEN: "test-bridge-token", BRIDGE_PUBLIC_KEY: TEST_BRIDGE_PUBLIC_KEY, ADMIN_TOKEN: "test-admin-token", ALLOWED_SYMBOLS: "AAPL,MSFT,SPY,QQQ,IWM,SPX,SPXW,XSP,MRUT,XND" } },
           }),
         ],
         test: { name: "edge", include: ["test/edge/**/*.test.ts"], testTimeout: 20_000, hookTimeout: 20_000 },

@@ -32,6 +32,7 @@ export const ENV_DOCS: { name: string; default: string; meaning: string }[] = [
   { name: "EDGE_URL", default: "(required)", meaning: "the edge Worker's URL (http/https); the bridge dials EDGE_URL/bridge over ws/wss" },
   { name: "BRIDGE_TOKEN", default: "(required)", meaning: "bearer token of the /bridge route (at least 16 characters); never logged" },
   { name: "TRADING_WORKSPACE", default: "~/trading_workspace", meaning: "trade logs go to $TRADING_WORKSPACE/logs" },
+  { name: "BRIDGE_IDENTITY_FILE", default: "$TRADING_WORKSPACE/bridge_identity.pem", meaning: "the bridge's Ed25519 private key (made at first run, mode 0600); its public key is the edge's BRIDGE_PUBLIC_KEY (`ibkr-bridge public-key` prints it)" },
   { name: "EMERGENCY_STOP_FILE", default: "$TRADING_WORKSPACE/EMERGENCY_STOP", meaning: "while this file exists every opening order is refused" },
   { name: "LOG_LEVEL", default: "info", meaning: "pino level: fatal, error, warn, info, debug, trace, silent" },
   { name: "BRIDGE_TWS_HEARTBEAT_MS", default: "10000", meaning: "reqCurrentTime sent this often while connected" },
@@ -134,6 +135,7 @@ const EnvSchema = z
       .refine((token) => token.trim().length >= 16, "BRIDGE_TOKEN must be at least 16 characters"),
     TRADING_WORKSPACE: z.string().optional(),
     EMERGENCY_STOP_FILE: z.string().optional(),
+    BRIDGE_IDENTITY_FILE: z.string().optional(),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], { error: "LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent" }).optional(),
     BRIDGE_TWS_HEARTBEAT_MS: ms("BRIDGE_TWS_HEARTBEAT_MS", 10_000, 50),
     BRIDGE_TWS_HEARTBEAT_TIMEOUT_MS: ms("BRIDGE_TWS_HEARTBEAT_TIMEOUT_MS", 5_000, 50),
@@ -169,6 +171,8 @@ export interface BridgeConfig {
   workspace: string;
   logsDir: string;
   emergencyStopFile: string;
+  /** The Ed25519 identity key the bridge signs its hello with (bridge/identity.ts). */
+  identityFile: string;
   logLevel: string;
   timing: {
     twsHeartbeatMs: number;
@@ -225,6 +229,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BridgeConfig {
     workspace,
     logsDir: join(workspace, "logs"),
     emergencyStopFile: e.EMERGENCY_STOP_FILE?.trim() ? expandHome(e.EMERGENCY_STOP_FILE.trim()) : join(workspace, "EMERGENCY_STOP"),
+    identityFile: e.BRIDGE_IDENTITY_FILE?.trim() ? expandHome(e.BRIDGE_IDENTITY_FILE.trim()) : join(workspace, "bridge_identity.pem"),
     logLevel: e.LOG_LEVEL ?? "info",
     timing: {
       twsHeartbeatMs: e.BRIDGE_TWS_HEARTBEAT_MS,

@@ -60,6 +60,7 @@ export function startBridge(config: BridgeConfig, options: StartOptions = {}): B
     url: config.edgeUrl,
     token: config.bridgeToken,
     logger,
+    identityFile: config.identityFile,
     timing: config.timing,
     hello: () => ({ bridge_version: BRIDGE_VERSION, account_id: tws.account ?? config.accountId ?? "", mode: config.mode, tws: tws.health }),
     handle: (op: OpName, params: unknown, meta: RequestMeta) => (ops as Handlers)[op](params as never, meta),

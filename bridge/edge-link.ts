@@ -1,5 +1,5 @@
-// The bridge's outbound WebSocket to the edge (EDGE_URL/bridge, bearer BRIDGE_TOKEN): hello →
-// welcome, events numbered from 1 and kept until the edge acks them (cumulative), resent after
+// The bridge's outbound WebSocket to the edge (EDGE_URL/bridge, bearer BRIDGE_TOKEN): the edge's
+// challenge → a hello signed with the bridge's identity key (bridge/identity.ts) → welcome, events numbered from 1 and kept until the edge acks them (cumulative), resent after
 // a reconnect when above welcome.last_event_seq, requests answered with their ids in order of
 // arrival, pings both ways, and a dead link (no frame for BRIDGE_LINK_DEAD_MS) redialled with
 // backoff and jitter.
@@ -7,9 +7,10 @@ import { randomBytes } from "node:crypto";
 import pRetry, { AbortError } from "p-retry";
 import WebSocket from "ws";
 import { z } from "zod";
-import { EdgeMessage, type Event, type EventData, type EventType, Events, type Hello, Ops, PROTOCOL_VERSION, type OpName, type RequestMeta } from "../shared/protocol";
+import { EdgeMessage, type Event, type EventData, type EventType, Events, type Hello, helloSigningText, Ops, PROTOCOL_VERSION, type OpName, type RequestMeta } from "../shared/protocol";
 import { safeUrl } from "./config";
 import { BridgeError } from "./errors";
+import { type BridgeIdentity, loadOrCreateIdentity } from "./identity";
 import type { Logger } from "./log";
 
 export interface EdgeLinkOptions {
@@ -17,7 +18,9 @@ export interface EdgeLinkOptions {
   token: string;
   logger: Logger;
   timing: { linkPingMs: number; linkDeadMs: number; linkBackoffMinMs: number; linkBackoffMaxMs: number };
-  hello: () => Omit<Hello, "v" | "type" | "bridge_id">;
+  hello: () => Omit<Hello, "v" | "type" | "bridge_id" | "last_seq" | "signature">;
+  /** The identity key file (made at first run); the hello is signed with it. */
+  identityFile: string;
   handle: (op: OpName, params: unknown, meta: RequestMeta) => Promise<unknown>;
   /** Most events kept for an unreachable edge (default MAX_QUEUED_EVENTS). */
   maxQueuedEvents?: number;
@@ -54,7 +57,12 @@ export class EdgeLink {
   /** Names this process's event stream (seq counts from 1 within it). */
   bridgeId = newBridgeId();
 
-  constructor(private readonly options: EdgeLinkOptions) {}
+  /** Proves this bridge to the edge: signs the edge's per-socket challenge. */
+  readonly identity: BridgeIdentity;
+
+  constructor(private readonly options: EdgeLinkOptions) {
+    this.identity = loadOrCreateIdentity(options.identityFile).identity;
+  }
 
   /** Number an event and send it now (link up) or when the link comes back. */
   publish<T extends EventType>(event: T, data: EventData<T>): void {
@@ -113,6 +121,15 @@ export class EdgeLink {
     this.onNewStream?.();
   }
 
+  /** Keeps every unacknowledged event but numbers them from 1 under a new bridge_id. */
+  private renumberStream(claimed: number): void {
+    const old = this.bridgeId;
+    this.bridgeId = newBridgeId();
+    this.queue.forEach((frame, i) => (frame.seq = i + 1));
+    this.seq = this.queue.length;
+    this.options.logger.error({ old_bridge_id: old, bridge_id: this.bridgeId, claimed_seq: claimed, kept: this.queue.length }, "edge welcomed with a seq this stream never numbered; renumbering the unacknowledged events under a new stream");
+  }
+
   /** Called after a new stream started, so the daemon can publish the current state again. */
   onNewStream: (() => void) | null = null;
 
@@ -154,7 +171,7 @@ export class EdgeLink {
     const target = bridgeUrl(this.options.url);
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(target, { headers: { Authorization: `Bearer ${token}` }, handshakeTimeout: WELCOME_TIMEOUT_MS });
-      let phase: "opening" | "hello" | "live" | "ended" = "opening";
+      let phase: "opening" | "challenge" | "hello" | "live" | "ended" = "opening";
       let deadTimer: NodeJS.Timeout | null = null;
       let pingTimer: NodeJS.Timeout | null = null;
       let endResolve: (reason: string) => void = () => undefined;
@@ -201,9 +218,9 @@ export class EdgeLink {
         if (this.stopped) return finish("bridge stopping");
         this.ws = ws;
         this.endSession = finish;
-        phase = "hello";
+        // The edge speaks first: its challenge is what the hello signs.
+        phase = "challenge";
         alive();
-        ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "hello", ...this.options.hello(), bridge_id: this.bridgeId }));
       });
       ws.on("message", (raw) => {
         alive();
@@ -225,8 +242,22 @@ export class EdgeLink {
           return;
         }
         switch (parsed.type) {
+          case "challenge": {
+            if (phase !== "challenge") return;
+            phase = "hello";
+            const fields = { ...this.options.hello(), bridge_id: this.bridgeId, last_seq: this.seq };
+            const signature = this.identity.sign(helloSigningText(parsed, fields));
+            ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "hello", ...fields, signature }));
+            return;
+          }
           case "welcome": {
             if (phase !== "hello") return;
+            if (parsed.last_event_seq > this.seq) {
+              // The edge claims events this stream never numbered: its record is not of our
+              // events, and dropping the queue up to its number would lose unsent ones.
+              this.renumberStream(parsed.last_event_seq);
+              return finish(`the edge said it stored seq ${parsed.last_event_seq} of a stream that numbered only ${this.seq}; resending under a new stream`);
+            }
             clearTimeout(welcomeTimer);
             phase = "live";
             this.dropAcked(parsed.last_event_seq);

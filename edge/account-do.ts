@@ -7,6 +7,7 @@ import { Event, Hello, PROTOCOL_VERSION, Response as BridgeResponse } from "../s
 import { handleAdmin } from "./admin-api";
 import { appendAudit } from "./audit";
 import { applyEvent, lastEventSeq, storeEventSeq } from "./bridge-events";
+import { HELLO_TIMEOUT_MS, importPinnedKey, newChallenge, verifyHello, type PinnedKey } from "./bridge-identity";
 import { BridgeLink, type BridgeAttachment } from "./bridge-link";
 import { checkBreakers } from "./breakers";
 import { sessionSocketTag } from "./dashboard-sessions";
@@ -27,6 +28,8 @@ export interface Env {
   IBKR_ACCOUNT_ID: string;
   MCP_TOKEN: string;
   BRIDGE_TOKEN: string;
+  /** The bridge's Ed25519 public key, base64url of the raw 32 bytes (`ibkr-bridge --public-key`). */
+  BRIDGE_PUBLIC_KEY?: string;
   ADMIN_TOKEN: string;
   /** Initial shadow mode; afterwards the persisted per-account setting (admin API) decides. */
   SHADOW_MODE?: string;
@@ -124,14 +127,29 @@ export class AccountDO extends DurableObject<Env> {
   }
 
   // Hibernation API: the socket outlives this instance; its hello state lives in the attachment.
-  private acceptSocket(request: Request, tag: "bridge" | "dashboard"): Response {
+  private async acceptSocket(request: Request, tag: "bridge" | "dashboard"): Promise<Response> {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return new Response("expected websocket", { status: 426 });
     const pair = new WebSocketPair();
     // A dashboard socket opened with a session cookie is tagged with it, so logout closes it.
     const session = tag === "dashboard" ? request.headers.get(DASHBOARD_SESSION_HEADER) : null;
     this.ctx.acceptWebSocket(pair[1], session && /^[0-9a-f]{64}$/.test(session) ? [tag, "session", sessionSocketTag(session)] : [tag]);
-    if (tag === "bridge") pair[1].serializeAttachment({ hello: false } satisfies BridgeAttachment);
+    if (tag === "bridge") {
+      // The edge speaks first: a fresh challenge the bridge must sign in its hello.
+      const challenge = newChallenge(this.env.IBKR_ACCOUNT_ID);
+      const now = Date.now();
+      pair[1].serializeAttachment({ hello: false, connection_id: challenge.connection_id, nonce: challenge.nonce, accepted_ms: now } satisfies BridgeAttachment);
+      pair[1].send(JSON.stringify(challenge));
+      // Closed by the alarm if it has not proven itself by then.
+      const alarm = await this.ctx.storage.getAlarm();
+      if (alarm === null || alarm > now + HELLO_TIMEOUT_MS) await this.ctx.storage.setAlarm(now + HELLO_TIMEOUT_MS);
+    }
     return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  private pinned: Promise<PinnedKey> | null = null;
+  private pinnedKey(): Promise<PinnedKey> {
+    this.pinned ??= importPinnedKey(this.env.BRIDGE_PUBLIC_KEY);
+    return this.pinned;
   }
 
   /** The reconciliation under way, so a burst of late answers starts one, not many. */
@@ -157,7 +175,9 @@ export class AccountDO extends DurableObject<Env> {
     const attachment = ws.deserializeAttachment() as BridgeAttachment | null;
     // A replaced link's late frames are stale: its successor owns the account now.
     if (attachment?.replaced) return;
-    if (!attachment?.hello) return this.onHello(ws, frame);
+    if (!attachment?.hello) return this.onHello(ws, attachment, frame);
+    // A link accepted before bridges proved a key (an older deployment) must prove one now.
+    if (!attachment.key_id) return this.refuseBridge(ws, "link from before bridge identity: reconnect and prove the key", attachment.bridge_id ?? null);
     ws.serializeAttachment({ ...attachment, last_frame_ms: Date.now() });
 
     // JSON.parse("null") is valid JSON but no frame: it must be refused like any other, not throw.
@@ -185,34 +205,65 @@ export class AccountDO extends DurableObject<Env> {
     }
   }
 
-  private onHello(ws: WebSocket, frame: unknown): void {
-    // The first frame must be hello for this account; anything else closes the link.
+  /** Refuses a socket that did not prove itself: audited (never its token or signature), closed. */
+  private refuseBridge(ws: WebSocket, reason: string, claimedBridgeId: string | null): void {
+    this.audit("bridge", "bridge_refused", { reason, claimed_bridge_id: claimedBridgeId });
+    try {
+      ws.close(1008, reason.slice(0, 120));
+    } catch {
+      // already closing
+    }
+  }
+
+  private async onHello(ws: WebSocket, attachment: BridgeAttachment | null, frame: unknown): Promise<void> {
+    // A real bridge sends nothing between its hello and the welcome.
+    if (attachment?.verifying) return this.refuseBridge(ws, "frame sent before the hello was answered", null);
+    // The first frame must be a signed hello for this account; anything else closes the link.
     const hello = Hello.safeParse(frame);
     if (!hello.success || hello.data.account_id !== this.env.IBKR_ACCOUNT_ID) {
-      this.audit("bridge", "bridge_refused", {
-        reason: hello.success ? `hello for account ${hello.data.account_id}, this edge serves ${this.env.IBKR_ACCOUNT_ID}` : "first frame was not a valid hello",
-      });
-      ws.close(1008, "first frame must be a hello for this account");
-      return;
+      return this.refuseBridge(
+        ws,
+        hello.success ? `hello for account ${hello.data.account_id}, this edge serves ${this.env.IBKR_ACCOUNT_ID}` : "first frame was not a valid signed hello",
+        hello.success ? hello.data.bridge_id : null,
+      );
     }
     const h = hello.data;
-    // One bridge per account: the newest authenticated bridge replaces any older link.
-    const replaced = this.ctx.getWebSockets("bridge").filter((other) => other !== ws);
+    if (!attachment?.connection_id || !attachment.nonce) return this.refuseBridge(ws, "no challenge was issued to this socket", h.bridge_id);
+    ws.serializeAttachment({ ...attachment, verifying: true } satisfies BridgeAttachment);
+    const pinned = await this.pinnedKey();
+    const proven = pinned.ok && (await verifyHello(pinned.key, { account_id: this.env.IBKR_ACCOUNT_ID, connection_id: attachment.connection_id, nonce: attachment.nonce }, h));
+    if (ws.readyState !== WebSocket.OPEN) return;
+    if (!pinned.ok) return this.refuseBridge(ws, pinned.reason, h.bridge_id);
+    if (!proven) return this.refuseBridge(ws, "hello not signed by the bridge key pinned in BRIDGE_PUBLIC_KEY", h.bridge_id);
+    // From here on synchronous: the proven bridge takes over in one turn.
+    // One bridge per account: the newest proven bridge replaces any older proven link.
+    const replaced = this.ctx.getWebSockets("bridge").filter((other) => other !== ws && (other.deserializeAttachment() as BridgeAttachment | null)?.hello === true);
     for (const other of replaced) {
       other.serializeAttachment({ ...((other.deserializeAttachment() as BridgeAttachment | null) ?? { hello: false }), replaced: true });
       this.link.failSocket(other, "the bridge link was replaced by a newer bridge before answering");
       other.close(1000, "replaced by a newer bridge");
     }
-    const lastSeq = lastEventSeq(this.ctx.storage.sql, h.bridge_id);
-    const before = twsHealth(this.ctx.storage.sql);
-    setKv(this.ctx.storage.sql, "tws_health", h.tws);
+    const sql = this.ctx.storage.sql;
+    const stream = streamKey(pinned.id, h.bridge_id);
+    const stored = lastEventSeq(sql, stream);
+    // The bridge drops every event up to the welcome's seq: never tell it more than it numbered,
+    // or events the edge never applied would be dropped (resending a few is harmless).
+    const lastSeq = Math.min(stored, h.last_seq);
+    if (lastSeq < stored) {
+      storeEventSeq(sql, stream, lastSeq);
+      this.audit("bridge", "event_seq_rewound", { bridge_id: h.bridge_id, stored_seq: stored, bridge_last_seq: h.last_seq });
+    }
+    const before = twsHealth(sql);
+    setKv(sql, "tws_health", h.tws);
     this.audit("bridge", replaced.length > 0 ? "bridge_replaced" : "bridge_connected", {
       bridge_id: h.bridge_id, bridge_version: h.bridge_version, mode: h.mode, replaced: replaced.length, tws: h.tws.state, tws_before: before?.state ?? null, last_event_seq: lastSeq,
     });
-    ws.serializeAttachment({ hello: true, bridge_id: h.bridge_id, bridge_version: h.bridge_version, mode: h.mode, since: new Date().toISOString(), last_frame_ms: Date.now() } satisfies BridgeAttachment);
+    ws.serializeAttachment({ hello: true, key_id: pinned.id, bridge_id: h.bridge_id, bridge_version: h.bridge_version, mode: h.mode, since: new Date().toISOString(), last_frame_ms: Date.now() } satisfies BridgeAttachment);
     sendFrame(ws, JSON.stringify({ v: PROTOCOL_VERSION, type: "welcome", last_event_seq: lastSeq }));
-    void this.ctx.storage.setAlarm(Date.now() + PING_EVERY_MS);
     this.reconciling = reconcile(this.desk).finally(() => (this.reconciling = null));
+    // An earlier alarm (another socket's hello deadline) stays: the alarm pings the link too.
+    const alarm = await this.ctx.storage.getAlarm();
+    if (alarm === null || alarm > Date.now() + PING_EVERY_MS) await this.ctx.storage.setAlarm(Date.now() + PING_EVERY_MS);
   }
 
   private onEvent(ws: WebSocket, attachment: BridgeAttachment, frame: unknown): void {
@@ -224,7 +275,9 @@ export class AccountDO extends DurableObject<Env> {
     const event = parsed.data as Event;
     const sql = this.ctx.storage.sql;
     const bridgeId = attachment.bridge_id!;
-    const last = lastEventSeq(sql, bridgeId);
+    // Per proven identity: only a socket that proved the pinned key has a stream to advance.
+    const stream = streamKey(attachment.key_id!, bridgeId);
+    const last = lastEventSeq(sql, stream);
     if (event.seq <= last) {
       // Already stored (a resend): acknowledge again, change nothing.
       sendFrame(ws, JSON.stringify({ v: PROTOCOL_VERSION, type: "ack", seq: last }));
@@ -241,7 +294,7 @@ export class AccountDO extends DurableObject<Env> {
       // All of one event or none of it: a half-applied event would be acked and never resent.
       this.ctx.storage.transactionSync(() => {
         applyEvent(this.desk, event);
-        storeEventSeq(sql, bridgeId, event.seq);
+        storeEventSeq(sql, stream, event.seq);
       });
     } catch (error) {
       this.audit("edge", "event_failed", { seq: event.seq, event: event.event, message: (error as Error).message });
@@ -284,23 +337,37 @@ export class AccountDO extends DurableObject<Env> {
     }
   }
 
-  /** While a bridge is connected: ping it every 10 s, drop it after 30 s of silence, expire approvals. */
+  /**
+   * Closes bridge sockets that did not prove themselves in time; while a bridge is connected,
+   * pings it every 10 s and drops it after 30 s of silence; expires approvals.
+   */
   override async alarm(): Promise<void> {
     expireApprovals(this.desk);
+    const now = Date.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const other of this.ctx.getWebSockets("bridge")) {
+      const a = other.deserializeAttachment() as BridgeAttachment | null;
+      if (a?.hello || other.readyState !== WebSocket.OPEN) continue;
+      const deadline = (a?.accepted_ms ?? 0) + HELLO_TIMEOUT_MS;
+      if (deadline <= now) this.refuseBridge(other, `no signed hello within ${HELLO_TIMEOUT_MS / 1000} s`, null);
+      else next = Math.min(next, deadline);
+    }
     const ws = this.link.socket();
-    if (!ws) return;
-    const a = ws.deserializeAttachment() as BridgeAttachment;
-    if (Date.now() - (a.last_frame_ms ?? 0) > DEAD_LINK_MS) {
-      // A half-open link looks connected forever; the bridge reconnects when it notices.
-      this.closeBridge(ws, `silent for more than ${DEAD_LINK_MS / 1000} s`);
-      return;
+    if (ws) {
+      const a = ws.deserializeAttachment() as BridgeAttachment;
+      if (now - (a.last_frame_ms ?? 0) > DEAD_LINK_MS) {
+        // A half-open link looks connected forever; the bridge reconnects when it notices.
+        this.closeBridge(ws, `silent for more than ${DEAD_LINK_MS / 1000} s`);
+      } else {
+        try {
+          ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "ping", t: now }));
+        } catch {
+          // The close handler records the loss.
+        }
+        next = Math.min(next, now + PING_EVERY_MS);
+      }
     }
-    try {
-      ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "ping", t: Date.now() }));
-    } catch {
-      // The close handler records the loss.
-    }
-    await this.ctx.storage.setAlarm(Date.now() + PING_EVERY_MS);
+    if (Number.isFinite(next)) await this.ctx.storage.setAlarm(next);
   }
 
   /** Tool arguments (reasons, strategy, metadata) are scrubbed of the tokens before any tool sees them. */
@@ -312,6 +379,11 @@ export class AccountDO extends DurableObject<Env> {
 /** A frame to a socket that closed meanwhile is dropped, not thrown: the peer reconnects and resends. */
 function sendFrame(ws: WebSocket, text: string): void {
   if (ws.readyState === WebSocket.OPEN) ws.send(text);
+}
+
+/** Event seqs are kept per proven key and bridge process. */
+function streamKey(keyId: string, bridgeId: string): string {
+  return `${keyId}:${bridgeId}`;
 }
 
 function hasUnconfirmedOrders(sql: SqlStorage): boolean {

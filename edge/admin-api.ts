@@ -8,6 +8,7 @@ import { resetBreaker } from "./breakers";
 import { endAllDashboardSessions } from "./dashboard-sessions";
 import type { DeskContext } from "./desk-context";
 import { setKv } from "./kv";
+import { flattenTrade, reassessTrades, uncoveredPositions } from "./flatten";
 import { listTrades } from "./ledger";
 import { clearLoginLockout } from "./login-gate";
 import { closePosition, decideApproval } from "./order-desk";
@@ -89,9 +90,20 @@ export async function handleAdmin(ctx: DeskContext, request: Request, url: URL):
     if (on && cancel_orders) result.cancel_all = await cancelAll(ctx, by, reason);
     if (on && close_positions) {
       const closes = [];
+      // Trades first, each brought up to its fills; then whatever TWS holds that no trade accounts for.
+      reassessTrades(ctx);
       for (const trade of listTrades(sql, { state: "open", limit: 1000 })) {
         const closed = await closePosition(ctx, { trade_id: trade.trade_id }, "admin");
         closes.push({ trade_id: trade.trade_id, success: closed.output.success, status: closed.output.status, message: closed.output.message });
+      }
+      for (const { position, quantity } of uncoveredPositions(ctx)) {
+        const tradeId = flattenTrade(ctx, position, quantity);
+        if (!tradeId) {
+          closes.push({ trade_id: null, con_id: position.con_id, success: false, status: "Refused", message: `${position.symbol} ${position.sec_type} position (con_id ${position.con_id}) cannot be closed from here; close it in TWS` });
+          continue;
+        }
+        const closed = await closePosition(ctx, { trade_id: tradeId }, "admin");
+        closes.push({ trade_id: tradeId, con_id: position.con_id, success: closed.output.success, status: closed.output.status, message: closed.output.message });
       }
       result.closes = closes;
     }

@@ -1,30 +1,34 @@
 // Applies the bridge's events to the ledger and the safety state, synchronously: order status
 // changes and fills (matched by orderRef), account and P&L snapshots (which may trip a breaker),
 // positions and TWS health. Trade state follows its orders; a closed trade books its realized P&L.
-import { roundCents } from "../shared/money";
 import type { Event, EventData, OpenOrder } from "../shared/protocol";
+import { comboSize } from "../shared/risk";
 import { tradingDay } from "../shared/trade-id";
 import type { Position } from "../shared/tools";
+import { applyAccountSnapshot } from "./account-jumps";
 import { checkBreakers } from "./breakers";
 import type { DeskContext } from "./desk-context";
 import { getKv, setKv } from "./kv";
 import {
   addDailyPnl,
   closeRef,
+  FLATTEN_STRATEGY,
   fillsOfTrade,
   getOrderById,
   getOrderByRef,
   getTrade,
   insertFill,
+  isRetiredOrderId,
   legSharesFilled,
   legsOf,
   realizedPnl,
   setTradeState,
   upsertOrder,
   type OrderRow,
+  type TradeRow,
   type TradeState,
 } from "./ledger";
-import { highWaterMark, lossStreak, twsHealth } from "./safety-state";
+import { lossStreak, twsHealth } from "./safety-state";
 
 const DONE = new Set(["Cancelled", "Rejected", "Inactive"]);
 
@@ -36,6 +40,10 @@ function findOrder(ctx: DeskContext, orderRef: string | null, orderId: number | 
 export function applyOrderStatus(ctx: DeskContext, data: Omit<EventData<"order_status">, "why_held" | "reason"> & { why_held?: string | null; reason?: string | null }, action = "order_status"): boolean {
   const order = findOrder(ctx, data.order_ref, data.order_id);
   if (!order) return false;
+  if (isRetiredOrderId(ctx.sql, order.order_ref, data.order_id)) {
+    ctx.audit("bridge", "stale_order_status", { trade_id: order.trade_id, order_ref: order.order_ref, order_id: data.order_id, status: data.status, note: "an earlier order under this ref; the current one is unaffected" });
+    return true;
+  }
   const changed = order.status !== data.status || order.filled !== data.filled || order.order_id !== data.order_id;
   upsertOrder(ctx.sql, {
     ...order, order_id: data.order_id, perm_id: data.perm_id, status: data.status, filled: data.filled, remaining: data.remaining,
@@ -63,39 +71,81 @@ export function applyExecution(ctx: DeskContext, e: EventData<"execution">, acti
   return inserted;
 }
 
-/** Moves a trade along with its orders; books the P&L when its close is done. */
+/** States a trade leaves only by later evidence: a fill or a live status of its opening order. */
+const ENDED_WITHOUT_POSITION: readonly TradeState[] = ["cancelled", "rejected", "expired"];
+
+/**
+ * Brings the opening order's fill count up to its executions: events are evidence, and a fill
+ * that TWS reported outweighs a status that raced it (Cancelled, then an execution) or lagged it.
+ * An order whose executions cover its quantity is Filled whatever its last status said.
+ */
+function applyFillEvidence(ctx: DeskContext, trade: TradeRow, open: OrderRow): OrderRow {
+  const legs = legsOf(trade);
+  const units = comboSize(legs);
+  const perUnit = legs.reduce((sum, leg) => sum + leg.quantity, 0) / units;
+  const shares = legSharesFilled(ctx.sql, open.order_ref);
+  // Combos fill whole units (every leg of a unit together), so leg shares over shares per unit is the units filled.
+  const unitsFilled = Math.min(units, shares / perUnit);
+  const covered = unitsFilled >= units - 1e-9;
+  if (unitsFilled <= open.filled + 1e-9 && (!covered || open.status === "Filled")) return open;
+  // An order whose acknowledgement was lost learns its IBKR id from its executions.
+  const idFromFills = open.order_id ?? ctx.sql.exec<{ order_id: number }>("SELECT order_id FROM fills WHERE order_ref = ? AND order_id IS NOT NULL LIMIT 1", open.order_ref).toArray()[0]?.order_id ?? null;
+  const updated: OrderRow = {
+    ...open, order_id: idFromFills, filled: covered ? units : Math.max(open.filled, unitsFilled), remaining: covered ? 0 : Math.max(0, units - Math.max(open.filled, unitsFilled)),
+    status: covered ? "Filled" : open.status,
+  };
+  upsertOrder(ctx.sql, updated, ctx.now());
+  ctx.audit("edge", "order_fills_from_executions", {
+    trade_id: trade.trade_id, order_ref: open.order_ref, order_id: updated.order_id, last_status: open.status, status: updated.status, filled: updated.filled, leg_shares: shares,
+  });
+  return updated;
+}
+
+/** Moves a trade along with its orders and fills; books the P&L when its close is done. */
 export function updateTrade(ctx: DeskContext, tradeId: string): void {
   const trade = getTrade(ctx.sql, tradeId);
   if (!trade) return;
-  const open = getOrderByRef(ctx.sql, tradeId);
+  let open = getOrderByRef(ctx.sql, tradeId);
   const close = getOrderByRef(ctx.sql, closeRef(tradeId));
+  if (open) open = applyFillEvidence(ctx, trade, open);
   let next: TradeState = trade.state;
-  if (["submitting", "unknown", "working"].includes(trade.state) && open) {
-    if (open.status === "Filled") next = "open";
-    else if (DONE.has(open.status)) next = open.filled > 0 ? "open" : open.status === "Rejected" ? "rejected" : "cancelled";
-    else if (open.order_id !== null && open.status !== "Unknown" && open.status !== "PendingSubmit") next = "working";
+  const ended = ENDED_WITHOUT_POSITION.includes(trade.state);
+  // Later evidence wins: a trade marked cancelled (or rejected) whose opening order then fills or
+  // is reported live is re-opened, and its reserved risk counts again in every limit.
+  if ((["submitting", "unknown", "working"].includes(trade.state) || ended) && open) {
+    if (open.status === "Filled" || (DONE.has(open.status) && open.filled > 0)) next = "open";
+    else if (DONE.has(open.status)) next = ended ? trade.state : open.status === "Rejected" ? "rejected" : "cancelled";
+    else if (open.filled > 0 || (open.order_id !== null && open.status !== "Unknown" && open.status !== "PendingSubmit")) next = "working";
   }
   if ((trade.state === "closing" || trade.state === "open") && close) {
-    if (close.status === "Filled") {
-      // The close is complete once its leg fills match what the opening fills bought and sold
-      // (or the legs, when the opening fills were never seen).
-      const planned = legsOf(trade).reduce((sum, leg) => sum + leg.quantity, 0);
-      const opened = legSharesFilled(ctx.sql, tradeId);
-      const needed = opened > 0 ? opened : planned;
-      if (legSharesFilled(ctx.sql, close.order_ref) >= needed - 1e-9) {
-        bookClose(ctx, tradeId, opened > 0);
-        return;
-      }
-    } else if (trade.state === "closing" && DONE.has(close.status) && close.filled === 0) next = "open";
+    // The close is complete once its leg fills match what the opening fills bought and sold (or
+    // the legs, when the opening fills were never seen), whatever the close's last status said.
+    const planned = legsOf(trade).reduce((sum, leg) => sum + leg.quantity, 0);
+    const opened = legSharesFilled(ctx.sql, tradeId);
+    const needed = opened > 0 ? opened : planned;
+    const closedShares = legSharesFilled(ctx.sql, close.order_ref);
+    if ((close.status === "Filled" || closedShares > 0) && closedShares >= needed - 1e-9) {
+      bookClose(ctx, tradeId, opened > 0);
+      return;
+    }
+    // A close that ended short of the position (not at all, or part-filled) leaves the rest open
+    // and closable: close_position sizes the next close to what is still held.
+    if (trade.state === "closing" && DONE.has(close.status)) next = "open";
   }
   if (next !== trade.state) {
     setTradeState(ctx.sql, tradeId, next, ctx.now());
-    ctx.audit("edge", "trade_state", { trade_id: tradeId, from: trade.state, to: next });
+    ctx.audit("edge", ended ? "trade_reopened" : "trade_state", { trade_id: tradeId, from: trade.state, to: next, ...(ended ? { why: "later evidence from TWS: its opening order filled or is live", reserved_risk: trade.reserved_risk } : {}) });
   }
 }
 
 function bookClose(ctx: DeskContext, tradeId: string, openFillsComplete: boolean): void {
   const now = ctx.now();
+  if (getTrade(ctx.sql, tradeId)?.strategy === FLATTEN_STRATEGY) {
+    // Its cost basis was never the ledger's: no realized P&L here (TWS's daily P&L counts it).
+    ctx.sql.exec("UPDATE trades SET state = 'closed', closed_at = ?, updated_at = ? WHERE trade_id = ?", now.toISOString(), now.toISOString(), tradeId);
+    ctx.audit("edge", "trade_closed", { trade_id: tradeId, realized_pnl: null, flatten: true });
+    return;
+  }
   const pnl = realizedPnl(fillsOfTrade(ctx.sql, tradeId));
   const day = tradingDay(now);
   ctx.sql.exec("UPDATE trades SET state = 'closed', realized_pnl = ?, closed_at = ?, updated_at = ? WHERE trade_id = ?", pnl, now.toISOString(), now.toISOString(), tradeId);
@@ -123,10 +173,8 @@ export function applyEvent(ctx: DeskContext, event: Event): void {
         ctx.audit("bridge", "foreign_account_data", { account_id: event.data.account_id });
         return;
       }
-      setKv(ctx.sql, "account", { summary: event.data, received_at_ms: now.getTime() });
-      const hwm = highWaterMark(ctx.sql);
-      if (hwm === null || event.data.net_liquidation > hwm) setKv(ctx.sql, "high_water_mark", roundCents(event.data.net_liquidation));
-      checkBreakers(ctx);
+      // A jump beyond the plausible bound is held as suspect until confirmed (account-jumps.ts).
+      applyAccountSnapshot(ctx, event.data);
       return;
     }
     case "pnl":

@@ -10,7 +10,16 @@ export const DEFAULT_TIMEOUT_MS = 5_000;
 export const CHAIN_TIMEOUT_MS = 15_000;
 
 export interface BridgeAttachment {
+  /** True once the socket proved the pinned identity (a signed hello); only then is it the bridge. */
   hello: boolean;
+  /** The challenge this socket must sign (edge/bridge-identity.ts), and when it was issued. */
+  connection_id?: string;
+  nonce?: string;
+  accepted_ms?: number;
+  /** The hello's signature is being checked; any frame before the welcome is a protocol breach. */
+  verifying?: boolean;
+  /** Which pinned key proved it: event seqs are kept per key and bridge_id. */
+  key_id?: string;
   bridge_id?: string;
   bridge_version?: string;
   mode?: string;
@@ -45,9 +54,12 @@ export class BridgeLink {
 
   constructor(private readonly ctx: DurableObjectState) {}
 
-  /** The bridge socket that completed hello, if any (a newer one replaces older ones). */
+  /** The bridge socket that proved its key in a hello, if any (a newer one replaces older ones). */
   socket(): WebSocket | null {
-    const ready = this.ctx.getWebSockets("bridge").filter((ws) => ws.readyState === WebSocket.OPEN && (ws.deserializeAttachment() as BridgeAttachment | null)?.hello === true);
+    const ready = this.ctx.getWebSockets("bridge").filter((ws) => {
+      const a = ws.deserializeAttachment() as BridgeAttachment | null;
+      return ws.readyState === WebSocket.OPEN && a?.hello === true && !!a.key_id && !a.replaced;
+    });
     return ready[ready.length - 1] ?? null;
   }
 

@@ -6,6 +6,7 @@ import { exposureGroup } from "../shared/underlying";
 import type { Leg } from "../shared/order";
 import type { Execution } from "../shared/protocol";
 import type { OrderStatusName } from "../shared/tools";
+import { getKv, setKv } from "./kv";
 
 /** Trade states. Active ones hold their reserved risk and count toward concentration. */
 export type TradeState =
@@ -82,6 +83,9 @@ export type FillRow = {
   details_json: string;
 };
 
+/** The strategy of a trade made to close a position TWS holds that no trade accounts for (flatten.ts). */
+export const FLATTEN_STRATEGY = "flatten position";
+
 export const closeRef = (tradeId: string): string => `${tradeId}_CLOSE`;
 export const legsOf = (trade: TradeRow): Leg[] => JSON.parse(trade.legs_json) as Leg[];
 
@@ -146,6 +150,23 @@ export function upsertOrder(sql: SqlStorage, o: Partial<OrderRow> & Pick<OrderRo
     o.order_ref, o.trade_id, o.intent, o.order_id ?? null, o.perm_id ?? null, o.status, o.filled ?? 0, o.remaining ?? 0,
     o.avg_fill_price ?? null, o.why_held ?? null, o.reason ?? null, now, now,
   );
+}
+
+/**
+ * A close that ended part-filled leaves part of the position, and the next close order takes the
+ * same ref: the old order's id is retired first, so its late statuses cannot speak for the new one.
+ */
+export function retireOrderId(sql: SqlStorage, order: OrderRow): void {
+  if (order.order_id !== null) {
+    const key = `retired_orders:${order.order_ref}`;
+    const ids = getKv<number[]>(sql, key, []);
+    if (!ids.includes(order.order_id)) setKv(sql, key, [...ids, order.order_id]);
+  }
+  sql.exec("UPDATE orders SET order_id = NULL, perm_id = NULL WHERE order_ref = ?", order.order_ref);
+}
+
+export function isRetiredOrderId(sql: SqlStorage, orderRef: string, orderId: number): boolean {
+  return getKv<number[]>(sql, `retired_orders:${orderRef}`, []).includes(orderId);
 }
 
 export function getOrderByRef(sql: SqlStorage, orderRef: string): OrderRow | null {

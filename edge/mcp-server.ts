@@ -19,7 +19,7 @@ import {
   PlaceOrderOutput,
 } from "../shared/tools";
 import { z } from "zod";
-import { readAudit } from "./audit";
+import { readAudit, type AuditRow } from "./audit";
 import type { DeskContext } from "./desk-context";
 import { elicitationAsker } from "./elicitation";
 import { getOrderById, listTrades } from "./ledger";
@@ -175,7 +175,22 @@ export function buildMcpServer(ctx: DeskContext): McpServer {
   }));
   server.registerResource("audit-recent", "ibkr://audit/recent", { description: "The last 50 rows of the hash-chained audit log.", mimeType: "application/json" }, async (uri) => {
     const last = ctx.sql.exec<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM audit").toArray()[0]?.seq ?? 0;
-    return { contents: [{ uri: uri.href, mimeType: "application/json", text: JSON.stringify(readAudit(ctx.sql, { after: Math.max(0, last - 50), limit: 50 })) }] };
+    return { contents: [{ uri: uri.href, mimeType: "application/json", text: JSON.stringify(readAudit(ctx.sql, { after: Math.max(0, last - 50), limit: 50 }).map(withoutBridgeIds)) }] };
   });
   return server;
+}
+
+/**
+ * An audit row as an agent may see it: the bridge's ids hidden (the dashboard and the admin API
+ * keep them). Knowing the id gave an impostor a stream to hijack before bridges proved their key;
+ * it is still nothing an agent needs. The row's hash covers the stored text, not this copy.
+ */
+export function withoutBridgeIds(row: AuditRow): AuditRow {
+  const hide = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(hide);
+    if (value && typeof value === "object")
+      return Object.fromEntries(Object.entries(value).map(([key, v]) => [key, /bridge_id$/.test(key) && v !== null ? "[hidden]" : hide(v)]));
+    return typeof value === "string" ? value.replace(/\bbridge-[0-9a-f-]{8,}\b/gi, "[hidden]") : value;
+  };
+  return { ...row, details_json: JSON.stringify(hide(JSON.parse(row.details_json))) };
 }

@@ -10,6 +10,8 @@ import type { OpResult } from "../shared/protocol";
 import { analyzeOrder, comboSize, netLimitPrice, type RiskAnalysis } from "../shared/risk";
 import { makeTradeId, tradingDay } from "../shared/trade-id";
 import type { PlaceOrderInput, PlaceOrderOutput, Violation } from "../shared/tools";
+import { suspectViolations } from "./account-jumps";
+import { updateTrade } from "./bridge-events";
 import { BridgeError } from "./bridge-link";
 import type { DeskContext } from "./desk-context";
 import { readBack, type AskPerson } from "./elicitation";
@@ -19,9 +21,11 @@ import {
   getOrderByRef,
   getTrade,
   insertTrade,
+  legSharesFilled,
   legsOf,
   listTrades,
   recordOrderTime,
+  retireOrderId,
   setTradeState,
   tradeExists,
   upsertOrder,
@@ -37,9 +41,12 @@ export type CloseOutput = { success: boolean; trade_id: string; close_order_id: 
 
 const hashArgs = (value: unknown): string => createHash("sha256").update(JSON.stringify(value)).digest("hex");
 
-/** Edge-side fail-closed checks: an order needs a live bridge and a connected TWS. */
-export function linkViolations(ctx: DeskContext): Violation[] {
-  const out: Violation[] = [];
+/**
+ * Edge-side fail-closed checks: an order needs a live bridge and a connected TWS; an opening
+ * order also needs account values that are not held as suspect (account-jumps.ts).
+ */
+export function linkViolations(ctx: DeskContext, intent: "open" | "close" = "open"): Violation[] {
+  const out: Violation[] = intent === "open" ? suspectViolations(ctx.sql) : [];
   if (!ctx.link.socket()) out.push({ check: "bridge_disconnected", message: "No bridge is connected, so the order cannot reach TWS: refusing (fail closed)" });
   else {
     const tws = twsHealth(ctx.sql);
@@ -363,24 +370,30 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
     return prior;
   }
 
-  // Synchronous: decide and mark the trade closing before any await.
+  // Synchronous: decide and mark the trade closing before any await. Its state is first brought up
+  // to the evidence (fills outweigh a status that raced or lagged them), so a real position is closable.
+  updateTrade(ctx, input.trade_id);
   const trade = getTrade(ctx.sql, input.trade_id);
   if (!trade) return storeAnswer(ctx, key, argsHash, null, refuse(fail(`No trade ${input.trade_id} in this account's ledger`, "unknown_trade")));
   if (trade.state !== "open") {
     const why: Record<string, string> = {
       closing: "a close order for it is already working",
-      working: "its opening order has not filled yet; cancel it with cancel_order instead",
+      working: (getOrderByRef(ctx.sql, input.trade_id)?.filled ?? 0) > 0
+        ? "its opening order is partly filled and still working; cancel the rest with cancel_order, then close what filled"
+        : "its opening order has not filled yet; cancel it with cancel_order instead",
       pending_approval: "it still waits for approval; cancel it with cancel_order instead",
       submitting: "its opening order is still being sent",
       unknown: "its opening order is unconfirmed until the bridge reconciles",
     };
     return refuse(fail(`Trade ${trade.trade_id} cannot be closed: ${why[trade.state] ?? `it is ${trade.state}`}`, "trade_state"));
   }
-  const linkProblems = linkViolations(ctx);
+  const linkProblems = linkViolations(ctx, "close");
   if (linkProblems.length)
     return refuse({ output: { success: false, trade_id: trade.trade_id, close_order_id: null, status: "Refused", message: `Close refused: ${linkProblems.map((v) => v.message).join("; ")}`, violations: linkProblems }, isError: true });
   const now = ctx.now();
   const ref = closeRef(trade.trade_id);
+  const earlier = getOrderByRef(ctx.sql, ref);
+  if (earlier) retireOrderId(ctx.sql, earlier); // an earlier close ended short of the position
   setTradeState(ctx.sql, trade.trade_id, "closing", now);
   upsertOrder(ctx.sql, { order_ref: ref, trade_id: trade.trade_id, intent: "close", status: "PendingSubmit" }, now);
   recordOrderTime(ctx.sql, ref, now.getTime());
@@ -392,7 +405,9 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
   const legs = legsOf(trade);
   const opened = getOrderByRef(ctx.sql, trade.trade_id);
   const units = comboSize(legs);
-  const heldUnits = opened && opened.status !== "Filled" && opened.filled > 0 && opened.filled < units ? opened.filled : units;
+  const openedUnits = opened && opened.status !== "Filled" && opened.filled > 0 && opened.filled < units ? opened.filled : units;
+  // Less what earlier closes of it already filled.
+  const heldUnits = openedUnits - legSharesFilled(ctx.sql, ref) / (legs.reduce((sum, leg) => sum + leg.quantity, 0) / units);
   const closeLegs = heldUnits === units ? legs : legs.map((leg) => ({ ...leg, quantity: (leg.quantity / units) * heldUnits }));
 
   let answer: ToolAnswer<CloseOutput>;

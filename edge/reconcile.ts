@@ -5,7 +5,7 @@ import { comboSize } from "../shared/risk";
 import { PLACE_TIMEOUT_MS } from "./bridge-link";
 import { adoptOpenOrder, applyExecution, applyOrderStatus, replacePositions, updateTrade } from "./bridge-events";
 import type { DeskContext } from "./desk-context";
-import { getTrade, lastFillTime, legSharesFilled, legsOf, upsertOrder, type OrderRow } from "./ledger";
+import { getOrderByRef, getTrade, lastFillTime, legSharesFilled, legsOf, upsertOrder, type OrderRow } from "./ledger";
 
 export interface ReconcileReport { adopted: string[]; updated: number; fills_recovered: number; filled_offline: number; not_found: string[]; foreign_orders: number }
 
@@ -32,10 +32,15 @@ export async function reconcile(ctx: DeskContext): Promise<ReconcileReport | nul
     else if (outcome === "updated") report.updated++;
     else report.foreign_orders++;
   }
+  const unfilledBefore = new Set(
+    ctx.sql.exec<{ order_ref: string }>("SELECT order_ref FROM orders WHERE status != 'Filled'").toArray().map((r) => r.order_ref),
+  );
   for (const e of executions) {
     if (e.order_ref) seenRefs.add(e.order_ref);
     if (applyExecution(ctx, e, "fill_recovered")) report.fills_recovered++;
   }
+  // Recovered executions that cover an order fill it whatever its last status said (bridge-events.ts).
+  for (const ref of unfilledBefore) if (getOrderByRef(ctx.sql, ref)?.status === "Filled") report.filled_offline++;
   // An order TWS no longer holds, whose fills cover every leg, filled while we were away. Its ack
   // may have been lost too (no order id yet): then the executions carry its id.
   const working = ctx.sql

@@ -193,17 +193,43 @@ export type EventData<T extends EventType> = z.infer<(typeof Events)[T]>;
 
 const V = z.literal(PROTOCOL_VERSION);
 
+/**
+ * The edge's first frame on every new bridge socket. The bridge proves its identity by signing
+ * this challenge (fresh per socket, bound to the account and the connection) in its hello.
+ */
+export const Challenge = z.strictObject({
+  v: V,
+  type: z.literal("challenge"),
+  account_id: z.string(),
+  connection_id: z.string().min(16).max(64),
+  nonce: z.string().min(32).max(128),
+});
+export type Challenge = z.infer<typeof Challenge>;
+
 export const Hello = z.strictObject({
   v: V,
   type: z.literal("hello"),
   bridge_version: z.string(),
   /** Random per bridge process; with `seq` it identifies an event exactly once. */
-  bridge_id: z.string().min(8),
+  bridge_id: z.string().min(8).max(100),
   account_id: z.string(),
   mode: IbkrMode,
   tws: TwsHealth,
+  /** The highest event seq this bridge_id has numbered: the edge never welcomes it with a higher one. */
+  last_seq: z.number().int().nonnegative(),
+  /** Ed25519 signature (base64url) of helloSigningText(challenge, hello) with the bridge's identity key. */
+  signature: z.string().min(1).max(200),
 });
 export type Hello = z.infer<typeof Hello>;
+
+/**
+ * The exact text a bridge signs: the challenge (so a signature cannot be replayed on another
+ * socket or account) and the hello fields that decide what the edge does with the link.
+ */
+export function helloSigningText(challenge: Pick<Challenge, "account_id" | "connection_id" | "nonce">, hello: Pick<Hello, "bridge_id" | "account_id" | "mode" | "last_seq">): string {
+  // A JSON array: no field can spill into the next, whatever characters it holds.
+  return JSON.stringify(["ibkr-mcp bridge hello v1", challenge.account_id, challenge.connection_id, challenge.nonce, hello.bridge_id, hello.account_id, hello.mode, hello.last_seq]);
+}
 
 export const Welcome = z.strictObject({
   v: V,
@@ -259,7 +285,7 @@ export const Pong = z.strictObject({ v: V, type: z.literal("pong"), t: z.number(
 /** Anything the bridge may send. */
 export const BridgeMessage = z.union([Hello, z.strictObject({ ...Response.options[0].shape }), z.strictObject({ ...Response.options[1].shape }), Event, Ping, Pong]);
 /** Anything the edge may send. */
-export const EdgeMessage = z.union([Welcome, Request, Ack, Ping, Pong]);
+export const EdgeMessage = z.union([Challenge, Welcome, Request, Ack, Ping, Pong]);
 
 /** Parse a request's params with its op's schema. */
 export function parseParams<N extends OpName>(op: N, params: unknown): OpParams<N> {

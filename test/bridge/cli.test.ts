@@ -2,6 +2,7 @@
 // bin launcher). Bad settings are all named in one error; a live mode without IBKR_ALLOW_LIVE is
 // refused; --help lists every variable; a running bridge stops cleanly on SIGTERM (exit 0).
 import { type ChildProcess, spawn } from "node:child_process";
+import { chmodSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ENV_DOCS } from "../../bridge/config";
@@ -30,6 +31,24 @@ function run(args: string[], env: Record<string, string>, command = tsx) {
 }
 
 describe("bridge CLI", () => {
+  it("--public-key makes the identity key once (0600) and prints its public key; an exposed key file stops the bridge", async () => {
+    const dir = workspace();
+    const first = run(["bridge/cli.ts", "--public-key"], { TRADING_WORKSPACE: dir });
+    expect(await first.exited).toBe(0);
+    const key = first.out().trim();
+    expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(first.err()).toContain("wrangler secret put BRIDGE_PUBLIC_KEY");
+    const file = join(dir, "bridge_identity.pem");
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const again = run(["bridge/cli.ts", "--public-key"], { TRADING_WORKSPACE: dir });
+    expect(await again.exited).toBe(0);
+    expect(again.out().trim()).toBe(key);
+    chmodSync(file, 0o640);
+    const exposed = run(["bridge/cli.ts"], { TRADING_WORKSPACE: dir, EDGE_URL: "http://127.0.0.1:9", BRIDGE_TOKEN: TOKEN });
+    expect(await exposed.exited).toBe(2);
+    expect(exposed.err()).toContain("is readable by others (mode 640)");
+  });
+
   it("names every bad or missing setting in one error and exits 2", async () => {
     const p = run(["bridge/cli.ts"], { IBKR_MODE: "papertws", IBKR_PORT: "99999", IBKR_CLIENT_ID: "-1", EDGE_URL: "not a url", BRIDGE_TWS_HEARTBEAT_MS: "soon" });
     expect(await p.exited).toBe(2);

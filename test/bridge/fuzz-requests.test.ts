@@ -224,10 +224,10 @@ describe("fuzzing edge→bridge requests", () => {
     expect(files.length).toBeGreaterThan(0);
     for (const f of files) expect(readFileSync(join(f.parentPath, f.name), "utf8"), f.name).not.toContain(TOKEN);
     // Fuzzed trade ids ("../..", NUL, slashes) wrote nothing outside the logs folder: the workspace
-    // holds only logs/ (trade files in logs/trades, the two .log files beside it).
+    // holds only logs/ (trade files in logs/trades, the two .log files beside it) and the bridge's identity key.
     const workspace = dirname(rig.config.logsDir);
     const written = readdirSync(workspace, { recursive: true, withFileTypes: true }).filter((f) => f.isFile()).map((f) => relative(workspace, join(f.parentPath, f.name)));
-    for (const path of written) expect(path, path).toMatch(/^logs\/(trades\/[A-Za-z0-9][A-Za-z0-9_.-]*\.json|safety_violations\.log|circuit_breaker\.log)$/);
+    for (const path of written) expect(path, path).toMatch(/^(logs\/(trades\/[A-Za-z0-9][A-Za-z0-9_.-]*\.json|safety_violations\.log|circuit_breaker\.log)|bridge_identity\.pem)$/);
     expect(existsSync("/tmp/pwned")).toBe(false);
     // The refusals were logged (so the search above looked at the lines that echo inputs).
     expect(logs.some((l) => l.includes("second key") || l.includes("second_key_refused"))).toBe(true);

@@ -1,6 +1,7 @@
 // Test rig of the bridge: the TWS simulator in-process, a small real WebSocket server playing
-// the edge's side of the link (token check, hello → welcome, acks, requests, no duplicate
+// the edge's side of the link (token check, challenge → signed hello → welcome, acks, requests, no duplicate
 // events), a bridge config on port 0 everywhere, and leg builders priced from the simulator.
+import { createPublicKey, randomBytes, randomUUID, verify } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,7 +10,7 @@ import { type WebSocket, WebSocketServer } from "ws";
 import { type Bridge, startBridge } from "../../bridge/daemon";
 import { type BridgeConfig, loadConfig } from "../../bridge/config";
 import type { Leg } from "../../shared/order";
-import { type Event, type Hello, PROTOCOL_VERSION } from "../../shared/protocol";
+import { type Challenge, type Event, type Hello, helloSigningText, PROTOCOL_VERSION } from "../../shared/protocol";
 import { type Simulator, startSimulator } from "../tws-sim/index";
 import { sleep, until as pollUntil } from "../support/ib-client";
 import { afterEach } from "vitest";
@@ -51,6 +52,10 @@ interface ResponseFrame {
 /** The edge's side of the link, as the brief defines it, on a real WebSocket server. */
 export class TestEdge {
   readonly hellos: Hello[] = [];
+  /** The challenge each hello answered, by index of `hellos`. */
+  readonly challenges: Challenge[] = [];
+  /** When set, a hello not signed by this key (base64url raw Ed25519) is refused with 1008, as the edge does. */
+  publicKey: string | null = null;
   /** Events stored (seq above the last stored one), in arrival order: what the edge keeps. */
   readonly stored: Event[] = [];
   /** The bridge_id (event stream) of each stored event, by index. */
@@ -105,13 +110,17 @@ export class TestEdge {
 
   private accept(ws: WebSocket): void {
     let helloDone = false;
+    const challenge: Challenge = { v: PROTOCOL_VERSION, type: "challenge", account_id: "test", connection_id: randomUUID(), nonce: randomBytes(32).toString("base64url") };
+    ws.send(JSON.stringify(challenge));
     ws.on("message", (raw) => {
       if (this.muted.has(ws)) return;
       const frame = JSON.parse(raw.toString());
       if (!helloDone) {
         if (frame.type !== "hello") return ws.close(1008, "first frame must be a hello");
+        if (this.publicKey && !helloSignedBy(challenge, frame, this.publicKey)) return ws.close(1008, "hello not signed by the pinned key");
         helloDone = true;
         this.hellos.push(frame);
+        this.challenges.push(challenge);
         this.socket = ws;
         this.bridgeId = frame.bridge_id;
         ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "welcome", last_event_seq: this.lastSeq.get(frame.bridge_id) ?? 0 }));
@@ -185,6 +194,12 @@ export class TestEdge {
   }
 }
 
+/** Whether a hello carries a valid signature of its challenge by the given public key. */
+export function helloSignedBy(challenge: Challenge, hello: Hello, publicKey: string): boolean {
+  const key = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: publicKey }, format: "jwk" });
+  return verify(null, Buffer.from(helloSigningText(challenge, hello)), key, Buffer.from(hello.signature, "base64url"));
+}
+
 let clientSeq = 1 + Math.floor(Math.random() * 1000);
 export const workspace = (): string => mkdtempSync(join(tmpdir(), "bridge-test-"));
 
@@ -232,6 +247,8 @@ export async function startRig(env: Record<string, string> = {}, simOptions: Par
   const config = testConfig(sim, edge, env);
   const logs = new LogCapture();
   const bridge = startBridge(config, { logDestination: logs, ...(maxQueuedEvents ? { maxQueuedEvents } : {}) });
+  // Pinned before the link's first dial (the key is loaded when the bridge starts).
+  edge.publicKey = bridge.link.identity.publicKey;
   await bridge.ready();
   await until(() => edge.connected && edge.hellos.length > 0, 5000, "the bridge's hello");
   return {

@@ -2,12 +2,15 @@
 // token, hello/welcome, events delivered in order without duplicates across a reconnect (a fill
 // made while the link was down arrives after it), acks emptying the queue, requests answered in
 // order of arrival with their ids, pings, a dead link redialled; and no token in any log line.
+import { chmodSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { startBridge } from "../../bridge/daemon";
+import { loadOrCreateIdentity } from "../../bridge/identity";
 import { bridgeUrl } from "../../bridge/edge-link";
 import type { Event } from "../../shared/protocol";
 import { startSimulator } from "../tws-sim/index";
-import { isoExpiry, LogCapture, optionQuote, placeParams, sleep, startRig, TestEdge, testConfig, TOKEN, until, cleanupAfterEach, rigStarter } from "./helpers";
+import { helloSignedBy, isoExpiry, LogCapture, optionQuote, placeParams, sleep, startRig, TestEdge, testConfig, TOKEN, until, cleanupAfterEach, rigStarter } from "./helpers";
 
 const cleanups = cleanupAfterEach();
 const rigFor = rigStarter(cleanups);
@@ -23,6 +26,19 @@ describe("edge link", () => {
     expect(edge.hellos[0]).toMatchObject({ v: 1, type: "hello", bridge_version: "0.1.0", bridge_id: bridge.bridgeId, account_id: "DU1234567", mode: "sim", tws: { state: "connected", server_version: 193 } });
     expect(bridgeUrl(new URL("https://edge.example.com/base/")).href).toBe("wss://edge.example.com/base/bridge");
     expect(bridgeUrl(new URL("http://127.0.0.1:8787")).href).toBe("ws://127.0.0.1:8787/bridge");
+  });
+
+  it("proves itself: signs the edge's challenge with a key made at first run (0600), reused on restart; an exposed key file is refused", async () => {
+    const { edge, bridge, config } = await rigFor();
+    // startRig pinned the bridge's public key, so the TestEdge welcomed only a verified hello.
+    expect(helloSignedBy(edge.challenges[0]!, edge.hellos[0]!, bridge.link.identity.publicKey)).toBe(true);
+    expect(helloSignedBy(edge.challenges[0]!, { ...edge.hellos[0]!, bridge_id: "bridge-someone-else" }, bridge.link.identity.publicKey)).toBe(false);
+    expect(statSync(config.identityFile).mode & 0o777).toBe(0o600);
+    expect(config.identityFile).toBe(join(config.workspace, "bridge_identity.pem"));
+    const again = loadOrCreateIdentity(config.identityFile);
+    expect(again).toMatchObject({ created: false, identity: { publicKey: bridge.link.identity.publicKey } });
+    chmodSync(config.identityFile, 0o644);
+    expect(() => loadOrCreateIdentity(config.identityFile)).toThrow(/readable by others.*chmod 600/);
   });
 
   it("with IBKR_ACCOUNT_ID set, links before TWS is up and tells the edge TWS is down", async () => {
@@ -102,6 +118,28 @@ describe("edge link", () => {
     expectInOrderWithoutGaps(edge.stored);
     expect(edge.received.slice(0, lost.length).map((e) => e.seq)).toEqual(lost);
     expect(edge.received.slice(0, lost.length).map((e) => e.event)).toEqual(lostEvents.map((e) => e.event));
+  });
+
+  it("an edge that claims a seq this stream never numbered drops nothing: the unacked events are renumbered under a new stream and resent", async () => {
+    const rig = await rigFor();
+    const { edge, bridge } = rig;
+    await until(() => bridge.link.status.connected && bridge.link.status.queued === 0, 3000, "a settled link");
+    const firstStream = bridge.bridgeId;
+    edge.autoAck = false;
+    bridge.link.publish("pnl", { daily: -1, unrealized: null, realized: null });
+    bridge.link.publish("pnl", { daily: -2, unrealized: null, realized: null });
+    await until(() => edge.received.filter((e) => e.event === "pnl").length >= 2, 3000, "two unacked events");
+    // The edge "remembers" far more of this stream than it ever numbered (a poisoned record).
+    edge.lastSeq.set(firstStream, bridge.link.status.last_seq + 40);
+    edge.autoAck = true;
+    const before = edge.stored.length;
+    edge.dropBridge();
+    await until(() => bridge.bridgeId !== firstStream && edge.hellos.at(-1)?.bridge_id === bridge.bridgeId, 5000, "a hello under a new stream");
+    await until(() => edge.stored.slice(before).filter((e) => e.event === "pnl").length >= 2, 5000, "the two events resent and stored");
+    const resent = edge.stored.slice(before).filter((e) => e.event === "pnl");
+    expect(resent.map((e) => (e.data as { daily: number }).daily)).toEqual([-1, -2]);
+    expect(resent[0]!.seq).toBe(1);
+    expect(edge.hellos.at(-1)?.last_seq).toBe(bridge.link.status.last_seq);
   });
 
   it("starts a new event stream (new bridge_id, seq from 1, current state first) when the queue for an unreachable edge is full", async () => {

@@ -60,10 +60,12 @@ describe("audit of a trading flow", () => {
     const bridge = await FakeBridge.connect(edge);
     const placed = (await edge.call("place_order", condorOrder())).structuredContent;
     await edge.call("place_order", condorOrder({ max_risk: 900 }, 130));
+    await bridge.orderStatus(placed.trade_id, placed.order_id, "PreSubmitted");
+    // The executions fill the order (evidence); the Filled status that follows changes nothing more.
     await fillOrder(bridge, placed.trade_id, placed.order_id, ironCondor(), false, [1, 0.5, 1, 0.5]);
     await edge.admin("/api/emergency-stop", { on: true, reason: "audit test", by: "ops" });
     const actions = (await edge.audit()).map((r) => r.action);
-    for (const a of ["bridge_connected", "tool_call", "order_checks_passed", "order_sent", "order_refused", "fill", "order_status", "trade_state", "emergency_stop_set"])
+    for (const a of ["bridge_connected", "tool_call", "order_checks_passed", "order_sent", "order_refused", "order_status", "fill", "order_fills_from_executions", "trade_state", "emergency_stop_set"])
       expect(actions, a).toContain(a);
     expect(actions.indexOf("tool_call")).toBeLessThan(actions.indexOf("order_checks_passed"));
     expect(actions.indexOf("order_checks_passed")).toBeLessThan(actions.indexOf("order_sent"));

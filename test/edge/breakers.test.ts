@@ -65,18 +65,78 @@ describe("drawdown", () => {
   it("9.99999% passes, 10% trips; recovering does not reset it, an admin reset rebases the high-water mark", async () => {
     const edge = new Edge();
     const bridge = await FakeBridge.connect(edge, { account: 100_000 });
+    // Steps within the plausible-move bound (account-jumps.ts): a larger one is held until confirmed.
+    await bridge.account(95_000);
+    await bridge.account(91_000);
     await bridge.account(90_000.01);
     const inside = await edge.call("place_order", condorOrder({}, 100));
     expect(inside.isError, JSON.stringify(inside.structuredContent?.violations)).toBeFalsy();
     await bridge.account(90_000);
     const refused = await edge.call("place_order", condorOrder({}, 130));
     expect(checksOf(refused)).toEqual(expect.arrayContaining(["circuit_breaker", "drawdown"]));
-    await bridge.account(95_000);
+    await bridge.account(94_000);
     expect(checksOf(await edge.call("place_order", condorOrder({}, 130)))).toEqual(["circuit_breaker"]);
     expect((await edge.admin("/api/breakers/reset", { breaker: "drawdown", reason: "capital re-based after review" })).status).toBe(200);
     const reset = JSON.parse((await edge.audit("breaker_reset"))[0]!.details_json);
-    expect(reset).toMatchObject({ old_high_water_mark: 100_000, new_high_water_mark: 95_000 });
+    expect(reset).toMatchObject({ old_high_water_mark: 100_000, new_high_water_mark: 94_000 });
     expect((await edge.call("place_order", condorOrder({}, 130))).isError).toBeFalsy();
+  });
+});
+
+describe("high-water mark poisoning (issue 17, case 2)", () => {
+  it("a jump beyond the bound is held as suspect: it moves no high-water mark, refuses openings, and the next real value trips nothing", async () => {
+    const edge = new Edge();
+    const bridge = await FakeBridge.connect(edge, { account: 100_000 });
+    await bridge.account(10_000_000);
+    let status = (await edge.call("get_safety_status")).structuredContent;
+    expect(status.remaining_risk_budget.net_liquidation).toBe(100_000); // the spike loosens no limit
+    expect(status.can_open_new_trades).toBe(false);
+    expect(status.blocked_by.join(" ")).toMatch(/jumped from \$100,000.00 to \$10,000,000.00/);
+    const refused = await edge.call("place_order", condorOrder());
+    expect(checksOf(refused)).toContain("account_data_suspect");
+    expect(JSON.parse((await edge.audit("account_jump_suspect"))[0]!.details_json)).toMatchObject({ from: 100_000, to: 10_000_000 });
+
+    // The real value comes back: the suspect value is withdrawn, and no breaker trips.
+    await bridge.account(99_000);
+    status = (await edge.call("get_safety_status")).structuredContent;
+    expect(status.breakers.every((b: { tripped: boolean }) => !b.tripped)).toBe(true);
+    expect(status.limits.find((l: any) => l.name === "drawdown").used).toBe(0.01);
+    expect(await edge.audit("account_jump_withdrawn")).toHaveLength(1);
+    const placed = await edge.call("place_order", condorOrder());
+    expect(placed.isError, JSON.stringify(placed.structuredContent?.violations)).toBeFalsy();
+  });
+
+  it("a real jump is confirmed by three agreeing snapshots over 10 s, and only then moves the high-water mark", async () => {
+    const edge = new Edge();
+    const bridge = await FakeBridge.connect(edge, { account: 100_000 });
+    await bridge.account(150_000);
+    await bridge.account(150_100);
+    // Two agreeing snapshots within moments are not enough, however many: time must pass too.
+    await bridge.account(150_200);
+    expect((await edge.call("get_safety_status")).structuredContent.limits.find((l: any) => l.name === "drawdown").used).toBe(0);
+    expect(await edge.inside((sql) => JSON.parse(sql.exec<{ value_json: string }>("SELECT value_json FROM kv WHERE key = 'high_water_mark'").one().value_json))).toBe(100_000);
+    await edge.inside((sql) => {
+      const row = JSON.parse(sql.exec<{ value_json: string }>("SELECT value_json FROM kv WHERE key = 'account_suspect'").one().value_json);
+      sql.exec("UPDATE kv SET value_json = ? WHERE key = 'account_suspect'", JSON.stringify({ ...row, first_ms: row.first_ms - 11_000 }));
+    });
+    await bridge.account(150_300);
+    expect(JSON.parse((await edge.audit("account_jump_confirmed"))[0]!.details_json)).toMatchObject({ from: 100_000, to: 150_300 });
+    expect(await edge.inside((sql) => JSON.parse(sql.exec<{ value_json: string }>("SELECT value_json FROM kv WHERE key = 'high_water_mark'").one().value_json))).toBe(150_300);
+    const placed = await edge.call("place_order", condorOrder());
+    expect(placed.isError, JSON.stringify(placed.structuredContent?.violations)).toBeFalsy();
+  });
+
+  it("a suspect drop trips no breaker before it is confirmed, but refuses openings meanwhile; closes stay allowed", async () => {
+    const edge = new Edge();
+    const bridge = await FakeBridge.connect(edge, { account: 100_000 });
+    const placed = (await edge.call("place_order", condorOrder())).structuredContent;
+    await fillOrder(bridge, placed.trade_id, placed.order_id, ironCondor(), false, [1.0, 0.5, 1.0, 0.5]);
+    await bridge.account(0);
+    const status = (await edge.call("get_safety_status")).structuredContent;
+    expect(status.breakers.every((b: { tripped: boolean }) => !b.tripped)).toBe(true);
+    expect(checksOf(await edge.call("place_order", condorOrder({}, 130)))).toContain("account_data_suspect");
+    const closed = await edge.call("close_position", { trade_id: placed.trade_id });
+    expect(closed.isError, JSON.stringify(closed.structuredContent)).toBeFalsy();
   });
 });
 

@@ -5,6 +5,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { netLimitPrice } from "../../shared/risk";
 import type { Leg } from "../../shared/order";
 import type { AccountDO } from "../../edge/account-do";
+import { type Ed25519Jwk, signHello } from "../support/bridge-test-key";
 
 export const ACCOUNT_ID = "sim";
 let counter = 0;
@@ -81,6 +82,9 @@ export class FakeBridge {
   requests: Array<{ id: string; op: string; params: any }> = [];
   welcome: Promise<{ last_event_seq: number }>;
   private resolveWelcome!: (v: { last_event_seq: number }) => void;
+  /** The edge's per-socket challenge, which the hello signs. */
+  challenge: Promise<{ account_id: string; connection_id: string; nonce: string }>;
+  private resolveChallenge!: (v: { account_id: string; connection_id: string; nonce: string }) => void;
   private acked = 0;
   private ackWaiters: Array<() => void> = [];
   closed: Promise<number>;
@@ -119,6 +123,7 @@ export class FakeBridge {
 
   constructor(readonly edge: Edge, readonly bridgeId = `bridge-${crypto.randomUUID()}`) {
     this.welcome = new Promise((r) => (this.resolveWelcome = r));
+    this.challenge = new Promise((r) => (this.resolveChallenge = r));
     this.closed = new Promise((r) => (this.resolveClosed = r));
   }
 
@@ -130,22 +135,28 @@ export class FakeBridge {
     return bridge;
   }
 
-  async open(tws: "connected" | "down" = "connected"): Promise<void> {
+  /**
+   * Opens the socket and answers the edge's challenge with a hello signed by `key` (the pinned
+   * test key unless an impostor's is given); waits for the welcome unless told not to.
+   */
+  async open(tws: "connected" | "down" = "connected", opts: { key?: Ed25519Jwk; waitWelcome?: boolean } = {}): Promise<void> {
     const res = await this.edge.stub().fetch("https://edge.test/bridge", { headers: { upgrade: "websocket" } });
     if (!res.webSocket) throw new Error(`bridge upgrade failed: ${res.status}`);
     this.ws = res.webSocket;
     this.ws.accept();
     this.ws.addEventListener("message", (e) => void this.onMessage(JSON.parse(e.data as string)));
     this.ws.addEventListener("close", (e) => this.resolveClosed(e.code));
-    this.ws.send(JSON.stringify({
-      v: 1, type: "hello", bridge_version: "test", bridge_id: this.bridgeId, account_id: ACCOUNT_ID, mode: "sim",
-      tws: { state: tws, since: new Date().toISOString(), last_error: null, server_version: 193 },
-    }));
-    await this.welcome;
+    const hello = {
+      bridge_version: "test", bridge_id: this.bridgeId, account_id: ACCOUNT_ID, mode: "sim" as const,
+      tws: { state: tws, since: new Date().toISOString(), last_error: null, server_version: 193 }, last_seq: this.seq,
+    };
+    this.ws.send(JSON.stringify(await signHello(await this.challenge, hello, opts.key)));
+    if (opts.waitWelcome !== false) await this.welcome;
   }
 
   private async onMessage(frame: any): Promise<void> {
-    if (frame.type === "welcome") this.resolveWelcome(frame);
+    if (frame.type === "challenge") this.resolveChallenge(frame);
+    else if (frame.type === "welcome") this.resolveWelcome(frame);
     else if (frame.type === "ack") {
       this.acked = Math.max(this.acked, frame.seq);
       for (const w of this.ackWaiters.splice(0)) w();

@@ -92,6 +92,7 @@ describe("reconciliation", () => {
     await bridge.closed;
 
     const again = new FakeBridge(edge, "bridge-fixed-0001");
+    again.seq = seq; // the same bridge process: its hello says how far it numbered
     await again.open();
     expect(await again.welcome).toMatchObject({ last_event_seq: seq });
     // A replay of an already stored seq (here with different content) must change nothing.
@@ -114,6 +115,7 @@ describe("reconciliation", () => {
     expect(JSON.parse((await edge.audit("event_gap"))[0]!.details_json)).toMatchObject({ expected_seq: stored + 1, got_seq: stored + 2 });
     expect((await edge.call("get_safety_status")).structuredContent.breakers.every((b: { tripped: boolean }) => !b.tripped)).toBe(true);
     const again = new FakeBridge(edge, "bridge-gap-00001");
+    again.seq = stored + 2;
     await again.open();
     expect(await again.welcome).toMatchObject({ last_event_seq: stored });
     again.close();

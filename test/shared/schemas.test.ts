@@ -2,7 +2,7 @@
 // input with a specific message; the bridge protocol envelope round-trips and refuses strays.
 import { describe, expect, it } from "vitest";
 import { PlaceOrderInput, ClosePositionInput, GetOrderStatusInput } from "../../shared/tools";
-import { BridgeMessage, EdgeMessage, Event, Hello, Ops, parseParams } from "../../shared/protocol";
+import { BridgeMessage, EdgeMessage, Event, Hello, helloSigningText, Ops, parseParams } from "../../shared/protocol";
 import { makeTradeId, tradingDay } from "../../shared/trade-id";
 import { ironCondor } from "./fixtures";
 
@@ -91,10 +91,26 @@ describe("trade ids", () => {
 describe("bridge protocol", () => {
   const health = { state: "connected", since: "2026-11-24T15:00:00Z", last_error: null, server_version: 193 } as const;
 
-  it("parses a hello and refuses one from another protocol version", () => {
-    const hello = { v: 1, type: "hello", bridge_version: "0.1.0", bridge_id: "b-12345678", account_id: "DU123456", mode: "sim", tws: health };
+  it("parses a signed hello, refuses an unsigned one and one from another protocol version", () => {
+    const hello = { v: 1, type: "hello", bridge_version: "0.1.0", bridge_id: "b-12345678", account_id: "DU123456", mode: "sim", tws: health, last_seq: 0, signature: "c2ln" };
     expect(Hello.parse(hello)).toEqual(hello);
     expect(BridgeMessage.safeParse({ ...hello, v: 2 }).success).toBe(false);
+    const { signature: _signature, ...unsigned } = hello;
+    expect(Hello.safeParse(unsigned).success).toBe(false);
+  });
+
+  it("signs the challenge with the hello's identity and numbering: any change makes another text", () => {
+    const challenge = { account_id: "DU123456", connection_id: "0b9f3c1e-0000-4000-8000-000000000001", nonce: "n".repeat(43) };
+    const fields = { bridge_id: "b-12345678", account_id: "DU123456", mode: "sim" as const, last_seq: 4 };
+    const text = helloSigningText(challenge, fields);
+    for (const changed of [
+      helloSigningText({ ...challenge, nonce: "m".repeat(43) }, fields),
+      helloSigningText({ ...challenge, connection_id: "0b9f3c1e-0000-4000-8000-000000000002" }, fields),
+      helloSigningText(challenge, { ...fields, bridge_id: "b-87654321" }),
+      helloSigningText(challenge, { ...fields, last_seq: 5 }),
+      helloSigningText(challenge, { ...fields, mode: "live_tws" }),
+    ])
+      expect(changed).not.toBe(text);
   });
 
   it("types every event and refuses an event with the wrong data", () => {

@@ -3,6 +3,7 @@
 // both start it from here, so the tests exercise exactly what a newcomer runs.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { loadOrCreateIdentity } from "../../bridge/identity";
 import type { IbkrMode } from "../../shared/protocol";
 import { freePort, type ManagedProcess, portInUse, spawnManaged, waitUntil } from "./processes";
 import type { LocalSecrets } from "./secrets";
@@ -39,6 +40,8 @@ export interface Stack {
   mcpUrl: string;
   dashboardUrl: string;
   account: string | null;
+  /** The bridge's public key, as the edge was given it (BRIDGE_PUBLIC_KEY). */
+  bridgePublicKey: string;
   sim: { port: number; controlUrl: string } | null;
   processes: () => ManagedProcess[];
   /** Call the simulator's HTTP control surface. */
@@ -120,11 +123,16 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     writeFileSync(envFile, Object.entries(secrets).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
   }
 
+  // The bridge's identity key, made here on first run exactly as the bridge makes it, so the edge
+  // can be given its public key (BRIDGE_PUBLIC_KEY; public, so a --var is enough locally).
+  const identityFile = options.bridgeEnv?.BRIDGE_IDENTITY_FILE ?? join(options.workDir, "bridge_identity.pem");
+  const bridgePublicKey = loadOrCreateIdentity(identityFile).identity.publicKey;
+
   let edge: ManagedProcess | null = null;
   const startEdge = async () => {
     if (await portInUse(edgePort)) throw new Error(`Port ${edgePort} is already in use on 127.0.0.1: stop whatever listens there or set EDGE_PORT`);
     const inspector = await freePort();
-    const vars = [`SHADOW_MODE:${options.shadowMode ? "true" : "false"}`];
+    const vars = [`SHADOW_MODE:${options.shadowMode ? "true" : "false"}`, `BRIDGE_PUBLIC_KEY:${bridgePublicKey}`];
     if (account) vars.push(`IBKR_ACCOUNT_ID:${account}`);
     edge = watch(spawnManaged(
       "edge",
@@ -154,6 +162,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     EDGE_URL: edgeUrl,
     BRIDGE_TOKEN: secrets.BRIDGE_TOKEN,
     TRADING_WORKSPACE: options.workDir,
+    BRIDGE_IDENTITY_FILE: identityFile,
     ...options.bridgeEnv,
   };
   const startBridge = async () => {
@@ -181,6 +190,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     mcpUrl: `${edgeUrl}/mcp`,
     dashboardUrl: `${edgeUrl}/dashboard`,
     account,
+    bridgePublicKey,
     sim,
     processes: () => [simProcess, edge, bridge].filter((p): p is ManagedProcess => p !== null),
     async simControl(path, body) {

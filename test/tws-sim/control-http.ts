@@ -40,6 +40,7 @@ async function route(sim: Simulator, method: string, path: string, b: Record<str
       case "connectivityRestored": f.connectivityRestored(b.dataLost === true); break;
       case "rejectNextOrder": f.rejectNextOrder(typeof b.reason === "string" ? b.reason : undefined); break;
       case "delayFills": f.delayFills(Number(b.ms ?? 0)); break;
+      case "fillAfterCancel": f.fillAfterCancel(); break;
       default: throw new HttpError(400, `unknown fault ${String(b.name)}`);
     }
     return { ok: true, fault: b.name };

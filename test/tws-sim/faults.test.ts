@@ -115,6 +115,27 @@ describe("faults", () => {
     expect(sim.positions()[0]?.position).toBe(-5);
   });
 
+  it("fillAfterCancel: the next cancel is reported Cancelled, then the order fills anyway (a fill that raced it)", async () => {
+    sim = await startSimulator();
+    const c = await connect(sim.port, 1);
+    clients.push(c);
+    const orderId = c.nextValidId;
+    const statuses: string[] = [];
+    c.ib.on(EventName.orderStatus, (id: number, s: string) => {
+      if (id === orderId) statuses.push(s);
+    });
+    // Far from the market: it rests.
+    c.ib.placeOrder(orderId, spy, { action: OrderAction.BUY, orderType: OrderType.LMT, lmtPrice: 500, totalQuantity: 3, transmit: true });
+    await until(() => statuses.includes("Submitted"), 2000, "resting");
+    sim.fault.fillAfterCancel();
+    c.ib.cancelOrder(orderId);
+    await until(() => statuses.includes("Filled"), 2000, "the raced fill");
+    expect(statuses.slice(statuses.indexOf("Cancelled"))).toEqual(["Cancelled", "Filled"]);
+    expect(sim.executions().map((e) => [e.orderId, e.shares, e.price])).toEqual([[orderId, 3, 500]]);
+    expect(sim.positions()[0]?.position).toBe(3);
+    expect(c.notices.map((n) => n.code)).not.toContain(505);
+  });
+
   it("pacing: counts messages per second per client (the client's own limiter keeps it under 50/s)", async () => {
     sim = await startSimulator();
     const fast = await connect(sim.port, 1); // maxReqPerSec 1000 in the helper

@@ -64,6 +64,8 @@ export interface SimFaults {
   /** the next transmitted order gets error 201 with this reason */
   rejectNextOrder(reason?: string): void;
   delayFills(ms: number): void;
+  /** the next cancel of a working order is reported Cancelled, then the order fills anyway (a fill that raced it) */
+  fillAfterCancel(): void;
 }
 
 export interface SimState {
@@ -169,6 +171,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       delayFills: (ms) => {
         server.engine.opts.fillDelayMs = Math.max(0, ms);
       },
+      fillAfterCancel: () => server.engine.fillAfterNextCancel(),
     },
     orders: () => clone([...server.engine.orders.values()]),
     executions: () => clone(server.engine.executions),

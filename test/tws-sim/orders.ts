@@ -55,6 +55,8 @@ export class Engine {
   readonly executions: SimExecution[] = [];
   connectivityLost = false;
   private rejectNext: string | undefined;
+  /** The next cancel is reported, then the order fills anyway (see fillAfterNextCancel). */
+  private raceNextCancel = false;
   private maxOrderId = 0;
   private permSeq = 1_000_000_000 + Math.floor(Date.now() / 1000) % 100_000_000;
   private execSeq = 0;
@@ -75,6 +77,14 @@ export class Engine {
 
   rejectNextOrder(reason: string): void {
     this.rejectNext = reason;
+  }
+
+  /**
+   * The next cancel of a working order races a fill: TWS reports it Cancelled (status and 202),
+   * then the fill that had already happened at the exchange arrives, in full at its limit price.
+   */
+  fillAfterNextCancel(): void {
+    this.raceNextCancel = true;
   }
 
   stop(): void {
@@ -270,12 +280,12 @@ export class Engine {
     for (const o of this.orders.values()) this.tryFill(o);
   }
 
-  private fillSlice(o: SimOrder): void {
-    if (o.status !== "Submitted" || this.connectivityLost) return;
-    const price = this.fillPrice(o);
+  private fillSlice(o: SimOrder, forcedPrice?: number): void {
+    if ((o.status !== "Submitted" && forcedPrice === undefined) || this.connectivityLost) return;
+    const price = forcedPrice ?? this.fillPrice(o);
     const p = this.priced(o);
     if (price === undefined || !p) return;
-    const qty = Math.min(o.remaining, Math.max(1, p.size));
+    const qty = forcedPrice === undefined ? Math.min(o.remaining, Math.max(1, p.size)) : o.remaining;
     const legFills = this.legFills(o, price);
     const now = Date.now();
     const execs: SimExecution[] = [];
@@ -392,6 +402,11 @@ export class Engine {
       return;
     }
     this.cancelOne(o);
+    if (this.raceNextCancel && o.lmtPrice !== undefined && o.remaining > 0) {
+      this.raceNextCancel = false;
+      const price = o.lmtPrice;
+      this.later(this.opts.fillDelayMs, () => this.fillSlice(o, price));
+    }
   }
 
   private cancelOne(o: SimOrder): void {
