@@ -37,6 +37,8 @@ interface ExecutionRecord {
   published: boolean;
 }
 
+/** Longest wait for each step of a re-sync (open orders, executions, positions). */
+const RESYNC_STEP_MS = 10_000;
 const SUMMARY_TAGS = ["NetLiquidation", "TotalCashValue", "BuyingPower", "AvailableFunds", "ExcessLiquidity", "MaintMarginReq"] as const;
 const TERMINAL: ReadonlySet<OrderStatusName> = new Set(["Filled", "Cancelled", "Rejected", "Inactive"]);
 /** Error codes about an order that do not reject it (cancel confirmations, warnings). */
@@ -125,6 +127,8 @@ export class Mirror {
   private pnlReqId = 0;
   private sessions = 0;
   private syncReqId = 0;
+  /** The next executions re-sync is the process's first: it fills the mirror without publishing. */
+  private quietSync = true;
   positionsLoaded = false;
   /** Callbacks waiting for an order's first acknowledgement or its rejection. */
   private readonly orderWatchers = new Map<number, Set<(order: MirrorOrder, rejection: { code: number; text: string } | null) => void>>();
@@ -170,10 +174,15 @@ export class Mirror {
       this.publishAccount(false);
     });
     tws.on("tws_error", ({ code, message, reqId }: { code: number; message: string; reqId: number }) => this.onOrderError(reqId, code, message));
-    tws.on("ready", (account: string) => this.subscribe(account, false));
+    tws.on("ready", (account: string) => {
+      this.subscribe(account, false);
+      void this.resync("session_started", null);
+    });
     // 1101: TWS lost its data subscriptions (1102 kept them): subscribe again on this session.
+    // Either way orders may have filled or ended while IB was unreachable: re-read them.
     tws.on("restored", (code: number) => {
       if (code === 1101 && tws.account) this.subscribe(tws.account, true);
+      void this.resync("connectivity_restored", code);
     });
     tws.on("down", () => {
       this.accountLive = false;
@@ -207,24 +216,60 @@ export class Mirror {
       this.tws.send("cancel P&L", (ib) => ib.cancelPnL(oldPnl)).catch(() => undefined);
     } else this.sessions++;
     this.accountLive = false;
-    const first = this.sessions === 1;
     this.positionsLoaded = false;
     this.summaryReqId = this.tws.nextReqId();
     this.pnlReqId = this.tws.nextReqId();
-    this.syncReqId = first ? this.tws.nextReqId() : 0;
     const summaryId = this.summaryReqId;
     const pnlId = this.pnlReqId;
-    const syncId = this.syncReqId || this.tws.nextReqId();
     const sends: [string, (ib: import("@stoqey/ib").IBApi) => void][] = [
       ["account summary", (ib) => ib.reqAccountSummary(summaryId, "All", SUMMARY_TAGS.join(","))],
       ["account updates", (ib) => ib.reqAccountUpdates(true, account)],
       ["P&L", (ib) => ib.reqPnL(pnlId, account, "")],
-      ["open orders", (ib) => ib.reqOpenOrders()],
-      // Today's executions: the first session fills the mirror quietly (the edge reconciles what
-      // happened before this process); later sessions publish the fills made while TWS was away.
-      ["executions", (ib) => ib.reqExecutions(syncId, {})],
     ];
     for (const [what, send] of sends) this.tws.send(what, send).catch((error: Error) => this.logger.warn(`subscribing to ${what} failed: ${error.message}`));
+  }
+
+  /**
+   * The full re-read after TWS came back: open orders (their statuses update the mirror and go to
+   * the edge), today's executions (the fills made while TWS was away are published), and the
+   * positions of the account download. Then `tws_resynced` tells the edge to reconcile its ledger
+   * against them, as on a link reconnect. A session that ends meanwhile drops the re-sync; the
+   * next session makes its own.
+   */
+  private async resync(reason: EventData<"tws_resynced">["reason"], code: number | null): Promise<void> {
+    const session = this.sessions;
+    try {
+      const openOrders = await this.tws.call<number>("re-sync: open orders", RESYNC_STEP_MS, (ctx) => {
+        const ids = new Set<number>();
+        ctx.on(EventName.openOrder, (orderId: number, _contract: IbContract, order: IbOrder) => {
+          if (!order.whatIf) ids.add(orderId);
+        });
+        ctx.on(EventName.openOrderEnd, () => ctx.resolve(ids.size));
+        return (ib) => ib.reqOpenOrders();
+      });
+      const executions = await this.tws.call<number>("re-sync: executions", RESYNC_STEP_MS, (ctx) => {
+        // Today's executions: the first session fills the mirror quietly (the edge reconciles what
+        // happened before this process); later sessions publish the fills made while TWS was away.
+        if (this.quietSync) this.syncReqId = ctx.reqId;
+        this.quietSync = false;
+        let count = 0;
+        ctx.on(EventName.execDetails, (reqId: number) => {
+          if (reqId === ctx.reqId) count++;
+        });
+        // Commission reports follow their executions: let the last one land before resolving.
+        ctx.on(EventName.execDetailsEnd, (reqId: number) => {
+          if (reqId === ctx.reqId) setImmediate(() => ctx.resolve(count));
+        });
+        return (ib) => ib.reqExecutions(ctx.reqId, {});
+      });
+      for (let waited = 0; !this.positionsLoaded && waited < RESYNC_STEP_MS; waited += 50) await new Promise((r) => setTimeout(r, 50));
+      if (session !== this.sessions || !this.tws.connected) return;
+      if (!this.positionsLoaded) this.logger.warn("re-sync: TWS has not finished sending positions; the edge reconciles with what is known");
+      this.logger.info({ reason, code, open_orders: openOrders, executions }, "re-synced with TWS");
+      this.publish("tws_resynced", { reason, code, open_orders: openOrders, executions });
+    } catch (error) {
+      this.logger.warn(`re-sync with TWS (${reason}${code ? ` ${code}` : ""}) failed: ${(error as Error).message}`);
+    }
   }
 
   // ---------------------------------------------------------------- orders
