@@ -16,8 +16,8 @@ import { setKv } from "./kv";
 import { McpHttp } from "./mcp-http";
 import { buildMcpServer } from "./mcp-server";
 import { expireApprovals } from "./order-desk";
-import { reconcile } from "./reconcile";
-import { twsHealth, truthy, type Settings } from "./safety-state";
+import { needsReconcile, reconcile } from "./reconcile";
+import { emergencyStopFrame, twsHealth, truthy, type Settings } from "./safety-state";
 import { SCHEMA } from "./schema";
 
 export interface Env {
@@ -116,9 +116,21 @@ export class AccountDO extends DurableObject<Env> {
 
   /** The reconciliation under way, so a burst of late answers starts one, not many. */
   private reconciling: Promise<unknown> | null = null;
+  /** Asked for while one ran: what it read may predate the news (TWS re-synced), so run once more. */
+  private reconcileAgain = false;
 
-  private reconcileOnce(): void {
-    this.reconciling ??= reconcile(this.desk).finally(() => (this.reconciling = null));
+  private reconcileOnce(afterCurrent = false): void {
+    if (this.reconciling) {
+      this.reconcileAgain ||= afterCurrent;
+      return;
+    }
+    this.reconciling = reconcile(this.desk).finally(() => {
+      this.reconciling = null;
+      if (this.reconcileAgain) {
+        this.reconcileAgain = false;
+        this.reconcileOnce();
+      }
+    });
   }
 
   private isBridge(ws: WebSocket): boolean {
@@ -191,6 +203,8 @@ export class AccountDO extends DurableObject<Env> {
     });
     ws.serializeAttachment({ hello: true, bridge_id: h.bridge_id, bridge_version: h.bridge_version, mode: h.mode, since: new Date().toISOString(), last_frame_ms: Date.now() } satisfies BridgeAttachment);
     sendFrame(ws, JSON.stringify({ v: PROTOCOL_VERSION, type: "welcome", last_event_seq: lastSeq }));
+    // Before any request on this link: a stop set while the bridge was away must reach it first.
+    sendFrame(ws, emergencyStopFrame(this.ctx.storage.sql));
     void this.ctx.storage.setAlarm(Date.now() + PING_EVERY_MS);
     this.reconciling = reconcile(this.desk).finally(() => (this.reconciling = null));
   }
@@ -229,6 +243,8 @@ export class AccountDO extends DurableObject<Env> {
       return;
     }
     sendFrame(ws, JSON.stringify({ v: PROTOCOL_VERSION, type: "ack", seq: event.seq }));
+    // TWS came back: settle the ledger against what it holds now, as on a link reconnect.
+    if (event.event === "tws_resynced") this.reconcileOnce(true);
   }
 
   /** Drops a bridge link on purpose (the bridge reconnects with backoff). */
@@ -269,6 +285,9 @@ export class AccountDO extends DurableObject<Env> {
     expireApprovals(this.desk);
     const ws = this.link.socket();
     if (!ws) return;
+    // An order left Unknown (the bridge's own ack timeout answered first, so no late answer comes)
+    // or finished unseen while TWS was away is re-checked every tick until TWS settles it.
+    if (needsReconcile(this.ctx.storage.sql) && twsHealth(this.ctx.storage.sql)?.state !== "down") this.reconcileOnce();
     const a = ws.deserializeAttachment() as BridgeAttachment;
     if (Date.now() - (a.last_frame_ms ?? 0) > DEAD_LINK_MS) {
       // A half-open link looks connected forever; the bridge reconnects when it notices.
