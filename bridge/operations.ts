@@ -98,7 +98,7 @@ export function createOperations(deps: OperationDeps): Handlers {
       code === "emergency_stop_file"
         ? `Emergency stop file ${deps.emergencyStopFile} is present on the trading box: the bridge refuses every opening order until it is removed`
         : code === "emergency_stop"
-          ? `${edgeStopViolation().message}: the bridge refuses every opening order until it is cleared`
+          ? `${violations.map((v) => v.message).join("; ")}: the bridge refuses every opening order until it is cleared`
           : `The bridge's second key refused the order: ${violations.map((v) => v.message).join("; ")}`;
     tradeLogs.append("safety_violation", { at: new Date().toISOString(), message, details: { trade_id: tradeId, refused_by: "bridge", code, violations } });
     logger.warn({ trade_id: tradeId, code, checks: violations.map((v) => v.check) }, message);
@@ -170,7 +170,8 @@ export function createOperations(deps: OperationDeps): Handlers {
         if (record.intent === "open" && emergencyStopOn(deps.emergencyStopFile))
           throw new BridgeError("emergency_stop_file", `Emergency stop file ${deps.emergencyStopFile} appeared before order ${orderRef} was sent: not sent`, [stopFileViolation()]);
         // The edge's stop may have arrived after this order was accepted: it still must not leave.
-        if (record.intent === "open" && deps.edgeStop().on) refuse(orderRef, "emergency_stop", [edgeStopViolation()]);
+        if (record.intent === "open" && deps.edgeStop().on)
+          refuse(orderRef, "emergency_stop", [{ ...edgeStopViolation(), message: `${edgeStopViolation().message}; order ${orderRef} was held back at the moment of sending` }]);
         ib.placeOrder(orderId, built.contract, order);
       }, true);
     } catch (error) {
