@@ -79,6 +79,8 @@ export class FakeBridge {
   ws!: WebSocket;
   seq = 0;
   requests: Array<{ id: string; op: string; params: any }> = [];
+  /** Every frame the edge sent, in order. */
+  frames: any[] = [];
   welcome: Promise<{ last_event_seq: number }>;
   private resolveWelcome!: (v: { last_event_seq: number }) => void;
   private acked = 0;
@@ -137,6 +139,7 @@ export class FakeBridge {
   }
 
   private async onMessage(frame: any): Promise<void> {
+    this.frames.push(frame);
     if (frame.type === "welcome") this.resolveWelcome(frame);
     else if (frame.type === "ack") {
       this.acked = Math.max(this.acked, frame.seq);
