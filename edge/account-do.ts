@@ -36,6 +36,8 @@ export interface Env {
 
 const PING_EVERY_MS = 10_000;
 const DEAD_LINK_MS = 30_000;
+/** The longest wait between re-checks of an order reconciliation could not settle. */
+const RECHECK_MAX_MS = 5 * 60_000;
 
 export class AccountDO extends DurableObject<Env> {
   private readonly link: BridgeLink;
@@ -131,6 +133,27 @@ export class AccountDO extends DurableObject<Env> {
         this.reconcileOnce();
       }
     });
+  }
+
+  /** When the alarm may next reconcile for unsettled orders, and the wait after that one (doubling). */
+  private recheck = { atMs: 0, waitMs: PING_EVERY_MS };
+
+  /**
+   * An order left Unknown (the bridge's own ack timeout answered first, so no late answer comes) or
+   * finished unseen while TWS was away is re-checked on the alarm until TWS settles it: at once,
+   * then at doubling intervals up to RECHECK_MAX_MS, so an order no reconciliation can settle does
+   * not add audit rows on every tick.
+   */
+  private recheckUnsettled(): void {
+    const sql = this.ctx.storage.sql;
+    if (!needsReconcile(sql)) {
+      this.recheck = { atMs: 0, waitMs: PING_EVERY_MS };
+      return;
+    }
+    // A second of slack: alarms fire about every PING_EVERY_MS, not to the millisecond.
+    if (twsHealth(sql)?.state === "down" || Date.now() + 1_000 < this.recheck.atMs) return;
+    this.recheck = { atMs: Date.now() + this.recheck.waitMs, waitMs: Math.min(this.recheck.waitMs * 2, RECHECK_MAX_MS) };
+    this.reconcileOnce();
   }
 
   private isBridge(ws: WebSocket): boolean {
@@ -285,9 +308,7 @@ export class AccountDO extends DurableObject<Env> {
     expireApprovals(this.desk);
     const ws = this.link.socket();
     if (!ws) return;
-    // An order left Unknown (the bridge's own ack timeout answered first, so no late answer comes)
-    // or finished unseen while TWS was away is re-checked every tick until TWS settles it.
-    if (needsReconcile(this.ctx.storage.sql) && twsHealth(this.ctx.storage.sql)?.state !== "down") this.reconcileOnce();
+    this.recheckUnsettled();
     const a = ws.deserializeAttachment() as BridgeAttachment;
     if (Date.now() - (a.last_frame_ms ?? 0) > DEAD_LINK_MS) {
       // A half-open link looks connected forever; the bridge reconnects when it notices.

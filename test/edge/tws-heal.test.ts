@@ -65,4 +65,19 @@ describe("reconciliation after TWS comes back", () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(await reconciledCount(edge)).toBe(2);
   });
+
+  it("an order no reconciliation can settle is re-checked at doubling intervals, not on every tick", async () => {
+    const edge = new Edge();
+    const bridge = await FakeBridge.connect(edge);
+    await waitFor(async () => (await reconciledCount(edge)) === 1, "the link's reconciliation");
+    bridge.handlers.place = () => ({ error: { code: "timeout", message: "TWS did not acknowledge order 7 within 8000 ms" } });
+    bridge.handlers.open_orders = () => ({ error: { code: "tws_error", message: "TWS error 504: not connected" } });
+    expect((await edge.call("place_order", condorOrder({}, 100))).structuredContent.status).toBe("Unknown");
+    const failures = async () => (await edge.audit("reconcile_failed")).length;
+    await runDurableObjectAlarm(edge.stub());
+    await waitFor(async () => (await failures()) === 1, "the first re-check");
+    for (let i = 0; i < 3; i++) await runDurableObjectAlarm(edge.stub());
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await failures()).toBe(1);
+  });
 });
