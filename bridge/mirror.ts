@@ -37,8 +37,10 @@ interface ExecutionRecord {
   published: boolean;
 }
 
-/** Longest wait for each step of a re-sync (open orders, executions, positions). */
+/** Longest wait for each step of a re-sync (open orders, executions, completed orders, positions). */
 const RESYNC_STEP_MS = 10_000;
+/** IBKR's MIN_SERVER_VER_REQ_COMPLETED_ORDERS: older servers have no completed-orders request. */
+const MIN_SERVER_COMPLETED_ORDERS = 150;
 const SUMMARY_TAGS = ["NetLiquidation", "TotalCashValue", "BuyingPower", "AvailableFunds", "ExcessLiquidity", "MaintMarginReq"] as const;
 const TERMINAL: ReadonlySet<OrderStatusName> = new Set(["Filled", "Cancelled", "Rejected", "Inactive"]);
 /** Error codes about an order that do not reject it (cancel confirmations, warnings). */
@@ -231,8 +233,8 @@ export class Mirror {
 
   /**
    * The full re-read after TWS came back: open orders (their statuses update the mirror and go to
-   * the edge), today's executions (the fills made while TWS was away are published), and the
-   * positions of the account download. Then `tws_resynced` tells the edge to reconcile its ledger
+   * the edge), today's executions (the fills made while TWS was away are published), completed
+   * orders (final statuses of orders that ended meanwhile), and the positions of the account download. Then `tws_resynced` tells the edge to reconcile its ledger
    * against them, as on a link reconnect. A session that ends meanwhile drops the re-sync; the
    * next session makes its own.
    */
@@ -262,11 +264,26 @@ export class Mirror {
         });
         return (ib) => ib.reqExecutions(ctx.reqId, {});
       });
+      // Orders that ended while TWS was away (filled, cancelled) are no longer open, and TWS sends
+      // no status for them: their final word is in the completed orders (server version ≥ 150).
+      const completed =
+        (this.tws.health.server_version ?? 0) < MIN_SERVER_COMPLETED_ORDERS
+          ? 0
+          : await this.tws.call<number>("re-sync: completed orders", RESYNC_STEP_MS, (ctx) => {
+              let count = 0;
+              ctx.on(EventName.completedOrder, (_contract: IbContract, order: IbOrder, state: OrderState) => {
+                count++;
+                this.onCompletedOrder(order, state);
+              });
+              ctx.on(EventName.completedOrdersEnd, () => ctx.resolve(count));
+              return (ib) => ib.reqCompletedOrders(false);
+            });
       for (let waited = 0; !this.positionsLoaded && waited < RESYNC_STEP_MS; waited += 50) await new Promise((r) => setTimeout(r, 50));
       if (session !== this.sessions || !this.tws.connected) return;
       if (!this.positionsLoaded) this.logger.warn("re-sync: TWS has not finished sending positions; the edge reconciles with what is known");
-      this.logger.info({ reason, code, open_orders: openOrders, executions }, "re-synced with TWS");
-      this.publish("tws_resynced", { reason, code, open_orders: openOrders, executions });
+      const summary = { reason, code, open_orders: openOrders, executions, completed_orders: completed };
+      this.logger.info(summary, "re-synced with TWS");
+      this.publish("tws_resynced", summary);
     } catch (error) {
       this.logger.warn(`re-sync with TWS (${reason}${code ? ` ${code}` : ""}) failed: ${(error as Error).message}`);
     }
@@ -352,6 +369,28 @@ export class Mirror {
       lastUpdate: new Date().toISOString(),
     };
     this.orders.set(orderId, next);
+    this.publishStatus(next);
+    this.notify(next, null);
+  }
+
+  /**
+   * A finished order from reqCompletedOrders (no order id on the wire): matched by permId, or by
+   * orderRef for an order TWS never acknowledged to us (no permId yet) — never by orderRef alone
+   * when permIds differ, since a close may be re-sent under the same ref after an earlier one ended.
+   */
+  private onCompletedOrder(order: IbOrder, state: OrderState): void {
+    const status = statusName(String(state?.status ?? ""));
+    if (!TERMINAL.has(status) || status === "Rejected") return;
+    const permId = num(order.permId);
+    const mine = [...this.orders.values()];
+    const known = mine.find((o) => permId !== null && o.permId === permId) ?? mine.find((o) => o.permId === null && !!order.orderRef && o.orderRef === order.orderRef);
+    if (!known || TERMINAL.has(known.status)) return;
+    const filled = num(order.filledQuantity) ?? known.filled;
+    const next: MirrorOrder = {
+      ...known, permId: permId ?? known.permId, status, filled, remaining: Math.max(0, known.quantity - filled), lastUpdate: new Date().toISOString(),
+    };
+    this.orders.set(known.orderId, next);
+    this.logger.info({ order_id: known.orderId, order_ref: known.orderRef, status, filled }, "order finished while TWS was away (completed orders)");
     this.publishStatus(next);
     this.notify(next, null);
   }

@@ -182,7 +182,7 @@ export const Events = {
   refusal: z.object({ trade_id: z.string(), violations: z.array(Violation) }),
   /**
    * TWS came back (a new session, or 1101/1102 after IB's connectivity returned) and the bridge
-   * has re-read open orders, executions, positions and the account: the edge reconciles its ledger
+   * has re-read open orders, executions, completed orders, positions and the account: the edge reconciles its ledger
    * as on a link reconnect (fills made while TWS was away may have finished orders it thinks open).
    */
   tws_resynced: z.object({
@@ -191,6 +191,8 @@ export const Events = {
     code: z.number().int().nullable(),
     open_orders: z.number().int().nonnegative(),
     executions: z.number().int().nonnegative(),
+    /** Finished orders TWS listed (reqCompletedOrders); their final statuses were published first. */
+    completed_orders: z.number().int().nonnegative(),
   }),
 } as const;
 export type EventType = keyof typeof Events;

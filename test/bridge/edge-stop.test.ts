@@ -82,7 +82,34 @@ describe("re-sync with TWS", () => {
     const fills = after.map((e, i) => [e, i] as const).filter(([e]) => e.event === "execution" && (e.data as { order_id: number }).order_id === placed.order_id);
     expect(fills).toHaveLength(1);
     for (const [, i] of fills) expect(i).toBeLessThan(resynced);
-    expect(after[resynced]!.data).toMatchObject({ reason: "session_started", code: null, open_orders: 0, executions: 1 });
+    expect(after[resynced]!.data).toMatchObject({ reason: "session_started", code: null, open_orders: 0, executions: 1, completed_orders: 1 });
+    // TWS sends no status for an order that ended while the bridge was away: the completed orders do.
+    const filled = after.findIndex((e) => e.event === "order_status" && (e.data as { order_id: number; status: string }).order_id === placed.order_id && (e.data as { status: string }).status === "Filled");
+    expect(filled).toBeGreaterThanOrEqual(0);
+    expect(filled).toBeLessThan(resynced);
+    expect(bridge.mirror.orders.get(placed.order_id)).toMatchObject({ status: "Filled", filled: 1, remaining: 0 });
+  });
+
+  it("an order cancelled at TWS while the bridge was away is reported Cancelled after the reconnect (completed orders)", async () => {
+    const { sim, edge, bridge } = await startRig({ BRIDGE_TWS_BACKOFF_MIN_MS: "50", BRIDGE_TWS_BACKOFF_MAX_MS: "100" });
+    const expiry = isoExpiry(sim.expiries()[1] as string);
+    const q = optionQuote(sim, "SPY", expiry, 560, "P");
+    const price = Math.max(0.05, Math.round((q.bid - 0.3) * 100) / 100);
+    const leg = { action: "BUY" as const, contract: { symbol: "SPY", expiry, strike: 560, right: "P" as const }, quantity: 1, price };
+    const placed = await edge.ok<{ order_id: number }>("place", placeParams("LONG_PUT_SPY_20261125_130100", [leg], price * 100));
+    await until(() => bridge.mirror.orders.get(placed.order_id)?.status === "Submitted", 5000, "the put to rest");
+
+    await sim.fault.refuseConnections(true);
+    sim.fault.dropAll();
+    await until(() => bridge.tws.health.state === "down", 3000, "the drop to be noticed");
+    sim.server.engine.globalCancel(); // another client (or TWS itself) cancels it meanwhile
+    expect(sim.orders()[0]?.status).toBe("Cancelled");
+    const before = edge.stored.length;
+    await sim.fault.refuseConnections(false);
+    await until(() => edge.stored.slice(before).some((e) => e.event === "tws_resynced"), 8000, "tws_resynced after the reconnect");
+    const statuses = edge.stored.slice(before).filter((e) => e.event === "order_status").map((e) => e.data as { order_id: number; order_ref: string; status: string });
+    expect(statuses).toEqual([expect.objectContaining({ order_id: placed.order_id, order_ref: "LONG_PUT_SPY_20261125_130100", status: "Cancelled" })]);
+    expect(sim.protocolWarnings()).toEqual([]);
   });
 
   it("on 1102 (IB connectivity restored) re-syncs on the same session", async () => {

@@ -40,7 +40,7 @@ describe("reconciliation after TWS comes back", () => {
     bridge.handlers.executions = () => [];
     for (const [i, leg] of ironCondor("AAPL", 100).entries())
       await bridge.execution(placed.trade_id, placed.order_id, leg, leg.action === "BUY" ? "BOT" : "SLD", [1.0, 0.5, 1.0, 0.5][i]!, `exec-${i}`);
-    await bridge.event("tws_resynced", { reason: "session_started", code: null, open_orders: 0, executions: 4 });
+    await bridge.event("tws_resynced", { reason: "session_started", code: null, open_orders: 0, executions: 4, completed_orders: 1 });
     await waitFor(async () => (await reconciledCount(edge)) >= 2, "a reconciliation after tws_resynced");
     const trade = (await edge.call("list_trades", {})).structuredContent.trades.find((t: { trade_id: string }) => t.trade_id === placed.trade_id);
     expect(trade.state).toBe("open");
