@@ -1,6 +1,6 @@
 // TWS outages heal themselves (issue 18), with the simulator, wrangler dev and the bridge as
-// processes: a fill made while the bridge's TWS socket is down finishes its order in the ledger
-// once TWS is back (the bridge re-syncs and the edge reconciles); an order whose acknowledgement
+// processes: a fill made (or a cancel) while the bridge's TWS socket is down finishes its order in
+// the ledger once TWS is back (the bridge re-syncs and the edge reconciles); an order whose acknowledgement
 // never comes — sent into a silent TWS, or lost on the wire — does not stay Unknown; and an
 // opening order already inside the bridge when the emergency stop is set never reaches TWS, while
 // closes stay allowed. After each step the simulator's orders and executions match the ledger.
@@ -82,6 +82,27 @@ describe("TWS outages heal themselves", () => {
     const closed = await t.mcp.tool<{ success: boolean; close_order_id: number | null }>("close_position", { trade_id: tradeId });
     expect(closed.isError, closed.text).toBe(false);
     await waitOrderStatus(t.mcp, closed.structured.close_order_id!, ["Filled"]);
+    await expectLevel(t);
+  });
+
+  it("an order cancelled at TWS while the bridge's TWS socket is down is Cancelled in the ledger once TWS is back (completed orders)", async () => {
+    await orderSlots(1);
+    const placed = await t.mcp.tool<PlaceAnswer>("place_order", await restingOption("QQQ", "C"));
+    expect(placed.isError, placed.text).toBe(false);
+    const { trade_id: tradeId, order_id: orderId } = placed.structured;
+    await waitOrderStatus(t.mcp, orderId!, ["Submitted"]);
+
+    await t.stack.simControl("/fault", { name: "refuseConnections", on: true });
+    await t.stack.simControl("/fault", { name: "dropAll" });
+    await waitTws(["down"], "dropped");
+    await t.stack.simControl("/cancel-all", {});
+    expect((await t.simState()).orders.find((o) => o.orderRef === tradeId)?.status).toBe("Cancelled");
+
+    await t.stack.simControl("/fault", { name: "refuseConnections", on: false });
+    await waitTws(["connected"], "reconnected");
+    await waitUntil("the order to be Cancelled in the ledger", async () => (await tradeOf(tradeId!))?.orders[0]?.status === "Cancelled", 20_000);
+    // Its risk is released: the trade is over, not left working.
+    expect(await tradeOf(tradeId!)).toMatchObject({ state: "cancelled" });
     await expectLevel(t);
   });
 
