@@ -126,13 +126,20 @@ export class AccountDO extends DurableObject<Env> {
       this.reconcileAgain ||= afterCurrent;
       return;
     }
-    this.reconciling = reconcile(this.desk).finally(() => {
+    this.startReconcile();
+  }
+
+  /** Starts a reconciliation now (a new link always gets its own), then the one asked for meanwhile. */
+  private startReconcile(): void {
+    const run: Promise<unknown> = reconcile(this.desk).finally(() => {
+      if (this.reconciling !== run) return;
       this.reconciling = null;
       if (this.reconcileAgain) {
         this.reconcileAgain = false;
-        this.reconcileOnce();
+        this.startReconcile();
       }
     });
+    this.reconciling = run;
   }
 
   /** When the alarm may next reconcile for unsettled orders, and the wait after that one (doubling). */
@@ -229,7 +236,7 @@ export class AccountDO extends DurableObject<Env> {
     // Before any request on this link: a stop set while the bridge was away must reach it first.
     sendFrame(ws, emergencyStopFrame(this.ctx.storage.sql));
     void this.ctx.storage.setAlarm(Date.now() + PING_EVERY_MS);
-    this.reconciling = reconcile(this.desk).finally(() => (this.reconciling = null));
+    this.startReconcile();
   }
 
   private onEvent(ws: WebSocket, attachment: BridgeAttachment, frame: unknown): void {
