@@ -9,7 +9,7 @@ import { EdgeLink } from "./edge-link";
 import { createLogger, type Logger } from "./log";
 import { MarketData } from "./market-data";
 import { Mirror } from "./mirror";
-import { createOperations, type Handlers } from "./operations";
+import { createOperations, type EdgeStop, type Handlers } from "./operations";
 import { TradeLogs } from "./trade-logs";
 import { TwsConnection } from "./tws-connection";
 
@@ -56,6 +56,8 @@ export function startBridge(config: BridgeConfig, options: StartOptions = {}): B
   });
   const tradeLogs = new TradeLogs(config.logsDir, logger);
   let ops: Handlers | null = null;
+  // The edge's stop as last pushed; kept while the link is down (the edge re-sends it on welcome).
+  const edgeStop: EdgeStop = { on: false, reason: null, at: null, by: null };
   const link = new EdgeLink({
     url: config.edgeUrl,
     token: config.bridgeToken,
@@ -64,6 +66,11 @@ export function startBridge(config: BridgeConfig, options: StartOptions = {}): B
     timing: config.timing,
     hello: () => ({ bridge_version: BRIDGE_VERSION, account_id: tws.account ?? config.accountId ?? "", mode: config.mode, tws: tws.health }),
     handle: (op: OpName, params: unknown, meta: RequestMeta) => (ops as Handlers)[op](params as never, meta),
+    onEmergencyStop: ({ on, reason, at, by }) => {
+      const changed = on !== edgeStop.on;
+      Object.assign(edgeStop, { on, reason, at, by });
+      if (changed) logger.warn({ emergency_stop: edgeStop }, on ? `edge emergency stop set by ${by ?? "?"}: ${reason ?? ""}; no opening order leaves the bridge` : "edge emergency stop cleared");
+    },
     ...(options.maxQueuedEvents ? { maxQueuedEvents: options.maxQueuedEvents } : {}),
   });
   const publish = <T extends EventType>(event: T, data: EventData<T>) => {
@@ -75,7 +82,7 @@ export function startBridge(config: BridgeConfig, options: StartOptions = {}): B
   const market = new MarketData(tws, contracts);
   ops = createOperations({
     tws, mirror, contracts, market, tradeLogs, publish, logger, mode: config.mode,
-    emergencyStopFile: config.emergencyStopFile, orderAckTimeoutMs: config.timing.orderAckTimeoutMs,
+    emergencyStopFile: config.emergencyStopFile, orderAckTimeoutMs: config.timing.orderAckTimeoutMs, edgeStop: () => edgeStop,
   });
 
   tws.on("health", (health: TwsHealth) => publish("tws_health", health));

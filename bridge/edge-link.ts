@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import pRetry, { AbortError } from "p-retry";
 import WebSocket from "ws";
 import { z } from "zod";
-import { EdgeMessage, type Event, type EventData, type EventType, Events, type Hello, helloSigningText, Ops, PROTOCOL_VERSION, type OpName, type RequestMeta } from "../shared/protocol";
+import { EdgeMessage, type EmergencyStopPush, type Event, type EventData, type EventType, Events, type Hello, helloSigningText, Ops, PROTOCOL_VERSION, type OpName, type RequestMeta } from "../shared/protocol";
 import { safeUrl } from "./config";
 import { BridgeError } from "./errors";
 import { type BridgeIdentity, loadOrCreateIdentity } from "./identity";
@@ -22,6 +22,8 @@ export interface EdgeLinkOptions {
   /** The identity key file (made at first run); the hello is signed with it. */
   identityFile: string;
   handle: (op: OpName, params: unknown, meta: RequestMeta) => Promise<unknown>;
+  /** The edge's emergency stop, as pushed (at once, ahead of any request that follows it). */
+  onEmergencyStop?: (stop: EmergencyStopPush) => void;
   /** Most events kept for an unreachable edge (default MAX_QUEUED_EVENTS). */
   maxQueuedEvents?: number;
 }
@@ -278,6 +280,9 @@ export class EdgeLink {
             if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "pong", t: parsed.t }));
             return;
           case "pong":
+            return;
+          case "emergency_stop":
+            this.options.onEmergencyStop?.(parsed);
             return;
           case "request": {
             const { id, op, params, expires_at } = parsed;

@@ -7,6 +7,7 @@ export type BridgeErrorCode =
   | "invalid_params"
   | "second_key_refused"
   | "emergency_stop_file"
+  | "emergency_stop"
   | "tws_not_connected"
   | "tws_error"
   | "timeout"

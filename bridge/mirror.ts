@@ -50,6 +50,10 @@ interface ExecutionRecord {
   published: boolean;
 }
 
+/** Longest wait for each step of a re-sync (open orders, executions, completed orders, positions). */
+const RESYNC_STEP_MS = 10_000;
+/** IBKR's MIN_SERVER_VER_REQ_COMPLETED_ORDERS: older servers have no completed-orders request. */
+const MIN_SERVER_COMPLETED_ORDERS = 150;
 const SUMMARY_TAGS = ["NetLiquidation", "TotalCashValue", "BuyingPower", "AvailableFunds", "ExcessLiquidity", "MaintMarginReq"] as const;
 const TERMINAL: ReadonlySet<OrderStatusName> = new Set(["Filled", "Cancelled", "Rejected", "Inactive"]);
 /** Error codes about an order that do not reject it (cancel confirmations, warnings). */
@@ -138,6 +142,8 @@ export class Mirror {
   private pnlReqId = 0;
   private sessions = 0;
   private syncReqId = 0;
+  /** The next executions re-sync is the process's first: it fills the mirror without publishing. */
+  private quietSync = true;
   positionsLoaded = false;
   /** Callbacks waiting for an order's first acknowledgement or its rejection. */
   private readonly orderWatchers = new Map<number, Set<(order: MirrorOrder, rejection: { code: number; text: string } | null) => void>>();
@@ -183,10 +189,15 @@ export class Mirror {
       this.publishAccount(false);
     });
     tws.on("tws_error", ({ code, message, reqId }: { code: number; message: string; reqId: number }) => this.onOrderError(reqId, code, message));
-    tws.on("ready", (account: string) => this.subscribe(account, false));
+    tws.on("ready", (account: string) => {
+      this.subscribe(account, false);
+      void this.resync("session_started", null);
+    });
     // 1101: TWS lost its data subscriptions (1102 kept them): subscribe again on this session.
+    // Either way orders may have filled or ended while IB was unreachable: re-read them.
     tws.on("restored", (code: number) => {
       if (code === 1101 && tws.account) this.subscribe(tws.account, true);
+      void this.resync("connectivity_restored", code);
     });
     tws.on("down", () => {
       this.accountLive = false;
@@ -220,24 +231,75 @@ export class Mirror {
       this.tws.send("cancel P&L", (ib) => ib.cancelPnL(oldPnl)).catch(() => undefined);
     } else this.sessions++;
     this.accountLive = false;
-    const first = this.sessions === 1;
     this.positionsLoaded = false;
     this.summaryReqId = this.tws.nextReqId();
     this.pnlReqId = this.tws.nextReqId();
-    this.syncReqId = first ? this.tws.nextReqId() : 0;
     const summaryId = this.summaryReqId;
     const pnlId = this.pnlReqId;
-    const syncId = this.syncReqId || this.tws.nextReqId();
     const sends: [string, (ib: import("@stoqey/ib").IBApi) => void][] = [
       ["account summary", (ib) => ib.reqAccountSummary(summaryId, "All", SUMMARY_TAGS.join(","))],
       ["account updates", (ib) => ib.reqAccountUpdates(true, account)],
       ["P&L", (ib) => ib.reqPnL(pnlId, account, "")],
-      ["open orders", (ib) => ib.reqOpenOrders()],
-      // Today's executions: the first session fills the mirror quietly (the edge reconciles what
-      // happened before this process); later sessions publish the fills made while TWS was away.
-      ["executions", (ib) => ib.reqExecutions(syncId, {})],
     ];
     for (const [what, send] of sends) this.tws.send(what, send).catch((error: Error) => this.logger.warn(`subscribing to ${what} failed: ${error.message}`));
+  }
+
+  /**
+   * The full re-read after TWS came back: open orders (their statuses update the mirror and go to
+   * the edge), today's executions (the fills made while TWS was away are published), completed
+   * orders (final statuses of orders that ended meanwhile), and the positions of the account download. Then `tws_resynced` tells the edge to reconcile its ledger
+   * against them, as on a link reconnect. A session that ends meanwhile drops the re-sync; the
+   * next session makes its own.
+   */
+  private async resync(reason: EventData<"tws_resynced">["reason"], code: number | null): Promise<void> {
+    const session = this.sessions;
+    try {
+      const openOrders = await this.tws.call<number>("re-sync: open orders", RESYNC_STEP_MS, (ctx) => {
+        const ids = new Set<number>();
+        ctx.on(EventName.openOrder, (orderId: number, _contract: IbContract, order: IbOrder) => {
+          if (!order.whatIf) ids.add(orderId);
+        });
+        ctx.on(EventName.openOrderEnd, () => ctx.resolve(ids.size));
+        return (ib) => ib.reqOpenOrders();
+      });
+      const executions = await this.tws.call<number>("re-sync: executions", RESYNC_STEP_MS, (ctx) => {
+        // Today's executions: the first session fills the mirror quietly (the edge reconciles what
+        // happened before this process); later sessions publish the fills made while TWS was away.
+        if (this.quietSync) this.syncReqId = ctx.reqId;
+        this.quietSync = false;
+        let count = 0;
+        ctx.on(EventName.execDetails, (reqId: number) => {
+          if (reqId === ctx.reqId) count++;
+        });
+        // Commission reports follow their executions: let the last one land before resolving.
+        ctx.on(EventName.execDetailsEnd, (reqId: number) => {
+          if (reqId === ctx.reqId) setImmediate(() => ctx.resolve(count));
+        });
+        return (ib) => ib.reqExecutions(ctx.reqId, {});
+      });
+      // Orders that ended while TWS was away (filled, cancelled) are no longer open, and TWS sends
+      // no status for them: their final word is in the completed orders (server version ≥ 150).
+      const completed =
+        (this.tws.health.server_version ?? 0) < MIN_SERVER_COMPLETED_ORDERS
+          ? 0
+          : await this.tws.call<number>("re-sync: completed orders", RESYNC_STEP_MS, (ctx) => {
+              let count = 0;
+              ctx.on(EventName.completedOrder, (_contract: IbContract, order: IbOrder, state: OrderState) => {
+                count++;
+                this.onCompletedOrder(order, state);
+              });
+              ctx.on(EventName.completedOrdersEnd, () => ctx.resolve(count));
+              return (ib) => ib.reqCompletedOrders(false);
+            });
+      for (let waited = 0; !this.positionsLoaded && waited < RESYNC_STEP_MS; waited += 50) await new Promise((r) => setTimeout(r, 50));
+      if (session !== this.sessions || !this.tws.connected) return;
+      if (!this.positionsLoaded) this.logger.warn("re-sync: TWS has not finished sending positions; the edge reconciles with what is known");
+      const summary = { reason, code, open_orders: openOrders, executions, completed_orders: completed };
+      this.logger.info(summary, "re-synced with TWS");
+      this.publish("tws_resynced", summary);
+    } catch (error) {
+      this.logger.warn(`re-sync with TWS (${reason}${code ? ` ${code}` : ""}) failed: ${(error as Error).message}`);
+    }
   }
 
   // ---------------------------------------------------------------- orders
@@ -326,6 +388,28 @@ export class Mirror {
       lastUpdate: new Date().toISOString(),
     };
     this.orders.set(orderId, next);
+    this.publishStatus(next);
+    this.notify(next, null);
+  }
+
+  /**
+   * A finished order from reqCompletedOrders (no order id on the wire): matched by permId, or by
+   * orderRef for an order TWS never acknowledged to us (no permId yet) — never by orderRef alone
+   * when permIds differ, since a close may be re-sent under the same ref after an earlier one ended.
+   */
+  private onCompletedOrder(order: IbOrder, state: OrderState): void {
+    const status = statusName(String(state?.status ?? ""));
+    if (!TERMINAL.has(status) || status === "Rejected") return;
+    const permId = num(order.permId);
+    const mine = [...this.orders.values()];
+    const known = mine.find((o) => permId !== null && o.permId === permId) ?? mine.find((o) => o.permId === null && !!order.orderRef && o.orderRef === order.orderRef);
+    if (!known || TERMINAL.has(known.status)) return;
+    const filled = num(order.filledQuantity) ?? known.filled;
+    const next: MirrorOrder = {
+      ...known, permId: permId ?? known.permId, status, filled, remaining: Math.max(0, known.quantity - filled), lastUpdate: new Date().toISOString(),
+    };
+    this.orders.set(known.orderId, next);
+    this.logger.info({ order_id: known.orderId, order_ref: known.orderRef, status, filled }, "order finished while TWS was away (completed orders)");
     this.publishStatus(next);
     this.notify(next, null);
   }

@@ -30,6 +30,15 @@ export interface OperationDeps {
   mode: IbkrMode;
   emergencyStopFile: string;
   orderAckTimeoutMs: number;
+  /** The edge's emergency stop as last pushed over the link. */
+  edgeStop: () => EdgeStop;
+}
+
+export interface EdgeStop {
+  on: boolean;
+  reason: string | null;
+  at: string | null;
+  by: string | null;
 }
 
 const TERMINAL = new Set(["Filled", "Cancelled", "Rejected", "Inactive"]);
@@ -83,12 +92,14 @@ export function createOperations(deps: OperationDeps): Handlers {
   const { tws, mirror, contracts, market, tradeLogs, publish, logger } = deps;
 
   /** Refuse an order the edge approved: tell the edge (refusal event), the box (log) and the caller. */
-  const refuse = (tradeId: string, code: "second_key_refused" | "emergency_stop_file", violations: Violation[]): never => {
+  const refuse = (tradeId: string, code: "second_key_refused" | "emergency_stop_file" | "emergency_stop", violations: Violation[]): never => {
     publish("refusal", { trade_id: tradeId, violations });
     const message =
       code === "emergency_stop_file"
         ? `Emergency stop file ${deps.emergencyStopFile} is present on the trading box: the bridge refuses every opening order until it is removed`
-        : `The bridge's second key refused the order: ${violations.map((v) => v.message).join("; ")}`;
+        : code === "emergency_stop"
+          ? `${violations.map((v) => v.message).join("; ")}: the bridge refuses every opening order until it is cleared`
+          : `The bridge's second key refused the order: ${violations.map((v) => v.message).join("; ")}`;
     tradeLogs.append("safety_violation", { at: new Date().toISOString(), message, details: { trade_id: tradeId, refused_by: "bridge", code, violations } });
     logger.warn({ trade_id: tradeId, code, checks: violations.map((v) => v.check) }, message);
     throw new BridgeError(code, message, violations);
@@ -107,6 +118,10 @@ export function createOperations(deps: OperationDeps): Handlers {
   };
 
   const stopFileViolation = (): Violation => ({ check: "emergency_stop_file", message: `Emergency stop file ${deps.emergencyStopFile} is present on the trading box` });
+  const edgeStopViolation = (): Violation => {
+    const stop = deps.edgeStop();
+    return { check: "emergency_stop", message: `The edge's emergency stop is on (set${stop.by ? ` by ${stop.by}` : ""}${stop.at ? ` at ${stop.at}` : ""}${stop.reason ? `: ${stop.reason}` : ""})` };
+  };
 
   /** Send one order and wait for TWS's first word on it: acknowledged, or rejected. */
   const submit = async (orderRef: string, built: BuiltOrder, record: { symbol: string; strategy: string | null; intent: "open" | "close"; legs: Leg[]; maxRisk: number | null; fileRef: string }, meta: RequestMeta = {}) => {
@@ -154,6 +169,9 @@ export function createOperations(deps: OperationDeps): Handlers {
           throw new BridgeError("expired", `Order ${orderRef} was not sent: the edge stopped waiting for it ${Math.max(0, Date.now() - meta.expiresAt)} ms ago (the bridge was held up)`);
         if (record.intent === "open" && emergencyStopOn(deps.emergencyStopFile))
           throw new BridgeError("emergency_stop_file", `Emergency stop file ${deps.emergencyStopFile} appeared before order ${orderRef} was sent: not sent`, [stopFileViolation()]);
+        // The edge's stop may have arrived after this order was accepted: it still must not leave.
+        if (record.intent === "open" && deps.edgeStop().on)
+          refuse(orderRef, "emergency_stop", [{ ...edgeStopViolation(), message: `${edgeStopViolation().message}; order ${orderRef} was held back at the moment of sending` }]);
         ib.placeOrder(orderId, built.contract, order);
       }, true);
     } catch (error) {
@@ -188,6 +206,7 @@ export function createOperations(deps: OperationDeps): Handlers {
     checkId("trade_id", p.trade_id);
     const stopped = emergencyStopOn(deps.emergencyStopFile);
     if (stopped && p.intent === "open") refuse(p.trade_id, "emergency_stop_file", [stopFileViolation()]);
+    if (deps.edgeStop().on && p.intent === "open") refuse(p.trade_id, "emergency_stop", [edgeStopViolation()]);
     const violations = [...placeViolations(p), ...duplicateViolation(p.trade_id)];
     if (violations.length > 0) refuse(p.trade_id, "second_key_refused", violations);
     requireTradable(`order ${p.trade_id}`);

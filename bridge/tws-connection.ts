@@ -65,6 +65,8 @@ export class TwsConnection extends EventEmitter {
   private reqIdSeq = 10_000;
   private orderIdSeq = 0;
   private running: Promise<void> | null = null;
+  /** Ends the connect attempt under way (closing its socket), if any. */
+  private abandonAttempt: ((error: Error) => void) | null = null;
   health: TwsHealth = { state: "down", since: new Date().toISOString(), last_error: null, server_version: null };
   /** The account this bridge trades, known after the first connect. */
   account: string | null = null;
@@ -98,6 +100,7 @@ export class TwsConnection extends EventEmitter {
   async stop(): Promise<void> {
     this.stopped = true;
     this.abort.abort(new AbortError("bridge stopping"));
+    this.abandonAttempt?.(new Error("bridge stopping"));
     this.endSession?.("bridge stopping");
     await this.running?.catch(() => undefined);
   }
@@ -256,10 +259,11 @@ export class TwsConnection extends EventEmitter {
       const fail = (error: Error) => {
         if (settled) return;
         settled = true;
+        this.abandonAttempt = null;
         clearTimeout(timer);
-        ib.removeAllListeners();
-        ib.on(EventName.error, () => undefined);
-        if (ib.isConnected) ib.disconnect();
+        // Half-open too: an abandoned socket would complete its handshake when TWS wakes and hold
+        // the client id, so every later attempt would get 326.
+        closeSocket(ib);
         reject(error);
       };
       const timer = setTimeout(
@@ -272,7 +276,9 @@ export class TwsConnection extends EventEmitter {
       });
       ib.on(EventName.info, (message: string, code: number) => {
         if (code === 326) {
-          lastProblem = `TWS refused clientId ${clientId}: it is already in use by another API client (TWS error 326). Set IBKR_CLIENT_ID to a free id or stop the other client.`;
+          // Our own sockets never hold the id (every failed attempt is closed), so another client
+          // does, or TWS has not yet noticed our last session's socket close: back off and retry.
+          lastProblem = `TWS refused clientId ${clientId}: it is already in use by another API client (TWS error 326); retrying with backoff. If it persists, set IBKR_CLIENT_ID to a free id or stop the other client.`;
           fail(new Error(lastProblem));
         } else if (LINK_LOST.has(code)) linkLost = true;
         else if (LINK_RESTORED.has(code)) linkLost = false;
@@ -290,11 +296,13 @@ export class TwsConnection extends EventEmitter {
         const account = this.pickAccount(accounts);
         if (account instanceof Error) return fail(account);
         settled = true;
+        this.abandonAttempt = null;
         clearTimeout(timer);
         ib.removeAllListeners();
         ib.on(EventName.error, () => undefined);
         resolve({ ended: this.beginSession(ib, account, orderId, linkLost) });
       });
+      this.abandonAttempt = fail;
       ib.connect(clientId);
       if (!disableNagle(ib)) logger.warn("could not turn Nagle's algorithm off on the TWS socket: requests may stall ~40 ms");
     });
@@ -334,9 +342,7 @@ export class TwsConnection extends EventEmitter {
         if (this.heartbeat) clearInterval(this.heartbeat);
         if (this.heartbeatDeadline) clearTimeout(this.heartbeatDeadline);
         this.heartbeat = this.heartbeatDeadline = null;
-        ib.removeAllListeners();
-        ib.on(EventName.error, () => undefined);
-        if (ib.isConnected) ib.disconnect();
+        closeSocket(ib);
         for (const fn of [...this.onSessionEnd]) fn(reason);
         this.setHealth("down", reason, null);
         this.emit("down", reason);
@@ -395,6 +401,29 @@ export class TwsConnection extends EventEmitter {
   }
 }
 
+/** The socket of one IBApi, which the client keeps private (created synchronously by connect()). */
+function rawSocket(ib: IBApi): { setNoDelay?: (on: boolean) => unknown; destroy?: () => unknown; destroyed?: boolean } | undefined {
+  return (ib as unknown as { controller?: { socket?: { client?: ReturnType<typeof rawSocket> } } }).controller?.socket?.client;
+}
+
+/**
+ * Closes an attempt's or a session's socket whatever state it is in, and silences the client.
+ * `IBApi.isConnected` turns true only once TWS answered the handshake, so guarding `disconnect()`
+ * with it leaves a half-open attempt (TWS silent) open; the socket is destroyed directly as well.
+ */
+export function closeSocket(ib: IBApi): void {
+  ib.removeAllListeners();
+  // An `error` event without a listener would throw; this one stays for the object's life.
+  ib.on(EventName.error, () => undefined);
+  try {
+    ib.disconnect();
+  } catch {
+    // disconnect() of a client that never connected only reports it; the socket goes below.
+  }
+  const socket = rawSocket(ib);
+  if (socket && !socket.destroyed) socket.destroy?.();
+}
+
 /**
  * @stoqey/ib leaves Nagle's algorithm on, so a request written while an earlier one that TWS does
  * not answer (a cancel) awaits its delayed ACK stalls ~40 ms: an account-summary round trip against
@@ -402,7 +431,7 @@ export class TwsConnection extends EventEmitter {
  * created synchronously by connect(), so it is reached defensively.
  */
 export function disableNagle(ib: IBApi): boolean {
-  const socket = (ib as unknown as { controller?: { socket?: { client?: { setNoDelay?: (on: boolean) => unknown } } } }).controller?.socket?.client;
+  const socket = rawSocket(ib);
   if (typeof socket?.setNoDelay !== "function") return false;
   socket.setNoDelay(true);
   return true;

@@ -18,9 +18,9 @@ import { handleInternal } from "./internal-routes";
 import { McpHttp } from "./mcp-http";
 import { buildMcpServer } from "./mcp-server";
 import { expireApprovals } from "./order-desk";
-import { reconcile } from "./reconcile";
+import { needsReconcile, reconcile } from "./reconcile";
 import { redact, redactJsonRequest, secretsOf } from "./redact";
-import { twsHealth, truthy, type Settings } from "./safety-state";
+import { emergencyStopFrame, twsHealth, truthy, type Settings } from "./safety-state";
 import { COLUMN_MIGRATIONS, SCHEMA } from "./schema";
 
 export interface Env {
@@ -41,6 +41,8 @@ export interface Env {
 
 const PING_EVERY_MS = 10_000;
 const DEAD_LINK_MS = 30_000;
+/** The longest wait between re-checks of an order reconciliation could not settle. */
+const RECHECK_MAX_MS = 5 * 60_000;
 
 export class AccountDO extends DurableObject<Env> {
   private readonly link: BridgeLink;
@@ -154,9 +156,49 @@ export class AccountDO extends DurableObject<Env> {
 
   /** The reconciliation under way, so a burst of late answers starts one, not many. */
   private reconciling: Promise<unknown> | null = null;
+  /** Asked for while one ran: what it read may predate the news (TWS re-synced), so run once more. */
+  private reconcileAgain = false;
 
-  private reconcileOnce(): void {
-    this.reconciling ??= reconcile(this.desk).finally(() => (this.reconciling = null));
+  private reconcileOnce(afterCurrent = false): void {
+    if (this.reconciling) {
+      this.reconcileAgain ||= afterCurrent;
+      return;
+    }
+    this.startReconcile();
+  }
+
+  /** Starts a reconciliation now (a new link always gets its own), then the one asked for meanwhile. */
+  private startReconcile(): void {
+    const run: Promise<unknown> = reconcile(this.desk).finally(() => {
+      if (this.reconciling !== run) return;
+      this.reconciling = null;
+      if (this.reconcileAgain) {
+        this.reconcileAgain = false;
+        this.startReconcile();
+      }
+    });
+    this.reconciling = run;
+  }
+
+  /** When the alarm may next reconcile for unsettled orders, and the wait after that one (doubling). */
+  private recheck = { atMs: 0, waitMs: PING_EVERY_MS };
+
+  /**
+   * An order left Unknown (the bridge's own ack timeout answered first, so no late answer comes) or
+   * finished unseen while TWS was away is re-checked on the alarm until TWS settles it: at once,
+   * then at doubling intervals up to RECHECK_MAX_MS, so an order no reconciliation can settle does
+   * not add audit rows on every tick.
+   */
+  private recheckUnsettled(): void {
+    const sql = this.ctx.storage.sql;
+    if (!needsReconcile(sql)) {
+      this.recheck = { atMs: 0, waitMs: PING_EVERY_MS };
+      return;
+    }
+    // A second of slack: alarms fire about every PING_EVERY_MS, not to the millisecond.
+    if (twsHealth(sql)?.state === "down" || Date.now() + 1_000 < this.recheck.atMs) return;
+    this.recheck = { atMs: Date.now() + this.recheck.waitMs, waitMs: Math.min(this.recheck.waitMs * 2, RECHECK_MAX_MS) };
+    this.reconcileOnce();
   }
 
   private isBridge(ws: WebSocket): boolean {
@@ -260,7 +302,9 @@ export class AccountDO extends DurableObject<Env> {
     });
     ws.serializeAttachment({ hello: true, key_id: pinned.id, bridge_id: h.bridge_id, bridge_version: h.bridge_version, mode: h.mode, since: new Date().toISOString(), last_frame_ms: Date.now() } satisfies BridgeAttachment);
     sendFrame(ws, JSON.stringify({ v: PROTOCOL_VERSION, type: "welcome", last_event_seq: lastSeq }));
-    this.reconciling = reconcile(this.desk).finally(() => (this.reconciling = null));
+    // Before any request on this link: a stop set while the bridge was away must reach it first.
+    sendFrame(ws, emergencyStopFrame(this.ctx.storage.sql));
+    this.startReconcile();
     // An earlier alarm (another socket's hello deadline) stays: the alarm pings the link too.
     const alarm = await this.ctx.storage.getAlarm();
     if (alarm === null || alarm > Date.now() + PING_EVERY_MS) await this.ctx.storage.setAlarm(Date.now() + PING_EVERY_MS);
@@ -302,6 +346,8 @@ export class AccountDO extends DurableObject<Env> {
       return;
     }
     sendFrame(ws, JSON.stringify({ v: PROTOCOL_VERSION, type: "ack", seq: event.seq }));
+    // TWS came back: settle the ledger against what it holds now, as on a link reconnect.
+    if (event.event === "tws_resynced") this.reconcileOnce(true);
   }
 
   /** Drops a bridge link on purpose (the bridge reconnects with backoff). */
@@ -354,6 +400,7 @@ export class AccountDO extends DurableObject<Env> {
     }
     const ws = this.link.socket();
     if (ws) {
+      this.recheckUnsettled();
       const a = ws.deserializeAttachment() as BridgeAttachment;
       if (now - (a.last_frame_ms ?? 0) > DEAD_LINK_MS) {
         // A half-open link looks connected forever; the bridge reconnects when it notices.

@@ -12,7 +12,7 @@ import { flattenTrade, reassessTrades, uncoveredPositions } from "./flatten";
 import { listTrades } from "./ledger";
 import { clearLoginLockout } from "./login-gate";
 import { closePosition, decideApproval } from "./order-desk";
-import { emergencyStop, setEmergencyStop } from "./safety-state";
+import { emergencyStop, emergencyStopFrame, setEmergencyStop } from "./safety-state";
 import { healthView, stateView } from "./views";
 
 const Reason = z.string().trim().min(1, "reason must be a non-empty string").max(500, "reason must be at most 500 characters");
@@ -23,6 +23,18 @@ const ShadowBody = z.strictObject({ on: z.boolean(), reason: Reason, by: By });
 const ApprovalBody = z.strictObject({ decision: z.enum(["approve", "reject"]), reason: Reason, by: By });
 const CancelAllBody = z.strictObject({ reason: Reason, by: By });
 const ReasonBody = z.strictObject({ reason: Reason, by: By });
+
+/** Tells the connected bridge the current emergency stop; false when no bridge heard it (it hears on welcome). */
+export function pushEmergencyStop(ctx: DeskContext): boolean {
+  const ws = ctx.link.socket();
+  if (!ws) return false;
+  try {
+    ws.send(emergencyStopFrame(ctx.sql));
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const json = (body: unknown, status = 200): Response => Response.json(body, { status });
 const error = (message: string, status = 400): Response => json({ error: message }, status);
@@ -84,7 +96,9 @@ export async function handleAdmin(ctx: DeskContext, request: Request, url: URL):
     const by = body.data.by ?? "admin";
     const stop = { on, reason, at: ctx.now().toISOString(), by };
     setEmergencyStop(sql, stop);
-    ctx.audit("admin", on ? "emergency_stop_set" : "emergency_stop_cleared", { reason, by, cancel_orders: cancel_orders ?? false, close_positions: close_positions ?? false });
+    // At once, in the same turn: the bridge holds back any opening order it has not yet sent.
+    const pushed = pushEmergencyStop(ctx);
+    ctx.audit("admin", on ? "emergency_stop_set" : "emergency_stop_cleared", { reason, by, cancel_orders: cancel_orders ?? false, close_positions: close_positions ?? false, pushed_to_bridge: pushed });
     const result: Record<string, unknown> = { emergency_stop: emergencyStop(sql) };
     if (on) ctx.writeLog("circuit_breaker", `Emergency stop set by ${by}: ${reason}`, { by });
     if (on && cancel_orders) result.cancel_all = await cancelAll(ctx, by, reason);

@@ -206,6 +206,10 @@ export function applyEvent(ctx: DeskContext, event: Event): void {
       ctx.audit("bridge", "second_key_refusal", event.data);
       ctx.writeLog("safety_violation", `Bridge refused ${event.data.trade_id} (second key)`, { trade_id: event.data.trade_id, violations: event.data.violations });
       return;
+    case "tws_resynced":
+      // The Durable Object reconciles on it (account-do.ts); the ledger changes only through that.
+      ctx.audit("bridge", "tws_resynced", event.data);
+      return;
   }
 }
 

@@ -76,3 +76,21 @@ export async function reconcile(ctx: DeskContext): Promise<ReconcileReport | nul
   ctx.audit("edge", "reconciled", report);
   return report;
 }
+
+/**
+ * Orders the ledger cannot settle from the event stream alone, so reconciliation runs again while
+ * any exists: one still Unknown (its send timed out), or a working one with a fill recorded after
+ * its last status (it may have finished while TWS was away, and TWS sends no status for that).
+ */
+export function needsReconcile(sql: SqlStorage): boolean {
+  return (
+    sql
+      .exec(
+        `SELECT 1 FROM orders o WHERE o.status = 'Unknown'
+           OR (o.status NOT IN ('Filled', 'Cancelled', 'Rejected', 'Inactive')
+               AND EXISTS (SELECT 1 FROM fills f WHERE f.order_ref = o.order_ref AND f.received_at > o.updated_at))
+         LIMIT 1`,
+      )
+      .toArray().length > 0
+  );
+}

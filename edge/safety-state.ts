@@ -10,7 +10,7 @@ import {
   MAX_TRADE_RISK,
 } from "../shared/limits";
 import { roundCents } from "../shared/money";
-import type { TwsHealth } from "../shared/protocol";
+import { type EmergencyStopPush, PROTOCOL_VERSION, type TwsHealth } from "../shared/protocol";
 import { tradingDay } from "../shared/trade-id";
 import type { AccountSummary } from "../shared/tools";
 import { getKv, setKv } from "./kv";
@@ -32,6 +32,12 @@ export function emergencyStop(sql: SqlStorage): EmergencyStop {
 }
 export function setEmergencyStop(sql: SqlStorage, stop: EmergencyStop): void {
   setKv(sql, "emergency_stop", stop);
+}
+
+/** The stop as the frame the bridge gets when it changes and after every welcome (shared/protocol.ts). */
+export function emergencyStopFrame(sql: SqlStorage): string {
+  const { on, reason, at, by } = emergencyStop(sql);
+  return JSON.stringify({ v: PROTOCOL_VERSION, type: "emergency_stop", on, reason, at, by } satisfies EmergencyStopPush);
 }
 
 export function shadowMode(sql: SqlStorage, settings: Settings): boolean {

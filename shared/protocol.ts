@@ -185,6 +185,20 @@ export const Events = {
   tws_health: TwsHealth,
   /** The bridge refused an order the edge approved (second key) — the edge must hear why. */
   refusal: z.object({ trade_id: z.string(), violations: z.array(Violation) }),
+  /**
+   * TWS came back (a new session, or 1101/1102 after IB's connectivity returned) and the bridge
+   * has re-read open orders, executions, completed orders, positions and the account: the edge reconciles its ledger
+   * as on a link reconnect (fills made while TWS was away may have finished orders it thinks open).
+   */
+  tws_resynced: z.object({
+    reason: z.enum(["session_started", "connectivity_restored"]),
+    /** The TWS notice behind a `connectivity_restored` (1101 data lost, 1102 data kept). */
+    code: z.number().int().nullable(),
+    open_orders: z.number().int().nonnegative(),
+    executions: z.number().int().nonnegative(),
+    /** Finished orders TWS listed (reqCompletedOrders); their final statuses were published first. */
+    completed_orders: z.number().int().nonnegative(),
+  }),
 } as const;
 export type EventType = keyof typeof Events;
 export type EventData<T extends EventType> = z.infer<(typeof Events)[T]>;
@@ -278,6 +292,20 @@ export type Event = { v: 1; type: "event"; seq: number; at: string } & {
   [T in EventType]: { event: T; data: EventData<T> };
 }[EventType];
 
+/**
+ * The edge's emergency stop, pushed the moment it is set or cleared and after every welcome: the
+ * bridge then sends no opening order, even one it had already accepted (closes stay allowed).
+ */
+export const EmergencyStopPush = z.strictObject({
+  v: V,
+  type: z.literal("emergency_stop"),
+  on: z.boolean(),
+  reason: z.string().nullable(),
+  at: z.string().nullable(),
+  by: z.string().nullable(),
+});
+export type EmergencyStopPush = z.infer<typeof EmergencyStopPush>;
+
 export const Ack = z.strictObject({ v: V, type: z.literal("ack"), seq: z.number().int().nonnegative() });
 export const Ping = z.strictObject({ v: V, type: z.literal("ping"), t: z.number() });
 export const Pong = z.strictObject({ v: V, type: z.literal("pong"), t: z.number() });
@@ -285,7 +313,7 @@ export const Pong = z.strictObject({ v: V, type: z.literal("pong"), t: z.number(
 /** Anything the bridge may send. */
 export const BridgeMessage = z.union([Hello, z.strictObject({ ...Response.options[0].shape }), z.strictObject({ ...Response.options[1].shape }), Event, Ping, Pong]);
 /** Anything the edge may send. */
-export const EdgeMessage = z.union([Challenge, Welcome, Request, Ack, Ping, Pong]);
+export const EdgeMessage = z.union([Challenge, Welcome, Request, EmergencyStopPush, Ack, Ping, Pong]);
 
 /** Parse a request's params with its op's schema. */
 export function parseParams<N extends OpName>(op: N, params: unknown): OpParams<N> {

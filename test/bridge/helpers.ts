@@ -177,6 +177,12 @@ export class TestEdge {
     return this.stored.filter((e) => e.event === type).map((e) => e.data as T);
   }
 
+  /** Send a frame the edge pushes unasked (the emergency stop). */
+  push(frame: Record<string, unknown>): void {
+    if (!this.socket) throw new Error("no bridge connected");
+    this.socket.send(JSON.stringify({ v: PROTOCOL_VERSION, ...frame }));
+  }
+
   /** Stop answering on the current socket without closing it. */
   muteBridge(): void {
     if (this.socket) this.muted.add(this.socket);

@@ -80,6 +80,8 @@ export class FakeBridge {
   ws!: WebSocket;
   seq = 0;
   requests: Array<{ id: string; op: string; params: any }> = [];
+  /** Every frame the edge sent, in order. */
+  frames: any[] = [];
   welcome: Promise<{ last_event_seq: number }>;
   private resolveWelcome!: (v: { last_event_seq: number }) => void;
   /** The edge's per-socket challenge, which the hello signs. */
@@ -155,6 +157,7 @@ export class FakeBridge {
   }
 
   private async onMessage(frame: any): Promise<void> {
+    this.frames.push(frame);
     if (frame.type === "challenge") this.resolveChallenge(frame);
     else if (frame.type === "welcome") this.resolveWelcome(frame);
     else if (frame.type === "ack") {

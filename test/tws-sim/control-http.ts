@@ -1,5 +1,5 @@
 // Small local HTTP control port so a test can steer a simulator running as a separate process:
-// GET /state, POST /price {symbol, price}, POST /move {symbol, pct}, POST /fault {name, ...args}.
+// GET /state, POST /price {symbol, price}, POST /move {symbol, pct}, POST /cancel-all, POST /fault {name, ...args}.
 // JSON in, JSON out; loopback only by default.
 
 import http from "node:http";
@@ -29,6 +29,11 @@ async function route(sim: Simulator, method: string, path: string, b: Record<str
   }
   if (method === "POST" && path === "/move") {
     return { symbol: b.symbol, price: sim.moveMarket(String(b.symbol), Number(b.pct)) };
+  }
+  if (method === "POST" && path === "/cancel-all") {
+    // Someone at TWS itself (or another API client) cancels every working order.
+    sim.server.engine.globalCancel();
+    return { ok: true };
   }
   if (method === "POST" && path === "/fault") {
     const f = sim.fault;

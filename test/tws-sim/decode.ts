@@ -9,7 +9,7 @@ export const OUT = {
   REQ_EXECUTIONS: 7, REQ_IDS: 8, REQ_CONTRACT_DATA: 9, REQ_AUTO_OPEN_ORDERS: 15, REQ_ALL_OPEN_ORDERS: 16,
   REQ_MANAGED_ACCTS: 17, REQ_CURRENT_TIME: 49, REQ_GLOBAL_CANCEL: 58, REQ_MARKET_DATA_TYPE: 59, REQ_POSITIONS: 61,
   REQ_ACCOUNT_SUMMARY: 62, CANCEL_ACCOUNT_SUMMARY: 63, CANCEL_POSITIONS: 64, START_API: 71, REQ_SEC_DEF_OPT_PARAMS: 78,
-  REQ_PNL: 92, CANCEL_PNL: 93, REQ_PNL_SINGLE: 94, CANCEL_PNL_SINGLE: 95,
+  REQ_PNL: 92, CANCEL_PNL: 93, REQ_PNL_SINGLE: 94, CANCEL_PNL_SINGLE: 95, REQ_COMPLETED_ORDERS: 99,
 } as const;
 
 export interface WireContract {
@@ -67,6 +67,7 @@ export type Request =
   | { type: "reqManagedAccts" }
   | { type: "reqCurrentTime" }
   | { type: "reqGlobalCancel" }
+  | { type: "reqCompletedOrders"; apiOnly: boolean }
   | { type: "reqMarketDataType"; marketDataType: number }
   | { type: "reqPositions" }
   | { type: "cancelPositions" }
@@ -195,6 +196,9 @@ function parse(sv: number, msgId: number, r: FieldReader): Request {
     case OUT.REQ_CURRENT_TIME:
       r.int();
       return { type: "reqCurrentTime" };
+    case OUT.REQ_COMPLETED_ORDERS:
+      // No version field: the message is its id and the apiOnly flag.
+      return { type: "reqCompletedOrders", apiOnly: r.bool() };
     case OUT.REQ_GLOBAL_CANCEL:
       if (sv < SV.CME_TAGGING_FIELDS) r.int();
       else r.skip(2);

@@ -46,7 +46,7 @@ export const IN = {
   TICK_OPTION_COMPUTATION: 21, CURRENT_TIME: 49, CONTRACT_DATA_END: 52, OPEN_ORDER_END: 53, ACCT_DOWNLOAD_END: 54,
   EXECUTION_DATA_END: 55, TICK_SNAPSHOT_END: 57, MARKET_DATA_TYPE: 58, COMMISSION_REPORT: 59, POSITION: 61,
   POSITION_END: 62, ACCOUNT_SUMMARY: 63, ACCOUNT_SUMMARY_END: 64, SEC_DEF_OPT_PARAMS: 75, SEC_DEF_OPT_PARAMS_END: 76,
-  TICK_REQ_PARAMS: 81, PNL: 94, PNL_SINGLE: 95,
+  TICK_REQ_PARAMS: 81, PNL: 94, PNL_SINGLE: 95, COMPLETED_ORDER: 101, COMPLETED_ORDERS_END: 102,
 } as const;
 
 /** IBKR reports every combo order against this BAG conId. */
@@ -215,6 +215,70 @@ export function openOrder(sv: number, o: SimOrder, status: string, whatIf?: What
 }
 
 export const openOrderEnd = (): Field[] => [IN.OPEN_ORDER_END, 1];
+
+/**
+ * COMPLETED_ORDER (reqCompletedOrders). No version field and no order id: IBKR's decoder reads it
+ * with the message version at its maximum and a shorter field list than OPEN_ORDER (no clientId,
+ * sharesAllocation, auctionStrategy, blockOrder, eTradeOnly/firmQuoteOnly/nbboPriceCap, parentId,
+ * basisPoints, optOutSmartRouting, what-if block), and adds the completion fields at the end.
+ * Modelled from FA_PROFILE_DESUPPORT (177) on, where the FA block has no faProfile either way.
+ */
+export function completedOrder(sv: number, o: SimOrder, completedTime: string): Field[] {
+  if (sv < SV.FA_PROFILE_DESUPPORT) throw new Error(`COMPLETED_ORDER below server version ${SV.FA_PROFILE_DESUPPORT} is not modelled`);
+  const f: Field[] = [IN.COMPLETED_ORDER, ...contractFields(o.contract)];
+  f.push(o.action, o.totalQuantity, o.orderType, dbl(o.lmtPrice), dbl(o.auxPrice), o.tif, "", o.account, "", 0, o.orderRef, o.permId);
+  f.push(o.outsideRth, 0, 0, ""); // outsideRth, hidden, discretionaryAmt, goodAfterTime
+  f.push("", "", ""); // faGroup, faMethod, faPercentage
+  f.push(""); // modelCode
+  f.push("", "", UNSET_DOUBLE, ""); // goodTillDate, rule80A, percentOffset, settlingFirm
+  f.push(0, "", -1); // shortSaleSlot, designatedLocation, exemptCode
+  f.push(UNSET_DOUBLE, UNSET_DOUBLE, UNSET_DOUBLE); // startingPrice, stockRefPrice, delta
+  f.push(UNSET_DOUBLE, UNSET_DOUBLE); // stockRangeLower/Upper
+  f.push(UNSET_INT); // displaySize
+  f.push(0, 0); // sweepToFill, allOrNone
+  f.push(UNSET_INT, 3); // minQty, ocaType
+  f.push(0); // triggerMethod
+  f.push(UNSET_DOUBLE, 0, "None", UNSET_DOUBLE); // volatility, volatilityType, deltaNeutralOrderType, deltaNeutralAuxPrice
+  // a non-empty delta-neutral type: its conId and short-sale fields follow (no open-order attributes here)
+  f.push(0); // deltaNeutralConId
+  f.push(0, 0, ""); // deltaNeutralShortSale, shortSaleSlot, designatedLocation
+  f.push(0, 0); // continuousUpdate, referencePriceType
+  f.push(UNSET_DOUBLE, UNSET_DOUBLE); // trailStopPrice, trailingPercent
+  const bag = o.secType === "BAG";
+  f.push(bag ? o.legs.map((l) => `${l.conId}|${l.action === "BUY" ? l.ratio : -l.ratio}`).join(",") : "");
+  f.push(o.legs.length);
+  for (const l of o.legs) f.push(l.conId, l.ratio, l.action, l.exchange, 0, 0, "", -1);
+  f.push(0); // orderComboLegs count
+  f.push(0); // smartComboRoutingParams count
+  f.push(UNSET_INT, UNSET_INT, UNSET_DOUBLE); // scaleInitLevelSize, scaleSubsLevelSize, scalePriceIncrement
+  f.push(""); // hedgeType
+  f.push("", ""); // clearingAccount, clearingIntent
+  f.push(0); // notHeld
+  f.push(0); // deltaNeutralContract present
+  f.push(""); // algoStrategy
+  f.push(0); // solicited
+  f.push(o.status);
+  f.push(0, 0); // randomizeSize, randomizePrice
+  f.push(0); // conditions count
+  f.push(UNSET_DOUBLE, UNSET_DOUBLE); // trailStopPrice, lmtPriceOffset
+  f.push(UNSET_DOUBLE); // cashQty
+  f.push(0); // dontUseAutoPriceForHedge
+  f.push(0); // isOmsContainer
+  f.push(""); // autoCancelDate
+  f.push(o.filled); // filledQuantity
+  f.push(0); // refFuturesConId
+  f.push(0); // autoCancelParent
+  f.push(""); // shareholder
+  f.push(0, 0); // imbalanceOnly, routeMarketableToBbo
+  f.push(0); // parentPermId
+  f.push(completedTime, o.status === "Filled" ? "Filled" : "Cancelled by API"); // completedTime, completedStatus
+  f.push(UNSET_INT, UNSET_INT, UNSET_DOUBLE, UNSET_DOUBLE, UNSET_DOUBLE); // minTradeQty .. midOffsetAtHalf
+  if (sv >= SV.CUSTOMER_ACCOUNT) f.push("");
+  if (sv >= SV.PROFESSIONAL_CUSTOMER) f.push(0);
+  return f;
+}
+
+export const completedOrdersEnd = (): Field[] => [IN.COMPLETED_ORDERS_END];
 
 export function execDetails(sv: number, reqId: number, e: SimExecution): Field[] {
   const f: Field[] = [IN.EXECUTION_DATA];

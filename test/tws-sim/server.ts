@@ -341,6 +341,13 @@ export class SimServer {
         }
         return this.send(s, E.openOrderEnd());
       }
+      case "reqCompletedOrders": {
+        // Finished orders of the account (all clients; every simulator order is an API order).
+        if (s.sv >= E.SV.FA_PROFILE_DESUPPORT)
+          for (const o of this.engine.orders.values())
+            if (o.status === "Filled" || o.status === "Cancelled" || o.status === "Inactive") this.send(s, E.completedOrder(s.sv, o, twsTime(o.updatedAt)));
+        return this.send(s, E.completedOrdersEnd());
+      }
       case "reqAutoOpenOrders":
         if (s.clientId === 0) s.autoBind = req.autoBind;
         else this.send(s, E.errMsg(s.sv, -1, 321, "Error validating request:-'a0' : cause - Cannot auto bind orders unless client id is 0."));
