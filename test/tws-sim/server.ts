@@ -462,7 +462,7 @@ export class SimServer {
         this.send(s, E.tickPrice(id, 9, q.close, 0, 0));
         this.send(s, E.tickSize(id, 8, q.model ? 1250 : 2_500_000));
       }
-      if (q.model) this.send(s, E.tickOptionComputation(s.sv, id, 13, q.model));
+      for (const [tickType, values] of this.market.optionComputations(sub.conId)) this.send(s, E.tickOptionComputation(s.sv, id, tickType, values));
       return;
     }
     let bid = 0, ask = 0, mid = 0, size = Infinity;
