@@ -348,7 +348,7 @@ export function createOperations(deps: OperationDeps): Handlers {
     },
 
     async option_chain(p) {
-      return market.optionChain(p.symbol, p.expiry, p.strike_range ?? 0.1);
+      return market.optionChain(p);
     },
 
     async health() {

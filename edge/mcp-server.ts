@@ -112,7 +112,7 @@ export function buildMcpServer(ctx: DeskContext): McpServer {
   }, async () => ok(healthView(ctx)));
 
   server.registerTool("get_quote", {
-    description: "Current bid/ask/mid of a stock, an option, or a whole combo (net per combo unit, positive = debit), from TWS through the bridge.",
+    description: "Current bid/ask/mid of a stock, an option, or a whole combo (net per combo unit, positive = debit), from TWS through the bridge. An option's quote carries TWS's model IV and greeks (delta, gamma, theta per day, vega per vol point, per share) with the underlying price they refer to, their data_type and age; a combo gives them per leg (leg_greeks). Greeks TWS did not send are null with greeks_reason, never estimated.",
     inputSchema: GetQuoteInput, outputSchema: GetQuoteOutput, annotations: READ_MARKET,
   }, async ({ legs }) => {
     try {
@@ -123,7 +123,7 @@ export function buildMcpServer(ctx: DeskContext): McpServer {
   });
 
   server.registerTool("get_option_chain", {
-    description: "Expiries and strikes of a symbol's options, and quotes for one expiry: every strike within strike_range of the underlying (default 10%) is listed, and the 25 strikes nearest the money are quoted (calls and puts).",
+    description: "Expiries and strikes of a symbol's options, and for one expiry quotes with TWS's IV and greeks. Choose strikes with a strike window (min_strike/max_strike, or strike_range as a fraction of the underlying), right (C or P) and/or an absolute delta range (delta_min/delta_max, e.g. 0.10-0.20 for short strikes; below 0.5 only out-of-the-money options are looked at): every strike of the window is quoted. Each quoted option is one TWS market-data line; one answer may use 90 (TWS allows about 100 at once), and a wider request is refused with the count, never truncated. Without a window or delta range the 25 strikes nearest the money are quoted and `note` says so.",
     inputSchema: GetOptionChainInput, outputSchema: GetOptionChainOutput, annotations: READ_MARKET,
   }, async (input) => {
     try {

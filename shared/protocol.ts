@@ -2,7 +2,7 @@
 // response, event, ack, ping, pong) with every operation and event typed. Both the Durable Object
 // and the bridge parse every frame with these schemas; a frame that fails is refused, not guessed.
 import { z } from "zod";
-import { Leg, Symbol } from "./order";
+import { IsoDate, Leg, MAX_STRIKE, Right, Symbol } from "./order";
 import { AccountSummary, OrderStatus, OrderStatusName, Position, Violation } from "./tools";
 
 export const PROTOCOL_VERSION = 1;
@@ -100,13 +100,42 @@ export const QuoteParams = z.strictObject({
   /** One leg (stock or option) or a whole combo's legs; the combo's mid is net per unit. */
   legs: z.array(Leg.omit({ price: true }).extend({ price: z.number().optional() })).min(1),
 });
+export const MarketDataType = z.enum(["live", "frozen", "delayed", "delayed_frozen", "unavailable"]);
+
+/**
+ * An option's implied volatility and greeks as TWS computed them (its model tick, 13, or the
+ * delayed model, 83), per share of one contract: delta in the option's own sign, theta per
+ * calendar day, vega per volatility point. A field TWS marked "not computed" is null, never guessed.
+ */
+export const Greeks = z.object({
+  iv: z.number().nullable(),
+  delta: z.number().nullable(),
+  gamma: z.number().nullable(),
+  theta: z.number().nullable(),
+  vega: z.number().nullable(),
+  /** The model's option price and the underlying price the figures refer to. */
+  model_price: z.number().nullable(),
+  underlying_price: z.number().nullable(),
+  data_type: MarketDataType,
+  /** When the bridge received them, and their age when the bridge answered. */
+  as_of: z.string(),
+  age_seconds: z.number().nonnegative(),
+});
+export type Greeks = z.infer<typeof Greeks>;
+
+/** Greeks of one option, or why there are none (a stock leg, or TWS sent no computation). */
+export const OptionGreeks = z.object({
+  greeks: Greeks.nullable(),
+  greeks_reason: z.string().nullable(),
+});
+
 export const Quote = z.object({
   bid: z.number().nullable(),
   ask: z.number().nullable(),
   last: z.number().nullable(),
   mid: z.number().nullable(),
   /** `live`, `delayed`, or `unavailable` with the reason: never a silent zero. */
-  data_type: z.enum(["live", "frozen", "delayed", "delayed_frozen", "unavailable"]),
+  data_type: MarketDataType,
   reason: z.string().nullable(),
   as_of: z.string(),
   /**
@@ -114,14 +143,63 @@ export const Quote = z.object({
    * for a stock leg): what the concentration limit groups by. Absent from older bridges.
    */
   underlying: z.string().max(16).nullable().optional(),
+  /** A single option's IV and greeks; null with `greeks_reason` otherwise. Absent from older bridges. */
+  greeks: Greeks.nullable().optional(),
+  greeks_reason: z.string().nullable().optional(),
+  /** Per leg, in the order given, for combos: each option leg's greeks or why there are none. */
+  leg_greeks: z.array(OptionGreeks).optional(),
 });
 export type Quote = z.infer<typeof Quote>;
 
-export const OptionChainParams = z.strictObject({
-  symbol: Symbol,
-  expiry: z.string().optional(),
-  /** Only strikes within this fraction of the underlying price (default 10%). */
-  strike_range: z.number().positive().max(1).optional(),
+/**
+ * TWS's market-data line budget: by default an account may hold about 100 market-data lines at
+ * once (more with quote booster packs); each snapshot holds one until it ends. The bridge keeps at
+ * most `MARKET_DATA_LINES` open and quotes at most `CHAIN_QUOTE_LINES` (strike × right) in one
+ * option-chain answer, so a chain fits one round of snapshots inside the edge's timeout and leaves
+ * lines for the quotes an order needs. A wider chain is refused with the count, never truncated.
+ */
+export const TWS_DEFAULT_MARKET_DATA_LINES = 100;
+export const MARKET_DATA_LINES = 95;
+export const CHAIN_QUOTE_LINES = 90;
+/** Without a window or delta range only this many strikes nearest the money are quoted (and said so). */
+export const CHAIN_DEFAULT_QUOTED_STRIKES = 25;
+
+const Strike = z.number().finite().positive("strikes are positive").max(MAX_STRIKE, `strikes are at most ${MAX_STRIKE}`);
+const AbsDelta = z.number().finite().min(0, "a delta bound is an absolute delta from 0 to 1").max(1, "a delta bound is an absolute delta from 0 to 1");
+
+export const OptionChainParams = z
+  .strictObject({
+    symbol: Symbol,
+    expiry: IsoDate.optional(),
+    /** Only strikes within this fraction of the underlying price (default 10%). */
+    strike_range: z.number().positive().max(1).optional(),
+    /** A strike window in dollars; with it, every strike inside is quoted (strike_range is ignored). */
+    min_strike: Strike.optional(),
+    max_strike: Strike.optional(),
+    /** Only calls or only puts. */
+    right: Right.optional(),
+    /** Keep options whose |delta| (TWS's model) lies in [delta_min, delta_max]; needs an expiry. */
+    delta_min: AbsDelta.optional(),
+    delta_max: AbsDelta.optional(),
+  })
+  .refine((p) => p.min_strike === undefined || p.max_strike === undefined || p.min_strike <= p.max_strike, { message: "min_strike must not be above max_strike", path: ["min_strike"] })
+  .refine((p) => p.delta_min === undefined || p.delta_max === undefined || p.delta_min <= p.delta_max, { message: "delta_min must not be above delta_max", path: ["delta_min"] })
+  .refine((p) => p.expiry !== undefined || (p.delta_min === undefined && p.delta_max === undefined && p.min_strike === undefined && p.max_strike === undefined && p.right === undefined), {
+    message: "a delta range, strike window or right selects quotes of one expiry: give expiry too",
+    path: ["expiry"],
+  });
+export type OptionChainParams = z.infer<typeof OptionChainParams>;
+
+export const ChainQuote = z.object({
+  strike: z.number(),
+  right: z.enum(["C", "P"]),
+  bid: z.number().nullable(),
+  ask: z.number().nullable(),
+  mid: z.number().nullable(),
+  data_type: MarketDataType.optional(),
+  reason: z.string().nullable().optional(),
+  greeks: Greeks.nullable().optional(),
+  greeks_reason: z.string().nullable().optional(),
 });
 export const OptionChain = z.object({
   symbol: z.string(),
@@ -129,10 +207,14 @@ export const OptionChain = z.object({
   expiries: z.array(z.string()),
   strikes: z.array(z.number()),
   expiry: z.string().nullable(),
-  quotes: z.array(
-    z.object({ strike: z.number(), right: z.enum(["C", "P"]), bid: z.number().nullable(), ask: z.number().nullable(), mid: z.number().nullable() }),
-  ),
+  quotes: z.array(ChainQuote),
+  /** Strikes whose options were quoted (before a delta filter), and the lines that took. */
+  quoted_strikes: z.array(z.number()).optional(),
+  market_data_lines: z.object({ used: z.number().int(), budget: z.number().int() }).optional(),
+  /** What was quoted and left out, in words (the default 25-strike view; options without a delta). */
+  note: z.string().nullable().optional(),
 });
+export type OptionChain = z.infer<typeof OptionChain>;
 
 export const LogParams = z.strictObject({
   kind: z.enum(["safety_violation", "circuit_breaker"]),
