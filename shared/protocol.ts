@@ -58,7 +58,32 @@ export const CloseParams = z.strictObject({
   /** The legs as they were opened; the bridge sends the reverse combo. */
   legs: z.array(Leg).min(1),
   symbol: Symbol,
+  /** Net limit per unit of the closing order (debit > 0); absent: the natural (marketable) price. */
+  limit_price: z.number().optional(),
 });
+
+/**
+ * A new limit price for a working order, sent as IBKR's modify: placeOrder again with the same
+ * order id and orderRef. Only the price changes; the bridge refuses any other difference.
+ */
+export const ModifyParams = z.strictObject({
+  /** The order's orderRef: the trade id for an opening order, its close ref for a close. */
+  order_ref: z.string().min(1),
+  order_id: z.number().int().positive(),
+  symbol: Symbol,
+  strategy: z.string(),
+  intent: z.enum(["open", "close"]),
+  /**
+   * Opening order: its legs priced at the new net (the bridge re-checks them, second key).
+   * Close: the legs as they were opened; the bridge sends their reverse at `limit_price`.
+   */
+  legs: z.array(Leg).min(1),
+  /** The new net limit per combo unit of the order as it goes to IBKR (debit > 0, credit < 0). */
+  limit_price: z.number(),
+  /** The edge's approved worst-case loss at the new price (opening orders). */
+  max_risk: z.number(),
+});
+export type ModifyParams = z.infer<typeof ModifyParams>;
 
 export const OpenOrder = z.object({
   order_id: z.number().int(),
@@ -232,6 +257,7 @@ export const Ops = {
   cancel: { params: z.strictObject({ order_id: z.number().int().positive() }), result: z.object({ order_id: z.number().int(), status: OrderStatusName }) },
   cancel_all: { params: Empty, result: z.object({ requested: z.literal(true) }) },
   close: { params: CloseParams, result: PlaceResult },
+  modify: { params: ModifyParams, result: PlaceResult },
   order_status: { params: z.strictObject({ order_id: z.number().int().positive() }), result: OrderStatus },
   open_orders: { params: Empty, result: z.array(OpenOrder) },
   executions: { params: z.strictObject({ since: z.string().optional() }), result: z.array(Execution) },
