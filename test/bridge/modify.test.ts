@@ -98,6 +98,6 @@ describe("modify", () => {
     expect(walked.order_id).toBe(sent.order_id);
     await until(() => sim.orders().find((o) => o.orderId === sent.order_id)?.status === "Filled", 5000, "the close to fill");
     expect(sim.orders().filter((o) => o.orderRef === close)).toHaveLength(1);
-    expect(sim.positions().filter((p) => p.qty !== 0)).toHaveLength(0);
+    expect(sim.positions().filter((p) => p.position !== 0)).toHaveLength(0);
   });
 });
