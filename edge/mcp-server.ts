@@ -24,6 +24,7 @@ import type { DeskContext } from "./desk-context";
 import { elicitationAsker } from "./elicitation";
 import { getOrderById, listTrades } from "./ledger";
 import { cancelOrder, closePosition, placeOrder, previewOrder } from "./order-desk";
+import { modifyOrder } from "./modify-order";
 import { accountSnapshot } from "./safety-state";
 import {
   CancelOrderInput,
@@ -35,6 +36,8 @@ import {
   HealthCheckOutput,
   ListTradesInput,
   ListTradesOutput,
+  ModifyOrderInput,
+  ModifyOrderOutput,
   PreviewOrderOutput,
   SafetyStatusOutput,
 } from "./tool-schemas";
@@ -150,12 +153,22 @@ export function buildMcpServer(ctx: DeskContext): McpServer {
     });
 
     server.registerTool("close_position", {
-      description: "Closes an open trade with the reverse combo at a marketable limit. Allowed under an emergency stop or a tripped breaker (it reduces risk).",
+      description: "Closes an open trade with the reverse combo at a marketable limit, or at limit_price (the closing order's net per combo unit: positive = you pay, negative = you receive; checked against the quote) — walk a resting close with modify_order. Allowed under an emergency stop or a tripped breaker (it reduces risk).",
       inputSchema: ClosePositionInput, outputSchema: ClosePositionOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     }, async (input) => {
       const result = await closePosition(ctx, input);
       return answer(result.output, result.isError);
+    });
+
+    server.registerTool("modify_order", {
+      description:
+        "Changes the limit price of a trade's working order in place (IBKR's modify: same order id and orderRef), to walk it toward the market. limit_price is the new net per combo unit, debit positive and credit negative (as list_trades shows it); for a trade whose close is working, it is the closing order's net. An opening order passes every check of place_order again at the new price: risk recomputed from the net price, price collar, daily loss, concentration, and the order rate (a modify counts as an order). Only the price can change: for other legs or sizes cancel_order and place_order. Send max_risk when the new price raises the worst-case loss above your first claim.",
+      inputSchema: ModifyOrderInput, outputSchema: ModifyOrderOutput,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+    }, async (input) => {
+      const result = await modifyOrder(ctx, input);
+      return answer(result.output as unknown as Record<string, unknown>, result.isError);
     });
 
     server.registerTool("cancel_order", {

@@ -3,7 +3,9 @@
 // then the checks and the write that reserves the trade's risk run in ONE synchronous turn (no
 // await between them), so concurrent calls cannot overshoot a limit. Only then is the bridge asked.
 import { createHash } from "node:crypto";
-import { evaluateOrder, orderFingerprint, orderGroup, type CheckContext } from "../shared/checks";
+import { evaluateOrder, orderFingerprint, orderGroup, priceCollar, type CheckContext } from "../shared/checks";
+import { closingLegs, repriceLegs } from "../shared/combo-price";
+import { MIN_LEG_PRICE } from "../shared/limits";
 import { formatUsd } from "../shared/money";
 import type { Leg } from "../shared/order";
 import type { OpResult } from "../shared/protocol";
@@ -53,7 +55,7 @@ export function linkViolations(ctx: DeskContext): Violation[] {
  * A request that timed out, lost its link while pending, or got an answer outside the protocol may
  * have reached TWS: its order stays Unknown, risk reserved, until reconciliation settles it.
  */
-function mayHaveReachedTws(error: BridgeError): boolean {
+export function mayHaveReachedTws(error: BridgeError): boolean {
   return error.code === "timeout" || error.code === "bridge_disconnected" || error.code === "invalid_result";
 }
 
@@ -116,10 +118,10 @@ function storeAnswer<T>(ctx: DeskContext, scopedKey: string | null, argsHash: st
 
 // ---- quotes ----------------------------------------------------------------------------------
 
-interface FetchedQuote { context: CheckContext["quote"]; note: string | null; quote: OpResult<"quote"> | null }
+export interface FetchedQuote { context: CheckContext["quote"]; note: string | null; quote: OpResult<"quote"> | null }
 
 /** The quote for the price collar, fetched BEFORE the synchronous check. Failure leaves it null (refused). */
-async function fetchQuote(ctx: DeskContext, legs: readonly Leg[]): Promise<FetchedQuote> {
+export async function fetchQuote(ctx: DeskContext, legs: readonly Leg[]): Promise<FetchedQuote> {
   if (!ctx.link.socket()) return { context: null, note: "no bridge connected", quote: null };
   try {
     const quote = await ctx.link.request("quote", { legs: legs.map((l) => ({ ...l })) });
@@ -131,7 +133,7 @@ async function fetchQuote(ctx: DeskContext, legs: readonly Leg[]): Promise<Fetch
   }
 }
 
-function withQuoteNote(violations: Violation[], note: string | null): Violation[] {
+export function withQuoteNote(violations: Violation[], note: string | null): Violation[] {
   if (!note) return violations;
   return violations.map((v) => (v.check === "market_data" ? { ...v, message: `${v.message} (${note})` } : v));
 }
@@ -343,9 +345,9 @@ export async function previewOrder(ctx: DeskContext, input: PlaceOrderInput) {
 
 // ---- close_position --------------------------------------------------------------------------
 
-export async function closePosition(ctx: DeskContext, input: { trade_id: string; idempotency_key?: string | undefined }, actor = "agent"): Promise<ToolAnswer<CloseOutput>> {
+export async function closePosition(ctx: DeskContext, input: { trade_id: string; limit_price?: number | undefined; idempotency_key?: string | undefined }, actor = "agent"): Promise<ToolAnswer<CloseOutput>> {
   const key = input.idempotency_key ? `close:${input.idempotency_key}` : null;
-  const argsHash = hashArgs({ trade_id: input.trade_id });
+  const argsHash = hashArgs(input.limit_price === undefined ? { trade_id: input.trade_id } : { trade_id: input.trade_id, limit_price: input.limit_price });
   const fail = (message: string, check: string): ToolAnswer<CloseOutput> => ({
     output: { success: false, trade_id: input.trade_id, close_order_id: null, status: "Refused", message, violations: [{ check, message }] },
     isError: true,
@@ -363,6 +365,18 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
     return prior;
   }
 
+  // A close at the agent's limit: its legs carry that price, and the collar needs a quote fetched
+  // before the synchronous turn (a close without a limit goes at the natural, marketable price).
+  let limited: { legs: Leg[]; quote: FetchedQuote } | null = null;
+  if (input.limit_price !== undefined) {
+    const before = getTrade(ctx.sql, input.trade_id);
+    if (before?.state === "open") {
+      const repriced = repriceLegs(closingLegs(heldLegs(ctx, before)), input.limit_price, MIN_LEG_PRICE);
+      if (!repriced.ok) return refuse(fail(`Close refused: the limit price ${input.limit_price} cannot be sent: ${repriced.reason}`, "limit_price"));
+      limited = { legs: repriced.legs, quote: await fetchQuote(ctx, repriced.legs) };
+    }
+  }
+
   // Synchronous: decide and mark the trade closing before any await.
   const trade = getTrade(ctx.sql, input.trade_id);
   if (!trade) return storeAnswer(ctx, key, argsHash, null, refuse(fail(`No trade ${input.trade_id} in this account's ledger`, "unknown_trade")));
@@ -377,6 +391,10 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
     return refuse(fail(`Trade ${trade.trade_id} cannot be closed: ${why[trade.state] ?? `it is ${trade.state}`}`, "trade_state"));
   }
   const linkProblems = linkViolations(ctx);
+  if (input.limit_price !== undefined) {
+    if (!limited) return refuse(fail(`Trade ${trade.trade_id} changed while its quote was fetched; try again`, "trade_state"));
+    linkProblems.push(...withQuoteNote(priceCollar({ legs: limited.legs }, { quote: limited.quote.context }), limited.quote.note));
+  }
   if (linkProblems.length)
     return refuse({ output: { success: false, trade_id: trade.trade_id, close_order_id: null, status: "Refused", message: `Close refused: ${linkProblems.map((v) => v.message).join("; ")}`, violations: linkProblems }, isError: true });
   const now = ctx.now();
@@ -385,19 +403,13 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
   upsertOrder(ctx.sql, { order_ref: ref, trade_id: trade.trade_id, intent: "close", status: "PendingSubmit" }, now);
   recordOrderTime(ctx.sql, ref, now.getTime());
   claimKey(ctx, key, argsHash, trade.trade_id);
-  ctx.audit("edge", "close_approved", { trade_id: trade.trade_id, close_trade_id: ref, by: actor });
+  ctx.audit("edge", "close_approved", { trade_id: trade.trade_id, close_trade_id: ref, by: actor, ...(input.limit_price !== undefined ? { limit_price: input.limit_price, quote_mid: limited?.quote.context?.mid ?? null } : {}) });
 
-  // A partly filled and then cancelled opening order holds fewer combo units than its legs say:
-  // close exactly what is held, never more (an over-sized close would open the opposite side).
-  const legs = legsOf(trade);
-  const opened = getOrderByRef(ctx.sql, trade.trade_id);
-  const units = comboSize(legs);
-  const heldUnits = opened && opened.status !== "Filled" && opened.filled > 0 && opened.filled < units ? opened.filled : units;
-  const closeLegs = heldUnits === units ? legs : legs.map((leg) => ({ ...leg, quantity: (leg.quantity / units) * heldUnits }));
+  const closeLegs = heldLegs(ctx, trade);
 
   let answer: ToolAnswer<CloseOutput>;
   try {
-    const result = await ctx.link.request("close", { trade_id: trade.trade_id, close_trade_id: ref, legs: closeLegs, symbol: trade.symbol });
+    const result = await ctx.link.request("close", { trade_id: trade.trade_id, close_trade_id: ref, legs: closeLegs, symbol: trade.symbol, ...(input.limit_price !== undefined ? { limit_price: input.limit_price } : {}) });
     const existing = getOrderByRef(ctx.sql, ref);
     const status = existing && existing.status !== "PendingSubmit" && existing.status !== "Unknown" ? existing.status : result.status;
     upsertOrder(ctx.sql, { ...(existing ?? {}), order_ref: ref, trade_id: trade.trade_id, intent: "close", order_id: result.order_id, perm_id: result.perm_id, status });
@@ -417,6 +429,19 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
     }
   }
   return storeAnswer(ctx, key, argsHash, trade.trade_id, answer);
+}
+
+/**
+ * The trade's legs sized to what is held: a partly filled and then cancelled opening order holds
+ * fewer combo units than its legs say; close exactly what is held, never more (an over-sized
+ * close would open the opposite side).
+ */
+export function heldLegs(ctx: DeskContext, trade: TradeRow): Leg[] {
+  const legs = legsOf(trade);
+  const opened = getOrderByRef(ctx.sql, trade.trade_id);
+  const units = comboSize(legs);
+  const heldUnits = opened && opened.status !== "Filled" && opened.filled > 0 && opened.filled < units ? opened.filled : units;
+  return heldUnits === units ? legs : legs.map((leg) => ({ ...leg, quantity: (leg.quantity / units) * heldUnits }));
 }
 
 // ---- cancel_order ----------------------------------------------------------------------------

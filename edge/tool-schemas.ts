@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { Leg, Symbol } from "../shared/order";
 import { OptionChain, OptionChainParams, PreviewResult, Quote, TwsHealth } from "../shared/protocol";
-import { OrderStatusName, TradeId, Violation } from "../shared/tools";
+import { MAX_CLAIM_USD, NetLimitPrice, OrderStatusName, TradeId, Violation } from "../shared/tools";
 
 export const LimitUsage = z.object({
   name: z.string(),
@@ -114,3 +114,29 @@ export const GetQuoteInput = z.strictObject({
 export const GetQuoteOutput = Quote;
 export const GetOptionChainInput = OptionChainParams;
 export const GetOptionChainOutput = OptionChain;
+
+export const ModifyOrderInput = z.strictObject({
+  trade_id: TradeId,
+  /**
+   * The new net limit per combo unit in IBKR's signed convention (debit positive, credit
+   * negative), as list_trades shows limit_price; for a working close, the closing order's net.
+   */
+  limit_price: NetLimitPrice,
+  /** A new claim of the worst-case loss at the new price (USD); default: the order's first claim. */
+  max_risk: z.number().finite("max_risk must be a finite number").nonnegative("max_risk cannot be negative").max(MAX_CLAIM_USD, `max_risk must be at most ${MAX_CLAIM_USD}`).optional(),
+});
+export const ModifyOrderOutput = z.object({
+  success: z.boolean(),
+  trade_id: z.string(),
+  order_id: z.number().int().nullable(),
+  intent: z.enum(["open", "close"]).nullable(),
+  status: z.union([OrderStatusName, z.literal("Refused")]),
+  previous_limit_price: z.number().nullable(),
+  limit_price: z.number().nullable(),
+  message: z.string(),
+  violations: z.array(Violation),
+  computed_max_risk: z.number().nullable(),
+  max_gain: z.number().nullable(),
+  breakevens: z.array(z.number()),
+  net_premium: z.number().nullable(),
+});

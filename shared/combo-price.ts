@@ -139,3 +139,8 @@ export function repriceLegs<L extends PricedLeg>(legs: readonly L[], signedNet: 
   }
   return { ok: false, reason: `No leg can carry the net price ${target} in whole cents at or above ${minLegPrice} per share` };
 }
+
+/** The legs of the order that closes these: every action reversed, sizes and contracts kept. */
+export function closingLegs<L extends Pick<Leg, "action">>(legs: readonly L[]): L[] {
+  return legs.map((leg) => ({ ...leg, action: leg.action === "BUY" ? "SELL" : "BUY" }));
+}

@@ -27,6 +27,7 @@ function validArgs(tool: string): Record<string, unknown> {
     case "preview_order": return condorOrder({ metadata: { note: "fuzz", tags: ["a"] }, idempotency_key: key });
     case "close_position": return { trade_id: TRADE_ID, idempotency_key: key };
     case "cancel_order": return { trade_id: TRADE_ID };
+    case "modify_order": return { trade_id: TRADE_ID, limit_price: -0.95, max_risk: 405 };
     default: return {};
   }
 }
@@ -129,7 +130,7 @@ async function stillServing(edge: Edge): Promise<void> {
   expect(verify.body.ok, JSON.stringify(verify.body)).toBe(true);
 }
 
-const WRITE_TOOLS = new Set(["place_order", "close_position", "cancel_order"]);
+const WRITE_TOOLS = new Set(["place_order", "close_position", "cancel_order", "modify_order"]);
 
 /**
  * Runs one tool's input, then holds the no-order invariant: a `place` reaches the bridge only for
@@ -143,6 +144,8 @@ async function judge(state: { rig: Rig; placed: number; errors: number; total: n
   state.total++;
   if (answer.isError) state.errors++;
   const places = bridge.sent("place").slice(placesBefore);
+  // The fuzz rig holds no working order, so no modify may ever reach the bridge.
+  expect(bridge.sent("modify"), `a modify request came from ${tool}`).toHaveLength(0);
   if (places.length > 0) {
     expect(tool, `a place request came from ${tool}`).toBe("place_order");
     expect(sendable(args), `an order was sent for an input that is not a sane order: ${JSON.stringify(args).slice(0, 600)}`).toBe(true);

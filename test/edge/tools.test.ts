@@ -10,7 +10,7 @@ describe("MCP tools", () => {
     const names = tools.map((t: any) => t.name).sort();
     expect(names).toEqual([
       "cancel_order", "close_position", "get_account", "get_option_chain", "get_order_status", "get_positions", "get_quote",
-      "get_safety_status", "health_check", "list_trades", "place_order", "preview_order",
+      "get_safety_status", "health_check", "list_trades", "modify_order", "place_order", "preview_order",
     ]);
     for (const t of tools) {
       expect(t.inputSchema, t.name).toBeDefined();
