@@ -46,7 +46,7 @@ export const IN = {
   TICK_OPTION_COMPUTATION: 21, CURRENT_TIME: 49, CONTRACT_DATA_END: 52, OPEN_ORDER_END: 53, ACCT_DOWNLOAD_END: 54,
   EXECUTION_DATA_END: 55, TICK_SNAPSHOT_END: 57, MARKET_DATA_TYPE: 58, COMMISSION_REPORT: 59, POSITION: 61,
   POSITION_END: 62, ACCOUNT_SUMMARY: 63, ACCOUNT_SUMMARY_END: 64, SEC_DEF_OPT_PARAMS: 75, SEC_DEF_OPT_PARAMS_END: 76,
-  TICK_REQ_PARAMS: 81, PNL: 94, PNL_SINGLE: 95,
+  TICK_REQ_PARAMS: 81, PNL: 94, PNL_SINGLE: 95, HISTORICAL_DATA: 17,
 } as const;
 
 /** IBKR reports every combo order against this BAG conId. */
@@ -287,5 +287,16 @@ export function pnlSingle(sv: number, reqId: number, pos: number, daily: number,
   if (sv >= SV.UNREALIZED_PNL) f.push(unreal);
   if (sv >= SV.REALIZED_PNL) f.push(realized);
   f.push(value);
+  return f;
+}
+
+/**
+ * HISTORICAL_DATA (17). From SYNT_REALTIME_BARS (124) no version field and each bar ends with its
+ * trade count; below HISTORICAL_DATA_END (196, not served) the start and end of the range follow
+ * the request id. Volume and WAP are decimals.
+ */
+export function historicalData(reqId: number, start: string, end: string, bars: { date: string; open: number; high: number; low: number; close: number; volume: number; wap: number; count: number }[]): Field[] {
+  const f: Field[] = [IN.HISTORICAL_DATA, reqId, start, end, bars.length];
+  for (const b of bars) f.push(b.date, b.open, b.high, b.low, b.close, b.volume, b.wap, b.count);
   return f;
 }
