@@ -11,6 +11,7 @@ import { buildOrder, type BuiltOrder, type ContractResolver, reverseLegs } from 
 import { BridgeError, notConnected, TwsError } from "./errors";
 import type { Logger } from "./log";
 import type { MarketData } from "./market-data";
+import { PriceHistoryReader } from "./price-history";
 import { type MirrorOrder, type Publish, num, type Mirror, orderFlows } from "./mirror";
 import { closeViolations, emergencyStopOn, placeViolations, reduceOnlyViolations } from "./second-key";
 import { SAFE_ID, type TradeLogs } from "./trade-logs";
@@ -83,6 +84,7 @@ function awaitOrderAnswer<T>(
 
 export function createOperations(deps: OperationDeps): Handlers {
   const { tws, mirror, contracts, market, tradeLogs, publish, logger } = deps;
+  const history = new PriceHistoryReader(tws, contracts);
 
   /** Refuse an order the edge approved: tell the edge (refusal event), the box (log) and the caller. */
   const refuse = (tradeId: string, code: "second_key_refused" | "emergency_stop_file", violations: Violation[]): never => {
@@ -442,6 +444,10 @@ export function createOperations(deps: OperationDeps): Handlers {
 
     async option_chain(p) {
       return market.optionChain(p);
+    },
+
+    async price_history(p) {
+      return history.bars(p);
     },
 
     async health() {

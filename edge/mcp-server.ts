@@ -31,6 +31,8 @@ import {
   CancelOrderOutput,
   GetOptionChainInput,
   GetOptionChainOutput,
+  GetPriceHistoryInput,
+  GetPriceHistoryOutput,
   GetQuoteInput,
   GetQuoteOutput,
   HealthCheckOutput,
@@ -133,6 +135,17 @@ export function buildMcpServer(ctx: DeskContext): McpServer {
       return ok(await ctx.link.request("option_chain", input));
     } catch (error) {
       return fail(`Option chain unavailable: ${(error as Error).message}`);
+    }
+  });
+
+  server.registerTool("get_price_history", {
+    description: `Price bars of an underlying from TWS's historical data (trades, regular hours), the most recent last: bar_size one of 1 min, 5 mins, 15 mins, 30 mins, 1 hour, 1 day (default), count 1-500 (default 30). IBKR paces historical requests (about 60 per 10 minutes); the same request within 15 s is answered from the last answer.`,
+    inputSchema: GetPriceHistoryInput, outputSchema: GetPriceHistoryOutput, annotations: READ_MARKET,
+  }, async (input) => {
+    try {
+      return ok(await ctx.link.request("price_history", input, 12_000));
+    } catch (error) {
+      return fail(`Price history unavailable: ${(error as Error).message}`);
     }
   });
 

@@ -2,7 +2,7 @@
 // Only the edge registers these, so they stay here rather than in shared/.
 import { z } from "zod";
 import { Leg, Symbol } from "../shared/order";
-import { OptionChain, OptionChainParams, PreviewResult, Quote, TwsHealth } from "../shared/protocol";
+import { OptionChain, OptionChainParams, PreviewResult, PriceHistory, PriceHistoryParams, Quote, TwsHealth } from "../shared/protocol";
 import { MAX_CLAIM_USD, NetLimitPrice, OrderStatusName, TradeId, Violation } from "../shared/tools";
 
 export const LimitUsage = z.object({
@@ -140,3 +140,6 @@ export const ModifyOrderOutput = z.object({
   breakevens: z.array(z.number()),
   net_premium: z.number().nullable(),
 });
+
+export const GetPriceHistoryInput = PriceHistoryParams;
+export const GetPriceHistoryOutput = PriceHistory;

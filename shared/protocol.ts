@@ -241,6 +241,36 @@ export const OptionChain = z.object({
 });
 export type OptionChain = z.infer<typeof OptionChain>;
 
+/** Bar sizes offered for price history (IBKR's bar size settings), and the most bars one answer holds. */
+export const BAR_SIZES = ["1 min", "5 mins", "15 mins", "30 mins", "1 hour", "1 day"] as const;
+export const MAX_HISTORY_BARS = 500;
+
+export const PriceHistoryParams = z.strictObject({
+  symbol: Symbol,
+  bar_size: z.enum(BAR_SIZES).default("1 day"),
+  /** How many bars, the most recent last (regular trading hours only). */
+  count: z.number().int("count is a whole number of bars").min(1, "count is at least 1").max(MAX_HISTORY_BARS, `count is at most ${MAX_HISTORY_BARS}`).default(30),
+});
+export type PriceHistoryParams = z.infer<typeof PriceHistoryParams>;
+export const PriceBar = z.object({
+  /** Start of the bar: YYYY-MM-DD for daily bars, ISO date-time (UTC) for intraday bars. */
+  time: z.string(),
+  open: z.number(),
+  high: z.number(),
+  low: z.number(),
+  close: z.number(),
+  volume: z.number().nullable(),
+});
+export const PriceHistory = z.object({
+  symbol: z.string(),
+  bar_size: z.enum(BAR_SIZES),
+  bars: z.array(PriceBar),
+  /** What TWS was asked for (IBKR's duration string), and when. */
+  duration: z.string(),
+  as_of: z.string(),
+});
+export type PriceHistory = z.infer<typeof PriceHistory>;
+
 export const LogParams = z.strictObject({
   kind: z.enum(["safety_violation", "circuit_breaker"]),
   at: z.string(),
@@ -263,6 +293,7 @@ export const Ops = {
   executions: { params: z.strictObject({ since: z.string().optional() }), result: z.array(Execution) },
   quote: { params: QuoteParams, result: Quote },
   option_chain: { params: OptionChainParams, result: OptionChain },
+  price_history: { params: PriceHistoryParams, result: PriceHistory },
   health: { params: Empty, result: TwsHealth },
   write_log: { params: LogParams, result: z.object({ written: z.literal(true) }) },
 } as const;

@@ -22,6 +22,7 @@ function validArgs(tool: string): Record<string, unknown> {
     case "get_order_status": return { order_id: 101 };
     case "list_trades": return { state: "open", symbol: "AAPL", limit: 10 };
     case "get_quote": return { legs: ironCondor() };
+    case "get_price_history": return { symbol: "SPY", bar_size: "1 day", count: 30 };
     case "get_option_chain": return { symbol: "AAPL", expiry: futureExpiry(), strike_range: 0.1 };
     case "place_order":
     case "preview_order": return condorOrder({ metadata: { note: "fuzz", tags: ["a"] }, idempotency_key: key });
