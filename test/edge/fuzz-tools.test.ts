@@ -38,12 +38,17 @@ function validArgs(tool: string): Record<string, unknown> {
 const isObj = (v: unknown): v is Record<string, any> => !!v && typeof v === "object" && !Array.isArray(v);
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 const num = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+/**
+ * The keys a tool sees: the MCP SDK's JSON-RPC parse rebuilds `arguments` by assignment, so a JSON
+ * key "__proto__" never reaches the tool (it is dropped, not applied); the order sent lacks it.
+ */
+const keysSeen = (o: Record<string, unknown>): string[] => Object.keys(o).filter((k) => k !== "__proto__");
 
 /** Necessary (not sufficient) conditions for an order to be sent; written apart from shared/. */
 function sendable(args: unknown): boolean {
   if (!isObj(args)) return false;
   const allowedKeys = new Set(["symbol", "strategy", "legs", "max_risk", "capital_required", "metadata", "idempotency_key"]);
-  if (Object.keys(args).some((k) => !allowedKeys.has(k))) return false;
+  if (keysSeen(args).some((k) => !allowedKeys.has(k))) return false;
   if (typeof args.symbol !== "string" || !ALLOWED.includes(args.symbol.trim().toUpperCase())) return false;
   const symbol = args.symbol.trim().toUpperCase();
   if (typeof args.strategy !== "string" || args.strategy.trim().length === 0 || args.strategy.trim().length > 40) return false;
@@ -55,7 +60,7 @@ function sendable(args: unknown): boolean {
   const horizon = new Date(Date.now() + 1_001 * 86_400_000).toISOString().slice(0, 10);
   const seen = new Set<string>();
   for (const leg of args.legs) {
-    if (!isObj(leg) || Object.keys(leg).some((k) => !["action", "contract", "quantity", "price"].includes(k))) return false;
+    if (!isObj(leg) || keysSeen(leg).some((k) => !["action", "contract", "quantity", "price"].includes(k))) return false;
     if (leg.action !== "BUY" && leg.action !== "SELL") return false;
     if (!Number.isInteger(leg.quantity) || leg.quantity < 1 || leg.quantity > LIMITS.MAX_CONTRACTS_PER_ORDER) return false;
     if (!num(leg.price) || leg.price < LIMITS.MIN_LEG_PRICE || leg.price > 10_000) return false;
