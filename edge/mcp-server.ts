@@ -14,7 +14,6 @@ import {
   GetOrderStatusInput,
   GetOrderStatusOutput,
   GetPositionsInput,
-  GetPositionsOutput,
   PlaceOrderInput,
   PlaceOrderOutput,
 } from "../shared/tools";
@@ -26,6 +25,7 @@ import { getOrderById, listTrades } from "./ledger";
 import { cancelOrder, closePosition, placeOrder, previewOrder } from "./order-desk";
 import { modifyOrder } from "./modify-order";
 import { accountSnapshot } from "./safety-state";
+import { netGreeks, openTradeStandings } from "./standing";
 import {
   CancelOrderInput,
   CancelOrderOutput,
@@ -34,6 +34,7 @@ import {
   GetPriceHistoryInput,
   GetPriceHistoryOutput,
   GetQuoteInput,
+  GetPositionsWithStandingOutput,
   GetQuoteOutput,
   HealthCheckOutput,
   ListTradesInput,
@@ -72,14 +73,15 @@ export function buildMcpServer(ctx: DeskContext): McpServer {
   });
 
   server.registerTool("get_positions", {
-    description: "Open positions (per leg, signed quantity) from the bridge's latest snapshot, optionally for one symbol.",
-    inputSchema: GetPositionsInput, outputSchema: GetPositionsOutput, annotations: READ,
+    description: "Open positions (per leg, signed quantity) from the bridge's latest snapshot, optionally for one symbol; and each open trade's standing: mark (net per combo unit), unrealized P&L, distance to its worst case, days to expiry.",
+    inputSchema: GetPositionsInput, outputSchema: GetPositionsWithStandingOutput, annotations: READ,
   }, async ({ symbol }) => {
     // Positions stream on change, so their freshness is the link's: the account heartbeat's age.
     const account = accountSnapshot(ctx.sql);
     const asOf = account?.summary.as_of ?? positionsAsOf(ctx.sql);
     if (!asOf) return fail("No position data yet: the bridge has not reported this account (is it connected?)");
-    return ok({ positions: positionsView(ctx.sql, symbol), as_of: asOf, data_age_seconds: dataAgeSeconds(ctx) ?? 0 });
+    const trades = openTradeStandings(ctx.sql, ctx.now()).filter((t) => !symbol || t.symbol === symbol);
+    return ok({ positions: positionsView(ctx.sql, symbol), as_of: asOf, data_age_seconds: dataAgeSeconds(ctx) ?? 0, trades });
   });
 
   server.registerTool("get_order_status", {
@@ -102,14 +104,14 @@ export function buildMcpServer(ctx: DeskContext): McpServer {
   });
 
   server.registerTool("get_safety_status", {
-    description: "Hard limits and what is used of each today, breakers, emergency stop, remaining risk budget and whether new trades can be opened now.",
+    description: "Hard limits and what is used of each today, breakers, emergency stop, remaining risk budget, whether new trades can be opened now, and the open trades' net greeks per underlying (from TWS).",
     inputSchema: z.strictObject({}), outputSchema: SafetyStatusOutput, annotations: READ,
-  }, async () => ok(safetyStatusView(ctx)));
+  }, async () => ok({ ...safetyStatusView(ctx), net_greeks: await netGreeks(ctx) }));
 
   server.registerTool("list_trades", {
-    description: "Trades in the ledger, newest first, with their orders and fills (state pending_approval means waiting for a person in shadow mode).",
+    description: "Trades in the ledger, newest first, with their orders and fills (state pending_approval means waiting for a person in shadow mode); an open trade's standing gives its mark, unrealized P&L, distance to its worst case and days to expiry.",
     inputSchema: ListTradesInput, outputSchema: ListTradesOutput, annotations: READ,
-  }, async (input) => ok({ trades: listTrades(ctx.sql, input).map((t) => tradeView(ctx.sql, t)) }));
+  }, async (input) => ok({ trades: listTrades(ctx.sql, input).map((t) => tradeView(ctx.sql, t, ctx.now())) }));
 
   server.registerTool("health_check", {
     description: "Bridge link, TWS connection and the age of the account data; ready_to_trade is false with the reasons when orders would be refused.",

@@ -3,7 +3,8 @@
 import { z } from "zod";
 import { Leg, Symbol } from "../shared/order";
 import { OptionChain, OptionChainParams, PreviewResult, PriceHistory, PriceHistoryParams, Quote, TwsHealth } from "../shared/protocol";
-import { MAX_CLAIM_USD, NetLimitPrice, OrderStatusName, TradeId, Violation } from "../shared/tools";
+import { GetPositionsOutput, MAX_CLAIM_USD, NetLimitPrice, OrderStatusName, TradeId, Violation } from "../shared/tools";
+import { NetGreeksView, TradeStanding } from "./standing";
 
 export const LimitUsage = z.object({
   name: z.string(),
@@ -38,6 +39,8 @@ export const SafetyStatusOutput = z.object({
   data_age_seconds: z.number().nullable(),
   can_open_new_trades: z.boolean(),
   blocked_by: z.array(z.string()),
+  /** Net greeks of the open trades per underlying group, from TWS's option computations. */
+  net_greeks: NetGreeksView.optional(),
 });
 
 export const PreviewOrderOutput = z.object({
@@ -96,6 +99,8 @@ export const TradeView = z.object({
     filled: z.number(), remaining: z.number(), avg_fill_price: z.number().nullable(), updated_at: z.string(),
   })),
   fills: z.array(z.object({ exec_id: z.string(), symbol: z.string(), sec_type: z.string(), side: z.enum(["BOT", "SLD"]), shares: z.number(), price: z.number(), commission: z.number().nullable(), time: z.string() })),
+  /** For an open or closing trade: its mark, unrealized P&L, distance to its worst case, days to expiry. */
+  standing: TradeStanding.nullable().optional(),
 });
 export const ListTradesOutput = z.object({ trades: z.array(TradeView) });
 
@@ -143,3 +148,8 @@ export const ModifyOrderOutput = z.object({
 
 export const GetPriceHistoryInput = PriceHistoryParams;
 export const GetPriceHistoryOutput = PriceHistory;
+
+/** get_positions: the seed's shape, plus each open trade's standing. */
+export const GetPositionsWithStandingOutput = GetPositionsOutput.extend({
+  trades: z.array(z.object({ trade_id: z.string(), symbol: z.string(), strategy: z.string(), standing: TradeStanding })).optional(),
+});
