@@ -3,6 +3,7 @@
 // positions and TWS health. Trade state follows its orders; a closed trade books its realized P&L.
 import { roundCents } from "../shared/money";
 import type { Event, EventData, OpenOrder } from "../shared/protocol";
+import { recordPnlPoint } from "./pictures";
 import { tradingDay } from "../shared/trade-id";
 import type { Position } from "../shared/tools";
 import { checkBreakers } from "./breakers";
@@ -127,11 +128,13 @@ export function applyEvent(ctx: DeskContext, event: Event): void {
       const hwm = highWaterMark(ctx.sql);
       if (hwm === null || event.data.net_liquidation > hwm) setKv(ctx.sql, "high_water_mark", roundCents(event.data.net_liquidation));
       checkBreakers(ctx);
+      recordPnlPoint(ctx.sql, now);
       return;
     }
     case "pnl":
       setKv(ctx.sql, "pnl", { ...event.data, trading_day: tradingDay(now), received_at_ms: now.getTime() });
       checkBreakers(ctx);
+      recordPnlPoint(ctx.sql, now);
       return;
     case "position": {
       const { account, ...position } = event.data;

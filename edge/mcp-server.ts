@@ -24,6 +24,7 @@ import { elicitationAsker } from "./elicitation";
 import { getOrderById, listTrades } from "./ledger";
 import { cancelOrder, closePosition, placeOrder, previewOrder } from "./order-desk";
 import { modifyOrder } from "./modify-order";
+import { recordQuoteUnderlying, recordUnderlyingPrice } from "./pictures";
 import { accountSnapshot } from "./safety-state";
 import { netGreeks, openTradeStandings } from "./standing";
 import {
@@ -123,7 +124,9 @@ export function buildMcpServer(ctx: DeskContext): McpServer {
     inputSchema: GetQuoteInput, outputSchema: GetQuoteOutput, annotations: READ_MARKET,
   }, async ({ legs }) => {
     try {
-      return ok(await ctx.link.request("quote", { legs }));
+      const quote = await ctx.link.request("quote", { legs });
+      recordQuoteUnderlying(ctx.sql, legs[0]?.contract.symbol, quote);
+      return ok(quote);
     } catch (error) {
       return fail(`Quote unavailable: ${(error as Error).message}`);
     }
@@ -134,7 +137,9 @@ export function buildMcpServer(ctx: DeskContext): McpServer {
     inputSchema: GetOptionChainInput, outputSchema: GetOptionChainOutput, annotations: READ_MARKET,
   }, async (input) => {
     try {
-      return ok(await ctx.link.request("option_chain", input));
+      const chain = await ctx.link.request("option_chain", input);
+      recordUnderlyingPrice(ctx.sql, chain.symbol, chain.underlying_price, ctx.now().toISOString());
+      return ok(chain);
     } catch (error) {
       return fail(`Option chain unavailable: ${(error as Error).message}`);
     }

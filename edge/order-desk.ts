@@ -29,6 +29,7 @@ import {
   upsertOrder,
   type TradeRow,
 } from "./ledger";
+import { recordQuoteUnderlying } from "./pictures";
 import { buildAccountState, shadowMode, twsHealth } from "./safety-state";
 
 /** How long a shadow-mode order waits for an admin before its reserved risk is released. */
@@ -125,6 +126,7 @@ export async function fetchQuote(ctx: DeskContext, legs: readonly Leg[]): Promis
   if (!ctx.link.socket()) return { context: null, note: "no bridge connected", quote: null };
   try {
     const quote = await ctx.link.request("quote", { legs: legs.map((l) => ({ ...l })) });
+    recordQuoteUnderlying(ctx.sql, legs[0]?.contract.symbol, quote);
     const asOf = Date.parse(quote.as_of);
     const ageMs = Number.isFinite(asOf) ? Math.max(0, ctx.now().getTime() - asOf) : Number.POSITIVE_INFINITY;
     return { context: { mid: quote.mid, ageMs }, note: quote.mid === null ? `quote ${quote.data_type}${quote.reason ? `: ${quote.reason}` : ""}` : null, quote };

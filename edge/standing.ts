@@ -13,6 +13,7 @@ import { tradingDay } from "../shared/trade-id";
 import type { Position } from "../shared/tools";
 import type { DeskContext } from "./desk-context";
 import { fillsOfTrade, legsOf, listTrades, type TradeRow } from "./ledger";
+import { recordQuoteUnderlying } from "./pictures";
 
 export const TradeStanding = z.object({
   /** Net per combo unit to buy the structure now, debit positive (the opening limit's convention). */
@@ -129,6 +130,7 @@ export async function netGreeks(ctx: DeskContext): Promise<z.infer<typeof NetGre
       const legs = legsOf(t);
       try {
         const q = await ctx.link.request("quote", { legs: legs.map((l) => ({ ...l })) });
+        recordQuoteUnderlying(ctx.sql, t.symbol, q);
         const perLeg: ({ greeks: Greeks | null } | undefined)[] = legs.length === 1 ? [{ greeks: q.greeks ?? null }] : (q.leg_greeks ?? []);
         const group = (out[t.exposure_group ?? t.symbol] ??= { delta: 0, gamma: 0, theta: 0, vega: 0, legs_without_greeks: 0 });
         legs.forEach((leg, i) => {
