@@ -42,9 +42,15 @@ export const CHARTS_JS = String.raw`"use strict";
     var root = frame(W, H, m, label, "payoff");
     root.dataset.xMin = xMin; root.dataset.xMax = xMax; root.dataset.yMin = yLo; root.dataset.yMax = yHi; root.dataset.yZero = Y(0);
     root.appendChild(svg("rect", { x: m.l, y: m.t, width: W - m.l - m.r, height: H - m.t - m.b, "class": "plot" }));
-    // Gain above zero, loss below: two filled areas under the line.
+    // Gain above zero, loss below: two filled areas under the line, split where it crosses zero.
+    var split = [];
+    p.points.forEach(function (q, i) {
+      var prev = p.points[i - 1];
+      if (prev && ((prev[1] < 0 && q[1] > 0) || (prev[1] > 0 && q[1] < 0))) split.push([prev[0] + (0 - prev[1]) * (q[0] - prev[0]) / (q[1] - prev[1]), 0]);
+      split.push(q);
+    });
     var area = function (cls, clampFn) {
-      var pts = [[X(xs[0]), Y(0)]].concat(p.points.map(function (q) { return [X(q[0]), Y(clampFn(q[1]))]; })).concat([[X(xs[xs.length - 1]), Y(0)]]);
+      var pts = [[X(xs[0]), Y(0)]].concat(split.map(function (q) { return [X(q[0]), Y(clampFn(q[1]))]; })).concat([[X(xs[xs.length - 1]), Y(0)]]);
       root.appendChild(svg("polygon", { points: pts.map(function (a) { return a[0].toFixed(2) + "," + a[1].toFixed(2); }).join(" "), "class": cls }));
     };
     area("gain-area", function (y) { return Math.max(0, y); });
@@ -67,7 +73,7 @@ export const CHARTS_JS = String.raw`"use strict";
     if (typeof p.underlying_price === "number") {
       var u = Math.min(Math.max(p.underlying_price, xMin), xMax);
       root.appendChild(svg("line", { x1: X(u), x2: X(u), y1: m.t, y2: H - m.b, "class": "underlying", "data-price": p.underlying_price }));
-      root.appendChild(svg("text", { x: X(u), y: H - m.b - 6, "class": "x-note underlying-label" }, "now " + price(p.underlying_price)));
+      root.appendChild(svg("text", { x: X(u), y: H - m.b - 6, "class": "x-note underlying-label" }, "underlying " + price(p.underlying_price)));
     }
     for (var k = 0; k <= 4; k++) {
       var x = xMin + (xMax - xMin) * k / 4;
@@ -111,7 +117,7 @@ export const CHARTS_JS = String.raw`"use strict";
 
   /** Each limit's use as a bar (share of the limit), red from 80%. */
   function limitBars(limits) {
-    var rowH = 26, W = 600, m = { l: 230, r: 70, t: 6, b: 6 };
+    var rowH = 26, W = 720, m = { l: 340, r: 70, t: 6, b: 6 };
     var H = m.t + m.b + rowH * limits.length;
     var root = frame(W, H, m, "Use of each hard limit", "limit-bars");
     limits.forEach(function (l, i) {
