@@ -83,6 +83,25 @@ describe("modify", () => {
     expect(sim.orders()[0]).toMatchObject({ status: "Submitted", lmtPrice: placeParams(TRADE, resting, 0).limit_price, totalQuantity: 1 });
   });
 
+  it("a modify TWS refuses leaves the order working at its old price: no Rejected status reaches the edge", async () => {
+    const { sim, edge } = rig;
+    const natural = spyIronCondor(sim);
+    const naturalNet = placeParams(TRADE, natural, 0).limit_price as number;
+    const restingNet = Math.round((naturalNet - 0.3) * 100) / 100;
+    const resting = priced(natural, restingNet);
+    const placed = await edge.ok<{ order_id: number }>("place", placeParams(TRADE, resting, risk(resting)));
+    await until(() => sim.orders()[0]?.status === "Submitted", 3000, "the order to rest");
+    sim.fault.rejectNextOrder("modification not accepted");
+    const walked = priced(resting, Math.round((restingNet + 0.05) * 100) / 100);
+    const refused = await edge.request("modify", { order_ref: TRADE, order_id: placed.order_id, symbol: "SPY", strategy: "iron condor", intent: "open", legs: walked, limit_price: placeParams(TRADE, walked, 0).limit_price, max_risk: risk(walked) });
+    expect(refused.error?.code).toBe("tws_error");
+    expect(refused.error?.message).toMatch(/keeps working at its previous price/);
+    expect(sim.orders()[0]).toMatchObject({ status: "Submitted", lmtPrice: restingNet });
+    expect(edge.events<{ status: string }>("order_status").some((s) => s.status === "Rejected")).toBe(false);
+    const status = await edge.ok<{ status: string }>("order_status", { order_id: placed.order_id });
+    expect(status.status).toBe("Submitted");
+  });
+
   it("places a close at a limit and walks it to a fill", async () => {
     const { sim, edge } = rig;
     const legs = spyIronCondor(sim);
