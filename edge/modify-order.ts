@@ -5,7 +5,7 @@
 // synchronous turn as the check. Until TWS confirms, the larger of the old and new reservation
 // holds; a refusal restores the old one. Closes are walked too (collar only: closes reduce risk).
 import { evaluateOrder, orderGroup, perOrderChecks, priceCollar } from "../shared/checks";
-import { closingLegs, netLimitPrice, repriceLegs } from "../shared/combo-price";
+import { closingLegs, repriceLegs } from "../shared/combo-price";
 import { MIN_LEG_PRICE } from "../shared/limits";
 import { formatUsd, roundCents } from "../shared/money";
 import type { Leg } from "../shared/order";
@@ -16,6 +16,7 @@ import { BridgeError, PLACE_TIMEOUT_MS } from "./bridge-link";
 import type { DeskContext } from "./desk-context";
 import { closeRef, getOrderByRef, getTrade, legsOf, ordersLastMinute, recordOrderTime, type TradeRow } from "./ledger";
 import { fetchQuote, heldLegs, linkViolations, mayHaveReachedTws, type ToolAnswer, withQuoteNote } from "./order-desk";
+import { getKv, setKv } from "./kv";
 import { buildAccountState } from "./safety-state";
 
 export interface ModifyOrderInput {
@@ -38,6 +39,14 @@ export interface ModifyOrderOutput {
   max_gain: number | null;
   breakevens: number[];
   net_premium: number | null;
+}
+
+/** The limit a working close carries at IBKR (the ledger keeps an opening order's in its trade row). */
+export function setCloseLimit(sql: SqlStorage, closeOrderRef: string, limitPrice: number | null): void {
+  if (limitPrice !== null && Number.isFinite(limitPrice)) setKv(sql, `close_limit:${closeOrderRef}`, limitPrice);
+}
+function closeLimit(sql: SqlStorage, closeOrderRef: string): number | null {
+  return getKv<number | null>(sql, `close_limit:${closeOrderRef}`, null);
 }
 
 /** Statuses in which TWS accepts a modify of the order. */
@@ -92,12 +101,13 @@ export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, act
 
   // ---- the order at its new price: the same legs, carrying the new net
   const baseLegs = intent === "open" ? legsOf(trade) : closingLegs(heldLegs(ctx, trade));
-  const previous = roundCents(intent === "open" ? trade.limit_price : netLimitPrice(baseLegs));
+  const known = intent === "open" ? trade.limit_price : closeLimit(ctx.sql, ref);
+  const previous = known === null ? null : roundCents(known);
   const repriced = repriceLegs(baseLegs, input.limit_price, MIN_LEG_PRICE);
   if (!repriced.ok) return one("limit_price", `The limit price ${input.limit_price} cannot be sent: ${repriced.reason}`);
   const newLegs: Leg[] = repriced.legs;
-  if (intent === "open" && Math.abs(input.limit_price - trade.limit_price) < 0.005)
-    return one("limit_price", `Order ${orderId} already carries the limit price ${formatUsd(trade.limit_price)}; nothing to modify`);
+  if (previous !== null && Math.abs(input.limit_price - previous) < 0.005)
+    return one("limit_price", `Order ${orderId} already carries the limit price ${formatUsd(previous)}; nothing to modify`);
   const today = tradingDay(ctx.now());
   const analysis = intent === "open" ? analyzeOrder(newLegs, { symbol: trade.symbol, today }) : null;
   const quote = await fetchQuote(ctx, newLegs);
@@ -161,11 +171,12 @@ export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, act
         breakevens_json: JSON.stringify(analysis.breakevens), legs_json: JSON.stringify(newLegs), limit_price: input.limit_price,
       });
     }
+    if (intent === "close") setCloseLimit(ctx.sql, ref, result.limit_price);
     ctx.audit("bridge", "order_modified", { trade_id: current.trade_id, order_id: orderId, intent, from: previous, to: result.limit_price, status: result.status });
     return {
       output: {
         success: true, trade_id: current.trade_id, order_id: orderId, intent, status: result.status, previous_limit_price: previous, limit_price: result.limit_price,
-        message: `Order ${orderId} (${ref}) now works at ${formatUsd(input.limit_price)} (${input.limit_price >= 0 ? "debit" : "credit"}), was ${formatUsd(previous)}; same order id and orderRef`,
+        message: `Order ${orderId} (${ref}) now works at ${formatUsd(input.limit_price)} (${input.limit_price >= 0 ? "debit" : "credit"}), was ${previous === null ? "not recorded" : formatUsd(previous)}; same order id and orderRef`,
         violations: [], ...(analysis ? figures(analysis) : NO_FIGURES),
       },
       isError: false,
@@ -178,7 +189,7 @@ export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, act
       return {
         output: {
           success: false, trade_id: current.trade_id, order_id: orderId, intent, status: "Unknown", previous_limit_price: previous, limit_price: null,
-          message: `${e.message}. The modify may have reached TWS: the order works at ${formatUsd(previous)} or ${formatUsd(input.limit_price)}, and the larger risk stays reserved. Check get_order_status before walking it again`,
+          message: `${e.message}. The modify may have reached TWS: the order works at ${previous === null ? "its previous price" : formatUsd(previous)} or ${formatUsd(input.limit_price)}, and the larger risk stays reserved. Check get_order_status before walking it again`,
           violations: [], ...(analysis ? figures(analysis) : NO_FIGURES),
         },
         isError: true,
@@ -194,7 +205,7 @@ export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, act
     return {
       output: {
         success: false, trade_id: current.trade_id, order_id: orderId, intent, status: "Refused", previous_limit_price: previous, limit_price: null,
-        message: `Modify not done: ${e.message}. The order keeps working at ${formatUsd(previous)}`, violations: refused, ...(analysis ? figures(analysis) : NO_FIGURES),
+        message: `Modify not done: ${e.message}. The order keeps working at ${previous === null ? "its previous price" : formatUsd(previous)}`, violations: refused, ...(analysis ? figures(analysis) : NO_FIGURES),
       },
       isError: true,
     };

@@ -90,7 +90,7 @@ describe("modify_order", () => {
     bridge.quoteMid = () => 0.62;
     const walked = await edge.call("modify_order", { trade_id: tradeId, limit_price: 0.6 });
     expect(walked.isError, JSON.stringify(walked.structuredContent)).toBeFalsy();
-    expect(walked.structuredContent).toMatchObject({ intent: "close", order_id: closed.structuredContent.close_order_id, limit_price: 0.6 });
+    expect(walked.structuredContent).toMatchObject({ intent: "close", order_id: closed.structuredContent.close_order_id, previous_limit_price: 0.55, limit_price: 0.6 });
     expect(bridge.sent("modify")[0]?.params).toMatchObject({ order_ref: `${tradeId}_CLOSE`, intent: "close", limit_price: 0.6 });
   });
 });
