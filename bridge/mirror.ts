@@ -342,12 +342,12 @@ export class Mirror {
       this.logger.info({ order_id: id, code }, `TWS about order ${id}: ${text}`);
       return;
     }
-    if (TERMINAL.has(known.status)) return;
     if (this.modifying.has(id)) {
       this.logger.warn({ order_id: id, order_ref: known.orderRef, code }, `TWS refused the modify of order ${id}, which keeps working as it was: ${text}`);
       this.notify(known, { code, text });
       return;
     }
+    if (TERMINAL.has(known.status)) return;
     const rejected: MirrorOrder = { ...known, status: "Rejected", reason: `TWS ${code}: ${text}`, lastUpdate: new Date().toISOString() };
     this.orders.set(id, rejected);
     this.logger.warn({ order_id: id, order_ref: known.orderRef, code }, `TWS rejected order ${id}: ${text}`);

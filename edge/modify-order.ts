@@ -4,6 +4,7 @@
 // order rate — a modify counts as an order), and the reservation is raised in the same
 // synchronous turn as the check. Until TWS confirms, the larger of the old and new reservation
 // holds; a refusal restores the old one. Closes are walked too (collar only: closes reduce risk).
+// In shadow mode an opening order's new price would skip the person's approval, so it is refused.
 import { evaluateOrder, orderGroup, perOrderChecks, priceCollar } from "../shared/checks";
 import { closingLegs, repriceLegs } from "../shared/combo-price";
 import { MIN_LEG_PRICE } from "../shared/limits";
@@ -17,7 +18,7 @@ import type { DeskContext } from "./desk-context";
 import { closeRef, getOrderByRef, getTrade, legsOf, ordersLastMinute, recordOrderTime, type TradeRow } from "./ledger";
 import { fetchQuote, heldLegs, linkViolations, mayHaveReachedTws, type ToolAnswer, withQuoteNote } from "./order-desk";
 import { getKv, setKv } from "./kv";
-import { buildAccountState } from "./safety-state";
+import { buildAccountState, shadowMode } from "./safety-state";
 
 export interface ModifyOrderInput {
   trade_id: string;
@@ -121,6 +122,8 @@ export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, act
   const violations: Violation[] = [...linkViolations(ctx)];
   let reserve: { risk: number; exposure: number } | null = null;
   const claim = input.max_risk ?? current.claimed_max_risk;
+  if (intent === "open" && shadowMode(ctx.sql, ctx.settings))
+    violations.push({ check: "shadow_mode", message: "Shadow mode is on: a new price for an opening order needs a person's approval; cancel_order it and place_order again to queue it" });
   if (intent === "open" && analysis) {
     // The trade's own reservation and fingerprint are left out (it is being re-decided); the
     // order rate counts everything, this trade's earlier orders included: a modify is an order.

@@ -61,6 +61,15 @@ describe("modify_order", () => {
     expect(bridge.sent("modify")).toHaveLength(4);
   });
 
+  it("in shadow mode refuses a new price for an opening order (it would skip the approval)", async () => {
+    const { edge, bridge, tradeId } = await workingCondor();
+    expect((await edge.admin("/api/shadow-mode", { on: true, reason: "probation", by: "lead" })).status).toBe(200);
+    bridge.quoteMid = () => -0.95;
+    const refused = await edge.call("modify_order", { trade_id: tradeId, limit_price: -0.95, max_risk: 405 });
+    expect(refused.structuredContent.violations.map((v: { check: string }) => v.check)).toEqual(["shadow_mode"]);
+    expect(bridge.sent("modify")).toHaveLength(0);
+  });
+
   it("restores the reservation when the bridge refuses the modify (second key)", async () => {
     const { edge, bridge, tradeId } = await workingCondor();
     bridge.handlers.modify = () => ({ error: { code: "second_key_refused", message: "The bridge's second key refused the order: test", violations: [{ check: "max_trade_risk", message: "test" }] } });
