@@ -18,7 +18,7 @@ import { recordQuoteUnderlying } from "./pictures";
 export const TradeStanding = z.object({
   /** Net per combo unit to buy the structure now, debit positive (the opening limit's convention). */
   mark: z.number().nullable(),
-  /** Cash the trade opened for (credit positive), from its fills, else from its limit price. */
+  /** Cash the trade opened for (credit positive, before commissions), from its fills, else from its limit price. */
   opening_cash: z.number(),
   unrealized_pnl: z.number().nullable(),
   /** The computed worst-case loss at expiry, and how much more the trade can lose before it. */

@@ -73,7 +73,7 @@ export const CHARTS_JS = String.raw`"use strict";
     if (typeof p.underlying_price === "number") {
       var u = Math.min(Math.max(p.underlying_price, xMin), xMax);
       root.appendChild(svg("line", { x1: X(u), x2: X(u), y1: m.t, y2: H - m.b, "class": "underlying", "data-price": p.underlying_price }));
-      root.appendChild(svg("text", { x: X(u), y: H - m.b - 6, "class": "x-note underlying-label" }, "underlying " + price(p.underlying_price)));
+      root.appendChild(svg("text", { x: X(u), y: H - m.b - 6, "class": "x-note underlying-label" }, "underlying " + price(p.underlying_price) + (p.underlying_price_at ? " at " + new Date(p.underlying_price_at).toLocaleTimeString() : "")));
     }
     for (var k = 0; k <= 4; k++) {
       var x = xMin + (xMax - xMin) * k / 4;
