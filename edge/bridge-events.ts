@@ -3,12 +3,12 @@
 // positions and TWS health. Trade state follows its orders; a closed trade books its realized P&L.
 import { roundCents } from "../shared/money";
 import type { Event, EventData, OpenOrder } from "../shared/protocol";
-import { recordPnlPoint } from "./pictures";
 import { tradingDay } from "../shared/trade-id";
 import type { Position } from "../shared/tools";
 import { checkBreakers } from "./breakers";
 import type { DeskContext } from "./desk-context";
 import { getKv, setKv } from "./kv";
+import { recordPnlPoint } from "./pictures";
 import {
   addDailyPnl,
   closeRef,
