@@ -50,6 +50,18 @@ function closeLimit(sql: SqlStorage, closeOrderRef: string): number | null {
   return getKv<number | null>(sql, `close_limit:${closeOrderRef}`, null);
 }
 
+/**
+ * Orders with a modify on its way to TWS, per account object (its storage) and orderRef: one at a
+ * time, so each modify's reservation bookkeeping (raise, then settle on the answer) is not crossed
+ * by another's. In memory on purpose: a restarted object has no pending bridge request either.
+ */
+const inFlightByAccount = new WeakMap<SqlStorage, Set<string>>();
+function inFlightOf(sql: SqlStorage): Set<string> {
+  let set = inFlightByAccount.get(sql);
+  if (!set) inFlightByAccount.set(sql, (set = new Set()));
+  return set;
+}
+
 /** Statuses in which TWS accepts a modify of the order. */
 const MODIFIABLE = new Set<OrderStatusName>(["PreSubmitted", "Submitted", "PartiallyFilled"]);
 
@@ -119,7 +131,11 @@ export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, act
   const currentOrder = getOrderByRef(ctx.sql, ref);
   if (!current || current.state !== trade.state || current.limit_price !== trade.limit_price || currentOrder?.order_id !== orderId || !MODIFIABLE.has(currentOrder.status))
     return one("order_state", `The order of ${trade.trade_id} changed while its quote was fetched (now ${currentOrder?.status ?? current?.state ?? "gone"}); look again with list_trades`);
+  const inFlight = inFlightOf(ctx.sql);
+  const flightKey = ref;
   const violations: Violation[] = [...linkViolations(ctx)];
+  if (inFlight.has(flightKey))
+    violations.push({ check: "modify_in_flight", message: `A modify of order ${orderId} is already on its way to TWS; wait for its answer (get_order_status) before walking the price again` });
   let reserve: { risk: number; exposure: number } | null = null;
   const claim = input.max_risk ?? current.claimed_max_risk;
   if (intent === "open" && shadowMode(ctx.sql, ctx.settings))
@@ -152,6 +168,7 @@ export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, act
     trade_id: current.trade_id, order_id: orderId, intent, from: previous, to: input.limit_price, reserved_risk: reserve?.risk ?? null,
     exposure: reserve?.exposure ?? null, quote_mid: quote.context?.mid ?? null, by: actor,
   });
+  inFlight.add(flightKey);
   // ---- end of the synchronous turn.
 
   try {
@@ -212,5 +229,7 @@ export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, act
       },
       isError: true,
     };
+  } finally {
+    inFlight.delete(flightKey);
   }
 }

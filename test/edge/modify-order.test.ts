@@ -4,7 +4,7 @@
 // a close placed at a limit is walked as a close; nothing but a working order can be modified.
 import { describe, expect, it } from "vitest";
 import { netLimitPrice } from "../../shared/risk";
-import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor } from "./harness";
+import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, waitFor } from "./harness";
 
 async function workingCondor() {
   const edge = new Edge();
@@ -68,6 +68,24 @@ describe("modify_order", () => {
     const refused = await edge.call("modify_order", { trade_id: tradeId, limit_price: -0.95, max_risk: 405 });
     expect(refused.structuredContent.violations.map((v: { check: string }) => v.check)).toEqual(["shadow_mode"]);
     expect(bridge.sent("modify")).toHaveLength(0);
+  });
+
+  it("one modify of an order at a time: a second while the first is on its way is refused", async () => {
+    const { edge, bridge, tradeId, orderId } = await workingCondor();
+    let answer: (v: unknown) => void = () => undefined;
+    bridge.handlers.modify = (p: any) => new Promise((resolve) => (answer = () => resolve({ order_id: p.order_id, perm_id: 1, status: "Submitted", limit_price: p.limit_price })));
+    bridge.quoteMid = () => -0.97;
+    const first = edge.call("modify_order", { trade_id: tradeId, limit_price: -0.97, max_risk: 500 });
+    await waitFor(async () => bridge.sent("modify").length === 1, "the first modify at the bridge");
+    // While it is out, the larger of the two reservations holds (here the new claim, $500).
+    expect((await edge.call("list_trades", {})).structuredContent.trades[0].reserved_risk).toBe(500);
+    const second = await edge.call("modify_order", { trade_id: tradeId, limit_price: -0.98, max_risk: 500 });
+    expect(second.structuredContent.violations.map((v: { check: string }) => v.check)).toEqual(["modify_in_flight"]);
+    answer(undefined);
+    expect((await first).structuredContent).toMatchObject({ success: true, order_id: orderId, limit_price: -0.97 });
+    bridge.handlers.modify = (p: any) => ({ order_id: p.order_id, perm_id: 1, status: "Submitted", limit_price: p.limit_price });
+    const third = await edge.call("modify_order", { trade_id: tradeId, limit_price: -0.98, max_risk: 500 });
+    expect(third.isError, JSON.stringify(third.structuredContent)).toBeFalsy();
   });
 
   it("restores the reservation when the bridge refuses the modify (second key)", async () => {
