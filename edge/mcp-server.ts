@@ -106,7 +106,7 @@ export function buildMcpServer(ctx: DeskContext): McpServer {
 
   server.registerTool("get_safety_status", {
     description: "Hard limits and what is used of each today, breakers, emergency stop, remaining risk budget, whether new trades can be opened now, and the open trades' net greeks per underlying (from TWS).",
-    inputSchema: z.strictObject({}), outputSchema: SafetyStatusOutput, annotations: READ,
+    inputSchema: z.strictObject({}), outputSchema: SafetyStatusOutput, annotations: READ_MARKET,
   }, async () => ok({ ...safetyStatusView(ctx), net_greeks: await netGreeks(ctx) }));
 
   server.registerTool("list_trades", {
