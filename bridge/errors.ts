@@ -13,6 +13,8 @@ export type BridgeErrorCode =
   | "timeout"
   | "unknown_order"
   | "expired"
+  | "chain_too_wide"
+  | "not_modifiable"
   | "internal_error";
 
 export class BridgeError extends Error {

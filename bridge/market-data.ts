@@ -3,10 +3,9 @@
 // data (354, 10089, 10167, 10168) are reported as such, never as a zero price.
 import { EventName } from "@stoqey/ib";
 import { contractKey, type Contract, type Leg } from "../shared/order";
-import type { OptionChain, Quote } from "../shared/protocol";
+import { CHAIN_DEFAULT_QUOTED_STRIKES, CHAIN_QUOTE_LINES, type Greeks, MARKET_DATA_LINES, type OptionChain, type OptionChainParams, type Quote } from "../shared/protocol";
 import { comboSize } from "../shared/risk";
 import { roundCents } from "../shared/money";
-import type { z } from "zod";
 import { type ContractResolver, ibContractSpec, fromIbExpiry, type ResolvedContract } from "./contracts";
 import { BridgeError } from "./errors";
 import type { TwsConnection } from "./tws-connection";
@@ -34,6 +33,40 @@ export interface LegQuote {
   mid: number | null;
   dataType: DataType;
   reason: string | null;
+  /** An option's model IV and greeks (tick 13, or 83 delayed); null with the reason otherwise. */
+  greeks: Greeks | null;
+  greeksReason: string | null;
+}
+
+/** TWS's model tick types: live 13, delayed 83. Bid/ask/last computations (10-12, 80-82) are not used. */
+const MODEL_TICKS = new Set([13, 83]);
+
+/** A value TWS computed, or null: the client decodes "not computed" (-1/-2, MAX_VALUE) as undefined. */
+const computed = (value: number | undefined): number | null => (value !== undefined && Number.isFinite(value) ? value : null);
+
+/**
+ * A counting gate on simultaneous market-data lines: a snapshot holds one from its request to its
+ * end, and waits when `limit` are open, so no burst of quotes exceeds TWS's line budget.
+ */
+export class LineBudget {
+  private open = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(readonly limit = MARKET_DATA_LINES) {}
+  get inUse(): number {
+    return this.open;
+  }
+  async acquire(): Promise<() => void> {
+    if (this.open >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.open++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.open--;
+    };
+  }
 }
 
 const price = (value: number | undefined): number | null => (value !== undefined && Number.isFinite(value) && value > 0 ? value : null);
@@ -47,14 +80,29 @@ export function classifyMarketDataError(code: number, text: string): { dataType:
 }
 
 export class MarketData {
+  /** Most lines held at once by this bridge's snapshots. */
+  peakLines = 0;
+
   constructor(
     private readonly tws: TwsConnection,
     private readonly contracts: ContractResolver,
     private readonly snapshotMs = 4_000,
+    readonly lines = new LineBudget(),
   ) {}
 
-  /** One snapshot of one contract. */
-  snapshot(contract: ResolvedContract["contract"], label: string): Promise<LegQuote> {
+  /** One snapshot of one contract, holding one market-data line of the budget while it runs. */
+  async snapshot(contract: ResolvedContract["contract"], label: string): Promise<LegQuote> {
+    const release = await this.lines.acquire();
+    this.peakLines = Math.max(this.peakLines, this.lines.inUse);
+    try {
+      return await this.snapshotOnLine(contract, label);
+    } finally {
+      release();
+    }
+  }
+
+  private snapshotOnLine(contract: ResolvedContract["contract"], label: string): Promise<LegQuote> {
+    const isOption = String(contract.secType ?? "") === "OPT";
     return this.tws.call<LegQuote>(`quote of ${label}`, this.snapshotMs + 2_000, (ctx) => {
       let bid: number | null = null;
       let ask: number | null = null;
@@ -62,6 +110,7 @@ export class MarketData {
       let close: number | null = null;
       let dataType: DataType = "live";
       let reason: string | null = null;
+      let model: { values: Omit<Greeks, "data_type" | "as_of" | "age_seconds">; delayed: boolean; at: number } | null = null;
       let timer: NodeJS.Timeout | undefined;
       const finish = () => {
         clearTimeout(timer);
@@ -70,7 +119,18 @@ export class MarketData {
           dataType = "unavailable";
           reason ??= `TWS sent no bid, ask or last for ${label}${close !== null ? ` (previous close ${close})` : ""}`;
         }
-        ctx.resolve({ bid, ask, last: last ?? null, mid: midOf(bid, ask), dataType, reason });
+        let greeks: Greeks | null = null;
+        let greeksReason: string | null = null;
+        if (!isOption) greeksReason = "a stock has no option greeks";
+        else if (!model) greeksReason = dataType === "unavailable" && reason ? `no option computation from TWS: ${reason}` : `TWS sent no option computation (model tick) for ${label}`;
+        else if (Object.values(model.values).every((v) => v === null)) greeksReason = `TWS sent its model tick for ${label} with every value "not computed"`;
+        else {
+          const type: DataType = dataType === "unavailable" ? (model.delayed ? "delayed" : "live") : model.delayed && dataType === "live" ? "delayed" : dataType;
+          greeks = { ...model.values, data_type: type, as_of: new Date(model.at).toISOString(), age_seconds: Math.max(0, Math.round((Date.now() - model.at) / 100) / 10) };
+          const missing = (["iv", "delta", "gamma", "theta", "vega"] as const).filter((k) => model!.values[k] === null);
+          if (missing.length) greeksReason = `TWS marked ${missing.join(", ")} as not computed`;
+        }
+        ctx.resolve({ bid, ask, last: last ?? null, mid: midOf(bid, ask), dataType, reason, greeks, greeksReason });
       };
       ctx.onSent = () => {
         timer = setTimeout(finish, this.snapshotMs);
@@ -83,6 +143,17 @@ export class MarketData {
         else if (field === 9 || field === 75) close = price(value);
         if (field >= 66 && field <= 76 && dataType === "live") dataType = "delayed";
       });
+      ctx.on(
+        EventName.tickOptionComputation,
+        (reqId: number, field: number, _attrib: number | undefined, iv?: number, delta?: number, optPrice?: number, _pv?: number, gamma?: number, vega?: number, theta?: number, undPrice?: number) => {
+          if (reqId !== ctx.reqId || !MODEL_TICKS.has(field)) return;
+          model = {
+            values: { iv: computed(iv), delta: computed(delta), gamma: computed(gamma), theta: computed(theta), vega: computed(vega), model_price: computed(optPrice), underlying_price: computed(undPrice) },
+            delayed: field === 83,
+            at: Date.now(),
+          };
+        },
+      );
       ctx.on(EventName.marketDataType, (reqId: number, type: number) => {
         if (reqId === ctx.reqId && dataType !== "unavailable") dataType = DATA_TYPES[type] ?? dataType;
       });
@@ -109,7 +180,7 @@ export class MarketData {
   }
 
   /** bid/ask/last/mid of one leg, or the net per combo unit of several (IBKR's sign: debit > 0). */
-  async quote(legs: readonly Pick<Leg, "contract" | "action" | "quantity">[]): Promise<z.infer<typeof Quote>> {
+  async quote(legs: readonly Pick<Leg, "contract" | "action" | "quantity">[]): Promise<Quote> {
     const quotes = await this.legQuotes(legs);
     const asOf = new Date().toISOString();
     // The broker's underlying, for the edge's concentration grouping (resolved by legQuotes above).
@@ -120,8 +191,9 @@ export class MarketData {
     const reason = reasons.length > 0 ? reasons.join("; ") : null;
     if (legs.length === 1) {
       const q = all[0] as LegQuote;
-      return { bid: q.bid, ask: q.ask, last: q.last, mid: q.mid, data_type: q.dataType, reason: q.reason, as_of: asOf, underlying };
+      return { bid: q.bid, ask: q.ask, last: q.last, mid: q.mid, data_type: q.dataType, reason: q.reason, as_of: asOf, underlying, greeks: q.greeks, greeks_reason: q.greeksReason };
     }
+    const legGreeks = all.map((q) => ({ greeks: q.greeks, greeks_reason: q.greeksReason }));
     const size = comboSize(legs as Leg[]);
     let bid: number | null = 0;
     let ask: number | null = 0;
@@ -148,11 +220,22 @@ export class MarketData {
       reason: reason ?? (complete ? null : "a leg of the combo has no bid or ask"),
       as_of: asOf,
       underlying,
+      greeks: null,
+      greeks_reason: "a combo: each leg's greeks are in leg_greeks",
+      leg_greeks: legGreeks,
     };
   }
 
-  /** Expiries and strikes of an underlying, with quotes for one expiry's strikes near the money. */
-  async optionChain(symbol: string, expiry: string | undefined, strikeRange = 0.1): Promise<z.infer<typeof OptionChain>> {
+  /**
+   * Expiries and strikes of an underlying and, for one expiry, quotes with IV and greeks. With a
+   * strike window (min_strike/max_strike, or strike_range given) or a delta range, every strike in
+   * the window is quoted — or the request is refused when that needs more than CHAIN_QUOTE_LINES
+   * market-data lines. Without either, the CHAIN_DEFAULT_QUOTED_STRIKES nearest the money are
+   * quoted and the answer says so. A delta range over |delta| < 0.5 looks at out-of-the-money
+   * options only (puts at or below the underlying price, calls at or above).
+   */
+  async optionChain(p: OptionChainParams): Promise<OptionChain> {
+    const { symbol, expiry } = p;
     const stock = await this.contracts.resolve({ symbol, sec_type: "STK" });
     const rows = await this.tws.call<{ exchange: string; expirations: string[]; strikes: number[] }[]>(`option chain of ${symbol}`, 8_000, (ctx) => {
       const found: { exchange: string; expirations: string[]; strikes: number[] }[] = [];
@@ -169,29 +252,70 @@ export class MarketData {
     const pick = smart.length > 0 ? smart : rows;
     const expiries = [...new Set(pick.flatMap((r) => r.expirations))].map((e) => fromIbExpiry(e)).filter((e): e is string => e !== null).sort();
     const allStrikes = [...new Set(pick.flatMap((r) => r.strikes))].sort((a, b) => a - b);
-    const under = await this.snapshot(stock.contract, `${symbol} stock`);
-    const underlying = under.mid ?? under.last;
-    const strikes = underlying === null ? allStrikes : allStrikes.filter((k) => Math.abs(k - underlying) <= underlying * strikeRange + 1e-9);
     if (expiry !== undefined && !expiries.includes(expiry))
       throw new BridgeError("invalid_params", `${symbol} has no option expiring ${expiry}; expiries: ${expiries.slice(0, 12).join(", ")}${expiries.length > 12 ? ", …" : ""}`);
-    const quotes: z.infer<typeof OptionChain>["quotes"] = [];
-    if (expiry !== undefined) {
-      // Quotes only for the strikes nearest the money: each is a market-data line (TWS allows ~100
-      // at once) and a paced message, so a whole chain would outlast the edge's timeout.
-      const quoted = underlying === null ? strikes.slice(0, MAX_CHAIN_QUOTE_STRIKES) : [...strikes].sort((a, b) => Math.abs(a - underlying) - Math.abs(b - underlying)).slice(0, MAX_CHAIN_QUOTE_STRIKES).sort((a, b) => a - b);
-      const contracts = quoted.flatMap((strike) => (["C", "P"] as const).map((right) => ({ symbol, expiry, strike, right })));
-      const got = await Promise.all(contracts.map((c) => this.snapshot(ibContractSpec(c), label(c))));
-      contracts.forEach((c, i) => {
-        const q = got[i] as LegQuote;
-        quotes.push({ strike: c.strike, right: c.right, bid: q.bid, ask: q.ask, mid: q.mid });
-      });
+    const under = await this.snapshot(stock.contract, `${symbol} stock`);
+    const underlying = under.mid ?? under.last;
+    const range = p.strike_range ?? 0.1;
+    const byWindow = p.min_strike !== undefined || p.max_strike !== undefined;
+    const strikes = byWindow
+      ? allStrikes.filter((k) => (p.min_strike === undefined || k >= p.min_strike - 1e-9) && (p.max_strike === undefined || k <= p.max_strike + 1e-9))
+      : underlying === null
+        ? allStrikes
+        : allStrikes.filter((k) => Math.abs(k - underlying) <= underlying * range + 1e-9);
+    const base = { symbol, underlying_price: underlying, expiries, strikes, expiry: expiry ?? null };
+    if (expiry === undefined) return { ...base, quotes: [], quoted_strikes: [], market_data_lines: { used: 0, budget: CHAIN_QUOTE_LINES }, note: "give an expiry to get quotes and greeks" };
+
+    const byDelta = p.delta_min !== undefined || p.delta_max !== undefined;
+    const explicit = byWindow || byDelta || p.strike_range !== undefined || p.right !== undefined;
+    const deltaMin = p.delta_min ?? 0;
+    const deltaMax = p.delta_max ?? 1;
+    const otmOnly = byDelta && deltaMax < 0.5;
+    if (otmOnly && underlying === null) throw new BridgeError("tws_error", `No price for ${symbol} (${under.reason ?? under.dataType}), so the out-of-the-money side of a delta range is not known; give min_strike/max_strike and right instead`);
+    const rights = p.right ? [p.right] : (["C", "P"] as const);
+    let candidates = strikes.flatMap((strike) =>
+      rights
+        .filter((right) => !otmOnly || (right === "P" ? strike <= (underlying as number) + 1e-9 : strike >= (underlying as number) - 1e-9))
+        .map((right) => ({ symbol, expiry, strike, right })),
+    );
+    let note: string | null = null;
+    if (!explicit) {
+      // The default view: the strikes nearest the money, and the answer says how many it left out.
+      const near = underlying === null ? strikes.slice(0, CHAIN_DEFAULT_QUOTED_STRIKES) : [...strikes].sort((a, b) => Math.abs(a - underlying) - Math.abs(b - underlying)).slice(0, CHAIN_DEFAULT_QUOTED_STRIKES);
+      const keep = new Set(near);
+      candidates = candidates.filter((c) => keep.has(c.strike));
+      if (near.length < strikes.length)
+        note = `quoted the ${near.length} strikes nearest the money of ${strikes.length} listed; give min_strike/max_strike, strike_range, right or delta_min/delta_max to choose which are quoted`;
+    } else if (candidates.length > CHAIN_QUOTE_LINES) {
+      throw new BridgeError(
+        "chain_too_wide",
+        `Quoting ${candidates.length} options (${new Set(candidates.map((c) => c.strike)).size} strikes × ${rights.length === 1 ? rights[0] === "C" ? "calls" : "puts" : otmOnly ? "the out-of-the-money side" : "calls and puts"}) needs ${candidates.length} market-data lines; one chain answer may use ${CHAIN_QUOTE_LINES} (TWS allows about 100 at once). Narrow it: a tighter min_strike/max_strike or strike_range, or one right at a time`,
+      );
     }
-    return { symbol, underlying_price: underlying, expiries, strikes, expiry: expiry ?? null, quotes };
+    const got = await Promise.all(candidates.map((c) => this.snapshot(ibContractSpec(c), label(c))));
+    const quotedStrikes = [...new Set(candidates.map((c) => c.strike))].sort((a, b) => a - b);
+    const quotes: OptionChain["quotes"] = [];
+    let noDelta = 0;
+    candidates.forEach((c, i) => {
+      const q = got[i] as LegQuote;
+      if (byDelta) {
+        const delta = q.greeks?.delta ?? null;
+        if (delta === null) {
+          noDelta++;
+          return;
+        }
+        if (Math.abs(delta) < deltaMin - 1e-12 || Math.abs(delta) > deltaMax + 1e-12) return;
+      }
+      quotes.push({ strike: c.strike, right: c.right, bid: q.bid, ask: q.ask, mid: q.mid, data_type: q.dataType, reason: q.reason, greeks: q.greeks, greeks_reason: q.greeksReason });
+    });
+    quotes.sort((a, b) => a.strike - b.strike || a.right.localeCompare(b.right));
+    if (noDelta > 0) note = `${note ? `${note}; ` : ""}${noDelta} of the ${candidates.length} quoted options had no delta from TWS and are left out of the delta range`;
+    return { ...base, quotes, quoted_strikes: quotedStrikes, market_data_lines: { used: candidates.length, budget: CHAIN_QUOTE_LINES }, note };
   }
 }
 
-/** Strikes quoted in one option-chain answer (two contracts each): about 1.5 s of paced requests. */
-export const MAX_CHAIN_QUOTE_STRIKES = 25;
+/** Strikes quoted by default (no window, no delta range): two contracts each. */
+export const MAX_CHAIN_QUOTE_STRIKES = CHAIN_DEFAULT_QUOTED_STRIKES;
 
 function specLite(contract: Contract) {
   const spec = ibContractSpec(contract);

@@ -147,6 +147,11 @@ export class Mirror {
   positionsLoaded = false;
   /** Callbacks waiting for an order's first acknowledgement or its rejection. */
   private readonly orderWatchers = new Map<number, Set<(order: MirrorOrder, rejection: { code: number; text: string } | null) => void>>();
+  /**
+   * Working orders with a modify (placeOrder again with their id) in flight: TWS refusing a
+   * modify leaves the order working at its old price, so such an error is not a rejection.
+   */
+  readonly modifying = new Set<number>();
   /** whatIf answers by order id (never mirrored as orders). */
   private readonly whatIfWatchers = new Map<number, (state: OrderState) => void>();
 
@@ -419,6 +424,11 @@ export class Mirror {
     if (!known) return;
     if (NOT_A_REJECTION.has(code) || (code >= 2100 && code < 2200)) {
       this.logger.info({ order_id: id, code }, `TWS about order ${id}: ${text}`);
+      return;
+    }
+    if (this.modifying.has(id)) {
+      this.logger.warn({ order_id: id, order_ref: known.orderRef, code }, `TWS refused the modify of order ${id}, which keeps working as it was: ${text}`);
+      this.notify(known, { code, text });
       return;
     }
     if (TERMINAL.has(known.status)) return;

@@ -3,12 +3,15 @@
 // orderRef = trade_id and transmit = true, and only while TWS is connected (never queued).
 import { EventName, type Order as IbOrder, OrderType, TimeInForce } from "@stoqey/ib";
 import { contractKey, type Leg } from "../shared/order";
-import type { IbkrMode, OpName, OpParams, OpResult, PlaceParams, RequestMeta } from "../shared/protocol";
+import { repriceLegs } from "../shared/combo-price";
+import { MIN_LEG_PRICE } from "../shared/limits";
+import type { IbkrMode, ModifyParams, OpName, OpParams, OpResult, PlaceParams, RequestMeta } from "../shared/protocol";
 import type { Violation } from "../shared/tools";
 import { buildOrder, type BuiltOrder, type ContractResolver, reverseLegs } from "./contracts";
 import { BridgeError, notConnected, TwsError } from "./errors";
 import type { Logger } from "./log";
 import type { MarketData } from "./market-data";
+import { PriceHistoryReader } from "./price-history";
 import { type MirrorOrder, type Publish, num, type Mirror, orderFlows } from "./mirror";
 import { closeViolations, emergencyStopOn, placeViolations, reduceOnlyViolations } from "./second-key";
 import { SAFE_ID, type TradeLogs } from "./trade-logs";
@@ -90,6 +93,7 @@ function awaitOrderAnswer<T>(
 
 export function createOperations(deps: OperationDeps): Handlers {
   const { tws, mirror, contracts, market, tradeLogs, publish, logger } = deps;
+  const history = new PriceHistoryReader(tws, contracts);
 
   /** Refuse an order the edge approved: tell the edge (refusal event), the box (log) and the caller. */
   const refuse = (tradeId: string, code: "second_key_refused" | "emergency_stop_file" | "emergency_stop", violations: Violation[]): never => {
@@ -219,6 +223,89 @@ export function createOperations(deps: OperationDeps): Handlers {
     return submit(p.trade_id, built, { symbol: p.symbol, strategy: p.strategy, intent: p.intent, legs: p.legs, maxRisk: p.max_risk, fileRef: p.trade_id }, meta);
   };
 
+  /** The closing legs carrying the close's net limit (per-leg prices are display hints). */
+  const closeAtLimit = (closeRef: string, outgoing: Leg[], limitPrice: number): Leg[] => {
+    const repriced = repriceLegs(outgoing, limitPrice, MIN_LEG_PRICE);
+    if (!repriced.ok) refuse(closeRef, "second_key_refused", [{ check: "limit_price", message: `The close's limit price ${limitPrice} cannot be sent: ${repriced.reason}` }]);
+    return (repriced as { ok: true; legs: Leg[] }).legs;
+  };
+
+  /**
+   * IBKR's modify: placeOrder again with the working order's id and orderRef, a new limit price
+   * and nothing else changed. The second key re-checks the order at its new price (an opening
+   * order's legs must carry it; a close must still only reduce), and the bridge refuses a modify
+   * that would change the contract, side or size, or touch an order that is not working.
+   */
+  const modify = async (p: ModifyParams, meta: RequestMeta = {}): Promise<OpResult<"modify">> => {
+    checkId("order_ref", p.order_ref);
+    const known = mirror.orders.get(p.order_id);
+    const notModifiable = (why: string) => new BridgeError("not_modifiable", `Order ${p.order_id} cannot be modified: ${why}`);
+    if (!known) throw notModifiable("it is not known to this bridge (not placed or seen since it started)");
+    if (known.orderRef !== p.order_ref) throw notModifiable(`it carries orderRef ${known.orderRef ?? "(none)"}, not ${p.order_ref}`);
+    if (TERMINAL.has(known.status) || known.status === "PendingSubmit") throw notModifiable(`it is ${known.status}`);
+    const stopped = emergencyStopOn(deps.emergencyStopFile);
+    if (stopped && p.intent === "open") refuse(p.order_ref, "emergency_stop_file", [stopFileViolation()]);
+    let outgoing: Leg[];
+    if (p.intent === "open") {
+      const violations = placeViolations({ trade_id: p.order_ref, symbol: p.symbol, strategy: p.strategy, legs: p.legs, max_risk: p.max_risk, order_type: "LMT", limit_price: p.limit_price, intent: "open" });
+      if (violations.length > 0) refuse(p.order_ref, "second_key_refused", violations);
+      outgoing = p.legs;
+    } else {
+      const violations = closeViolations(p.legs, p.symbol);
+      if (violations.length > 0) refuse(p.order_ref, "second_key_refused", violations);
+      outgoing = closeAtLimit(p.order_ref, reverseLegs(p.legs), p.limit_price);
+    }
+    requireTradable(`modify of order ${p.order_id}`);
+    const resolved = await contracts.resolveAll(outgoing);
+    if (p.intent === "close") {
+      // Reduce-only, counting every other working order (this one is being replaced, not added).
+      const others = mirror.workingFlows();
+      for (const f of known.flows) {
+        const own = others.find((o) => o.conId === f.conId && o.action === f.action && Math.abs(o.quantity - f.ratio * Math.max(0, known.remaining)) < 1e-9);
+        if (own) others.splice(others.indexOf(own), 1);
+      }
+      const notReducing = reduceOnlyViolations(outgoing, resolved, (id) => mirror.positionOf(id), mirror.positionsLoaded, others);
+      if (notReducing.length > 0) refuse(p.order_ref, "second_key_refused", notReducing);
+    }
+    const built = buildOrder(p.symbol, outgoing, resolved);
+    const action = built.action === "SELL" ? "SELL" : "BUY";
+    const flowsKey = (flows: MirrorOrder["flows"]) => flows.map((f) => `${f.conId}:${f.action}:${f.ratio}`).sort().join(",");
+    if (
+      action !== known.action || Math.abs(built.quantity - known.quantity) > 1e-9 || String(built.contract.secType ?? "") !== known.secType ||
+      flowsKey(orderFlows(built.contract, action)) !== flowsKey(known.flows)
+    )
+      throw notModifiable(`only the limit price may change (the order is ${known.action} ${known.quantity} ${known.secType}; this would be ${action} ${built.quantity} ${String(built.contract.secType ?? "")}): cancel it and place a new one`);
+    const order: IbOrder = {
+      action: built.action, orderType: OrderType.LMT, totalQuantity: built.quantity, lmtPrice: built.limitPrice, tif: TimeInForce.DAY,
+      orderRef: p.order_ref, transmit: true, ...(tws.account ? { account: tws.account } : {}),
+    };
+    mirror.modifying.add(p.order_id);
+    try {
+      const answer = await awaitOrderAnswer<MirrorOrder>(tws, p.order_id, {
+        timeoutMs: deps.orderAckTimeoutMs,
+        onTimeout: () => new BridgeError("timeout", `TWS did not acknowledge the modify of order ${p.order_id} (${p.order_ref}) within ${deps.orderAckTimeoutMs} ms; it may still take effect`),
+        watch: (settle) =>
+          mirror.watchOrder(p.order_id, (update, rejection) => {
+            if (rejection) settle(new TwsError(rejection.code, rejection.text, `modify of order ${p.order_id} (${p.order_ref}) refused; the order keeps working at its previous price`));
+            else if (TERMINAL.has(update.status) || (update.limitPrice !== null && Math.abs(update.limitPrice - built.limitPrice) < 0.005)) settle(update);
+          }),
+        onError: () => null, // order errors reach the watcher through the mirror
+        send: () =>
+          tws.send(`modify of order ${p.order_ref}`, (ib) => {
+            if (meta.expiresAt !== undefined && Date.now() > meta.expiresAt - EXPIRY_MARGIN_MS)
+              throw new BridgeError("expired", `The modify of ${p.order_ref} was not sent: the edge stopped waiting for it`);
+            if (p.intent === "open" && emergencyStopOn(deps.emergencyStopFile))
+              throw new BridgeError("emergency_stop_file", `Emergency stop file ${deps.emergencyStopFile} appeared before the modify of ${p.order_ref} was sent: not sent`, [stopFileViolation()]);
+            ib.placeOrder(p.order_id, built.contract, order);
+          }, true),
+      });
+      logger.info({ order_id: p.order_id, order_ref: p.order_ref, limit: built.limitPrice, status: answer.status }, "order modified");
+      return { order_id: p.order_id, perm_id: answer.permId, status: answer.status, limit_price: answer.limitPrice ?? built.limitPrice };
+    } finally {
+      mirror.modifying.delete(p.order_id);
+    }
+  };
+
   const handlers: Handlers = {
     async account() {
       // Just after a connect TWS may not have sent the summary yet: give it a moment.
@@ -233,6 +320,8 @@ export function createOperations(deps: OperationDeps): Handlers {
     },
 
     place,
+
+    modify,
 
     async preview(p) {
       checkId("trade_id", p.trade_id);
@@ -300,7 +389,13 @@ export function createOperations(deps: OperationDeps): Handlers {
       const resolved = await contracts.resolveAll(outgoing);
       const notReducing = reduceOnlyViolations(outgoing, resolved, (id) => mirror.positionOf(id), mirror.positionsLoaded, mirror.workingFlows());
       if (notReducing.length > 0) refuse(p.close_trade_id, stopped ? "emergency_stop_file" : "second_key_refused", stopped ? [stopFileViolation(), ...notReducing] : notReducing);
-      // Natural price: the asks of what the close buys, the bids of what it sells — marketable.
+      // A limit the edge approved, or else the natural price: the asks of what the close buys,
+      // the bids of what it sells — marketable.
+      if (p.limit_price !== undefined) {
+        const priced = closeAtLimit(p.close_trade_id, outgoing, p.limit_price);
+        const built = buildOrder(p.symbol, priced, resolved);
+        return submit(p.close_trade_id, built, { symbol: p.symbol, strategy: null, intent: "close", legs: priced, maxRisk: null, fileRef: p.trade_id }, meta);
+      }
       const quotes = await market.legQuotes(outgoing);
       const priced: Leg[] = outgoing.map((leg, i) => {
         const q = quotes.get(contractKey(leg.contract));
@@ -367,7 +462,11 @@ export function createOperations(deps: OperationDeps): Handlers {
     },
 
     async option_chain(p) {
-      return market.optionChain(p.symbol, p.expiry, p.strike_range ?? 0.1);
+      return market.optionChain(p);
+    },
+
+    async price_history(p) {
+      return history.bars(p);
     },
 
     async health() {

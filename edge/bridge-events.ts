@@ -9,6 +9,7 @@ import { applyAccountSnapshot } from "./account-jumps";
 import { checkBreakers } from "./breakers";
 import type { DeskContext } from "./desk-context";
 import { getKv, setKv } from "./kv";
+import { recordPnlPoint } from "./pictures";
 import {
   addDailyPnl,
   closeRef,
@@ -175,11 +176,13 @@ export function applyEvent(ctx: DeskContext, event: Event): void {
       }
       // A jump beyond the plausible bound is held as suspect until confirmed (account-jumps.ts).
       applyAccountSnapshot(ctx, event.data);
+      recordPnlPoint(ctx.sql, now);
       return;
     }
     case "pnl":
       setKv(ctx.sql, "pnl", { ...event.data, trading_day: tradingDay(now), received_at_ms: now.getTime() });
       checkBreakers(ctx);
+      recordPnlPoint(ctx.sql, now);
       return;
     case "position": {
       const { account, ...position } = event.data;

@@ -14,7 +14,6 @@ import {
   GetOrderStatusInput,
   GetOrderStatusOutput,
   GetPositionsInput,
-  GetPositionsOutput,
   PlaceOrderInput,
   PlaceOrderOutput,
 } from "../shared/tools";
@@ -24,17 +23,25 @@ import type { DeskContext } from "./desk-context";
 import { elicitationAsker } from "./elicitation";
 import { getOrderById, listTrades } from "./ledger";
 import { cancelOrder, closePosition, placeOrder, previewOrder } from "./order-desk";
+import { modifyOrder } from "./modify-order";
+import { recordQuoteUnderlying, recordUnderlyingPrice } from "./pictures";
 import { accountSnapshot } from "./safety-state";
+import { netGreeks, openTradeStandings } from "./standing";
 import {
   CancelOrderInput,
   CancelOrderOutput,
   GetOptionChainInput,
   GetOptionChainOutput,
+  GetPriceHistoryInput,
+  GetPriceHistoryOutput,
   GetQuoteInput,
+  GetPositionsWithStandingOutput,
   GetQuoteOutput,
   HealthCheckOutput,
   ListTradesInput,
   ListTradesOutput,
+  ModifyOrderInput,
+  ModifyOrderOutput,
   PreviewOrderOutput,
   SafetyStatusOutput,
 } from "./tool-schemas";
@@ -67,14 +74,15 @@ export function buildMcpServer(ctx: DeskContext): McpServer {
   });
 
   server.registerTool("get_positions", {
-    description: "Open positions (per leg, signed quantity) from the bridge's latest snapshot, optionally for one symbol.",
-    inputSchema: GetPositionsInput, outputSchema: GetPositionsOutput, annotations: READ,
+    description: "Open positions (per leg, signed quantity) from the bridge's latest snapshot, optionally for one symbol; and each open trade's standing: mark (net per combo unit), unrealized P&L, distance to its worst case, days to expiry.",
+    inputSchema: GetPositionsInput, outputSchema: GetPositionsWithStandingOutput, annotations: READ,
   }, async ({ symbol }) => {
     // Positions stream on change, so their freshness is the link's: the account heartbeat's age.
     const account = accountSnapshot(ctx.sql);
     const asOf = account?.summary.as_of ?? positionsAsOf(ctx.sql);
     if (!asOf) return fail("No position data yet: the bridge has not reported this account (is it connected?)");
-    return ok({ positions: positionsView(ctx.sql, symbol), as_of: asOf, data_age_seconds: dataAgeSeconds(ctx) ?? 0 });
+    const trades = openTradeStandings(ctx.sql, ctx.now()).filter((t) => !symbol || t.symbol === symbol);
+    return ok({ positions: positionsView(ctx.sql, symbol), as_of: asOf, data_age_seconds: dataAgeSeconds(ctx) ?? 0, trades });
   });
 
   server.registerTool("get_order_status", {
@@ -97,14 +105,14 @@ export function buildMcpServer(ctx: DeskContext): McpServer {
   });
 
   server.registerTool("get_safety_status", {
-    description: "Hard limits and what is used of each today, breakers, emergency stop, remaining risk budget and whether new trades can be opened now.",
-    inputSchema: z.strictObject({}), outputSchema: SafetyStatusOutput, annotations: READ,
-  }, async () => ok(safetyStatusView(ctx)));
+    description: "Hard limits and what is used of each today, breakers, emergency stop, remaining risk budget, whether new trades can be opened now, and the open trades' net greeks per underlying (from TWS).",
+    inputSchema: z.strictObject({}), outputSchema: SafetyStatusOutput, annotations: READ_MARKET,
+  }, async () => ok({ ...safetyStatusView(ctx), net_greeks: await netGreeks(ctx) }));
 
   server.registerTool("list_trades", {
-    description: "Trades in the ledger, newest first, with their orders and fills (state pending_approval means waiting for a person in shadow mode).",
+    description: "Trades in the ledger, newest first, with their orders and fills (state pending_approval means waiting for a person in shadow mode); an open trade's standing gives its mark, unrealized P&L, distance to its worst case and days to expiry.",
     inputSchema: ListTradesInput, outputSchema: ListTradesOutput, annotations: READ,
-  }, async (input) => ok({ trades: listTrades(ctx.sql, input).map((t) => tradeView(ctx.sql, t)) }));
+  }, async (input) => ok({ trades: listTrades(ctx.sql, input).map((t) => tradeView(ctx.sql, t, ctx.now())) }));
 
   server.registerTool("health_check", {
     description: "Bridge link, TWS connection and the age of the account data; ready_to_trade is false with the reasons when orders would be refused.",
@@ -112,24 +120,39 @@ export function buildMcpServer(ctx: DeskContext): McpServer {
   }, async () => ok(healthView(ctx)));
 
   server.registerTool("get_quote", {
-    description: "Current bid/ask/mid of a stock, an option, or a whole combo (net per combo unit, positive = debit), from TWS through the bridge.",
+    description: "Current bid/ask/mid of a stock, an option, or a whole combo (net per combo unit, positive = debit), from TWS through the bridge. An option's quote carries TWS's model IV and greeks (delta, gamma, theta per day, vega per vol point, per share) with the underlying price they refer to, their data_type and age; a combo gives them per leg (leg_greeks). Greeks TWS did not send are null with greeks_reason, never estimated.",
     inputSchema: GetQuoteInput, outputSchema: GetQuoteOutput, annotations: READ_MARKET,
   }, async ({ legs }) => {
     try {
-      return ok(await ctx.link.request("quote", { legs }));
+      const quote = await ctx.link.request("quote", { legs });
+      recordQuoteUnderlying(ctx.sql, legs[0]?.contract.symbol, quote);
+      return ok(quote);
     } catch (error) {
       return fail(`Quote unavailable: ${(error as Error).message}`);
     }
   });
 
   server.registerTool("get_option_chain", {
-    description: "Expiries and strikes of a symbol's options, and quotes for one expiry: every strike within strike_range of the underlying (default 10%) is listed, and the 25 strikes nearest the money are quoted (calls and puts).",
+    description: "Expiries and strikes of a symbol's options, and for one expiry quotes with TWS's IV and greeks. Choose strikes with a strike window (min_strike/max_strike, or strike_range as a fraction of the underlying), right (C or P) and/or an absolute delta range (delta_min/delta_max, e.g. 0.10-0.20 for short strikes; below 0.5 only out-of-the-money options are looked at): every strike of the window is quoted. Each quoted option is one TWS market-data line; one answer may use 90 (TWS allows about 100 at once), and a wider request is refused with the count, never truncated. Without a window or delta range the 25 strikes nearest the money are quoted and `note` says so.",
     inputSchema: GetOptionChainInput, outputSchema: GetOptionChainOutput, annotations: READ_MARKET,
   }, async (input) => {
     try {
-      return ok(await ctx.link.request("option_chain", input));
+      const chain = await ctx.link.request("option_chain", input);
+      recordUnderlyingPrice(ctx.sql, chain.symbol, chain.underlying_price, ctx.now().toISOString());
+      return ok(chain);
     } catch (error) {
       return fail(`Option chain unavailable: ${(error as Error).message}`);
+    }
+  });
+
+  server.registerTool("get_price_history", {
+    description: `Price bars of an underlying from TWS's historical data (trades, regular hours), the most recent last: bar_size one of 1 min, 5 mins, 15 mins, 30 mins, 1 hour, 1 day (default), count 1-500 (default 30). IBKR paces historical requests (about 60 per 10 minutes); the same request within 15 s is answered from the last answer.`,
+    inputSchema: GetPriceHistoryInput, outputSchema: GetPriceHistoryOutput, annotations: READ_MARKET,
+  }, async (input) => {
+    try {
+      return ok(await ctx.link.request("price_history", input, 12_000));
+    } catch (error) {
+      return fail(`Price history unavailable: ${(error as Error).message}`);
     }
   });
 
@@ -150,12 +173,22 @@ export function buildMcpServer(ctx: DeskContext): McpServer {
     });
 
     server.registerTool("close_position", {
-      description: "Closes an open trade with the reverse combo at a marketable limit. Allowed under an emergency stop or a tripped breaker (it reduces risk).",
+      description: "Closes an open trade with the reverse combo at a marketable limit, or at limit_price (the closing order's net per combo unit: positive = you pay, negative = you receive; checked against the quote) — walk a resting close with modify_order. Allowed under an emergency stop or a tripped breaker (it reduces risk).",
       inputSchema: ClosePositionInput, outputSchema: ClosePositionOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     }, async (input) => {
       const result = await closePosition(ctx, input);
       return answer(result.output, result.isError);
+    });
+
+    server.registerTool("modify_order", {
+      description:
+        "Changes the limit price of a trade's working order in place (IBKR's modify: same order id and orderRef), to walk it toward the market. limit_price is the new net per combo unit, debit positive and credit negative (as list_trades shows it); for a trade whose close is working, it is the closing order's net. An opening order passes every check of place_order again at the new price: risk recomputed from the net price, price collar, daily loss, concentration, and the order rate (a modify counts as an order). Only the price can change: for other legs or sizes cancel_order and place_order. Send max_risk when the new price raises the worst-case loss above your first claim.",
+      inputSchema: ModifyOrderInput, outputSchema: ModifyOrderOutput,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+    }, async (input) => {
+      const result = await modifyOrder(ctx, input);
+      return answer(result.output as unknown as Record<string, unknown>, result.isError);
     });
 
     server.registerTool("cancel_order", {

@@ -3,7 +3,9 @@
 // then the checks and the write that reserves the trade's risk run in ONE synchronous turn (no
 // await between them), so concurrent calls cannot overshoot a limit. Only then is the bridge asked.
 import { createHash } from "node:crypto";
-import { evaluateOrder, orderFingerprint, orderGroup, type CheckContext } from "../shared/checks";
+import { evaluateOrder, orderFingerprint, orderGroup, priceCollar, type CheckContext } from "../shared/checks";
+import { closingLegs, repriceLegs } from "../shared/combo-price";
+import { MIN_LEG_PRICE } from "../shared/limits";
 import { formatUsd } from "../shared/money";
 import type { Leg } from "../shared/order";
 import type { OpResult } from "../shared/protocol";
@@ -31,6 +33,8 @@ import {
   upsertOrder,
   type TradeRow,
 } from "./ledger";
+import { setCloseLimit } from "./modify-order";
+import { recordQuoteUnderlying } from "./pictures";
 import { buildAccountState, shadowMode, twsHealth } from "./safety-state";
 
 /** How long a shadow-mode order waits for an admin before its reserved risk is released. */
@@ -60,7 +64,7 @@ export function linkViolations(ctx: DeskContext, intent: "open" | "close" = "ope
  * A request that timed out, lost its link while pending, or got an answer outside the protocol may
  * have reached TWS: its order stays Unknown, risk reserved, until reconciliation settles it.
  */
-function mayHaveReachedTws(error: BridgeError): boolean {
+export function mayHaveReachedTws(error: BridgeError): boolean {
   return error.code === "timeout" || error.code === "bridge_disconnected" || error.code === "invalid_result";
 }
 
@@ -123,13 +127,14 @@ function storeAnswer<T>(ctx: DeskContext, scopedKey: string | null, argsHash: st
 
 // ---- quotes ----------------------------------------------------------------------------------
 
-interface FetchedQuote { context: CheckContext["quote"]; note: string | null; quote: OpResult<"quote"> | null }
+export interface FetchedQuote { context: CheckContext["quote"]; note: string | null; quote: OpResult<"quote"> | null }
 
 /** The quote for the price collar, fetched BEFORE the synchronous check. Failure leaves it null (refused). */
-async function fetchQuote(ctx: DeskContext, legs: readonly Leg[]): Promise<FetchedQuote> {
+export async function fetchQuote(ctx: DeskContext, legs: readonly Leg[]): Promise<FetchedQuote> {
   if (!ctx.link.socket()) return { context: null, note: "no bridge connected", quote: null };
   try {
     const quote = await ctx.link.request("quote", { legs: legs.map((l) => ({ ...l })) });
+    recordQuoteUnderlying(ctx.sql, legs[0]?.contract.symbol, quote);
     const asOf = Date.parse(quote.as_of);
     const ageMs = Number.isFinite(asOf) ? Math.max(0, ctx.now().getTime() - asOf) : Number.POSITIVE_INFINITY;
     return { context: { mid: quote.mid, ageMs }, note: quote.mid === null ? `quote ${quote.data_type}${quote.reason ? `: ${quote.reason}` : ""}` : null, quote };
@@ -138,7 +143,7 @@ async function fetchQuote(ctx: DeskContext, legs: readonly Leg[]): Promise<Fetch
   }
 }
 
-function withQuoteNote(violations: Violation[], note: string | null): Violation[] {
+export function withQuoteNote(violations: Violation[], note: string | null): Violation[] {
   if (!note) return violations;
   return violations.map((v) => (v.check === "market_data" ? { ...v, message: `${v.message} (${note})` } : v));
 }
@@ -350,9 +355,9 @@ export async function previewOrder(ctx: DeskContext, input: PlaceOrderInput) {
 
 // ---- close_position --------------------------------------------------------------------------
 
-export async function closePosition(ctx: DeskContext, input: { trade_id: string; idempotency_key?: string | undefined }, actor = "agent"): Promise<ToolAnswer<CloseOutput>> {
+export async function closePosition(ctx: DeskContext, input: { trade_id: string; limit_price?: number | undefined; idempotency_key?: string | undefined }, actor = "agent"): Promise<ToolAnswer<CloseOutput>> {
   const key = input.idempotency_key ? `close:${input.idempotency_key}` : null;
-  const argsHash = hashArgs({ trade_id: input.trade_id });
+  const argsHash = hashArgs(input.limit_price === undefined ? { trade_id: input.trade_id } : { trade_id: input.trade_id, limit_price: input.limit_price });
   const fail = (message: string, check: string): ToolAnswer<CloseOutput> => ({
     output: { success: false, trade_id: input.trade_id, close_order_id: null, status: "Refused", message, violations: [{ check, message }] },
     isError: true,
@@ -370,8 +375,22 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
     return prior;
   }
 
-  // Synchronous: decide and mark the trade closing before any await. Its state is first brought up
-  // to the evidence (fills outweigh a status that raced or lagged them), so a real position is closable.
+  // Fills outweigh a status that raced or lagged them: bring the trade up to its evidence first,
+  // so a real position is closable.
+  updateTrade(ctx, input.trade_id);
+  // A close at the agent's limit: its legs carry that price, and the collar needs a quote fetched
+  // before the synchronous turn (a close without a limit goes at the natural, marketable price).
+  let limited: { legs: Leg[]; quote: FetchedQuote } | null = null;
+  if (input.limit_price !== undefined) {
+    const before = getTrade(ctx.sql, input.trade_id);
+    if (before?.state === "open") {
+      const repriced = repriceLegs(closingLegs(heldLegs(ctx, before)), input.limit_price, MIN_LEG_PRICE);
+      if (!repriced.ok) return refuse(fail(`Close refused: the limit price ${input.limit_price} cannot be sent: ${repriced.reason}`, "limit_price"));
+      limited = { legs: repriced.legs, quote: await fetchQuote(ctx, repriced.legs) };
+    }
+  }
+
+  // Synchronous: decide and mark the trade closing before any await, on the latest evidence.
   updateTrade(ctx, input.trade_id);
   const trade = getTrade(ctx.sql, input.trade_id);
   if (!trade) return storeAnswer(ctx, key, argsHash, null, refuse(fail(`No trade ${input.trade_id} in this account's ledger`, "unknown_trade")));
@@ -388,6 +407,10 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
     return refuse(fail(`Trade ${trade.trade_id} cannot be closed: ${why[trade.state] ?? `it is ${trade.state}`}`, "trade_state"));
   }
   const linkProblems = linkViolations(ctx, "close");
+  if (input.limit_price !== undefined) {
+    if (!limited) return refuse(fail(`Trade ${trade.trade_id} changed while its quote was fetched; try again`, "trade_state"));
+    linkProblems.push(...withQuoteNote(priceCollar({ legs: limited.legs }, { quote: limited.quote.context }), limited.quote.note));
+  }
   if (linkProblems.length)
     return refuse({ output: { success: false, trade_id: trade.trade_id, close_order_id: null, status: "Refused", message: `Close refused: ${linkProblems.map((v) => v.message).join("; ")}`, violations: linkProblems }, isError: true });
   const now = ctx.now();
@@ -398,25 +421,18 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
   upsertOrder(ctx.sql, { order_ref: ref, trade_id: trade.trade_id, intent: "close", status: "PendingSubmit" }, now);
   recordOrderTime(ctx.sql, ref, now.getTime());
   claimKey(ctx, key, argsHash, trade.trade_id);
-  ctx.audit("edge", "close_approved", { trade_id: trade.trade_id, close_trade_id: ref, by: actor });
+  ctx.audit("edge", "close_approved", { trade_id: trade.trade_id, close_trade_id: ref, by: actor, ...(input.limit_price !== undefined ? { limit_price: input.limit_price, quote_mid: limited?.quote.context?.mid ?? null } : {}) });
 
-  // A partly filled and then cancelled opening order holds fewer combo units than its legs say:
-  // close exactly what is held, never more (an over-sized close would open the opposite side).
-  const legs = legsOf(trade);
-  const opened = getOrderByRef(ctx.sql, trade.trade_id);
-  const units = comboSize(legs);
-  const openedUnits = opened && opened.status !== "Filled" && opened.filled > 0 && opened.filled < units ? opened.filled : units;
-  // Less what earlier closes of it already filled.
-  const heldUnits = openedUnits - legSharesFilled(ctx.sql, ref) / (legs.reduce((sum, leg) => sum + leg.quantity, 0) / units);
-  const closeLegs = heldUnits === units ? legs : legs.map((leg) => ({ ...leg, quantity: (leg.quantity / units) * heldUnits }));
+  const closeLegs = heldLegs(ctx, trade);
 
   let answer: ToolAnswer<CloseOutput>;
   try {
-    const result = await ctx.link.request("close", { trade_id: trade.trade_id, close_trade_id: ref, legs: closeLegs, symbol: trade.symbol });
+    const result = await ctx.link.request("close", { trade_id: trade.trade_id, close_trade_id: ref, legs: closeLegs, symbol: trade.symbol, ...(input.limit_price !== undefined ? { limit_price: input.limit_price } : {}) });
     const existing = getOrderByRef(ctx.sql, ref);
     const status = existing && existing.status !== "PendingSubmit" && existing.status !== "Unknown" ? existing.status : result.status;
     upsertOrder(ctx.sql, { ...(existing ?? {}), order_ref: ref, trade_id: trade.trade_id, intent: "close", order_id: result.order_id, perm_id: result.perm_id, status });
     ctx.audit("bridge", "close_sent", { trade_id: trade.trade_id, order_id: result.order_id, status, limit_price: result.limit_price });
+    setCloseLimit(ctx.sql, ref, result.limit_price);
     answer = { output: { success: true, trade_id: trade.trade_id, close_order_id: result.order_id, status, message: `Close order ${result.order_id} sent (${ref})`, violations: [] }, isError: false };
   } catch (error) {
     const e = error instanceof BridgeError ? error : new BridgeError("internal", (error as Error).message);
@@ -432,6 +448,23 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
     }
   }
   return storeAnswer(ctx, key, argsHash, trade.trade_id, answer);
+}
+
+/**
+ * The trade's legs sized to what is held: a partly filled and then cancelled opening order holds
+ * fewer combo units than its legs say; close exactly what is held, never more (an over-sized
+ * close would open the opposite side).
+ */
+export function heldLegs(ctx: DeskContext, trade: TradeRow): Leg[] {
+  // A partly filled and then cancelled opening order holds fewer combo units than its legs say:
+  // close exactly what is held, never more (an over-sized close would open the opposite side).
+  const legs = legsOf(trade);
+  const opened = getOrderByRef(ctx.sql, trade.trade_id);
+  const units = comboSize(legs);
+  const openedUnits = opened && opened.status !== "Filled" && opened.filled > 0 && opened.filled < units ? opened.filled : units;
+  // Less what earlier closes of it already filled.
+  const heldUnits = openedUnits - legSharesFilled(ctx.sql, closeRef(trade.trade_id)) / (legs.reduce((sum, leg) => sum + leg.quantity, 0) / units);
+  return heldUnits === units ? legs : legs.map((leg) => ({ ...leg, quantity: (leg.quantity / units) * heldUnits }));
 }
 
 // ---- cancel_order ----------------------------------------------------------------------------

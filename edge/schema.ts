@@ -25,6 +25,8 @@ export const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS daily_pnl (trading_day TEXT PRIMARY KEY, pnl REAL NOT NULL)`,
   // Send (or queue) times of orders, for the per-minute rate limit.
   `CREATE TABLE IF NOT EXISTS order_times (id INTEGER PRIMARY KEY AUTOINCREMENT, trade_id TEXT NOT NULL, at_ms INTEGER NOT NULL)`,
+  // Today's P&L over time (edge/pictures.ts), for the dashboard's P&L line.
+  `CREATE TABLE IF NOT EXISTS pnl_points (at_ms INTEGER PRIMARY KEY, trading_day TEXT NOT NULL, pnl REAL NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS positions (con_id INTEGER PRIMARY KEY, position_json TEXT NOT NULL, updated_at TEXT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value_json TEXT NOT NULL)`,
   // Failed dashboard logins per client address, for the lockout window (see login-gate.ts). The

@@ -2,8 +2,9 @@
 // Only the edge registers these, so they stay here rather than in shared/.
 import { z } from "zod";
 import { Leg, Symbol } from "../shared/order";
-import { OptionChain, OptionChainParams, PreviewResult, Quote, TwsHealth } from "../shared/protocol";
-import { OrderStatusName, TradeId, Violation } from "../shared/tools";
+import { OptionChain, OptionChainParams, PreviewResult, PriceHistory, PriceHistoryParams, Quote, TwsHealth } from "../shared/protocol";
+import { GetPositionsOutput, MAX_CLAIM_USD, NetLimitPrice, OrderStatusName, TradeId, Violation } from "../shared/tools";
+import { NetGreeksView, TradeStanding } from "./standing";
 
 export const LimitUsage = z.object({
   name: z.string(),
@@ -38,6 +39,8 @@ export const SafetyStatusOutput = z.object({
   data_age_seconds: z.number().nullable(),
   can_open_new_trades: z.boolean(),
   blocked_by: z.array(z.string()),
+  /** Net greeks of the open trades per underlying group, from TWS's option computations. */
+  net_greeks: NetGreeksView.optional(),
 });
 
 export const PreviewOrderOutput = z.object({
@@ -96,6 +99,8 @@ export const TradeView = z.object({
     filled: z.number(), remaining: z.number(), avg_fill_price: z.number().nullable(), updated_at: z.string(),
   })),
   fills: z.array(z.object({ exec_id: z.string(), symbol: z.string(), sec_type: z.string(), side: z.enum(["BOT", "SLD"]), shares: z.number(), price: z.number(), commission: z.number().nullable(), time: z.string() })),
+  /** For an open or closing trade: its mark, unrealized P&L, distance to its worst case, days to expiry. */
+  standing: TradeStanding.nullable().optional(),
 });
 export const ListTradesOutput = z.object({ trades: z.array(TradeView) });
 
@@ -114,3 +119,37 @@ export const GetQuoteInput = z.strictObject({
 export const GetQuoteOutput = Quote;
 export const GetOptionChainInput = OptionChainParams;
 export const GetOptionChainOutput = OptionChain;
+
+export const ModifyOrderInput = z.strictObject({
+  trade_id: TradeId,
+  /**
+   * The new net limit per combo unit in IBKR's signed convention (debit positive, credit
+   * negative), as list_trades shows limit_price; for a working close, the closing order's net.
+   */
+  limit_price: NetLimitPrice,
+  /** A new claim of the worst-case loss at the new price (USD); default: the order's first claim. */
+  max_risk: z.number().finite("max_risk must be a finite number").nonnegative("max_risk cannot be negative").max(MAX_CLAIM_USD, `max_risk must be at most ${MAX_CLAIM_USD}`).optional(),
+});
+export const ModifyOrderOutput = z.object({
+  success: z.boolean(),
+  trade_id: z.string(),
+  order_id: z.number().int().nullable(),
+  intent: z.enum(["open", "close"]).nullable(),
+  status: z.union([OrderStatusName, z.literal("Refused")]),
+  previous_limit_price: z.number().nullable(),
+  limit_price: z.number().nullable(),
+  message: z.string(),
+  violations: z.array(Violation),
+  computed_max_risk: z.number().nullable(),
+  max_gain: z.number().nullable(),
+  breakevens: z.array(z.number()),
+  net_premium: z.number().nullable(),
+});
+
+export const GetPriceHistoryInput = PriceHistoryParams;
+export const GetPriceHistoryOutput = PriceHistory;
+
+/** get_positions: the seed's shape, plus each open trade's standing. */
+export const GetPositionsWithStandingOutput = GetPositionsOutput.extend({
+  trades: z.array(z.object({ trade_id: z.string(), symbol: z.string(), strategy: z.string(), standing: TradeStanding })).optional(),
+});

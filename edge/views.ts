@@ -8,9 +8,12 @@ import { fillsOfTrade, legsOf, listTrades, ordersOfTrade, type TradeRow } from "
 import { linkViolations } from "./order-desk";
 import { accountDataAgeMs, accountSnapshot, BREAKERS, breakerNow, buildAccountState, emergencyStop, limitUsage, shadowMode, twsHealth } from "./safety-state";
 import { getKv } from "./kv";
+import { payoffView, pnlSeries } from "./pictures";
+import { tradeStanding } from "./standing";
 
-export function tradeView(sql: SqlStorage, t: TradeRow) {
+export function tradeView(sql: SqlStorage, t: TradeRow, now = new Date()) {
   return {
+    standing: tradeStanding(sql, t, now),
     trade_id: t.trade_id, symbol: t.symbol, strategy: t.strategy, state: t.state, intent: "open" as const, legs: legsOf(t),
     reserved_risk: t.reserved_risk, computed_max_risk: t.computed_max_risk, limit_price: t.limit_price, net_premium: t.net_premium,
     created_at: t.created_at, expires_at: t.expires_at, realized_pnl: t.realized_pnl, closed_at: t.closed_at,
@@ -118,7 +121,8 @@ export function stateView(ctx: DeskContext) {
     emergency_stop: emergencyStop(ctx.sql),
     breakers: breakersView(ctx),
     positions: positionsView(ctx.sql),
-    trades: trades.map((t) => tradeView(ctx.sql, t)),
+    trades: trades.map((t) => ({ ...tradeView(ctx.sql, t, ctx.now()), payoff: payoffView(ctx.sql, t) })),
+    pnl_series: pnlSeries(ctx.sql, ctx.now()),
     pending_approvals: trades
       .filter((t) => t.state === "pending_approval")
       .map((t) => ({ trade_id: t.trade_id, symbol: t.symbol, strategy: t.strategy, legs: legsOf(t), computed_max_risk: t.computed_max_risk, net_premium: t.net_premium, created_at: t.created_at, expires_at: t.expires_at })),

@@ -189,8 +189,8 @@ export function evaluateOrder(order: CheckedOrder, analysis: RiskAnalysis, state
     : { allowed: false, violations: out, riskUsed: risk, exposure };
 }
 
-/** Fat-finger collar: the order's net limit price against the current net mid. */
-function priceCollar(order: CheckedOrder, context: CheckContext): Violation[] {
+/** Fat-finger collar: the order's net limit price against the current net mid (closes at a limit use it too). */
+export function priceCollar(order: Pick<CheckedOrder, "legs">, context: Pick<CheckContext, "quote">): Violation[] {
   const quote = context.quote;
   if (!quote || quote.mid === null)
     return [v("market_data", "No current quote for this order, so its limit price cannot be checked against the market")];

@@ -101,3 +101,46 @@ export function netLimitPrice(legs: readonly PricedLeg[]): number {
 export function signedMid(legs: readonly Pick<Leg, "action">[], mid: number): number {
   return legs.length === 1 && legs[0]?.action === "SELL" ? -mid : mid;
 }
+
+/**
+ * The same legs carrying a new net price per unit (`signedNet`, debit > 0, credit < 0): how a
+ * modified limit price is expressed, so the risk math, the collar and the bridge's order builder
+ * all read the new price through `priceOrder` as they read the first. Per-leg prices stay display
+ * hints: one leg absorbs the change in whole cents (raising a leg's price where it can, so no leg
+ * goes below `minLegPrice`). Returns why not when no leg can express the price.
+ */
+export function repriceLegs<L extends PricedLeg>(legs: readonly L[], signedNet: number, minLegPrice = 0): { ok: true; legs: L[] } | { ok: false; reason: string } {
+  if (!Number.isFinite(signedNet)) return { ok: false, reason: "The new limit price is not a finite number" };
+  const target = roundCents(signedNet);
+  if (Math.abs(target - signedNet) > 1e-9) return { ok: false, reason: `The limit price must be in whole cents (got ${signedNet})` };
+  const priced = priceOrder(legs);
+  if (!priced.ok) return { ok: false, reason: priced.reason };
+  const { price } = priced;
+  if (price.kind === "single") {
+    const leg = legs[0] as L;
+    const perShare = roundCents(leg.action === "BUY" ? target : -target);
+    if (!(perShare > 0))
+      return { ok: false, reason: `A single ${leg.action} carries a ${leg.action === "BUY" ? "positive" : "negative"} net price in this convention (debit positive, credit negative): got ${target}` };
+    return { ok: true, legs: [{ ...leg, price: perShare }] };
+  }
+  const change = roundCents(target - price.signedNet);
+  if (change === 0) return { ok: true, legs: [...legs] };
+  // Raise a leg that moves the net the right way (BUY legs add to it, SELL legs subtract), then
+  // fall back to lowering one of the others; the change per share must be whole cents.
+  const order = legs.map((leg, i) => ({ leg, i, sign: leg.action === "BUY" ? 1 : -1 })).sort((a, b) => (a.sign * change > 0 ? 0 : 1) - (b.sign * change > 0 ? 0 : 1));
+  for (const { leg, i, sign } of order) {
+    const ratio = price.ratios[i] as number;
+    const perShare = (sign * change) / ratio;
+    const next = roundCents(leg.price + perShare);
+    if (Math.abs(next - (leg.price + perShare)) > 1e-9 || next < minLegPrice - 1e-9) continue;
+    const out = legs.map((l, j) => (j === i ? { ...l, price: next } : l));
+    const check = priceOrder(out);
+    if (check.ok && Math.abs(check.price.signedNet - target) < 0.005) return { ok: true, legs: out };
+  }
+  return { ok: false, reason: `No leg can carry the net price ${target} in whole cents at or above ${minLegPrice} per share` };
+}
+
+/** The legs of the order that closes these: every action reversed, sizes and contracts kept. */
+export function closingLegs<L extends Pick<Leg, "action">>(legs: readonly L[]): L[] {
+  return legs.map((leg) => ({ ...leg, action: leg.action === "BUY" ? "SELL" : "BUY" }));
+}

@@ -2,7 +2,7 @@
 // response, event, ack, ping, pong) with every operation and event typed. Both the Durable Object
 // and the bridge parse every frame with these schemas; a frame that fails is refused, not guessed.
 import { z } from "zod";
-import { Leg, Symbol } from "./order";
+import { IsoDate, Leg, MAX_STRIKE, Right, Symbol } from "./order";
 import { AccountSummary, OrderStatus, OrderStatusName, Position, Violation } from "./tools";
 
 export const PROTOCOL_VERSION = 1;
@@ -58,7 +58,32 @@ export const CloseParams = z.strictObject({
   /** The legs as they were opened; the bridge sends the reverse combo. */
   legs: z.array(Leg).min(1),
   symbol: Symbol,
+  /** Net limit per unit of the closing order (debit > 0); absent: the natural (marketable) price. */
+  limit_price: z.number().optional(),
 });
+
+/**
+ * A new limit price for a working order, sent as IBKR's modify: placeOrder again with the same
+ * order id and orderRef. Only the price changes; the bridge refuses any other difference.
+ */
+export const ModifyParams = z.strictObject({
+  /** The order's orderRef: the trade id for an opening order, its close ref for a close. */
+  order_ref: z.string().min(1),
+  order_id: z.number().int().positive(),
+  symbol: Symbol,
+  strategy: z.string(),
+  intent: z.enum(["open", "close"]),
+  /**
+   * Opening order: its legs priced at the new net (the bridge re-checks them, second key).
+   * Close: the legs as they were opened; the bridge sends their reverse at `limit_price`.
+   */
+  legs: z.array(Leg).min(1),
+  /** The new net limit per combo unit of the order as it goes to IBKR (debit > 0, credit < 0). */
+  limit_price: z.number(),
+  /** The edge's approved worst-case loss at the new price (opening orders). */
+  max_risk: z.number(),
+});
+export type ModifyParams = z.infer<typeof ModifyParams>;
 
 export const OpenOrder = z.object({
   order_id: z.number().int(),
@@ -100,13 +125,42 @@ export const QuoteParams = z.strictObject({
   /** One leg (stock or option) or a whole combo's legs; the combo's mid is net per unit. */
   legs: z.array(Leg.omit({ price: true }).extend({ price: z.number().optional() })).min(1),
 });
+export const MarketDataType = z.enum(["live", "frozen", "delayed", "delayed_frozen", "unavailable"]);
+
+/**
+ * An option's implied volatility and greeks as TWS computed them (its model tick, 13, or the
+ * delayed model, 83), per share of one contract: delta in the option's own sign, theta per
+ * calendar day, vega per volatility point. A field TWS marked "not computed" is null, never guessed.
+ */
+export const Greeks = z.object({
+  iv: z.number().nullable(),
+  delta: z.number().nullable(),
+  gamma: z.number().nullable(),
+  theta: z.number().nullable(),
+  vega: z.number().nullable(),
+  /** The model's option price and the underlying price the figures refer to. */
+  model_price: z.number().nullable(),
+  underlying_price: z.number().nullable(),
+  data_type: MarketDataType,
+  /** When the bridge received them, and their age when the bridge answered. */
+  as_of: z.string(),
+  age_seconds: z.number().nonnegative(),
+});
+export type Greeks = z.infer<typeof Greeks>;
+
+/** Greeks of one option, or why there are none (a stock leg, or TWS sent no computation). */
+export const OptionGreeks = z.object({
+  greeks: Greeks.nullable(),
+  greeks_reason: z.string().nullable(),
+});
+
 export const Quote = z.object({
   bid: z.number().nullable(),
   ask: z.number().nullable(),
   last: z.number().nullable(),
   mid: z.number().nullable(),
   /** `live`, `delayed`, or `unavailable` with the reason: never a silent zero. */
-  data_type: z.enum(["live", "frozen", "delayed", "delayed_frozen", "unavailable"]),
+  data_type: MarketDataType,
   reason: z.string().nullable(),
   as_of: z.string(),
   /**
@@ -114,14 +168,63 @@ export const Quote = z.object({
    * for a stock leg): what the concentration limit groups by. Absent from older bridges.
    */
   underlying: z.string().max(16).nullable().optional(),
+  /** A single option's IV and greeks; null with `greeks_reason` otherwise. Absent from older bridges. */
+  greeks: Greeks.nullable().optional(),
+  greeks_reason: z.string().nullable().optional(),
+  /** Per leg, in the order given, for combos: each option leg's greeks or why there are none. */
+  leg_greeks: z.array(OptionGreeks).optional(),
 });
 export type Quote = z.infer<typeof Quote>;
 
-export const OptionChainParams = z.strictObject({
-  symbol: Symbol,
-  expiry: z.string().optional(),
-  /** Only strikes within this fraction of the underlying price (default 10%). */
-  strike_range: z.number().positive().max(1).optional(),
+/**
+ * TWS's market-data line budget: by default an account may hold about 100 market-data lines at
+ * once (more with quote booster packs); each snapshot holds one until it ends. The bridge keeps at
+ * most `MARKET_DATA_LINES` open and quotes at most `CHAIN_QUOTE_LINES` (strike × right) in one
+ * option-chain answer, so a chain fits one round of snapshots inside the edge's timeout and leaves
+ * lines for the quotes an order needs. A wider chain is refused with the count, never truncated.
+ */
+export const TWS_DEFAULT_MARKET_DATA_LINES = 100;
+export const MARKET_DATA_LINES = 95;
+export const CHAIN_QUOTE_LINES = 90;
+/** Without a window or delta range only this many strikes nearest the money are quoted (and said so). */
+export const CHAIN_DEFAULT_QUOTED_STRIKES = 25;
+
+const Strike = z.number().finite().positive("strikes are positive").max(MAX_STRIKE, `strikes are at most ${MAX_STRIKE}`);
+const AbsDelta = z.number().finite().min(0, "a delta bound is an absolute delta from 0 to 1").max(1, "a delta bound is an absolute delta from 0 to 1");
+
+export const OptionChainParams = z
+  .strictObject({
+    symbol: Symbol,
+    expiry: IsoDate.optional(),
+    /** Only strikes within this fraction of the underlying price (default 10%). */
+    strike_range: z.number().positive().max(1).optional(),
+    /** A strike window in dollars; with it, every strike inside is quoted (strike_range is ignored). */
+    min_strike: Strike.optional(),
+    max_strike: Strike.optional(),
+    /** Only calls or only puts. */
+    right: Right.optional(),
+    /** Keep options whose |delta| (TWS's model) lies in [delta_min, delta_max]; needs an expiry. */
+    delta_min: AbsDelta.optional(),
+    delta_max: AbsDelta.optional(),
+  })
+  .refine((p) => p.min_strike === undefined || p.max_strike === undefined || p.min_strike <= p.max_strike, { message: "min_strike must not be above max_strike", path: ["min_strike"] })
+  .refine((p) => p.delta_min === undefined || p.delta_max === undefined || p.delta_min <= p.delta_max, { message: "delta_min must not be above delta_max", path: ["delta_min"] })
+  .refine((p) => p.expiry !== undefined || (p.delta_min === undefined && p.delta_max === undefined && p.min_strike === undefined && p.max_strike === undefined && p.right === undefined), {
+    message: "a delta range, strike window or right selects quotes of one expiry: give expiry too",
+    path: ["expiry"],
+  });
+export type OptionChainParams = z.infer<typeof OptionChainParams>;
+
+export const ChainQuote = z.object({
+  strike: z.number(),
+  right: z.enum(["C", "P"]),
+  bid: z.number().nullable(),
+  ask: z.number().nullable(),
+  mid: z.number().nullable(),
+  data_type: MarketDataType.optional(),
+  reason: z.string().nullable().optional(),
+  greeks: Greeks.nullable().optional(),
+  greeks_reason: z.string().nullable().optional(),
 });
 export const OptionChain = z.object({
   symbol: z.string(),
@@ -129,10 +232,44 @@ export const OptionChain = z.object({
   expiries: z.array(z.string()),
   strikes: z.array(z.number()),
   expiry: z.string().nullable(),
-  quotes: z.array(
-    z.object({ strike: z.number(), right: z.enum(["C", "P"]), bid: z.number().nullable(), ask: z.number().nullable(), mid: z.number().nullable() }),
-  ),
+  quotes: z.array(ChainQuote),
+  /** Strikes whose options were quoted (before a delta filter), and the lines that took. */
+  quoted_strikes: z.array(z.number()).optional(),
+  market_data_lines: z.object({ used: z.number().int(), budget: z.number().int() }).optional(),
+  /** What was quoted and left out, in words (the default 25-strike view; options without a delta). */
+  note: z.string().nullable().optional(),
 });
+export type OptionChain = z.infer<typeof OptionChain>;
+
+/** Bar sizes offered for price history (IBKR's bar size settings), and the most bars one answer holds. */
+export const BAR_SIZES = ["1 min", "5 mins", "15 mins", "30 mins", "1 hour", "1 day"] as const;
+export const MAX_HISTORY_BARS = 500;
+
+export const PriceHistoryParams = z.strictObject({
+  symbol: Symbol,
+  bar_size: z.enum(BAR_SIZES).default("1 day"),
+  /** How many bars, the most recent last (regular trading hours only). */
+  count: z.number().int("count is a whole number of bars").min(1, "count is at least 1").max(MAX_HISTORY_BARS, `count is at most ${MAX_HISTORY_BARS}`).default(30),
+});
+export type PriceHistoryParams = z.infer<typeof PriceHistoryParams>;
+export const PriceBar = z.object({
+  /** Start of the bar: YYYY-MM-DD for daily bars, ISO date-time (UTC) for intraday bars. */
+  time: z.string(),
+  open: z.number(),
+  high: z.number(),
+  low: z.number(),
+  close: z.number(),
+  volume: z.number().nullable(),
+});
+export const PriceHistory = z.object({
+  symbol: z.string(),
+  bar_size: z.enum(BAR_SIZES),
+  bars: z.array(PriceBar),
+  /** What TWS was asked for (IBKR's duration string), and when. */
+  duration: z.string(),
+  as_of: z.string(),
+});
+export type PriceHistory = z.infer<typeof PriceHistory>;
 
 export const LogParams = z.strictObject({
   kind: z.enum(["safety_violation", "circuit_breaker"]),
@@ -150,11 +287,13 @@ export const Ops = {
   cancel: { params: z.strictObject({ order_id: z.number().int().positive() }), result: z.object({ order_id: z.number().int(), status: OrderStatusName }) },
   cancel_all: { params: Empty, result: z.object({ requested: z.literal(true) }) },
   close: { params: CloseParams, result: PlaceResult },
+  modify: { params: ModifyParams, result: PlaceResult },
   order_status: { params: z.strictObject({ order_id: z.number().int().positive() }), result: OrderStatus },
   open_orders: { params: Empty, result: z.array(OpenOrder) },
   executions: { params: z.strictObject({ since: z.string().optional() }), result: z.array(Execution) },
   quote: { params: QuoteParams, result: Quote },
   option_chain: { params: OptionChainParams, result: OptionChain },
+  price_history: { params: PriceHistoryParams, result: PriceHistory },
   health: { params: Empty, result: TwsHealth },
   write_log: { params: LogParams, result: z.object({ written: z.literal(true) }) },
 } as const;

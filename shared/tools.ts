@@ -140,8 +140,24 @@ export type PlaceOrderOutput = z.infer<typeof PlaceOrderOutput>;
 
 // ---- close_position ------------------------------------------------------------------------
 
+/** Largest |net limit price| per combo unit an agent may send, in USD per share. */
+export const MAX_NET_LIMIT = 100_000;
+/** A net limit per combo unit in IBKR's signed convention: debit positive, credit negative, whole cents. */
+export const NetLimitPrice = z
+  .number()
+  .finite("limit_price must be a finite number")
+  .min(-MAX_NET_LIMIT, `limit_price must be at least -${MAX_NET_LIMIT}`)
+  .max(MAX_NET_LIMIT, `limit_price must be at most ${MAX_NET_LIMIT}`)
+  .refine((x) => Math.abs(x * 100 - Math.round(x * 100)) < 1e-6, "limit_price must be in whole cents");
+
 export const ClosePositionInput = z.strictObject({
   trade_id: TradeId,
+  /**
+   * Optional net limit per combo unit of the CLOSING order (debit positive: you pay to close;
+   * negative: you receive). Checked against the quote (price collar). Without it the close goes
+   * at the natural, marketable price. A working close can be walked with modify_order.
+   */
+  limit_price: NetLimitPrice.optional(),
   idempotency_key: IdempotencyKey.optional(),
 });
 export const ClosePositionOutput = z.object({

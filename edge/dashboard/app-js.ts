@@ -131,6 +131,14 @@ export const APP_JS = String.raw`"use strict";
       tbody.appendChild(tr);
     });
     if (!tbody.children.length) emptyRow(tbody, 5, "No limits reported");
+    var charts = window.IbkrCharts;
+    if (charts) $("limit-bars").replaceChildren(charts.limitBars(s.limits || []));
+  }
+  function renderPnl(s) {
+    var charts = window.IbkrCharts;
+    var chart = charts ? charts.pnl(s.pnl_series) : null;
+    $("pnl-chart").replaceChildren();
+    if (chart) $("pnl-chart").appendChild(chart);
   }
   function renderStop(s) {
     var e = s.emergency_stop || { on: false };
@@ -215,6 +223,15 @@ export const APP_JS = String.raw`"use strict";
       box.appendChild(el("p", "Legs:"));
       box.appendChild(legsList(t.legs));
       box.appendChild(el("p", "Intent " + (t.intent || "—") + ", reserved risk " + usd(t.reserved_risk) + ", created " + when(t.created_at)));
+      if (t.standing) box.appendChild(el("p", "Mark " + (t.standing.mark === null ? "—" : t.standing.mark) + ", unrealized P&L " + usd(t.standing.unrealized_pnl) +
+        ", " + usd(t.standing.distance_to_worst_case) + " from its worst case, " + (t.standing.days_to_expiry === null ? "—" : t.standing.days_to_expiry) + " days to expiry" +
+        (t.standing.reason ? " (" + t.standing.reason + ")" : ""), "standing"));
+      if (t.payoff && window.IbkrCharts) {
+        var picture = window.IbkrCharts.payoff(t.payoff, t.trade_id);
+        if (picture) { picture.dataset.tradeId = t.trade_id; box.appendChild(picture); }
+        else if (t.payoff.reason) box.appendChild(el("p", "No payoff picture: " + t.payoff.reason, "empty"));
+        if (picture && t.payoff.underlying_price === null) box.appendChild(el("p", "The underlying's price is not known yet (no quote has passed through since the edge started)", "empty"));
+      }
       var orders = document.createElement("table");
       orders.appendChild(el("caption", "Orders"));
       var ohead = document.createElement("tr");
@@ -250,6 +267,7 @@ export const APP_JS = String.raw`"use strict";
     if (changed("approvals", [s.shadow_mode, s.pending_approvals])) renderApprovals(s);
     if (changed("positions", s.positions)) renderPositions(s);
     if (changed("trades", s.trades)) renderTrades(s);
+    if (changed("pnl", s.pnl_series)) renderPnl(s);
     document.body.dataset.loaded = "true";
   }
 

@@ -34,6 +34,7 @@ export function dashboardPage(csrfToken: string): string {
   if (!/^[0-9a-f]{64}$/.test(csrfToken)) throw new Error("csrf token must be hex");
   return `${HEAD("IBKR MCP — dashboard")}
 <meta name="csrf-token" content="${csrfToken}">
+<script src="/dashboard/charts.js" defer></script>
 <script src="/dashboard/app.js" defer></script>
 </head>
 <body>
@@ -78,8 +79,14 @@ export function dashboardPage(csrfToken: string): string {
   </dl>
 </section>
 
+<section id="pnl" aria-labelledby="pnl-heading">
+  <h2 id="pnl-heading">Today's P&amp;L</h2>
+  <div id="pnl-chart"></div>
+</section>
+
 <section id="limits" aria-labelledby="limits-heading">
   <h2 id="limits-heading">Limits</h2>
+  <div id="limit-bars"></div>
   <table><thead><tr><th scope="col">Limit</th><th scope="col">Value</th><th scope="col">Used</th><th scope="col">Remaining</th><th scope="col">Share used</th></tr></thead>
   <tbody id="limits-body"></tbody></table>
 </section>

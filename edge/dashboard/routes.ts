@@ -6,6 +6,7 @@ import { bodyLimit } from "hono/body-limit";
 import { csrf } from "hono/csrf";
 import { secureHeaders } from "hono/secure-headers";
 import { APP_JS } from "./app-js";
+import { CHARTS_JS } from "./charts-js";
 import { clientAddress } from "../client-address";
 import { askLoginGate } from "./login-client";
 import { dashboardPage, loginPage } from "./page";
@@ -67,4 +68,5 @@ dashboard.post("/logout", async (c) => {
 });
 
 dashboard.get("/app.js", (c) => c.body(APP_JS, 200, { "content-type": "text/javascript; charset=utf-8", ...NO_STORE }));
+dashboard.get("/charts.js", (c) => c.body(CHARTS_JS, 200, { "content-type": "text/javascript; charset=utf-8", ...NO_STORE }));
 dashboard.get("/styles.css", (c) => c.body(STYLES_CSS, 200, { "content-type": "text/css; charset=utf-8", ...NO_STORE }));

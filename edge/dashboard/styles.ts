@@ -36,4 +36,29 @@ dialog::backdrop { background: rgba(0, 0, 0, 0.4); }
 meter { width: 6rem; vertical-align: middle; }
 ul.legs { margin: 0; padding-left: 1.1rem; white-space: nowrap; }
 td button + button, td button { margin: 0.1rem 0.2rem 0.1rem 0; }
+svg.chart { display: block; max-width: 100%; height: auto; margin: 0.4rem 0; font-size: 11px; }
+svg.chart .plot { fill: #fafafa; stroke: #ccc; }
+svg.chart .zero { stroke: #333; stroke-width: 1; }
+svg.chart .payoff-line, svg.chart .pnl-line { fill: none; stroke: #111; stroke-width: 2; }
+svg.chart .gain-area { fill: rgba(27, 110, 32, 0.18); stroke: none; }
+svg.chart .loss-area { fill: rgba(176, 0, 32, 0.16); stroke: none; }
+svg.chart .worst, svg.chart .limit { stroke: var(--bad); stroke-width: 1.5; stroke-dasharray: 6 4; }
+svg.chart .max-gain { stroke: var(--ok); stroke-width: 1.5; stroke-dasharray: 6 4; }
+svg.chart .breakeven { stroke: #6a3d9a; stroke-width: 1.2; stroke-dasharray: 2 3; }
+svg.chart .underlying { stroke: #1a57d6; stroke-width: 2; }
+svg.chart .over-limit { fill: rgba(176, 0, 32, 0.08); }
+svg.chart .pnl-now { fill: #111; }
+svg.chart text { fill: var(--ink); }
+svg.chart .y-label { text-anchor: end; }
+svg.chart .x-label, svg.chart .x-note, svg.chart .axis-title { text-anchor: middle; }
+svg.chart .x-label.start { text-anchor: start; }
+svg.chart .x-label.end, svg.chart .limit-label { text-anchor: end; }
+svg.chart .worst-label { fill: var(--bad); }
+svg.chart .gain-label { fill: var(--ok); }
+svg.chart .underlying-label { fill: #1a57d6; font-weight: 600; }
+svg.chart .share { text-anchor: start; }
+svg.limit-bars .track { fill: #eee; stroke: #ccc; }
+svg.limit-bars .used { fill: #1b6e20; }
+svg.limit-bars .high .used { fill: var(--bad); }
+p.standing { font-weight: 600; }
 `;

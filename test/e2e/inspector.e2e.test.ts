@@ -29,7 +29,7 @@ describe("MCP Inspector CLI", () => {
     const listed = (await inspector("--method", "tools/list")) as { tools: { name: string; outputSchema?: unknown; annotations?: { readOnlyHint?: boolean } }[] };
     const names = listed.tools.map((tool) => tool.name).sort();
     expect(names).toEqual(
-      ["cancel_order", "close_position", "get_account", "get_option_chain", "get_order_status", "get_positions", "get_quote", "get_safety_status", "health_check", "list_trades", "place_order", "preview_order"].sort(),
+      ["cancel_order", "close_position", "get_account", "get_option_chain", "get_order_status", "get_positions", "get_price_history", "get_quote", "get_safety_status", "health_check", "list_trades", "modify_order", "place_order", "preview_order"].sort(),
     );
     expect(listed.tools.every((tool) => tool.outputSchema !== undefined)).toBe(true);
     expect(listed.tools.find((tool) => tool.name === "place_order")?.annotations?.readOnlyHint).toBe(false);

@@ -156,7 +156,7 @@ describe("place_order with MCP elicitation", () => {
     const sessionId = c.transport.sessionId!;
     const headers = { "mcp-session-id": sessionId, "mcp-protocol-version": c.transport.protocolVersion ?? "2025-06-18" };
     expect((await edge.stub().fetch("https://edge.test/mcp", { headers: { ...headers, accept: "text/event-stream" } })).status).toBe(405);
-    expect((await c.client.listTools()).tools.length).toBe(12);
+    expect((await c.client.listTools()).tools.length).toBe(14);
     await c.transport.terminateSession();
     const after = await edge.stub().fetch("https://edge.test/mcp", {
       method: "POST",

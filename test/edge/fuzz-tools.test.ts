@@ -22,11 +22,13 @@ function validArgs(tool: string): Record<string, unknown> {
     case "get_order_status": return { order_id: 101 };
     case "list_trades": return { state: "open", symbol: "AAPL", limit: 10 };
     case "get_quote": return { legs: ironCondor() };
+    case "get_price_history": return { symbol: "SPY", bar_size: "1 day", count: 30 };
     case "get_option_chain": return { symbol: "AAPL", expiry: futureExpiry(), strike_range: 0.1 };
     case "place_order":
     case "preview_order": return condorOrder({ metadata: { note: "fuzz", tags: ["a"] }, idempotency_key: key });
     case "close_position": return { trade_id: TRADE_ID, idempotency_key: key };
     case "cancel_order": return { trade_id: TRADE_ID };
+    case "modify_order": return { trade_id: TRADE_ID, limit_price: -0.95, max_risk: 405 };
     default: return {};
   }
 }
@@ -36,12 +38,17 @@ function validArgs(tool: string): Record<string, unknown> {
 const isObj = (v: unknown): v is Record<string, any> => !!v && typeof v === "object" && !Array.isArray(v);
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 const num = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+/**
+ * The keys a tool sees: the MCP SDK's JSON-RPC parse rebuilds `arguments` by assignment, so a JSON
+ * key "__proto__" never reaches the tool (it is dropped, not applied); the order sent lacks it.
+ */
+const keysSeen = (o: Record<string, unknown>): string[] => Object.keys(o).filter((k) => k !== "__proto__");
 
 /** Necessary (not sufficient) conditions for an order to be sent; written apart from shared/. */
 function sendable(args: unknown): boolean {
   if (!isObj(args)) return false;
   const allowedKeys = new Set(["symbol", "strategy", "legs", "max_risk", "capital_required", "metadata", "idempotency_key"]);
-  if (Object.keys(args).some((k) => !allowedKeys.has(k))) return false;
+  if (keysSeen(args).some((k) => !allowedKeys.has(k))) return false;
   if (typeof args.symbol !== "string" || !ALLOWED.includes(args.symbol.trim().toUpperCase())) return false;
   const symbol = args.symbol.trim().toUpperCase();
   if (typeof args.strategy !== "string" || args.strategy.trim().length === 0 || args.strategy.trim().length > 40) return false;
@@ -53,7 +60,7 @@ function sendable(args: unknown): boolean {
   const horizon = new Date(Date.now() + 1_001 * 86_400_000).toISOString().slice(0, 10);
   const seen = new Set<string>();
   for (const leg of args.legs) {
-    if (!isObj(leg) || Object.keys(leg).some((k) => !["action", "contract", "quantity", "price"].includes(k))) return false;
+    if (!isObj(leg) || keysSeen(leg).some((k) => !["action", "contract", "quantity", "price"].includes(k))) return false;
     if (leg.action !== "BUY" && leg.action !== "SELL") return false;
     if (!Number.isInteger(leg.quantity) || leg.quantity < 1 || leg.quantity > LIMITS.MAX_CONTRACTS_PER_ORDER) return false;
     if (!num(leg.price) || leg.price < LIMITS.MIN_LEG_PRICE || leg.price > 10_000) return false;
@@ -129,7 +136,7 @@ async function stillServing(edge: Edge): Promise<void> {
   expect(verify.body.ok, JSON.stringify(verify.body)).toBe(true);
 }
 
-const WRITE_TOOLS = new Set(["place_order", "close_position", "cancel_order"]);
+const WRITE_TOOLS = new Set(["place_order", "close_position", "cancel_order", "modify_order"]);
 
 /**
  * Runs one tool's input, then holds the no-order invariant: a `place` reaches the bridge only for
@@ -143,6 +150,8 @@ async function judge(state: { rig: Rig; placed: number; errors: number; total: n
   state.total++;
   if (answer.isError) state.errors++;
   const places = bridge.sent("place").slice(placesBefore);
+  // The fuzz rig holds no working order, so no modify may ever reach the bridge.
+  expect(bridge.sent("modify"), `a modify request came from ${tool}`).toHaveLength(0);
   if (places.length > 0) {
     expect(tool, `a place request came from ${tool}`).toBe("place_order");
     expect(sendable(args), `an order was sent for an input that is not a sane order: ${JSON.stringify(args).slice(0, 600)}`).toBe(true);

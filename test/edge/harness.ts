@@ -118,7 +118,12 @@ export class FakeBridge {
       };
     },
     place: (p) => ({ order_id: this.nextOrderId++, perm_id: 9000 + this.nextOrderId, status: "Submitted", limit_price: p.limit_price ?? null }),
-    close: () => ({ order_id: this.nextOrderId++, perm_id: 9000 + this.nextOrderId, status: "Submitted", limit_price: null }),
+    close: (p) => ({ order_id: this.nextOrderId++, perm_id: 9000 + this.nextOrderId, status: "Submitted", limit_price: p.limit_price ?? null }),
+    price_history: (p) => ({
+      symbol: p.symbol, bar_size: p.bar_size ?? "1 day", duration: "10 D", as_of: new Date().toISOString(),
+      bars: [{ time: "2026-11-30", open: 99, high: 101, low: 98, close: 100, volume: 1000 }],
+    }),
+    modify: (p) => ({ order_id: p.order_id, perm_id: 9000 + p.order_id, status: "Submitted", limit_price: p.limit_price }),
     preview: () => ({ init_margin_change: 400, maint_margin_change: 400, equity_with_loan_change: -1.3, commission: 2.6, warning: null }),
     option_chain: (p) => ({ symbol: p.symbol, underlying_price: 100, expiries: [futureExpiry()], strikes: [95, 100, 105], expiry: p.expiry ?? futureExpiry(), quotes: [{ strike: 100, right: "C", bid: 2.1, ask: 2.2, mid: 2.15 }] }),
   };

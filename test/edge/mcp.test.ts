@@ -58,7 +58,7 @@ describe("the MCP SDK client", () => {
     });
     await client.connect(transport);
     const { tools } = await client.listTools();
-    expect(tools.length).toBe(12);
+    expect(tools.length).toBe(14);
     const result = await client.callTool({ name: "health_check", arguments: {} });
     expect((result.structuredContent as { ready_to_trade: boolean }).ready_to_trade).toBe(false);
     await client.close();

@@ -9,8 +9,8 @@ describe("MCP tools", () => {
     const { tools } = await edge.rpc("tools/list", {});
     const names = tools.map((t: any) => t.name).sort();
     expect(names).toEqual([
-      "cancel_order", "close_position", "get_account", "get_option_chain", "get_order_status", "get_positions", "get_quote",
-      "get_safety_status", "health_check", "list_trades", "place_order", "preview_order",
+      "cancel_order", "close_position", "get_account", "get_option_chain", "get_order_status", "get_positions", "get_price_history", "get_quote",
+      "get_safety_status", "health_check", "list_trades", "modify_order", "place_order", "preview_order",
     ]);
     for (const t of tools) {
       expect(t.inputSchema, t.name).toBeDefined();

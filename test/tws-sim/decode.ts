@@ -9,7 +9,7 @@ export const OUT = {
   REQ_EXECUTIONS: 7, REQ_IDS: 8, REQ_CONTRACT_DATA: 9, REQ_AUTO_OPEN_ORDERS: 15, REQ_ALL_OPEN_ORDERS: 16,
   REQ_MANAGED_ACCTS: 17, REQ_CURRENT_TIME: 49, REQ_GLOBAL_CANCEL: 58, REQ_MARKET_DATA_TYPE: 59, REQ_POSITIONS: 61,
   REQ_ACCOUNT_SUMMARY: 62, CANCEL_ACCOUNT_SUMMARY: 63, CANCEL_POSITIONS: 64, START_API: 71, REQ_SEC_DEF_OPT_PARAMS: 78,
-  REQ_PNL: 92, CANCEL_PNL: 93, REQ_PNL_SINGLE: 94, CANCEL_PNL_SINGLE: 95, REQ_COMPLETED_ORDERS: 99,
+  REQ_PNL: 92, CANCEL_PNL: 93, REQ_PNL_SINGLE: 94, CANCEL_PNL_SINGLE: 95, REQ_COMPLETED_ORDERS: 99, REQ_HISTORICAL_DATA: 20, CANCEL_HISTORICAL_DATA: 25,
 } as const;
 
 export interface WireContract {
@@ -78,6 +78,11 @@ export type Request =
   | { type: "cancelPnL"; reqId: number }
   | { type: "reqPnLSingle"; reqId: number; account: string; modelCode: string; conId: number }
   | { type: "cancelPnLSingle"; reqId: number }
+  | {
+      type: "reqHistoricalData"; reqId: number; contract: WireContract; legs: WireLeg[]; endDateTime: string; barSize: string; duration: string;
+      useRth: boolean; whatToShow: string; formatDate: number; keepUpToDate: boolean;
+    }
+  | { type: "cancelHistoricalData"; reqId: number }
   | { type: "unsupported"; msgId: number };
 
 export interface Decoded {
@@ -228,6 +233,31 @@ function parse(sv: number, msgId: number, r: FieldReader): Request {
       return { type: "reqPnLSingle", reqId: r.int(), account: r.str(), modelCode: r.str(), conId: r.int() };
     case OUT.CANCEL_PNL_SINGLE:
       return { type: "cancelPnLSingle", reqId: r.int() };
+    case OUT.REQ_HISTORICAL_DATA: {
+      // From SYNT_REALTIME_BARS (124) there is no version field; the contract carries its conId
+      // and tradingClass (TRADING_CLASS, 68); then includeExpired and the request's own fields.
+      if (sv < 124) r.int();
+      const reqId = r.int();
+      const contract = contractHead(r);
+      r.bool(); // includeExpired
+      const endDateTime = r.str();
+      const barSize = r.str();
+      const duration = r.str();
+      const useRth = r.bool();
+      const whatToShow = r.str();
+      const formatDate = r.int();
+      const legs: WireLeg[] = [];
+      if (contract.secType.toUpperCase() === "BAG") {
+        const n = r.int();
+        for (let i = 0; i < n; i++) legs.push({ conId: r.int(), ratio: r.int(), action: r.str(), exchange: r.str() });
+      }
+      const keepUpToDate = r.bool();
+      r.str(); // chartOptions (tag-value list)
+      return { type: "reqHistoricalData", reqId, contract, legs, endDateTime, barSize, duration, useRth, whatToShow, formatDate, keepUpToDate };
+    }
+    case OUT.CANCEL_HISTORICAL_DATA:
+      r.int();
+      return { type: "cancelHistoricalData", reqId: r.int() };
     default:
       return { type: "unsupported", msgId };
   }

@@ -46,7 +46,7 @@ export const IN = {
   TICK_OPTION_COMPUTATION: 21, CURRENT_TIME: 49, CONTRACT_DATA_END: 52, OPEN_ORDER_END: 53, ACCT_DOWNLOAD_END: 54,
   EXECUTION_DATA_END: 55, TICK_SNAPSHOT_END: 57, MARKET_DATA_TYPE: 58, COMMISSION_REPORT: 59, POSITION: 61,
   POSITION_END: 62, ACCOUNT_SUMMARY: 63, ACCOUNT_SUMMARY_END: 64, SEC_DEF_OPT_PARAMS: 75, SEC_DEF_OPT_PARAMS_END: 76,
-  TICK_REQ_PARAMS: 81, PNL: 94, PNL_SINGLE: 95, COMPLETED_ORDER: 101, COMPLETED_ORDERS_END: 102,
+  TICK_REQ_PARAMS: 81, PNL: 94, PNL_SINGLE: 95, COMPLETED_ORDER: 101, COMPLETED_ORDERS_END: 102, HISTORICAL_DATA: 17,
 } as const;
 
 /** IBKR reports every combo order against this BAG conId. */
@@ -118,15 +118,31 @@ export const tickSize = (reqId: number, tickType: number, size: number): Field[]
 export const tickSnapshotEnd = (reqId: number): Field[] => [IN.TICK_SNAPSHOT_END, 1, reqId];
 export const marketDataType = (reqId: number, type: number): Field[] => [IN.MARKET_DATA_TYPE, 1, reqId, type];
 
-export function tickOptionComputation(
-  sv: number, reqId: number, tickType: number,
-  g: { iv: number; delta: number; price: number; gamma: number; vega: number; theta: number; und: number },
-): Field[] {
+/** One option computation as TWS sends it; a field left undefined goes out as "not yet computed". */
+export interface OptionComputation {
+  iv?: number;
+  delta?: number;
+  price?: number;
+  pvDividend?: number;
+  gamma?: number;
+  vega?: number;
+  theta?: number;
+  und?: number;
+}
+
+/**
+ * TICK_OPTION_COMPUTATION (21), tick types 10/11/12 (bid/ask/last: IV and greeks at that price)
+ * and 13 (model). IBKR's EDecoder reads "not yet computed" as -1 for impliedVol, optPrice,
+ * pvDividend and undPrice and as -2 for delta, gamma, vega and theta; that is how TWS sends them.
+ * From PRICE_BASED_VOLATILITY (156) the version field is gone and tickAttrib follows the type.
+ */
+export function tickOptionComputation(sv: number, reqId: number, tickType: number, g: OptionComputation): Field[] {
+  const or = (x: number | undefined, unset: number): Field => (x === undefined || !Number.isFinite(x) ? unset : x);
   const f: Field[] = [IN.TICK_OPTION_COMPUTATION];
   if (sv < SV.PRICE_BASED_VOLATILITY) f.push(6);
   f.push(reqId, tickType);
   if (sv >= SV.PRICE_BASED_VOLATILITY) f.push(0); // tickAttrib: return-based
-  f.push(g.iv, g.delta, g.price, 0, g.gamma, g.vega, g.theta, g.und);
+  f.push(or(g.iv, -1), or(g.delta, -2), or(g.price, -1), or(g.pvDividend, -1), or(g.gamma, -2), or(g.vega, -2), or(g.theta, -2), or(g.und, -1));
   return f;
 }
 
@@ -335,5 +351,16 @@ export function pnlSingle(sv: number, reqId: number, pos: number, daily: number,
   if (sv >= SV.UNREALIZED_PNL) f.push(unreal);
   if (sv >= SV.REALIZED_PNL) f.push(realized);
   f.push(value);
+  return f;
+}
+
+/**
+ * HISTORICAL_DATA (17). From SYNT_REALTIME_BARS (124) no version field and each bar ends with its
+ * trade count; below HISTORICAL_DATA_END (196, not served) the start and end of the range follow
+ * the request id. Volume and WAP are decimals.
+ */
+export function historicalData(reqId: number, start: string, end: string, bars: { date: string; open: number; high: number; low: number; close: number; volume: number; wap: number; count: number }[]): Field[] {
+  const f: Field[] = [IN.HISTORICAL_DATA, reqId, start, end, bars.length];
+  for (const b of bars) f.push(b.date, b.open, b.high, b.low, b.close, b.volume, b.wap, b.count);
   return f;
 }

@@ -149,6 +149,51 @@ describe.each([193, 176])("market at server version %i", (serverVersion) => {
     expect(delta).toBeLessThan(0.7);
   });
 
+  it("option computations: bid/ask/last/model ticks with IV and greeks, unset values decoded as unset", async () => {
+    const { sim, c } = await setup(serverVersion);
+    const expiry = sim.expiries()[2] as string;
+    type Comp = { attrib: number | undefined; iv?: number; delta?: number; price?: number; pv?: number; gamma?: number; vega?: number; theta?: number; und?: number };
+    const got = new Map<string, Comp>();
+    on(c.ib, EventName.tickOptionComputation, (id: number, type: number, attrib: number | undefined, iv?: number, delta?: number, price?: number, pv?: number, gamma?: number, vega?: number, theta?: number, und?: number) => {
+      got.set(`${id}:${type}`, { attrib, iv, delta, price, pv, gamma, vega, theta, und });
+    });
+    const atm = sim.optionConId("SPY", expiry, 580, "P") as number;
+    const far = sim.optionConId("SPY", expiry, 470, "P") as number; // far out of the money: bid 0
+    const ends = Promise.all([waitFor(c.ib, EventName.tickSnapshotEnd, (id) => id === 31), waitFor(c.ib, EventName.tickSnapshotEnd, (id) => id === 32)]);
+    c.ib.reqMktData(31, { conId: atm, exchange: "SMART" }, "", true, false);
+    c.ib.reqMktData(32, { conId: far, exchange: "SMART" }, "", true, false);
+    await ends;
+    const [bid, ask, last, model] = [10, 11, 12, 13].map((t) => got.get(`31:${t}`) as Comp);
+    for (const g of [bid, ask, last, model]) {
+      expect(g).toBeDefined();
+      expect(g!.attrib).toBe(0);
+      expect(g!.und).toBe(580);
+      expect(g!.pv).toBe(0);
+      expect(g!.delta).toBeLessThan(-0.3);
+      expect(g!.delta).toBeGreaterThan(-0.7);
+      expect(g!.gamma).toBeGreaterThan(0);
+      expect(g!.vega).toBeGreaterThan(0);
+      expect(g!.theta).toBeLessThan(0);
+    }
+    // IV rises with the price it is implied from: bid < model < ask.
+    expect(bid!.iv).toBeLessThan(model!.iv as number);
+    expect(model!.iv).toBeLessThan(ask!.iv as number);
+    expect(model!.iv).toBeCloseTo(0.15, 2);
+    // A zero bid implies no volatility: TWS's "not computed" (-1 / -2) reaches the client as unset.
+    const farBid = got.get("32:10") as Comp;
+    expect(farBid.price).toBe(0);
+    expect(farBid.iv).toBeUndefined();
+    expect(farBid.delta).toBeUndefined();
+    expect(farBid.gamma).toBeUndefined();
+    expect(farBid.theta).toBeUndefined();
+    expect(got.get("32:13")?.iv).toBeGreaterThan(0.15);
+    // Stock quotes carry no option computation.
+    const stockEnd = waitFor(c.ib, EventName.tickSnapshotEnd, (id) => id === 33);
+    c.ib.reqMktData(33, { symbol: "SPY", secType: SecType.STK, exchange: "SMART", currency: "USD" }, "", true, false);
+    await stockEnd;
+    expect([...got.keys()].some((k) => k.startsWith("33:"))).toBe(false);
+  });
+
   it("streams new ticks when the price moves, and stops after cancelMktData", async () => {
     const { sim, c } = await setup(serverVersion);
     const first = waitFor<[number, number, number]>(c.ib, EventName.tickPrice, (id, type) => id === 17 && type === TickType.LAST);

@@ -141,6 +141,35 @@ export function blackScholes(right: Right, s: number, k: number, t: number, v: n
   return { price: Math.max(price, 0), delta, gamma, vega, theta: thetaYear / 365 };
 }
 
+/**
+ * The volatility at which Black-Scholes gives `price` (bisection, 0.1%–500%), or undefined when
+ * no volatility does: a zero bid, or a price below the discounted intrinsic value.
+ */
+export function impliedVolFromPrice(right: Right, s: number, k: number, t: number, price: number, r = RATE): number | undefined {
+  if (!(price > 0)) return undefined;
+  let lo = 0.001;
+  let hi = 5;
+  if (blackScholes(right, s, k, t, lo, r).price > price || blackScholes(right, s, k, t, hi, r).price < price) return undefined;
+  for (let i = 0; i < 60; i++) {
+    const mid = (lo + hi) / 2;
+    if (blackScholes(right, s, k, t, mid, r).price < price) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+/** What TWS computes for one option tick: IV and greeks at a price (tick types 10, 11, 12, 13). */
+export interface OptionComputationValues {
+  iv?: number;
+  delta?: number;
+  price?: number;
+  pvDividend?: number;
+  gamma?: number;
+  vega?: number;
+  theta?: number;
+  und?: number;
+}
+
 export function occLocalSymbol(symbol: string, expiry: string, right: Right, strike: number): string {
   return `${symbol.padEnd(6, " ")}${expiry.slice(2)}${right}${String(Math.round(strike * 1000)).padStart(8, "0")}`;
 }
@@ -308,6 +337,34 @@ export class Market {
       close: round2(closeG.price),
       model: { iv, delta: g.delta, gamma: g.gamma, vega: g.vega, theta: g.theta, price: m, und: u.price },
     };
+  }
+
+  /**
+   * The option computations TWS sends with an option's quote, by tick type: 10 at the bid, 11 at
+   * the ask, 12 at the last price (IV implied by that price, greeks at that IV) and 13 the model.
+   * A price no volatility explains (a zero bid) leaves IV and greeks "not computed", as TWS does.
+   * No dividends are modelled, so pvDividend is 0.
+   */
+  optionComputations(conId: number): Map<number, OptionComputationValues> {
+    const out = new Map<number, OptionComputationValues>();
+    const c = this.contract(conId);
+    const q = this.quote(conId);
+    const u = c ? this.underlying(c.symbol) : undefined;
+    if (!c || !q || !u || c.secType !== "OPT" || !q.model) return out;
+    const right = c.right as Right;
+    const t = this.yearsTo(c.expiry);
+    const at = (price: number): OptionComputationValues => {
+      const iv = impliedVolFromPrice(right, u.price, c.strike, t, price);
+      if (iv === undefined) return { price, und: u.price };
+      const g = blackScholes(right, u.price, c.strike, t, iv);
+      return { iv, delta: g.delta, price, pvDividend: 0, gamma: g.gamma, vega: g.vega, theta: g.theta, und: u.price };
+    };
+    out.set(10, at(q.bid));
+    out.set(11, at(q.ask));
+    out.set(12, at(q.last));
+    const m = q.model;
+    out.set(13, { iv: m.iv, delta: m.delta, price: m.price, pvDividend: 0, gamma: m.gamma, vega: m.vega, theta: m.theta, und: m.und });
+    return out;
   }
 
   /** Mark used for P&L and net liquidation: last for stock, mid for options. */

@@ -152,6 +152,12 @@ export class Engine {
 
   private modify(o: SimOrder, req: PlaceOrderReq): PlaceResult {
     const orderType = req.orderType;
+    if (this.rejectNext !== undefined) {
+      // TWS refuses the change and the order keeps working as it was.
+      const reason = this.rejectNext;
+      this.rejectNext = undefined;
+      return this.reject(o.clientId, o.orderId, 201, `Order rejected - reason:${reason}`);
+    }
     if (orderType === "LMT" && (req.lmtPrice === undefined || !isTickMultiple(req.lmtPrice))) {
       return this.reject(o.clientId, o.orderId, 110, "The price does not conform to the minimum price variation for this contract.");
     }

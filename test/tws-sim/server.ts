@@ -7,6 +7,7 @@ import { Account } from "./account";
 import { type Request, decodeRequest } from "./decode";
 import * as E from "./encode";
 import { type Field, type Inbound, InboundReader, encodeFrame } from "./framing";
+import { barTimeText, durationSeconds, historicalBars, type SimBar } from "./history";
 import { Market, type SimContract, round2 } from "./market";
 import { Engine, type FillRule, twsTime } from "./orders";
 import type { SimExecution, SimOrder } from "./types";
@@ -402,10 +403,32 @@ export class SimServer {
       case "cancelPnLSingle":
         s.pnlSingleSubs.delete(req.reqId);
         return;
+      case "reqHistoricalData":
+        return this.reqHistoricalData(s, req);
+      case "cancelHistoricalData":
+        return;
       case "unsupported":
         this.unsupported.push(req.msgId);
         return;
     }
+  }
+
+  /** Deterministic bars of a stock (history.ts); TWS's 162 for what it cannot serve. */
+  private reqHistoricalData(s: Session, req: Extract<Request, { type: "reqHistoricalData" }>): void {
+    const c = req.contract;
+    const found = c.secType.toUpperCase() === "BAG" ? [] : this.market.find({ conId: c.conId, symbol: c.symbol, secType: c.secType || "STK" });
+    const only = found.length === 1 ? found[0] : undefined;
+    if (!only) return this.send(s, E.errMsg(s.sv, req.reqId, 200, "No security definition has been found for the request"));
+    const u = this.market.underlying(only.symbol);
+    if (only.secType !== "STK" || !u) return this.send(s, E.errMsg(s.sv, req.reqId, 162, "Historical Market Data Service error message:HMDS query returned no data"));
+    if (req.keepUpToDate) return this.send(s, E.errMsg(s.sv, req.reqId, 162, "Historical Market Data Service error message:keepUpToDate is not served by the simulator"));
+    const endMs = Date.now();
+    const bars = historicalBars(u.symbol, u.price, u.vol, req.barSize, req.duration, endMs);
+    if (!bars) return this.send(s, E.errMsg(s.sv, req.reqId, 321, `Error validating request.-'bP' : cause - Historical data bar size setting "${req.barSize}" or duration "${req.duration}" is invalid.`));
+    const daily = req.barSize === "1 day";
+    const fmt = (ms: number) => barTimeText({ time: ms } as SimBar, false, 1).replace(" US/Eastern", "");
+    const start = fmt(endMs - (durationSeconds(req.duration) as number) * 1000);
+    this.send(s, E.historicalData(req.reqId, start, fmt(endMs), bars.map((b) => ({ ...b, date: barTimeText(b, daily, req.formatDate) }))));
   }
 
   private startApi(s: Session, clientId: number): void {
@@ -469,7 +492,7 @@ export class SimServer {
         this.send(s, E.tickPrice(id, 9, q.close, 0, 0));
         this.send(s, E.tickSize(id, 8, q.model ? 1250 : 2_500_000));
       }
-      if (q.model) this.send(s, E.tickOptionComputation(s.sv, id, 13, q.model));
+      for (const [tickType, values] of this.market.optionComputations(sub.conId)) this.send(s, E.tickOptionComputation(s.sv, id, tickType, values));
       return;
     }
     let bid = 0, ask = 0, mid = 0, size = Infinity;
