@@ -1,0 +1,48 @@
+// The account Durable Object's side of OAuth: what a forwarded /mcp call may do (the Worker's
+// scope header), when each grant was last used (for the dashboard's "Connected apps"), and the
+// audit rows the Worker sends for OAuth events. Grants and tokens themselves live in OAUTH_KV.
+import { z } from "zod";
+import type { DeskContext } from "./desk-context";
+import { MCP_GRANT_HEADER, MCP_SCOPES_HEADER, canTrade, parseScopes } from "./mcp-scopes";
+import type { McpAccess } from "./mcp-server";
+
+const GRANT_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+/**
+ * The scopes the Worker set for this call. The Worker always sets the header on a forwarded /mcp
+ * call (and drops a caller's copy); a request without it comes from inside (tests that talk to
+ * the object directly), with the static token's full access.
+ */
+export function mcpAccess(request: Request): McpAccess {
+  const header = request.headers.get(MCP_SCOPES_HEADER);
+  return header === null ? { trade: true } : { trade: canTrade(parseScopes(header)) };
+}
+
+export function recordGrantUse(ctx: DeskContext, request: Request): void {
+  const grant = request.headers.get(MCP_GRANT_HEADER);
+  if (!grant || !GRANT_ID.test(grant)) return;
+  ctx.sql.exec(
+    "INSERT INTO oauth_grant_use (grant_id, last_used_ms, uses) VALUES (?, ?, 1) ON CONFLICT(grant_id) DO UPDATE SET last_used_ms = excluded.last_used_ms, uses = uses + 1",
+    grant, ctx.now().getTime(),
+  );
+}
+
+export function grantUses(ctx: DeskContext): Record<string, { last_used: string; uses: number }> {
+  const out: Record<string, { last_used: string; uses: number }> = {};
+  for (const row of ctx.sql.exec<{ grant_id: string; last_used_ms: number; uses: number }>("SELECT grant_id, last_used_ms, uses FROM oauth_grant_use").toArray())
+    out[row.grant_id] = { last_used: new Date(row.last_used_ms).toISOString(), uses: row.uses };
+  return out;
+}
+
+/** OAuth events the Worker may append: a fixed list, so this path cannot forge other rows. */
+const OAUTH_ACTIONS = [
+  "oauth_grant", "oauth_consent_denied", "oauth_authorize_refused", "oauth_token_issued", "oauth_token_refreshed",
+  "oauth_token_refused", "oauth_token_revoked", "oauth_revocation_refused", "oauth_client_registered",
+  "oauth_registration_refused", "oauth_grant_revoked", "mcp_token_refused", "mcp_scope_refused", "mcp_origin_refused",
+] as const;
+export const OAuthAuditRequest = z.strictObject({ action: z.enum(OAUTH_ACTIONS), details: z.record(z.string(), z.unknown()) });
+
+export function appendOAuthAudit(ctx: DeskContext, body: z.infer<typeof OAuthAuditRequest>): number {
+  const actor = body.action === "oauth_grant" || body.action === "oauth_consent_denied" || body.action === "oauth_grant_revoked" ? "owner" : "oauth";
+  return ctx.audit(actor, body.action, body.details);
+}
