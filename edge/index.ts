@@ -9,6 +9,7 @@ import { accountStub } from "./oauth";
 import type { Env } from "./account-do";
 import { MCP_GRANT_HEADER, MCP_SCOPES_HEADER } from "./mcp-scopes";
 import { edgeOrigin, forwardMcp, handleWithAudit, oauthProvider } from "./oauth";
+import { approvals } from "./approval-page";
 import { oauthAdmin } from "./oauth-admin";
 import { consent } from "./oauth-consent";
 import { refuseForeignOrigin } from "./origin-guard";
@@ -63,6 +64,8 @@ app.all("/api/*", async (c) => {
 // The human's page: login form, session cookie, strict CSP (edge/dashboard/).
 app.route("/dashboard", dashboard);
 app.route("/oauth", consent as unknown as Hono<{ Bindings: Env }>);
+// One-time approval links of "confirm every order" (needs the dashboard login).
+app.route("/approve", approvals);
 
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {

@@ -53,10 +53,10 @@ function fail(message: string): CallToolResult {
   return { content: [{ type: "text", text: message }], isError: true };
 }
 
-/** What the caller's credential allows (edge/mcp-scopes.ts); the static token and the tests have both. */
-export interface McpAccess { trade: boolean }
+/** What the caller's credential allows (edge/mcp-scopes.ts), and the edge's origin for approval links. */
+export interface McpAccess { trade: boolean; origin: string }
 
-export function buildMcpServer(ctx: DeskContext, access: McpAccess = { trade: true }): McpServer {
+export function buildMcpServer(ctx: DeskContext, access: McpAccess = { trade: true, origin: "" }): McpServer {
   // Ajv (the SDK's default validator of elicitation answers) compiles code, which workerd forbids.
   const server = new McpServer({ name: "ibkr-mcp", version: "0.2.0" }, { capabilities: { resources: {} }, jsonSchemaValidator: new CfWorkerJsonSchemaValidator() });
 
@@ -149,7 +149,7 @@ export function buildMcpServer(ctx: DeskContext, access: McpAccess = { trade: tr
       inputSchema: PlaceOrderInput, outputSchema: PlaceOrderOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     }, async (input, call) => {
-      const result = await placeOrder(ctx, input, elicitationAsker(server.server, call) ?? undefined);
+      const result = await placeOrder(ctx, input, elicitationAsker(server.server, call) ?? undefined, access.origin);
       return answer(result.output, result.isError);
     });
 

@@ -15,7 +15,9 @@ const GRANT_ID = /^[A-Za-z0-9_-]{1,128}$/;
  */
 export function mcpAccess(request: Request): McpAccess {
   const header = request.headers.get(MCP_SCOPES_HEADER);
-  return header === null ? { trade: true } : { trade: canTrade(parseScopes(header)) };
+  // The Worker forwards the caller's own request, so its URL is the edge's public one.
+  const origin = new URL(request.url).origin;
+  return { trade: header === null ? true : canTrade(parseScopes(header)), origin };
 }
 
 export function recordGrantUse(ctx: DeskContext, request: Request): void {
