@@ -81,7 +81,15 @@ export default {
         request = new Request(request, { headers });
       }
     }
-    const res = await handleWithAudit(oauthProvider(edgeOrigin(env, request), app, mcp), request, env, ctx);
+    let res = await handleWithAudit(oauthProvider(edgeOrigin(env, request), app, mcp), request, env, ctx);
+    if (url.pathname === "/mcp" && res.status === 401 && !request.headers.has("authorization")) {
+      // RFC 6750 puts no error code in a challenge to a request without credentials; say in the
+      // body what a person reading a client's error needs to know.
+      await res.body?.cancel();
+      const headers = new Headers(res.headers);
+      headers.set("content-type", "application/json");
+      res = new Response(JSON.stringify({ error: "Unauthorized", error_description: "this MCP endpoint needs a bearer token: OAuth (see WWW-Authenticate) or the static MCP_TOKEN" }), { status: 401, headers });
+    }
     if (res.status === 101 || (res.headers.has("x-content-type-options") && res.headers.has("referrer-policy"))) return res;
     // The provider's own answers (401 challenges, metadata, tokens) get the same two headers as ours.
     const out = new Response(res.body, res);
