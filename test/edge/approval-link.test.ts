@@ -3,6 +3,10 @@
 // one-time link; the link needs the dashboard login, shows the read-back, and approving re-runs
 // every check and sends; a used, expired, unknown or forged link changes nothing and is audited.
 import { SELF } from "cloudflare:test";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
 import { beforeAll, describe, expect, it } from "vitest";
 import { condorOrder, Edge, FakeBridge } from "./harness";
 
@@ -141,5 +145,36 @@ describe("confirm every order without elicitation", () => {
     expect(placed.status).toBe("Submitted");
     expect(placed.confirmation_url).toBeUndefined();
     expect(bridge.sent("place")).toHaveLength(2);
+  });
+});
+
+describe("confirm every order with a client that can elicit", () => {
+  it("asks the person in the client as today (no link), and a decline sends nothing", async () => {
+    const own = new Edge();
+    const ownBridge = await FakeBridge.connect(own, { account: 100_000 });
+    expect((await own.admin("/api/confirm-every-order", { on: true, reason: "test", by: "owner" })).status).toBe(200);
+    const connect = async (yes: boolean) => {
+      const client = new Client({ name: "eliciting", version: "1.0.0" }, { capabilities: { elicitation: {} }, jsonSchemaValidator: new CfWorkerJsonSchemaValidator() });
+      const asked: string[] = [];
+      client.setRequestHandler(ElicitRequestSchema, async (request) => {
+        asked.push(request.params.message);
+        return { action: "accept", content: { confirm: yes } };
+      });
+      await client.connect(new StreamableHTTPClientTransport(new URL("https://edge.test/mcp"), { fetch: (input, init) => own.stub().fetch(input as string, init) }));
+      return { client, asked };
+    };
+    const declining = await connect(false);
+    const refused = (await declining.client.callTool({ name: "place_order", arguments: condorOrder({}, 100) })) as { structuredContent: any };
+    expect(declining.asked).toHaveLength(1);
+    expect(refused.structuredContent.status).toBe("Refused");
+    expect(refused.structuredContent.confirmation_url).toBeUndefined();
+    const confirming = await connect(true);
+    const sent = (await confirming.client.callTool({ name: "place_order", arguments: condorOrder({}, 130) })) as { structuredContent: any };
+    expect(confirming.asked).toHaveLength(1);
+    expect(sent.structuredContent.status).toBe("Submitted");
+    expect(ownBridge.sent("place")).toHaveLength(1);
+    await declining.client.close();
+    await confirming.client.close();
+    ownBridge.close();
   });
 });
