@@ -22,8 +22,8 @@ async function admin(path: string, body?: unknown): Promise<any> {
   const res = await SELF.fetch(`${ORIGIN}${path}`, body === undefined ? { headers: ADMIN } : { method: "POST", headers: { ...ADMIN, "content-type": "application/json" }, body: JSON.stringify(body) });
   return res.json();
 }
-async function placeOrder(center: number): Promise<any> {
-  const res = await SELF.fetch(`${ORIGIN}/mcp`, { method: "POST", headers: MCP_HEADERS, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "place_order", arguments: condorOrder({}, center) } }) });
+async function placeOrder(center: number, extra: Record<string, unknown> = {}): Promise<any> {
+  const res = await SELF.fetch(`${ORIGIN}/mcp`, { method: "POST", headers: MCP_HEADERS, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "place_order", arguments: condorOrder(extra, center) } }) });
   const body = (await res.json()) as any;
   return body.result.structuredContent;
 }
@@ -100,6 +100,19 @@ describe("confirm every order without elicitation", () => {
     expect(jsonl).not.toContain(placed.confirmation_url.split("/").at(-1));
   });
 
+  it("a replay with the same idempotency_key says it still waits, without handing out the link again", async () => {
+    const first = await placeOrder(250, { idempotency_key: "confirm-replay-1" });
+    expect(first.status).toBe("awaiting_confirmation");
+    const again = await placeOrder(250, { idempotency_key: "confirm-replay-1" });
+    expect(again).toMatchObject({ trade_id: first.trade_id, status: "awaiting_confirmation" });
+    expect(again.confirmation_url).toBeUndefined();
+    const stored = await edge.inside((sql) => sql.exec<{ answer_json: string }>("SELECT answer_json FROM idempotency WHERE key = ?", "place:confirm-replay-1").toArray()[0]!.answer_json);
+    expect(stored).not.toContain(first.confirmation_url.split("/").at(-1));
+    // Decline it so its risk does not count in the tests below.
+    const html = await (await open(first.confirmation_url)).text();
+    await decide(first.confirmation_url, "reject", csrfOf(html));
+  });
+
   it("declining sends nothing and releases the risk", async () => {
     const placed = await placeOrder(130);
     const html = await (await open(placed.confirmation_url)).text();
@@ -141,8 +154,10 @@ describe("confirm every order without elicitation", () => {
 
   it("with the setting off, the order goes out without waiting", async () => {
     await admin("/api/confirm-every-order", { on: false, reason: "at my desk", by: "owner" });
+    // Let a minute pass for the order-rate limit (5 per minute) the tests above used up.
+    await edge.inside((sql) => sql.exec("UPDATE order_times SET at_ms = at_ms - 120000"));
     const placed = await placeOrder(220);
-    expect(placed.status).toBe("Submitted");
+    expect(placed.status, JSON.stringify(placed.violations)).toBe("Submitted");
     expect(placed.confirmation_url).toBeUndefined();
     expect(bridge.sent("place")).toHaveLength(2);
   });

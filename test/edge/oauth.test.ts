@@ -5,6 +5,7 @@
 // audited, never with a token.
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { WRITE_TOOLS } from "../../edge/mcp-scopes";
 
 const ORIGIN = "https://edge.test";
 const ADMIN = "test-admin-token";
@@ -172,6 +173,17 @@ describe("OAuth grant, scopes, refresh and revocation", () => {
     expect((await mcp(g.access, "tools/list")).status).toBe(401);
     expect((await exchange({ grant_type: "refresh_token", refresh_token: g.refresh, client_id: g.clientId })).status).toBe(400);
     expect((await audit("oauth_grant_revoked")).at(-1)!.details).toMatchObject({ grant_id: mine.grant_id, reason: "lost laptop", by: "owner" });
+  });
+
+  it("every tool that is not read-only needs the trade scope (a new write tool cannot slip past read tokens)", async () => {
+    const res = await mcp("test-mcp-token", "tools/list");
+    const tools = ((await res.json()) as { result: { tools: Array<{ name: string; annotations?: { readOnlyHint?: boolean } }> } }).result.tools;
+    const writes = tools.filter((x) => x.annotations?.readOnlyHint !== true).map((x) => x.name);
+    expect(writes.length).toBeGreaterThan(0);
+    for (const name of writes) expect(WRITE_TOOLS.has(name), `${name} is not read-only but is not in WRITE_TOOLS`).toBe(true);
+    const g = await grant(["read"]);
+    const readable = await toolNames(g.access);
+    for (const name of writes) expect(readable).not.toContain(name);
   });
 
   it("the static MCP_TOKEN keeps full scopes", async () => {
