@@ -34,7 +34,7 @@ function consentPage(details: ConsentDescription, handle: string, loggedIn: bool
   const name = escape(details.clientName);
   const origin = details.clientDomain ? `Published by <strong>${escape(details.clientDomain)}</strong>.` : "This app registered itself; its name is not verified.";
   const requested = new Set(details.scope);
-  const boxes = SCOPES.map((s) => `<p><input type="checkbox" id="scope-${s}" name="scope" value="${s}"${requested.has(s) || requested.size === 0 ? " checked" : ""}> <label for="scope-${s}">${escape(SCOPE_WORDS[s])}</label></p>`).join("\n");
+  const boxes = SCOPES.map((s) => `<p><input type="checkbox" id="scope-${s}" name="scope" value="${s}"${requested.has(s) || (requested.size === 0 && s === "read") ? " checked" : ""}> <label for="scope-${s}">${escape(SCOPE_WORDS[s])}</label></p>`).join("\n");
   return page(`Allow ${details.clientName} to use your IBKR account?`, `
 <h1>Allow <span id="client-name">${name}</span> to use your IBKR account?</h1>
 <p>${origin} Access will be sent to <strong id="redirect-host">${escape(details.redirectHost)}</strong>.</p>
