@@ -173,8 +173,9 @@ describe("OAuth with the MCP SDK's client and a real browser", () => {
     expect((await audit("oauth_token_revoked")).some((r) => r.client_id === agent.client!.client_id)).toBe(true);
   });
 
+  const reader = new AgentOAuth("Read-only Agent (e2e)");
+
   it("a read-only grant cannot see place_order, and calling it is refused (insufficient_scope)", async () => {
-    const reader = new AgentOAuth("Read-only Agent (e2e)");
     reader.consent = ownerGrants(["read"], "oauth-consent-read-only.png");
     const client = await connectWithOAuth(reader);
     expect(reader.saved?.scope).toBe("read");
@@ -188,6 +189,19 @@ describe("OAuth with the MCP SDK's client and a real browser", () => {
     expect((await t.simState()).orders.length).toBe(placesBefore);
     expect((await audit("mcp_scope_refused")).some((r) => (r.tools as string[]).includes("place_order"))).toBe(true);
     await client.close();
+  });
+
+  it("the owner revokes an app in the dashboard; its token fails on the next call", async () => {
+    const access = reader.saved!.access_token;
+    const call = () => fetch(t.stack.mcpUrl, { method: "POST", headers: { authorization: `Bearer ${access}`, "content-type": "application/json", accept: "application/json, text/event-stream" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} }) });
+    expect((await call()).status).toBe(200);
+    await page.goto(t.stack.dashboardUrl);
+    await page.waitForSelector("body[data-loaded=true]");
+    await page.getByRole("button", { name: "Revoke Read-only Agent (e2e)" }).click();
+    await browser.confirm("e2e: no longer needed");
+    await expect.poll(() => page.locator("#apps-body tr").filter({ hasText: "Read-only Agent (e2e)" }).count()).toBe(0);
+    expect((await call()).status).toBe(401);
+    expect((await audit("oauth_grant_revoked")).at(-1)).toMatchObject({ reason: "e2e: no longer needed", client_id: reader.client!.client_id });
   });
 });
 
