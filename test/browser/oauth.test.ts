@@ -207,11 +207,13 @@ describe("OAuth with the MCP SDK's client and a real browser", () => {
 
 describe("confirm every order through the approval link, in the browser", () => {
   it("the order waits; the person logs in from the link, reads it back, approves; it is sent", async () => {
-    const on = await fetch(`${t.stack.edgeUrl}/api/confirm-every-order`, {
-      method: "POST", headers: { authorization: `Bearer ${t.secrets.ADMIN_TOKEN}`, "content-type": "application/json" },
-      body: JSON.stringify({ on: true, reason: "e2e: no elicitation in this client", by: "owner" }),
-    });
-    expect(on.status).toBe(200);
+    // The owner turns the setting on in the dashboard (logged in since the consent page).
+    await page.goto(t.stack.dashboardUrl);
+    await page.waitForSelector("body[data-loaded=true]");
+    await page.getByRole("button", { name: "Turn confirm every order on" }).click();
+    await browser.confirm("e2e: no elicitation in this client");
+    await expect.poll(() => page.locator("#confirm-state").textContent()).toMatch(/^on/);
+    expect((await audit("confirm_every_order_on")).at(-1)).toMatchObject({ reason: "e2e: no elicitation in this client" });
     // t.mcp is the SDK client with the static token and no elicitation capability.
     const placed = await t.mcp.tool<{ status: string; trade_id: string; confirmation_url: string }>("place_order", await ironCondor(t.mcp, "SPY", { width: 3, pricing: "touch" }));
     expect(placed.isError, placed.text).toBe(false);
