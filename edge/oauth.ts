@@ -99,7 +99,11 @@ export async function forwardMcp(request: Request, env: Env, ctx: ExecutionConte
   return new Response(res.body, res);
 }
 
-/** The static MCP_TOKEN, compared in constant time: full scopes, bound to this edge's /mcp. */
+/**
+ * The static MCP_TOKEN, compared in constant time: full scopes, bound to this edge's /mcp. The
+ * provider asks this only for a token that is not of its own `a:b:c` shape, so MCP_TOKEN must
+ * contain no ':' (the generated ones are base64).
+ */
 async function staticToken(resource: string, input: { token: string; env: Env }) {
   const expected = input.env.MCP_TOKEN;
   if (!expected || !(await timingSafeEqual(input.token, expected))) return null;
@@ -151,7 +155,13 @@ async function tokenRequestFacts(request: Request): Promise<{ grant_type: string
     const text = (key: string) => (typeof form.get(key) === "string" ? (form.get(key) as string).slice(0, 200) : null);
     let clientId = text("client_id");
     const basic = /^Basic\s+(.+)$/i.exec(request.headers.get("authorization") ?? "");
-    if (!clientId && basic) clientId = decodeURIComponent(atob(basic[1]!).split(":")[0] ?? "") || null;
+    if (!clientId && basic) {
+      try {
+        clientId = decodeURIComponent(atob(basic[1]!).split(":")[0] ?? "").slice(0, 200) || null;
+      } catch {
+        clientId = "(malformed Basic header)";
+      }
+    }
     return { grant_type: text("grant_type"), client_id: clientId, token_type_hint: text("token_type_hint") };
   } catch {
     return null;
