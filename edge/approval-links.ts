@@ -28,6 +28,8 @@ export function setConfirmEveryOrder(ctx: DeskContext, on: boolean, by: string, 
 
 /** Creates the one-time link of a trade that now waits for its person; returns the token (never stored). */
 export function createApprovalLink(ctx: DeskContext, tradeId: string, nowMs: number): { token: string; expiresAt: string } {
+  // Links a day past their expiry can only be refused as unknown instead of expired: drop them.
+  ctx.sql.exec("DELETE FROM approval_links WHERE expires_ms < ?", nowMs - 24 * 60 * 60_000);
   const bytes = crypto.getRandomValues(new Uint8Array(32));
   const token = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   ctx.sql.exec("INSERT INTO approval_links (token_hash, trade_id, created_ms, expires_ms, used_ms) VALUES (?, ?, ?, ?, NULL)", hashLinkToken(token), tradeId, nowMs, nowMs + LINK_TTL_MS);
