@@ -5,15 +5,14 @@
 import { Hono, type Context } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { secureHeaders } from "hono/secure-headers";
-import { accountStub } from "./oauth";
 import type { Env } from "./account-do";
-import { MCP_GRANT_HEADER, MCP_SCOPES_HEADER } from "./mcp-scopes";
-import { edgeOrigin, forwardMcp, handleWithAudit, oauthProvider } from "./oauth";
 import { approvals } from "./approval-page";
+import { boundedBody } from "./bounded-body";
+import { MCP_GRANT_HEADER, MCP_SCOPES_HEADER } from "./mcp-scopes";
+import { accountStub, edgeOrigin, forwardMcp, handleWithAudit, oauthProvider } from "./oauth";
 import { oauthAdmin } from "./oauth-admin";
 import { consent } from "./oauth-consent";
 import { refuseForeignOrigin } from "./origin-guard";
-import { boundedBody } from "./bounded-body";
 import { dashboard } from "./dashboard/routes";
 import { adminAuth, DASHBOARD_SESSION_HEADER } from "./dashboard/session";
 export { AccountDO } from "./account-do";
@@ -33,7 +32,6 @@ app.get("/api/live", adminAuth(), (c) => {
 });
 // Not on /bridge: a 101 response carrying a WebSocket has immutable headers.
 app.use("/api/*", secureHeaders());
-
 
 // /mcp after the provider accepted the caller's token (OAuth, or the static MCP_TOKEN compared in
 // constant time): the body is read whole and bounded, the scopes are checked, and the Worker's own
@@ -70,7 +68,8 @@ app.route("/approve", approvals);
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(request.url);
-    if (url.pathname === "/mcp") {
+    // The provider routes /mcp by prefix: everything under it gets the same guard.
+    if (url.pathname === "/mcp" || url.pathname.startsWith("/mcp/")) {
       const refused = await refuseForeignOrigin(env, request);
       if (refused) return refused;
       // Only the Worker sets these, after authentication.
