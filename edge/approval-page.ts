@@ -16,6 +16,7 @@ import { CONTENT_SECURITY_POLICY } from "./dashboard/routes";
 import { loginPage } from "./dashboard/page";
 import { csrfTokenFor, readSession, verifyCsrfToken } from "./dashboard/session";
 import { accountStub } from "./oauth";
+import { refuseForeignForm } from "./origin-guard";
 
 const NO_STORE = { "cache-control": "no-store" };
 const escape = (value: string) => value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
@@ -41,6 +42,7 @@ const tokenHashOf = (token: string) => hashLinkToken(LINK_TOKEN.test(token) ? to
 
 export const approvals = new Hono<{ Bindings: Env }>();
 approvals.use("*", secureHeaders({ contentSecurityPolicy: CONTENT_SECURITY_POLICY, referrerPolicy: "no-referrer", xFrameOptions: "DENY" }));
+approvals.use("*", refuseForeignForm("approval_link"));
 approvals.use("*", csrf());
 approvals.use("*", bodyLimit({ maxSize: 4 * 1024 }));
 

@@ -5,7 +5,7 @@
 // and/or `trade`; the provider keeps the request server-side, bound to this browser by a cookie,
 // and the form carries only a one-time handle.
 import { AuthorizationError, CimdFetchError, type AuthRequest, type ConsentDescription, type OAuthHelpers } from "@cloudflare/workers-oauth-provider";
-import { Hono, type Context } from "hono";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { csrf } from "hono/csrf";
 import type { Env } from "./account-do";
@@ -14,6 +14,7 @@ import { askLoginGate } from "./dashboard/login-client";
 import { isAdminToken, newSession, readSession, setSessionCookie } from "./dashboard/session";
 import { SCOPES, type Scope } from "./mcp-scopes";
 import { auditOAuth, OWNER, type McpProps } from "./oauth";
+import { refuseForeignForm } from "./origin-guard";
 
 const escape = (value: string) => value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 
@@ -92,6 +93,7 @@ async function refuse(c: C, error: unknown, stage: string): Promise<Response> {
 export const consent = new Hono<{ Bindings: Env & { OAUTH_PROVIDER: OAuthHelpers } }>();
 consent.use("*", bodyLimit({ maxSize: 4 * 1024 }));
 // The form posts only from this origin (the handle's cookie binding is the second lock).
+consent.use("*", refuseForeignForm("consent") as unknown as MiddlewareHandler);
 consent.use("*", csrf());
 
 consent.get("/authorize", async (c) => {

@@ -2,6 +2,7 @@
 // naming anything but this edge's own origin, or one listed in ALLOWED_ORIGINS, is answered 403
 // before it reaches authentication or the account. A request without Origin (a server-side MCP
 // client) passes; browsers always send one on a cross-origin fetch.
+import type { MiddlewareHandler } from "hono";
 import type { Env } from "./account-do";
 import { clientAddress } from "./client-address";
 import { auditOAuth, edgeOrigin } from "./oauth";
@@ -31,4 +32,22 @@ export async function refuseForeignOrigin(env: Env, request: Request): Promise<R
     { jsonrpc: "2.0", error: { code: -32000, message: `Forbidden: Origin ${origin.slice(0, 200)} is not allowed on this MCP endpoint` }, id: null },
     { status: 403 },
   );
+}
+
+/**
+ * The consent and approval forms post only from this edge's own origin: a POST whose Origin (or,
+ * without one, Sec-Fetch-Site) says otherwise is refused with 403 and audited before hono's csrf
+ * check would refuse it silently.
+ * @example consent.use("*", refuseForeignForm("consent"));
+ */
+export function refuseForeignForm(form: "consent" | "approval_link"): MiddlewareHandler<{ Bindings: Env }> {
+  return async (c, next) => {
+    if (c.req.method !== "POST") return next();
+    const origin = c.req.header("origin");
+    const own = edgeOrigin(c.env, c.req.raw);
+    const foreign = origin !== undefined ? origin !== own : c.req.header("sec-fetch-site") === "cross-site";
+    if (!foreign) return next();
+    await auditOAuth(c.env, "form_origin_refused", { form, origin: (origin ?? "(none, cross-site)").slice(0, 200), client: clientAddress(c.req.raw.headers) });
+    return c.text(`Refused: this form can only be sent from ${own}. Nothing was changed.`, 403, { "cache-control": "no-store" });
+  };
 }

@@ -82,6 +82,9 @@ describe("confirm every order without elicitation", () => {
     for (const line of ["SELL 1 AAPL", "Net limit: 1.00 credit", "Worst-case loss (computed from the legs): $400.00", "Max gain: $100.00", "Breakevens: 94.00, 106.00"]) expect(html).toContain(line);
 
     expect((await decide(placed.confirmation_url, "approve", null)).status).toBe(403);
+    const foreign = await SELF.fetch(placed.confirmation_url, { method: "POST", headers: { cookie, origin: "https://evil.example", "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ decision: "approve", csrf: csrfOf(html) }) });
+    expect(foreign.status).toBe(403);
+    expect((await audit("form_origin_refused")).at(-1)).toMatchObject({ form: "approval_link", origin: "https://evil.example" });
     expect(bridge.sent("place")).toHaveLength(0);
     const approved = await decide(placed.confirmation_url, "approve", csrfOf(html));
     expect(approved.status).toBe(200);

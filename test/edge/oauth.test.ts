@@ -246,6 +246,24 @@ describe("bad input changes nothing and is audited", () => {
     expect(list.grants.some((x) => x.client_id === clientId)).toBe(false);
   });
 
+  it("a consent form posted from a foreign Origin is refused (403), audited, and grants nothing", async () => {
+    const clientId = await register();
+    const { challenge } = await pkce();
+    const page = await SELF.fetch(authorizeUrl(clientId, challenge));
+    const handle = /name="handle" value="([^"]+)"/.exec(await page.text())![1]!;
+    const post = (origin: string) => SELF.fetch(`${ORIGIN}/oauth/authorize`, {
+      method: "POST", redirect: "manual",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin, cookie: cookiesOf(page) },
+      body: new URLSearchParams({ handle, decision: "approve", token: ADMIN, scope: "read" }),
+    });
+    const foreign = await post("https://evil.example");
+    expect(foreign.status).toBe(403);
+    expect(foreign.headers.get("location")).toBeNull();
+    expect((await audit("form_origin_refused")).at(-1)!.details).toMatchObject({ form: "consent", origin: "https://evil.example" });
+    // Nothing changed: the same form still works from this origin.
+    expect((await post(ORIGIN)).status).toBe(302);
+  });
+
   it("a consent form replayed (same handle) is refused", async () => {
     const clientId = await register();
     const { challenge } = await pkce();
