@@ -36,7 +36,7 @@ export async function refuseForeignOrigin(env: Env, request: Request): Promise<R
 
 /**
  * The consent and approval forms post only from this edge's own origin: a POST whose Origin (or,
- * without one, Sec-Fetch-Site) says otherwise is refused with 403 and audited before hono's csrf
+ * when it is absent or `null`, Sec-Fetch-Site) says otherwise is refused with 403 and audited before hono's csrf
  * check would refuse it silently.
  * @example consent.use("*", refuseForeignForm("consent"));
  */
@@ -45,7 +45,10 @@ export function refuseForeignForm(form: "consent" | "approval_link"): Middleware
     if (c.req.method !== "POST") return next();
     const origin = c.req.header("origin");
     const own = edgeOrigin(c.env, c.req.raw);
-    const foreign = origin !== undefined ? origin !== own : c.req.header("sec-fetch-site") === "cross-site";
+    // Our pages' no-referrer policy makes a browser send `Origin: null` on their own forms: then
+    // Sec-Fetch-Site (set by the browser, not by page script) tells same-origin from not.
+    const site = c.req.header("sec-fetch-site");
+    const foreign = origin !== undefined && origin !== "null" ? origin !== own : site !== undefined && site !== "same-origin" && site !== "none";
     if (!foreign) return next();
     await auditOAuth(c.env, "form_origin_refused", { form, origin: (origin ?? "(none, cross-site)").slice(0, 200), client: clientAddress(c.req.raw.headers) });
     return c.text(`Refused: this form can only be sent from ${own}. Nothing was changed.`, 403, { "cache-control": "no-store" });

@@ -251,17 +251,19 @@ describe("bad input changes nothing and is audited", () => {
     const { challenge } = await pkce();
     const page = await SELF.fetch(authorizeUrl(clientId, challenge));
     const handle = /name="handle" value="([^"]+)"/.exec(await page.text())![1]!;
-    const post = (origin: string) => SELF.fetch(`${ORIGIN}/oauth/authorize`, {
+    const post = (origin: string, site?: string) => SELF.fetch(`${ORIGIN}/oauth/authorize`, {
       method: "POST", redirect: "manual",
-      headers: { "content-type": "application/x-www-form-urlencoded", origin, cookie: cookiesOf(page) },
+      headers: { "content-type": "application/x-www-form-urlencoded", origin, cookie: cookiesOf(page), ...(site ? { "sec-fetch-site": site } : {}) },
       body: new URLSearchParams({ handle, decision: "approve", token: ADMIN, scope: "read" }),
     });
     const foreign = await post("https://evil.example");
     expect(foreign.status).toBe(403);
     expect(foreign.headers.get("location")).toBeNull();
     expect((await audit("form_origin_refused")).at(-1)!.details).toMatchObject({ form: "consent", origin: "https://evil.example" });
-    // Nothing changed: the same form still works from this origin.
-    expect((await post(ORIGIN)).status).toBe(302);
+    // A browser hides the origin as `null` (no-referrer): Sec-Fetch-Site still tells.
+    expect((await post("null", "cross-site")).status).toBe(403);
+    // Nothing changed: the same form still works from this origin (as Chromium sends it from our page).
+    expect((await post("null", "same-origin")).status).toBe(302);
   });
 
   it("a consent form replayed (same handle) is refused", async () => {
