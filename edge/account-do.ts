@@ -16,7 +16,7 @@ import { setKv } from "./kv";
 import { handleInternal } from "./internal-routes";
 import { McpHttp } from "./mcp-http";
 import { buildMcpServer } from "./mcp-server";
-import { mcpAccess, recordGrantUse } from "./oauth-grants";
+import { checkGrant, mcpAccess } from "./oauth-grants";
 import { expireApprovals } from "./order-desk";
 import { reconcile } from "./reconcile";
 import { redact, redactJsonRequest, secretsOf } from "./redact";
@@ -312,7 +312,11 @@ export class AccountDO extends DurableObject<Env> {
 
   /** Tool arguments (reasons, strategy, metadata) are scrubbed of the tokens before any tool sees them. */
   private async handleMcp(request: Request): Promise<Response> {
-    recordGrantUse(this.desk, request);
+    const revoked = checkGrant(this.desk, request);
+    if (revoked) {
+      await request.arrayBuffer().catch(() => undefined);
+      return revoked;
+    }
     return this.mcp.handle(await redactJsonRequest(request, this.secrets));
   }
 }

@@ -37,6 +37,8 @@ export const SCHEMA = [
      expires_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL, client TEXT NOT NULL)`,
   // When each OAuth grant last called /mcp (grants themselves live in OAUTH_KV; edge/oauth-grants.ts).
   `CREATE TABLE IF NOT EXISTS oauth_grant_use (grant_id TEXT PRIMARY KEY, last_used_ms INTEGER NOT NULL, uses INTEGER NOT NULL)`,
+  // Grants the owner revoked: refused here at once, whatever a KV replica elsewhere still says.
+  `CREATE TABLE IF NOT EXISTS oauth_revoked_grants (grant_id TEXT PRIMARY KEY, revoked_ms INTEGER NOT NULL)`,
   // One-time approval links of "confirm every order" (edge/approval-links.ts): the token's SHA-256, never the token.
   `CREATE TABLE IF NOT EXISTS approval_links (token_hash TEXT PRIMARY KEY, trade_id TEXT NOT NULL, created_ms INTEGER NOT NULL,
      expires_ms INTEGER NOT NULL, used_ms INTEGER)`,

@@ -3,7 +3,7 @@
 // tools/list and tools/call (insufficient_scope for a read-only token), refresh rotation,
 // revocation (from the client and from the dashboard), and the refusals of bad input — each
 // audited, never with a token.
-import { SELF } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { WRITE_TOOLS } from "../../edge/mcp-scopes";
 
@@ -173,6 +173,14 @@ describe("OAuth grant, scopes, refresh and revocation", () => {
     expect((await mcp(g.access, "tools/list")).status).toBe(401);
     expect((await exchange({ grant_type: "refresh_token", refresh_token: g.refresh, client_id: g.clientId })).status).toBe(400);
     expect((await audit("oauth_grant_revoked")).at(-1)!.details).toMatchObject({ grant_id: mine.grant_id, reason: "lost laptop", by: "owner" });
+    // The account object refuses the grant itself, whatever a KV replica elsewhere may still hold.
+    const direct = await env.ACCOUNT.get(env.ACCOUNT.idFromName("sim")).fetch(`${ORIGIN}/mcp`, {
+      method: "POST", headers: { ...MCP_HEADERS, "x-ibkr-mcp-scopes": "read trade", "x-ibkr-mcp-grant": mine.grant_id },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} }),
+    });
+    expect(direct.status).toBe(401);
+    expect(direct.headers.get("www-authenticate")).toContain('error="invalid_token"');
+    expect((await audit("mcp_token_refused")).some((r) => r.details.reason === "grant revoked" && r.details.grant_id === mine.grant_id)).toBe(true);
   });
 
   it("every tool that is not read-only needs the trade scope (a new write tool cannot slip past read tokens)", async () => {
