@@ -17,6 +17,7 @@ import { setKv } from "./kv";
 import { handleInternal } from "./internal-routes";
 import { McpHttp } from "./mcp-http";
 import { buildMcpServer } from "./mcp-server";
+import { checkGrant, mcpAccess } from "./oauth-grants";
 import { expireApprovals } from "./order-desk";
 import { needsReconcile, reconcile } from "./reconcile";
 import { redact, redactJsonRequest, secretsOf } from "./redact";
@@ -37,6 +38,12 @@ export interface Env {
   READ_ONLY?: string;
   /** Comma-separated underlyings; when set, only these may be traded (it can only narrow). */
   ALLOWED_SYMBOLS?: string;
+  /** OAuth grants, clients and token hashes (edge/oauth.ts; @cloudflare/workers-oauth-provider). */
+  OAUTH_KV: KVNamespace;
+  /** This edge's public origin (https://…) when it differs from the request's, e.g. behind a proxy. */
+  PUBLIC_ORIGIN?: string;
+  /** Comma-separated extra browser origins allowed on /mcp (edge/origin-guard.ts). */
+  ALLOWED_ORIGINS?: string;
 }
 
 const PING_EVERY_MS = 10_000;
@@ -96,7 +103,7 @@ export class AccountDO extends DurableObject<Env> {
         return sockets.length;
       },
     };
-    this.mcp = new McpHttp(() => buildMcpServer(this.desk));
+    this.mcp = new McpHttp((request) => buildMcpServer(this.desk, mcpAccess(request)));
   }
 
   /** Appends to the audit chain (tokens redacted) and tells every dashboard socket. */
@@ -419,6 +426,11 @@ export class AccountDO extends DurableObject<Env> {
 
   /** Tool arguments (reasons, strategy, metadata) are scrubbed of the tokens before any tool sees them. */
   private async handleMcp(request: Request): Promise<Response> {
+    const revoked = checkGrant(this.desk, request);
+    if (revoked) {
+      await request.arrayBuffer().catch(() => undefined);
+      return revoked;
+    }
     return this.mcp.handle(await redactJsonRequest(request, this.secrets));
   }
 }

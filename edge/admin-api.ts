@@ -3,6 +3,7 @@
 // each takes a non-empty reason and is audited with who and why before the answer goes out.
 import { z } from "zod";
 import { TradeId } from "../shared/tools";
+import { confirmEveryOrder, setConfirmEveryOrder } from "./approval-links";
 import { readAudit, verifyAudit } from "./audit";
 import { resetBreaker } from "./breakers";
 import { endAllDashboardSessions } from "./dashboard-sessions";
@@ -135,6 +136,13 @@ export async function handleAdmin(ctx: DeskContext, request: Request, url: URL):
     setKv(sql, "shadow_mode", body.data.on);
     ctx.audit("admin", body.data.on ? "shadow_mode_on" : "shadow_mode_off", { reason: body.data.reason, by: body.data.by ?? "admin" });
     return json({ shadow_mode: body.data.on });
+  }
+  if (route === "POST /api/confirm-every-order") {
+    // Each order then needs its person's answer (elicitation, or the one-time approval link).
+    const body = await parseBody(request, ShadowBody);
+    if (!body.ok) return body.response;
+    setConfirmEveryOrder(ctx, body.data.on, body.data.by ?? "admin", body.data.reason);
+    return json({ confirm_every_order: confirmEveryOrder(sql) });
   }
   if (route === "POST /api/cancel-all") {
     const body = await parseBody(request, CancelAllBody);

@@ -47,7 +47,7 @@ function initializeWithElicitation(body: unknown): boolean {
 export class McpHttp {
   private readonly sessions = new Map<string, Session>();
 
-  constructor(private readonly build: () => McpServer, private readonly now: () => number = () => Date.now()) {}
+  constructor(private readonly build: (request: Request) => McpServer, private readonly now: () => number = () => Date.now()) {}
 
   get sessionCount(): number {
     return this.sessions.size;
@@ -60,7 +60,7 @@ export class McpHttp {
     // Stateless: no server-to-client stream, so GET would only hold the object awake.
     if (request.method !== "POST") return new Response("method not allowed", { status: 405, headers: { Allow: "POST" } });
     if (await this.wantsSession(request)) return this.openSession(request, { credential: credentialOf(request), client: clientAddress(request.headers) });
-    const server = this.build();
+    const server = this.build(request);
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     await server.connect(transport);
     return transport.handleRequest(request);
@@ -76,7 +76,7 @@ export class McpHttp {
   }
 
   private async openSession(request: Request, owner: Owner): Promise<Response> {
-    const server = this.build();
+    const server = this.build(request);
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
       // SSE answers: the elicitation request travels on the tool call's response stream.

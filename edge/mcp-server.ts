@@ -60,7 +60,10 @@ function fail(message: string): CallToolResult {
   return { content: [{ type: "text", text: message }], isError: true };
 }
 
-export function buildMcpServer(ctx: DeskContext): McpServer {
+/** What the caller's credential allows (edge/mcp-scopes.ts), and the edge's origin for approval links. */
+export interface McpAccess { trade: boolean; origin: string }
+
+export function buildMcpServer(ctx: DeskContext, access: McpAccess = { trade: true, origin: "" }): McpServer {
   // Ajv (the SDK's default validator of elicitation answers) compiles code, which workerd forbids.
   const server = new McpServer({ name: "ibkr-mcp", version: "0.2.0" }, { capabilities: { resources: {} }, jsonSchemaValidator: new CfWorkerJsonSchemaValidator() });
 
@@ -161,14 +164,15 @@ export function buildMcpServer(ctx: DeskContext): McpServer {
     inputSchema: PlaceOrderInput, outputSchema: PreviewOrderOutput, annotations: READ_MARKET,
   }, async (input) => ok(await previewOrder(ctx, input)));
 
-  if (!ctx.settings.readOnly) {
+  // Write tools: not in read-only mode, and only for a credential with the trade scope.
+  if (!ctx.settings.readOnly && access.trade) {
     server.registerTool("place_order", {
       description:
         "Places a defined-risk options order (or a single stock leg) as ONE combo limit order after every safety check. The price IBKR binds is the legs' net per combo unit (debit positive, credit negative); risk is computed from that net price held to expiry, never from one leg's price. Combos mixing stock and option legs are refused. max_risk is your claim of the worst-case loss; the edge computes it and refuses a claim below it. A refused order lists every violated check. In shadow mode the order waits for a person's approval. Send an idempotency_key to retry safely. When your MCP client supports elicitation, the person is first asked to confirm a read-back of the order (legs, net limit, computed worst-case loss); a decline refuses it (check person_declined), no answer within 2 minutes refuses it (person_unreachable). Shadow mode still applies after a confirmation: the dashboard approval is a separate gate.",
       inputSchema: PlaceOrderInput, outputSchema: PlaceOrderOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     }, async (input, call) => {
-      const result = await placeOrder(ctx, input, elicitationAsker(server.server, call) ?? undefined);
+      const result = await placeOrder(ctx, input, elicitationAsker(server.server, call) ?? undefined, access.origin);
       return answer(result.output, result.isError);
     });
 

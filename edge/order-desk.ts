@@ -16,6 +16,7 @@ import { suspectViolations } from "./account-jumps";
 import { updateTrade } from "./bridge-events";
 import { BridgeError } from "./bridge-link";
 import type { DeskContext } from "./desk-context";
+import { confirmEveryOrder, createApprovalLink, LINK_TTL_MS } from "./approval-links";
 import { readBack, type AskPerson } from "./elicitation";
 import {
   closeRef,
@@ -99,7 +100,7 @@ function refreshed(ctx: DeskContext, scopedKey: string, answer: ToolAnswer<Place
   const isClose = scopedKey.startsWith("close:");
   const order = getOrderByRef(ctx.sql, isClose ? closeRef(trade.trade_id) : trade.trade_id);
   let status: PlaceOrderOutput["status"] = order?.status ?? first.status;
-  if (!isClose && trade.state === "pending_approval") status = "PendingApproval";
+  if (!isClose && trade.state === "pending_approval") status = first.status === "awaiting_confirmation" ? "awaiting_confirmation" : "PendingApproval";
   else if (!isClose && !order) status = trade.state === "rejected" ? "Rejected" : trade.state === "cancelled" || trade.state === "expired" ? "Cancelled" : first.status;
   const firstOrderId = "close_order_id" in first ? first.close_order_id : first.order_id;
   const orderId = order?.order_id ?? firstOrderId;
@@ -175,9 +176,11 @@ function replayDetails(idempotencyKey: string | undefined, answer: ToolAnswer<Pl
 
 /**
  * Places an order. `askPerson` is set when the caller's MCP session can elicit: the person then
- * confirms a read-back before the quote fetch and the synchronous check (never inside it).
+ * confirms a read-back before the quote fetch and the synchronous check (never inside it). When
+ * the account's "confirm every order" is on and the client cannot elicit, the order passes the
+ * checks, reserves its risk and waits for its person behind a one-time link on `edgeOrigin`.
  */
-export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPerson?: AskPerson): Promise<ToolAnswer<PlaceOrderOutput>> {
+export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPerson?: AskPerson, edgeOrigin = ""): Promise<ToolAnswer<PlaceOrderOutput>> {
   const { idempotency_key, ...order } = input;
   const key = idempotency_key ? `place:${idempotency_key}` : null;
   const argsHash = hashArgs(order);
@@ -240,23 +243,36 @@ export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPe
     return storeAnswer(ctx, key, argsHash, null, answer);
   }
   const shadow = shadowMode(ctx.sql, ctx.settings);
+  // Read in this turn: an order placed after the setting went on never goes out unanswered.
+  const awaitPerson = !askPerson && confirmEveryOrder(ctx.sql);
   const tradeId = uniqueTradeId(ctx, input.strategy, input.symbol, now);
   const limitPrice = netLimitPrice(input.legs);
+  const waitMs = awaitPerson ? LINK_TTL_MS : APPROVAL_TTL_MS;
   insertTrade(ctx.sql, {
-    trade_id: tradeId, symbol: input.symbol, strategy: input.strategy, state: shadow ? "pending_approval" : "submitting",
+    trade_id: tradeId, symbol: input.symbol, strategy: input.strategy, state: shadow || awaitPerson ? "pending_approval" : "submitting",
     reserved_risk: decision.riskUsed, exposure: decision.exposure, exposure_group: orderGroup(checked), computed_max_risk: analysis.worstCaseLoss, claimed_max_risk: input.max_risk,
     capital_required: input.capital_required, net_premium: analysis.netPremium, max_gain: analysis.worstCaseGain,
     breakevens_json: JSON.stringify(analysis.breakevens), legs_json: JSON.stringify(input.legs), limit_price: limitPrice,
     fingerprint: orderFingerprint(order), metadata_json: input.metadata ? JSON.stringify(input.metadata) : null,
     idempotency_key: idempotency_key ?? null, created_at: now.toISOString(), created_ms: now.getTime(), updated_at: now.toISOString(),
-    expires_at: shadow ? new Date(now.getTime() + APPROVAL_TTL_MS).toISOString() : null,
+    expires_at: shadow || awaitPerson ? new Date(now.getTime() + waitMs).toISOString() : null,
   });
   recordOrderTime(ctx.sql, tradeId, now.getTime());
   claimKey(ctx, key, argsHash, tradeId);
   ctx.audit("edge", "order_checks_passed", {
     trade_id: tradeId, symbol: input.symbol, strategy: input.strategy, legs: input.legs, reserved_risk: decision.riskUsed,
-    exposure: decision.exposure, limit_price: limitPrice, quote_mid: quote.context?.mid ?? null, shadow_mode: shadow,
+    exposure: decision.exposure, limit_price: limitPrice, quote_mid: quote.context?.mid ?? null, shadow_mode: shadow, awaiting_confirmation: awaitPerson,
   });
+  if (awaitPerson) {
+    const link = createApprovalLink(ctx, tradeId, now.getTime());
+    const output: PlaceOrderOutput = {
+      success: true, trade_id: tradeId, order_id: null, status: "awaiting_confirmation", violations: [], ...summary(analysis),
+      message: `Order passed every check and waits for your person to confirm it: "confirm every order" is on and this client cannot ask them. Give them the confirmation_url (it needs the dashboard login, works once, expires ${link.expiresAt}); approving re-runs every check with a fresh quote and sends the order. Follow it with list_trades or get_order_status.`,
+    };
+    // The stored answer (for an idempotent replay) keeps no link: it is a one-time secret.
+    storeAnswer(ctx, key, argsHash, tradeId, { output: { ...output, message: `${output.message.split(" Give them")[0]} The one-time link was given in the first answer; the order also waits in the dashboard's approval list.` }, isError: false });
+    return { output: { ...output, confirmation_url: `${edgeOrigin}/approve/${link.token}`, confirmation_expires_at: link.expiresAt }, isError: false };
+  }
   if (shadow) {
     const answer: ToolAnswer<PlaceOrderOutput> = {
       output: {

@@ -37,6 +37,13 @@ export const SCHEMA = [
   // Live dashboard sessions: the SHA-256 of the cookie's session value, never the value (dashboard-sessions.ts).
   `CREATE TABLE IF NOT EXISTS dashboard_sessions (id_hash TEXT PRIMARY KEY, created_ms INTEGER NOT NULL,
      expires_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL, client TEXT NOT NULL)`,
+  // When each OAuth grant last called /mcp (grants themselves live in OAUTH_KV; edge/oauth-grants.ts).
+  `CREATE TABLE IF NOT EXISTS oauth_grant_use (grant_id TEXT PRIMARY KEY, last_used_ms INTEGER NOT NULL, uses INTEGER NOT NULL)`,
+  // Grants the owner revoked: refused here at once, whatever a KV replica elsewhere still says.
+  `CREATE TABLE IF NOT EXISTS oauth_revoked_grants (grant_id TEXT PRIMARY KEY, revoked_ms INTEGER NOT NULL)`,
+  // One-time approval links of "confirm every order" (edge/approval-links.ts): the token's SHA-256, never the token.
+  `CREATE TABLE IF NOT EXISTS approval_links (token_hash TEXT PRIMARY KEY, trade_id TEXT NOT NULL, created_ms INTEGER NOT NULL,
+     expires_ms INTEGER NOT NULL, used_ms INTEGER)`,
   `CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
      details_json TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)`,
 ];

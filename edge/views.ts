@@ -6,6 +6,7 @@ import type { Position } from "../shared/tools";
 import type { DeskContext } from "./desk-context";
 import { fillsOfTrade, legsOf, listTrades, ordersOfTrade, type TradeRow } from "./ledger";
 import { linkViolations } from "./order-desk";
+import { confirmEveryOrder } from "./approval-links";
 import { accountDataAgeMs, accountSnapshot, BREAKERS, breakerNow, buildAccountState, emergencyStop, limitUsage, shadowMode, twsHealth } from "./safety-state";
 import { getKv } from "./kv";
 import { payoffView, pnlSeries } from "./pictures";
@@ -112,6 +113,7 @@ export function stateView(ctx: DeskContext) {
   return {
     account_id: ctx.settings.accountId,
     shadow_mode: shadowMode(ctx.sql, ctx.settings),
+    confirm_every_order: confirmEveryOrder(ctx.sql),
     read_only: ctx.settings.readOnly,
     bridge: health.bridge,
     tws: health.tws,

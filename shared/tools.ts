@@ -127,7 +127,14 @@ export const PlaceOrderOutput = z.object({
   success: z.boolean(),
   trade_id: z.string().nullable(),
   order_id: z.number().int().nullable(),
-  status: z.union([OrderStatusName, z.literal("Refused")]),
+  /**
+   * awaiting_confirmation: "confirm every order" is on and the client cannot ask its person, so the
+   * order waits for them to open confirmation_url (logged in) and approve or decline it.
+   */
+  status: z.union([OrderStatusName, z.literal("Refused"), z.literal("awaiting_confirmation")]),
+  /** One-time approval link on the edge (needs the dashboard login); set with awaiting_confirmation. */
+  confirmation_url: z.string().optional(),
+  confirmation_expires_at: z.string().optional(),
   message: z.string(),
   violations: z.array(Violation),
   /** Worst-case loss computed from the legs (null when not computable). */

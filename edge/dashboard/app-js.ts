@@ -176,6 +176,8 @@ export const APP_JS = String.raw`"use strict";
   function renderApprovals(s) {
     $("shadow-state").textContent = s.shadow_mode ? "on (every order waits for approval here)" : "off";
     $("shadow-toggle").textContent = s.shadow_mode ? "Turn shadow mode off" : "Turn shadow mode on";
+    $("confirm-state").textContent = s.confirm_every_order ? "on (every order needs its person's answer: in their MCP client, or by the approval link)" : "off";
+    $("confirm-toggle").textContent = s.confirm_every_order ? "Turn confirm every order off" : "Turn confirm every order on";
     var tbody = $("approvals-body");
     tbody.replaceChildren();
     (s.pending_approvals || []).forEach(function (p) {
@@ -250,6 +252,25 @@ export const APP_JS = String.raw`"use strict";
     });
     if (!trades.length) list.appendChild(el("p", "No trades yet", "empty"));
   }
+  function renderApps(data) {
+    if (!changed("apps", data && data.grants)) return;
+    var tbody = $("apps-body");
+    tbody.replaceChildren();
+    ((data && data.grants) || []).forEach(function (g) {
+      var btn = el("button", "Revoke", "secondary");
+      btn.type = "button";
+      btn.setAttribute("aria-label", "Revoke " + g.client_name);
+      btn.addEventListener("click", function () {
+        confirmAction({ title: "Revoke " + g.client_name + "?", text: "Its tokens stop working at once; it must be authorized again." }, function (reason) {
+          return api("/api/oauth/grants/" + encodeURIComponent(g.grant_id) + "/revoke", withBy({ reason: reason }));
+        }, g.client_name + " revoked");
+      });
+      var tr = row([g.client_name, (g.scopes || []).join(", "), when(g.granted_at), g.last_used ? when(g.last_used) : "never", btn]);
+      tr.dataset.grantId = g.grant_id;
+      tbody.appendChild(tr);
+    });
+    if (!tbody.children.length) emptyRow(tbody, 5, "No app is connected by OAuth");
+  }
   // Re-render a section only when its data changed, so keyboard focus and opened trade
   // details survive the refreshes that other sections' changes cause.
   var lastJson = {};
@@ -264,7 +285,7 @@ export const APP_JS = String.raw`"use strict";
     renderHealth(s); renderAccount(s); renderStop(s);
     if (changed("limits", s.limits)) renderLimits(s);
     if (changed("breakers", s.breakers)) renderBreakers(s);
-    if (changed("approvals", [s.shadow_mode, s.pending_approvals])) renderApprovals(s);
+    if (changed("approvals", [s.shadow_mode, s.confirm_every_order, s.pending_approvals])) renderApprovals(s);
     if (changed("positions", s.positions)) renderPositions(s);
     if (changed("trades", s.trades)) renderTrades(s);
     if (changed("pnl", s.pnl_series)) renderPnl(s);
@@ -308,7 +329,7 @@ export const APP_JS = String.raw`"use strict";
 
   function refresh() {
     if (refreshing) { refreshAgain = true; return refreshing; }
-    refreshing = Promise.all([api("/api/state").then(renderState), loadAuditSince(lastAuditSeq)])
+    refreshing = Promise.all([api("/api/state").then(renderState), loadAuditSince(lastAuditSeq), api("/api/oauth/grants").then(renderApps)])
       .catch(function (err) { $("live-status").textContent = "Could not load: " + err.message; })
       .then(function () {
         refreshing = null;
@@ -425,6 +446,12 @@ export const APP_JS = String.raw`"use strict";
       confirmAction({ title: on ? "Turn shadow mode on?" : "Turn shadow mode off?", text: on ? "Every new order waits here for a human decision." : "Orders that pass every check go to IBKR at once." }, function (reason) {
         return api("/api/shadow-mode", withBy({ on: on, reason: reason }));
       }, "Shadow mode " + (on ? "on" : "off"));
+    });
+    $("confirm-toggle").addEventListener("click", function () {
+      var on = !(state && state.confirm_every_order);
+      confirmAction({ title: on ? "Turn confirm every order on?" : "Turn confirm every order off?", text: on ? "Every new order needs its person's answer first: asked in their MCP client when it can, otherwise by a one-time approval link." : "Orders go out after the checks without asking the person (unless their client asks them anyway)." }, function (reason) {
+        return api("/api/confirm-every-order", withBy({ on: on, reason: reason }));
+      }, "Confirm every order " + (on ? "on" : "off"));
     });
     $("audit-filter").addEventListener("submit", function (ev) {
       ev.preventDefault();

@@ -12,13 +12,17 @@ const HEAD = (title: string) => `<!doctype html>
 <title>${title}</title>
 <link rel="stylesheet" href="/dashboard/styles.css">`;
 
-export function loginPage(failed: boolean): string {
+/** Where a login may send the person back to: an approval link's page (edge/approval-page.ts). */
+export const LOGIN_NEXT = /^\/approve\/[A-Za-z0-9_-]{43}$/;
+
+export function loginPage(failed: boolean, next?: string): string {
+  const back = next !== undefined && LOGIN_NEXT.test(next) ? `\n  <input type="hidden" name="next" value="${next}">` : "";
   return `${HEAD("IBKR MCP — dashboard login")}
 </head>
 <body class="login">
 <main>
 <h1>IBKR MCP dashboard</h1>
-<form method="post" action="/dashboard/login">
+<form method="post" action="/dashboard/login">${back}
   <p><label for="token">Admin token</label>
   <input id="token" name="token" type="password" autocomplete="current-password" required autofocus></p>
   ${failed ? '<p id="login-error" role="alert" class="error">That admin token is not valid.</p>' : ""}
@@ -100,8 +104,15 @@ export function dashboardPage(csrfToken: string): string {
 <section id="approvals" aria-labelledby="approvals-heading">
   <h2 id="approvals-heading">Pending approvals</h2>
   <p>Shadow mode: <strong id="shadow-state">—</strong> <button type="button" id="shadow-toggle">Turn shadow mode on</button></p>
+  <p>Confirm every order: <strong id="confirm-state">—</strong> <button type="button" id="confirm-toggle">Turn confirm every order on</button></p>
   <table><thead><tr><th scope="col">Trade</th><th scope="col">Symbol</th><th scope="col">Strategy</th><th scope="col">Legs</th><th scope="col">Max risk</th><th scope="col">Net premium</th><th scope="col">Expires</th><th scope="col">Decision</th></tr></thead>
   <tbody id="approvals-body"></tbody></table>
+</section>
+
+<section id="connected-apps" aria-labelledby="apps-heading">
+  <h2 id="apps-heading">Connected apps (OAuth)</h2>
+  <table><thead><tr><th scope="col">App</th><th scope="col">Scopes</th><th scope="col">Granted</th><th scope="col">Last used</th><th scope="col">Revoke</th></tr></thead>
+  <tbody id="apps-body"></tbody></table>
 </section>
 
 <section id="positions" aria-labelledby="positions-heading">

@@ -9,7 +9,7 @@ import { APP_JS } from "./app-js";
 import { CHARTS_JS } from "./charts-js";
 import { clientAddress } from "../client-address";
 import { askLoginGate } from "./login-client";
-import { dashboardPage, loginPage } from "./page";
+import { dashboardPage, LOGIN_NEXT, loginPage } from "./page";
 import { csrfTokenFor, endSession, isAdminToken, newSession, readSession, setSessionCookie, type SessionEnv } from "./session";
 import { STYLES_CSS } from "./styles";
 
@@ -44,6 +44,8 @@ dashboard.get("/", async (c) => {
 dashboard.post("/login", async (c) => {
   const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
   const token = typeof form.token === "string" ? form.token : "";
+  // Back to the approval link that sent the person here, and nowhere else.
+  const next = typeof form.next === "string" && LOGIN_NEXT.test(form.next) ? form.next : undefined;
   const tokenOk = await isAdminToken(token, c.env.ADMIN_TOKEN);
   const session = await newSession();
   // One call: the Durable Object checks the lock, counts a failure or records the session in one
@@ -56,9 +58,9 @@ dashboard.post("/login", async (c) => {
   if (gate === null) return c.text("The login form is unavailable right now; the bearer-token API still works", 503, NO_STORE);
   if (gate.outcome === "locked")
     return c.text(`Too many failed logins from your address: the form is locked for ${Math.ceil(gate.retry_after_s / 60)} more minute(s). The bearer-token API still works.`, 429, { ...NO_STORE, "retry-after": String(gate.retry_after_s) });
-  if (gate.outcome !== "admitted") return c.html(loginPage(true), 401, NO_STORE);
+  if (gate.outcome !== "admitted") return c.html(loginPage(true, next), 401, NO_STORE);
   await setSessionCookie(c, c.env.ADMIN_TOKEN, session.value);
-  return c.redirect("/dashboard", 303);
+  return c.redirect(next ?? "/dashboard", 303);
 });
 
 dashboard.post("/logout", async (c) => {

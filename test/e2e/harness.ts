@@ -82,7 +82,7 @@ export function saveStackLogs(name: string, stack: Stack): void {
   for (const p of stack.processes()) writeFileSync(join(OUTPUT, "logs", `${name}-${p.name}.log`), p.output());
 }
 
-export async function startTestStack(name: string, options: { mode?: IbkrMode; shadowMode?: boolean; bridgeEnv?: Record<string, string>; tws?: { host?: string; port?: number; clientId?: number }; accountId?: string } = {}): Promise<TestStack> {
+export async function startTestStack(name: string, options: { mode?: IbkrMode; shadowMode?: boolean; bridgeEnv?: Record<string, string>; edgeVars?: Record<string, string>; tws?: { host?: string; port?: number; clientId?: number }; accountId?: string } = {}): Promise<TestStack> {
   mkdirSync(join(OUTPUT, "stacks"), { recursive: true });
   const base = mkdtempSync(join(OUTPUT, "stacks", `${name}-`));
   const secrets = newSecrets();
@@ -98,6 +98,7 @@ export async function startTestStack(name: string, options: { mode?: IbkrMode; s
     tws: options.tws,
     echo: process.env.E2E_ECHO === "1",
     bridgeEnv: { ...FAST_BRIDGE_ENV, ...options.bridgeEnv },
+    ...(options.edgeVars ? { edgeVars: options.edgeVars } : {}),
   });
   const saveLogs = () => saveStackLogs(name, stack);
   try {

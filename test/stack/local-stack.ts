@@ -33,6 +33,8 @@ export interface StackOptions {
   echo?: boolean;
   /** Extra env for the bridge (tests use it for fault timings). */
   bridgeEnv?: Record<string, string>;
+  /** Extra Worker vars (e.g. ALLOWED_ORIGINS for a test proxy in front of /mcp). */
+  edgeVars?: Record<string, string>;
 }
 
 export interface Stack {
@@ -132,8 +134,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const startEdge = async () => {
     if (await portInUse(edgePort)) throw new Error(`Port ${edgePort} is already in use on 127.0.0.1: stop whatever listens there or set EDGE_PORT`);
     const inspector = await freePort();
-    const vars = [`SHADOW_MODE:${options.shadowMode ? "true" : "false"}`, `BRIDGE_PUBLIC_KEY:${bridgePublicKey}`];
+    // PUBLIC_ORIGIN pins the edge's own origin (OAuth resource, Origin check) whatever Host a caller sends.
+    const vars = [`SHADOW_MODE:${options.shadowMode ? "true" : "false"}`, `BRIDGE_PUBLIC_KEY:${bridgePublicKey}`, `PUBLIC_ORIGIN:${edgeUrl}`];
     if (account) vars.push(`IBKR_ACCOUNT_ID:${account}`);
+    for (const [k, v] of Object.entries(options.edgeVars ?? {})) vars.push(`${k}:${v}`);
     edge = watch(spawnManaged(
       "edge",
       bin(root, "wrangler"),

@@ -107,6 +107,7 @@ Ready.
 ${running.sim ? `  Simulator:  TWS API on 127.0.0.1:${running.sim.port}, control ${running.sim.controlUrl}\n` : ""}
 Claude Code:
   claude mcp add --transport http ibkr ${running.mcpUrl} --header "Authorization: Bearer ${secrets.MCP_TOKEN}"
+  (or without --header: OAuth in the browser; the consent page takes ADMIN_TOKEN)
 
 Any MCP client (JSON):
 ${JSON.stringify(mcpEntry, null, 2)}

@@ -1,0 +1,67 @@
+// The account Durable Object's side of OAuth: what a forwarded /mcp call may do (the Worker's
+// scope header), when each grant was last used (for the dashboard's "Connected apps"), which
+// grants the owner revoked, and the audit rows the Worker sends for OAuth events. Grants and
+// tokens themselves live in OAUTH_KV.
+import { z } from "zod";
+import type { DeskContext } from "./desk-context";
+import { MCP_GRANT_HEADER, MCP_SCOPES_HEADER, canTrade, parseScopes } from "./mcp-scopes";
+import type { McpAccess } from "./mcp-server";
+
+const GRANT_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+/**
+ * The scopes the Worker set for this call. The Worker always sets the header on a forwarded /mcp
+ * call (and drops a caller's copy); a request without it comes from inside (tests that talk to
+ * the object directly), with the static token's full access.
+ */
+export function mcpAccess(request: Request): McpAccess {
+  const header = request.headers.get(MCP_SCOPES_HEADER);
+  // The Worker forwards the caller's own request, so its URL is the edge's public one.
+  const origin = new URL(request.url).origin;
+  return { trade: header === null ? true : canTrade(parseScopes(header)), origin };
+}
+
+/**
+ * Records the grant's use, or answers 401 when the owner revoked it: KV (where the provider keeps
+ * tokens) is eventually consistent across locations, this object is not, so a revoked app is
+ * refused on its next call wherever it calls from.
+ */
+export function checkGrant(ctx: DeskContext, request: Request): Response | null {
+  const grant = request.headers.get(MCP_GRANT_HEADER);
+  if (!grant || !GRANT_ID.test(grant)) return null;
+  if (ctx.sql.exec("SELECT 1 FROM oauth_revoked_grants WHERE grant_id = ?", grant).toArray().length > 0) {
+    ctx.audit("oauth", "mcp_token_refused", { reason: "grant revoked", grant_id: grant });
+    const metadata = `${new URL(request.url).origin}/.well-known/oauth-protected-resource/mcp`;
+    return Response.json({ error: "invalid_token", error_description: "this app's access was revoked by the account owner" }, {
+      status: 401, headers: { "www-authenticate": `Bearer realm="OAuth", error="invalid_token", error_description="access revoked", resource_metadata="${metadata}"` },
+    });
+  }
+  ctx.sql.exec(
+    "INSERT INTO oauth_grant_use (grant_id, last_used_ms, uses) VALUES (?, ?, 1) ON CONFLICT(grant_id) DO UPDATE SET last_used_ms = excluded.last_used_ms, uses = uses + 1",
+    grant, ctx.now().getTime(),
+  );
+  return null;
+}
+
+export function grantUses(ctx: DeskContext): Record<string, { last_used: string; uses: number }> {
+  const out: Record<string, { last_used: string; uses: number }> = {};
+  for (const row of ctx.sql.exec<{ grant_id: string; last_used_ms: number; uses: number }>("SELECT grant_id, last_used_ms, uses FROM oauth_grant_use").toArray())
+    out[row.grant_id] = { last_used: new Date(row.last_used_ms).toISOString(), uses: row.uses };
+  return out;
+}
+
+/** OAuth events the Worker may append: a fixed list, so this path cannot forge other rows. */
+const OAUTH_ACTIONS = [
+  "oauth_grant", "oauth_consent_denied", "oauth_authorize_refused", "oauth_token_issued", "oauth_token_refreshed",
+  "oauth_token_refused", "oauth_token_revoked", "oauth_revocation_refused", "oauth_client_registered",
+  "oauth_registration_refused", "oauth_grant_revoked", "mcp_token_refused", "mcp_scope_refused", "mcp_origin_refused", "form_origin_refused",
+] as const;
+export const OAuthAuditRequest = z.strictObject({ action: z.enum(OAUTH_ACTIONS), details: z.record(z.string(), z.unknown()) });
+
+export function appendOAuthAudit(ctx: DeskContext, body: z.infer<typeof OAuthAuditRequest>): number {
+  const grantId = body.details.grant_id;
+  if (body.action === "oauth_grant_revoked" && typeof grantId === "string" && GRANT_ID.test(grantId))
+    ctx.sql.exec("INSERT OR IGNORE INTO oauth_revoked_grants (grant_id, revoked_ms) VALUES (?, ?)", grantId, ctx.now().getTime());
+  const actor = body.action === "oauth_grant" || body.action === "oauth_consent_denied" || body.action === "oauth_grant_revoked" ? "owner" : "oauth";
+  return ctx.audit(actor, body.action, body.details);
+}

@@ -1,0 +1,208 @@
+// OAuth 2.1 on the hosted URL, by @cloudflare/workers-oauth-provider (not hand-written): RFC 8414
+// server metadata, RFC 9728 protected-resource metadata and the 401 challenge on /mcp, dynamic
+// client registration, client ID metadata documents, PKCE (S256 only), RFC 8707 resource binding
+// (every grant and token is bound to this edge's /mcp), refresh-token rotation and revocation.
+// Grants and tokens live in the OAUTH_KV namespace, which holds only hashes of tokens and props
+// encrypted under a key wrapped by the token. The static MCP_TOKEN keeps working for clients that
+// can send a header (full scopes). Every grant, refresh, revocation and refused token is audited
+// in the account's Durable Object (never a token, a code or a client secret).
+import { insufficientScope, OAuthProvider, type OAuthProviderOptions } from "@cloudflare/workers-oauth-provider";
+import { timingSafeEqual } from "hono/utils/buffer";
+import type { Env } from "./account-do";
+import { clientAddress } from "./client-address";
+import { MCP_GRANT_HEADER, MCP_SCOPES_HEADER, SCOPES, canRead, canTrade, parseScopes, scopeForTool, type Scope } from "./mcp-scopes";
+
+export const AUTHORIZE_PATH = "/oauth/authorize";
+export const TOKEN_PATH = "/oauth/token";
+export const REGISTER_PATH = "/oauth/register";
+/** The one person who can grant access: the account's owner (the dashboard's admin). */
+export const OWNER = "owner";
+/** The Durable Object's internal path for an OAuth audit row (the Worker forwards no outside path there). */
+export const OAUTH_AUDIT_PATH = "/internal/oauth-audit";
+export const OAUTH_GRANT_USE_PATH = "/internal/oauth-grant-use";
+/** Access tokens are short; a refresh token rotates on every use and dies after 30 idle days. */
+const ACCESS_TOKEN_TTL_S = 60 * 60;
+const REFRESH_TOKEN_TTL_S = 30 * 24 * 60 * 60;
+/** Token-request bodies the Worker peeks at for the audit are small; larger ones are not read here. */
+const MAX_PEEK_BYTES = 64 * 1024;
+
+/** What an API call carries in ctx.props: which credential and what it may do. */
+export interface McpProps { kind: "static" | "oauth"; scopes: Scope[] }
+
+/** The edge's own origin: PUBLIC_ORIGIN when configured (behind a custom domain), else the request's. */
+export function edgeOrigin(env: Pick<Env, "PUBLIC_ORIGIN">, request: Request): string {
+  const configured = env.PUBLIC_ORIGIN?.trim();
+  return configured ? new URL(configured).origin : new URL(request.url).origin;
+}
+
+export function accountStub(env: Pick<Env, "ACCOUNT" | "IBKR_ACCOUNT_ID">) {
+  return env.ACCOUNT.get(env.ACCOUNT.idFromName(env.IBKR_ACCOUNT_ID || "default"));
+}
+
+/** Appends an OAuth event to the account's audit chain; the Worker awaits it before answering. */
+export async function auditOAuth(env: Pick<Env, "ACCOUNT" | "IBKR_ACCOUNT_ID">, action: string, details: Record<string, unknown>): Promise<void> {
+  const res = await accountStub(env).fetch(`https://account${OAUTH_AUDIT_PATH}`, {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ action, details }),
+  });
+  await res.body?.cancel();
+  if (!res.ok) throw new Error(`audit of ${action} failed (${res.status})`);
+}
+
+/** The JSON-RPC tool calls in a body (one message or a batch); empty when it is not JSON-RPC. */
+function toolCalls(body: unknown): string[] {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.flatMap((m) => {
+    const message = m as { method?: unknown; params?: { name?: unknown } } | null;
+    return message?.method === "tools/call" && typeof message.params?.name === "string" ? [message.params.name] : [];
+  });
+}
+
+/**
+ * /mcp with a valid credential: refuse a call outside the token's scopes with 403
+ * insufficient_scope (so the client can step up), then forward to the Durable Object with the
+ * Worker's own scope and grant headers.
+ */
+export async function forwardMcp(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const { auth: maybeAuth, props } = ctx as ExecutionContext & { props?: McpProps; auth?: { token: string; audience: string; scope: string[]; clientId?: string } };
+  // The provider calls this only after it validated a token; without one, nothing passes.
+  if (!maybeAuth) return Response.json({ error: "unauthenticated" }, { status: 401 });
+  const auth = maybeAuth;
+  const scopes = props?.kind === "static" ? new Set<Scope>(SCOPES) : parseScopes(auth.scope.join(" "));
+  // The grant id is the token's middle part (userId:grantId:secret); never the secret.
+  const grantId = props?.kind === "static" ? null : (auth.token.split(":")[1] ?? null);
+  if (!canRead(scopes)) {
+    await auditOAuth(env, "mcp_token_refused", { reason: "no usable scope", client_id: auth.clientId ?? null, client: clientAddress(request.headers) });
+    return insufficientScope(auth, ["read"], "this token grants no scope this server knows");
+  }
+  let forwarded = request;
+  if (request.method === "POST" && !canTrade(scopes)) {
+    // Already read whole and bounded by the Worker (edge/bounded-body.ts).
+    const text = await request.text();
+    let body: unknown = null;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // Not JSON: the transport answers it with its own parse error.
+    }
+    const needsTrade = toolCalls(body).filter((name) => scopeForTool(name) === "trade");
+    if (needsTrade.length > 0) {
+      await auditOAuth(env, "mcp_scope_refused", { tools: needsTrade, scopes: [...scopes], client_id: auth.clientId ?? null, grant_id: grantId });
+      return insufficientScope(auth, ["read", "trade"], `${needsTrade.join(", ")} needs the trade scope`);
+    }
+    forwarded = new Request(request, { body: text });
+  }
+  const headers = new Headers(forwarded.headers);
+  headers.set(MCP_SCOPES_HEADER, [...scopes].join(" "));
+  headers.delete(MCP_GRANT_HEADER);
+  if (grantId) headers.set(MCP_GRANT_HEADER, grantId);
+  const res = await accountStub(env).fetch(new Request(forwarded, { headers }));
+  return new Response(res.body, res);
+}
+
+/**
+ * The static MCP_TOKEN, compared in constant time: full scopes, bound to this edge's /mcp. The
+ * provider asks this only for a token that is not of its own `a:b:c` shape, so MCP_TOKEN must
+ * contain no ':' (the generated ones are base64).
+ */
+async function staticToken(resource: string, input: { token: string; env: Env }) {
+  const expected = input.env.MCP_TOKEN;
+  if (!expected || !(await timingSafeEqual(input.token, expected))) return null;
+  return { props: { kind: "static", scopes: [...SCOPES] } satisfies McpProps, audience: resource };
+}
+
+function providerOptions(origin: string, defaultHandler: ExportedHandler<Env>, apiHandler: ExportedHandler<Env>): OAuthProviderOptions<Env> {
+  const resource = `${origin}/mcp`;
+  return {
+    apiRoute: "/mcp",
+    apiHandler: apiHandler as OAuthProviderOptions<Env>["apiHandler"],
+    defaultHandler,
+    authorizeEndpoint: AUTHORIZE_PATH,
+    tokenEndpoint: TOKEN_PATH,
+    clientRegistrationEndpoint: REGISTER_PATH,
+    scopesSupported: [...SCOPES],
+    // Clients ask for both; the owner's consent page decides (it may grant read only).
+    requiredScopes: [...SCOPES],
+    resourceMetadata: { resource, resource_name: "IBKR MCP (hard safety limits)" },
+    accessTokenTTL: ACCESS_TOKEN_TTL_S,
+    refreshTokenTTL: REFRESH_TOKEN_TTL_S,
+    refreshTokenIdleTTL: REFRESH_TOKEN_TTL_S,
+    // Needs the global_fetch_strictly_public compatibility flag (wrangler.toml), so a client's
+    // metadata URL can never make the Worker fetch a private address.
+    clientIdMetadataDocumentEnabled: true,
+    resolveExternalToken: (input) => staticToken(resource, input),
+  };
+}
+
+const providers = new Map<string, OAuthProvider<Env>>();
+
+/** One provider per origin (the resource URL is the origin's /mcp), built on first use. */
+export function oauthProvider(origin: string, defaultHandler: ExportedHandler<Env>, apiHandler: ExportedHandler<Env>): OAuthProvider<Env> {
+  let provider = providers.get(origin);
+  if (!provider) {
+    provider = new OAuthProvider<Env>(providerOptions(origin, defaultHandler, apiHandler));
+    providers.set(origin, provider);
+  }
+  return provider;
+}
+
+/** What the audit keeps of a token-endpoint request: its kind and client, never a token, code, verifier or secret. */
+async function tokenRequestFacts(request: Request): Promise<{ grant_type: string | null; client_id: string | null; token_type_hint: string | null } | null> {
+  if (request.method !== "POST") return null;
+  const length = Number(request.headers.get("content-length") ?? "0");
+  if (length > MAX_PEEK_BYTES) return null;
+  try {
+    const form = await request.clone().formData();
+    const text = (key: string) => (typeof form.get(key) === "string" ? (form.get(key) as string).slice(0, 200) : null);
+    let clientId = text("client_id");
+    const basic = /^Basic\s+(.+)$/i.exec(request.headers.get("authorization") ?? "");
+    if (!clientId && basic) {
+      try {
+        clientId = decodeURIComponent(atob(basic[1]!).split(":")[0] ?? "").slice(0, 200) || null;
+      } catch {
+        clientId = "(malformed Basic header)";
+      }
+    }
+    return { grant_type: text("grant_type"), client_id: clientId, token_type_hint: text("token_type_hint") };
+  } catch {
+    return null;
+  }
+}
+
+async function oauthError(res: Response): Promise<{ error: string | null; error_description: string | null }> {
+  const body = (await res.clone().json().catch(() => null)) as { error?: unknown; error_description?: unknown } | null;
+  return { error: typeof body?.error === "string" ? body.error : null, error_description: typeof body?.error_description === "string" ? body.error_description.slice(0, 300) : null };
+}
+
+/**
+ * Runs the provider and audits what it decided: token issue, refresh, revocation and their
+ * refusals (a replayed code, a wrong verifier, a used refresh token), client registration, and a
+ * refused bearer token on /mcp. Awaited before the answer goes out.
+ */
+export async function handleWithAudit(provider: OAuthProvider<Env>, request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const url = new URL(request.url);
+  const client = clientAddress(request.headers);
+  const facts = url.pathname === TOKEN_PATH ? await tokenRequestFacts(request) : null;
+  const res = await provider.fetch(request, env, ctx);
+  if (url.pathname === "/mcp" && res.status === 401 && request.headers.has("authorization")) {
+    const challenge = res.headers.get("www-authenticate") ?? "";
+    await auditOAuth(env, "mcp_token_refused", { client, reason: /error_description="([^"]*)"/.exec(challenge)?.[1] ?? /error="([^"]*)"/.exec(challenge)?.[1] ?? "invalid token" });
+  } else if (url.pathname === TOKEN_PATH && facts) {
+    const kind = facts.grant_type ?? (request.method === "POST" ? "revocation" : null);
+    if (kind === "revocation") {
+      await auditOAuth(env, res.ok ? "oauth_token_revoked" : "oauth_revocation_refused", { client, client_id: facts.client_id, token_type_hint: facts.token_type_hint, ...(res.ok ? {} : await oauthError(res)) });
+    } else if (res.ok) {
+      await auditOAuth(env, kind === "refresh_token" ? "oauth_token_refreshed" : "oauth_token_issued", { client, client_id: facts.client_id, grant_type: kind });
+    } else {
+      await auditOAuth(env, "oauth_token_refused", { client, client_id: facts.client_id, grant_type: kind, status: res.status, ...(await oauthError(res)) });
+    }
+  } else if (url.pathname === REGISTER_PATH && request.method === "POST") {
+    if (res.ok) {
+      const registered = (await res.clone().json().catch(() => null)) as { client_id?: string; client_name?: string; redirect_uris?: string[] } | null;
+      await auditOAuth(env, "oauth_client_registered", {
+        client, client_id: registered?.client_id ?? null, client_name: registered?.client_name?.slice(0, 200) ?? null,
+        redirect_hosts: (registered?.redirect_uris ?? []).map((u) => { try { return new URL(u).host; } catch { return "?"; } }),
+      });
+    } else await auditOAuth(env, "oauth_registration_refused", { client, status: res.status, ...(await oauthError(res)) });
+  }
+  return res;
+}
