@@ -1,10 +1,12 @@
 // MCP server of one account: built fresh per stateless request, or once per elicitation session
 // (edge/mcp-http.ts). Every tool has input and output schemas and annotations; write tools are
 // left out entirely in read-only mode. A refused order is a tool result with isError and every
-// violated check.
+// violated check. tools/list is answered from a catalog computed once per tool set (converting the
+// tools' zod schemas to JSON Schema was ~3 ms of every tools/list), through a per-request filter.
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { type CallToolResult, ListToolsRequestSchema, type Tool } from "@modelcontextprotocol/sdk/types.js";
 import { LIMITS } from "../shared/limits";
 import {
   ClosePositionInput,
@@ -53,7 +55,56 @@ function fail(message: string): CallToolResult {
   return { content: [{ type: "text", text: message }], isError: true };
 }
 
-export function buildMcpServer(ctx: DeskContext): McpServer {
+/** Which tools one request may see (e.g. by its OAuth scopes); applied to the cached catalog. */
+export type ToolFilter = (tool: Tool) => boolean;
+
+export interface BuildOptions {
+  toolFilter?: ToolFilter;
+}
+
+/** The SDK's own tools/list answer, per tool set (read-only or not), computed once per isolate. */
+const catalogs = new Map<boolean, Promise<Tool[]>>();
+
+function toolCatalog(ctx: DeskContext): Promise<Tool[]> {
+  const readOnly = ctx.settings.readOnly;
+  let catalog = catalogs.get(readOnly);
+  if (!catalog) {
+    catalog = computeCatalog(ctx);
+    catalogs.set(readOnly, catalog);
+    catalog.catch(() => catalogs.delete(readOnly));
+  }
+  return catalog;
+}
+
+/** One tools/list through an unfiltered server and the SDK's own handler, so the cache is its answer. */
+async function computeCatalog(ctx: DeskContext): Promise<Tool[]> {
+  const server = registerAll(ctx);
+  const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+  await server.connect(transport);
+  const response = await transport.handleRequest(new Request("https://catalog.internal/mcp", {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} }),
+  }));
+  const body = (await response.json()) as { result?: { tools?: Tool[] }; error?: { message: string } };
+  await server.close();
+  // Kept exactly as the SDK answered (no re-parse that could drop a field).
+  if (!Array.isArray(body.result?.tools)) throw new Error(`tools/list catalog: ${body.error?.message ?? "no tools in the answer"}`);
+  return body.result.tools;
+}
+
+export function buildMcpServer(ctx: DeskContext, options: BuildOptions = {}): McpServer {
+  const server = registerAll(ctx);
+  const filter = options.toolFilter;
+  // Replaces the SDK's handler (which converts every schema per call) with the cached catalog.
+  server.server.setRequestHandler(ListToolsRequestSchema, async () => {
+    const tools = await toolCatalog(ctx);
+    return { tools: filter ? tools.filter(filter) : tools };
+  });
+  return server;
+}
+
+function registerAll(ctx: DeskContext): McpServer {
   // Ajv (the SDK's default validator of elicitation answers) compiles code, which workerd forbids.
   const server = new McpServer({ name: "ibkr-mcp", version: "0.2.0" }, { capabilities: { resources: {} }, jsonSchemaValidator: new CfWorkerJsonSchemaValidator() });
 
