@@ -27,6 +27,7 @@ import { elicitationAsker } from "./elicitation";
 import { getOrderById, listTrades } from "./ledger";
 import { cancelOrder, closePosition, placeOrder, previewOrder } from "./order-desk";
 import { accountSnapshot } from "./safety-state";
+import { rememberUnderlying } from "./underlyings";
 import {
   CancelOrderInput,
   CancelOrderOutput,
@@ -167,7 +168,9 @@ function registerAll(ctx: DeskContext): McpServer {
     inputSchema: GetQuoteInput, outputSchema: GetQuoteOutput, annotations: READ_MARKET,
   }, async ({ legs }) => {
     try {
-      return ok(await ctx.link.request("quote", { legs }));
+      const quote = await ctx.link.request("quote", { legs });
+      rememberUnderlying(ctx.link, legs, quote.underlying);
+      return ok(quote);
     } catch (error) {
       return fail(`Quote unavailable: ${(error as Error).message}`);
     }
