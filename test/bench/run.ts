@@ -15,7 +15,9 @@ import { type Floors, startFloors } from "./floors";
 import { percentile, summarize } from "./stats";
 
 const READS = Number(process.env.BENCH_READS ?? 200);
-const MEMORY_OPS = Number(process.env.BENCH_MEMORY_OPS ?? 3_000);
+const MEMORY_OPS = Number(process.env.BENCH_MEMORY_OPS ?? 1_000);
+/** Calls of the tools that send several TWS messages each (paced: see `beside`). */
+const PACED = Number(process.env.BENCH_PACED ?? 60);
 const CONCURRENT = 10;
 const CONCURRENT_CALLS = Number(process.env.BENCH_CONCURRENT_CALLS ?? 60);
 /** The box↔Cloudflare round trip a deployed bridge pays per trip (10–40 ms; 20 ms modelled). */
@@ -73,15 +75,24 @@ async function link(t: TestStack): Promise<Link> {
 }
 const totalSent = (l: Link) => Object.values(l.requests_sent).reduce((a, b) => a + b, 0);
 
-/** `count` calls of `op`, each beside one hello-Worker and one hello-DO request (interleaved). */
-async function beside(t: TestStack, floors: Floors, name: string, count: number, op: (i: number) => Promise<unknown>, warmup = 5): Promise<Row> {
-  for (let i = 0; i < warmup; i++) await op(-1 - i);
+/**
+ * `count` calls of `op`, each beside one hello-Worker and one hello-DO request (interleaved).
+ * `gapMs` rests between calls, untimed: the bridge paces TWS messages (at most 38 a second, 8 in
+ * 100 ms, as IBKR's 50/s demands), so back-to-back calls of a tool that sends five messages (a
+ * 4-leg quote and an order) would measure the pacer's queue, not the call.
+ */
+async function beside(t: TestStack, floors: Floors, name: string, count: number, op: (i: number) => Promise<unknown>, warmup = 5, gapMs = 0): Promise<Row> {
+  for (let i = 0; i < warmup; i++) {
+    await op(-1 - i);
+    if (gapMs) await new Promise((r) => setTimeout(r, gapMs));
+  }
   const before = totalSent(await link(t));
   const row: Row = { name, samples: [], worker: [], object: [], trips: 0 };
   for (let i = 0; i < count; i++) {
     row.worker.push(await time(() => fetch(floors.workerUrl).then((r) => r.text())));
     row.object.push(await time(() => fetch(floors.objectUrl).then((r) => r.text())));
     row.samples.push(await time(() => op(i)));
+    if (gapMs) await new Promise((r) => setTimeout(r, gapMs));
   }
   // The probe itself is one request; background writes (write_log of a refusal) would show here too.
   row.trips = (totalSent(await link(t)) - before) / count;
@@ -145,6 +156,29 @@ async function concurrency(t: TestStack, floors: Floors, order: CondorOrder): Pr
   console.log(`The held order was in flight for ${fmt(slowMs)} ms (${slowOutcome}); the reads beside it all finished after ${fmt(readsDoneAt)} ms.`);
 }
 
+/** Each order's time before and after the bridge sent it to TWS (its log line, ms resolution). */
+function splitPlace(t: TestStack, marks: { start: number; end: number; tradeId: string }[]): void {
+  const sentAt = new Map<string, number>();
+  for (const line of t.stack.processes().find((p) => p.name === "bridge")?.output().split("\n") ?? []) {
+    if (!line.includes("order sent to TWS")) continue;
+    try {
+      const entry = JSON.parse(line.slice(line.indexOf("{"))) as { time: string; order_ref: string };
+      sentAt.set(entry.order_ref, Date.parse(entry.time));
+    } catch {
+      // not a log line of ours
+    }
+  }
+  const before: number[] = [];
+  const after: number[] = [];
+  for (const m of marks) {
+    const sent = sentAt.get(m.tradeId);
+    if (sent === undefined) continue;
+    before.push(sent - m.start);
+    after.push(m.end - sent);
+  }
+  console.log(`\nplace_order split at the bridge's send to TWS (wall clocks, 1 ms steps, ${before.length} orders): client → order leaves the bridge p50 ${fmt(p50(before))} ms (HTTP, Worker, object, MCP, the synchronous turn and its writes, the link, the bridge's own 4-leg quote and checks); order leaves the bridge → answer at the client p50 ${fmt(p50(after))} ms (TWS's acknowledgement, the link back, the object's ledger and audit writes, the answer)`);
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   console.log(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; load average ${loadavg().map((l) => l.toFixed(2)).join(" ")} at ${new Date().toISOString()}`);
@@ -160,7 +194,14 @@ async function main(): Promise<void> {
 
     // place_order first: 5 a minute is a hard limit, so the reads run while that minute passes.
     const placeStart = performance.now();
-    const place1 = await beside(t, floors, "place_order→Submitted", 5, (i) => mcp.tool("place_order", { ...condors[i]! }), 0);
+    // Wall-clock marks of each order, to split its time at the bridge's "order sent to TWS" log line.
+    const marks: { start: number; end: number; tradeId: string }[] = [];
+    const placeOne = async (order: CondorOrder) => {
+      const start = Date.now();
+      const answer = await mcp.tool("place_order", { ...order });
+      marks.push({ start, end: Date.now(), tradeId: String(answer.structuredContent?.trade_id) });
+    };
+    const place1 = await beside(t, floors, "place_order→Submitted", 5, (i) => placeOne(condors[i]!), 0, 300);
 
     const pings: number[] = [];
     for (let i = 0; i < 100; i++) pings.push((await link(t)).ping_ms ?? Number.NaN);
@@ -173,18 +214,22 @@ async function main(): Promise<void> {
     for (const tool of ["get_safety_status", "get_account", "get_positions", "list_trades", "health_check"])
       rows.push(await beside(t, floors, tool, READS, () => mcp.tool(tool)));
     const quoteLeg = { action: "BUY", contract: { symbol: "SPY", sec_type: "STK" }, quantity: 1 };
-    rows.push(await beside(t, floors, "get_quote (stock)", READS, () => mcp.tool("get_quote", { legs: [quoteLeg] })));
-    rows.push(await beside(t, floors, "preview_order (4-leg condor)", READS, () => mcp.tool("preview_order", { ...first })));
+    rows.push(await beside(t, floors, "get_quote (stock)", READS, () => mcp.tool("get_quote", { legs: [quoteLeg] }), 5, 30));
+    rows.push(await beside(t, floors, "get_quote (4-leg condor)", PACED, () => mcp.tool("get_quote", { legs: first.legs }), 5, 300));
+    rows.push(await beside(t, floors, "preview_order (4-leg condor)", PACED, () => mcp.tool("preview_order", { ...first }), 5, 300));
 
     // The hard limit allows 5 orders a minute: wait out the first batch's minute.
     const wait = 61_000 - (performance.now() - placeStart);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     await concurrency(t, floors, condors[5]!);
-    const place2 = await beside(t, floors, "place_order→Submitted", 4, (i) => mcp.tool("place_order", { ...condors[6 + i]! }), 0);
+    const place2 = await beside(t, floors, "place_order→Submitted", 4, (i) => placeOne(condors[6 + i]!), 0, 300);
     const place: Row = { name: "place_order→Submitted", samples: [...place1.samples, ...place2.samples], worker: [...place1.worker, ...place2.worker], object: [...place1.object, ...place2.object], trips: (place1.trips * 5 + place2.trips * 4) / 9 };
     rows.push(place);
     printRows(rows, pingMs);
-    console.log(`\nBridge link round trip (edge → bridge ping → edge, timed inside the Durable Object): p50 ${fmt(pingMs)} ms, p99 ${fmt(p99(pings))} ms over ${pings.length}`);
+    const mean = pings.reduce((a, b) => a + b, 0) / pings.length;
+    console.log(`\nBridge link round trip (edge → bridge ping → edge, timed inside the Durable Object, whose clock has 1 ms steps): p50 ${fmt(pingMs)} ms, mean ${fmt(mean)} ms, p99 ${fmt(p99(pings))} ms over ${pings.length}`);
+
+    splitPlace(t, marks);
 
     const direct = await directSeries(ROOT, first.legs, READS, place.samples.length);
     console.log("\nDirect @stoqey/ib against a simulator of its own (no edge, no bridge), and the full path's added time:");
