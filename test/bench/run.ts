@@ -141,7 +141,10 @@ async function concurrency(t: TestStack, floors: Floors, order: CondorOrder): Pr
   const idle = await run((i) => mcp.tool(tools[i % tools.length]!));
   // A slow order: the simulator answers nothing for a moment, so the order's bridge trip hangs.
   await t.stack.simControl("/fault", { name: "silent", on: true });
-  const slow = mcp.tool("place_order", { ...order }).then(() => "answered", (e: Error) => `refused: ${e.message.slice(0, 80)}`);
+  const slow = mcp.tool("place_order", { ...order }).then(
+    (r) => `answered ${String(r.structuredContent?.status)}`,
+    (e: Error) => `refused: ${/"check":"[a-z_]+"/g.exec(e.message)?.[0] ?? e.message.slice(0, 120)}`,
+  );
   const slowStart = performance.now();
   const during = await run((i) => mcp.tool(tools[i % tools.length]!));
   const readsDoneAt = performance.now() - slowStart;
