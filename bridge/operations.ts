@@ -13,6 +13,7 @@ import type { Logger } from "./log";
 import type { MarketData } from "./market-data";
 import { PriceHistoryReader } from "./price-history";
 import { type MirrorOrder, type Publish, num, type Mirror, orderFlows } from "./mirror";
+import { marketCheckViolations } from "../shared/checks";
 import { closeViolations, emergencyStopOn, placeViolations, reduceOnlyViolations } from "./second-key";
 import { SAFE_ID, type TradeLogs } from "./trade-logs";
 import type { TwsConnection } from "./tws-connection";
@@ -214,7 +215,14 @@ export function createOperations(deps: OperationDeps): Handlers {
     const violations = [...placeViolations(p), ...duplicateViolation(p.trade_id)];
     if (violations.length > 0) refuse(p.trade_id, "second_key_refused", violations);
     requireTradable(`order ${p.trade_id}`);
-    const resolved = await contracts.resolveAll(p.legs);
+    // The edge decided an opening order under a collar band without a quote of its own (one trip):
+    // the bridge's fresh quote, taken beside the contract lookup, must fall inside it.
+    const checkMarket = p.intent === "open" && (p.collar !== undefined || p.exposure_group !== undefined);
+    const [resolved, quote] = await Promise.all([contracts.resolveAll(p.legs), checkMarket ? market.quote(p.legs) : null]);
+    if (quote) {
+      const marketViolations = marketCheckViolations(p, quote);
+      if (marketViolations.length > 0) refuse(p.trade_id, "second_key_refused", marketViolations);
+    }
     if (p.intent === "close") {
       const notReducing = reduceOnlyViolations(p.legs, resolved, (id) => mirror.positionOf(id), mirror.positionsLoaded, mirror.workingFlows());
       if (notReducing.length > 0) refuse(p.trade_id, stopped ? "emergency_stop_file" : "second_key_refused", stopped ? [stopFileViolation(), ...notReducing] : notReducing);
@@ -348,6 +356,18 @@ export function createOperations(deps: OperationDeps): Handlers {
         onError: (code, message) => (code === 399 || (code >= 2100 && code < 2200) ? null : new TwsError(code, message, "what-if preview")),
         send: () => tws.send("what-if preview", (ib) => ib.placeOrder(orderId, built.contract, order)),
       });
+    },
+
+    // preview_order's one trip: the quote for the edge's checks and IBKR's what-if, side by side.
+    async preview_with_quote(p, meta) {
+      const [quote, margin] = await Promise.allSettled([market.quote(p.legs), handlers.preview(p, meta)]);
+      const why = (r: PromiseRejectedResult) => (r.reason instanceof Error ? r.reason.message : String(r.reason));
+      return {
+        quote: quote.status === "fulfilled" ? quote.value : null,
+        quote_error: quote.status === "rejected" ? why(quote) : null,
+        margin: margin.status === "fulfilled" ? margin.value : null,
+        margin_error: margin.status === "rejected" ? why(margin) : null,
+      };
     },
 
     async cancel({ order_id }) {

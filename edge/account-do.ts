@@ -248,6 +248,7 @@ export class AccountDO extends DurableObject<Env> {
         sendFrame(ws, JSON.stringify({ v: PROTOCOL_VERSION, type: "pong", t: typeof frame.t === "number" ? frame.t : Date.now() }));
         return;
       case "pong":
+        this.link.settlePong(frame.t);
         return;
       default:
         this.audit("bridge", "bridge_frame_invalid", { type: String(frame?.type) });

@@ -71,6 +71,11 @@ export async function handleAdmin(ctx: DeskContext, request: Request, url: URL):
     const h = healthView(ctx);
     return json({ bridge: h.bridge, tws: h.tws, data_age_seconds: h.data_age_seconds });
   }
+  // The benchmark's probe: the bridge link's own round trip and the requests sent per op so far.
+  if (route === "GET /api/link") {
+    const rttMs = await ctx.link.ping().catch(() => null);
+    return json({ ping_ms: rttMs, requests_sent: ctx.link.sentByOp });
+  }
   if (route === "GET /api/audit") {
     const after = Number(url.searchParams.get("after") ?? 0);
     const limit = Number(url.searchParams.get("limit") ?? 200);

@@ -51,6 +51,10 @@ interface Pending {
 
 export class BridgeLink {
   private readonly pending = new Map<string, Pending>();
+  /** Requests sent since this instance started, by op: the benchmark's count of bridge trips per tool. */
+  readonly sentByOp: Partial<Record<OpName, number>> = {};
+  private readonly pings = new Map<number, () => void>();
+  private pingSeq = 0;
 
   constructor(private readonly ctx: DurableObjectState) {}
 
@@ -73,6 +77,7 @@ export class BridgeLink {
     const socket = this.socket();
     if (!socket) return Promise.reject(new BridgeError("bridge_not_connected", "No bridge is connected to this account, so nothing can reach TWS"));
     const id = crypto.randomUUID();
+    this.sentByOp[op] = (this.sentByOp[op] ?? 0) + 1;
     return new Promise<OpResult<N>>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
@@ -106,6 +111,38 @@ export class BridgeLink {
     if (parsed.success) entry.resolve(parsed.data);
     else entry.reject(new BridgeError("invalid_result", `The bridge's ${entry.op} answer did not match the protocol: ${parsed.error.issues[0]?.message ?? "invalid"}`));
     return true;
+  }
+
+  /**
+   * The link's own round trip: a protocol ping the bridge answers with a pong carrying the same
+   * `t`. Edge-generated `t` values are negative, so they never collide with the alarm's keep-alive
+   * pings (which carry Date.now()).
+   */
+  ping(timeoutMs = 2_000): Promise<number> {
+    const socket = this.socket();
+    if (!socket) return Promise.reject(new BridgeError("bridge_not_connected", "No bridge is connected to this account"));
+    const t = -++this.pingSeq;
+    const started = performance.now();
+    return new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pings.delete(t);
+        reject(new BridgeError("timeout", `The bridge did not answer a ping within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pings.set(t, () => {
+        clearTimeout(timer);
+        resolve(performance.now() - started);
+      });
+      socket.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "ping", t }));
+    });
+  }
+
+  /** A pong answering one of `ping`'s frames settles it; any other pong is the keep-alive's. */
+  settlePong(t: unknown): void {
+    if (typeof t !== "number") return;
+    const done = this.pings.get(t);
+    if (!done) return;
+    this.pings.delete(t);
+    done();
   }
 
   /** Fails every request sent on a socket that closed: its answers can no longer arrive. */

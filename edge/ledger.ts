@@ -248,3 +248,8 @@ export function recentFingerprints(sql: SqlStorage, nowMs: number, exceptTradeId
     .toArray()
     .map((r) => r.fingerprint);
 }
+
+/** Gives back an order's rate slot: the bridge refused it on the market before anything was sent. */
+export function forgetOrderTime(sql: SqlStorage, tradeId: string): void {
+  sql.exec("DELETE FROM order_times WHERE trade_id = ?", tradeId);
+}

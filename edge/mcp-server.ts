@@ -1,10 +1,12 @@
 // MCP server of one account: built fresh per stateless request, or once per elicitation session
 // (edge/mcp-http.ts). Every tool has input and output schemas and annotations; write tools are
 // left out entirely in read-only mode. A refused order is a tool result with isError and every
-// violated check.
+// violated check. tools/list is answered from a catalog computed once per tool set (converting the
+// tools' zod schemas to JSON Schema was ~3 ms of every tools/list), through a per-request filter.
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { type CallToolResult, ListToolsRequestSchema, type Tool } from "@modelcontextprotocol/sdk/types.js";
 import { LIMITS } from "../shared/limits";
 import {
   ClosePositionInput,
@@ -27,6 +29,8 @@ import { modifyOrder } from "./modify-order";
 import { recordQuoteUnderlying, recordUnderlyingPrice } from "./pictures";
 import { accountSnapshot } from "./safety-state";
 import { netGreeks, openTradeStandings } from "./standing";
+import { rememberUnderlying } from "./underlyings";
+import { WRITE_TOOLS } from "./mcp-scopes";
 import {
   CancelOrderInput,
   CancelOrderOutput,
@@ -63,7 +67,59 @@ function fail(message: string): CallToolResult {
 /** What the caller's credential allows (edge/mcp-scopes.ts), and the edge's origin for approval links. */
 export interface McpAccess { trade: boolean; origin: string }
 
-export function buildMcpServer(ctx: DeskContext, access: McpAccess = { trade: true, origin: "" }): McpServer {
+/** Which tools one request may see (e.g. by its OAuth scopes); applied to the cached catalog. */
+export type ToolFilter = (tool: Tool) => boolean;
+
+export interface BuildOptions {
+  toolFilter?: ToolFilter;
+}
+
+/** The SDK's own tools/list answer, per tool set (read-only or not), computed once per isolate. */
+const catalogs = new Map<boolean, Promise<Tool[]>>();
+
+function toolCatalog(ctx: DeskContext): Promise<Tool[]> {
+  const readOnly = ctx.settings.readOnly;
+  let catalog = catalogs.get(readOnly);
+  if (!catalog) {
+    catalog = computeCatalog(ctx);
+    catalogs.set(readOnly, catalog);
+    catalog.catch(() => catalogs.delete(readOnly));
+  }
+  return catalog;
+}
+
+/** One tools/list through an unfiltered server and the SDK's own handler, so the cache is its answer. */
+async function computeCatalog(ctx: DeskContext): Promise<Tool[]> {
+  const server = registerAll(ctx, { trade: true, origin: "" });
+  const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+  await server.connect(transport);
+  const response = await transport.handleRequest(new Request("https://catalog.internal/mcp", {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} }),
+  }));
+  const body = (await response.json()) as { result?: { tools?: Tool[] }; error?: { message: string } };
+  await server.close();
+  // Kept exactly as the SDK answered (no re-parse that could drop a field).
+  if (!Array.isArray(body.result?.tools)) throw new Error(`tools/list catalog: ${body.error?.message ?? "no tools in the answer"}`);
+  return body.result.tools;
+}
+
+export function buildMcpServer(ctx: DeskContext, access: McpAccess = { trade: true, origin: "" }, options: BuildOptions = {}): McpServer {
+  const server = registerAll(ctx, access);
+  // The caller's scopes pick from the cached catalog: without `trade`, no write tool is listed.
+  const scoped: ToolFilter | undefined = access.trade ? undefined : (tool) => !WRITE_TOOLS.has(tool.name);
+  const filters = [scoped, options.toolFilter].filter((f): f is ToolFilter => f !== undefined);
+  const filter: ToolFilter | undefined = filters.length ? (tool) => filters.every((f) => f(tool)) : undefined;
+  // Replaces the SDK's handler (which converts every schema per call) with the cached catalog.
+  server.server.setRequestHandler(ListToolsRequestSchema, async () => {
+    const tools = await toolCatalog(ctx);
+    return { tools: filter ? tools.filter(filter) : tools };
+  });
+  return server;
+}
+
+function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
   // Ajv (the SDK's default validator of elicitation answers) compiles code, which workerd forbids.
   const server = new McpServer({ name: "ibkr-mcp", version: "0.2.0" }, { capabilities: { resources: {} }, jsonSchemaValidator: new CfWorkerJsonSchemaValidator() });
 
@@ -129,6 +185,7 @@ export function buildMcpServer(ctx: DeskContext, access: McpAccess = { trade: tr
     try {
       const quote = await ctx.link.request("quote", { legs });
       recordQuoteUnderlying(ctx.sql, legs[0]?.contract.symbol, quote);
+      rememberUnderlying(ctx.link, legs, quote.underlying);
       return ok(quote);
     } catch (error) {
       return fail(`Quote unavailable: ${(error as Error).message}`);

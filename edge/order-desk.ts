@@ -1,9 +1,12 @@
 // The one decision point: place, preview, close, cancel and approve orders. The person's
-// confirmation (MCP elicitation, when their client can answer) and the quote are fetched first;
-// then the checks and the write that reserves the trade's risk run in ONE synchronous turn (no
-// await between them), so concurrent calls cannot overshoot a limit. Only then is the bridge asked.
+// confirmation (MCP elicitation, when their client can answer) is asked first; then the checks and
+// the write that reserves the trade's risk run in ONE synchronous turn (no await between them), so
+// concurrent calls cannot overshoot a limit. Only then is the bridge asked — once: the order goes
+// out with its collar band and exposure group, and the bridge, quoting the legs itself just before
+// sending, may only refuse (the reservation is then released). A quote is fetched before the turn
+// only while the legs' underlying is not yet known to this object (edge/underlyings.ts).
 import { createHash } from "node:crypto";
-import { evaluateOrder, orderFingerprint, orderGroup, priceCollar, type CheckContext } from "../shared/checks";
+import { collarBand, effectiveRisk, evaluateOrder, orderFingerprint, orderGroup, priceCollar, type CheckContext } from "../shared/checks";
 import { closingLegs, repriceLegs } from "../shared/combo-price";
 import { MIN_LEG_PRICE } from "../shared/limits";
 import { formatUsd } from "../shared/money";
@@ -20,6 +23,7 @@ import { confirmEveryOrder, createApprovalLink, LINK_TTL_MS } from "./approval-l
 import { readBack, type AskPerson } from "./elicitation";
 import {
   closeRef,
+  forgetOrderTime,
   getOrderById,
   getOrderByRef,
   getTrade,
@@ -37,6 +41,7 @@ import {
 import { setCloseLimit } from "./modify-order";
 import { recordQuoteUnderlying } from "./pictures";
 import { buildAccountState, shadowMode, twsHealth } from "./safety-state";
+import { knownUnderlying, rememberUnderlying } from "./underlyings";
 
 /** How long a shadow-mode order waits for an admin before its reserved risk is released. */
 export const APPROVAL_TTL_MS = 15 * 60_000;
@@ -130,18 +135,24 @@ function storeAnswer<T>(ctx: DeskContext, scopedKey: string | null, argsHash: st
 
 export interface FetchedQuote { context: CheckContext["quote"]; note: string | null; quote: OpResult<"quote"> | null }
 
-/** The quote for the price collar, fetched BEFORE the synchronous check. Failure leaves it null (refused). */
+/** A quote fetched BEFORE the synchronous check (never inside it). Failure leaves it null (refused). */
 export async function fetchQuote(ctx: DeskContext, legs: readonly Leg[]): Promise<FetchedQuote> {
   if (!ctx.link.socket()) return { context: null, note: "no bridge connected", quote: null };
   try {
     const quote = await ctx.link.request("quote", { legs: legs.map((l) => ({ ...l })) });
-    recordQuoteUnderlying(ctx.sql, legs[0]?.contract.symbol, quote);
-    const asOf = Date.parse(quote.as_of);
-    const ageMs = Number.isFinite(asOf) ? Math.max(0, ctx.now().getTime() - asOf) : Number.POSITIVE_INFINITY;
-    return { context: { mid: quote.mid, ageMs }, note: quote.mid === null ? `quote ${quote.data_type}${quote.reason ? `: ${quote.reason}` : ""}` : null, quote };
+    return quoteContext(ctx, legs, quote);
   } catch (error) {
     return { context: null, note: (error as Error).message, quote: null };
   }
+}
+
+/** A quote as the checks read it (mid and age), remembering the underlying and its price it reports. */
+function quoteContext(ctx: DeskContext, legs: readonly Leg[], quote: OpResult<"quote">): FetchedQuote {
+  rememberUnderlying(ctx.link, legs, quote.underlying);
+  recordQuoteUnderlying(ctx.sql, legs[0]?.contract.symbol, quote);
+  const asOf = Date.parse(quote.as_of);
+  const ageMs = Number.isFinite(asOf) ? Math.max(0, ctx.now().getTime() - asOf) : Number.POSITIVE_INFINITY;
+  return { context: { mid: quote.mid, ageMs }, note: quote.mid === null ? `quote ${quote.data_type}${quote.reason ? `: ${quote.reason}` : ""}` : null, quote };
 }
 
 export function withQuoteNote(violations: Violation[], note: string | null): Violation[] {
@@ -223,7 +234,10 @@ export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPe
     ctx.audit("person", "order_confirmed_by_person", { symbol: input.symbol, strategy: input.strategy, idempotency_key });
   }
 
-  const quote = await fetchQuote(ctx, input.legs);
+  // The underlying known and a bridge linked: no quote now, the bridge collars with its own (one
+  // trip in all). Otherwise as before: quote first (with no bridge that is a market_data refusal).
+  const underlying = knownUnderlying(ctx.link, input.legs);
+  const quote = underlying === undefined || !ctx.link.socket() ? await fetchQuote(ctx, input.legs) : null;
 
   // ---- one synchronous turn: re-read state, decide, reserve, audit. No await until it is done.
   const again = replay(ctx, key, argsHash, inFlight, conflict);
@@ -233,12 +247,12 @@ export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPe
   }
   const now = ctx.now();
   const state = buildAccountState(ctx.sql, ctx.settings, now);
-  const checked = { ...order, underlying: quote.quote?.underlying ?? null };
-  const decision = evaluateOrder(checked, analysis, state, { intent: "open", quote: quote.context });
-  const violations = [...linkViolations(ctx), ...withQuoteNote(decision.violations, quote.note)];
+  const checked = { ...order, underlying: quote ? quote.quote?.underlying ?? null : underlying };
+  const decision = evaluateOrder(checked, analysis, state, quote ? { intent: "open", quote: quote.context } : { intent: "open", collar: "bridge" });
+  const violations = [...linkViolations(ctx), ...withQuoteNote(decision.violations, quote?.note ?? null)];
   if (violations.length > 0 || !decision.allowed) {
     const answer = refusal(analysis, violations);
-    ctx.audit("edge", "order_refused", { symbol: input.symbol, strategy: input.strategy, violations, risk: decision.riskUsed, quote_mid: quote.context?.mid ?? null });
+    ctx.audit("edge", "order_refused", { symbol: input.symbol, strategy: input.strategy, violations, risk: decision.riskUsed, quote_mid: quote?.context?.mid ?? null });
     ctx.writeLog("safety_violation", answer.output.message, { symbol: input.symbol, strategy: input.strategy, violations });
     return storeAnswer(ctx, key, argsHash, null, answer);
   }
@@ -261,7 +275,7 @@ export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPe
   claimKey(ctx, key, argsHash, tradeId);
   ctx.audit("edge", "order_checks_passed", {
     trade_id: tradeId, symbol: input.symbol, strategy: input.strategy, legs: input.legs, reserved_risk: decision.riskUsed,
-    exposure: decision.exposure, limit_price: limitPrice, quote_mid: quote.context?.mid ?? null, shadow_mode: shadow, awaiting_confirmation: awaitPerson,
+    exposure: decision.exposure, limit_price: limitPrice, quote_mid: quote?.context?.mid ?? null, collar: quote ? "edge" : "bridge", shadow_mode: shadow, awaiting_confirmation: awaitPerson,
   });
   if (awaitPerson) {
     const link = createApprovalLink(ctx, tradeId, now.getTime());
@@ -290,13 +304,20 @@ export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPe
   return storeAnswer(ctx, key, argsHash, tradeId, answer);
 }
 
+/** The checks the bridge runs on its own fresh quote for the edge (shared/checks.ts collarAtBridge). */
+const MARKET_CHECKS = new Set(["price_collar", "market_data", "exposure_group"]);
+
 /** Sends an approved, reserved trade to the bridge and records what came back. */
 export async function sendOpen(ctx: DeskContext, trade: TradeRow, analysis: RiskAnalysis): Promise<ToolAnswer<PlaceOrderOutput>> {
   const legs = legsOf(trade);
+  // The bridge's market checks (its own fresh quote inside this band; the broker's underlying in
+  // this group) can only refuse: the decision above already reserved under them.
+  const band = collarBand(legs);
   try {
     const result = await ctx.link.request("place", {
       trade_id: trade.trade_id, symbol: trade.symbol, strategy: trade.strategy, legs, max_risk: trade.reserved_risk,
       order_type: "LMT", limit_price: trade.limit_price, intent: "open",
+      ...(band ? { collar: band } : {}), ...(trade.exposure_group ? { exposure_group: trade.exposure_group } : {}),
     });
     const existing = getOrderByRef(ctx.sql, trade.trade_id);
     // Status events may have overtaken the answer; never move an order's status backwards.
@@ -331,8 +352,12 @@ export async function sendOpen(ctx: DeskContext, trade: TradeRow, analysis: Risk
     }
     const violations = e.violations.length ? e.violations : [{ check: e.code, message: e.message }];
     upsertOrder(ctx.sql, { order_ref: trade.trade_id, trade_id: trade.trade_id, intent: "open", status: "Rejected", reason: e.message });
+    // Rejected: its reserved risk no longer counts. Refused on the market (the checks the edge
+    // left to the bridge), nothing was sent, so its rate slot is given back too.
     setTradeState(ctx.sql, trade.trade_id, "rejected");
-    ctx.audit("bridge", "order_rejected", { trade_id: trade.trade_id, code: e.code, message: e.message, violations });
+    const onMarket = e.code === "second_key_refused" && violations.some((v) => MARKET_CHECKS.has(v.check));
+    if (onMarket) forgetOrderTime(ctx.sql, trade.trade_id);
+    ctx.audit("bridge", "order_rejected", { trade_id: trade.trade_id, code: e.code, message: e.message, violations, released_risk: trade.reserved_risk, ...(onMarket ? { rate_slot_released: true } : {}) });
     if (e.code === "second_key_refused") ctx.writeLog("safety_violation", `Bridge refused ${trade.trade_id}: ${e.message}`, { trade_id: trade.trade_id, violations });
     return refusal(analysis, violations, trade.trade_id, e.code === "second_key_refused" ? "Refused" : "Rejected");
   }
@@ -343,24 +368,33 @@ export async function sendOpen(ctx: DeskContext, trade: TradeRow, analysis: Risk
 export async function previewOrder(ctx: DeskContext, input: PlaceOrderInput) {
   const { idempotency_key: _ignored, ...order } = input;
   const analysis = analyzeOrder(input.legs, { symbol: input.symbol, today: tradingDay(ctx.now()) });
-  const quote = await fetchQuote(ctx, input.legs);
-  const state = buildAccountState(ctx.sql, ctx.settings, ctx.now());
-  const decision = evaluateOrder({ ...order, underlying: quote.quote?.underlying ?? null }, analysis, state, { intent: "open", quote: quote.context });
-  const violations = [...linkViolations(ctx), ...withQuoteNote(decision.violations, quote.note)];
   const net = netLimitPrice(input.legs);
   const limitPrice = Number.isFinite(net) ? net : null;
+  // One trip: the quote for the checks and IBKR's what-if together (or the quote alone when no
+  // what-if can be sent); the checks then run on the answer, as place_order's would.
+  let quote: FetchedQuote;
   let margin: OpResult<"preview"> | null = null;
   let marginError: string | null = null;
   if (analysis.errors.length === 0 && limitPrice !== null && ctx.link.socket()) {
     try {
-      margin = await ctx.link.request("preview", {
+      const both = await ctx.link.request("preview_with_quote", {
         trade_id: `PREVIEW_${input.symbol}`, symbol: input.symbol, strategy: input.strategy, legs: input.legs,
-        max_risk: decision.riskUsed ?? input.max_risk, order_type: "LMT", limit_price: limitPrice, intent: "open",
+        max_risk: effectiveRisk(order, analysis) ?? input.max_risk, order_type: "LMT", limit_price: limitPrice, intent: "open",
       });
+      quote = both.quote ? quoteContext(ctx, input.legs, both.quote) : { context: null, note: both.quote_error ?? "no quote", quote: null };
+      margin = both.margin;
+      marginError = both.margin_error;
     } catch (error) {
+      quote = { context: null, note: (error as Error).message, quote: null };
       marginError = (error as Error).message;
     }
-  } else marginError = analysis.errors.length || limitPrice === null ? "legs are invalid or have no price IBKR would bind, no what-if sent" : "no bridge connected";
+  } else {
+    quote = await fetchQuote(ctx, input.legs);
+    marginError = analysis.errors.length || limitPrice === null ? "legs are invalid or have no price IBKR would bind, no what-if sent" : "no bridge connected";
+  }
+  const state = buildAccountState(ctx.sql, ctx.settings, ctx.now());
+  const decision = evaluateOrder({ ...order, underlying: quote.quote?.underlying ?? null }, analysis, state, { intent: "open", quote: quote.context });
+  const violations = [...linkViolations(ctx), ...withQuoteNote(decision.violations, quote.note)];
   const output = {
     would_pass: violations.length === 0, violations, effective_risk: decision.riskUsed, exposure: decision.exposure, limit_price: limitPrice,
     quote: quote.quote, ...summary(analysis), risk_method: analysis.method, margin, margin_error: marginError,

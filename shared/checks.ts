@@ -19,6 +19,7 @@ import { netLimitPrice, signedMid } from "./combo-price";
 import type { RiskAnalysis } from "./risk";
 import { exposureGroup } from "./underlying";
 import type { Violation } from "./tools";
+import type { Quote } from "./protocol";
 
 /** What the decision needs to know about the account, as persisted by the Durable Object. */
 export interface AccountState {
@@ -61,6 +62,19 @@ export interface CheckContext {
    * single instrument's own mid), and its age; null when unknown.
    */
   quote?: { mid: number | null; ageMs: number } | null;
+  /**
+   * Where the fat-finger collar is checked: `edge` (default) against `quote`; `bridge` when the
+   * order goes out with its band (collarBand) and the bridge checks it against its own fresh quote
+   * just before sending, refusing outside it (collarAtBridge). The band is fixed by the limit price
+   * alone, so the edge's decision and reservation do not wait for a quote.
+   */
+  collar?: "edge" | "bridge";
+}
+
+/** The mids, in the signed convention, at which an order's limit price passes the collar. */
+export interface CollarBand {
+  low: number;
+  high: number;
 }
 
 export type Decision =
@@ -181,7 +195,8 @@ export function evaluateOrder(order: CheckedOrder, analysis: RiskAnalysis, state
     if (state.recentOrderFingerprints?.includes(orderFingerprint(order)))
       out.push(v("duplicate_order", "An identical order was placed moments ago; send it with the same idempotency_key to retry, or change it"));
 
-    out.push(...priceCollar(order, context));
+    if (context.collar !== "bridge") out.push(...priceCollar(order, { quote: context.quote ?? null }));
+    else if (!collarBand(order.legs)) out.push(v("price_collar", "The order has no net limit price, so it cannot be collared against the market"));
   }
 
   return out.length === 0 && risk !== null && exposure !== null
@@ -189,22 +204,83 @@ export function evaluateOrder(order: CheckedOrder, analysis: RiskAnalysis, state
     : { allowed: false, violations: out, riskUsed: risk, exposure };
 }
 
+/** Whether a limit price (signed net per unit) passes the collar around a signed mid. */
+function collarPasses(limit: number, mid: number): boolean {
+  return Math.abs(limit - mid) <= Math.max(Math.abs(mid) * MAX_PRICE_DEVIATION, MIN_PRICE_COLLAR) + 0.005;
+}
+
 /** Fat-finger collar: the order's net limit price against the current net mid (closes at a limit use it too). */
 export function priceCollar(order: Pick<CheckedOrder, "legs">, context: Pick<CheckContext, "quote">): Violation[] {
+  const legs = order.legs;
   const quote = context.quote;
   if (!quote || quote.mid === null)
     return [v("market_data", "No current quote for this order, so its limit price cannot be checked against the market")];
   if (quote.ageMs > MAX_QUOTE_AGE_MS)
     return [v("market_data", `The quote is ${Math.round(quote.ageMs / 1000)} s old (limit ${MAX_QUOTE_AGE_MS / 1000} s)`, quote.ageMs, MAX_QUOTE_AGE_MS)];
   // Both sides in the signed convention (debit > 0): a single SELL at 1.20 is -1.20 against -mid.
-  const limit = netLimitPrice(order.legs);
+  const limit = netLimitPrice(legs);
   if (!Number.isFinite(limit) || !Number.isFinite(quote.mid)) return [];
-  const mid = signedMid(order.legs, quote.mid);
+  const mid = signedMid(legs, quote.mid);
   const allowed = Math.max(Math.abs(mid) * MAX_PRICE_DEVIATION, MIN_PRICE_COLLAR);
   const deviation = Math.abs(limit - mid);
-  if (deviation > allowed + 0.005)
+  if (!collarPasses(limit, mid))
     return [
       v("price_collar", `Limit price ${formatUsd(limit)} is ${formatUsd(deviation)} from the mid ${formatUsd(mid)}; at most ${formatUsd(allowed)} is allowed`, deviation, roundCents(allowed)),
     ];
   return [];
+}
+
+/**
+ * The band of signed mids [low, high] within which the order's limit price passes the collar,
+ * or null when the order has no price IBKR would bind. The passing mids form one interval around
+ * the limit (the allowance grows by MAX_PRICE_DEVIATION < 1 per unit of mid, the distance by 1),
+ * so each end is found by bisection on the collar's own test.
+ */
+export function collarBand(legs: readonly Leg[]): CollarBand | null {
+  const limit = netLimitPrice(legs);
+  if (!Number.isFinite(limit)) return null;
+  const reach = (Math.abs(limit) * MAX_PRICE_DEVIATION + MIN_PRICE_COLLAR + 0.005) / (1 - MAX_PRICE_DEVIATION) + 1;
+  const end = (outside: number) => {
+    let inside = limit;
+    for (let i = 0; i < 64; i++) {
+      const m = (inside + outside) / 2;
+      if (collarPasses(limit, m)) inside = m;
+      else outside = m;
+    }
+    return inside;
+  };
+  return { low: end(limit - reach), high: end(limit + reach) };
+}
+
+/**
+ * The bridge's collar, just before an opening order goes out: the shared collar against its own
+ * fresh quote of the legs, and that mid inside the band the edge decided under. It can only
+ * refuse: a band wider than the shared collar's own changes nothing.
+ */
+export function collarAtBridge(legs: readonly Leg[], band: CollarBand | undefined, quote: CheckContext["quote"]): Violation[] {
+  const own = priceCollar({ legs }, { quote });
+  if (own.length > 0 || !band || !quote || quote.mid === null) return own;
+  const mid = signedMid(legs, quote.mid);
+  if (mid < band.low - 1e-9 || mid > band.high + 1e-9)
+    return [v("price_collar", `The mid ${formatUsd(mid)} is outside the band the edge approved this order's limit price ${formatUsd(netLimitPrice(legs))} for (${formatUsd(band.low)} to ${formatUsd(band.high)})`, mid)];
+  return [];
+}
+
+/**
+ * An opening order against the bridge's own fresh quote of its legs: the shared collar and the
+ * edge's band (collarAtBridge), and the exposure group the edge reserved it under
+ * against the underlying TWS reports. Every finding is a refusal; nothing here can approve.
+ */
+export function marketCheckViolations(params: { legs: readonly Leg[]; collar?: CollarBand | undefined; exposure_group?: string | undefined }, quote: Quote, now = Date.now()): Violation[] {
+  const out: Violation[] = [];
+  if (params.collar) {
+    const asOf = Date.parse(quote.as_of);
+    const ageMs = Number.isFinite(asOf) ? Math.max(0, now - asOf) : Number.POSITIVE_INFINITY;
+    const note = quote.mid === null ? ` (quote ${quote.data_type}${quote.reason ? `: ${quote.reason}` : ""})` : "";
+    out.push(...collarAtBridge(params.legs, params.collar, { mid: quote.mid, ageMs }).map((v) => (v.check === "market_data" ? { ...v, message: `${v.message}${note}` } : v)));
+  }
+  const group = quote.underlying ? exposureGroup(quote.underlying) : null;
+  if (params.exposure_group !== undefined && group !== null && group !== params.exposure_group)
+    out.push({ check: "exposure_group", message: `TWS reports the legs' underlying as ${quote.underlying}, so the order's exposure counts with ${group}, not ${params.exposure_group} as the edge reserved it: refusing (quote the legs with get_quote and send it again)` });
+  return out;
 }

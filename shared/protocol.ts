@@ -34,6 +34,14 @@ export const PlaceParams = z.strictObject({
   limit_price: z.number().optional(),
   /** `open` orders face every check; `close` orders reduce risk and stay allowed under a stop. */
   intent: z.enum(["open", "close"]).default("open"),
+  /**
+   * The signed mids within which the edge's collar passes this limit price (shared/checks.ts
+   * collarBand). The bridge quotes the legs itself just before an opening order goes out and
+   * refuses outside the band (it can only refuse; it checks the shared collar regardless).
+   */
+  collar: z.strictObject({ low: z.number().finite(), high: z.number().finite() }).optional(),
+  /** The exposure group the edge reserved the risk under; the bridge refuses when the broker's underlying says otherwise. */
+  exposure_group: z.string().min(1).max(16).optional(),
 });
 export type PlaceParams = z.infer<typeof PlaceParams>;
 
@@ -176,6 +184,14 @@ export const Quote = z.object({
 });
 export type Quote = z.infer<typeof Quote>;
 
+/** preview_order's one trip: the legs' quote and IBKR's what-if, asked together; either may fail alone. */
+export const PreviewWithQuote = z.object({
+  quote: Quote.nullable(),
+  quote_error: z.string().nullable(),
+  margin: PreviewResult.nullable(),
+  margin_error: z.string().nullable(),
+});
+
 /**
  * TWS's market-data line budget: by default an account may hold about 100 market-data lines at
  * once (more with quote booster packs); each snapshot holds one until it ends. The bridge keeps at
@@ -284,6 +300,7 @@ export const Ops = {
   positions: { params: z.strictObject({ symbol: Symbol.optional() }), result: z.array(Position) },
   place: { params: PlaceParams, result: PlaceResult },
   preview: { params: PlaceParams, result: PreviewResult },
+  preview_with_quote: { params: PlaceParams, result: PreviewWithQuote },
   cancel: { params: z.strictObject({ order_id: z.number().int().positive() }), result: z.object({ order_id: z.number().int(), status: OrderStatusName }) },
   cancel_all: { params: Empty, result: z.object({ requested: z.literal(true) }) },
   close: { params: CloseParams, result: PlaceResult },

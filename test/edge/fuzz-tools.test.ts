@@ -154,8 +154,19 @@ async function judge(state: { rig: Rig; placed: number; errors: number; total: n
   expect(bridge.sent("modify"), `a modify request came from ${tool}`).toHaveLength(0);
   if (places.length > 0) {
     expect(tool, `a place request came from ${tool}`).toBe("place_order");
-    expect(sendable(args), `an order was sent for an input that is not a sane order: ${JSON.stringify(args).slice(0, 600)}`).toBe(true);
     expect(places).toHaveLength(1);
+    if (answer.isError) {
+      // One bridge trip per order: the fat-finger collar is the bridge's, on its own fresh quote
+      // (this fake bridge runs the same shared market checks). A refusal there reached no TWS,
+      // says which check refused it, and leaves no risk reserved.
+      const checks = ((answer.result?.structuredContent?.violations ?? []) as { check: string }[]).map((v) => v.check);
+      expect(checks.some((c) => ["price_collar", "market_data", "exposure_group"].includes(c)), `refused after the bridge trip without a market check: ${answer.text.slice(0, 300)}`).toBe(true);
+      const reserved = await edge.inside((sql) => sql.exec<{ state: string }>("SELECT state FROM trades").toArray());
+      expect(reserved.every((t) => t.state === "rejected"), JSON.stringify(reserved)).toBe(true);
+      state.rig = await rig();
+      return;
+    }
+    expect(sendable(args), `an order was sent for an input that is not a sane order: ${JSON.stringify(args).slice(0, 600)}`).toBe(true);
     const sent = places[0]!.params;
     expect(sent.max_risk).toBeLessThanOrEqual(MAX_TRADE_RISK);
     expect(Number.isFinite(sent.limit_price)).toBe(true);

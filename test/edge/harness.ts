@@ -5,6 +5,8 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { netLimitPrice } from "../../shared/risk";
 import type { Leg } from "../../shared/order";
 import type { AccountDO } from "../../edge/account-do";
+import { marketCheckViolations } from "../../shared/checks";
+import type { Quote } from "../../shared/protocol";
 import { type Ed25519Jwk, signHello } from "../support/bridge-test-key";
 
 export const ACCOUNT_ID = "sim";
@@ -117,7 +119,16 @@ export class FakeBridge {
         underlying: this.underlyingOf ? this.underlyingOf(p.legs) : p.legs[0]?.contract?.symbol ?? null,
       };
     },
-    place: (p) => ({ order_id: this.nextOrderId++, perm_id: 9000 + this.nextOrderId, status: "Submitted", limit_price: p.limit_price ?? null }),
+    // Like the real bridge (bridge/second-key.ts marketCheckViolations): an opening order sent
+    // with a collar band is checked against this bridge's own quote first, and refused outside it.
+    place: async (p) => {
+      if (p.intent === "open" && (p.collar || p.exposure_group)) {
+        const quote = (await this.handlers.quote!({ legs: p.legs })) as Quote;
+        const violations = marketCheckViolations(p, quote);
+        if (violations.length) return { error: { code: "second_key_refused", message: `The bridge's second key refused the order: ${violations.map((v) => v.message).join("; ")}`, violations } };
+      }
+      return { order_id: this.nextOrderId++, perm_id: 9000 + this.nextOrderId, status: "Submitted", limit_price: p.limit_price ?? null };
+    },
     close: (p) => ({ order_id: this.nextOrderId++, perm_id: 9000 + this.nextOrderId, status: "Submitted", limit_price: p.limit_price ?? null }),
     price_history: (p) => ({
       symbol: p.symbol, bar_size: p.bar_size ?? "1 day", duration: "10 D", as_of: new Date().toISOString(),
@@ -125,6 +136,16 @@ export class FakeBridge {
     }),
     modify: (p) => ({ order_id: p.order_id, perm_id: 9000 + p.order_id, status: "Submitted", limit_price: p.limit_price }),
     preview: () => ({ init_margin_change: 400, maint_margin_change: 400, equity_with_loan_change: -1.3, commission: 2.6, warning: null }),
+    // The real bridge's preview_with_quote: the two answers above, side by side, each failing alone.
+    preview_with_quote: async (p) => {
+      const part = async (op: string) => {
+        const answer = await this.handlers[op]!(p);
+        const error = (answer as { error?: { message: string } } | undefined)?.error;
+        return error ? { value: null, error: error.message } : { value: answer, error: null };
+      };
+      const [quote, margin] = await Promise.all([part("quote"), part("preview")]);
+      return { quote: quote.value, quote_error: quote.error, margin: margin.value, margin_error: margin.error };
+    },
     option_chain: (p) => ({ symbol: p.symbol, underlying_price: 100, expiries: [futureExpiry()], strikes: [95, 100, 105], expiry: p.expiry ?? futureExpiry(), quotes: [{ strike: 100, right: "C", bid: 2.1, ask: 2.2, mid: 2.15 }] }),
   };
 

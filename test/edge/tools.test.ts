@@ -80,7 +80,9 @@ describe("MCP tools", () => {
     const preview = await edge.call("preview_order", condorOrder());
     expect(preview.structuredContent).toMatchObject({ would_pass: true, computed_max_risk: 400, limit_price: -1, margin: { init_margin_change: 400 } });
     expect(bridge.sent("place")).toHaveLength(0);
-    expect(bridge.sent("preview")).toHaveLength(1);
+    // One bridge trip: the quote and the what-if travel together.
+    expect(bridge.sent("preview_with_quote")).toHaveLength(1);
+    expect(bridge.sent("quote")).toHaveLength(0);
 
     const placed = await edge.call("place_order", condorOrder());
     expect(placed.isError).toBeFalsy();
