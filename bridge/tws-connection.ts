@@ -68,6 +68,8 @@ export class TwsConnection extends EventEmitter {
   /** Ends the connect attempt under way (closing its socket), if any. */
   private abandonAttempt: ((error: Error) => void) | null = null;
   health: TwsHealth = { state: "down", since: new Date().toISOString(), last_error: null, server_version: null };
+  /** The current (or last) TWS session's name; see TwsHealth.session. */
+  session: string | null = null;
   /** The account this bridge trades, known after the first connect. */
   account: string | null = null;
 
@@ -202,10 +204,10 @@ export class TwsConnection extends EventEmitter {
   }
 
   private setHealth(state: TwsHealth["state"], lastError: string | null, serverVersion = this.health.server_version): void {
-    const changed = state !== this.health.state || lastError !== this.health.last_error || serverVersion !== this.health.server_version;
+    const changed = state !== this.health.state || lastError !== this.health.last_error || serverVersion !== this.health.server_version || this.session !== (this.health.session ?? null);
     if (!changed) return;
     const since = state !== this.health.state ? new Date().toISOString() : this.health.since;
-    this.health = { state, since, last_error: lastError, server_version: serverVersion };
+    this.health = { state, since, last_error: lastError, server_version: serverVersion, session: this.session };
     this.options.logger.info({ tws: this.health }, `TWS ${state}${lastError ? `: ${lastError}` : ""}`);
     this.emit("health", this.health);
   }
@@ -253,6 +255,7 @@ export class TwsConnection extends EventEmitter {
     let accounts: string[] = [];
     let lastProblem: string | null = null;
     let linkLost = false;
+    let connectionTime = "";
 
     return new Promise<{ ended: Promise<string> }>((resolve, reject) => {
       let settled = false;
@@ -271,6 +274,9 @@ export class TwsConnection extends EventEmitter {
         timing.twsConnectTimeoutMs,
       );
 
+      ib.on(EventName.server, (_version: number, time: string) => {
+        connectionTime = String(time ?? "");
+      });
       ib.on(EventName.managedAccounts, (list: string) => {
         accounts = list.split(",").map((a) => a.trim()).filter(Boolean);
       });
@@ -300,6 +306,9 @@ export class TwsConnection extends EventEmitter {
         clearTimeout(timer);
         ib.removeAllListeners();
         ib.on(EventName.error, () => undefined);
+        // Order ids mean something only within the session that issued them: name the session by
+        // TWS's connection time and our own start instant (two sockets in one second differ).
+        this.session = `${connectionTime || "unknown"}|${new Date().toISOString()}`;
         resolve({ ended: this.beginSession(ib, account, orderId, linkLost) });
       });
       this.abandonAttempt = fail;

@@ -12,6 +12,7 @@ import { flattenTrade, reassessTrades, uncoveredPositions } from "./flatten";
 import { listTrades } from "./ledger";
 import { clearLoginLockout } from "./login-gate";
 import { closePosition, decideApproval } from "./order-desk";
+import { adminSettleOrder } from "./order-ends";
 import { emergencyStop, emergencyStopFrame, setEmergencyStop } from "./safety-state";
 import { healthView, stateView } from "./views";
 
@@ -23,6 +24,14 @@ const ShadowBody = z.strictObject({ on: z.boolean(), reason: Reason, by: By });
 const ApprovalBody = z.strictObject({ decision: z.enum(["approve", "reject"]), reason: Reason, by: By });
 const CancelAllBody = z.strictObject({ reason: Reason, by: By });
 const ReasonBody = z.strictObject({ reason: Reason, by: By });
+const SettleBody = z.strictObject({
+  order_ref: z.string().trim().min(1).max(120),
+  as: z.enum(["cancelled", "filled"]),
+  /** Net fill price per combo unit paid by this order (negative: a credit); only with `filled`. */
+  price: z.number().finite().gte(-100_000).lte(100_000).optional(),
+  reason: Reason,
+  by: By,
+}).refine((b) => b.as === "filled" || b.price === undefined, { message: "price is only for settling as filled", path: ["price"] });
 
 /** Tells the connected bridge the current emergency stop; false when no bridge heard it (it hears on welcome). */
 export function pushEmergencyStop(ctx: DeskContext): boolean {
@@ -153,6 +162,13 @@ export async function handleAdmin(ctx: DeskContext, request: Request, url: URL):
     const body = await parseBody(request, ReasonBody);
     if (!body.ok) return body.response;
     return json({ failures_cleared: clearLoginLockout(ctx, body.data.by ?? "admin", body.data.reason) });
+  }
+  if (route === "POST /api/orders/settle") {
+    // An order reconciliation cannot account for: the person decides how it ended, never silently.
+    const body = await parseBody(request, SettleBody);
+    if (!body.ok) return body.response;
+    const r = adminSettleOrder(ctx, { ...body.data, by: body.data.by ?? "admin" });
+    return json(r.body, r.status);
   }
   const approval = /^\/api\/approvals\/([^/]+)$/.exec(url.pathname);
   if (approval && request.method === "POST") {

@@ -22,7 +22,7 @@ import { z } from "zod";
 import { readAudit, type AuditRow } from "./audit";
 import type { DeskContext } from "./desk-context";
 import { elicitationAsker } from "./elicitation";
-import { getOrderById, listTrades } from "./ledger";
+import { listTrades, resolveOrderId } from "./ledger";
 import { cancelOrder, closePosition, placeOrder, previewOrder } from "./order-desk";
 import { accountSnapshot } from "./safety-state";
 import {
@@ -81,7 +81,10 @@ export function buildMcpServer(ctx: DeskContext): McpServer {
     description: "Status of one IBKR order by its order_id, from the ledger kept in sync with TWS.",
     inputSchema: GetOrderStatusInput, outputSchema: GetOrderStatusOutput, annotations: READ,
   }, async ({ order_id }) => {
-    const order = getOrderById(ctx.sql, order_id);
+    const lookup = resolveOrderId(ctx.sql, order_id);
+    if (!lookup.order && lookup.ambiguous.length > 0)
+      return fail(`Order id ${order_id} is ambiguous: TWS reuses ids across sessions, and ${lookup.ambiguous.length} orders in this ledger held it (trades ${lookup.ambiguous.map((o) => o.trade_id).join(", ")}), none of them in the current TWS session. Use list_trades with the trade_id instead.`);
+    const order = lookup.order;
     if (!order) {
       // Not placed through this edge (e.g. by hand in TWS): ask TWS through the bridge.
       if (ctx.link.socket()) {

@@ -94,6 +94,13 @@ export const TradeView = z.object({
   orders: z.array(z.object({
     order_ref: z.string(), intent: z.enum(["open", "close"]), order_id: z.number().int().nullable(), status: OrderStatusName,
     filled: z.number(), remaining: z.number(), avg_fill_price: z.number().nullable(), updated_at: z.string(),
+    /** How it ended (TWS's words, the day's end, or who settled it by hand). */
+    reason: z.string().nullable().optional(),
+    /** The TWS session that issued `order_id` (ids repeat across sessions). */
+    tws_session: z.string().nullable().optional(),
+    /** TWS neither holds it nor lists it finished: its risk stays reserved until TWS or an admin settles it. */
+    unaccounted: z.boolean().optional(),
+    unaccounted_since: z.string().nullable().optional(),
   })),
   fills: z.array(z.object({ exec_id: z.string(), symbol: z.string(), sec_type: z.string(), side: z.enum(["BOT", "SLD"]), shares: z.number(), price: z.number(), commission: z.number().nullable(), time: z.string() })),
 });

@@ -200,6 +200,29 @@ export const APP_JS = String.raw`"use strict";
     });
     if (!tbody.children.length) emptyRow(tbody, 7, "No open positions");
   }
+  // An order TWS neither holds nor lists as finished keeps its risk reserved until a person says how it ended.
+  function settleControls(t, o) {
+    var p = el("p", "Order " + o.order_ref + " is unaccounted: TWS neither holds it nor lists it as finished, so its risk stays reserved. ", "bad");
+    p.dataset.unaccounted = o.order_ref;
+    [["cancelled", "Settle as cancelled"], ["filled", "Settle as filled…"]].forEach(function (pair) {
+      var b = el("button", pair[1]);
+      b.type = "button";
+      b.dataset.settle = pair[0];
+      b.addEventListener("click", function () {
+        confirmAction({
+          title: pair[1].replace("…", "") + ": " + o.order_ref + "?",
+          text: pair[0] === "cancelled" ? "The order is recorded as cancelled and the trade's reserved risk is released." : "The order is recorded as filled at the net price per combo unit you enter (debit positive, credit negative).",
+          price: pair[0] === "filled",
+        }, function (reason, price) {
+          var body = { order_ref: o.order_ref, as: pair[0], reason: reason };
+          if (pair[0] === "filled") body.price = price;
+          return api("/api/orders/settle", withBy(body));
+        }, "Order " + o.order_ref + " settled as " + pair[0]);
+      });
+      p.appendChild(b);
+    });
+    return p;
+  }
   function renderTrades(s) {
     var list = $("trades-list");
     var open = {};
@@ -220,8 +243,9 @@ export const APP_JS = String.raw`"use strict";
       var ohead = document.createElement("tr");
       ["Order", "Status", "Filled", "Remaining", "Avg price", "Updated"].forEach(function (h) { var th = el("th", h); th.scope = "col"; ohead.appendChild(th); });
       orders.appendChild(ohead);
-      (t.orders || []).forEach(function (o) { orders.appendChild(row([o.order_id, o.status, o.filled, o.remaining, o.avg_fill_price, when(o.updated_at)])); });
+      (t.orders || []).forEach(function (o) { orders.appendChild(row([o.order_id, o.unaccounted ? o.status + " — unaccounted since " + when(o.unaccounted_since) : o.status, o.filled, o.remaining, o.avg_fill_price, when(o.updated_at)])); });
       box.appendChild(orders);
+      (t.orders || []).filter(function (o) { return o.unaccounted; }).forEach(function (o) { box.appendChild(settleControls(t, o)); });
       var fills = document.createElement("table");
       fills.appendChild(el("caption", "Fills"));
       var fhead = document.createElement("tr");
@@ -349,6 +373,15 @@ export const APP_JS = String.raw`"use strict";
       p.appendChild(box); p.appendChild(document.createTextNode(" ")); p.appendChild(label);
       extra.appendChild(p);
     });
+    if (opts.price) {
+      var pp = document.createElement("p");
+      var input = document.createElement("input");
+      input.type = "number"; input.step = "0.01"; input.required = true; input.id = "confirm-price";
+      var plabel = el("label", "Net fill price per unit ");
+      plabel.htmlFor = input.id;
+      pp.appendChild(plabel); pp.appendChild(input);
+      extra.appendChild(pp);
+    }
     $("confirm-reason").value = "";
     pending = { run: run, doneText: doneText };
     dialog.showModal();
@@ -360,11 +393,14 @@ export const APP_JS = String.raw`"use strict";
       ev.preventDefault();
       var reason = $("confirm-reason").value.trim();
       if (!reason) { $("confirm-reason").setCustomValidity("A reason is required"); $("confirm-reason").reportValidity(); return; }
+      var priceInput = document.getElementById("confirm-price");
+      var price = priceInput ? Number(priceInput.value) : undefined;
+      if (priceInput && (priceInput.value === "" || !isFinite(price))) { priceInput.setCustomValidity("Enter the net fill price"); priceInput.reportValidity(); return; }
       var job = pending;
       pending = null;
       dialog.close();
       if (!job) return;
-      job.run(reason).then(function () {
+      job.run(reason, price).then(function () {
         announce(job.doneText);
         refresh();
       }, function (err) {
