@@ -4,7 +4,7 @@
 // reserved and "unaccounted" until TWS tells, or an admin settles it with a reason (audited).
 import type { CompletedOrder } from "../shared/protocol";
 import { comboSize } from "../shared/risk";
-import { tradingDay } from "../shared/trade-id";
+import { newYorkParts, tradingDay } from "../shared/trade-id";
 import type { Leg } from "../shared/order";
 import type { Position } from "../shared/tools";
 import { updateTrade } from "./bridge-events";
@@ -20,11 +20,24 @@ export function completedFor(order: OrderRow, completed: readonly CompletedOrder
   return completed.find((c) => c.order_ref !== null && c.order_ref === order.order_ref) ?? null;
 }
 
-/** How a completed order ended, in the ledger's words: TWS's completedStatus tells an expiry from a cancel. */
-export function endOfCompleted(c: CompletedOrder): OrderEnd {
+/** Regular options trading closes at 16:00 New York time. */
+const SESSION_CLOSE_HHMMSS = "160000";
+
+/**
+ * How a completed order ended, in the ledger's words. TWS reports an expired DAY order as
+ * Cancelled; its completedStatus words are not pinned down by IBKR's documentation, so a cancel
+ * completed at or after the close of the order's trading day (or saying "expired") is an expiry.
+ */
+export function endOfCompleted(c: CompletedOrder, order: Pick<OrderRow, "created_at">): OrderEnd {
   if (c.status === "Filled") return "Filled";
+  if (c.status === "Rejected" || c.status === "Inactive") return c.status;
   if (c.completed_status && /expir/i.test(c.completed_status)) return "Expired";
-  return c.status === "Rejected" || c.status === "Inactive" ? c.status : "Cancelled";
+  if (c.completed_time) {
+    const placed = newYorkParts(new Date(order.created_at));
+    const ended = newYorkParts(new Date(c.completed_time));
+    if (placed.time < SESSION_CLOSE_HHMMSS && (ended.date > placed.date || ended.time >= SESSION_CLOSE_HHMMSS)) return "Expired";
+  }
+  return "Cancelled";
 }
 
 /**

@@ -79,7 +79,7 @@ export async function reconcile(ctx: DeskContext): Promise<ReconcileReport | nul
     }
     const done = completedFor(order, completed);
     if (done) {
-      const end = endOfCompleted(done);
+      const end = endOfCompleted(done, order);
       const reason = `TWS lists it finished: ${done.completed_status ?? done.status}${done.completed_time ? ` at ${done.completed_time}` : ""}`;
       settleOrder(ctx, { ...order, perm_id: order.perm_id ?? done.perm_id }, end, reason, "edge", "order_ended_offline", { completed_status: done.completed_status, filled: done.filled });
       report.settled.push({ order_ref: order.order_ref, end, reason });
