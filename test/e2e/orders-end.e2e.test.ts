@@ -108,7 +108,7 @@ async function restingOption(symbol: string, right: "C" | "P", pick = 0) {
   return longOption(options[pick]!, options[pick]!.mid, right === "C" ? "LONG_CALL" : "LONG_PUT");
 }
 
-async function placeResting(order: object): Promise<{ tradeId: string; orderId: number }> {
+async function placeResting(order: Record<string, unknown>): Promise<{ tradeId: string; orderId: number }> {
   const placed = await mcp.tool<PlaceAnswer>("place_order", order);
   expect(placed.isError, placed.text).toBe(false);
   await waitOrderStatus(mcp, placed.structured.order_id!, ["Submitted"]);
