@@ -13,6 +13,7 @@ import { listTrades } from "./ledger";
 import { clearLoginLockout } from "./login-gate";
 import { closePosition, decideApproval } from "./order-desk";
 import { adminSettleOrder } from "./order-ends";
+import { expiryDayFlags } from "./expiry-day";
 import { emergencyStop, emergencyStopFrame, setEmergencyStop } from "./safety-state";
 import { healthView, stateView } from "./views";
 
@@ -74,7 +75,10 @@ export async function handleAdmin(ctx: DeskContext, request: Request, url: URL):
   const route = `${request.method} ${url.pathname}`;
   const { sql } = ctx;
 
-  if (route === "GET /api/state") return json(stateView(ctx));
+  if (route === "GET /api/state") {
+    const expiring = await expiryDayFlags(ctx);
+    return json({ ...stateView(ctx), expiry_day: expiring });
+  }
   if (route === "GET /api/health") {
     const h = healthView(ctx);
     return json({ bridge: h.bridge, tws: h.tws, data_age_seconds: h.data_age_seconds });

@@ -22,6 +22,7 @@ import { z } from "zod";
 import { readAudit, type AuditRow } from "./audit";
 import type { DeskContext } from "./desk-context";
 import { elicitationAsker } from "./elicitation";
+import { expiryDayFlags } from "./expiry-day";
 import { listTrades, resolveOrderId } from "./ledger";
 import { cancelOrder, closePosition, placeOrder, previewOrder } from "./order-desk";
 import { accountSnapshot } from "./safety-state";
@@ -102,12 +103,19 @@ export function buildMcpServer(ctx: DeskContext): McpServer {
   server.registerTool("get_safety_status", {
     description: "Hard limits and what is used of each today, breakers, emergency stop, remaining risk budget and whether new trades can be opened now.",
     inputSchema: z.strictObject({}), outputSchema: SafetyStatusOutput, annotations: READ,
-  }, async () => ok(safetyStatusView(ctx)));
+  }, async () => {
+    const expiring = await expiryDayFlags(ctx);
+    return ok({ ...safetyStatusView(ctx), ...(expiring.length ? { expiry_day: expiring } : {}) });
+  });
 
   server.registerTool("list_trades", {
     description: "Trades in the ledger, newest first, with their orders and fills (state pending_approval means waiting for a person in shadow mode).",
     inputSchema: ListTradesInput, outputSchema: ListTradesOutput, annotations: READ,
-  }, async (input) => ok({ trades: listTrades(ctx.sql, input).map((t) => tradeView(ctx.sql, t)) }));
+  }, async (input) => {
+    const trades = listTrades(ctx.sql, input);
+    const expiring = new Map((await expiryDayFlags(ctx, trades)).map((f) => [f.trade_id, f]));
+    return ok({ trades: trades.map((t) => ({ ...tradeView(ctx.sql, t), ...(expiring.has(t.trade_id) ? { expiry_day: expiring.get(t.trade_id) } : {}) })) });
+  });
 
   server.registerTool("health_check", {
     description: "Bridge link, TWS connection and the age of the account data; ready_to_trade is false with the reasons when orders would be refused.",

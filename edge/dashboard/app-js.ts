@@ -229,12 +229,20 @@ export const APP_JS = String.raw`"use strict";
     list.querySelectorAll("details[open]").forEach(function (d) { open[d.dataset.tradeId] = true; });
     list.replaceChildren();
     var trades = (s.trades || []).slice().reverse();
+    var expiring = {};
+    (s.expiry_day || []).forEach(function (f) { expiring[f.trade_id] = f; });
     trades.forEach(function (t) {
       var box = document.createElement("details");
       box.dataset.tradeId = t.trade_id;
       if (open[t.trade_id]) box.open = true;
-      var summary = el("summary", t.trade_id + " — " + t.symbol + " " + t.strategy + " — " + t.state + " — risk " + usd(t.computed_max_risk));
+      var flag = expiring[t.trade_id];
+      var summary = el("summary", t.trade_id + " — " + t.symbol + " " + t.strategy + " — " + t.state + " — risk " + usd(t.computed_max_risk) + (flag ? (flag.near_money === false ? " — expires today" : " — PIN RISK") + ", " + flag.minutes_left + " min left" : ""));
       box.appendChild(summary);
+      if (flag) {
+        var warn = el("p", flag.note, flag.near_money === false ? "" : "bad");
+        warn.dataset.expiryDay = t.trade_id;
+        box.appendChild(warn);
+      }
       box.appendChild(el("p", "Legs:"));
       box.appendChild(legsList(t.legs));
       box.appendChild(el("p", "Intent " + (t.intent || "—") + ", reserved risk " + usd(t.reserved_risk) + ", created " + when(t.created_at)));
@@ -273,7 +281,7 @@ export const APP_JS = String.raw`"use strict";
     if (changed("breakers", s.breakers)) renderBreakers(s);
     if (changed("approvals", [s.shadow_mode, s.pending_approvals])) renderApprovals(s);
     if (changed("positions", s.positions)) renderPositions(s);
-    if (changed("trades", s.trades)) renderTrades(s);
+    if (changed("trades", [s.trades, s.expiry_day])) renderTrades(s);
     document.body.dataset.loaded = "true";
   }
 
