@@ -17,6 +17,14 @@ afterEach(async () => {
   sim = undefined;
 });
 
+async function positions(c: Client): Promise<Map<number, { pos: number; avgCost: number; secType: string }>> {
+  const rows = collectUntil<[string, Contract, number, number]>(c.ib, EventName.position, EventName.positionEnd);
+  c.ib.reqPositions();
+  const got = await rows;
+  c.ib.cancelPositions();
+  return new Map(got.filter(([, , pos]) => pos !== 0).map(([, k, pos, avgCost]) => [k.conId as number, { pos, avgCost, secType: String(k.secType) }]));
+}
+
 type Completed = [Contract, { orderRef?: string; permId?: number }, { status?: string; completedStatus?: string; completedTime?: string }];
 
 describe("session close", () => {
@@ -86,5 +94,41 @@ describe("session close", () => {
     again.ib.reqCompletedOrders(false);
     expect(await done).toEqual([]);
     expect(sim.orders()).toEqual([]);
+  });
+
+  it("at an option's expiry: out of the money it lapses, $0.01 in the money it is assigned into stock at the strike (positions and cash, no executions)", async () => {
+    sim = await startSimulator();
+    const c = await connect(sim.port, 3);
+    clients.push(c);
+    const expiry = sim.expiries()[0] as string;
+    const price = sim.getPrice("SPY");
+    const strikes = sim.strikes("SPY");
+    const below = strikes.filter((k) => k < price - 5).at(-1)!;
+    const above = strikes.filter((k) => k > price + 5)[0]!;
+    // Short a put below the price and a call above it (market orders fill at once).
+    const sell = async (strike: number, right: "C" | "P", id: number) => {
+      const filled = waitFor(c.ib, EventName.orderStatus, (oid: number, status: string) => oid === id && status === "Filled");
+      c.ib.placeOrder(id, { conId: sim!.optionConId("SPY", expiry, strike, right) as number, exchange: "SMART" } as Contract, { action: OrderAction.SELL, orderType: OrderType.MKT, totalQuantity: 2, transmit: true, orderRef: `SHORT_${right}` });
+      await filled;
+    };
+    await sell(below, "P", c.nextValidId);
+    await sell(above, "C", c.nextValidId + 1);
+    const executions = sim.executions().length;
+    const cashBefore = sim.accountState().cash;
+    // At expiry the price sits exactly one cent inside the call's strike: the call is assigned, the put lapses.
+    sim.setPrice("SPY", above + 0.01);
+    const [y, m, d] = [Number(expiry.slice(0, 4)), Number(expiry.slice(4, 6)), Number(expiry.slice(6, 8))];
+    const close = sessionClose(Date.UTC(y, m - 1, d, 15));
+    const clock = sim.advanceClock(0);
+    expect(sim.advanceClock(close - 120_000 - Date.parse(clock.now)).settled).toEqual([]);
+    const { settled } = sim.advanceClock(180_000);
+    expect(settled.map((x) => [x.outcome, x.quantity, x.stockShares ?? 0]).sort()).toEqual([["assigned", -2, -200], ["lapsed", -2, 0]]);
+    const held = await positions(c);
+    const stockConId = sim.positions().find((p) => p.secType === "STK")!.conId;
+    expect([...held.keys()]).toEqual([stockConId]);
+    expect(held.get(stockConId)).toMatchObject({ pos: -200, avgCost: above, secType: "STK" });
+    // Short 200 shares delivered at the strike: the cash comes in; no execution was reported.
+    expect(sim.accountState().cash).toBeCloseTo(cashBefore + 200 * above, 2);
+    expect(sim.executions()).toHaveLength(executions);
   });
 });

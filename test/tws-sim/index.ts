@@ -5,12 +5,13 @@
 import type { AccountSnapshot, Position } from "./account";
 import { startControlHttp } from "./control-http";
 import { round2 } from "./market";
-import type { FillRule } from "./orders";
+import type { FillRule, SimExpiry } from "./orders";
 import { MAX_SERVER_VERSION, MIN_SERVER_VERSION, type PacingStats, SimServer } from "./server";
 import type { SimExecution, SimOrder } from "./types";
 
 export type { SimExecution, SimOrder } from "./types";
 export type { PacingStats } from "./server";
+export type { SimExpiry } from "./orders";
 export { MAX_SERVER_VERSION, MIN_SERVER_VERSION } from "./server";
 
 export interface SimulatorOptions {
@@ -94,8 +95,8 @@ export interface Simulator {
   /** move the underlying by a percentage: moveMarket("SPY", -2) = down 2% */
   moveMarket(symbol: string, pct: number): number;
   getPrice(symbol: string): number;
-  /** move the simulator's clock on (DAY orders whose session closed meanwhile end, as at TWS); returns its time */
-  advanceClock(ms: number): { now: string; expired: number };
+  /** move the simulator's clock on: DAY orders whose session closed meanwhile end, options past expiry lapse or are exercised/assigned */
+  advanceClock(ms: number): { now: string; expired: number; settled: SimExpiry[] };
   fault: SimFaults;
   orders(): SimOrder[];
   executions(): SimExecution[];
@@ -166,8 +167,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     },
     getPrice: (symbol) => server.market.getPrice(symbol),
     advanceClock(ms) {
-      const { now, expired } = server.engine.advanceClock(ms);
-      return { now: new Date(now).toISOString(), expired: expired.length };
+      const { now, expired, settled } = server.engine.advanceClock(ms);
+      return { now: new Date(now).toISOString(), expired: expired.length, settled };
     },
     fault: {
       dropAll: () => server.dropAll(),

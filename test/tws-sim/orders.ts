@@ -19,6 +19,19 @@ export interface EngineEvents {
 
 export type FillRule = "touch" | "mid";
 
+/** What an option position became at its expiry. */
+export interface SimExpiry {
+  conId: number;
+  symbol: string;
+  /** Signed contracts held at expiry. */
+  quantity: number;
+  outcome: "lapsed" | "exercised" | "assigned";
+  underlyingPrice: number;
+  /** Signed shares delivered (exercise/assignment). */
+  stockShares?: number;
+  strike?: number;
+}
+
 export interface EngineOptions {
   fillDelayMs: number;
   fillRule: FillRule;
@@ -84,8 +97,8 @@ export class Engine {
     return Date.now() + this.clockOffsetMs;
   }
 
-  /** Moves the clock on and ends every DAY order whose session closed meanwhile, as TWS does. */
-  advanceClock(ms: number): { now: number; expired: SimOrder[] } {
+  /** Moves the clock on: DAY orders whose session closed meanwhile end, and options whose expiry passed settle. */
+  advanceClock(ms: number): { now: number; expired: SimOrder[]; settled: SimExpiry[] } {
     if (!Number.isFinite(ms) || ms < 0 || ms > 400 * 86_400_000) throw new Error("advance_ms must be a number of milliseconds from 0 to 400 days");
     this.clockOffsetMs += ms;
     const now = this.now();
@@ -98,7 +111,41 @@ export class Engine {
       this.setStatus(o, "Cancelled");
       expired.push(o);
     }
-    return { now, expired };
+    const settled = this.settleExpiries(now);
+    return { now, expired, settled };
+  }
+
+  /**
+   * Options whose expiry day closed (16:00 New York) by `now` settle as OCC does: out of the money
+   * they lapse; $0.01 or more in the money they are exercised (long) or assigned (short) into 100
+   * shares each at the strike. Modelled as position and account changes only: TWS's own report of
+   * an exercise or assignment (whether it sends executions for them) is not pinned down here.
+   */
+  private settleExpiries(now: number): SimExpiry[] {
+    const out: SimExpiry[] = [];
+    for (const p of [...this.account.positions.values()]) {
+      const c = p.contract;
+      if (c.secType !== "OPT" || p.qty === 0) continue;
+      const day = /^(\d{4})(\d{2})(\d{2})$/.exec(c.expiry);
+      if (!day || now < sessionClose(Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3]), 15))) continue;
+      const price = this.market.getPrice(c.symbol);
+      const intrinsic = round2(c.right === "C" ? price - c.strike : c.strike - price);
+      const contracts = Math.abs(p.qty);
+      // The option leaves the account at no price: its premium is what it made or lost.
+      this.account.applyFill(c, p.qty > 0 ? "SELL" : "BUY", contracts, 0, 0);
+      if (intrinsic < 0.01) {
+        out.push({ conId: c.conId, symbol: c.symbol, quantity: p.qty, outcome: "lapsed", underlyingPrice: price });
+        continue;
+      }
+      const stock = this.market.stockContract(c.symbol);
+      if (!stock) continue;
+      // Long call / short put take stock; long put / short call deliver it.
+      const buys = (c.right === "C") === p.qty > 0;
+      this.account.applyFill(stock, buys ? "BUY" : "SELL", contracts * c.multiplier, c.strike, 0);
+      out.push({ conId: c.conId, symbol: c.symbol, quantity: p.qty, outcome: p.qty > 0 ? "exercised" : "assigned", underlyingPrice: price, stockShares: (buys ? 1 : -1) * contracts * c.multiplier, strike: c.strike });
+    }
+    if (out.length > 0) this.events.portfolioChanged();
+    return out;
   }
 
   /**
