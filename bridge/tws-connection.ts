@@ -51,6 +51,9 @@ export interface CallContext {
   onSent?: () => void;
 }
 
+/** TWS's clock counts as apart from ours beyond this (its answers are whole seconds). */
+const CLOCK_SKEW_MS = 60_000;
+
 export class TwsConnection extends EventEmitter {
   private ib: IBApi | null = null;
   private pacer: Pacer | null = null;
@@ -68,6 +71,8 @@ export class TwsConnection extends EventEmitter {
   /** Ends the connect attempt under way (closing its socket), if any. */
   private abandonAttempt: ((error: Error) => void) | null = null;
   health: TwsHealth = { state: "down", since: new Date().toISOString(), last_error: null, server_version: null };
+  /** The clock skew last told (see noteTwsTime); null: never told, TWS in line with us. */
+  private toldSkewMs: number | null = null;
   /** The current (or last) TWS session's name; see TwsHealth.session. */
   session: string | null = null;
   /** The account this bridge trades, known after the first connect. */
@@ -376,9 +381,10 @@ export class TwsConnection extends EventEmitter {
         this.emit("restored", code);
       } else if (code === 326) logger.error(`TWS 326: ${message}`);
     });
-    loose(ib).on(EventName.currentTime, () => {
+    loose(ib).on(EventName.currentTime, (seconds: number) => {
       if (this.heartbeatDeadline) clearTimeout(this.heartbeatDeadline);
       this.heartbeatDeadline = null;
+      this.noteTwsTime(Number(seconds) * 1000);
     });
     loose(ib).on(EventName.nextValidId, (id: number) => {
       this.orderIdSeq = Math.max(this.orderIdSeq, id);
@@ -402,6 +408,20 @@ export class TwsConnection extends EventEmitter {
     void this.send("market data type", (api) => api.reqMarketDataType(marketDataType)).catch(() => undefined);
     this.emit("ready", account);
     return ended;
+  }
+
+  /**
+   * TWS's clock against ours: a skew past a minute (or its end) is told once ("clock"), so the edge
+   * can judge expiries by the broker's day; TWS's whole-second answers make smaller skews noise.
+   */
+  private noteTwsTime(twsMs: number): void {
+    if (!Number.isFinite(twsMs) || twsMs <= 0) return;
+    const skew = Math.round(twsMs - Date.now());
+    const told = this.toldSkewMs;
+    const significant = (ms: number) => Math.abs(ms) > CLOCK_SKEW_MS;
+    if (told === null ? !significant(skew) : Math.abs(skew - told) <= CLOCK_SKEW_MS) return;
+    this.toldSkewMs = significant(skew) ? skew : 0;
+    this.emit("clock", { tws_time: new Date(twsMs).toISOString(), skew_ms: skew });
   }
 
   /** Drop the session now (tests, and the heartbeat's verdict). */

@@ -20,7 +20,7 @@ import { healthView, stateView } from "./views";
 const Reason = z.string().trim().min(1, "reason must be a non-empty string").max(500, "reason must be at most 500 characters");
 const By = z.string().trim().min(1).max(80).optional();
 const StopBody = z.strictObject({ on: z.boolean(), reason: Reason, by: By, cancel_orders: z.boolean().optional(), close_positions: z.boolean().optional() });
-const ResetBody = z.strictObject({ breaker: z.enum(["daily_loss", "drawdown", "consecutive_losses"]), reason: Reason, by: By });
+const ResetBody = z.strictObject({ breaker: z.enum(["daily_loss", "drawdown", "consecutive_losses", "assignment"]), reason: Reason, by: By });
 const ShadowBody = z.strictObject({ on: z.boolean(), reason: Reason, by: By });
 const ApprovalBody = z.strictObject({ decision: z.enum(["approve", "reject"]), reason: Reason, by: By });
 const CancelAllBody = z.strictObject({ reason: Reason, by: By });

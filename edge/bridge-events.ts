@@ -6,6 +6,7 @@ import { comboSize } from "../shared/risk";
 import { tradingDay } from "../shared/trade-id";
 import type { Position } from "../shared/tools";
 import { applyAccountSnapshot } from "./account-jumps";
+import { settleExpirations } from "./expirations";
 import { checkBreakers } from "./breakers";
 import type { DeskContext } from "./desk-context";
 import { getKv, setKv } from "./kv";
@@ -160,7 +161,8 @@ export function updateTrade(ctx: DeskContext, tradeId: string): void {
   }
 }
 
-function bookClose(ctx: DeskContext, tradeId: string, openFillsComplete: boolean): void {
+/** Closes a trade and books its realized P&L from its fills (loss streak, daily P&L, breakers). */
+export function bookClose(ctx: DeskContext, tradeId: string, openFillsComplete: boolean): void {
   const now = ctx.now();
   if (getTrade(ctx.sql, tradeId)?.strategy === FLATTEN_STRATEGY) {
     // Its cost basis was never the ledger's: no realized P&L here (TWS's daily P&L counts it).
@@ -216,6 +218,15 @@ export function applyEvent(ctx: DeskContext, event: Event): void {
           position.con_id, JSON.stringify(position), now.toISOString(),
         );
       setKv(ctx.sql, "positions_as_of", now.toISOString());
+      // Legs that left after their expiry close their trade; stock in their underlying is an assignment's.
+      settleExpirations(ctx);
+      return;
+    }
+    case "tws_clock": {
+      const before = getKv<{ skew_ms: number } | null>(ctx.sql, "tws_clock", null);
+      setKv(ctx.sql, "tws_clock", { ...event.data, received_at_ms: now.getTime() });
+      ctx.audit("bridge", "tws_clock", { tws_time: event.data.tws_time, skew_ms: event.data.skew_ms, skew_before_ms: before?.skew_ms ?? null });
+      settleExpirations(ctx);
       return;
     }
     case "tws_health": {

@@ -7,6 +7,7 @@ import { PLACE_TIMEOUT_MS } from "./bridge-link";
 import { adoptOpenOrder, applyExecution, applyOrderStatus, replacePositions, updateTrade } from "./bridge-events";
 import type { DeskContext } from "./desk-context";
 import { getOrderByRef, getTrade, lastFillTime, legSharesFilled, legsOf, setOrderUnaccounted, upsertOrder, type OrderRow } from "./ledger";
+import { settleExpirations } from "./expirations";
 import { completedFor, dayOrderEnded, endOfCompleted, holdsAnyLeg, markUnaccounted, settleOrder } from "./order-ends";
 
 export interface ReconcileReport {
@@ -112,6 +113,8 @@ export async function reconcile(ctx: DeskContext): Promise<ReconcileReport | nul
     report.not_found.push(order.order_ref);
   }
   ctx.audit("edge", "reconciled", report);
+  // Positions are fresh: options that expired while nobody watched close their trades.
+  settleExpirations(ctx);
   return report;
 }
 

@@ -13,7 +13,7 @@ export const LimitUsage = z.object({
   unit: z.enum(["usd", "pct", "count"]),
   remaining: z.number(),
 });
-const Breaker = z.object({ name: z.enum(["daily_loss", "drawdown", "consecutive_losses"]), tripped: z.boolean(), reason: z.string().nullable(), at: z.string().nullable() });
+const Breaker = z.object({ name: z.enum(["daily_loss", "drawdown", "consecutive_losses", "assignment"]), tripped: z.boolean(), reason: z.string().nullable(), at: z.string().nullable() });
 /** A trade whose short option legs expire today (edge/expiry-day.ts): pin risk and the time left. */
 export const ExpiryDayFlag = z.object({
   trade_id: z.string(),

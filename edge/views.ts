@@ -8,6 +8,7 @@ import { fillsOfTrade, legsOf, listTrades, ordersOfTrade, type TradeRow } from "
 import { linkViolations } from "./order-desk";
 import { accountDataAgeMs, accountSnapshot, BREAKERS, breakerNow, buildAccountState, emergencyStop, limitUsage, shadowMode, twsHealth } from "./safety-state";
 import { getKv } from "./kv";
+import { positionRisk } from "./expirations";
 
 export function tradeView(sql: SqlStorage, t: TradeRow) {
   return {
@@ -97,7 +98,8 @@ export function positionsView(sql: SqlStorage, symbol?: string): Position[] {
     .exec<{ position_json: string }>("SELECT position_json FROM positions ORDER BY con_id")
     .toArray()
     .map((r) => JSON.parse(r.position_json) as Position)
-    .filter((p) => !symbol || p.symbol === symbol);
+    .filter((p) => !symbol || p.symbol === symbol)
+    .map((p) => ({ ...p, ...positionRisk(p) }));
 }
 
 export function positionsAsOf(sql: SqlStorage): string | null {

@@ -210,6 +210,11 @@ export const Events = {
   account: AccountSummary,
   pnl: z.object({ daily: z.number().nullable(), unrealized: z.number().nullable(), realized: z.number().nullable() }),
   tws_health: TwsHealth,
+  /**
+   * TWS's own clock (its answer to the heartbeat's reqCurrentTime), sent when it runs apart from the
+   * bridge's by more than a minute, or comes back in line: the broker's day decides expiries.
+   */
+  tws_clock: z.object({ tws_time: z.string(), skew_ms: z.number().int() }),
   /** The bridge refused an order the edge approved (second key) — the edge must hear why. */
   refusal: z.object({ trade_id: z.string(), violations: z.array(Violation) }),
   /**
