@@ -196,6 +196,8 @@ export const APP_JS = String.raw`"use strict";
     tbody.replaceChildren();
     (s.positions || []).forEach(function (p) {
       var contract = p.sec_type === "OPT" ? p.expiry + " " + p.strike + p.right : p.sec_type;
+      // Stock carries its own risk (e.g. left by an assignment): unbounded when short.
+      if (p.risk_note) contract += " — " + (p.worst_case_loss === null ? "UNBOUNDED RISK: " : "worst case " + usd(p.worst_case_loss) + ": ") + p.risk_note;
       tbody.appendChild(row([p.symbol, contract, p.quantity, usd(p.avg_cost), p.current_price, usd(p.market_value), usd(p.unrealized_pnl)]));
     });
     if (!tbody.children.length) emptyRow(tbody, 7, "No open positions");
