@@ -131,4 +131,27 @@ describe("session close", () => {
     expect(sim.accountState().cash).toBeCloseTo(cashBefore + 200 * above, 2);
     expect(sim.executions()).toHaveLength(executions);
   });
+
+  it("past New York midnight the daily P&L starts again; positions and realized P&L stay", async () => {
+    sim = await startSimulator();
+    const c = await connect(sim.port, 3);
+    clients.push(c);
+    const id = c.nextValidId;
+    const filled = waitFor(c.ib, EventName.orderStatus, (oid: number, status: string) => oid === id && status === "Filled");
+    c.ib.placeOrder(id, { conId: sim.server.market.stockContract("SPY")!.conId, exchange: "SMART" } as Contract, { action: OrderAction.BUY, orderType: OrderType.MKT, totalQuantity: 100, transmit: true, orderRef: "STOCK" });
+    await filled;
+    sim.moveMarket("SPY", -3);
+    const before = sim.accountState();
+    expect(before.dailyPnL).toBeLessThan(-100);
+    // To the next New York midnight (plus a minute), in one step.
+    const now = Date.parse(sim.advanceClock(0).now);
+    const ny = newYorkParts(new Date(now)).time;
+    const toMidnight = ((24 * 60 - (Number(ny.slice(0, 2)) * 60 + Number(ny.slice(2, 4)))) + 1) * 60_000;
+    sim.advanceClock(toMidnight);
+    const after = sim.accountState();
+    expect(after.dailyPnL).toBe(0);
+    expect(after.netLiquidation).toBe(before.netLiquidation);
+    expect(after.realizedPnL).toBe(before.realizedPnL);
+    expect(sim.positions().map((p) => p.position)).toEqual([100]);
+  });
 });

@@ -100,8 +100,11 @@ export class Engine {
   /** Moves the clock on: DAY orders whose session closed meanwhile end, and options whose expiry passed settle. */
   advanceClock(ms: number): { now: number; expired: SimOrder[]; settled: SimExpiry[] } {
     if (!Number.isFinite(ms) || ms < 0 || ms > 400 * 86_400_000) throw new Error("advance_ms must be a number of milliseconds from 0 to 400 days");
+    const dayBefore = nyDayFormat.format(new Date(this.now())).slice(0, 10);
     this.clockOffsetMs += ms;
     const now = this.now();
+    // Past New York midnight the daily P&L starts again from the account's value.
+    if (nyDayFormat.format(new Date(now)).slice(0, 10) !== dayBefore) this.account.rollDay();
     const expired: SimOrder[] = [];
     for (const o of this.orders.values()) {
       if ((!WORKING.has(o.status) && o.status !== "NotTransmitted") || o.tif !== "DAY" || now < sessionClose(o.createdAt)) continue;
