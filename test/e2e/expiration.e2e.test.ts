@@ -7,7 +7,7 @@
 // Simulator executions and positions match the ledger and the edge's positions throughout.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sessionClose } from "../tws-sim/orders";
-import { details, type FaultStack, type PlaceAnswer, startFaultStack, waitUntil } from "../faults/support";
+import { details, type FaultStack, longOption, type PlaceAnswer, quotedOptions, type SimChain, startFaultStack, waitUntil } from "../faults/support";
 import { ironCondor, waitOrderStatus } from "./scenario";
 
 let t: FaultStack;
@@ -100,5 +100,38 @@ describe("expiration", () => {
     expect(reset.status).toBe(200);
     expect((await state()).breakers.find((b) => b.name === "assignment")).toMatchObject({ tripped: false });
     expect(((await t.simState()).protocolWarnings)).toEqual([]);
+  });
+
+  it("the day's roll across a bridge disconnect: TWS's day turns while the bridge is away — its DAY order ends and is settled expired, TWS's daily P&L restarts; the loss streak and drawdown stand", async () => {
+    const chain = (await t.stack.simControl("/chain")) as Record<string, SimChain>;
+    const [q] = await quotedOptions(t.mcp, chain.QQQ!, "QQQ", "P", 1);
+    const placed = await t.mcp.tool<PlaceAnswer>("place_order", longOption(q!));
+    expect(placed.isError, placed.text).toBe(false);
+    const tradeId = placed.structured.trade_id!;
+    await waitOrderStatus(t.mcp, placed.structured.order_id!, ["Submitted"]);
+    type Limits = { limits: { name: string; used: number }[] };
+    const used = async () => Object.fromEntries(((await t.mcp.tool<Limits>("get_safety_status", {})).structured.limits).map((l) => [l.name, l.used]));
+    const before = await used();
+
+    await t.stack.stopBridge();
+    const order = ((await t.simState()).orders as unknown as { orderRef: string; createdAt: number }[]).find((o) => o.orderRef === tradeId)!;
+    const now = (await t.stack.simControl("/clock", { advance_ms: 0 })) as { now: string };
+    const pnlBefore = (await t.simState()).account.dailyPnL;
+    // Past the order's session close and New York midnight after it.
+    const advanced = (await t.stack.simControl("/clock", { advance_ms: sessionClose(order.createdAt) + 9 * 3_600_000 - Date.parse(now.now) })) as { expired: number };
+    expect(advanced.expired).toBe(1);
+    const sim = await t.simState();
+    expect(sim.account.dailyPnL).toBe(0);
+    expect(pnlBefore).not.toBe(0);
+
+    await t.stack.startBridge();
+    await t.stack.waitBridgeLinked(60_000);
+    await waitUntil("the DAY order to be settled expired", async () => (await state()).trades.find((x) => x.trade_id === tradeId)?.state === "expired", 30_000);
+    const after = await used();
+    // The loss streak and the drawdown stand (the edge's daily loss turns with its own New York day,
+    // tested in test/edge/day-roll.test.ts: wrangler dev's clock cannot be moved).
+    expect(after.consecutive_losses).toBe(before.consecutive_losses);
+    expect(after.drawdown).toBeCloseTo(before.drawdown!, 3);
+    await expectLevel();
   });
 });
