@@ -14,10 +14,16 @@ import { getOrderByRef, getTrade, insertFill, legSharesFilled, legsOf, setTradeS
 export type OrderEnd = "Filled" | "Cancelled" | "Expired" | "Rejected" | "Inactive";
 const FINAL = new Set(["Filled", "Cancelled", "Rejected", "Inactive"]);
 
-/** The finished order TWS listed for one of ours: same permId, or same orderRef while we hold no permId. */
+/**
+ * The finished order TWS listed for one of ours: same permId; or, while we hold no permId, the one
+ * order under its orderRef that finished after ours was made (a close re-sent under the same ref
+ * must not take the end of the earlier close).
+ */
 export function completedFor(order: OrderRow, completed: readonly CompletedOrder[]): CompletedOrder | null {
   if (order.perm_id !== null) return completed.find((c) => c.perm_id === order.perm_id) ?? null;
-  return completed.find((c) => c.order_ref !== null && c.order_ref === order.order_ref) ?? null;
+  const made = Date.parse(order.created_at);
+  const byRef = completed.filter((c) => c.order_ref !== null && c.order_ref === order.order_ref && c.completed_time !== null && Date.parse(c.completed_time) >= made);
+  return byRef.length === 1 ? byRef[0]! : null;
 }
 
 /** Regular options trading closes at 16:00 New York time. */

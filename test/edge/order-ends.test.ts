@@ -5,6 +5,7 @@
 // TWS order id held by orders of several TWS sessions resolves to the current session's or is
 // refused, for tools and for events.
 import { describe, expect, it } from "vitest";
+import { completedFor } from "../../edge/order-ends";
 import { condorOrder, Edge, FakeBridge, ironCondor, waitFor } from "./harness";
 
 async function reconciled(edge: Edge, count: number) {
@@ -134,5 +135,18 @@ describe("orders that ended while nobody watched", () => {
     expect(after[a.trade_id].orders[0].status).toBe("Cancelled");
     expect(await edge.audit("ambiguous_order_id")).toHaveLength(1);
     bridge.close();
+  });
+
+  it("matches a completed order by permId, or by orderRef only when it finished after ours was made and is the only one", () => {
+    const base = { order_ref: "T_CLOSE", trade_id: "T", intent: "close" as const, order_id: null, perm_id: null, status: "Unknown" as const, filled: 0, remaining: 1, avg_fill_price: null, why_held: null, reason: null, created_at: "2026-12-01T15:00:00.000Z", updated_at: "2026-12-01T15:00:00.000Z", tws_session: null, unaccounted_at: null };
+    const done = (perm: number, at: string) => ({ perm_id: perm, order_ref: "T_CLOSE", status: "Cancelled" as const, filled: 0, completed_time: at, completed_status: "Cancelled by API" });
+    const earlier = done(1, "2026-12-01T14:00:00.000Z");
+    const later = done(2, "2026-12-01T15:00:05.000Z");
+    expect(completedFor({ ...base, perm_id: 1 }, [earlier, later])).toBe(earlier);
+    expect(completedFor({ ...base, perm_id: 3 }, [earlier, later])).toBeNull();
+    // The earlier close under the same ref is not ours; the one after ours is.
+    expect(completedFor(base, [earlier])).toBeNull();
+    expect(completedFor(base, [earlier, later])).toBe(later);
+    expect(completedFor(base, [later, done(4, "2026-12-01T15:00:09.000Z")])).toBeNull();
   });
 });
