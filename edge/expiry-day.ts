@@ -5,6 +5,7 @@
 import type { OptionContract } from "../shared/order";
 import { newYorkParts, tradingDay } from "../shared/trade-id";
 import type { DeskContext } from "./desk-context";
+import { brokerNow } from "./expirations";
 import { activeTrades, legsOf, type TradeRow } from "./ledger";
 import type { ExpiryDayFlag } from "./tool-schemas";
 
@@ -51,7 +52,8 @@ async function underlyingPrice(ctx: DeskContext, symbol: string): Promise<number
 
 /** The expiry-day flags of the active trades (or of `trades`), with one quote per underlying. */
 export async function expiryDayFlags(ctx: DeskContext, trades: readonly TradeRow[] = activeTrades(ctx.sql)): Promise<ExpiryDayFlag[]> {
-  const now = ctx.now();
+  // The broker's day: TWS's clock when it runs apart from ours (flags only warn, they never release risk).
+  const now = brokerNow(ctx);
   const expiring = expiringShortLegs(trades, now);
   if (expiring.length === 0) return [];
   const minutesLeft = minutesToClose(now);

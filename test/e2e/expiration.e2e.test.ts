@@ -1,6 +1,7 @@
 // Expiration end to end (issue 16), with the simulator, wrangler dev and the bridge as processes:
-// a filled iron condor is held to expiry with its short call a dollar in the money; the simulator's
-// clock passes the expiry close, the simulator settles it as OCC does (the short call assigned into
+// a filled iron condor is held to expiry with its short call a dollar in the money — on expiry day
+// it is flagged for pin risk with the time left (by TWS's clock) — then the simulator's clock passes
+// the expiry close, the simulator settles it as OCC does (the short call assigned into
 // short stock, the other legs lapsing — as position and cash changes), the bridge tells the edge
 // TWS's clock, and the edge closes the trade with its realized P&L, shows the short stock with its
 // own (unbounded) risk, alerts it and trips the assignment breaker until a person resets it.
@@ -65,13 +66,26 @@ describe("expiration", () => {
     await waitUntil("the trade to be open", async () => (await state()).trades.find((x) => x.trade_id === tradeId)?.state === "open", 20_000);
     await expectLevel();
 
-    // At expiry SPY sits a dollar above the short call, below its wing.
+    // Expiry day, two hours before the close, SPY a dollar above the short call (below its wing):
+    // TWS's clock says so, and the trade is flagged for pin risk with the time left.
     const shortCall = condor.legs.map((l) => ({ action: l.action, contract: l.contract as { strike: number; expiry: string; right: string } })).find((l) => l.action === "SELL" && l.contract.right === "C")!.contract;
     await t.stack.simControl("/price", { symbol: "SPY", price: shortCall.strike + 1 });
     const [y, m, d] = shortCall.expiry.split("-").map(Number) as [number, number, number];
     const close = sessionClose(Date.UTC(y, m - 1, d, 15));
-    const now = (await t.stack.simControl("/clock", { advance_ms: 0 })) as { now: string };
-    const advanced = (await t.stack.simControl("/clock", { advance_ms: close + 60_000 - Date.parse(now.now) })) as { settled: { outcome: string; quantity: number; stockShares?: number }[] };
+    const simNow = async () => Date.parse(((await t.stack.simControl("/clock", { advance_ms: 0 })) as { now: string }).now);
+    await t.stack.simControl("/clock", { advance_ms: close - 2 * 3_600_000 - (await simNow()) });
+    type Flag = { trade_id: string; near_money: boolean | null; minutes_left: number; note: string };
+    let flags: Flag[] = [];
+    await waitUntil("the expiry-day flag", async () => (flags = (await t.mcp.tool<{ expiry_day?: Flag[] }>("get_safety_status", {})).structured.expiry_day ?? []).length > 0, 20_000, 300);
+    expect(flags).toEqual([expect.objectContaining({ trade_id: tradeId, near_money: true })]);
+    expect(flags[0]!.minutes_left).toBeGreaterThanOrEqual(118);
+    expect(flags[0]!.minutes_left).toBeLessThanOrEqual(121);
+    const listed = await t.mcp.tool<{ trades: { trade_id: string; expiry_day?: Flag }[] }>("list_trades", {});
+    expect(listed.structured.trades.find((x) => x.trade_id === tradeId)?.expiry_day).toMatchObject({ near_money: true });
+    expect(((await (await t.stack.admin("/api/state")).json()) as { expiry_day: Flag[] }).expiry_day.map((f) => f.trade_id)).toEqual([tradeId]);
+
+    // Past the close: the simulator settles the options as OCC does.
+    const advanced = (await t.stack.simControl("/clock", { advance_ms: close + 60_000 - (await simNow()) })) as { settled: { outcome: string; quantity: number; stockShares?: number }[] };
     expect(advanced.settled.map((s) => s.outcome).sort()).toEqual(["assigned", "lapsed", "lapsed", "lapsed"]);
     expect(advanced.settled.find((s) => s.outcome === "assigned")).toMatchObject({ quantity: -1, stockShares: -100 });
 
