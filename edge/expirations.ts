@@ -14,6 +14,9 @@ import { getKv, setKv } from "./kv";
 import { getOrderByRef, closeRef, legsOf, listTrades } from "./ledger";
 import { breaker, setBreaker } from "./safety-state";
 
+/** How long after an expiry settlement stock in its underlying is taken for an assignment's. */
+const ASSIGNMENT_WINDOW_MS = 7 * 86_400_000;
+
 /** The broker's clock: ours, or TWS's when the bridge told us it runs apart (tws_clock). */
 export function brokerNow(ctx: DeskContext): Date {
   const now = ctx.now();
@@ -71,9 +74,11 @@ export function settleExpirations(ctx: DeskContext): void {
 export function checkAssignedStock(ctx: DeskContext, held: readonly Position[] = positions(ctx)): void {
   const settled = getKv<Record<string, string>>(ctx.sql, "expiry_settled", {});
   const alerted = getKv<Record<string, number>>(ctx.sql, "assignment_alerted", {});
+  // Assignments post by the next trading day; a week covers a long weekend and a late bridge.
+  const since = tradingDay(new Date(brokerNow(ctx).getTime() - ASSIGNMENT_WINDOW_MS));
   let changed = false;
   for (const p of held) {
-    if (p.sec_type !== "STK" || p.quantity === 0 || !settled[p.symbol]) continue;
+    if (p.sec_type !== "STK" || p.quantity === 0 || !settled[p.symbol] || settled[p.symbol]! < since) continue;
     if (alerted[p.con_id] === p.quantity) continue;
     alerted[p.con_id] = p.quantity;
     changed = true;

@@ -78,6 +78,11 @@ describe("expiration", () => {
     const held = (await edge.call("get_positions", {})).structuredContent.positions;
     expect(held[0]).toMatchObject({ worst_case_loss: 10_600 });
     expect((await edge.call("get_safety_status", {})).structuredContent.breakers.find((b: any) => b.name === "assignment").tripped).toBe(false);
+    // Weeks after the expiry, a new short stock position in the symbol is no assignment's.
+    await edge.inside((sql) => sql.exec("UPDATE kv SET value_json = ? WHERE key = 'expiry_settled'", JSON.stringify({ AAPL: "2000-01-03" })));
+    await bridge.event("position", position("AAPL", 265598, -50));
+    expect(await edge.audit("assignment_stock")).toHaveLength(1);
+    expect((await edge.call("get_safety_status", {})).structuredContent.breakers.find((b: any) => b.name === "assignment").tripped).toBe(false);
     bridge.close();
   });
 });
