@@ -86,6 +86,7 @@ export function startBridge(config: BridgeConfig, options: StartOptions = {}): B
   });
 
   tws.on("health", (health: TwsHealth) => publish("tws_health", health));
+  tws.on("clock", (clock: EventData<"tws_clock">) => publish("tws_clock", clock));
   link.onNewStream = () => {
     publish("tws_health", tws.health);
     mirror.publishSnapshot();

@@ -2,7 +2,7 @@
 // commissions, positions with prices, account values and P&L, kept current by TWS's event
 // stream so reads are instant. Every change is published once as a protocol event.
 import { type Contract as IbContract, EventName, type Execution as IbExecution, type Order as IbOrder, type OrderState } from "@stoqey/ib";
-import type { EventData, EventType } from "../shared/protocol";
+import type { CompletedOrder, EventData, EventType } from "../shared/protocol";
 import type { AccountSummary, OrderStatusName, Position } from "../shared/tools";
 import { fromIbExpiry } from "./contracts";
 import type { Logger } from "./log";
@@ -54,6 +54,8 @@ interface ExecutionRecord {
 const RESYNC_STEP_MS = 10_000;
 /** IBKR's MIN_SERVER_VER_REQ_COMPLETED_ORDERS: older servers have no completed-orders request. */
 const MIN_SERVER_COMPLETED_ORDERS = 150;
+/** Most finished orders kept from one completed-orders answer (a day's worth, bounded). */
+const MAX_COMPLETED = 2000;
 const SUMMARY_TAGS = ["NetLiquidation", "TotalCashValue", "BuyingPower", "AvailableFunds", "ExcessLiquidity", "MaintMarginReq"] as const;
 const TERMINAL: ReadonlySet<OrderStatusName> = new Set(["Filled", "Cancelled", "Rejected", "Inactive"]);
 /** Error codes about an order that do not reject it (cancel confirmations, warnings). */
@@ -115,6 +117,18 @@ export function twsTimeToIso(text: string | undefined): string {
   }
 }
 
+/** One completed order as the edge reads it; TWS's `completedStatus` says how it ended (e.g. an expired DAY order). */
+function completedOrderOf(order: IbOrder, state: OrderState): CompletedOrder {
+  return {
+    perm_id: num(order.permId),
+    order_ref: order.orderRef || null,
+    status: statusName(String(state?.status ?? "")),
+    filled: num(order.filledQuantity) ?? 0,
+    completed_time: state?.completedTime ? twsTimeToIso(state.completedTime) : null,
+    completed_status: state?.completedStatus ? String(state.completedStatus).slice(0, 500) : null,
+  };
+}
+
 function secTypeOf(contract: IbContract): Position["sec_type"] {
   const t = String(contract.secType ?? "");
   return t === "STK" || t === "OPT" || t === "BAG" ? t : "OTHER";
@@ -135,6 +149,8 @@ export class Mirror {
   private accountHeard: string | null = null;
   /** The current session's account subscriptions have delivered: the mirror is live, not left over. */
   private accountLive = false;
+  /** What TWS listed as finished at the last re-sync (the edge settles the orders it knows from it). */
+  private completed: CompletedOrder[] = [];
   /** Order ids of what-if previews: never mirrored as orders. */
   private readonly whatIfIds = new Set<number>();
   private heartbeat: NodeJS.Timeout | null = null;
@@ -288,12 +304,15 @@ export class Mirror {
         (this.tws.health.server_version ?? 0) < MIN_SERVER_COMPLETED_ORDERS
           ? 0
           : await this.tws.call<number>("re-sync: completed orders", RESYNC_STEP_MS, (ctx) => {
-              let count = 0;
+              const listed: CompletedOrder[] = [];
               ctx.on(EventName.completedOrder, (_contract: IbContract, order: IbOrder, state: OrderState) => {
-                count++;
+                listed.push(completedOrderOf(order, state));
                 this.onCompletedOrder(order, state);
               });
-              ctx.on(EventName.completedOrdersEnd, () => ctx.resolve(count));
+              ctx.on(EventName.completedOrdersEnd, () => {
+                this.completed = listed.slice(-MAX_COMPLETED);
+                ctx.resolve(listed.length);
+              });
               return (ib) => ib.reqCompletedOrders(false);
             });
       for (let waited = 0; !this.positionsLoaded && waited < RESYNC_STEP_MS; waited += 50) await new Promise((r) => setTimeout(r, 50));
@@ -450,6 +469,7 @@ export class Mirror {
       avg_fill_price: order.avgFillPrice,
       why_held: order.whyHeld,
       reason: order.status === "Rejected" ? order.reason : null,
+      tws_session: this.tws.session,
     };
     const json = JSON.stringify(data);
     // TWS repeats identical statuses; the edge hears each distinct one.
@@ -467,6 +487,11 @@ export class Mirror {
     if (workingOnly) return null;
     for (const r of this.executions.values()) if (r.data.order_ref === orderRef) return r.data.order_id;
     return null;
+  }
+
+  /** The finished orders TWS listed at the last re-sync. */
+  completedOrders(): CompletedOrder[] {
+    return [...this.completed];
   }
 
   openOrders(): MirrorOrder[] {

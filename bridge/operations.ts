@@ -200,7 +200,7 @@ export function createOperations(deps: OperationDeps): Handlers {
     }
     logger.info({ order_id: orderId, order_ref: orderRef, order: built.description, limit: built.limitPrice }, "order sent to TWS");
     const first = await acked;
-    return { order_id: orderId, perm_id: first.permId, status: first.status, limit_price: built.limitPrice };
+    return { order_id: orderId, perm_id: first.permId, status: first.status, limit_price: built.limitPrice, tws_session: tws.session };
   };
 
   const requireTradable = (what: string) => {
@@ -459,6 +459,11 @@ export function createOperations(deps: OperationDeps): Handlers {
           order_id: o.orderId, perm_id: o.permId, order_ref: o.orderRef, symbol: o.symbol, sec_type: o.secType, action: o.action, quantity: o.quantity,
           order_type: o.orderType, limit_price: o.limitPrice, status: o.status, filled: o.filled, remaining: o.remaining,
         }));
+    },
+
+    async completed_orders() {
+      if (!tws.connected) throw new BridgeError("tws_not_connected", "TWS is not connected: its completed orders cannot be read");
+      return mirror.completedOrders();
     },
 
     async executions({ since }) {

@@ -13,17 +13,27 @@ import { flattenTrade, reassessTrades, uncoveredPositions } from "./flatten";
 import { listTrades } from "./ledger";
 import { clearLoginLockout } from "./login-gate";
 import { closePosition, decideApproval } from "./order-desk";
+import { adminSettleOrder } from "./order-ends";
+import { expiryDayFlags } from "./expiry-day";
 import { emergencyStop, emergencyStopFrame, setEmergencyStop } from "./safety-state";
 import { healthView, stateView } from "./views";
 
 const Reason = z.string().trim().min(1, "reason must be a non-empty string").max(500, "reason must be at most 500 characters");
 const By = z.string().trim().min(1).max(80).optional();
 const StopBody = z.strictObject({ on: z.boolean(), reason: Reason, by: By, cancel_orders: z.boolean().optional(), close_positions: z.boolean().optional() });
-const ResetBody = z.strictObject({ breaker: z.enum(["daily_loss", "drawdown", "consecutive_losses"]), reason: Reason, by: By });
+const ResetBody = z.strictObject({ breaker: z.enum(["daily_loss", "drawdown", "consecutive_losses", "assignment"]), reason: Reason, by: By });
 const ShadowBody = z.strictObject({ on: z.boolean(), reason: Reason, by: By });
 const ApprovalBody = z.strictObject({ decision: z.enum(["approve", "reject"]), reason: Reason, by: By });
 const CancelAllBody = z.strictObject({ reason: Reason, by: By });
 const ReasonBody = z.strictObject({ reason: Reason, by: By });
+const SettleBody = z.strictObject({
+  order_ref: z.string().trim().min(1).max(120),
+  as: z.enum(["cancelled", "filled"]),
+  /** Net fill price per combo unit paid by this order (negative: a credit); only with `filled`. */
+  price: z.number().finite().gte(-100_000).lte(100_000).optional(),
+  reason: Reason,
+  by: By,
+}).refine((b) => b.as === "filled" || b.price === undefined, { message: "price is only for settling as filled", path: ["price"] });
 
 /** Tells the connected bridge the current emergency stop; false when no bridge heard it (it hears on welcome). */
 export function pushEmergencyStop(ctx: DeskContext): boolean {
@@ -66,7 +76,10 @@ export async function handleAdmin(ctx: DeskContext, request: Request, url: URL):
   const route = `${request.method} ${url.pathname}`;
   const { sql } = ctx;
 
-  if (route === "GET /api/state") return json(stateView(ctx));
+  if (route === "GET /api/state") {
+    const expiring = await expiryDayFlags(ctx);
+    return json({ ...stateView(ctx), expiry_day: expiring });
+  }
   if (route === "GET /api/health") {
     const h = healthView(ctx);
     return json({ bridge: h.bridge, tws: h.tws, data_age_seconds: h.data_age_seconds });
@@ -166,6 +179,13 @@ export async function handleAdmin(ctx: DeskContext, request: Request, url: URL):
     const body = await parseBody(request, ReasonBody);
     if (!body.ok) return body.response;
     return json({ failures_cleared: clearLoginLockout(ctx, body.data.by ?? "admin", body.data.reason) });
+  }
+  if (route === "POST /api/orders/settle") {
+    // An order reconciliation cannot account for: the person decides how it ended, never silently.
+    const body = await parseBody(request, SettleBody);
+    if (!body.ok) return body.response;
+    const r = adminSettleOrder(ctx, { ...body.data, by: body.data.by ?? "admin" });
+    return json(r.body, r.status);
   }
   const approval = /^\/api\/approvals\/([^/]+)$/.exec(url.pathname);
   if (approval && request.method === "POST") {

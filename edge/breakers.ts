@@ -54,7 +54,12 @@ export function resetBreaker(ctx: DeskContext, name: BreakerName, by: string, re
   const record = breaker(sql, name);
   const now = ctx.now();
   const details: Record<string, unknown> = { breaker: name, reason, by, was_tripped: record.tripped, trip_reason: record.reason };
-  if (name === "drawdown") {
+  if (name === "assignment") {
+    // The person has looked at the stock an assignment left; it stays on get_positions with its risk.
+    details.short_stock = ctx.sql.exec<{ position_json: string }>("SELECT position_json FROM positions").toArray()
+      .map((r) => JSON.parse(r.position_json) as { symbol: string; sec_type: string; quantity: number })
+      .filter((p) => p.sec_type === "STK" && p.quantity < 0).map((p) => ({ symbol: p.symbol, quantity: p.quantity }));
+  } else if (name === "drawdown") {
     const netLiq = accountSnapshot(sql)?.summary.net_liquidation ?? null;
     details.old_high_water_mark = highWaterMark(sql);
     details.new_high_water_mark = netLiq;

@@ -6,6 +6,7 @@ import { comboSize } from "../shared/risk";
 import { tradingDay } from "../shared/trade-id";
 import type { Position } from "../shared/tools";
 import { applyAccountSnapshot } from "./account-jumps";
+import { settleExpirations } from "./expirations";
 import { checkBreakers } from "./breakers";
 import type { DeskContext } from "./desk-context";
 import { getKv, setKv } from "./kv";
@@ -15,7 +16,8 @@ import {
   closeRef,
   FLATTEN_STRATEGY,
   fillsOfTrade,
-  getOrderById,
+  currentTwsSession,
+  getOrderByPermId,
   getOrderByRef,
   getTrade,
   insertFill,
@@ -23,6 +25,7 @@ import {
   legSharesFilled,
   legsOf,
   realizedPnl,
+  resolveOrderId,
   setTradeState,
   upsertOrder,
   type OrderRow,
@@ -33,13 +36,33 @@ import { lossStreak, twsHealth } from "./safety-state";
 
 const DONE = new Set(["Cancelled", "Rejected", "Inactive"]);
 
-function findOrder(ctx: DeskContext, orderRef: string | null, orderId: number | null): OrderRow | null {
-  return (orderRef ? getOrderByRef(ctx.sql, orderRef) : null) ?? (orderId !== null ? getOrderById(ctx.sql, orderId) : null);
+/**
+ * The ledger's order an event speaks of: by orderRef, else by permId (both stable across TWS
+ * sessions), else by order id — which means something only within the session that issued it, so
+ * an id held by another session's order, or by an order with another permId, is not a match, and
+ * an id held by several orders is refused (audited), never guessed.
+ */
+function findOrder(ctx: DeskContext, orderRef: string | null, orderId: number | null, permId: number | null = null, session: string | null = null): OrderRow | null {
+  const byRef = orderRef ? getOrderByRef(ctx.sql, orderRef) : null;
+  if (byRef) return byRef;
+  const byPerm = permId !== null && permId > 0 ? getOrderByPermId(ctx.sql, permId) : null;
+  if (byPerm) return byPerm;
+  if (orderId === null) return null;
+  const lookup = resolveOrderId(ctx.sql, orderId, session ?? currentTwsSession(ctx.sql));
+  const order = lookup.order;
+  if (!order) {
+    if (lookup.ambiguous.length > 0)
+      ctx.audit("edge", "ambiguous_order_id", { order_id: orderId, perm_id: permId, tws_session: session, held_by: lookup.ambiguous.map((o) => ({ order_ref: o.order_ref, tws_session: o.tws_session })), note: "an event naming this id was not applied: several orders hold it" });
+    return null;
+  }
+  if (session !== null && order.tws_session !== null && order.tws_session !== session) return null;
+  if (permId !== null && permId > 0 && order.perm_id !== null && order.perm_id !== permId) return null;
+  return order;
 }
 
 /** Records a status for one of our orders; returns false when the order is not ours. */
 export function applyOrderStatus(ctx: DeskContext, data: Omit<EventData<"order_status">, "why_held" | "reason"> & { why_held?: string | null; reason?: string | null }, action = "order_status"): boolean {
-  const order = findOrder(ctx, data.order_ref, data.order_id);
+  const order = findOrder(ctx, data.order_ref, data.order_id, data.perm_id, data.tws_session ?? null);
   if (!order) return false;
   if (isRetiredOrderId(ctx.sql, order.order_ref, data.order_id)) {
     ctx.audit("bridge", "stale_order_status", { trade_id: order.trade_id, order_ref: order.order_ref, order_id: data.order_id, status: data.status, note: "an earlier order under this ref; the current one is unaffected" });
@@ -47,7 +70,7 @@ export function applyOrderStatus(ctx: DeskContext, data: Omit<EventData<"order_s
   }
   const changed = order.status !== data.status || order.filled !== data.filled || order.order_id !== data.order_id;
   upsertOrder(ctx.sql, {
-    ...order, order_id: data.order_id, perm_id: data.perm_id, status: data.status, filled: data.filled, remaining: data.remaining,
+    ...order, order_id: data.order_id, perm_id: data.perm_id, tws_session: data.tws_session ?? null, status: data.status, filled: data.filled, remaining: data.remaining,
     avg_fill_price: data.avg_fill_price, why_held: data.why_held ?? null, reason: data.reason ?? null,
   });
   if (changed)
@@ -61,7 +84,7 @@ export function applyOrderStatus(ctx: DeskContext, data: Omit<EventData<"order_s
 
 /** Records a fill once (by execId); returns whether it was new. */
 export function applyExecution(ctx: DeskContext, e: EventData<"execution">, action = "fill"): boolean {
-  const order = findOrder(ctx, e.order_ref, e.order_id);
+  const order = findOrder(ctx, e.order_ref, e.order_id, e.perm_id);
   const inserted = insertFill(ctx.sql, e, order?.trade_id ?? null, ctx.now());
   if (inserted)
     ctx.audit("bridge", order ? action : "foreign_fill", {
@@ -139,7 +162,8 @@ export function updateTrade(ctx: DeskContext, tradeId: string): void {
   }
 }
 
-function bookClose(ctx: DeskContext, tradeId: string, openFillsComplete: boolean): void {
+/** Closes a trade and books its realized P&L from its fills (loss streak, daily P&L, breakers). */
+export function bookClose(ctx: DeskContext, tradeId: string, openFillsComplete: boolean): void {
   const now = ctx.now();
   if (getTrade(ctx.sql, tradeId)?.strategy === FLATTEN_STRATEGY) {
     // Its cost basis was never the ledger's: no realized P&L here (TWS's daily P&L counts it).
@@ -197,6 +221,15 @@ export function applyEvent(ctx: DeskContext, event: Event): void {
           position.con_id, JSON.stringify(position), now.toISOString(),
         );
       setKv(ctx.sql, "positions_as_of", now.toISOString());
+      // Legs that left after their expiry close their trade; stock in their underlying is an assignment's.
+      settleExpirations(ctx);
+      return;
+    }
+    case "tws_clock": {
+      const before = getKv<{ skew_ms: number } | null>(ctx.sql, "tws_clock", null);
+      setKv(ctx.sql, "tws_clock", { ...event.data, received_at_ms: now.getTime() });
+      ctx.audit("bridge", "tws_clock", { tws_time: event.data.tws_time, skew_ms: event.data.skew_ms, skew_before_ms: before?.skew_ms ?? null });
+      settleExpirations(ctx);
       return;
     }
     case "tws_health": {

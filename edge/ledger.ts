@@ -65,6 +65,10 @@ export type OrderRow = {
   reason: string | null;
   created_at: string;
   updated_at: string;
+  /** The TWS session that issued `order_id` (null: unknown, made before sessions were recorded). */
+  tws_session: string | null;
+  /** When reconciliation last could not account for this working order (null: accounted for). */
+  unaccounted_at: string | null;
 };
 
 export type FillRow = {
@@ -138,18 +142,37 @@ export function exposureBySymbol(sql: SqlStorage, exceptTradeId?: string): Recor
   return out;
 }
 
+/** The TWS session the bridge last reported (TwsHealth.session), or null. */
+export function currentTwsSession(sql: SqlStorage): string | null {
+  return getKv<{ session?: string | null } | null>(sql, "tws_health", null)?.session ?? null;
+}
+
+/**
+ * Writes an order. An order id is recorded with the TWS session that issued it (the one given,
+ * else the bridge's current one); a new id takes its session along, the same id keeps the first.
+ * An order that reaches a final status is no longer unaccounted.
+ */
 export function upsertOrder(sql: SqlStorage, o: Partial<OrderRow> & Pick<OrderRow, "order_ref" | "trade_id" | "intent" | "status">, at = new Date()): void {
   const now = at.toISOString();
+  const session = o.order_id != null ? (o.tws_session ?? currentTwsSession(sql)) : null;
+  const unaccounted = ["Filled", "Cancelled", "Rejected", "Inactive"].includes(o.status) ? null : (o.unaccounted_at ?? null);
   sql.exec(
-    `INSERT INTO orders (order_ref, trade_id, intent, order_id, perm_id, status, filled, remaining, avg_fill_price, why_held, reason, created_at, updated_at)
-     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
+    `INSERT INTO orders (order_ref, trade_id, intent, order_id, perm_id, status, filled, remaining, avg_fill_price, why_held, reason, created_at, updated_at, tws_session, unaccounted_at)
+     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
      ON CONFLICT(order_ref) DO UPDATE SET order_id = COALESCE(excluded.order_id, orders.order_id),
+       tws_session = CASE WHEN excluded.order_id IS NULL THEN orders.tws_session
+                          WHEN orders.order_id IS excluded.order_id THEN COALESCE(orders.tws_session, excluded.tws_session)
+                          ELSE excluded.tws_session END,
        perm_id = COALESCE(excluded.perm_id, orders.perm_id), status = excluded.status, filled = excluded.filled,
        remaining = excluded.remaining, avg_fill_price = excluded.avg_fill_price, why_held = excluded.why_held,
-       reason = excluded.reason, updated_at = excluded.updated_at`,
+       reason = excluded.reason, updated_at = excluded.updated_at, unaccounted_at = excluded.unaccounted_at`,
     o.order_ref, o.trade_id, o.intent, o.order_id ?? null, o.perm_id ?? null, o.status, o.filled ?? 0, o.remaining ?? 0,
-    o.avg_fill_price ?? null, o.why_held ?? null, o.reason ?? null, now, now,
+    o.avg_fill_price ?? null, o.why_held ?? null, o.reason ?? null, now, now, session, unaccounted,
   );
+}
+
+export function setOrderUnaccounted(sql: SqlStorage, orderRef: string, at: Date | null): void {
+  sql.exec("UPDATE orders SET unaccounted_at = ? WHERE order_ref = ?", at ? at.toISOString() : null, orderRef);
 }
 
 /**
@@ -173,8 +196,32 @@ export function getOrderByRef(sql: SqlStorage, orderRef: string): OrderRow | nul
   return (sql.exec<OrderRow>("SELECT * FROM orders WHERE order_ref = ?", orderRef).toArray()[0] as OrderRow | undefined) ?? null;
 }
 
+export function getOrderByPermId(sql: SqlStorage, permId: number): OrderRow | null {
+  return (sql.exec<OrderRow>("SELECT * FROM orders WHERE perm_id = ?", permId).toArray()[0] as OrderRow | undefined) ?? null;
+}
+
+/** Every order that holds this TWS order id (ids repeat across TWS sessions). */
+export function ordersWithId(sql: SqlStorage, orderId: number): OrderRow[] {
+  return sql.exec<OrderRow>("SELECT * FROM orders WHERE order_id = ? ORDER BY updated_at DESC", orderId).toArray() as OrderRow[];
+}
+
+export type OrderIdLookup = { order: OrderRow } | { order: null; ambiguous: OrderRow[] };
+
+/**
+ * The order an id names. A TWS order id is meaningful only within the session that issued it: one
+ * holder answers; several resolve to the one of `session` (default: the bridge's current one),
+ * and otherwise the lookup is ambiguous and nothing is guessed.
+ */
+export function resolveOrderId(sql: SqlStorage, orderId: number, session: string | null = currentTwsSession(sql)): OrderIdLookup {
+  const holders = ordersWithId(sql, orderId);
+  if (holders.length <= 1) return holders[0] ? { order: holders[0] } : { order: null, ambiguous: [] };
+  const ofSession = session === null ? [] : holders.filter((o) => o.tws_session === session);
+  return ofSession.length === 1 ? { order: ofSession[0]! } : { order: null, ambiguous: holders };
+}
+
+/** The single order an id names (see resolveOrderId), or null when none or ambiguous. */
 export function getOrderById(sql: SqlStorage, orderId: number): OrderRow | null {
-  return (sql.exec<OrderRow>("SELECT * FROM orders WHERE order_id = ? ORDER BY updated_at DESC", orderId).toArray()[0] as OrderRow | undefined) ?? null;
+  return resolveOrderId(sql, orderId).order;
 }
 
 export function ordersOfTrade(sql: SqlStorage, tradeId: string): OrderRow[] {

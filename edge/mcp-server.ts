@@ -23,7 +23,8 @@ import { z } from "zod";
 import { readAudit, type AuditRow } from "./audit";
 import type { DeskContext } from "./desk-context";
 import { elicitationAsker } from "./elicitation";
-import { getOrderById, listTrades } from "./ledger";
+import { expiryDayFlags } from "./expiry-day";
+import { listTrades, resolveOrderId } from "./ledger";
 import { cancelOrder, closePosition, placeOrder, previewOrder } from "./order-desk";
 import { modifyOrder } from "./modify-order";
 import { recordQuoteUnderlying, recordUnderlyingPrice } from "./pictures";
@@ -148,7 +149,10 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
     description: "Status of one IBKR order by its order_id, from the ledger kept in sync with TWS.",
     inputSchema: GetOrderStatusInput, outputSchema: GetOrderStatusOutput, annotations: READ,
   }, async ({ order_id }) => {
-    const order = getOrderById(ctx.sql, order_id);
+    const lookup = resolveOrderId(ctx.sql, order_id);
+    if (!lookup.order && lookup.ambiguous.length > 0)
+      return fail(`Order id ${order_id} is ambiguous: TWS reuses ids across sessions, and ${lookup.ambiguous.length} orders in this ledger held it (trades ${lookup.ambiguous.map((o) => o.trade_id).join(", ")}), none of them in the current TWS session. Use list_trades with the trade_id instead.`);
+    const order = lookup.order;
     if (!order) {
       // Not placed through this edge (e.g. by hand in TWS): ask TWS through the bridge.
       if (ctx.link.socket()) {
@@ -164,14 +168,21 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
   });
 
   server.registerTool("get_safety_status", {
-    description: "Hard limits and what is used of each today, breakers, emergency stop, remaining risk budget, whether new trades can be opened now, and the open trades' net greeks per underlying (from TWS).",
+    description: "Hard limits and what is used of each today, breakers, emergency stop, remaining risk budget, whether new trades can be opened now, the open trades' net greeks per underlying (from TWS), and trades expiring today with their pin risk.",
     inputSchema: z.strictObject({}), outputSchema: SafetyStatusOutput, annotations: READ_MARKET,
-  }, async () => ok({ ...safetyStatusView(ctx), net_greeks: await netGreeks(ctx) }));
+  }, async () => {
+    const expiring = await expiryDayFlags(ctx);
+    return ok({ ...safetyStatusView(ctx), net_greeks: await netGreeks(ctx), ...(expiring.length ? { expiry_day: expiring } : {}) });
+  });
 
   server.registerTool("list_trades", {
     description: "Trades in the ledger, newest first, with their orders and fills (state pending_approval means waiting for a person in shadow mode); an open trade's standing gives its mark, unrealized P&L, distance to its worst case and days to expiry.",
     inputSchema: ListTradesInput, outputSchema: ListTradesOutput, annotations: READ,
-  }, async (input) => ok({ trades: listTrades(ctx.sql, input).map((t) => tradeView(ctx.sql, t, ctx.now())) }));
+  }, async (input) => {
+    const trades = listTrades(ctx.sql, input);
+    const expiring = new Map((await expiryDayFlags(ctx, trades)).map((f) => [f.trade_id, f]));
+    return ok({ trades: trades.map((t) => ({ ...tradeView(ctx.sql, t, ctx.now()), ...(expiring.has(t.trade_id) ? { expiry_day: expiring.get(t.trade_id) } : {}) })) });
+  });
 
   server.registerTool("health_check", {
     description: "Bridge link, TWS connection and the age of the account data; ready_to_trade is false with the reasons when orders would be refused.",

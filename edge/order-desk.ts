@@ -25,6 +25,7 @@ import {
   closeRef,
   forgetOrderTime,
   getOrderById,
+  resolveOrderId,
   getOrderByRef,
   getTrade,
   insertTrade,
@@ -322,7 +323,7 @@ export async function sendOpen(ctx: DeskContext, trade: TradeRow, analysis: Risk
     const existing = getOrderByRef(ctx.sql, trade.trade_id);
     // Status events may have overtaken the answer; never move an order's status backwards.
     const status = existing && existing.status !== "PendingSubmit" && existing.status !== "Unknown" ? existing.status : result.status;
-    upsertOrder(ctx.sql, { ...(existing ?? {}), order_ref: trade.trade_id, trade_id: trade.trade_id, intent: "open", order_id: result.order_id, perm_id: result.perm_id, status });
+    upsertOrder(ctx.sql, { ...(existing ?? {}), order_ref: trade.trade_id, trade_id: trade.trade_id, intent: "open", order_id: result.order_id, perm_id: result.perm_id, tws_session: result.tws_session ?? null, status });
     const current = getTrade(ctx.sql, trade.trade_id)!;
     if (current.state === "submitting" || current.state === "unknown") setTradeState(ctx.sql, trade.trade_id, "working");
     ctx.audit("bridge", "order_sent", { trade_id: trade.trade_id, order_id: result.order_id, perm_id: result.perm_id, status, limit_price: result.limit_price });
@@ -480,7 +481,7 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
     const result = await ctx.link.request("close", { trade_id: trade.trade_id, close_trade_id: ref, legs: closeLegs, symbol: trade.symbol, ...(input.limit_price !== undefined ? { limit_price: input.limit_price } : {}) });
     const existing = getOrderByRef(ctx.sql, ref);
     const status = existing && existing.status !== "PendingSubmit" && existing.status !== "Unknown" ? existing.status : result.status;
-    upsertOrder(ctx.sql, { ...(existing ?? {}), order_ref: ref, trade_id: trade.trade_id, intent: "close", order_id: result.order_id, perm_id: result.perm_id, status });
+    upsertOrder(ctx.sql, { ...(existing ?? {}), order_ref: ref, trade_id: trade.trade_id, intent: "close", order_id: result.order_id, perm_id: result.perm_id, tws_session: result.tws_session ?? null, status });
     ctx.audit("bridge", "close_sent", { trade_id: trade.trade_id, order_id: result.order_id, status, limit_price: result.limit_price });
     setCloseLimit(ctx.sql, ref, result.limit_price);
     answer = { output: { success: true, trade_id: trade.trade_id, close_order_id: result.order_id, status, message: `Close order ${result.order_id} sent (${ref})`, violations: [] }, isError: false };
@@ -521,7 +522,10 @@ export function heldLegs(ctx: DeskContext, trade: TradeRow): Leg[] {
 
 export async function cancelOrder(ctx: DeskContext, input: { order_id?: number | undefined; trade_id?: string | undefined }, actor = "agent") {
   ctx.audit(actor, "tool_call", { tool: "cancel_order", arguments: input });
-  const order = input.order_id !== undefined ? getOrderById(ctx.sql, input.order_id) : null;
+  const lookup = input.order_id !== undefined ? resolveOrderId(ctx.sql, input.order_id) : null;
+  if (lookup && !lookup.order && lookup.ambiguous.length > 0)
+    return { ok: false as const, message: `Order id ${input.order_id} is ambiguous (held by trades ${lookup.ambiguous.map((o) => o.trade_id).join(", ")} in different TWS sessions): cancel by trade_id` };
+  const order = lookup?.order ?? null;
   const tradeId = input.trade_id ?? order?.trade_id ?? null;
   const trade = tradeId ? getTrade(ctx.sql, tradeId) : null;
   if (!trade && !order) return { ok: false as const, message: `No order ${input.order_id ?? input.trade_id} in this account's ledger` };

@@ -1,13 +1,22 @@
 // Reconciliation on every bridge (re)connect: ask TWS (through the bridge) for its open orders and
 // the executions since the last fill we hold, match them by orderRef, adopt orders whose ack was
 // lost (never sending them again), record missed fills, and release orders TWS never saw.
+import type { CompletedOrder } from "../shared/protocol";
 import { comboSize } from "../shared/risk";
 import { PLACE_TIMEOUT_MS } from "./bridge-link";
 import { adoptOpenOrder, applyExecution, applyOrderStatus, replacePositions, updateTrade } from "./bridge-events";
 import type { DeskContext } from "./desk-context";
-import { getOrderByRef, getTrade, lastFillTime, legSharesFilled, legsOf, upsertOrder, type OrderRow } from "./ledger";
+import { getOrderByRef, getTrade, lastFillTime, legSharesFilled, legsOf, setOrderUnaccounted, upsertOrder, type OrderRow } from "./ledger";
+import { settleExpirations } from "./expirations";
+import { completedFor, dayOrderEnded, endOfCompleted, holdsAnyLeg, markUnaccounted, settleOrder } from "./order-ends";
 
-export interface ReconcileReport { adopted: string[]; updated: number; fills_recovered: number; filled_offline: number; not_found: string[]; foreign_orders: number }
+export interface ReconcileReport {
+  adopted: string[]; updated: number; fills_recovered: number; filled_offline: number; not_found: string[]; foreign_orders: number;
+  /** Orders settled from TWS's completed orders, or as DAY orders whose trading day is over. */
+  settled: { order_ref: string; end: string; reason: string }[];
+  /** Working orders TWS neither holds nor lists as finished: their risk stays reserved. */
+  unaccounted: string[];
+}
 
 export async function reconcile(ctx: DeskContext): Promise<ReconcileReport | null> {
   const since = lastFillTime(ctx.sql);
@@ -20,10 +29,18 @@ export async function reconcile(ctx: DeskContext): Promise<ReconcileReport | nul
     ctx.audit("edge", "reconcile_failed", { message: (error as Error).message });
     return null;
   }
+  // What TWS lists as finished (an older bridge has no such request: then only the day's end and
+  // an admin can settle what TWS no longer holds).
+  let completed: CompletedOrder[] = [];
+  try {
+    completed = await ctx.link.request("completed_orders", {});
+  } catch (error) {
+    ctx.audit("edge", "completed_orders_unavailable", { message: (error as Error).message });
+  }
   // From here on, synchronous: the ledger is fixed in one turn.
   // Positions that went flat while the link was down are never streamed again: replace them all.
   replacePositions(ctx, positions);
-  const report: ReconcileReport = { adopted: [], updated: 0, fills_recovered: 0, filled_offline: 0, not_found: [], foreign_orders: 0 };
+  const report: ReconcileReport = { adopted: [], updated: 0, fills_recovered: 0, filled_offline: 0, not_found: [], foreign_orders: 0, settled: [], unaccounted: [] };
   const seenRefs = new Set<string>();
   for (const o of openOrders) {
     if (o.order_ref) seenRefs.add(o.order_ref);
@@ -47,17 +64,39 @@ export async function reconcile(ctx: DeskContext): Promise<ReconcileReport | nul
     .exec<OrderRow>("SELECT * FROM orders WHERE status NOT IN ('Filled', 'Cancelled', 'Rejected', 'Inactive')")
     .toArray() as OrderRow[];
   for (const order of working) {
-    if (openOrders.some((o) => o.order_ref === order.order_ref)) continue;
+    if (openOrders.some((o) => o.order_ref === order.order_ref)) {
+      if (order.unaccounted_at) setOrderUnaccounted(ctx.sql, order.order_ref, null);
+      continue;
+    }
     const orderId = order.order_id ?? executions.find((e) => e.order_ref === order.order_ref)?.order_id ?? null;
-    if (orderId === null) continue; // never acknowledged and never filled: see below
     const trade = getTrade(ctx.sql, order.trade_id);
     if (!trade) continue;
     const legs = legsOf(trade);
     const needed = legs.reduce((sum, leg) => sum + leg.quantity, 0);
-    if (legSharesFilled(ctx.sql, order.order_ref) >= needed - 1e-9) {
+    if (orderId !== null && legSharesFilled(ctx.sql, order.order_ref) >= needed - 1e-9) {
       applyOrderStatus(ctx, { order_id: orderId, perm_id: order.perm_id, order_ref: order.order_ref, status: "Filled", filled: comboSize(legs), remaining: 0, avg_fill_price: order.avg_fill_price, reason: "filled while the link was down (from executions)" }, "order_filled_offline");
       report.filled_offline++;
-    } else ctx.audit("edge", "order_unmatched", { trade_id: order.trade_id, order_ref: order.order_ref, order_id: orderId, note: "not among TWS open orders and not fully filled; its risk stays reserved" });
+      continue;
+    }
+    const done = completedFor(order, completed);
+    if (done) {
+      const end = endOfCompleted(done, order);
+      const reason = `TWS lists it finished: ${done.completed_status ?? done.status}${done.completed_time ? ` at ${done.completed_time}` : ""}`;
+      settleOrder(ctx, { ...order, perm_id: order.perm_id ?? done.perm_id }, end, reason, "edge", "order_ended_offline", { completed_status: done.completed_status, filled: done.filled });
+      report.settled.push({ order_ref: order.order_ref, end, reason });
+      continue;
+    }
+    if (orderId === null && ["Unknown", "PendingSubmit"].includes(order.status)) continue; // never acknowledged: see below
+    const dayOver = dayOrderEnded(order, ctx.now());
+    // An opening order whose legs TWS holds may have filled unseen (yesterday's executions are gone): not settled blind.
+    if (dayOver && legSharesFilled(ctx.sql, order.order_ref) === 0 && (order.intent === "close" || !holdsAnyLeg(ctx, order.trade_id))) {
+      const reason = `DAY order: its trading day ${dayOver} (New York) is over, and TWS no longer holds it`;
+      settleOrder(ctx, order, "Expired", reason, "edge", "order_ended_offline", { trading_day: dayOver });
+      report.settled.push({ order_ref: order.order_ref, end: "Expired", reason });
+      continue;
+    }
+    markUnaccounted(ctx, order, "not among TWS open orders, completed orders or fully filled; its risk stays reserved until TWS accounts for it or an admin settles it");
+    report.unaccounted.push(order.order_ref);
   }
   // An order that was never confirmed and that TWS neither holds nor filled never reached it.
   const cutoff = new Date(ctx.now().getTime() - PLACE_TIMEOUT_MS).toISOString();
@@ -74,6 +113,8 @@ export async function reconcile(ctx: DeskContext): Promise<ReconcileReport | nul
     report.not_found.push(order.order_ref);
   }
   ctx.audit("edge", "reconciled", report);
+  // Positions are fresh: options that expired while nobody watched close their trades.
+  settleExpirations(ctx);
   return report;
 }
 

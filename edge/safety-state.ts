@@ -16,8 +16,9 @@ import type { AccountSummary } from "../shared/tools";
 import { getKv, setKv } from "./kv";
 import { exposureBySymbol, ordersLastMinute, realizedOnDay, recentFingerprints } from "./ledger";
 
-export type BreakerName = "daily_loss" | "drawdown" | "consecutive_losses";
-export const BREAKERS: readonly BreakerName[] = ["daily_loss", "drawdown", "consecutive_losses"];
+/** `assignment`: a short stock position left by an option assignment (edge/expirations.ts). */
+export type BreakerName = "daily_loss" | "drawdown" | "consecutive_losses" | "assignment";
+export const BREAKERS: readonly BreakerName[] = ["daily_loss", "drawdown", "consecutive_losses", "assignment"];
 export interface BreakerRecord { tripped: boolean; reason: string | null; at: string | null; trading_day?: string | null }
 export interface EmergencyStop { on: boolean; reason: string | null; at: string | null; by: string | null }
 export interface AccountSnapshot { summary: AccountSummary; received_at_ms: number }

@@ -55,4 +55,10 @@ export const SCHEMA = [
 export const COLUMN_MIGRATIONS = [
   // The underlying group (index family) a trade's exposure counts in; null on rows made before it.
   `ALTER TABLE trades ADD COLUMN exposure_group TEXT`,
+  // The TWS session that issued the order's id: an id means something only within its session.
+  `ALTER TABLE orders ADD COLUMN tws_session TEXT`,
+  // Set while reconciliation cannot account for a working order (TWS neither holds nor finished
+  // it): its risk stays reserved, the dashboard shows it, and an admin may settle it.
+  `ALTER TABLE orders ADD COLUMN unaccounted_at TEXT`,
+  `CREATE INDEX IF NOT EXISTS orders_perm_id ON orders(perm_id)`,
 ];

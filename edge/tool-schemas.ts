@@ -14,7 +14,23 @@ export const LimitUsage = z.object({
   unit: z.enum(["usd", "pct", "count"]),
   remaining: z.number(),
 });
-const Breaker = z.object({ name: z.enum(["daily_loss", "drawdown", "consecutive_losses"]), tripped: z.boolean(), reason: z.string().nullable(), at: z.string().nullable() });
+const Breaker = z.object({ name: z.enum(["daily_loss", "drawdown", "consecutive_losses", "assignment"]), tripped: z.boolean(), reason: z.string().nullable(), at: z.string().nullable() });
+/** A trade whose short option legs expire today (edge/expiry-day.ts): pin risk and the time left. */
+export const ExpiryDayFlag = z.object({
+  trade_id: z.string(),
+  symbol: z.string(),
+  expiry: z.string(),
+  short_strikes: z.array(z.object({ strike: z.number(), right: z.enum(["C", "P"]) })),
+  /** Minutes to 16:00 New York today (0 once the session has closed). */
+  minutes_left: z.number(),
+  underlying_price: z.number().nullable(),
+  /** A short strike within PIN_BAND of the price; null when the price could not be read (treat as at risk). */
+  near_money: z.boolean().nullable(),
+  nearest_short_distance_pct: z.number().nullable(),
+  note: z.string(),
+});
+export type ExpiryDayFlag = z.infer<typeof ExpiryDayFlag>;
+
 const Stop = z.object({ on: z.boolean(), reason: z.string().nullable(), at: z.string().nullable(), by: z.string().nullable() });
 
 export const SafetyStatusOutput = z.object({
@@ -26,6 +42,8 @@ export const SafetyStatusOutput = z.object({
   limits: z.array(LimitUsage),
   emergency_stop: Stop,
   breakers: z.array(Breaker),
+  /** Trades with short legs expiring today, with pin risk and the time left (absent: none). */
+  expiry_day: z.array(ExpiryDayFlag).optional(),
   remaining_risk_budget: z.object({
     /** The most a new trade may risk right now: the per-trade limit, capped by what is left of today's loss limit. */
     next_trade_max_risk: z.number(),
@@ -97,7 +115,16 @@ export const TradeView = z.object({
   orders: z.array(z.object({
     order_ref: z.string(), intent: z.enum(["open", "close"]), order_id: z.number().int().nullable(), status: OrderStatusName,
     filled: z.number(), remaining: z.number(), avg_fill_price: z.number().nullable(), updated_at: z.string(),
+    /** How it ended (TWS's words, the day's end, or who settled it by hand). */
+    reason: z.string().nullable().optional(),
+    /** The TWS session that issued `order_id` (ids repeat across sessions). */
+    tws_session: z.string().nullable().optional(),
+    /** TWS neither holds it nor lists it finished: its risk stays reserved until TWS or an admin settles it. */
+    unaccounted: z.boolean().optional(),
+    unaccounted_since: z.string().nullable().optional(),
   })),
+  /** Set when the trade's short legs expire today: pin risk and the time left. */
+  expiry_day: ExpiryDayFlag.nullable().optional(),
   fills: z.array(z.object({ exec_id: z.string(), symbol: z.string(), sec_type: z.string(), side: z.enum(["BOT", "SLD"]), shares: z.number(), price: z.number(), commission: z.number().nullable(), time: z.string() })),
   /** For an open or closing trade: its mark, unrealized P&L, distance to its worst case, days to expiry. */
   standing: TradeStanding.nullable().optional(),

@@ -11,6 +11,7 @@ import { accountDataAgeMs, accountSnapshot, BREAKERS, breakerNow, buildAccountSt
 import { getKv } from "./kv";
 import { payoffView, pnlSeries } from "./pictures";
 import { tradeStanding } from "./standing";
+import { positionRisk } from "./expirations";
 
 export function tradeView(sql: SqlStorage, t: TradeRow, now = new Date()) {
   return {
@@ -20,7 +21,9 @@ export function tradeView(sql: SqlStorage, t: TradeRow, now = new Date()) {
     created_at: t.created_at, expires_at: t.expires_at, realized_pnl: t.realized_pnl, closed_at: t.closed_at,
     orders: ordersOfTrade(sql, t.trade_id).map((o) => ({
       order_ref: o.order_ref, intent: o.intent, order_id: o.order_id, status: o.status, filled: o.filled, remaining: o.remaining,
-      avg_fill_price: o.avg_fill_price, updated_at: o.updated_at,
+      avg_fill_price: o.avg_fill_price, updated_at: o.updated_at, reason: o.reason, tws_session: o.tws_session,
+      // TWS neither holds nor lists it as finished: its risk stays reserved until TWS or an admin settles it.
+      unaccounted: o.unaccounted_at !== null, unaccounted_since: o.unaccounted_at,
     })),
     fills: fillsOfTrade(sql, t.trade_id).map((f) => ({ exec_id: f.exec_id, symbol: f.symbol, sec_type: f.sec_type, side: f.side, shares: f.shares, price: f.price, commission: f.commission, time: f.time })),
   };
@@ -99,7 +102,8 @@ export function positionsView(sql: SqlStorage, symbol?: string): Position[] {
     .exec<{ position_json: string }>("SELECT position_json FROM positions ORDER BY con_id")
     .toArray()
     .map((r) => JSON.parse(r.position_json) as Position)
-    .filter((p) => !symbol || p.symbol === symbol);
+    .filter((p) => !symbol || p.symbol === symbol)
+    .map((p) => ({ ...p, ...positionRisk(p) }));
 }
 
 export function positionsAsOf(sql: SqlStorage): string | null {

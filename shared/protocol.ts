@@ -10,11 +10,18 @@ export const PROTOCOL_VERSION = 1;
 export const IbkrMode = z.enum(["paper_tws", "paper_gateway", "live_tws", "live_gateway", "sim"]);
 export type IbkrMode = z.infer<typeof IbkrMode>;
 
+export const TwsSession = z.string().min(1).max(100);
+
 export const TwsHealth = z.object({
   state: z.enum(["connected", "degraded", "down"]),
   since: z.string(),
   last_error: z.string().nullable(),
   server_version: z.number().int().nullable(),
+  /**
+   * The TWS session (its handshake's connection time, numbered by the bridge): TWS order ids mean
+   * something only within the session that issued them. Absent from older bridges.
+   */
+  session: TwsSession.nullable().optional(),
 });
 export type TwsHealth = z.infer<typeof TwsHealth>;
 
@@ -50,6 +57,8 @@ export const PlaceResult = z.object({
   perm_id: z.number().int().nullable(),
   status: OrderStatusName,
   limit_price: z.number().nullable(),
+  /** The TWS session that issued `order_id` (see TwsHealth.session). */
+  tws_session: TwsSession.nullable().optional(),
 });
 
 export const PreviewResult = z.object({
@@ -128,6 +137,20 @@ export const Execution = z.object({
   realized_pnl: z.number().nullable(),
 });
 export type Execution = z.infer<typeof Execution>;
+
+/**
+ * A finished order as TWS lists it (reqCompletedOrders): no order id on the wire, so it is matched
+ * by permId (or orderRef); `completed_status` is TWS's own words on how it ended.
+ */
+export const CompletedOrder = z.object({
+  perm_id: z.number().int().nullable(),
+  order_ref: z.string().nullable(),
+  status: OrderStatusName,
+  filled: z.number(),
+  completed_time: z.string().nullable(),
+  completed_status: z.string().max(500).nullable(),
+});
+export type CompletedOrder = z.infer<typeof CompletedOrder>;
 
 export const QuoteParams = z.strictObject({
   /** One leg (stock or option) or a whole combo's legs; the combo's mid is net per unit. */
@@ -308,6 +331,8 @@ export const Ops = {
   order_status: { params: z.strictObject({ order_id: z.number().int().positive() }), result: OrderStatus },
   open_orders: { params: Empty, result: z.array(OpenOrder) },
   executions: { params: z.strictObject({ since: z.string().optional() }), result: z.array(Execution) },
+  /** The orders TWS lists as finished in its current session (its last re-sync's reqCompletedOrders). */
+  completed_orders: { params: Empty, result: z.array(CompletedOrder) },
   quote: { params: QuoteParams, result: Quote },
   option_chain: { params: OptionChainParams, result: OptionChain },
   price_history: { params: PriceHistoryParams, result: PriceHistory },
@@ -333,12 +358,19 @@ export const Events = {
     why_held: z.string().nullable(),
     /** TWS error text when the status is a rejection. */
     reason: z.string().nullable(),
+    /** The TWS session that spoke (order ids are per session); absent from older bridges. */
+    tws_session: TwsSession.nullable().optional(),
   }),
   execution: Execution,
   position: Position.extend({ account: z.string() }),
   account: AccountSummary,
   pnl: z.object({ daily: z.number().nullable(), unrealized: z.number().nullable(), realized: z.number().nullable() }),
   tws_health: TwsHealth,
+  /**
+   * TWS's own clock (its answer to the heartbeat's reqCurrentTime), sent when it runs apart from the
+   * bridge's by more than a minute, or comes back in line: the broker's day decides expiries.
+   */
+  tws_clock: z.object({ tws_time: z.string(), skew_ms: z.number().int() }),
   /** The bridge refused an order the edge approved (second key) — the edge must hear why. */
   refusal: z.object({ trade_id: z.string(), violations: z.array(Violation) }),
   /**

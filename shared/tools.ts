@@ -72,6 +72,9 @@ export const Position = z.object({
   market_value: Money.nullable(),
   unrealized_pnl: Money.nullable(),
   unrealized_pnl_pct: z.number().nullable(),
+  /** The edge's own risk of a stock position (e.g. left by an assignment): null = unbounded (short). */
+  worst_case_loss: Money.nullable().optional(),
+  risk_note: z.string().optional(),
 });
 export type Position = z.infer<typeof Position>;
 export const GetPositionsOutput = z.object({

@@ -206,9 +206,34 @@ export const APP_JS = String.raw`"use strict";
     tbody.replaceChildren();
     (s.positions || []).forEach(function (p) {
       var contract = p.sec_type === "OPT" ? p.expiry + " " + p.strike + p.right : p.sec_type;
+      // Stock carries its own risk (e.g. left by an assignment): unbounded when short.
+      if (p.risk_note) contract += " — " + (p.worst_case_loss === null ? "UNBOUNDED RISK: " : "worst case " + usd(p.worst_case_loss) + ": ") + p.risk_note;
       tbody.appendChild(row([p.symbol, contract, p.quantity, usd(p.avg_cost), p.current_price, usd(p.market_value), usd(p.unrealized_pnl)]));
     });
     if (!tbody.children.length) emptyRow(tbody, 7, "No open positions");
+  }
+  // An order TWS neither holds nor lists as finished keeps its risk reserved until a person says how it ended.
+  function settleControls(t, o) {
+    var p = el("p", "Order " + o.order_ref + " is unaccounted: TWS neither holds it nor lists it as finished, so its risk stays reserved. ", "bad");
+    p.dataset.unaccounted = o.order_ref;
+    [["cancelled", "Settle as cancelled"], ["filled", "Settle as filled…"]].forEach(function (pair) {
+      var b = el("button", pair[1]);
+      b.type = "button";
+      b.dataset.settle = pair[0];
+      b.addEventListener("click", function () {
+        confirmAction({
+          title: pair[1].replace("…", "") + ": " + o.order_ref + "?",
+          text: pair[0] === "cancelled" ? "The order is recorded as cancelled and the trade's reserved risk is released." : "The order is recorded as filled at the net price per combo unit you enter (debit positive, credit negative).",
+          price: pair[0] === "filled",
+        }, function (reason, price) {
+          var body = { order_ref: o.order_ref, as: pair[0], reason: reason };
+          if (pair[0] === "filled") body.price = price;
+          return api("/api/orders/settle", withBy(body));
+        }, "Order " + o.order_ref + " settled as " + pair[0]);
+      });
+      p.appendChild(b);
+    });
+    return p;
   }
   function renderTrades(s) {
     var list = $("trades-list");
@@ -216,12 +241,20 @@ export const APP_JS = String.raw`"use strict";
     list.querySelectorAll("details[open]").forEach(function (d) { open[d.dataset.tradeId] = true; });
     list.replaceChildren();
     var trades = (s.trades || []).slice().reverse();
+    var expiring = {};
+    (s.expiry_day || []).forEach(function (f) { expiring[f.trade_id] = f; });
     trades.forEach(function (t) {
       var box = document.createElement("details");
       box.dataset.tradeId = t.trade_id;
       if (open[t.trade_id]) box.open = true;
-      var summary = el("summary", t.trade_id + " — " + t.symbol + " " + t.strategy + " — " + t.state + " — risk " + usd(t.computed_max_risk));
+      var flag = expiring[t.trade_id];
+      var summary = el("summary", t.trade_id + " — " + t.symbol + " " + t.strategy + " — " + t.state + " — risk " + usd(t.computed_max_risk) + (flag ? (flag.near_money === false ? " — expires today" : " — PIN RISK") + ", " + flag.minutes_left + " min left" : ""));
       box.appendChild(summary);
+      if (flag) {
+        var warn = el("p", flag.note, flag.near_money === false ? "" : "bad");
+        warn.dataset.expiryDay = t.trade_id;
+        box.appendChild(warn);
+      }
       box.appendChild(el("p", "Legs:"));
       box.appendChild(legsList(t.legs));
       box.appendChild(el("p", "Intent " + (t.intent || "—") + ", reserved risk " + usd(t.reserved_risk) + ", created " + when(t.created_at)));
@@ -239,8 +272,9 @@ export const APP_JS = String.raw`"use strict";
       var ohead = document.createElement("tr");
       ["Order", "Status", "Filled", "Remaining", "Avg price", "Updated"].forEach(function (h) { var th = el("th", h); th.scope = "col"; ohead.appendChild(th); });
       orders.appendChild(ohead);
-      (t.orders || []).forEach(function (o) { orders.appendChild(row([o.order_id, o.status, o.filled, o.remaining, o.avg_fill_price, when(o.updated_at)])); });
+      (t.orders || []).forEach(function (o) { orders.appendChild(row([o.order_id, o.unaccounted ? o.status + " — unaccounted since " + when(o.unaccounted_since) : o.status, o.filled, o.remaining, o.avg_fill_price, when(o.updated_at)])); });
       box.appendChild(orders);
+      (t.orders || []).filter(function (o) { return o.unaccounted; }).forEach(function (o) { box.appendChild(settleControls(t, o)); });
       var fills = document.createElement("table");
       fills.appendChild(el("caption", "Fills"));
       var fhead = document.createElement("tr");
@@ -287,7 +321,7 @@ export const APP_JS = String.raw`"use strict";
     if (changed("breakers", s.breakers)) renderBreakers(s);
     if (changed("approvals", [s.shadow_mode, s.confirm_every_order, s.pending_approvals])) renderApprovals(s);
     if (changed("positions", s.positions)) renderPositions(s);
-    if (changed("trades", s.trades)) renderTrades(s);
+    if (changed("trades", [s.trades, s.expiry_day])) renderTrades(s);
     if (changed("pnl", s.pnl_series)) renderPnl(s);
     document.body.dataset.loaded = "true";
   }
@@ -388,6 +422,15 @@ export const APP_JS = String.raw`"use strict";
       p.appendChild(box); p.appendChild(document.createTextNode(" ")); p.appendChild(label);
       extra.appendChild(p);
     });
+    if (opts.price) {
+      var pp = document.createElement("p");
+      var input = document.createElement("input");
+      input.type = "number"; input.step = "0.01"; input.required = true; input.id = "confirm-price";
+      var plabel = el("label", "Net fill price per unit ");
+      plabel.htmlFor = input.id;
+      pp.appendChild(plabel); pp.appendChild(input);
+      extra.appendChild(pp);
+    }
     $("confirm-reason").value = "";
     pending = { run: run, doneText: doneText };
     dialog.showModal();
@@ -399,11 +442,14 @@ export const APP_JS = String.raw`"use strict";
       ev.preventDefault();
       var reason = $("confirm-reason").value.trim();
       if (!reason) { $("confirm-reason").setCustomValidity("A reason is required"); $("confirm-reason").reportValidity(); return; }
+      var priceInput = document.getElementById("confirm-price");
+      var price = priceInput ? Number(priceInput.value) : undefined;
+      if (priceInput && (priceInput.value === "" || !isFinite(price))) { priceInput.setCustomValidity("Enter the net fill price"); priceInput.reportValidity(); return; }
       var job = pending;
       pending = null;
       dialog.close();
       if (!job) return;
-      job.run(reason).then(function () {
+      job.run(reason, price).then(function () {
         announce(job.doneText);
         refresh();
       }, function (err) {

@@ -105,6 +105,7 @@ export class FakeBridge {
   handlers: Record<string, Handler> = {
     open_orders: () => [],
     executions: () => [],
+    completed_orders: () => [],
     positions: () => [...this.positionMirror.values()],
     write_log: () => ({ written: true }),
     cancel_all: () => ({ requested: true }),

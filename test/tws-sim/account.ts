@@ -51,6 +51,11 @@ export class Account {
     return a;
   }
 
+  /** A new trading day: the daily P&L counts from the account's value now (TWS restarts it each day). */
+  rollDay(): void {
+    this.startNetLiq = this.snapshot().netLiquidation;
+  }
+
   /** Apply one execution; returns the realized P&L of the closing part, or undefined if it only opened. */
   applyFill(contract: SimContract, side: "BUY" | "SELL", qty: number, price: number, commission: number): number | undefined {
     const mult = contract.multiplier;

@@ -1,5 +1,6 @@
 // Small local HTTP control port so a test can steer a simulator running as a separate process:
-// GET /state, POST /price {symbol, price}, POST /move {symbol, pct}, POST /cancel-all, POST /fault {name, ...args}.
+// GET /state, POST /price {symbol, price}, POST /move {symbol, pct}, POST /cancel-all,
+// POST /clock {advance_ms} (DAY orders end at their session's close), POST /fault {name, ...args}.
 // JSON in, JSON out; loopback only by default.
 
 import http from "node:http";
@@ -35,6 +36,11 @@ async function route(sim: Simulator, method: string, path: string, b: Record<str
     sim.server.engine.globalCancel();
     return { ok: true };
   }
+  if (method === "POST" && path === "/clock") {
+    const ms = Number(b.advance_ms);
+    if (!Number.isFinite(ms) || ms < 0) throw new HttpError(400, "advance_ms must be a non-negative number of milliseconds");
+    return sim.advanceClock(ms);
+  }
   if (method === "POST" && path === "/fault") {
     const f = sim.fault;
     switch (b.name) {
@@ -46,6 +52,7 @@ async function route(sim: Simulator, method: string, path: string, b: Record<str
       case "rejectNextOrder": f.rejectNextOrder(typeof b.reason === "string" ? b.reason : undefined); break;
       case "delayFills": f.delayFills(Number(b.ms ?? 0)); break;
       case "fillAfterCancel": f.fillAfterCancel(); break;
+      case "restartTws": f.restartTws(); break;
       default: throw new HttpError(400, `unknown fault ${String(b.name)}`);
     }
     return { ok: true, fault: b.name };

@@ -287,7 +287,7 @@ export function completedOrder(sv: number, o: SimOrder, completedTime: string): 
   f.push(""); // shareholder
   f.push(0, 0); // imbalanceOnly, routeMarketableToBbo
   f.push(0); // parentPermId
-  f.push(completedTime, o.status === "Filled" ? "Filled" : "Cancelled by API"); // completedTime, completedStatus
+  f.push(completedTime, o.completedStatus ?? (o.status === "Filled" ? "Filled" : "Cancelled by API")); // completedTime, completedStatus
   f.push(UNSET_INT, UNSET_INT, UNSET_DOUBLE, UNSET_DOUBLE, UNSET_DOUBLE); // minTradeQty .. midOffsetAtHalf
   if (sv >= SV.CUSTOMER_ACCOUNT) f.push("");
   if (sv >= SV.PROFESSIONAL_CUSTOMER) f.push(0);

@@ -5,12 +5,13 @@
 import type { AccountSnapshot, Position } from "./account";
 import { startControlHttp } from "./control-http";
 import { round2 } from "./market";
-import type { FillRule } from "./orders";
+import type { FillRule, SimExpiry } from "./orders";
 import { MAX_SERVER_VERSION, MIN_SERVER_VERSION, type PacingStats, SimServer } from "./server";
 import type { SimExecution, SimOrder } from "./types";
 
 export type { SimExecution, SimOrder } from "./types";
 export type { PacingStats } from "./server";
+export type { SimExpiry } from "./orders";
 export { MAX_SERVER_VERSION, MIN_SERVER_VERSION } from "./server";
 
 export interface SimulatorOptions {
@@ -66,6 +67,8 @@ export interface SimFaults {
   delayFills(ms: number): void;
   /** the next cancel of a working order is reported Cancelled, then the order fills anyway (a fill that raced it) */
   fillAfterCancel(): void;
+  /** TWS restarts: sockets drop; the new TWS holds none of the old orders or executions and hands out ids from 1 */
+  restartTws(): void;
 }
 
 export interface SimState {
@@ -92,6 +95,8 @@ export interface Simulator {
   /** move the underlying by a percentage: moveMarket("SPY", -2) = down 2% */
   moveMarket(symbol: string, pct: number): number;
   getPrice(symbol: string): number;
+  /** move the simulator's clock on: DAY orders whose session closed meanwhile end, options past expiry lapse or are exercised/assigned */
+  advanceClock(ms: number): { now: string; expired: number; settled: SimExpiry[] };
   fault: SimFaults;
   orders(): SimOrder[];
   executions(): SimExecution[];
@@ -161,6 +166,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       return p;
     },
     getPrice: (symbol) => server.market.getPrice(symbol),
+    advanceClock(ms) {
+      const { now, expired, settled } = server.engine.advanceClock(ms);
+      return { now: new Date(now).toISOString(), expired: expired.length, settled };
+    },
     fault: {
       dropAll: () => server.dropAll(),
       refuseConnections: (on) => server.refuseConnections(on),
@@ -172,6 +181,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         server.engine.opts.fillDelayMs = Math.max(0, ms);
       },
       fillAfterCancel: () => server.engine.fillAfterNextCancel(),
+      restartTws: () => server.restartTws(),
     },
     orders: () => clone([...server.engine.orders.values()]),
     executions: () => clone(server.engine.executions),

@@ -19,6 +19,19 @@ export interface EngineEvents {
 
 export type FillRule = "touch" | "mid";
 
+/** What an option position became at its expiry. */
+export interface SimExpiry {
+  conId: number;
+  symbol: string;
+  /** Signed contracts held at expiry. */
+  quantity: number;
+  outcome: "lapsed" | "exercised" | "assigned";
+  underlyingPrice: number;
+  /** Signed shares delivered (exercise/assignment). */
+  stockShares?: number;
+  strike?: number;
+}
+
 export interface EngineOptions {
   fillDelayMs: number;
   fillRule: FillRule;
@@ -58,6 +71,7 @@ export class Engine {
   /** The next cancel is reported, then the order fills anyway (see fillAfterNextCancel). */
   private raceNextCancel = false;
   private maxOrderId = 0;
+  private clockOffsetMs = 0;
   private permSeq = 1_000_000_000 + Math.floor(Date.now() / 1000) % 100_000_000;
   private execSeq = 0;
   private readonly execPrefix = Math.floor(Date.now() / 1000).toString(16).padStart(8, "0");
@@ -73,6 +87,80 @@ export class Engine {
 
   nextOrderId(): number {
     return this.maxOrderId + 1;
+  }
+
+  /**
+   * The simulator's clock for order lifetimes (DAY orders end at their session's close): real time
+   * plus what a test advanced it by. Executions keep real time, so fills stay in order.
+   */
+  now(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  /** Moves the clock on: DAY orders whose session closed meanwhile end, and options whose expiry passed settle. */
+  advanceClock(ms: number): { now: number; expired: SimOrder[]; settled: SimExpiry[] } {
+    if (!Number.isFinite(ms) || ms < 0 || ms > 400 * 86_400_000) throw new Error("advance_ms must be a number of milliseconds from 0 to 400 days");
+    const dayBefore = nyDayFormat.format(new Date(this.now())).slice(0, 10);
+    this.clockOffsetMs += ms;
+    const now = this.now();
+    // Past New York midnight the daily P&L starts again from the account's value.
+    if (nyDayFormat.format(new Date(now)).slice(0, 10) !== dayBefore) this.account.rollDay();
+    const expired: SimOrder[] = [];
+    for (const o of this.orders.values()) {
+      if ((!WORKING.has(o.status) && o.status !== "NotTransmitted") || o.tif !== "DAY" || now < sessionClose(o.createdAt)) continue;
+      this.scheduled.delete(key(o.clientId, o.orderId));
+      // TWS ends the order itself: Cancelled (no 202, nobody asked), listed among completed orders.
+      o.completedStatus = "Cancelled by System";
+      this.setStatus(o, "Cancelled");
+      expired.push(o);
+    }
+    const settled = this.settleExpiries(now);
+    return { now, expired, settled };
+  }
+
+  /**
+   * Options whose expiry day closed (16:00 New York) by `now` settle as OCC does: out of the money
+   * they lapse; $0.01 or more in the money they are exercised (long) or assigned (short) into 100
+   * shares each at the strike. Modelled as position and account changes only: TWS's own report of
+   * an exercise or assignment (whether it sends executions for them) is not pinned down here.
+   */
+  private settleExpiries(now: number): SimExpiry[] {
+    const out: SimExpiry[] = [];
+    for (const p of [...this.account.positions.values()]) {
+      const c = p.contract;
+      if (c.secType !== "OPT" || p.qty === 0) continue;
+      const day = /^(\d{4})(\d{2})(\d{2})$/.exec(c.expiry);
+      if (!day || now < sessionClose(Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3]), 15))) continue;
+      const price = this.market.getPrice(c.symbol);
+      const intrinsic = round2(c.right === "C" ? price - c.strike : c.strike - price);
+      const contracts = Math.abs(p.qty);
+      // The option leaves the account at no price: its premium is what it made or lost.
+      this.account.applyFill(c, p.qty > 0 ? "SELL" : "BUY", contracts, 0, 0);
+      if (intrinsic < 0.01) {
+        out.push({ conId: c.conId, symbol: c.symbol, quantity: p.qty, outcome: "lapsed", underlyingPrice: price });
+        continue;
+      }
+      const stock = this.market.stockContract(c.symbol);
+      if (!stock) continue;
+      // Long call / short put take stock; long put / short call deliver it.
+      const buys = (c.right === "C") === p.qty > 0;
+      this.account.applyFill(stock, buys ? "BUY" : "SELL", contracts * c.multiplier, c.strike, 0);
+      out.push({ conId: c.conId, symbol: c.symbol, quantity: p.qty, outcome: p.qty > 0 ? "exercised" : "assigned", underlyingPrice: price, stockShares: (buys ? 1 : -1) * contracts * c.multiplier, strike: c.strike });
+    }
+    if (out.length > 0) this.events.portfolioChanged();
+    return out;
+  }
+
+  /**
+   * A new TWS (restarted, or a new Gateway): it no longer holds the old session's orders or
+   * executions, and hands out order ids from 1 again. Positions and cash stay (they are the account's).
+   */
+  forgetSession(): void {
+    this.stop();
+    this.scheduled.clear();
+    this.orders.clear();
+    this.executions.length = 0;
+    this.maxOrderId = 0;
   }
 
   rejectNextOrder(reason: string): void {
@@ -169,7 +257,7 @@ export class Engine {
     o.totalQuantity = req.totalQuantity;
     o.remaining = req.totalQuantity - o.filled;
     o.orderRef = req.orderRef || o.orderRef;
-    o.updatedAt = Date.now();
+    o.updatedAt = this.now();
     this.events.orderUpdate(o);
     this.tryFill(o);
     return { kind: "accepted", order: o };
@@ -179,7 +267,7 @@ export class Engine {
     const byConId = req.contract.conId ? this.market.contract(req.contract.conId) : undefined;
     // a contract given by conId alone is enough for TWS
     const secType = req.contract.secType.toUpperCase() || byConId?.secType || "";
-    const now = Date.now();
+    const now = this.now();
     const base = {
       orderId: req.orderId, clientId, permId: 0, account: req.account || this.account.id, orderRef: req.orderRef,
       action: (req.action === "SELL" ? "SELL" : "BUY") as "BUY" | "SELL", totalQuantity: req.totalQuantity,
@@ -364,7 +452,7 @@ export class Engine {
   private setStatus(o: SimOrder, status: SimOrder["status"]): void {
     if (o.permId === 0) o.permId = ++this.permSeq;
     o.status = status;
-    o.updatedAt = Date.now();
+    o.updatedAt = this.now();
     this.events.orderUpdate(o);
   }
 
@@ -438,4 +526,26 @@ function orderContract(c: SimContract): SimOrder["contract"] {
 }
 
 const key = (clientId: number, orderId: number): string => `${clientId}:${orderId}`;
+
+const NY_CLOSE_MINUTES = 16 * 60;
+const nyDayFormat = new Intl.DateTimeFormat("en-CA", { timeZone: "America/New_York", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false });
+
+/**
+ * The close (16:00 New York) of the session a DAY order placed at `ms` works in: that day's, or
+ * the next weekday's when placed after the close or on a weekend. Found by stepping minutes
+ * forward in New York time, so daylight-saving changes need no arithmetic of their own.
+ */
+export function sessionClose(ms: number): number {
+  const parts = (t: number) => {
+    const p = Object.fromEntries(nyDayFormat.formatToParts(new Date(t)).map((x) => [x.type, x.value]));
+    const weekday = new Date(Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day))).getUTCDay();
+    return { minutes: (Number(p.hour) % 24) * 60 + Number(p.minute), weekday };
+  };
+  let t = Math.ceil(ms / 60_000) * 60_000;
+  for (let i = 0; i < 5 * 24 * 60; i++, t += 60_000) {
+    const { minutes, weekday } = parts(t);
+    if (weekday !== 0 && weekday !== 6 && minutes === NY_CLOSE_MINUTES) return t;
+  }
+  return t;
+}
 const round4 = (x: number): number => Math.round(x * 10_000) / 10_000;

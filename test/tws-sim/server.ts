@@ -147,6 +147,12 @@ export class SimServer {
     this.sessions.clear();
   }
 
+  /** TWS restarted (or a new Gateway): every socket drops, and the new TWS holds none of the old session's orders. */
+  restartTws(): void {
+    this.dropAll();
+    this.engine.forgetSession();
+  }
+
   async refuseConnections(on: boolean): Promise<void> {
     if (on === this.refusing) return;
     this.refusing = on;
@@ -292,7 +298,7 @@ export class SimServer {
       case "reqIds":
         return this.send(s, E.nextValidId(this.engine.nextOrderId()));
       case "reqCurrentTime":
-        return this.send(s, E.currentTime(Math.floor(Date.now() / 1000)));
+        return this.send(s, E.currentTime(Math.floor(this.engine.now() / 1000)));
       case "reqManagedAccts":
         return this.send(s, E.managedAccts(this.opts.account));
       case "reqMarketDataType":

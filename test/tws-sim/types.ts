@@ -59,6 +59,8 @@ export interface SimOrder {
   commission: number;
   rejectCode?: number;
   rejectReason?: string;
+  /** TWS's words on how a finished order ended (COMPLETED_ORDER's completedStatus), when not the default. */
+  completedStatus?: string;
   createdAt: number;
   updatedAt: number;
 }

@@ -1,0 +1,103 @@
+// Options expire: once the broker's day has passed a trade's expiry close (16:00 New York) and TWS
+// no longer holds any of its option legs (they lapsed, or were exercised or assigned — OCC
+// auto-exercises at $0.01 in the money), the trade is closed with its realized P&L: the legs leave
+// at no price, as IBKR books them, so the P&L is the premium flows of its fills. Stock that TWS
+// then holds in the underlying is an assignment's: it is alerted, carries its own risk on
+// get_positions, and a short stock position trips a breaker until a person resets it.
+import { newYorkParts, tradingDay } from "../shared/trade-id";
+import type { OptionContract } from "../shared/order";
+import type { Position } from "../shared/tools";
+import { checkBreakers } from "./breakers";
+import { bookClose } from "./bridge-events";
+import type { DeskContext } from "./desk-context";
+import { getKv, setKv } from "./kv";
+import { getOrderByRef, closeRef, legsOf, listTrades } from "./ledger";
+import { breaker, setBreaker } from "./safety-state";
+
+/** How long after an expiry settlement stock in its underlying is taken for an assignment's. */
+const ASSIGNMENT_WINDOW_MS = 7 * 86_400_000;
+
+/** The broker's clock: ours, or TWS's when the bridge told us it runs apart (tws_clock). */
+export function brokerNow(ctx: DeskContext): Date {
+  const now = ctx.now();
+  const clock = getKv<{ skew_ms: number } | null>(ctx.sql, "tws_clock", null);
+  return clock && Number.isFinite(clock.skew_ms) ? new Date(now.getTime() + clock.skew_ms) : now;
+}
+
+/** Whether an expiry day (YYYY-MM-DD) has closed (16:00 New York) by `at`. */
+export function expiryClosed(expiry: string, at: Date): boolean {
+  const { date, time } = newYorkParts(at);
+  return date > expiry || (date === expiry && time >= "160000");
+}
+
+function positions(ctx: DeskContext): Position[] {
+  return ctx.sql.exec<{ position_json: string }>("SELECT position_json FROM positions").toArray().map((r) => JSON.parse(r.position_json) as Position);
+}
+
+const holds = (held: readonly Position[], c: OptionContract): boolean =>
+  held.some((p) => p.sec_type === "OPT" && p.quantity !== 0 && p.symbol === c.symbol && p.expiry === c.expiry && p.strike === c.strike && p.right === c.right);
+
+/**
+ * Closes every open trade whose option legs have all expired and left the account; then checks
+ * the underlyings for stock an assignment left. Runs after position changes, reconciliation and
+ * the broker's clock moving. Synchronous: the ledger changes in one turn.
+ */
+export function settleExpirations(ctx: DeskContext): void {
+  const at = brokerNow(ctx);
+  const held = positions(ctx);
+  for (const trade of listTrades(ctx.sql, { state: "open", limit: 1000 })) {
+    const legs = legsOf(trade);
+    const options = legs.filter((leg) => leg.contract.sec_type !== "STK").map((leg) => leg.contract as OptionContract);
+    if (options.length === 0 || options.length !== legs.length) continue;
+    if (!options.every((c) => expiryClosed(c.expiry, at))) continue;
+    // TWS processes expiries after the close: until its positions drop the legs, the trade stands.
+    if (options.some((c) => holds(held, c))) continue;
+    const close = getOrderByRef(ctx.sql, closeRef(trade.trade_id));
+    if (close && !["Filled", "Cancelled", "Rejected", "Inactive"].includes(close.status)) continue;
+    ctx.audit("edge", "trade_expired", {
+      trade_id: trade.trade_id, symbol: trade.symbol, expiries: [...new Set(options.map((c) => c.expiry))], broker_time: at.toISOString(),
+      note: "its option legs expired and TWS no longer holds them (lapsed, or exercised/assigned into stock); they leave at no price",
+    });
+    bookClose(ctx, trade.trade_id, true);
+    const settled = getKv<Record<string, string>>(ctx.sql, "expiry_settled", {});
+    settled[trade.symbol] = tradingDay(at);
+    setKv(ctx.sql, "expiry_settled", settled);
+  }
+  checkAssignedStock(ctx, held);
+}
+
+/**
+ * Stock in an underlying whose options trade was settled at expiry is an assignment's (or an
+ * exercise's): alert once per position size, and trip the assignment breaker for a short one —
+ * a short stock position has no bounded loss, and only a person may decide what to do with it.
+ */
+export function checkAssignedStock(ctx: DeskContext, held: readonly Position[] = positions(ctx)): void {
+  const settled = getKv<Record<string, string>>(ctx.sql, "expiry_settled", {});
+  const alerted = getKv<Record<string, number>>(ctx.sql, "assignment_alerted", {});
+  // Assignments post by the next trading day; a week covers a long weekend and a late bridge.
+  const since = tradingDay(new Date(brokerNow(ctx).getTime() - ASSIGNMENT_WINDOW_MS));
+  let changed = false;
+  for (const p of held) {
+    if (p.sec_type !== "STK" || p.quantity === 0 || !settled[p.symbol] || settled[p.symbol]! < since) continue;
+    if (alerted[p.con_id] === p.quantity) continue;
+    alerted[p.con_id] = p.quantity;
+    changed = true;
+    const short = p.quantity < 0;
+    const message = `${short ? "SHORT " : ""}${Math.abs(p.quantity)} ${p.symbol} shares after the options expired (assignment or exercise): ${short ? "a short stock position's loss is unbounded" : `worst case ${Math.abs(p.quantity * (p.current_price ?? p.avg_cost)).toFixed(2)} USD if it went to zero`}`;
+    ctx.audit("edge", "assignment_stock", { symbol: p.symbol, con_id: p.con_id, quantity: p.quantity, avg_cost: p.avg_cost, expiry_day: settled[p.symbol], message });
+    ctx.writeLog("circuit_breaker", message, { symbol: p.symbol, con_id: p.con_id, quantity: p.quantity });
+    if (short && !breaker(ctx.sql, "assignment").tripped) {
+      setBreaker(ctx.sql, "assignment", { tripped: true, reason: `Short ${Math.abs(p.quantity)} ${p.symbol} shares left by an assignment: no new positions until a person resets this breaker`, at: ctx.now().toISOString() });
+      ctx.audit("edge", "breaker_tripped", { breaker: "assignment", reason: message });
+    }
+  }
+  if (changed) setKv(ctx.sql, "assignment_alerted", alerted);
+  checkBreakers(ctx);
+}
+
+/** The loss a position can bring by itself: stock to zero (long), unbounded (short: null); options are valued in their trades. */
+export function positionRisk(p: Position): { worst_case_loss?: number | null; risk_note?: string } {
+  if (p.sec_type !== "STK") return {};
+  if (p.quantity < 0) return { worst_case_loss: null, risk_note: "short stock: the loss is unbounded" };
+  return { worst_case_loss: Math.round(p.quantity * (p.current_price ?? p.avg_cost) * 100) / 100, risk_note: "long stock: the price could go to zero" };
+}

@@ -1,0 +1,78 @@
+// Expiry day: a trade holding short option legs that expire today (New York) carries pin risk —
+// whether they are assigned turns on the last minutes' price. Such trades are flagged with the time
+// left to the close and, when TWS quotes the underlying, how near the money their short strikes are.
+// close_position stays allowed for them under every stop and breaker (closes are never refused).
+import type { OptionContract } from "../shared/order";
+import { newYorkParts, tradingDay } from "../shared/trade-id";
+import type { DeskContext } from "./desk-context";
+import { brokerNow } from "./expirations";
+import { activeTrades, legsOf, type TradeRow } from "./ledger";
+import type { ExpiryDayFlag } from "./tool-schemas";
+
+/** A short strike within this fraction of the underlying's price is "near the money". */
+export const PIN_BAND = 0.01;
+/** Regular options trading closes at 16:00 New York; equity options stop trading then. */
+const CLOSE_MINUTES = 16 * 60;
+/** The longest an expiry-day read waits for the bridge's quote of an underlying. */
+const QUOTE_WAIT_MS = 3_000;
+
+/** Trades with short option legs expiring on the current New York trading day. */
+export function expiringShortLegs(trades: readonly TradeRow[], now: Date): { trade: TradeRow; shorts: OptionContract[] }[] {
+  const today = tradingDay(now);
+  const out: { trade: TradeRow; shorts: OptionContract[] }[] = [];
+  for (const trade of trades) {
+    if (!["working", "open", "closing", "unknown"].includes(trade.state)) continue;
+    const shorts = legsOf(trade)
+      .filter((leg) => leg.action === "SELL" && leg.contract.sec_type !== "STK" && (leg.contract as OptionContract).expiry === today)
+      .map((leg) => leg.contract as OptionContract);
+    if (shorts.length > 0) out.push({ trade, shorts });
+  }
+  return out;
+}
+
+export function minutesToClose(now: Date): number {
+  const t = newYorkParts(now).time;
+  const minutes = Number(t.slice(0, 2)) * 60 + Number(t.slice(2, 4)) + Number(t.slice(4, 6)) / 60;
+  return Math.max(0, Math.round(CLOSE_MINUTES - minutes));
+}
+
+async function underlyingPrice(ctx: DeskContext, symbol: string): Promise<number | null> {
+  if (!ctx.link.socket()) return null;
+  try {
+    const quote = await Promise.race([
+      ctx.link.request("quote", { legs: [{ action: "BUY", contract: { symbol, sec_type: "STK" }, quantity: 1 }] }),
+      new Promise<null>((resolve) => setTimeout(() => resolve(null), QUOTE_WAIT_MS)),
+    ]);
+    const price = quote ? (quote.mid ?? quote.last) : null;
+    return price !== null && Number.isFinite(price) && price > 0 ? price : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The expiry-day flags of the active trades (or of `trades`), with one quote per underlying. */
+export async function expiryDayFlags(ctx: DeskContext, trades: readonly TradeRow[] = activeTrades(ctx.sql)): Promise<ExpiryDayFlag[]> {
+  // The broker's day: TWS's clock when it runs apart from ours (flags only warn, they never release risk).
+  const now = brokerNow(ctx);
+  const expiring = expiringShortLegs(trades, now);
+  if (expiring.length === 0) return [];
+  const minutesLeft = minutesToClose(now);
+  const prices = new Map<string, number | null>();
+  for (const symbol of new Set(expiring.map((e) => e.trade.symbol))) prices.set(symbol, await underlyingPrice(ctx, symbol));
+  return expiring.map(({ trade, shorts }) => {
+    const price = prices.get(trade.symbol) ?? null;
+    const distance = price === null ? null : Math.min(...shorts.map((c) => Math.abs(price - c.strike) / price));
+    const near = distance === null ? null : distance <= PIN_BAND;
+    const left = minutesLeft > 0 ? `${Math.floor(minutesLeft / 60)} h ${minutesLeft % 60} min to the 16:00 New York close` : "the session has closed";
+    const note =
+      near === null
+        ? `Short legs expire today (${left}); the underlying's price could not be read, so treat them as at risk of assignment. close_position stays available.`
+        : near
+          ? `PIN RISK: a short strike is within ${(distance! * 100).toFixed(2)}% of ${trade.symbol} at ${price} with ${left}. close_position stays available under every stop and breaker.`
+          : `Short legs expire today (${left}); the nearest short strike is ${(distance! * 100).toFixed(2)}% from ${trade.symbol} at ${price}.`;
+    return {
+      trade_id: trade.trade_id, symbol: trade.symbol, expiry: shorts[0]!.expiry, short_strikes: shorts.map((c) => ({ strike: c.strike, right: c.right })),
+      minutes_left: minutesLeft, underlying_price: price, near_money: near, nearest_short_distance_pct: distance === null ? null : Math.round(distance * 10_000) / 100, note,
+    };
+  });
+}

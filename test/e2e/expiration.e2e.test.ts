@@ -1,0 +1,151 @@
+// Expiration end to end (issue 16), with the simulator, wrangler dev and the bridge as processes:
+// a filled iron condor is held to expiry with its short call a dollar in the money — on expiry day
+// it is flagged for pin risk with the time left (by TWS's clock) — then the simulator's clock passes
+// the expiry close, the simulator settles it as OCC does (the short call assigned into
+// short stock, the other legs lapsing — as position and cash changes), the bridge tells the edge
+// TWS's clock, and the edge closes the trade with its realized P&L, shows the short stock with its
+// own (unbounded) risk, alerts it and trips the assignment breaker until a person resets it.
+// Simulator executions and positions match the ledger and the edge's positions throughout.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sessionClose } from "../tws-sim/orders";
+import { details, type FaultStack, longOption, type PlaceAnswer, quotedOptions, type SimChain, startFaultStack, waitUntil } from "../faults/support";
+import { ironCondor, waitOrderStatus } from "./scenario";
+
+let t: FaultStack;
+beforeAll(async () => {
+  // The heartbeat (reqCurrentTime) is how the bridge learns TWS's clock.
+  t = await startFaultStack("expiration", { bridgeEnv: { BRIDGE_TWS_HEARTBEAT_MS: "500" } });
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+interface ViewTrade { trade_id: string; state: string; realized_pnl: number | null; legs: { action: string; contract: { strike: number; right: string; expiry: string } }[]; fills: { exec_id: string; sec_type: string; side: string; shares: number; price: number; commission: number | null }[] }
+interface StateView { trades: ViewTrade[]; positions: { con_id: number; symbol: string; sec_type: string; quantity: number; worst_case_loss?: number | null }[]; breakers: { name: string; tripped: boolean }[] }
+const state = async () => (await (await t.stack.admin("/api/state")).json()) as StateView;
+const auditOf = async (action: string) => (await t.audit()).filter((r) => r.action === action);
+
+/** Executions and positions at TWS match the ledger's fills (once each, audited once) and the edge's positions. */
+async function differences(): Promise<string[]> {
+  const sim = await t.simState();
+  const view = await state();
+  const audit = await t.audit();
+  const out: string[] = [];
+  const fills = view.trades.flatMap((tr) => tr.fills.map((f) => f.exec_id));
+  if (new Set(fills).size !== fills.length) out.push("the ledger holds a fill twice");
+  for (const e of sim.executions) {
+    if (!fills.includes(e.execId)) out.push(`execution ${e.execId} missing from the ledger`);
+    const rows = audit.filter((r) => (r.action === "fill" || r.action === "fill_recovered") && details(r).exec_id === e.execId).length;
+    if (rows !== 1) out.push(`execution ${e.execId} has ${rows} fill rows in the audit log`);
+  }
+  for (const id of fills) if (!sim.executions.some((e) => e.execId === id)) out.push(`ledger fill ${id} was never executed at TWS`);
+  const simPositions = new Map(sim.positions.filter((p) => p.position !== 0).map((p) => [p.conId, p.position]));
+  const edgePositions = new Map(view.positions.map((p) => [p.con_id, p.quantity]));
+  for (const [conId, qty] of simPositions) if (edgePositions.get(conId) !== qty) out.push(`position ${conId}: TWS ${qty}, edge ${edgePositions.get(conId) ?? 0}`);
+  for (const [conId, qty] of edgePositions) if (!simPositions.has(conId)) out.push(`position ${conId}: edge ${qty}, TWS none`);
+  for (const o of sim.orders) {
+    const mine = view.trades.find((tr) => tr.trade_id === o.orderRef);
+    if (!mine) out.push(`TWS order ${o.orderId} (${o.orderRef}) missing from the ledger`);
+  }
+  return out;
+}
+async function expectLevel(): Promise<void> {
+  let last: string[] = [];
+  await waitUntil("the ledger, positions and audit log to agree with TWS", async () => (last = await differences()).length === 0, 30_000, 500).catch((error: Error) => {
+    throw new Error(`${error.message}\n${last.join("\n")}`);
+  });
+}
+
+describe("expiration", () => {
+  it("an iron condor held to expiry: the short call assigned into short stock, the rest lapsing; the trade closes with its P&L, the stock is alerted with its risk and trips the assignment breaker", async () => {
+    const condor = await ironCondor(t.mcp, "SPY", { pricing: "touch" });
+    const placed = await t.mcp.tool<PlaceAnswer>("place_order", condor);
+    expect(placed.isError, placed.text).toBe(false);
+    const tradeId = placed.structured.trade_id!;
+    await waitOrderStatus(t.mcp, placed.structured.order_id!, ["Filled"]);
+    await waitUntil("the trade to be open", async () => (await state()).trades.find((x) => x.trade_id === tradeId)?.state === "open", 20_000);
+    await expectLevel();
+
+    // Expiry day, two hours before the close, SPY a dollar above the short call (below its wing):
+    // TWS's clock says so, and the trade is flagged for pin risk with the time left.
+    const shortCall = condor.legs.map((l) => ({ action: l.action, contract: l.contract as { strike: number; expiry: string; right: string } })).find((l) => l.action === "SELL" && l.contract.right === "C")!.contract;
+    await t.stack.simControl("/price", { symbol: "SPY", price: shortCall.strike + 1 });
+    const [y, m, d] = shortCall.expiry.split("-").map(Number) as [number, number, number];
+    const close = sessionClose(Date.UTC(y, m - 1, d, 15));
+    const simNow = async () => Date.parse(((await t.stack.simControl("/clock", { advance_ms: 0 })) as { now: string }).now);
+    await t.stack.simControl("/clock", { advance_ms: close - 2 * 3_600_000 - (await simNow()) });
+    type Flag = { trade_id: string; near_money: boolean | null; minutes_left: number; note: string };
+    let flags: Flag[] = [];
+    await waitUntil("the expiry-day flag", async () => (flags = (await t.mcp.tool<{ expiry_day?: Flag[] }>("get_safety_status", {})).structured.expiry_day ?? []).length > 0, 20_000, 300);
+    expect(flags).toEqual([expect.objectContaining({ trade_id: tradeId, near_money: true })]);
+    expect(flags[0]!.minutes_left).toBeGreaterThanOrEqual(118);
+    expect(flags[0]!.minutes_left).toBeLessThanOrEqual(121);
+    const listed = await t.mcp.tool<{ trades: { trade_id: string; expiry_day?: Flag }[] }>("list_trades", {});
+    expect(listed.structured.trades.find((x) => x.trade_id === tradeId)?.expiry_day).toMatchObject({ near_money: true });
+    expect(((await (await t.stack.admin("/api/state")).json()) as { expiry_day: Flag[] }).expiry_day.map((f) => f.trade_id)).toEqual([tradeId]);
+
+    // Past the close: the simulator settles the options as OCC does.
+    const advanced = (await t.stack.simControl("/clock", { advance_ms: close + 60_000 - (await simNow()) })) as { settled: { outcome: string; quantity: number; stockShares?: number }[] };
+    expect(advanced.settled.map((s) => s.outcome).sort()).toEqual(["assigned", "lapsed", "lapsed", "lapsed"]);
+    expect(advanced.settled.find((s) => s.outcome === "assigned")).toMatchObject({ quantity: -1, stockShares: -100 });
+
+    await waitUntil("the expired trade to close", async () => (await state()).trades.find((x) => x.trade_id === tradeId)?.state === "closed", 30_000, 300);
+    const trade = (await state()).trades.find((x) => x.trade_id === tradeId)!;
+    // Realized P&L: the premium flows of its fills less commissions (the legs left at no price).
+    const premium = trade.fills.filter((f) => f.sec_type === "OPT").reduce((sum, f) => sum + (f.side === "SLD" ? 1 : -1) * f.shares * f.price * 100 - (f.commission ?? 0), 0);
+    expect(trade.realized_pnl).toBeCloseTo(premium, 2);
+    expect((await auditOf("trade_expired")).map((r) => details(r).trade_id)).toEqual([tradeId]);
+
+    // The short stock the assignment left: on get_positions with unbounded risk, alerted, breaker tripped.
+    await waitUntil("the assignment alert", async () => (await auditOf("assignment_stock")).length > 0, 20_000);
+    expect(details((await auditOf("assignment_stock"))[0]!)).toMatchObject({ symbol: "SPY", quantity: -100 });
+    const positions = await t.mcp.tool<{ positions: { symbol: string; sec_type: string; quantity: number; worst_case_loss?: number | null; risk_note?: string }[] }>("get_positions", {});
+    expect(positions.structured.positions).toEqual([expect.objectContaining({ symbol: "SPY", sec_type: "STK", quantity: -100, worst_case_loss: null })]);
+    expect((await state()).breakers.find((b) => b.name === "assignment")).toMatchObject({ tripped: true });
+    const refused = await t.mcp.tool<PlaceAnswer>("place_order", await ironCondor(t.mcp, "QQQ", { pricing: "mid" }));
+    expect(refused.isError).toBe(true);
+    expect(refused.text).toMatch(/assignment/);
+    const clockRows = await auditOf("tws_clock");
+    expect(clockRows.length).toBeGreaterThan(0);
+    await expectLevel();
+
+    // A person acts: the breaker is reset with a reason; the stock stays visible with its risk.
+    const reset = await t.stack.admin("/api/breakers/reset", { breaker: "assignment", reason: "buying the shares back in TWS", by: "ops" });
+    expect(reset.status).toBe(200);
+    expect((await state()).breakers.find((b) => b.name === "assignment")).toMatchObject({ tripped: false });
+    expect(((await t.simState()).protocolWarnings)).toEqual([]);
+  });
+
+  it("the day's roll across a bridge disconnect: TWS's day turns while the bridge is away — its DAY order ends and is settled expired, TWS's daily P&L restarts; the loss streak and drawdown stand", async () => {
+    const chain = (await t.stack.simControl("/chain")) as Record<string, SimChain>;
+    const [q] = await quotedOptions(t.mcp, chain.QQQ!, "QQQ", "P", 1);
+    const placed = await t.mcp.tool<PlaceAnswer>("place_order", longOption(q!));
+    expect(placed.isError, placed.text).toBe(false);
+    const tradeId = placed.structured.trade_id!;
+    await waitOrderStatus(t.mcp, placed.structured.order_id!, ["Submitted"]);
+    type Limits = { limits: { name: string; used: number }[] };
+    const used = async () => Object.fromEntries(((await t.mcp.tool<Limits>("get_safety_status", {})).structured.limits).map((l) => [l.name, l.used]));
+    const before = await used();
+
+    await t.stack.stopBridge();
+    const order = ((await t.simState()).orders as unknown as { orderRef: string; createdAt: number }[]).find((o) => o.orderRef === tradeId)!;
+    const now = (await t.stack.simControl("/clock", { advance_ms: 0 })) as { now: string };
+    const pnlBefore = (await t.simState()).account.dailyPnL;
+    // Past the order's session close and New York midnight after it.
+    const advanced = (await t.stack.simControl("/clock", { advance_ms: sessionClose(order.createdAt) + 9 * 3_600_000 - Date.parse(now.now) })) as { expired: number };
+    expect(advanced.expired).toBe(1);
+    const sim = await t.simState();
+    expect(sim.account.dailyPnL).toBe(0);
+    expect(pnlBefore).not.toBe(0);
+
+    await t.stack.startBridge();
+    await t.stack.waitBridgeLinked(60_000);
+    await waitUntil("the DAY order to be settled expired", async () => (await state()).trades.find((x) => x.trade_id === tradeId)?.state === "expired", 30_000);
+    const after = await used();
+    // The loss streak and the drawdown stand (the edge's daily loss turns with its own New York day,
+    // tested in test/edge/day-roll.test.ts: wrangler dev's clock cannot be moved).
+    expect(after.consecutive_losses).toBe(before.consecutive_losses);
+    expect(after.drawdown).toBeCloseTo(before.drawdown!, 3);
+    await expectLevel();
+  });
+});
