@@ -109,19 +109,13 @@ describe("TWS outages heal themselves", () => {
   it("an order sent into a silent TWS (the bridge's own ack timeout answers first) is settled once TWS is back, not left Unknown", async () => {
     await orderSlots(1);
     const order = await restingOption("QQQ", "P");
-    let silenced = false;
-    t.edgeProxy!.onServerChunk = (chunk) => {
-      if (!silenced && chunk.includes('"op":"place"')) {
-        silenced = true;
-        // Hold the request in the paused bridge while TWS goes silent, then let it through.
-        t.freezeBridge();
-      }
-    };
+    // The bridge quotes the legs itself (one trip) and then sends PLACE_ORDER: hold that message
+    // at the TWS proxy, make TWS silent, and only then let it reach TWS.
+    const held = t.twsProxy!.holdNext(3);
     const answering = t.mcp.tool<PlaceAnswer>("place_order", order);
-    await untilPlaceReachesBridge(() => silenced, answering);
-    t.edgeProxy!.onServerChunk = null;
+    const { release } = await held;
     await t.stack.simControl("/fault", { name: "silent", on: true });
-    t.thawBridge();
+    release();
     const answer = await answering;
     expect(answer.structured.status, answer.text).toBe("Unknown");
     expect(answer.text).toMatch(/did not acknowledge/);

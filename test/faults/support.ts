@@ -22,9 +22,16 @@ export type TrapMode =
   /** The message never reaches TWS (the bridge died before its bytes left the box). */
   | "drop"
   /** TWS gets the message, but nothing TWS says reaches the bridge afterwards (the ack is lost). */
-  | "forward_then_mute";
+  | "forward_then_mute"
+  /** The message waits at the proxy until the test releases it (see holdNext). */
+  | "hold";
 
-interface Trap { msgId: string; mode: TrapMode; onTrapped: (fields: string[]) => void }
+interface Trap {
+  msgId: string;
+  mode: TrapMode;
+  onTrapped: (fields: string[]) => void;
+  onHeld?: (held: { fields: string[]; release: () => void }) => void;
+}
 
 /**
  * A loopback TCP proxy. With `tws: true` it reads the client's TWS framing ("API\0", then 4-byte
@@ -57,6 +64,16 @@ export class TcpProxy {
   trapNext(msgId: number, mode: TrapMode): Promise<string[]> {
     return new Promise((resolve) => {
       this.trap = { msgId: String(msgId), mode, onTrapped: resolve };
+    });
+  }
+
+  /**
+   * Holds the next client message of `msgId` at the proxy until `release()` is called, so a test
+   * can change TWS (make it silent) between the moment the bridge sends and the moment TWS reads.
+   */
+  holdNext(msgId: number): Promise<{ fields: string[]; release: () => void }> {
+    return new Promise((resolve) => {
+      this.trap = { msgId: String(msgId), mode: "hold", onTrapped: () => undefined, onHeld: resolve };
     });
   }
 
@@ -130,6 +147,7 @@ export class TcpProxy {
             pair.holdServer = true;
             server.write(frame);
           }
+          if (trap.mode === "hold") trap.onHeld?.({ fields, release: () => void server.write(frame) });
           trap.onTrapped(fields);
           continue;
         }
