@@ -9,6 +9,10 @@ const TEST_BRIDGE_PUBLIC_KEY = "NV_ejCHOVAgLdx28o76Rbt3DwIJntr7M0Ms6RoPqx-k";
 export default defineConfig({
   test: {
     reporters: ["default", "./test/support/project-times.ts"],
+    // Two workers on the 2-core machines (the default would be one): the e2e files, one at a
+    // time and mostly waiting on real processes and the order-rate limit, run beside the node and
+    // edge files instead of after them.
+    maxWorkers: 2,
     projects: [
       {
         test: {
