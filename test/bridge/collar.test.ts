@@ -5,27 +5,20 @@
 // preview_with_quote answers the quote and the what-if in one request.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { collarBand } from "../../shared/checks";
 import { netLimitPrice } from "../../shared/combo-price";
 import { analyzeOrder } from "../../shared/risk";
 import { tradingDay } from "../../shared/trade-id";
-import { placeParams, type Rig, spyIronCondor, startRig, until } from "./helpers";
+import { placeParams, spyIronCondor, until, rigPerTest } from "./helpers";
 
-let rig: Rig;
-beforeEach(async () => {
-  rig = await startRig();
-});
-afterEach(async () => {
-  expect(rig.sim.protocolWarnings()).toEqual([]);
-  await rig.stop();
-});
+const current = rigPerTest();
 
 const risk = (legs: Parameters<typeof analyzeOrder>[0]) => analyzeOrder(legs, { today: tradingDay(new Date()) }).worstCaseLoss as number;
 
 describe("the bridge's collar on its own quote", () => {
   it("sends an order whose band holds the market's mid, refuses one priced off the market with the amounts, and nothing of it reaches TWS", async () => {
-    const { sim, edge, config } = rig;
+    const { sim, edge, config } = current.rig;
     const legs = spyIronCondor(sim);
     const placed = await edge.ok<{ order_id: number }>("place", placeParams("IRON_CONDOR_SPY_20261201_100000", legs, risk(legs), { collar: collarBand(legs), exposure_group: "SPY" }));
     expect(sim.orders().map((o) => o.orderId)).toEqual([placed.order_id]);
@@ -49,7 +42,7 @@ describe("the bridge's collar on its own quote", () => {
   });
 
   it("refuses when its quote's mid leaves a band narrower than the shared collar (the bridge may only refuse), and when TWS reports another underlying", async () => {
-    const { sim, edge } = rig;
+    const { sim, edge } = current.rig;
     const legs = spyIronCondor(sim);
     const net = netLimitPrice(legs);
     // An edge band that holds only the limit itself: a natural-priced condor's mid is not on it.
@@ -63,7 +56,7 @@ describe("the bridge's collar on its own quote", () => {
   });
 
   it("preview_with_quote: the legs' quote and IBKR's what-if in one request", async () => {
-    const { sim, edge } = rig;
+    const { sim, edge } = current.rig;
     const legs = spyIronCondor(sim);
     const both = await edge.ok<{ quote: { mid: number; underlying: string }; quote_error: string | null; margin: { init_margin_change: number | null }; margin_error: string | null }>(
       "preview_with_quote", placeParams("PREVIEW_SPY", legs, risk(legs)),

@@ -13,7 +13,7 @@ import type { Leg } from "../../shared/order";
 import { type Challenge, type Event, type Hello, helloSigningText, PROTOCOL_VERSION } from "../../shared/protocol";
 import { type Simulator, startSimulator } from "../tws-sim/index";
 import { sleep, until as pollUntil } from "../support/ib-client";
-import { afterEach } from "vitest";
+import { afterEach, beforeEach, expect } from "vitest";
 
 export const TOKEN = "test-bridge-token-0123456789";
 export { sleep };
@@ -30,6 +30,19 @@ export function cleanupAfterEach(): (() => Promise<void>)[] {
     for (const fn of cleanups.splice(0).reverse()) await fn();
   });
   return cleanups;
+}
+
+/** A fresh rig for every test of the file (`current.rig`), its simulator checked for protocol warnings after it. */
+export function rigPerTest(): { readonly rig: Rig } {
+  const current = {} as { rig: Rig };
+  beforeEach(async () => {
+    current.rig = await startRig();
+  });
+  afterEach(async () => {
+    expect(current.rig.sim.protocolWarnings()).toEqual([]);
+    await current.rig.stop();
+  });
+  return current;
 }
 
 /** A rig per call, stopped after the test by `cleanups`. */

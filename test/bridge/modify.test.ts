@@ -2,22 +2,15 @@
 // market keeps its order id and orderRef and fills at the new price; a close placed at a limit is
 // walked too; the bridge refuses a modify that changes anything but the price, touches an order
 // that is not working, or whose legs do not carry the new price (second key).
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { repriceLegs } from "../../shared/combo-price";
 import { MIN_LEG_PRICE } from "../../shared/limits";
 import type { Leg } from "../../shared/order";
 import { analyzeOrder } from "../../shared/risk";
 import { tradingDay } from "../../shared/trade-id";
-import { placeParams, type Rig, spyIronCondor, startRig, until } from "./helpers";
+import { placeParams, spyIronCondor, until, rigPerTest } from "./helpers";
 
-let rig: Rig;
-beforeEach(async () => {
-  rig = await startRig();
-});
-afterEach(async () => {
-  expect(rig.sim.protocolWarnings()).toEqual([]);
-  await rig.stop();
-});
+const current = rigPerTest();
 
 const TRADE = "IRON_CONDOR_SPY_20261125_103045";
 const risk = (legs: Leg[]) => analyzeOrder(legs, { today: tradingDay(new Date()) }).worstCaseLoss as number;
@@ -29,7 +22,7 @@ const priced = (legs: Leg[], net: number): Leg[] => {
 
 describe("modify", () => {
   it("walks a resting condor to a marketable price: same order id and orderRef, filled at the new limit", async () => {
-    const { sim, edge } = rig;
+    const { sim, edge } = current.rig;
     const natural = spyIronCondor(sim);
     const naturalNet = placeParams(TRADE, natural, 0).limit_price as number; // the marketable credit
     const resting = priced(natural, Math.round((naturalNet - 0.3) * 100) / 100); // asks 0.30 more credit
@@ -58,7 +51,7 @@ describe("modify", () => {
   });
 
   it("refuses a modify that changes the size, names another orderRef, or whose legs do not carry the price", async () => {
-    const { sim, edge } = rig;
+    const { sim, edge } = current.rig;
     const natural = spyIronCondor(sim);
     const naturalNet = placeParams(TRADE, natural, 0).limit_price as number;
     const resting = priced(natural, Math.round((naturalNet - 0.3) * 100) / 100);
@@ -84,7 +77,7 @@ describe("modify", () => {
   });
 
   it("a modify TWS refuses leaves the order working at its old price: no Rejected status reaches the edge", async () => {
-    const { sim, edge } = rig;
+    const { sim, edge } = current.rig;
     const natural = spyIronCondor(sim);
     const naturalNet = placeParams(TRADE, natural, 0).limit_price as number;
     const restingNet = Math.round((naturalNet - 0.3) * 100) / 100;
@@ -103,7 +96,7 @@ describe("modify", () => {
   });
 
   it("places a close at a limit and walks it to a fill", async () => {
-    const { sim, edge } = rig;
+    const { sim, edge } = current.rig;
     const legs = spyIronCondor(sim);
     await edge.ok("place", placeParams(TRADE, legs, risk(legs)));
     await until(() => sim.orders()[0]?.status === "Filled" && edge.events("position").length >= 4, 5000, "the opening fill");

@@ -5,26 +5,19 @@
 // all, what-if preview, order status, open orders and executions.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { analyzeOrder } from "../../shared/risk";
 import { tradingDay } from "../../shared/trade-id";
-import { placeParams, type Rig, spyIronCondor, startRig, until, optionQuote, isoExpiry } from "./helpers";
+import { placeParams, spyIronCondor, until, optionQuote, isoExpiry, rigPerTest } from "./helpers";
 
-let rig: Rig;
-beforeEach(async () => {
-  rig = await startRig();
-});
-afterEach(async () => {
-  expect(rig.sim.protocolWarnings()).toEqual([]);
-  await rig.stop();
-});
+const current = rigPerTest();
 
 const TRADE = "IRON_CONDOR_SPY_20261125_103045";
 const risk = (legs: Parameters<typeof analyzeOrder>[0]) => analyzeOrder(legs, { today: tradingDay(new Date()) }).worstCaseLoss as number;
 
 describe("placing orders", () => {
   it("sends an iron condor as one BAG order with orderRef = trade_id, streams four fills with commissions, writes the trade log", async () => {
-    const { sim, edge, config } = rig;
+    const { sim, edge, config } = current.rig;
     const legs = spyIronCondor(sim);
     const worst = risk(legs);
     expect(worst).toBeGreaterThan(0);
@@ -87,7 +80,7 @@ describe("placing orders", () => {
   });
 
   it("places a single leg as a plain OPT order, cancels it, and cancels all", async () => {
-    const { sim, edge } = rig;
+    const { sim, edge } = current.rig;
     const expiry = isoExpiry(sim.expiries()[2] as string);
     const q = optionQuote(sim, "SPY", expiry, 560, "P");
     // A long put bid well below the market rests.
@@ -114,7 +107,7 @@ describe("placing orders", () => {
   });
 
   it("answers a TWS rejection with tws_error and streams the order as Rejected with TWS's text", async () => {
-    const { sim, edge } = rig;
+    const { sim, edge } = current.rig;
     const legs = spyIronCondor(sim);
     sim.fault.rejectNextOrder("Simulated margin check");
     const response = await edge.request("place", placeParams(TRADE, legs, risk(legs)));
@@ -125,7 +118,7 @@ describe("placing orders", () => {
   });
 
   it("never sends one trade_id twice (a retried place is refused, not re-sent)", async () => {
-    const { sim, edge } = rig;
+    const { sim, edge } = current.rig;
     const legs = spyIronCondor(sim);
     await edge.ok("place", placeParams(TRADE, legs, risk(legs)));
     const again = await edge.request("place", placeParams(TRADE, legs, risk(legs)));
@@ -135,7 +128,7 @@ describe("placing orders", () => {
   });
 
   it("previews with a what-if order that never becomes a real order", async () => {
-    const { sim, edge } = rig;
+    const { sim, edge } = current.rig;
     const legs = spyIronCondor(sim);
     const preview = await edge.ok<{ init_margin_change: number; commission: number | null }>("preview", placeParams(TRADE, legs, risk(legs)));
     expect(preview.init_margin_change).toBe(500); // 5 wide x 100
@@ -145,7 +138,7 @@ describe("placing orders", () => {
 
 describe("the second key", () => {
   it("refuses an over-limit order the edge approved: it never reaches TWS, the edge hears why, the box logs it", async () => {
-    const { sim, edge, config } = rig;
+    const { sim, edge, config } = current.rig;
     const legs = spyIronCondor(sim, 2); // two lots: worst case above $500
     const worst = risk(legs);
     expect(worst).toBeGreaterThan(500);
@@ -171,11 +164,11 @@ describe("the second key", () => {
   });
 
   it("refuses every opening order while the emergency-stop file exists; a verified risk-reducing close still goes out", async () => {
-    const { sim, edge, config } = rig;
+    const { sim, edge, config } = current.rig;
     const legs = spyIronCondor(sim);
     const opened = await edge.ok<{ order_id: number }>("place", placeParams(TRADE, legs, risk(legs)));
     await until(() => sim.positions().length === 4, 5000, "the condor to fill");
-    await until(() => rig.bridge.mirror.positions().length === 4, 5000, "the mirror to hold the positions");
+    await until(() => current.rig.bridge.mirror.positions().length === 4, 5000, "the mirror to hold the positions");
 
     writeFileSync(config.emergencyStopFile, "operator stop\n");
     const refused = await edge.request("place", placeParams("IRON_CONDOR_SPY_20261125_120000", spyIronCondor(sim), risk(legs)));

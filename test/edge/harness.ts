@@ -75,6 +75,15 @@ export async function waitFor<T>(probe: () => Promise<T | null | undefined | fal
   }
 }
 
+/** The `count`-th reconciliation's audit details, once it has happened. */
+export async function reconciled(edge: Edge, count: number) {
+  const rows = await waitFor(async () => {
+    const r = await edge.audit("reconciled");
+    return r.length >= count ? r : null;
+  }, "reconciliation");
+  return JSON.parse(rows[count - 1]!.details_json);
+}
+
 type Answer = unknown | { error: { code: string; message: string; violations?: unknown[] } };
 type Handler = (params: any) => Answer | Promise<Answer>;
 

@@ -2,21 +2,13 @@
 // trade's CURRENT state from the ledger — an admin's rejection, an expiry, an Unknown order since
 // reconciled, a fill — with the first decision's risk figures, and never places anything again.
 import { describe, expect, it } from "vitest";
-import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, waitFor } from "./harness";
+import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, waitFor, reconciled } from "./harness";
 
 async function shadowEdge() {
   const edge = new Edge();
   const bridge = await FakeBridge.connect(edge);
   expect((await edge.admin("/api/shadow-mode", { on: true, reason: "probation" })).status).toBe(200);
   return { edge, bridge };
-}
-
-async function reconciled(edge: Edge, count: number) {
-  const rows = await waitFor(async () => {
-    const r = await edge.audit("reconciled");
-    return r.length >= count ? r : null;
-  }, "reconciliation");
-  return JSON.parse(rows[count - 1]!.details_json);
 }
 
 describe("idempotent replays report the trade's current state", () => {

@@ -6,15 +6,8 @@
 // refused, for tools and for events.
 import { describe, expect, it } from "vitest";
 import { completedFor } from "../../edge/order-ends";
-import { condorOrder, Edge, FakeBridge, ironCondor, waitFor } from "./harness";
+import { condorOrder, Edge, FakeBridge, ironCondor, reconciled } from "./harness";
 
-async function reconciled(edge: Edge, count: number) {
-  const rows = await waitFor(async () => {
-    const r = await edge.audit("reconciled");
-    return r.length >= count ? r : null;
-  }, "reconciliation");
-  return JSON.parse(rows[count - 1]!.details_json);
-}
 const trades = async (edge: Edge) => Object.fromEntries((await edge.call("list_trades", {})).structuredContent.trades.map((t: any) => [t.trade_id, t]));
 const health = (session: string) => ({ state: "connected", since: new Date().toISOString(), last_error: null, server_version: 193, session });
 

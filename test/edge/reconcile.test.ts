@@ -2,15 +2,7 @@
 // (never sent again), missed fills are recorded, an order TWS never saw releases its risk, and
 // events are stored exactly once per bridge process (seq ≤ last stored is ignored).
 import { describe, expect, it } from "vitest";
-import { condorOrder, Edge, execution, FakeBridge, ironCondor, waitFor } from "./harness";
-
-async function reconciled(edge: Edge, count: number) {
-  const rows = await waitFor(async () => {
-    const r = await edge.audit("reconciled");
-    return r.length >= count ? r : null;
-  }, "reconciliation");
-  return JSON.parse(rows[count - 1]!.details_json);
-}
+import { condorOrder, Edge, execution, FakeBridge, ironCondor, waitFor, reconciled } from "./harness";
 
 describe("reconciliation", () => {
   it("adopts an order whose ack was lost, records missed fills, releases an order TWS never saw", async () => {
