@@ -139,8 +139,3 @@ export function buildOrder(symbol: string, legs: readonly Leg[], resolved: reado
     description: `BUY ${price.units} combo: ${legs.map(describeLeg).join(", ")}`,
   };
 }
-
-/** The legs with every action reversed (the close of an open trade). */
-export function reverseLegs<L extends Pick<Leg, "action">>(legs: readonly L[]): L[] {
-  return legs.map((leg) => ({ ...leg, action: leg.action === "BUY" ? "SELL" : "BUY" }));
-}

@@ -3,11 +3,11 @@
 // orderRef = trade_id and transmit = true, and only while TWS is connected (never queued).
 import { EventName, type Order as IbOrder, OrderType, TimeInForce } from "@stoqey/ib";
 import { contractKey, type Leg } from "../shared/order";
-import { repriceLegs } from "../shared/combo-price";
+import { closingLegs, repriceLegs } from "../shared/combo-price";
 import { MIN_LEG_PRICE } from "../shared/limits";
 import type { IbkrMode, ModifyParams, OpName, OpParams, OpResult, PlaceParams, RequestMeta } from "../shared/protocol";
 import type { Violation } from "../shared/tools";
-import { buildOrder, type BuiltOrder, type ContractResolver, reverseLegs } from "./contracts";
+import { buildOrder, type BuiltOrder, type ContractResolver } from "./contracts";
 import { BridgeError, notConnected, TwsError } from "./errors";
 import type { Logger } from "./log";
 import type { MarketData } from "./market-data";
@@ -261,7 +261,7 @@ export function createOperations(deps: OperationDeps): Handlers {
     } else {
       const violations = closeViolations(p.legs, p.symbol);
       if (violations.length > 0) refuse(p.order_ref, "second_key_refused", violations);
-      outgoing = closeAtLimit(p.order_ref, reverseLegs(p.legs), p.limit_price);
+      outgoing = closeAtLimit(p.order_ref, closingLegs(p.legs), p.limit_price);
     }
     requireTradable(`modify of order ${p.order_id}`);
     const resolved = await contracts.resolveAll(outgoing);
@@ -405,7 +405,7 @@ export function createOperations(deps: OperationDeps): Handlers {
       const violations = [...closeViolations(p.legs, p.symbol), ...duplicateViolation(p.close_trade_id, true)];
       if (violations.length > 0) refuse(p.close_trade_id, "second_key_refused", violations);
       requireTradable(`close of ${p.trade_id}`);
-      const outgoing = reverseLegs(p.legs);
+      const outgoing = closingLegs(p.legs);
       const resolved = await contracts.resolveAll(outgoing);
       const notReducing = reduceOnlyViolations(outgoing, resolved, (id) => mirror.positionOf(id), mirror.positionsLoaded, mirror.workingFlows());
       if (notReducing.length > 0) refuse(p.close_trade_id, stopped ? "emergency_stop_file" : "second_key_refused", stopped ? [stopFileViolation(), ...notReducing] : notReducing);
