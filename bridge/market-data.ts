@@ -4,7 +4,7 @@
 import { EventName } from "@stoqey/ib";
 import { contractKey, type Contract, type Leg } from "../shared/order";
 import { CHAIN_DEFAULT_QUOTED_STRIKES, CHAIN_QUOTE_LINES, type Greeks, MARKET_DATA_LINES, type OptionChain, type OptionChainParams, type Quote } from "../shared/protocol";
-import { comboSize } from "../shared/risk";
+import { comboSize } from "../shared/combo-price";
 import { roundCents } from "../shared/money";
 import { type ContractResolver, ibContractSpec, fromIbExpiry, type ResolvedContract } from "./contracts";
 import { BridgeError } from "./errors";

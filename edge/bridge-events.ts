@@ -2,7 +2,7 @@
 // changes and fills (matched by orderRef), account and P&L snapshots (which may trip a breaker),
 // positions and TWS health. Trade state follows its orders; a closed trade books its realized P&L.
 import type { Event, EventData, OpenOrder } from "../shared/protocol";
-import { comboSize } from "../shared/risk";
+import { comboSize } from "../shared/combo-price";
 import { tradingDay } from "../shared/trade-id";
 import type { Position } from "../shared/tools";
 import { applyAccountSnapshot } from "./account-jumps";

@@ -5,7 +5,8 @@ import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import type { RequestId } from "@modelcontextprotocol/sdk/types.js";
 import { formatUsd } from "../shared/money";
 import { isStockLeg, type Leg } from "../shared/order";
-import { netLimitPrice, type RiskAnalysis } from "../shared/risk";
+import { type RiskAnalysis } from "../shared/risk";
+import { netLimitPrice } from "../shared/combo-price";
 import type { Violation } from "../shared/tools";
 
 /** How long a person has to answer before the order is refused as unconfirmed. */

@@ -7,12 +7,12 @@
 // only while the legs' underlying is not yet known to this object (edge/underlyings.ts).
 import { createHash } from "node:crypto";
 import { collarBand, effectiveRisk, evaluateOrder, orderFingerprint, orderGroup, priceCollar, type CheckContext } from "../shared/checks";
-import { closingLegs, repriceLegs } from "../shared/combo-price";
 import { MIN_LEG_PRICE } from "../shared/limits";
 import { formatUsd } from "../shared/money";
 import type { Leg } from "../shared/order";
 import type { OpResult } from "../shared/protocol";
-import { analyzeOrder, comboSize, netLimitPrice, type RiskAnalysis } from "../shared/risk";
+import { analyzeOrder, type RiskAnalysis } from "../shared/risk";
+import { closingLegs, comboSize, netLimitPrice, repriceLegs } from "../shared/combo-price";
 import { makeTradeId, tradingDay } from "../shared/trade-id";
 import type { PlaceOrderInput, PlaceOrderOutput, Violation } from "../shared/tools";
 import { suspectViolations } from "./account-jumps";

@@ -3,7 +3,7 @@
 // a DAY order whose trading day is over is dead; what still cannot be accounted for stays
 // reserved and "unaccounted" until TWS tells, or an admin settles it with a reason (audited).
 import type { CompletedOrder } from "../shared/protocol";
-import { comboSize } from "../shared/risk";
+import { comboSize } from "../shared/combo-price";
 import { newYorkParts, tradingDay } from "../shared/trade-id";
 import type { Leg } from "../shared/order";
 import type { Position } from "../shared/tools";

@@ -2,7 +2,7 @@
 // the executions since the last fill we hold, match them by orderRef, adopt orders whose ack was
 // lost (never sending them again), record missed fills, and release orders TWS never saw.
 import type { CompletedOrder } from "../shared/protocol";
-import { comboSize } from "../shared/risk";
+import { comboSize } from "../shared/combo-price";
 import { PLACE_TIMEOUT_MS } from "./bridge-link";
 import { adoptOpenOrder, applyExecution, applyOrderStatus, replacePositions, updateTrade } from "./bridge-events";
 import type { DeskContext } from "./desk-context";

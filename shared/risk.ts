@@ -16,7 +16,6 @@ import { contractKey, describeLeg, isOptionLeg, type Leg, MAX_LEG_PRICE, MAX_LEG
 import { priceOrder } from "./combo-price";
 import type { Violation } from "./tools";
 
-export { comboSize, netLimitPrice } from "./combo-price";
 
 /**
  * `single_expiry`: every option settles on one date, the payoff is one piecewise-linear function.

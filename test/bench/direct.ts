@@ -5,7 +5,7 @@ import { type Contract, EventName, OrderAction, OrderType, SecType } from "@stoq
 import { join } from "node:path";
 import type { Leg } from "../../shared/order";
 import { disableNagle } from "../../bridge/tws-connection";
-import { netLimitPrice } from "../../shared/risk";
+import { netLimitPrice } from "../../shared/combo-price";
 import { spawnManaged } from "../stack/processes";
 import { collectUntil, connect, waitFor } from "../support/ib-client";
 import { type Series, timeSeries } from "./stats";

@@ -3,7 +3,7 @@
 // no legs expiring today is not; and close_position stays available for it under the emergency
 // stop and a tripped breaker.
 import { describe, expect, it } from "vitest";
-import { netLimitPrice } from "../../shared/risk";
+import { netLimitPrice } from "../../shared/combo-price";
 import { tradingDay } from "../../shared/trade-id";
 import type { Leg } from "../../shared/order";
 import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, waitFor } from "./harness";

@@ -2,7 +2,7 @@
 // one per test, by name) over real MCP JSON-RPC and admin requests, and a FakeBridge opens a real
 // WebSocket to it and speaks the bridge side of shared/protocol.ts (hello, events, responses).
 import { env, runInDurableObject } from "cloudflare:test";
-import { netLimitPrice } from "../../shared/risk";
+import { netLimitPrice } from "../../shared/combo-price";
 import type { Leg } from "../../shared/order";
 import type { AccountDO } from "../../edge/account-do";
 import { marketCheckViolations } from "../../shared/checks";

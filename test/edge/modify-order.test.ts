@@ -3,7 +3,7 @@
 // the collar, the risk claim and the order rate refuse; a bridge refusal restores the reservation;
 // a close placed at a limit is walked as a close; nothing but a working order can be modified.
 import { describe, expect, it } from "vitest";
-import { netLimitPrice } from "../../shared/risk";
+import { netLimitPrice } from "../../shared/combo-price";
 import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, waitFor } from "./harness";
 
 async function workingCondor() {

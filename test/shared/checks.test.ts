@@ -3,7 +3,8 @@
 import { describe, expect, it } from "vitest";
 import { type AccountState, type CheckContext, type CheckedOrder, evaluateOrder, orderFingerprint, perOrderChecks } from "../../shared/checks";
 import type { Leg } from "../../shared/order";
-import { analyzeOrder, netLimitPrice } from "../../shared/risk";
+import { analyzeOrder } from "../../shared/risk";
+import { netLimitPrice } from "../../shared/combo-price";
 import { TODAY, call, ironCondor, put, stock } from "./fixtures";
 
 const condor = ironCondor(); // worst-case loss $360, net limit −1.40 (credit)

@@ -7,7 +7,8 @@ import { describe, expect, it } from "vitest";
 import { type AccountState, evaluateOrder } from "../../shared/checks";
 import { MAX_TRADE_RISK } from "../../shared/limits";
 import { Leg as LegSchema, type Leg } from "../../shared/order";
-import { analyzeOrder, netLimitPrice } from "../../shared/risk";
+import { analyzeOrder } from "../../shared/risk";
+import { netLimitPrice } from "../../shared/combo-price";
 import { TODAY } from "./fixtures";
 import { oracleWorstLoss } from "./risk-oracle";
 
