@@ -3,9 +3,9 @@
 // ends of the range), from the same money convention as the risk math (priceOrder's bound
 // dollars). Mixed expiries have no single payoff line: null with the reason.
 import { priceOrder } from "./combo-price";
-import { OPTION_MULTIPLIER } from "./limits";
 import { roundCents } from "./money";
 import { isOptionLeg, type Leg } from "./order";
+import { expiryValue } from "./risk";
 
 export interface PayoffCurve {
   /** [underlying price at expiry, P&L in USD] pairs, ascending in price. */
@@ -17,17 +17,7 @@ export interface PayoffCurve {
 /** P&L in USD at expiry with the underlying at `s`: settlement value minus the dollars the limit binds. */
 export function payoffAt(legs: readonly Leg[], s: number): number {
   const priced = priceOrder(legs);
-  if (!priced.ok) return Number.NaN;
-  let value = 0;
-  for (const leg of legs) {
-    const sign = leg.action === "BUY" ? 1 : -1;
-    if (isOptionLeg(leg)) {
-      const k = leg.contract.strike;
-      const intrinsic = leg.contract.right === "C" ? Math.max(0, s - k) : Math.max(0, k - s);
-      value += sign * leg.quantity * intrinsic * OPTION_MULTIPLIER;
-    } else value += sign * leg.quantity * s;
-  }
-  return value - priced.price.boundDollars;
+  return priced.ok ? expiryValue(legs, s) - priced.price.boundDollars : Number.NaN;
 }
 
 /**
@@ -37,7 +27,8 @@ export function payoffAt(legs: readonly Leg[], s: number): number {
 export function payoffCurve(legs: readonly Leg[], breakevens: readonly number[], underlying: number | null): PayoffCurve | { reason: string } {
   const options = legs.filter(isOptionLeg) as (Leg & { contract: { strike: number; expiry: string } })[];
   if (new Set(options.map((l) => l.contract.expiry)).size > 1) return { reason: "legs expire on different dates: no single payoff line at expiry" };
-  if (!priceOrder(legs).ok) return { reason: "the legs have no price IBKR would bind" };
+  const priced = priceOrder(legs);
+  if (!priced.ok) return { reason: "the legs have no price IBKR would bind" };
   const strikes = options.map((l) => l.contract.strike);
   const marks = [...strikes, ...breakevens, ...(underlying !== null && underlying > 0 ? [underlying] : [])];
   if (marks.length === 0) return { reason: "no strike to centre the picture on" };
@@ -47,5 +38,5 @@ export function payoffCurve(legs: readonly Leg[], breakevens: readonly number[],
   const xMin = Math.max(0, lo - pad);
   const xMax = hi + pad;
   const xs = [...new Set([xMin, ...strikes.filter((k) => k > xMin && k < xMax), xMax])].sort((a, b) => a - b);
-  return { points: xs.map((x) => [Math.round(x * 100) / 100, roundCents(payoffAt(legs, x))]), xMin, xMax };
+  return { points: xs.map((x) => [Math.round(x * 100) / 100, roundCents(expiryValue(legs, x) - priced.price.boundDollars)]), xMin, xMax };
 }

@@ -195,8 +195,11 @@ function nearScenarios(nearGroups: readonly (readonly (Leg & { contract: OptionC
   return scenarios;
 }
 
-/** Value at S of the legs held to the last expiry: last-dated options at intrinsic, stock at S. */
-function heldValue(held: readonly Leg[], price: number): number {
+/**
+ * Value at S of the legs held to the last expiry: last-dated options at intrinsic, stock at S.
+ * For a single-expiry order it is the whole position's settlement value (the payoff picture's too).
+ */
+export function expiryValue(held: readonly Leg[], price: number): number {
   let total = 0;
   for (const leg of held) {
     if (isOptionLeg(leg)) {
@@ -279,7 +282,7 @@ export function analyzeOrder(legs: readonly Leg[], options: AnalyzeOptions): Ris
 
   const heldStrikes = [...new Set(held.filter(isOptionLeg).map((leg) => leg.contract.strike))].sort((a, b) => a - b);
   const points = [0, ...heldStrikes];
-  const heldAt = points.map((p) => heldValue(held, p));
+  const heldAt = points.map((p) => expiryValue(held, p));
   const heldSlope = heldTailSlope(held);
 
   let worstLoss = Number.NEGATIVE_INFINITY;
