@@ -3,7 +3,7 @@
 // Each builder returns the fields after framing is removed; server.ts frames them.
 
 import { type Field, UNSET_DOUBLE, UNSET_INT } from "./framing";
-import type { SimContract } from "./market";
+import type { OptionComputationValues, SimContract } from "./market";
 import type { SimExecution, SimOrder, WhatIfState } from "./types";
 
 // Server-version thresholds that change layouts we emit (names as in IBKR's MIN_SERVER_VER_*).
@@ -118,25 +118,13 @@ export const tickSize = (reqId: number, tickType: number, size: number): Field[]
 export const tickSnapshotEnd = (reqId: number): Field[] => [IN.TICK_SNAPSHOT_END, 1, reqId];
 export const marketDataType = (reqId: number, type: number): Field[] => [IN.MARKET_DATA_TYPE, 1, reqId, type];
 
-/** One option computation as TWS sends it; a field left undefined goes out as "not yet computed". */
-export interface OptionComputation {
-  iv?: number;
-  delta?: number;
-  price?: number;
-  pvDividend?: number;
-  gamma?: number;
-  vega?: number;
-  theta?: number;
-  und?: number;
-}
-
 /**
  * TICK_OPTION_COMPUTATION (21), tick types 10/11/12 (bid/ask/last: IV and greeks at that price)
  * and 13 (model). IBKR's EDecoder reads "not yet computed" as -1 for impliedVol, optPrice,
  * pvDividend and undPrice and as -2 for delta, gamma, vega and theta; that is how TWS sends them.
  * From PRICE_BASED_VOLATILITY (156) the version field is gone and tickAttrib follows the type.
  */
-export function tickOptionComputation(sv: number, reqId: number, tickType: number, g: OptionComputation): Field[] {
+export function tickOptionComputation(sv: number, reqId: number, tickType: number, g: OptionComputationValues): Field[] {
   const or = (x: number | undefined, unset: number): Field => (x === undefined || !Number.isFinite(x) ? unset : x);
   const f: Field[] = [IN.TICK_OPTION_COMPUTATION];
   if (sv < SV.PRICE_BASED_VOLATILITY) f.push(6);

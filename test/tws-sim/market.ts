@@ -158,7 +158,10 @@ export function impliedVolFromPrice(right: Right, s: number, k: number, t: numbe
   return (lo + hi) / 2;
 }
 
-/** What TWS computes for one option tick: IV and greeks at a price (tick types 10, 11, 12, 13). */
+/**
+ * What TWS computes for one option tick: IV and greeks at a price (tick types 10, 11, 12, 13). A
+ * field left undefined goes out on the wire as "not yet computed".
+ */
 export interface OptionComputationValues {
   iv?: number;
   delta?: number;
