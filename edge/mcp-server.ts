@@ -27,10 +27,10 @@ import { expiryDayFlags } from "./expiry-day";
 import { listTrades, resolveOrderId } from "./ledger";
 import { cancelOrder, closePosition, placeOrder, previewOrder } from "./order-desk";
 import { modifyOrder } from "./modify-order";
-import { recordQuoteUnderlying, recordUnderlyingPrice } from "./pictures";
+import { recordUnderlyingPrice } from "./pictures";
 import { accountSnapshot } from "./safety-state";
 import { netGreeks, openTradeStandings } from "./standing";
-import { rememberUnderlying } from "./underlyings";
+import { learnFromQuote } from "./underlyings";
 import { WRITE_TOOLS } from "./mcp-scopes";
 import {
   CancelOrderInput,
@@ -195,8 +195,7 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
   }, async ({ legs }) => {
     try {
       const quote = await ctx.link.request("quote", { legs });
-      recordQuoteUnderlying(ctx.sql, legs[0]?.contract.symbol, quote);
-      rememberUnderlying(ctx.link, legs, quote.underlying);
+      learnFromQuote(ctx, legs, quote);
       return ok(quote);
     } catch (error) {
       return fail(`Quote unavailable: ${(error as Error).message}`);

@@ -40,9 +40,8 @@ import {
   type TradeRow,
 } from "./ledger";
 import { setCloseLimit } from "./modify-order";
-import { recordQuoteUnderlying } from "./pictures";
 import { buildAccountState, shadowMode, twsHealth } from "./safety-state";
-import { knownUnderlying, rememberUnderlying } from "./underlyings";
+import { knownUnderlying, learnFromQuote } from "./underlyings";
 
 /** How long a shadow-mode order waits for an admin before its reserved risk is released. */
 export const APPROVAL_TTL_MS = 15 * 60_000;
@@ -149,8 +148,7 @@ export async function fetchQuote(ctx: DeskContext, legs: readonly Leg[]): Promis
 
 /** A quote as the checks read it (mid and age), remembering the underlying and its price it reports. */
 function quoteContext(ctx: DeskContext, legs: readonly Leg[], quote: OpResult<"quote">): FetchedQuote {
-  rememberUnderlying(ctx.link, legs, quote.underlying);
-  recordQuoteUnderlying(ctx.sql, legs[0]?.contract.symbol, quote);
+  learnFromQuote(ctx, legs, quote);
   const asOf = Date.parse(quote.as_of);
   const ageMs = Number.isFinite(asOf) ? Math.max(0, ctx.now().getTime() - asOf) : Number.POSITIVE_INFINITY;
   return { context: { mid: quote.mid, ageMs }, note: quote.mid === null ? `quote ${quote.data_type}${quote.reason ? `: ${quote.reason}` : ""}` : null, quote };

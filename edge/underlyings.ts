@@ -4,6 +4,9 @@
 // sending (bridge/second-key.ts). Per object instance and in memory: after an eviction the first
 // order of a symbol asks for a quote again, exactly as before.
 import type { Leg } from "../shared/order";
+import type { OpResult } from "../shared/protocol";
+import type { DeskContext } from "./desk-context";
+import { recordQuoteUnderlying } from "./pictures";
 
 const MAX_SYMBOLS = 500;
 const learned = new WeakMap<object, Map<string, string>>();
@@ -30,4 +33,13 @@ export function rememberUnderlying(owner: object, legs: Legs, underlying: string
 export function knownUnderlying(owner: object, legs: Legs): string | undefined {
   const key = keyOf(legs);
   return key ? learned.get(owner)?.get(key) : undefined;
+}
+
+/**
+ * What an agent-facing quote teaches the object: the broker's underlying for these legs (so the
+ * next order can go in one trip) and the underlying's price the greeks refer to (for the pictures).
+ */
+export function learnFromQuote(ctx: Pick<DeskContext, "link" | "sql">, legs: Legs, quote: OpResult<"quote">): void {
+  rememberUnderlying(ctx.link, legs, quote.underlying);
+  recordQuoteUnderlying(ctx.sql, legs[0]?.contract.symbol, quote);
 }
