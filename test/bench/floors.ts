@@ -4,7 +4,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type ManagedProcess, freePort, spawnManaged, waitUntil } from "../stack/processes";
+import { type ManagedProcess, freePort, spawnManaged, stackEnv, waitUntil } from "../stack/processes";
 
 export interface Floors {
   workerUrl: string;
@@ -15,14 +15,7 @@ export interface Floors {
 export async function startFloors(root: string): Promise<Floors> {
   const port = await freePort();
   const state = mkdtempSync(join(tmpdir(), "bench-floor-"));
-  const env = {
-    ...process.env,
-    PATH: `${join(root, "node_modules", ".bin")}:${process.env.PATH ?? ""}`,
-    WRANGLER_SEND_METRICS: "false",
-    CLOUDFLARE_CF_FETCH_ENABLED: "false",
-    XDG_CONFIG_HOME: join(root, ".config"),
-    FORCE_COLOR: "0",
-  };
+  const env = stackEnv(root);
   const inspector = await freePort();
   const wrangler: ManagedProcess = spawnManaged(
     "bench-floor",

@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadOrCreateIdentity } from "../../bridge/identity";
 import type { IbkrMode } from "../../shared/protocol";
-import { freePort, type ManagedProcess, portInUse, spawnManaged, waitUntil } from "./processes";
+import { freePort, type ManagedProcess, portInUse, spawnManaged, stackEnv, waitUntil } from "./processes";
 import type { LocalSecrets } from "./secrets";
 
 export interface StackOptions {
@@ -78,14 +78,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
   mkdirSync(options.stateDir, { recursive: true });
   mkdirSync(options.workDir, { recursive: true });
-  const env = {
-    ...process.env,
-    PATH: `${join(root, "node_modules", ".bin")}:${process.env.PATH ?? ""}`,
-    WRANGLER_SEND_METRICS: "false",
-    CLOUDFLARE_CF_FETCH_ENABLED: "false",
-    XDG_CONFIG_HOME: join(root, ".config"),
-    FORCE_COLOR: "0",
-  };
+  const env = stackEnv(root);
 
   // First, before any process runs (a failed build leaves nothing behind): the config wrangler
   // dev runs, the project's own or a copy whose main is a frozen bundle.

@@ -1,5 +1,6 @@
 // Child processes of the local stack (wrangler dev, the bridge, the simulator): spawned in their
 // own process group so a stop reaches grandchildren (workerd), with output kept for diagnosis.
+import { join } from "node:path";
 import { type ChildProcess, spawn } from "node:child_process";
 import { connect, createServer } from "node:net";
 
@@ -40,6 +41,21 @@ process.once("exit", () => {
 });
 
 /** Stop every child this process started and that is still running (Ctrl-C during start-up). */
+/**
+ * The environment every child of the local stack gets: the project's own binaries first (Node 22
+ * from the `node` package, wrangler), wrangler's writes kept in the project, no metrics, no colour.
+ */
+export function stackEnv(root: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PATH: `${join(root, "node_modules", ".bin")}:${process.env.PATH ?? ""}`,
+    WRANGLER_SEND_METRICS: "false",
+    CLOUDFLARE_CF_FETCH_ENABLED: "false",
+    XDG_CONFIG_HOME: join(root, ".config"),
+    FORCE_COLOR: "0",
+  };
+}
+
 export async function stopAllManaged(): Promise<void> {
   await Promise.all([...live].map((managed) => managed.stop()));
 }
