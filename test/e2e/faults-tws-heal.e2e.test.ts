@@ -5,7 +5,7 @@
 // opening order already inside the bridge when the emergency stop is set never reaches TWS, while
 // closes stay allowed. After each step the simulator's orders and executions match the ledger.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type FaultStack, type PlaceAnswer, details, expectLevel, longOption, quotedOptions, simChain, startFaultStack, statusRegressions, waitUntil } from "../faults/support";
+import { FAST_TWS_FAULT_ENV, type FaultStack, type PlaceAnswer, details, edgeTwsState, waitEdgeTws, expectLevel, longOption, quotedOptions, simChain, startFaultStack, statusRegressions, waitUntil } from "../faults/support";
 import { waitOrderStatus } from "./scenario";
 
 let t: FaultStack;
@@ -13,20 +13,15 @@ beforeAll(async () => {
   t = await startFaultStack("faults-tws-heal", {
     twsProxy: true,
     edgeProxy: true,
-    // A silent TWS is noticed within about 2 s, and a silent handshake gives up after 2 s.
-    bridgeEnv: { BRIDGE_TWS_HEARTBEAT_MS: "1000", BRIDGE_TWS_HEARTBEAT_TIMEOUT_MS: "1000", BRIDGE_TWS_CONNECT_TIMEOUT_MS: "2000" },
+    bridgeEnv: FAST_TWS_FAULT_ENV,
   });
 });
 afterAll(async () => {
   await t?.stop();
 });
 
-async function twsState(): Promise<string | null> {
-  const res = await t.stack.admin("/api/health");
-  return ((await res.json()) as { tws: { state: string } | null }).tws?.state ?? null;
-}
-const waitTws = (states: string[], what: string, timeoutMs = 30_000) =>
-  waitUntil(`TWS ${what} (${states.join("/")}) at the edge`, async () => states.includes((await twsState()) ?? ""), timeoutMs, 200);
+const twsState = () => edgeTwsState(t);
+const waitTws = (states: string[], what: string, timeoutMs?: number) => waitEdgeTws(t, states, what, timeoutMs);
 const tradeOf = async (tradeId: string) => (await t.adminState()).trades.find((x) => x.trade_id === tradeId);
 const auditActions = async (action: string) => (await t.audit()).filter((r) => r.action === action);
 const stop = (on: boolean, reason: string) => t.stack.admin("/api/emergency-stop", { on, reason, by: "faults" });
@@ -51,17 +46,22 @@ async function restingOption(symbol: string, right: "C" | "P", pick = 0) {
   return longOption(options[pick]!, options[pick]!.mid, right === "C" ? "LONG_CALL" : "LONG_PUT");
 }
 
+/** A resting order placed and acknowledged; then TWS drops the bridge and refuses it back. */
+async function restingThenTwsAway(symbol: string, right: "C" | "P"): Promise<{ tradeId: string; orderId: number }> {
+  const placed = await t.mcp.tool<PlaceAnswer>("place_order", await restingOption(symbol, right));
+  expect(placed.isError, placed.text).toBe(false);
+  const { trade_id: tradeId, order_id: orderId } = placed.structured;
+  await waitOrderStatus(t.mcp, orderId!, ["Submitted"]);
+  await t.stack.simControl("/fault", { name: "refuseConnections", on: true });
+  await t.stack.simControl("/fault", { name: "dropAll" });
+  await waitTws(["down"], "dropped");
+  return { tradeId: tradeId!, orderId: orderId! };
+}
+
 describe("TWS outages heal themselves", () => {
   it("a fill made while the bridge's TWS socket is down is applied to its order once TWS is back (re-sync → reconcile)", async () => {
     await orderSlots(2);
-    const placed = await t.mcp.tool<PlaceAnswer>("place_order", await restingOption("SPY", "C"));
-    expect(placed.isError, placed.text).toBe(false);
-    const { trade_id: tradeId, order_id: orderId } = placed.structured;
-    await waitOrderStatus(t.mcp, orderId!, ["Submitted"]);
-
-    await t.stack.simControl("/fault", { name: "refuseConnections", on: true });
-    await t.stack.simControl("/fault", { name: "dropAll" });
-    await waitTws(["down"], "dropped");
+    const { tradeId, orderId } = await restingThenTwsAway("SPY", "C");
     // The call fills at TWS while no socket of the bridge is there to hear it.
     await t.stack.simControl("/move", { symbol: "SPY", pct: -2 });
     await waitUntil("the resting call to fill at TWS", async () => (await t.simState()).orders.find((o) => o.orderRef === tradeId)?.status === "Filled", 20_000);
@@ -87,14 +87,7 @@ describe("TWS outages heal themselves", () => {
 
   it("an order cancelled at TWS while the bridge's TWS socket is down is Cancelled in the ledger once TWS is back (completed orders)", async () => {
     await orderSlots(1);
-    const placed = await t.mcp.tool<PlaceAnswer>("place_order", await restingOption("QQQ", "C"));
-    expect(placed.isError, placed.text).toBe(false);
-    const { trade_id: tradeId, order_id: orderId } = placed.structured;
-    await waitOrderStatus(t.mcp, orderId!, ["Submitted"]);
-
-    await t.stack.simControl("/fault", { name: "refuseConnections", on: true });
-    await t.stack.simControl("/fault", { name: "dropAll" });
-    await waitTws(["down"], "dropped");
+    const { tradeId } = await restingThenTwsAway("QQQ", "C");
     await t.stack.simControl("/cancel-all", {});
     expect((await t.simState()).orders.find((o) => o.orderRef === tradeId)?.status).toBe("Cancelled");
 

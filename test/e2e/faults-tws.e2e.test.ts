@@ -3,7 +3,7 @@
 // usable every new order is refused with the reason and nothing reaches TWS; afterwards the
 // resting order is still known once, the ledger matches TWS, and trading resumes.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type FaultStack, type PlaceAnswer, expectLevel, startFaultStack, statusRegressions, waitUntil } from "../faults/support";
+import { FAST_TWS_FAULT_ENV, type FaultStack, type PlaceAnswer, expectLevel, startFaultStack, statusRegressions, waitEdgeTws, waitUntil } from "../faults/support";
 import { ironCondor, waitOrderStatus } from "./scenario";
 
 let t: FaultStack;
@@ -11,19 +11,14 @@ let resting = { tradeId: "", orderId: 0 };
 
 beforeAll(async () => {
   t = await startFaultStack("faults-tws", {
-    // A silent TWS is noticed within about 2 s, and a silent handshake gives up after 2 s.
-    bridgeEnv: { BRIDGE_TWS_HEARTBEAT_MS: "1000", BRIDGE_TWS_HEARTBEAT_TIMEOUT_MS: "1000", BRIDGE_TWS_CONNECT_TIMEOUT_MS: "2000" },
+    bridgeEnv: FAST_TWS_FAULT_ENV,
   });
 });
 afterAll(async () => {
   await t?.stop();
 });
 
-async function twsState(): Promise<string | null> {
-  const res = await t.stack.admin("/api/health");
-  return ((await res.json()) as { tws: { state: string } | null }).tws?.state ?? null;
-}
-const waitTws = (states: string[], what: string) => waitUntil(`TWS ${what} (${states.join("/")}) at the edge`, async () => states.includes((await twsState()) ?? ""), 30_000, 200);
+const waitTws = (states: string[], what: string) => waitEdgeTws(t, states, what);
 
 /** A new order while TWS is unusable: refused by the edge, saying TWS is the reason, and nothing reaches TWS. */
 async function expectRefusedWhileDown(symbol: string, order: Awaited<ReturnType<typeof ironCondor>>): Promise<{ text: string }> {

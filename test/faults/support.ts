@@ -189,6 +189,24 @@ export interface FaultStack {
   stop(): Promise<void>;
 }
 
+/** Fast TWS fault timings: a silent TWS is noticed within about 2 s, a silent handshake gives up after 2 s. */
+export const FAST_TWS_FAULT_ENV: Readonly<Record<string, string>> = {
+  BRIDGE_TWS_HEARTBEAT_MS: "1000",
+  BRIDGE_TWS_HEARTBEAT_TIMEOUT_MS: "1000",
+  BRIDGE_TWS_CONNECT_TIMEOUT_MS: "2000",
+};
+
+/** TWS's state as the edge reports it (`/api/health`), or null before the bridge said. */
+export async function edgeTwsState(t: FaultStack): Promise<string | null> {
+  const res = await t.stack.admin("/api/health");
+  return ((await res.json()) as { tws: { state: string } | null }).tws?.state ?? null;
+}
+
+/** Waits until the edge reports TWS in one of `states`. */
+export function waitEdgeTws(t: FaultStack, states: string[], what: string, timeoutMs = 30_000): Promise<void> {
+  return waitUntil(`TWS ${what} (${states.join("/")}) at the edge`, async () => states.includes((await edgeTwsState(t)) ?? ""), timeoutMs, 200);
+}
+
 export async function startFaultStack(name: string, options: { twsProxy?: boolean; edgeProxy?: boolean; bridgeEnv?: Record<string, string> } = {}): Promise<FaultStack> {
   mkdirSync(join(OUTPUT, "stacks"), { recursive: true });
   const base = mkdtempSync(join(OUTPUT, "stacks", `${name}-`));
