@@ -10,9 +10,9 @@ import { collarBand } from "../../shared/checks";
 import { netLimitPrice } from "../../shared/combo-price";
 import { analyzeOrder } from "../../shared/risk";
 import { tradingDay } from "../../shared/trade-id";
-import { placeParams, spyIronCondor, until, rigPerTest } from "./helpers";
+import { placeParams, spyIronCondor, until, useRig } from "./helpers";
 
-const current = rigPerTest();
+const current = useRig();
 
 const risk = (legs: Parameters<typeof analyzeOrder>[0]) => analyzeOrder(legs, { today: tradingDay(new Date()) }).worstCaseLoss as number;
 

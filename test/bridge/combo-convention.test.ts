@@ -8,9 +8,9 @@ import { priceOrder } from "../../shared/combo-price";
 import type { Leg } from "../../shared/order";
 import { analyzeOrder } from "../../shared/risk";
 import { tradingDay } from "../../shared/trade-id";
-import { isoExpiry, optionQuote, placeParams, until, rigPerTest } from "./helpers";
+import { isoExpiry, optionQuote, placeParams, until, useRig } from "./helpers";
 
-const current = rigPerTest();
+const current = useRig();
 
 type Spec = readonly [action: "BUY" | "SELL", strike: number, right: "C" | "P", quantity: number, expiryIndex: number];
 

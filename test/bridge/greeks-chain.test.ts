@@ -2,26 +2,19 @@
 // TWS's model IV and greeks (the simulator's Black-Scholes values, as sent on the wire), a stock
 // and a combo say why they have none; a chain filtered by |delta| quotes every strike of its
 // window; a chain wider than the market-data line budget is refused, not truncated.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { LineBudget } from "../../bridge/market-data";
 import { CHAIN_QUOTE_LINES } from "../../shared/protocol";
-import { isoExpiry, type Rig, spyIronCondor, startRig } from "./helpers";
+import { isoExpiry, spyIronCondor, useRig } from "./helpers";
 
-let rig: Rig;
-beforeAll(async () => {
-  rig = await startRig();
-});
-afterAll(async () => {
-  expect(rig.sim.protocolWarnings()).toEqual([]);
-  await rig.stop();
-});
+const current = useRig("file");
 
 type G = { iv: number | null; delta: number | null; gamma: number | null; theta: number | null; vega: number | null; underlying_price: number | null; model_price: number | null; data_type: string; age_seconds: number; as_of: string };
 type Q = { bid: number | null; greeks: G | null; greeks_reason: string | null; leg_greeks?: { greeks: G | null; greeks_reason: string | null }[] };
 
 describe("greeks", () => {
   it("an option quote carries TWS's model IV and greeks with the underlying price and their age", async () => {
-    const { edge, sim } = rig;
+    const { edge, sim } = current.rig;
     const ib = sim.expiries()[2] as string;
     const expiry = isoExpiry(ib);
     const q = await edge.ok<Q>("quote", { legs: [{ action: "SELL", contract: { symbol: "SPY", expiry, strike: 560, right: "P" }, quantity: 1 }] });
@@ -39,7 +32,7 @@ describe("greeks", () => {
   });
 
   it("a stock has none (with the reason); a combo gives each leg's", async () => {
-    const { edge, sim } = rig;
+    const { edge, sim } = current.rig;
     const stock = await edge.ok<Q>("quote", { legs: [{ action: "BUY", contract: { symbol: "SPY", sec_type: "STK" }, quantity: 1 }] });
     expect(stock.greeks).toBeNull();
     expect(stock.greeks_reason).toMatch(/stock/);
@@ -57,7 +50,7 @@ describe("greeks", () => {
 
 describe("strikes by delta", () => {
   it("quotes every strike of the window and keeps the options whose |delta| is in range", async () => {
-    const { edge, sim } = rig;
+    const { edge, sim } = current.rig;
     const ib = sim.expiries()[4] as string;
     const expiry = isoExpiry(ib);
     const chain = await edge.ok<{ quotes: { strike: number; right: "C" | "P"; greeks: G | null }[]; quoted_strikes: number[]; market_data_lines: { used: number; budget: number }; note: string | null }>(
@@ -83,7 +76,7 @@ describe("strikes by delta", () => {
   });
 
   it("refuses a chain wider than the line budget, saying how many lines it needs", async () => {
-    const { edge, sim } = rig;
+    const { edge, sim } = current.rig;
     const expiry = isoExpiry(sim.expiries()[1] as string);
     const wide = await edge.request("option_chain", { symbol: "SPY", expiry, strike_range: 0.2 });
     expect(wide.error?.code).toBe("chain_too_wide");

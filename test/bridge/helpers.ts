@@ -13,7 +13,7 @@ import type { Leg } from "../../shared/order";
 import { type Challenge, type Event, type Hello, helloSigningText, PROTOCOL_VERSION } from "../../shared/protocol";
 import { type Simulator, startSimulator } from "../tws-sim/index";
 import { sleep, until as pollUntil } from "../support/ib-client";
-import { afterEach, beforeEach, expect } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
 
 export const TOKEN = "test-bridge-token-0123456789";
 export { sleep };
@@ -32,13 +32,17 @@ export function cleanupAfterEach(): (() => Promise<void>)[] {
   return cleanups;
 }
 
-/** A fresh rig for every test of the file (`current.rig`), its simulator checked for protocol warnings after it. */
-export function rigPerTest(): { readonly rig: Rig } {
+/**
+ * A rig for the tests of a file (`current.rig`): a fresh one for every test, or one for the whole
+ * file; its simulator is checked for protocol warnings before it stops.
+ */
+export function useRig(scope: "test" | "file" = "test"): { readonly rig: Rig } {
   const current = {} as { rig: Rig };
-  beforeEach(async () => {
+  const [before, after] = scope === "test" ? [beforeEach, afterEach] : [beforeAll, afterAll];
+  before(async () => {
     current.rig = await startRig();
   });
-  afterEach(async () => {
+  after(async () => {
     expect(current.rig.sim.protocolWarnings()).toEqual([]);
     await current.rig.stop();
   });

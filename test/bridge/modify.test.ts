@@ -8,9 +8,9 @@ import { MIN_LEG_PRICE } from "../../shared/limits";
 import type { Leg } from "../../shared/order";
 import { analyzeOrder } from "../../shared/risk";
 import { tradingDay } from "../../shared/trade-id";
-import { placeParams, spyIronCondor, until, rigPerTest } from "./helpers";
+import { placeParams, spyIronCondor, until, useRig } from "./helpers";
 
-const current = rigPerTest();
+const current = useRig();
 
 const TRADE = "IRON_CONDOR_SPY_20261125_103045";
 const risk = (legs: Leg[]) => analyzeOrder(legs, { today: tradingDay(new Date()) }).worstCaseLoss as number;

@@ -8,9 +8,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { analyzeOrder } from "../../shared/risk";
 import { tradingDay } from "../../shared/trade-id";
-import { placeParams, spyIronCondor, until, optionQuote, isoExpiry, rigPerTest } from "./helpers";
+import { placeParams, spyIronCondor, until, optionQuote, isoExpiry, useRig } from "./helpers";
 
-const current = rigPerTest();
+const current = useRig();
 
 const TRADE = "IRON_CONDOR_SPY_20261125_103045";
 const risk = (legs: Parameters<typeof analyzeOrder>[0]) => analyzeOrder(legs, { today: tradingDay(new Date()) }).worstCaseLoss as number;
