@@ -278,12 +278,13 @@ export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPe
   });
   if (awaitPerson) {
     const link = createApprovalLink(ctx, tradeId, now.getTime());
+    const waiting = `Order passed every check and waits for your person to confirm it: "confirm every order" is on and this client cannot ask them.`;
     const output: PlaceOrderOutput = {
       success: true, trade_id: tradeId, order_id: null, status: "awaiting_confirmation", violations: [], ...summary(analysis),
-      message: `Order passed every check and waits for your person to confirm it: "confirm every order" is on and this client cannot ask them. Give them the confirmation_url (it needs the dashboard login, works once, expires ${link.expiresAt}); approving re-runs every check with a fresh quote and sends the order. Follow it with list_trades or get_order_status.`,
+      message: `${waiting} Give them the confirmation_url (it needs the dashboard login, works once, expires ${link.expiresAt}); approving re-runs every check with a fresh quote and sends the order. Follow it with list_trades or get_order_status.`,
     };
     // The stored answer (for an idempotent replay) keeps no link: it is a one-time secret.
-    storeAnswer(ctx, key, argsHash, tradeId, { output: { ...output, message: `${output.message.split(" Give them")[0]} The one-time link was given in the first answer; the order also waits in the dashboard's approval list.` }, isError: false });
+    storeAnswer(ctx, key, argsHash, tradeId, { output: { ...output, message: `${waiting} The one-time link was given in the first answer; the order also waits in the dashboard's approval list.` }, isError: false });
     return { output: { ...output, confirmation_url: `${edgeOrigin}/approve/${link.token}`, confirmation_expires_at: link.expiresAt }, isError: false };
   }
   if (shadow) {
