@@ -498,9 +498,14 @@ export class Mirror {
     return [...this.orders.values()].filter((o) => !TERMINAL.has(o.status));
   }
 
-  /** What every working order may still trade, per contract: the reduce-only check counts it. */
-  workingFlows(): { conId: number; action: "BUY" | "SELL"; quantity: number }[] {
-    return this.openOrders().flatMap((o) => o.flows.map((f) => ({ conId: f.conId, action: f.action, quantity: f.ratio * Math.max(0, o.remaining) })));
+  /**
+   * What every working order may still trade, per contract: the reduce-only check counts it. A
+   * modify leaves out the order it replaces.
+   */
+  workingFlows(exceptOrderId?: number): { conId: number; action: "BUY" | "SELL"; quantity: number }[] {
+    return this.openOrders()
+      .filter((o) => o.orderId !== exceptOrderId)
+      .flatMap((o) => o.flows.map((f) => ({ conId: f.conId, action: f.action, quantity: f.ratio * Math.max(0, o.remaining) })));
   }
 
   // ---------------------------------------------------------------- executions

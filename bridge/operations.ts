@@ -267,12 +267,7 @@ export function createOperations(deps: OperationDeps): Handlers {
     const resolved = await contracts.resolveAll(outgoing);
     if (p.intent === "close") {
       // Reduce-only, counting every other working order (this one is being replaced, not added).
-      const others = mirror.workingFlows();
-      for (const f of known.flows) {
-        const own = others.find((o) => o.conId === f.conId && o.action === f.action && Math.abs(o.quantity - f.ratio * Math.max(0, known.remaining)) < 1e-9);
-        if (own) others.splice(others.indexOf(own), 1);
-      }
-      const notReducing = reduceOnlyViolations(outgoing, resolved, (id) => mirror.positionOf(id), mirror.positionsLoaded, others);
+      const notReducing = reduceOnlyViolations(outgoing, resolved, (id) => mirror.positionOf(id), mirror.positionsLoaded, mirror.workingFlows(p.order_id));
       if (notReducing.length > 0) refuse(p.order_ref, "second_key_refused", notReducing);
     }
     const built = buildOrder(p.symbol, outgoing, resolved);
