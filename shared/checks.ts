@@ -196,7 +196,8 @@ export function evaluateOrder(order: CheckedOrder, analysis: RiskAnalysis, state
       out.push(v("duplicate_order", "An identical order was placed moments ago; send it with the same idempotency_key to retry, or change it"));
 
     if (context.collar !== "bridge") out.push(...priceCollar(order, { quote: context.quote ?? null }));
-    else if (!collarBand(order.legs)) out.push(v("price_collar", "The order has no net limit price, so it cannot be collared against the market"));
+    // The band exists whenever the order has a net limit price (collarBand); no need to bisect it here.
+    else if (!Number.isFinite(netLimitPrice(order.legs))) out.push(v("price_collar", "The order has no net limit price, so it cannot be collared against the market"));
   }
 
   return out.length === 0 && risk !== null && exposure !== null
