@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { Leg, Symbol } from "../shared/order";
 import { OptionChain, OptionChainParams, PreviewResult, PriceHistory, PriceHistoryParams, Quote, TwsHealth } from "../shared/protocol";
-import { GetPositionsOutput, MAX_CLAIM_USD, NetLimitPrice, OrderStatusName, TradeId, Violation } from "../shared/tools";
+import { GetPositionsOutput, MAX_CLAIM_USD, NetLimitPrice, OrderStatusName, PlaceOrderOutput, TradeId, Violation } from "../shared/tools";
 import { NetGreeksView, TradeStanding } from "./standing";
 
 export const LimitUsage = z.object({
@@ -157,7 +157,8 @@ export const ModifyOrderInput = z.strictObject({
   /** A new claim of the worst-case loss at the new price (USD); default: the order's first claim. */
   max_risk: z.number().finite("max_risk must be a finite number").nonnegative("max_risk cannot be negative").max(MAX_CLAIM_USD, `max_risk must be at most ${MAX_CLAIM_USD}`).optional(),
 });
-export const ModifyOrderOutput = z.object({
+/** place_order's answer for the order at its new price (net_premium null when not computable). */
+export const ModifyOrderOutput = PlaceOrderOutput.pick({ message: true, violations: true, computed_max_risk: true, max_gain: true, breakevens: true }).extend({
   success: z.boolean(),
   trade_id: z.string(),
   order_id: z.number().int().nullable(),
@@ -165,11 +166,6 @@ export const ModifyOrderOutput = z.object({
   status: z.union([OrderStatusName, z.literal("Refused")]),
   previous_limit_price: z.number().nullable(),
   limit_price: z.number().nullable(),
-  message: z.string(),
-  violations: z.array(Violation),
-  computed_max_risk: z.number().nullable(),
-  max_gain: z.number().nullable(),
-  breakevens: z.array(z.number()),
   net_premium: z.number().nullable(),
 });
 
