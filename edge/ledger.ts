@@ -85,6 +85,10 @@ export type FillRow = {
   time: string;
   received_at: string;
   details_json: string;
+  /** An execution no order made (settlements.ts): an option leaving by exercise, assignment or lapse, or the stock it delivered. */
+  settlement: "option" | "delivery" | null;
+  /** An option settlement's delivery, and the delivery's option settlement. */
+  paired_exec_id: string | null;
 };
 
 /** The strategy of a trade made to close a position TWS holds that no trade accounts for (flatten.ts). */
@@ -229,13 +233,13 @@ export function ordersOfTrade(sql: SqlStorage, tradeId: string): OrderRow[] {
 }
 
 /** Inserts a fill once per execId; returns false when it was already recorded. */
-export function insertFill(sql: SqlStorage, e: Execution, tradeId: string | null, at = new Date()): boolean {
+export function insertFill(sql: SqlStorage, e: Execution, tradeId: string | null, at = new Date(), settlement: FillRow["settlement"] = null): boolean {
   const before = sql.exec("SELECT 1 FROM fills WHERE exec_id = ?", e.exec_id).toArray().length;
   if (before) return false;
   sql.exec(
-    `INSERT INTO fills (exec_id, order_ref, trade_id, order_id, symbol, sec_type, side, shares, price, commission, time, received_at, details_json)
-     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-    e.exec_id, e.order_ref, tradeId, e.order_id, e.symbol, e.sec_type, e.side, e.shares, e.price, e.commission, e.time, at.toISOString(), JSON.stringify(e),
+    `INSERT INTO fills (exec_id, order_ref, trade_id, order_id, symbol, sec_type, side, shares, price, commission, time, received_at, details_json, settlement)
+     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+    e.exec_id, e.order_ref, tradeId, e.order_id, e.symbol, e.sec_type, e.side, e.shares, e.price, e.commission, e.time, at.toISOString(), JSON.stringify(e), settlement,
   );
   return true;
 }
@@ -248,11 +252,14 @@ export function lastFillTime(sql: SqlStorage): string | null {
   return sql.exec<{ t: string | null }>("SELECT MAX(time) AS t FROM fills").toArray()[0]?.t ?? null;
 }
 
-/** A combo also reports a BAG-level execution; the legs carry the cash, so the BAG row is skipped. */
-const countsForPnl = (f: Pick<FillRow, "sec_type">): boolean => f.sec_type !== "BAG";
+/**
+ * A combo also reports a BAG-level execution; the legs carry the cash, so the BAG row is skipped.
+ * Stock an exercise or assignment delivered is a new position, not the trade's P&L.
+ */
+const countsForPnl = (f: Pick<FillRow, "sec_type"> & Partial<Pick<FillRow, "settlement">>): boolean => f.sec_type !== "BAG" && f.settlement !== "delivery";
 
 /** Σ(SLD +, BOT −) shares × price × multiplier − commissions, over the trade's leg fills. */
-export function realizedPnl(fills: readonly Pick<FillRow, "sec_type" | "side" | "shares" | "price" | "commission">[]): number {
+export function realizedPnl(fills: readonly (Pick<FillRow, "sec_type" | "side" | "shares" | "price" | "commission"> & Partial<Pick<FillRow, "settlement">>)[]): number {
   let total = 0;
   for (const f of fills) {
     if (!countsForPnl(f)) continue;

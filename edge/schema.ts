@@ -61,4 +61,7 @@ export const COLUMN_MIGRATIONS = [
   // it): its risk stays reserved, the dashboard shows it, and an admin may settle it.
   `ALTER TABLE orders ADD COLUMN unaccounted_at TEXT`,
   `CREATE INDEX IF NOT EXISTS orders_perm_id ON orders(perm_id)`,
+  // Executions no order made (edge/settlements.ts): "option" (exercise, assignment, lapse) or "delivery" (its stock).
+  `ALTER TABLE fills ADD COLUMN settlement TEXT`,
+  `ALTER TABLE fills ADD COLUMN paired_exec_id TEXT`,
 ];

@@ -96,10 +96,18 @@ describe("session close", () => {
     expect(sim.orders()).toEqual([]);
   });
 
-  it("at an option's expiry: out of the money it lapses, $0.01 in the money it is assigned into stock at the strike (positions and cash, no executions)", async () => {
+  it("at an option's expiry: out of the money it lapses, $0.01 in the money it is assigned into stock at the strike, each reported as executions no order made", async () => {
     sim = await startSimulator();
     const c = await connect(sim.port, 3);
-    clients.push(c);
+    // The master client (id 0) hears of executions no API order made, as they happen.
+    const master = await connect(sim.port, 0);
+    clients.push(c, master);
+    const heard: [Contract, { execId?: string; orderId?: number; permId?: number; orderRef?: string; side?: string; shares?: number; price?: number }][] = [];
+    const heardBy3: string[] = [];
+    master.ib.on(EventName.execDetails, (reqId: number, k: Contract, e: { execId?: string }) => reqId === -1 && heard.push([k, e]));
+    c.ib.on(EventName.execDetails, (reqId: number, _k: Contract, e: { execId?: string }) => reqId === -1 && heardBy3.push(e.execId!));
+    const commissions: { execId?: string; commission?: number }[] = [];
+    master.ib.on(EventName.commissionReport, (r: { execId?: string; commission?: number }) => commissions.push(r));
     const expiry = sim.expiries()[0] as string;
     const price = sim.getPrice("SPY");
     const strikes = sim.strikes("SPY");
@@ -114,6 +122,7 @@ describe("session close", () => {
     await sell(below, "P", c.nextValidId);
     await sell(above, "C", c.nextValidId + 1);
     const executions = sim.executions().length;
+    heardBy3.length = 0;
     const cashBefore = sim.accountState().cash;
     // At expiry the price sits exactly one cent inside the call's strike: the call is assigned, the put lapses.
     sim.setPrice("SPY", above + 0.01);
@@ -122,14 +131,32 @@ describe("session close", () => {
     const clock = sim.advanceClock(0);
     expect(sim.advanceClock(close - 120_000 - Date.parse(clock.now)).settled).toEqual([]);
     const { settled } = sim.advanceClock(180_000);
-    expect(settled.map((x) => [x.outcome, x.quantity, x.stockShares ?? 0]).sort()).toEqual([["assigned", -2, -200], ["lapsed", -2, 0]]);
+    expect(settled.map((x) => [x.outcome, x.quantity, x.stockShares ?? 0, x.execIds.length]).sort()).toEqual([["assigned", -2, -200, 2], ["lapsed", -2, 0, 1]]);
     const held = await positions(c);
     const stockConId = sim.positions().find((p) => p.secType === "STK")!.conId;
     expect([...held.keys()]).toEqual([stockConId]);
     expect(held.get(stockConId)).toMatchObject({ pos: -200, avgCost: above, secType: "STK" });
-    // Short 200 shares delivered at the strike: the cash comes in; no execution was reported.
+    // Short 200 shares delivered at the strike: the cash comes in.
     expect(sim.accountState().cash).toBeCloseTo(cashBefore + 200 * above, 2);
-    expect(sim.executions()).toHaveLength(executions);
+
+    // Three executions: both options leave at no price (bought back), the stock is sold at the strike;
+    // no order made them (order id 0, permId 0, no orderRef) and they cost no commission.
+    expect(sim.executions()).toHaveLength(executions + 3);
+    for (let i = 0; i < 100 && commissions.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+    const rows = (list: typeof heard) => list.map(([k, e]) => [k.secType, k.strike ?? 0, k.right ?? "", e.side, e.shares, e.price, e.orderId, e.permId, e.orderRef ?? ""]).sort();
+    const expected = [
+      ["OPT", above, "C", "BOT", 2, 0, 0, 0, ""],
+      ["OPT", below, "P", "BOT", 2, 0, 0, 0, ""],
+      ["STK", 0, "", "SLD", 200, above, 0, 0, ""],
+    ].sort();
+    expect(rows(heard)).toEqual(expected);
+    expect(commissions.map((r) => r.commission)).toEqual([0, 0, 0]);
+    // A client that did not place them hears nothing unasked, but reqExecutions lists them.
+    expect(heardBy3).toEqual([]);
+    const listed = collectUntil<[number, Contract, { execId?: string; orderId?: number; permId?: number; orderRef?: string; side?: string; shares?: number; price?: number }]>(c.ib, EventName.execDetails, EventName.execDetailsEnd);
+    c.ib.reqExecutions(77, {});
+    const all = (await listed).filter(([, , e]) => e.orderId === 0);
+    expect(rows(all.map(([, k, e]) => [k, e]))).toEqual(expected);
   });
 
   it("past New York midnight the daily P&L starts again; positions and realized P&L stay", async () => {

@@ -293,7 +293,7 @@ export function execDetails(sv: number, reqId: number, e: SimExecution): Field[]
   f.push(e.execId, e.time, e.account, c.secType === "OPT" ? "CBOE" : "ARCA", e.side, e.shares, e.price, e.permId, e.clientId, 0);
   f.push(e.cumQty, e.avgPrice, e.orderRef, "", "");
   if (sv >= SV.MODELS_SUPPORT) f.push("");
-  if (sv >= SV.LAST_LIQUIDITY) f.push(2); // removed liquidity: a marketable order took the quote
+  if (sv >= SV.LAST_LIQUIDITY) f.push(e.liquidity ?? 2); // 2, removed: a marketable order took the quote
   if (sv >= SV.PENDING_PRICE_REVISION) f.push(0);
   return f;
 }

@@ -12,6 +12,8 @@ export interface EngineEvents {
   /** status changed (or order modified): TWS sends openOrder + orderStatus */
   orderUpdate(o: SimOrder): void;
   execution(o: SimOrder, e: SimExecution): void;
+  /** an execution no API order made (exercise, assignment, lapse): TWS tells the master client (id 0) */
+  accountExecution(e: SimExecution): void;
   /** an ERR_MSG tied to an order id, for the client that owns it */
   orderError(clientId: number, id: number, code: number, msg: string): void;
   portfolioChanged(): void;
@@ -30,6 +32,8 @@ export interface SimExpiry {
   /** Signed shares delivered (exercise/assignment). */
   stockShares?: number;
   strike?: number;
+  /** The executions TWS reported for it: the option leaving, then the stock delivered. */
+  execIds: string[];
 }
 
 export interface EngineOptions {
@@ -121,8 +125,11 @@ export class Engine {
   /**
    * Options whose expiry day closed (16:00 New York) by `now` settle as OCC does: out of the money
    * they lapse; $0.01 or more in the money they are exercised (long) or assigned (short) into 100
-   * shares each at the strike. Modelled as position and account changes only: TWS's own report of
-   * an exercise or assignment (whether it sends executions for them) is not pinned down here.
+   * shares each at the strike. TWS reports each as executions that no API order made (order id 0,
+   * permId 0, no orderRef, no commission): the option leaving the account at no price, and the
+   * stock delivered at the strike. At server version 201+ the execution also says which event it
+   * was (optExerciseOrLapseType); at the versions this wire speaks it does not, so a reader infers
+   * it from the pair. They reach the master client (id 0) and any reqExecutions.
    */
   private settleExpiries(now: number): SimExpiry[] {
     const out: SimExpiry[] = [];
@@ -134,21 +141,39 @@ export class Engine {
       const price = this.market.getPrice(c.symbol);
       const intrinsic = round2(c.right === "C" ? price - c.strike : c.strike - price);
       const contracts = Math.abs(p.qty);
-      // The option leaves the account at no price: its premium is what it made or lost.
-      this.account.applyFill(c, p.qty > 0 ? "SELL" : "BUY", contracts, 0, 0);
-      if (intrinsic < 0.01) {
-        out.push({ conId: c.conId, symbol: c.symbol, quantity: p.qty, outcome: "lapsed", underlyingPrice: price });
+      const stock = this.market.stockContract(c.symbol);
+      // An option with no deliverable here settles for cash at its intrinsic value (index style).
+      const cashValue = !stock && intrinsic >= 0.01 ? intrinsic : 0;
+      const leaving = this.accountExecution(c, p.qty > 0 ? "SLD" : "BOT", contracts, cashValue, now);
+      if (intrinsic < 0.01 || !stock) {
+        out.push({ conId: c.conId, symbol: c.symbol, quantity: p.qty, outcome: intrinsic < 0.01 ? "lapsed" : p.qty > 0 ? "exercised" : "assigned", underlyingPrice: price, execIds: [leaving.execId] });
         continue;
       }
-      const stock = this.market.stockContract(c.symbol);
-      if (!stock) continue;
       // Long call / short put take stock; long put / short call deliver it.
       const buys = (c.right === "C") === p.qty > 0;
-      this.account.applyFill(stock, buys ? "BUY" : "SELL", contracts * c.multiplier, c.strike, 0);
-      out.push({ conId: c.conId, symbol: c.symbol, quantity: p.qty, outcome: p.qty > 0 ? "exercised" : "assigned", underlyingPrice: price, stockShares: (buys ? 1 : -1) * contracts * c.multiplier, strike: c.strike });
+      const delivered = this.accountExecution(stock, buys ? "BOT" : "SLD", contracts * c.multiplier, c.strike, now);
+      out.push({
+        conId: c.conId, symbol: c.symbol, quantity: p.qty, outcome: p.qty > 0 ? "exercised" : "assigned", underlyingPrice: price,
+        stockShares: (buys ? 1 : -1) * contracts * c.multiplier, strike: c.strike, execIds: [leaving.execId, delivered.execId],
+      });
     }
     if (out.length > 0) this.events.portfolioChanged();
     return out;
+  }
+
+  /** Books an execution that no API order made (see settleExpiries) and reports it. */
+  private accountExecution(c: SimContract, side: "BOT" | "SLD", shares: number, price: number, now: number): SimExecution {
+    const e: SimExecution = {
+      execId: `${this.execPrefix}.${(++this.execSeq).toString(16).padStart(8, "0")}.01.01`,
+      orderId: 0, clientId: 0, permId: 0, orderRef: "", account: this.account.id,
+      conId: c.conId, symbol: c.symbol, secType: c.secType as "STK" | "OPT", contract: c, side,
+      shares, price, cumQty: shares, avgPrice: price, time: twsTime(now), timeMs: now, commission: 0, liquidity: 0,
+    };
+    const realized = this.account.applyFill(c, side === "BOT" ? "BUY" : "SELL", shares, price, 0);
+    if (realized !== undefined) e.realizedPnL = round4(realized);
+    this.executions.push(e);
+    this.events.accountExecution(e);
+    return e;
   }
 
   /**
@@ -381,7 +406,7 @@ export class Engine {
     if (price === undefined || !p) return;
     const qty = forcedPrice === undefined ? Math.min(o.remaining, Math.max(1, p.size)) : o.remaining;
     const legFills = this.legFills(o, price);
-    const now = Date.now();
+    const now = this.now(); // TWS stamps executions by its own clock (the tests may have moved it)
     const execs: SimExecution[] = [];
     let sliceCommission = 0;
     for (const lf of legFills) {

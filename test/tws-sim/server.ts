@@ -102,6 +102,13 @@ export class SimServer {
     this.engine = new Engine(this.market, this.account, {
       orderUpdate: (o) => this.onOrderUpdate(o),
       execution: (o, e) => this.onExecution(o, e),
+      accountExecution: (e) => {
+        for (const s of this.sessions) {
+          if (!s.started || s.clientId !== 0) continue;
+          this.send(s, E.execDetails(s.sv, -1, e));
+          this.send(s, E.commissionReport(e));
+        }
+      },
       orderError: (clientId, id, code, msg) => {
         for (const s of this.sessions) if (s.started && s.clientId === clientId) this.send(s, E.errMsg(s.sv, id, code, msg));
       },
@@ -593,7 +600,7 @@ export class SimServer {
       if (c) this.send(s, portfolioMsg(this.account, c, 0, 0, acct));
       s.portfolioSent.delete(conId);
     }
-    const t = twsTime(Date.now());
+    const t = twsTime(this.engine.now());
     this.send(s, E.acctUpdateTime(t.slice(9, 14)));
     if (initial) this.send(s, E.acctDownloadEnd(acct));
   }

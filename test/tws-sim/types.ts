@@ -84,6 +84,8 @@ export interface SimExecution {
   time: string; // "yyyyMMdd HH:mm:ss US/Eastern", as TWS formats it for an ET login
   timeMs: number;
   commission: number;
+  /** lastLiquidity: 2 (removed) for a marketable order's fill, 0 (none) for an exercise, assignment or lapse. */
+  liquidity?: number;
   realizedPnL?: number;
 }
 
