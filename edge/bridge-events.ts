@@ -6,7 +6,8 @@ import { comboSize } from "../shared/combo-price";
 import { tradingDay } from "../shared/trade-id";
 import type { Position } from "../shared/tools";
 import { applyAccountSnapshot } from "./account-jumps";
-import { settleExpirations } from "./expirations";
+import { checkAssignedStock, settleExpirations } from "./expirations";
+import { isAccountExecution, recordSettlement } from "./settlements";
 import { checkBreakers } from "./breakers";
 import type { DeskContext } from "./desk-context";
 import { getKv, setKv } from "./kv";
@@ -85,6 +86,14 @@ export function applyOrderStatus(ctx: DeskContext, data: Omit<EventData<"order_s
 /** Records a fill once (by execId); returns whether it was new. */
 export function applyExecution(ctx: DeskContext, e: EventData<"execution">, action = "fill"): boolean {
   const order = findOrder(ctx, e.order_ref, e.order_id, e.perm_id);
+  if (!order && isAccountExecution(e)) {
+    // An exercise, an assignment or a lapse (settlements.ts), not a fill of any order.
+    const settled = recordSettlement(ctx, e);
+    if (settled) {
+      if (settled.inserted) checkAssignedStock(ctx);
+      return settled.inserted;
+    }
+  }
   const inserted = insertFill(ctx.sql, e, order?.trade_id ?? null, ctx.now());
   if (inserted)
     ctx.audit("bridge", order ? action : "foreign_fill", {

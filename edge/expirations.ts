@@ -8,7 +8,8 @@ import { newYorkParts, tradingDay } from "../shared/trade-id";
 import type { OptionContract } from "../shared/order";
 import type { Position } from "../shared/tools";
 import { checkBreakers } from "./breakers";
-import { bookClose } from "./bridge-events";
+import { applyExecution, bookClose } from "./bridge-events";
+import { legOutcomes } from "./settlements";
 import type { DeskContext } from "./desk-context";
 import { getKv, setKv } from "./kv";
 import { getOrderByRef, closeRef, legsOf, listTrades } from "./ledger";
@@ -41,8 +42,13 @@ const holds = (held: readonly Position[], c: OptionContract): boolean =>
  * Closes every open trade whose option legs have all expired and left the account; then checks
  * the underlyings for stock an assignment left. Runs after position changes, reconciliation and
  * the broker's clock moving. Synchronous: the ledger changes in one turn.
+ *
+ * TWS reports each leg's end as executions (settlements.ts). When the legs left but some of
+ * those reports were not seen (they reach only the master client live), the bridge is asked for
+ * the day's executions once and the trade waits for the answer; without them it closes anyway,
+ * its unreported legs leaving at no price. `executionsFresh`: the caller has just read them.
  */
-export function settleExpirations(ctx: DeskContext): void {
+export function settleExpirations(ctx: DeskContext, executionsFresh = false): void {
   const at = brokerNow(ctx);
   const held = positions(ctx);
   for (const trade of listTrades(ctx.sql, { state: "open", limit: 1000 })) {
@@ -54,9 +60,15 @@ export function settleExpirations(ctx: DeskContext): void {
     if (options.some((c) => holds(held, c))) continue;
     const close = getOrderByRef(ctx.sql, closeRef(trade.trade_id));
     if (close && !["Filled", "Cancelled", "Rejected", "Inactive"].includes(close.status)) continue;
+    const ends = legOutcomes(ctx.sql, trade);
+    const unreported = ends.filter((l) => l.outcome === null);
+    if (unreported.length > 0 && !executionsFresh && askForSettlements(ctx, trade.trade_id, options)) continue;
     ctx.audit("edge", "trade_expired", {
       trade_id: trade.trade_id, symbol: trade.symbol, expiries: [...new Set(options.map((c) => c.expiry))], broker_time: at.toISOString(),
-      note: "its option legs expired and TWS no longer holds them (lapsed, or exercised/assigned into stock); they leave at no price",
+      legs: ends.map((l) => ({ contract: l.contract, action: l.action, quantity: l.quantity, outcome: l.outcome ?? "unreported", exec_ids: l.exec_ids })),
+      note: unreported.length
+        ? "its option legs expired and TWS no longer holds them; TWS reported no execution for some of them, which leave at no price"
+        : "its option legs expired and TWS reported each one's end (lapsed, exercised, assigned or settled for cash)",
     });
     bookClose(ctx, trade.trade_id, true);
     const settled = getKv<Record<string, string>>(ctx.sql, "expiry_settled", {});
@@ -64,6 +76,30 @@ export function settleExpirations(ctx: DeskContext): void {
     setKv(ctx.sql, "expiry_settled", settled);
   }
   checkAssignedStock(ctx, held);
+}
+
+/**
+ * Asks the bridge, once per trade, for the executions that report its legs' ends; books them
+ * and settles again when they come (or when the ask fails). False when it was asked before or
+ * no bridge is linked (reconciliation reads the executions on the next link).
+ */
+function askForSettlements(ctx: DeskContext, tradeId: string, options: readonly OptionContract[]): boolean {
+  const asked = getKv<Record<string, string>>(ctx.sql, "settlements_asked", {});
+  if (asked[tradeId] || !ctx.link.socket()) return false;
+  // Only open trades can be asked for again: the rest of the record is dropped as it is written.
+  const open = new Set(listTrades(ctx.sql, { state: "open", limit: 1000 }).map((t) => t.trade_id));
+  const kept = Object.fromEntries(Object.entries(asked).filter(([id]) => open.has(id)));
+  kept[tradeId] = ctx.now().toISOString();
+  setKv(ctx.sql, "settlements_asked", kept);
+  const first = options.map((c) => c.expiry).sort()[0]!;
+  ctx.link
+    .request("executions", { since: `${first}T00:00:00.000Z` })
+    .then((executions) => {
+      for (const e of executions) applyExecution(ctx, e, "fill_recovered");
+    })
+    .catch((error: Error) => ctx.audit("edge", "settlements_unavailable", { trade_id: tradeId, message: error.message }))
+    .finally(() => settleExpirations(ctx));
+  return true;
 }
 
 /**

@@ -113,8 +113,8 @@ export async function reconcile(ctx: DeskContext): Promise<ReconcileReport | nul
     report.not_found.push(order.order_ref);
   }
   ctx.audit("edge", "reconciled", report);
-  // Positions are fresh: options that expired while nobody watched close their trades.
-  settleExpirations(ctx);
+  // Positions and executions are fresh: options that expired while nobody watched close their trades.
+  settleExpirations(ctx, true);
   return report;
 }
 

@@ -125,7 +125,18 @@ export const TradeView = z.object({
   })),
   /** Set when the trade's short legs expire today: pin risk and the time left. */
   expiry_day: ExpiryDayFlag.nullable().optional(),
-  fills: z.array(z.object({ exec_id: z.string(), symbol: z.string(), sec_type: z.string(), side: z.enum(["BOT", "SLD"]), shares: z.number(), price: z.number(), commission: z.number().nullable(), time: z.string() })),
+  fills: z.array(z.object({
+    exec_id: z.string(), symbol: z.string(), sec_type: z.string(), side: z.enum(["BOT", "SLD"]), shares: z.number(), price: z.number(), commission: z.number().nullable(), time: z.string(),
+    /** An execution no order made: an option leaving by exercise, assignment or lapse, or the stock it delivered (not in the trade's P&L). */
+    settlement: z.enum(["option", "delivery"]).optional(),
+  })),
+  /** Once TWS reported any: how each option leg ended (lapsed, exercised, assigned, cash_settled; null: not reported). */
+  leg_ends: z.array(z.object({
+    leg: z.number().int(), contract: z.object({ symbol: z.string(), expiry: z.string(), strike: z.number(), right: z.enum(["C", "P"]) }),
+    action: z.enum(["BUY", "SELL"]), quantity: z.number(), outcome: z.enum(["lapsed", "exercised", "assigned", "cash_settled", "mixed"]).nullable(),
+    /** Exercised or assigned before its expiry day. */
+    early: z.boolean(), exec_ids: z.array(z.string()),
+  })).optional(),
   /** For an open or closing trade: its mark, unrealized P&L, distance to its worst case, days to expiry. */
   standing: TradeStanding.nullable().optional(),
 });

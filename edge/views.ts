@@ -12,6 +12,7 @@ import { getKv } from "./kv";
 import { payoffView, pnlSeries } from "./pictures";
 import { tradeStanding } from "./standing";
 import { positionRisk } from "./expirations";
+import { legOutcomes } from "./settlements";
 
 export function tradeView(sql: SqlStorage, t: TradeRow, now = new Date()) {
   return {
@@ -25,8 +26,18 @@ export function tradeView(sql: SqlStorage, t: TradeRow, now = new Date()) {
       // TWS neither holds nor lists it as finished: its risk stays reserved until TWS or an admin settles it.
       unaccounted: o.unaccounted_at !== null, unaccounted_since: o.unaccounted_at,
     })),
-    fills: fillsOfTrade(sql, t.trade_id).map((f) => ({ exec_id: f.exec_id, symbol: f.symbol, sec_type: f.sec_type, side: f.side, shares: f.shares, price: f.price, commission: f.commission, time: f.time })),
+    fills: fillsOfTrade(sql, t.trade_id).map((f) => ({
+      exec_id: f.exec_id, symbol: f.symbol, sec_type: f.sec_type, side: f.side, shares: f.shares, price: f.price, commission: f.commission, time: f.time,
+      ...(f.settlement ? { settlement: f.settlement } : {}),
+    })),
+    ...legEnds(sql, t),
   };
+}
+
+/** What TWS reported of each option leg's end (exercise, assignment, lapse), once it reported any. */
+function legEnds(sql: SqlStorage, t: TradeRow): { leg_ends?: ReturnType<typeof legOutcomes> } {
+  const ends = legOutcomes(sql, t);
+  return ends.some((l) => l.outcome !== null) ? { leg_ends: ends } : {};
 }
 
 export function dataAgeSeconds(ctx: DeskContext): number | null {

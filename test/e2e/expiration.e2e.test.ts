@@ -20,7 +20,11 @@ afterAll(async () => {
   await t?.stop();
 });
 
-interface ViewTrade { trade_id: string; state: string; realized_pnl: number | null; legs: { action: string; contract: { strike: number; right: string; expiry: string } }[]; fills: { exec_id: string; sec_type: string; side: string; shares: number; price: number; commission: number | null }[] }
+interface ViewTrade {
+  trade_id: string; state: string; realized_pnl: number | null; legs: { action: string; contract: { strike: number; right: string; expiry: string } }[];
+  fills: { exec_id: string; sec_type: string; side: string; shares: number; price: number; commission: number | null; settlement?: string }[];
+  leg_ends?: { action: string; contract: { strike: number; right: string }; outcome: string | null; exec_ids: string[] }[];
+}
 interface StateView { trades: ViewTrade[]; positions: { con_id: number; symbol: string; sec_type: string; quantity: number; worst_case_loss?: number | null }[]; breakers: { name: string; tripped: boolean }[] }
 const state = async () => (await (await t.stack.admin("/api/state")).json()) as StateView;
 const auditOf = async (action: string) => (await t.audit()).filter((r) => r.action === action);
@@ -35,7 +39,7 @@ async function differences(): Promise<string[]> {
   if (new Set(fills).size !== fills.length) out.push("the ledger holds a fill twice");
   for (const e of sim.executions) {
     if (!fills.includes(e.execId)) out.push(`execution ${e.execId} missing from the ledger`);
-    const rows = audit.filter((r) => (r.action === "fill" || r.action === "fill_recovered") && details(r).exec_id === e.execId).length;
+    const rows = audit.filter((r) => ["fill", "fill_recovered", "option_settlement", "settlement_delivery"].includes(r.action) && details(r).exec_id === e.execId).length;
     if (rows !== 1) out.push(`execution ${e.execId} has ${rows} fill rows in the audit log`);
   }
   for (const id of fills) if (!sim.executions.some((e) => e.execId === id)) out.push(`ledger fill ${id} was never executed at TWS`);
@@ -85,7 +89,7 @@ describe("expiration", () => {
     expect(((await (await t.stack.admin("/api/state")).json()) as { expiry_day: Flag[] }).expiry_day.map((f) => f.trade_id)).toEqual([tradeId]);
 
     // Past the close: the simulator settles the options as OCC does.
-    const advanced = (await t.stack.simControl("/clock", { advance_ms: close + 60_000 - (await simNow()) })) as { settled: { outcome: string; quantity: number; stockShares?: number }[] };
+    const advanced = (await t.stack.simControl("/clock", { advance_ms: close + 60_000 - (await simNow()) })) as { settled: { outcome: string; quantity: number; stockShares?: number; execIds: string[] }[] };
     expect(advanced.settled.map((s) => s.outcome).sort()).toEqual(["assigned", "lapsed", "lapsed", "lapsed"]);
     expect(advanced.settled.find((s) => s.outcome === "assigned")).toMatchObject({ quantity: -1, stockShares: -100 });
 
@@ -94,6 +98,18 @@ describe("expiration", () => {
     // Realized P&L: the premium flows of its fills less commissions (the legs left at no price).
     const premium = trade.fills.filter((f) => f.sec_type === "OPT").reduce((sum, f) => sum + (f.side === "SLD" ? 1 : -1) * f.shares * f.price * 100 - (f.commission ?? 0), 0);
     expect(trade.realized_pnl).toBeCloseTo(premium, 2);
+    // TWS reported each leg's end as executions no order made (the master client hears them): the
+    // ledger books them on the trade, the delivered stock paired with the assigned call and kept
+    // out of the P&L, and tells each leg's end.
+    const ends = (trade.leg_ends ?? []).map((l) => [l.action, l.contract.right, l.contract.strike, l.outcome]);
+    expect(ends).toEqual(condor.legs.map((l) => {
+      const c = l.contract as { strike: number; right: string };
+      return [l.action, c.right, c.strike, l.action === "SELL" && c.right === "C" ? "assigned" : "lapsed"];
+    }));
+    const reported = advanced.settled.flatMap((x) => x.execIds).sort();
+    expect(trade.fills.filter((f) => f.settlement).map((f) => f.exec_id).sort()).toEqual(reported);
+    expect(trade.fills.find((f) => f.settlement === "delivery")).toMatchObject({ sec_type: "STK", side: "SLD", shares: 100, price: shortCall.strike });
+    expect((details((await auditOf("trade_expired"))[0]!) as { legs: { outcome: string }[] }).legs.map((l) => l.outcome).sort()).toEqual(["assigned", "lapsed", "lapsed", "lapsed"]);
     expect((await auditOf("trade_expired")).map((r) => details(r).trade_id)).toEqual([tradeId]);
 
     // The short stock the assignment left: on get_positions with unbounded risk, alerted, breaker tripped.

@@ -4,6 +4,7 @@
 // while TWS still holds a leg. Stock then held in the underlying is alerted with its own risk on
 // get_positions; a short one trips the assignment breaker (openings refused) until a person resets it.
 import { describe, expect, it } from "vitest";
+import type { Leg } from "../../shared/order";
 import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, waitFor } from "./harness";
 
 const position = (symbol: string, conId: number, quantity: number, extra: Record<string, unknown> = {}) => ({
@@ -11,6 +12,30 @@ const position = (symbol: string, conId: number, quantity: number, extra: Record
   market_value: quantity * 106, unrealized_pnl: 0, unrealized_pnl_pct: 0, ...extra,
 });
 const clock = (skewMs: number) => ({ tws_time: new Date(Date.now() + skewMs).toISOString(), skew_ms: skewMs });
+const optionOf = (leg: Leg) => leg.contract as { symbol: string; expiry: string; strike: number; right: "C" | "P" };
+const optionPosition = (leg: Leg, quantity: number) => {
+  const c = optionOf(leg);
+  return { ...position(c.symbol, 2000 + c.strike * 10 + (c.right === "C" ? 1 : 0), quantity), sec_type: "OPT", expiry: c.expiry, strike: c.strike, right: c.right };
+};
+/** An execution no order made, as TWS reports an exercise, an assignment or a lapse (permId 0, no orderRef). */
+function settlement(contract: { symbol: string; expiry?: string; strike?: number; right?: "C" | "P" }, side: "BOT" | "SLD", shares: number, price: number, time: string, execId = crypto.randomUUID()) {
+  const option = contract.expiry !== undefined;
+  return {
+    exec_id: execId, order_id: 0, perm_id: 0, order_ref: null, con_id: option ? 2000 + contract.strike! * 10 : 265598, symbol: contract.symbol, sec_type: option ? "OPT" : "STK",
+    expiry: contract.expiry ?? null, strike: contract.strike ?? null, right: contract.right ?? null, side, shares, price, time, commission: 0, realized_pnl: null,
+  };
+}
+const afterClose = (expiry: string) => `${expiry}T21:30:00.000Z`;
+const daysPast = (expiry: string) => (Math.ceil((Date.parse(`${expiry}T23:00:00Z`) - Date.now()) / 86_400_000) + 1) * 86_400_000;
+
+/** A filled condor whose legs TWS holds. */
+async function openCondor(edge: Edge, bridge: FakeBridge, center = 100) {
+  const legs = ironCondor("AAPL", center);
+  const placed = (await edge.call("place_order", condorOrder({}, center))).structuredContent;
+  await fillOrder(bridge, placed.trade_id, placed.order_id, legs, false, [1.0, 0.5, 1.0, 0.5]);
+  for (const leg of legs) await bridge.event("position", optionPosition(leg, leg.action === "SELL" ? -1 : 1));
+  return { legs, tradeId: placed.trade_id as string };
+}
 
 describe("expiration", () => {
   it("closes an expired trade TWS no longer holds with its P&L; assignment stock is alerted, and short stock trips a breaker until reset", async () => {
@@ -38,8 +63,11 @@ describe("expiration", () => {
     // The short call was assigned: its position goes, 100 short shares arrive.
     await bridge.event("position", position("AAPL", 265598, -100));
     await bridge.event("position", { ...position("AAPL", 2001, 0), sec_type: "OPT", expiry: c.expiry, strike: c.strike, right: c.right });
-    const closed = await trade();
-    expect(closed.state).toBe("closed");
+    // TWS's reports of the legs' ends were not seen: the bridge is asked for them once (it has
+    // none), then the trade closes with its legs leaving at no price.
+    const closed = await waitFor(async () => ((await trade()).state === "closed" ? trade() : null), "the expired trade to close");
+    expect(bridge.sent("executions").at(-1)?.params).toEqual({ since: `${c.expiry}T00:00:00.000Z` });
+    expect(JSON.parse((await edge.audit("trade_expired"))[0]!.details_json).legs.map((l: any) => l.outcome)).toEqual(["unreported", "unreported", "unreported", "unreported"]);
     // Premium: sold 1.00 + 1.00, bought 0.50 + 0.50 → +100 USD, less 4 USD of commissions.
     expect(closed.realized_pnl).toBe(96);
     expect(await edge.audit("trade_expired")).toHaveLength(1);
@@ -84,5 +112,155 @@ describe("expiration", () => {
     expect(await edge.audit("assignment_stock")).toHaveLength(1);
     expect((await edge.call("get_safety_status", {})).structuredContent.breakers.find((b: any) => b.name === "assignment").tripped).toBe(false);
     bridge.close();
+  });
+
+  describe("TWS's reports of each leg's end (executions no order made)", () => {
+    const details = async (edge: Edge, action: string) => (await edge.audit(action)).map((r) => JSON.parse(r.details_json));
+
+    it("books the short call's assignment and the other legs' lapse on the trade, pairs the delivered stock, keeps it out of the P&L", async () => {
+      const edge = new Edge();
+      const bridge = await FakeBridge.connect(edge);
+      await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+      const { legs, tradeId } = await openCondor(edge, bridge);
+      const expiry = optionOf(legs[0]!).expiry;
+      await bridge.event("tws_clock", clock(daysPast(expiry)));
+      // As TWS sends them: each option leaves at no price (short ones bought back, long ones sold),
+      // then 100 shares of the assigned short call are sold at its strike; then the positions.
+      for (const leg of legs) await bridge.event("execution", settlement(optionOf(leg), leg.action === "SELL" ? "BOT" : "SLD", 1, 0, afterClose(expiry)));
+      await bridge.event("execution", settlement({ symbol: "AAPL" }, "SLD", 100, 105, afterClose(expiry), "delivery-1"));
+      await bridge.event("position", position("AAPL", 265598, -100));
+      for (const leg of legs) await bridge.event("position", optionPosition(leg, 0));
+
+      const trade = (await edge.call("list_trades", {})).structuredContent.trades.find((t: any) => t.trade_id === tradeId);
+      expect(trade.state).toBe("closed");
+      // The premium only: sold 1.00 + 1.00, bought 0.50 + 0.50, less 4 USD commissions. The stock
+      // sold at the strike is a new (short) position, not this trade's P&L.
+      expect(trade.realized_pnl).toBe(96);
+      expect(trade.leg_ends.map((l: any) => [l.action, l.contract.right, l.contract.strike, l.outcome, l.early])).toEqual([
+        ["SELL", "P", 95, "lapsed", false], ["BUY", "P", 90, "lapsed", false], ["SELL", "C", 105, "assigned", false], ["BUY", "C", 110, "lapsed", false],
+      ]);
+      expect(trade.fills.filter((f: any) => f.settlement).map((f: any) => [f.settlement, f.sec_type, f.side, f.shares, f.price]).sort()).toEqual([
+        ["delivery", "STK", "SLD", 100, 105], ["option", "OPT", "BOT", 1, 0], ["option", "OPT", "BOT", 1, 0], ["option", "OPT", "SLD", 1, 0], ["option", "OPT", "SLD", 1, 0],
+      ]);
+      // The reports were seen live: the bridge was not asked for them again.
+      expect(bridge.sent("executions").filter((r) => r.params.since)).toEqual([]);
+      expect((await details(edge, "option_settlement")).map((d) => d.outcome)).toEqual(["lapsed", "lapsed", "lapsed", "lapsed"]);
+      expect(await details(edge, "settlement_delivery")).toEqual([expect.objectContaining({ trade_id: tradeId, outcome: "assigned", shares: 100, price: 105 })]);
+      expect((await details(edge, "trade_expired"))[0].legs.map((l: any) => l.outcome)).toEqual(["lapsed", "lapsed", "assigned", "lapsed"]);
+      expect(await edge.audit("foreign_fill")).toEqual([]);
+      expect((await edge.call("get_safety_status", {})).structuredContent.breakers.find((b: any) => b.name === "assignment").tripped).toBe(true);
+      // The same reports again (a reconnect's re-read) change nothing.
+      for (const leg of legs) await bridge.event("execution", settlement(optionOf(leg), leg.action === "SELL" ? "BOT" : "SLD", 1, 0, afterClose(expiry), "again"));
+      expect((await details(edge, "option_settlement")).length).toBe(5);
+      bridge.close();
+    });
+
+    it("pairs a delivery that arrives before its option, and asks the bridge for reports it missed", async () => {
+      const edge = new Edge();
+      const bridge = await FakeBridge.connect(edge);
+      await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+      const { legs, tradeId } = await openCondor(edge, bridge);
+      const expiry = optionOf(legs[0]!).expiry;
+      await bridge.event("tws_clock", clock(daysPast(expiry)));
+      // Long put 90 exercised (price fell to 85): 100 shares sold at 90; the short put 95 assigned: 100 bought at 95.
+      await bridge.event("execution", settlement({ symbol: "AAPL" }, "SLD", 100, 90, afterClose(expiry), "stock-90"));
+      await bridge.event("execution", settlement({ symbol: "AAPL" }, "BOT", 100, 95, afterClose(expiry), "stock-95"));
+      await bridge.event("execution", settlement(optionOf(legs[0]!), "BOT", 1, 0, afterClose(expiry), "put-95"));
+      // The call legs' reports reach only the master client: the bridge (asked) answers with them.
+      const calls = legs.slice(2).map((leg, i) => settlement(optionOf(leg), leg.action === "SELL" ? "BOT" : "SLD", 1, 0, afterClose(expiry), `call-${i}`));
+      const put90 = settlement(optionOf(legs[1]!), "SLD", 1, 0, afterClose(expiry), "put-90");
+      bridge.handlers.executions = () => [...calls, put90];
+      for (const leg of legs) await bridge.event("position", optionPosition(leg, 0));
+      const trade = await waitFor(async () => {
+        const t = (await edge.call("list_trades", {})).structuredContent.trades.find((x: any) => x.trade_id === tradeId);
+        return t.state === "closed" ? t : null;
+      }, "the trade to close once the missed reports came");
+      expect(trade.leg_ends.map((l: any) => l.outcome)).toEqual(["assigned", "exercised", "lapsed", "lapsed"]);
+      expect(trade.realized_pnl).toBe(96);
+      expect(trade.fills.filter((f: any) => f.settlement === "delivery").map((f: any) => f.exec_id).sort()).toEqual(["stock-90", "stock-95"]);
+      expect((await details(edge, "trade_expired"))[0].legs.map((l: any) => l.outcome)).toEqual(["assigned", "exercised", "lapsed", "lapsed"]);
+      bridge.close();
+    });
+
+    it("a contract two trades hold is not attributed to either; each shows its end", async () => {
+      const edge = new Edge();
+      const bridge = await FakeBridge.connect(edge, { account: 1_000_000 });
+      await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+      const first = await openCondor(edge, bridge);
+      // A call vertical sharing the condor's short call.
+      const vertical = ironCondor("AAPL", 100).slice(2);
+      const placed = (await edge.call("place_order", { symbol: "AAPL", strategy: "call credit spread", legs: vertical, max_risk: 450, capital_required: 450 })).structuredContent;
+      expect(placed.trade_id, JSON.stringify(placed)).toBeTruthy();
+      await fillOrder(bridge, placed.trade_id, placed.order_id, vertical, false, [1.0, 0.5]);
+      const second = { tradeId: placed.trade_id as string };
+      const call = optionOf(first.legs[2]!);
+      await bridge.event("execution", settlement(call, "BOT", 2, 0, afterClose(call.expiry), "shared-call"));
+      const [row] = await details(edge, "option_settlement");
+      expect(row).toMatchObject({ trade_id: null, held_by: [first.tradeId, second.tradeId] });
+      const trades = (await edge.call("list_trades", {})).structuredContent.trades;
+      for (const id of [first.tradeId, second.tradeId]) {
+        const t = trades.find((x: any) => x.trade_id === id);
+        expect(t.leg_ends.find((l: any) => l.contract.right === "C" && l.action === "SELL")).toMatchObject({ outcome: "lapsed", exec_ids: ["shared-call"] });
+        expect(t.fills.some((f: any) => f.exec_id === "shared-call")).toBe(false);
+      }
+      bridge.close();
+    });
+
+    it("an early assignment before the expiry day is flagged, its stock alerted, and the trade stays open", async () => {
+      const edge = new Edge();
+      const bridge = await FakeBridge.connect(edge);
+      await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+      const { legs, tradeId } = await openCondor(edge, bridge);
+      const call = optionOf(legs[2]!);
+      const now = new Date().toISOString();
+      await bridge.event("execution", settlement(call, "BOT", 1, 0, now, "early-call"));
+      await bridge.event("execution", settlement({ symbol: "AAPL" }, "SLD", 100, call.strike, now, "early-stock"));
+      await bridge.event("position", optionPosition(legs[2]!, 0));
+      await bridge.event("position", position("AAPL", 265598, -100));
+      const [row] = await details(edge, "option_settlement");
+      expect(row).toMatchObject({ trade_id: tradeId, early: true });
+      const trade = (await edge.call("list_trades", {})).structuredContent.trades.find((t: any) => t.trade_id === tradeId);
+      expect(trade.state).toBe("open");
+      expect(trade.leg_ends[2]).toMatchObject({ outcome: "assigned", early: true });
+      expect(await details(edge, "assignment_stock")).toEqual([expect.objectContaining({ symbol: "AAPL", quantity: -100 })]);
+      expect((await edge.call("get_safety_status", {})).structuredContent.breakers.find((b: any) => b.name === "assignment").tripped).toBe(true);
+      bridge.close();
+    });
+
+    it("a cash settlement reported after the trade closed at expiry corrects its P&L, today's P&L and the loss streak", async () => {
+      const edge = new Edge();
+      const bridge = await FakeBridge.connect(edge);
+      await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+      const { legs, tradeId } = await openCondor(edge, bridge);
+      const expiry = optionOf(legs[0]!).expiry;
+      await bridge.event("tws_clock", clock(daysPast(expiry)));
+      for (const leg of legs) await bridge.event("position", optionPosition(leg, 0));
+      const list = async () => (await edge.call("list_trades", {})).structuredContent.trades.find((t: any) => t.trade_id === tradeId);
+      await waitFor(async () => (await list()).state === "closed", "the trade to close with its legs unreported");
+      expect((await list()).realized_pnl).toBe(96);
+      const lossesBefore = (await edge.call("get_safety_status", {})).structuredContent.limits.find((l: any) => l.name === "consecutive_losses").used;
+      // The short call settled for cash 3.00 in the money: bought back at 3.00 (the long call lapsed).
+      await bridge.event("execution", settlement(optionOf(legs[2]!), "BOT", 1, 3, afterClose(expiry), "cash-call"));
+      const after = await list();
+      expect(after.realized_pnl).toBe(-204);
+      expect(after.leg_ends[2]).toMatchObject({ outcome: "cash_settled" });
+      expect(await details(edge, "realized_pnl_adjusted")).toEqual([expect.objectContaining({ trade_id: tradeId, from: 96, to: -204, delta: -300, loss_streak_counted: true })]);
+      const status = (await edge.call("get_safety_status", {})).structuredContent;
+      expect(status.limits.find((l: any) => l.name === "consecutive_losses").used).toBe(lossesBefore + 1);
+      bridge.close();
+    });
+
+    it("an execution no order made that is no option's end stays a foreign fill", async () => {
+      const edge = new Edge();
+      const bridge = await FakeBridge.connect(edge);
+      await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+      await openCondor(edge, bridge);
+      // Stock at a price no leg's strike is, and a hand-placed option trade (it has a permId).
+      await bridge.event("execution", settlement({ symbol: "AAPL" }, "BOT", 100, 101.37, new Date().toISOString(), "odd-stock"));
+      await bridge.event("execution", { ...settlement(optionOf(ironCondor()[2]!), "BOT", 1, 0.4, new Date().toISOString(), "by-hand"), perm_id: 777 });
+      expect((await details(edge, "foreign_fill")).map((d) => d.exec_id)).toEqual(["odd-stock", "by-hand"]);
+      expect(await edge.audit("option_settlement")).toEqual([]);
+      bridge.close();
+    });
   });
 });
