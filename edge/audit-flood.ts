@@ -1,5 +1,5 @@
 // A bound on the audit rows that anyone on the internet can cause without a credential (a refused
-// token, a client registration, a foreign Origin, a failed dashboard login): per cause and client
+// token, a refused client registration, a foreign Origin, a failed dashboard login): per cause and client
 // address (edge/client-address.ts) at most ROWS_PER_CAUSE_AND_ADDRESS rows per FLOOD_WINDOW_MS, and
 // at most ROWS_PER_WINDOW such rows in all. Beyond the bound an event is counted, not written; once
 // its window has closed, ONE `audit_suppressed` row says how many of which kind were left out and
@@ -20,12 +20,13 @@ export const AUDIT_SUPPRESSED = "audit_suppressed";
 /**
  * The allowlist: events a caller without any credential can cause. `oauth_token_revoked` is here
  * because RFC 7009 answers 200 to a revocation of an unknown token, so a public client's id (no
- * secret) is enough to make one.
+ * secret) is enough to make one. `oauth_client_registered` is not: a registration stores a client,
+ * so its row is always written, and registrations themselves are bounded (edge/registration-gate.ts).
  */
 export const UNAUTHENTICATED_ACTIONS = [
   "mcp_token_refused", "mcp_origin_refused", "form_origin_refused",
   "oauth_token_refused", "oauth_authorize_refused", "oauth_revocation_refused", "oauth_token_revoked",
-  "oauth_client_registered", "oauth_registration_refused",
+  "oauth_registration_refused",
   "dashboard_login_failed", "dashboard_login_locked",
 ] as const;
 export type UnauthenticatedAction = (typeof UNAUTHENTICATED_ACTIONS)[number];

@@ -1,7 +1,7 @@
 // The dashboard's login form, seen from the Durable Object: failed attempts are counted per
-// client address (edge/client-address.ts) and audited (never the text that was typed); after
-// LOGIN_FAILURES_BEFORE_LOCK failures within LOGIN_WINDOW_MS from one address the form refuses
-// every attempt from it until the window has passed. The Worker checks the token first and sends
+// client address (edge/client-address.ts) and audited within the bound of edge/audit-flood.ts
+// (never the text that was typed); after LOGIN_FAILURES_BEFORE_LOCK failures within
+// LOGIN_WINDOW_MS from one address the form refuses every attempt from it until the window has passed. The Worker checks the token first and sends
 // one attempt; the lock check, the record of a failure and the start of a session happen here in
 // ONE synchronous turn, so parallel guesses cannot all pass the check before the first is counted.
 // The bearer-token API is not affected, so a locked form cannot keep an admin from the kill switch.

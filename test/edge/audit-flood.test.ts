@@ -125,6 +125,48 @@ describe("refused tokens", () => {
   });
 });
 
+describe("every cause on the allowlist", () => {
+  const causes: Array<{ action: string; status: number; send: (address: string, i: number) => Promise<Response> }> = [
+    { action: "mcp_origin_refused", status: 403, send: (address) => SELF.fetch(`${ORIGIN}/mcp`, { method: "POST", headers: { ...MCP_HEADERS, origin: "https://evil.example", "cf-connecting-ip": address }, body: "{}" }) },
+    { action: "form_origin_refused", status: 403, send: (address) => SELF.fetch(`${ORIGIN}/oauth/authorize`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: "https://evil.example", "cf-connecting-ip": address }, body: "decision=approve" }) },
+    { action: "oauth_authorize_refused", status: 400, send: (address, i) => SELF.fetch(`${ORIGIN}/oauth/authorize?response_type=code&client_id=nobody-${i}&redirect_uri=${encodeURIComponent(REDIRECT)}&code_challenge=${"a".repeat(43)}&code_challenge_method=S256`, { headers: { "cf-connecting-ip": address } }) },
+    { action: "oauth_revocation_refused", status: 401, send: (address, i) => SELF.fetch(`${ORIGIN}/oauth/token`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "cf-connecting-ip": address }, body: new URLSearchParams({ token: `u:g:t-${i}`, client_id: "no-such-client" }) }) },
+  ];
+  for (const cause of causes)
+    it(`${cause.action}: the same answer every time, at most ${ROWS_PER_CAUSE_AND_ADDRESS} rows per address`, async () => {
+      const from = await lastSeq();
+      for (let i = 0; i < ROWS_PER_CAUSE_AND_ADDRESS + 5; i++) {
+        const res = await cause.send("203.0.113.77", i);
+        expect(res.status).toBe(cause.status);
+        await res.body?.cancel();
+      }
+      expect((await rowsAfter(from)).filter((r) => r.action === cause.action)).toHaveLength(ROWS_PER_CAUSE_AND_ADDRESS);
+      await closeWindow();
+      expect((await rowsAfter(from)).find((r) => r.action === "audit_suppressed")!.details.by_action).toEqual({ [cause.action]: { rows: 5, addresses: 1 } });
+      await verified();
+    });
+
+  it("failed logins beyond the ceiling are counted, not written, and the lockout still counts them all", async () => {
+    const from = await lastSeq();
+    for (let a = 0; a < ROWS_PER_WINDOW / ROWS_PER_CAUSE_AND_ADDRESS; a++)
+      for (let i = 0; i < ROWS_PER_CAUSE_AND_ADDRESS; i++) await (await badToken(`198.51.100.${100 + a}`, i)).body?.cancel();
+    const address = "203.0.113.88";
+    for (let i = 0; i < 3; i++) {
+      const res = await SELF.fetch(`${ORIGIN}/dashboard/login`, {
+        method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN, "cf-connecting-ip": address },
+        body: new URLSearchParams({ token: `wrong-${i}-xxxxxxxxxxxx` }).toString(),
+      });
+      expect(res.status).toBe(401);
+      await res.body?.cancel();
+    }
+    expect((await rowsAfter(from)).filter((r) => r.action === "dashboard_login_failed")).toEqual([]);
+    expect(await inside((sql) => sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM login_failures_by_client WHERE client = ?", address).one().n)).toBe(3);
+    await closeWindow();
+    expect((await rowsAfter(from)).find((r) => r.action === "audit_suppressed")!.details.by_action).toEqual({ dashboard_login_failed: { rows: 3, addresses: 1 } });
+    await verified();
+  });
+});
+
 describe("the ceiling across addresses", () => {
   it("holds over many addresses and causes, while owner, admin and trading rows are all written", async () => {
     const from = await lastSeq();
@@ -156,9 +198,11 @@ describe("the ceiling across addresses", () => {
       body: new URLSearchParams({ token: "test-admin-token" }).toString(),
     });
     expect(login.status).toBe(303);
+    // A registration stores a client: its row is written too (registrations have their own bound).
+    expect((await register("203.0.113.201")).status).toBe(201);
     await (await badToken("192.0.2.1", 1)).body?.cancel();
     const during = (await rowsAfter(mark)).map((r) => r.action);
-    expect(during).toEqual(expect.arrayContaining(["emergency_stop_set", "emergency_stop_cleared", "tool_call", "order_refused", "dashboard_login"]));
+    expect(during).toEqual(expect.arrayContaining(["emergency_stop_set", "emergency_stop_cleared", "tool_call", "order_refused", "dashboard_login", "oauth_client_registered"]));
     expect(during).not.toContain("mcp_token_refused");
 
     await closeWindow();
