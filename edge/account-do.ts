@@ -6,6 +6,7 @@ import { DurableObject } from "cloudflare:workers";
 import { Event, Hello, PROTOCOL_VERSION, Response as BridgeResponse } from "../shared/protocol";
 import { handleAdmin } from "./admin-api";
 import { appendAudit } from "./audit";
+import { writeClosedFloodWindows } from "./audit-flood";
 import { applyEvent, lastEventSeq, storeEventSeq } from "./bridge-events";
 import { HELLO_TIMEOUT_MS, importPinnedKey, newChallenge, verifyHello, type PinnedKey } from "./bridge-identity";
 import { BridgeLink, type BridgeAttachment } from "./bridge-link";
@@ -124,6 +125,7 @@ export class AccountDO extends DurableObject<Env> {
     const url = new URL(request.url);
     expireApprovals(this.desk);
     checkBreakers(this.desk);
+    writeClosedFloodWindows(this.desk);
     if (url.pathname === "/mcp") return this.handleMcp(request);
     if (url.pathname === "/bridge") return this.acceptSocket(request, "bridge");
     if (url.pathname === "/api/live") return this.acceptSocket(request, "dashboard");
@@ -397,6 +399,7 @@ export class AccountDO extends DurableObject<Env> {
    */
   override async alarm(): Promise<void> {
     expireApprovals(this.desk);
+    writeClosedFloodWindows(this.desk);
     const now = Date.now();
     let next = Number.POSITIVE_INFINITY;
     for (const other of this.ctx.getWebSockets("bridge")) {

@@ -1,6 +1,6 @@
 // The Durable Object's internal routes, reached only by the Worker's own code (it forwards no
 // outside path under /internal/): one login attempt, the check or end of a dashboard session, an
-// OAuth audit row, and the grants' last use.
+// OAuth audit row, an OAuth client registration's slot, and the grants' last use.
 import { APPROVAL_LINK_PATH, ApprovalLinkRequest, handleApprovalLink } from "./approval-link-answer";
 import { checkDashboardSession, endDashboardSession, SessionRequest } from "./dashboard-sessions";
 import { LOGIN_GATE_PATH, SESSION_PATH } from "./dashboard/login-client";
@@ -8,12 +8,18 @@ import type { DeskContext } from "./desk-context";
 import { LoginAttempt, loginAttempt } from "./login-gate";
 import { OAUTH_AUDIT_PATH, OAUTH_GRANT_USE_PATH } from "./oauth";
 import { appendOAuthAudit, grantUses, OAuthAuditRequest } from "./oauth-grants";
+import { REGISTRATION_GATE_PATH, RegistrationAttempt, registrationAttempt } from "./registration-gate";
 
 export async function handleInternal(ctx: DeskContext, request: Request, url: URL): Promise<Response | null> {
   if (request.method === "POST" && url.pathname === OAUTH_AUDIT_PATH) {
     const parsed = OAuthAuditRequest.safeParse(await request.json().catch(() => null));
     if (!parsed.success) return Response.json({ error: `oauth audit: ${parsed.error.issues[0]?.message ?? "invalid"}` }, { status: 400 });
     return Response.json({ seq: appendOAuthAudit(ctx, parsed.data) });
+  }
+  if (request.method === "POST" && url.pathname === REGISTRATION_GATE_PATH) {
+    const parsed = RegistrationAttempt.safeParse(await request.json().catch(() => null));
+    if (!parsed.success) return Response.json({ error: `registration attempt: ${parsed.error.issues[0]?.message ?? "invalid"}` }, { status: 400 });
+    return Response.json(registrationAttempt(ctx, parsed.data));
   }
   if (request.method === "POST" && url.pathname === OAUTH_GRANT_USE_PATH) return Response.json(grantUses(ctx));
   if (request.method === "POST" && url.pathname === APPROVAL_LINK_PATH) {

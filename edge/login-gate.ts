@@ -1,11 +1,12 @@
 // The dashboard's login form, seen from the Durable Object: failed attempts are counted per
-// client address (edge/client-address.ts) and audited (never the text that was typed); after
-// LOGIN_FAILURES_BEFORE_LOCK failures within LOGIN_WINDOW_MS from one address the form refuses
-// every attempt from it until the window has passed. The Worker checks the token first and sends
+// client address (edge/client-address.ts) and audited within the bound of edge/audit-flood.ts
+// (never the text that was typed); after LOGIN_FAILURES_BEFORE_LOCK failures within
+// LOGIN_WINDOW_MS from one address the form refuses every attempt from it until the window has passed. The Worker checks the token first and sends
 // one attempt; the lock check, the record of a failure and the start of a session happen here in
 // ONE synchronous turn, so parallel guesses cannot all pass the check before the first is counted.
 // The bearer-token API is not affected, so a locked form cannot keep an admin from the kill switch.
 import { z } from "zod";
+import { auditUnauthenticated } from "./audit-flood";
 import { NewSession, startDashboardSession } from "./dashboard-sessions";
 import type { DeskContext } from "./desk-context";
 
@@ -48,9 +49,10 @@ export function loginAttempt(ctx: DeskContext, attempt: LoginAttempt): LoginGate
   if (!attempt.token_ok || !attempt.session) {
     ctx.sql.exec("INSERT INTO login_failures_by_client (client, at_ms) VALUES (?, ?)", client, nowMs);
     const after = state(ctx, client, nowMs);
-    ctx.audit("dashboard", "dashboard_login_failed", { client, failures_in_window: after.failures_in_window });
+    // Anyone can fail a login: the rows are bounded across addresses (edge/audit-flood.ts); the lockout's own count is not.
+    auditUnauthenticated(ctx, "dashboard", "dashboard_login_failed", client, { client, failures_in_window: after.failures_in_window });
     if (after.failures_in_window === LOGIN_FAILURES_BEFORE_LOCK)
-      ctx.audit("dashboard", "dashboard_login_locked", { client, minutes: LOGIN_WINDOW_MS / 60_000, failures: LOGIN_FAILURES_BEFORE_LOCK });
+      auditUnauthenticated(ctx, "dashboard", "dashboard_login_locked", client, { client, minutes: LOGIN_WINDOW_MS / 60_000, failures: LOGIN_FAILURES_BEFORE_LOCK });
     return { outcome: "failed", retry_after_s: after.retry_after_s, failures_in_window: after.failures_in_window };
   }
   startDashboardSession(ctx, attempt.session, client);

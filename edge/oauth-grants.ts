@@ -3,6 +3,8 @@
 // grants the owner revoked, and the audit rows the Worker sends for OAuth events. Grants and
 // tokens themselves live in OAUTH_KV.
 import { z } from "zod";
+import { auditUnauthenticated, isUnauthenticated } from "./audit-flood";
+import { clientAddress, UNKNOWN_CLIENT } from "./client-address";
 import type { DeskContext } from "./desk-context";
 import { MCP_GRANT_HEADER, MCP_SCOPES_HEADER, canTrade, parseScopes } from "./mcp-scopes";
 import type { McpAccess } from "./mcp-server";
@@ -30,7 +32,9 @@ export function checkGrant(ctx: DeskContext, request: Request): Response | null 
   const grant = request.headers.get(MCP_GRANT_HEADER);
   if (!grant || !GRANT_ID.test(grant)) return null;
   if (ctx.sql.exec("SELECT 1 FROM oauth_revoked_grants WHERE grant_id = ?", grant).toArray().length > 0) {
-    ctx.audit("oauth", "mcp_token_refused", { reason: "grant revoked", grant_id: grant });
+    // A revoked token keeps being sent by whoever holds it: bounded like any refused token.
+    const client = clientAddress(request.headers);
+    auditUnauthenticated(ctx, "oauth", "mcp_token_refused", client, { reason: "grant revoked", grant_id: grant, client });
     const metadata = `${new URL(request.url).origin}/.well-known/oauth-protected-resource/mcp`;
     return Response.json({ error: "invalid_token", error_description: "this app's access was revoked by the account owner" }, {
       status: 401, headers: { "www-authenticate": `Bearer realm="OAuth", error="invalid_token", error_description="access revoked", resource_metadata="${metadata}"` },
@@ -58,10 +62,16 @@ const OAUTH_ACTIONS = [
 ] as const;
 export const OAuthAuditRequest = z.strictObject({ action: z.enum(OAUTH_ACTIONS), details: z.record(z.string(), z.unknown()) });
 
-export function appendOAuthAudit(ctx: DeskContext, body: z.infer<typeof OAuthAuditRequest>): number {
+/** The row's seq, or null when it was one that anyone can cause and its bound was reached (edge/audit-flood.ts). */
+export function appendOAuthAudit(ctx: DeskContext, body: z.infer<typeof OAuthAuditRequest>): number | null {
   const grantId = body.details.grant_id;
   if (body.action === "oauth_grant_revoked" && typeof grantId === "string" && GRANT_ID.test(grantId))
     ctx.sql.exec("INSERT OR IGNORE INTO oauth_revoked_grants (grant_id, revoked_ms) VALUES (?, ?)", grantId, ctx.now().getTime());
   const actor = body.action === "oauth_grant" || body.action === "oauth_consent_denied" || body.action === "oauth_grant_revoked" ? "owner" : "oauth";
+  if (isUnauthenticated(body.action)) {
+    // The Worker puts the caller's address bucket in `client` (edge/client-address.ts).
+    const client = typeof body.details.client === "string" && body.details.client.length > 0 && body.details.client.length <= 64 ? body.details.client : UNKNOWN_CLIENT;
+    return auditUnauthenticated(ctx, actor, body.action, client, body.details);
+  }
   return ctx.audit(actor, body.action, body.details);
 }

@@ -5,12 +5,15 @@
 // Grants and tokens live in the OAUTH_KV namespace, which holds only hashes of tokens and props
 // encrypted under a key wrapped by the token. The static MCP_TOKEN keeps working for clients that
 // can send a header (full scopes). Every grant, refresh, revocation and refused token is audited
-// in the account's Durable Object (never a token, a code or a client secret).
+// in the account's Durable Object (never a token, a code or a client secret); the rows a caller
+// without credentials can cause are bounded there (edge/audit-flood.ts), and so are client
+// registrations (edge/registration-gate.ts: 429 with Retry-After over the limit).
 import { insufficientScope, OAuthProvider, type OAuthProviderOptions } from "@cloudflare/workers-oauth-provider";
 import { timingSafeEqual } from "hono/utils/buffer";
 import type { Env } from "./account-do";
 import { clientAddress } from "./client-address";
 import { MCP_GRANT_HEADER, MCP_SCOPES_HEADER, SCOPES, canRead, canTrade, parseScopes, scopeForTool, type Scope } from "./mcp-scopes";
+import { REGISTRATION_GATE_PATH, registrationRefusal, type RegistrationAnswer } from "./registration-gate";
 
 export const AUTHORIZE_PATH = "/oauth/authorize";
 export const TOKEN_PATH = "/oauth/token";
@@ -46,6 +49,18 @@ export async function auditOAuth(env: Pick<Env, "ACCOUNT" | "IBKR_ACCOUNT_ID">, 
   });
   await res.body?.cancel();
   if (!res.ok) throw new Error(`audit of ${action} failed (${res.status})`);
+}
+
+/** Takes one of the caller's registration slots in the account's Durable Object, or says when to come back. */
+async function registrationSlot(env: Pick<Env, "ACCOUNT" | "IBKR_ACCOUNT_ID">, client: string): Promise<RegistrationAnswer> {
+  const res = await accountStub(env).fetch(`https://account${REGISTRATION_GATE_PATH}`, {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ client }),
+  });
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new Error(`registration check failed (${res.status})`);
+  }
+  return (await res.json()) as RegistrationAnswer;
 }
 
 /** The JSON-RPC tool calls in a body (one message or a batch); empty when it is not JSON-RPC. */
@@ -182,6 +197,14 @@ export async function handleWithAudit(provider: OAuthProvider<Env>, request: Req
   const url = new URL(request.url);
   const client = clientAddress(request.headers);
   const facts = url.pathname === TOKEN_PATH ? await tokenRequestFacts(request) : null;
+  if (url.pathname === REGISTER_PATH && request.method === "POST") {
+    // Over the limit: refused (and its audit row written, bounded) in the Durable Object; no KV write.
+    const slot = await registrationSlot(env, client);
+    if (!slot.allowed) {
+      await request.body?.cancel();
+      return registrationRefusal(slot);
+    }
+  }
   const res = await provider.fetch(request, env, ctx);
   if (url.pathname === "/mcp" && res.status === 401 && request.headers.has("authorization")) {
     const challenge = res.headers.get("www-authenticate") ?? "";

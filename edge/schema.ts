@@ -44,6 +44,12 @@ export const SCHEMA = [
   // One-time approval links of "confirm every order" (edge/approval-links.ts): the token's SHA-256, never the token.
   `CREATE TABLE IF NOT EXISTS approval_links (token_hash TEXT PRIMARY KEY, trade_id TEXT NOT NULL, created_ms INTEGER NOT NULL,
      expires_ms INTEGER NOT NULL, used_ms INTEGER)`,
+  // Counts of unauthenticated audit causes in the open window (edge/audit-flood.ts); closed windows are summarized and deleted.
+  `CREATE TABLE IF NOT EXISTS audit_flood (window_start_ms INTEGER NOT NULL, action TEXT NOT NULL, client TEXT NOT NULL,
+     written INTEGER NOT NULL, suppressed INTEGER NOT NULL, PRIMARY KEY (window_start_ms, action, client))`,
+  // OAuth dynamic client registrations let through in the last hour, per address (edge/registration-gate.ts).
+  `CREATE TABLE IF NOT EXISTS oauth_registrations (client TEXT NOT NULL, at_ms INTEGER NOT NULL)`,
+  `CREATE INDEX IF NOT EXISTS oauth_registrations_client ON oauth_registrations(client, at_ms)`,
   `CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
      details_json TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)`,
 ];

@@ -20,9 +20,11 @@ async function pkce(): Promise<{ verifier: string; challenge: string }> {
   return { verifier, challenge: b64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))) };
 }
 
+// Each registration from its own address: registrations are limited per address (edge/registration-gate.ts).
+let registrations = 0;
 async function register(name = "Test Agent"): Promise<string> {
   const res = await SELF.fetch(`${ORIGIN}/oauth/register`, {
-    method: "POST", headers: { "content-type": "application/json" },
+    method: "POST", headers: { "content-type": "application/json", "cf-connecting-ip": `198.18.0.${++registrations}` },
     body: JSON.stringify({ client_name: name, redirect_uris: [REDIRECT], token_endpoint_auth_method: "none", grant_types: ["authorization_code", "refresh_token"], response_types: ["code"] }),
   });
   expect(res.status).toBe(201);
