@@ -1,6 +1,7 @@
 // Without TEST_CLOCK=movable (production, and every other edge test) the test clock does not
 // exist: POST /api/test/clock is answered exactly like an unknown admin route, and a shift found in
-// storage is never read — the desk keeps the machine's clock.
+// storage is never read — the desk keeps the machine's clock. This project runs with wrangler.toml's
+// vars, so these fail too if wrangler.toml ever sets TEST_CLOCK.
 import { evictDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { bookLosingCondor, Edge, FakeBridge, limitsUsed, waitFor } from "./harness";
