@@ -24,6 +24,7 @@ import { needsReconcile, reconcile } from "./reconcile";
 import { redact, redactJsonRequest, secretsOf } from "./redact";
 import { emergencyStopFrame, twsHealth, truthy, type Settings } from "./safety-state";
 import { COLUMN_MIGRATIONS, SCHEMA } from "./schema";
+import { advanceTestClock, storedTestClockShift, TEST_CLOCK_ROUTE, testClockMovable } from "./test-clock";
 
 export interface Env {
   ACCOUNT: DurableObjectNamespace<AccountDO>;
@@ -45,6 +46,8 @@ export interface Env {
   PUBLIC_ORIGIN?: string;
   /** Comma-separated extra browser origins allowed on /mcp (edge/origin-guard.ts). */
   ALLOWED_ORIGINS?: string;
+  /** Tests only: exactly "movable" lets POST /api/test/clock move the desk's clock (edge/test-clock.ts). */
+  TEST_CLOCK?: string;
 }
 
 const PING_EVERY_MS = 10_000;
@@ -58,9 +61,13 @@ export class AccountDO extends DurableObject<Env> {
   /** MCP over HTTP: stateless, or in-memory sessions for clients that can confirm orders (lost on eviction). */
   private readonly mcp: McpHttp;
   private readonly secrets: string[];
+  /** Tests only (TEST_CLOCK=movable): how far ctx.now() runs ahead of the machine's clock. */
+  private readonly movableClock: boolean;
+  private clockShiftMs = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.movableClock = testClockMovable(env);
     ctx.blockConcurrencyWhile(async () => {
       for (const stmt of SCHEMA) ctx.storage.sql.exec(stmt);
       for (const stmt of COLUMN_MIGRATIONS) {
@@ -70,6 +77,8 @@ export class AccountDO extends DurableObject<Env> {
           if (!/duplicate column/i.test((error as Error).message)) throw error;
         }
       }
+      // Without the test var a stored shift is never read: production runs on the machine's clock.
+      if (this.movableClock) this.clockShiftMs = storedTestClockShift(ctx.storage.sql);
     });
     this.link = new BridgeLink(ctx);
     this.secrets = secretsOf(env);
@@ -84,7 +93,8 @@ export class AccountDO extends DurableObject<Env> {
       sql: ctx.storage.sql,
       link: this.link,
       settings,
-      now: () => new Date(),
+      now: this.movableClock ? () => new Date(Date.now() + this.clockShiftMs) : () => new Date(),
+      clockShiftMs: () => this.clockShiftMs,
       audit: (actor, action, details) => this.audit(actor, action, details),
       writeLog: (kind, message, details) => {
         if (!this.link.socket()) return;
@@ -130,7 +140,14 @@ export class AccountDO extends DurableObject<Env> {
     if (url.pathname === "/bridge") return this.acceptSocket(request, "bridge");
     if (url.pathname === "/api/live") return this.acceptSocket(request, "dashboard");
     // Admin bodies are scrubbed of the tokens where they enter (reasons, names).
-    if (url.pathname.startsWith("/api/")) return handleAdmin(this.desk, await redactJsonRequest(request, this.secrets), url);
+    if (url.pathname.startsWith("/api/")) {
+      const scrubbed = await redactJsonRequest(request, this.secrets);
+      // Without TEST_CLOCK=movable this falls to handleAdmin's answer to an unknown route.
+      if (this.movableClock && url.pathname === TEST_CLOCK_ROUTE && request.method === "POST") {
+        return advanceTestClock(this.desk, scrubbed, (shiftMs) => (this.clockShiftMs = shiftMs));
+      }
+      return handleAdmin(this.desk, scrubbed, url);
+    }
     // Reached only from the Worker's own login and session code: the Worker forwards no outside path here.
     const internal = await handleInternal(this.desk, request, url);
     if (internal) return internal;

@@ -50,7 +50,8 @@ export function pushEmergencyStop(ctx: DeskContext): boolean {
 const json = (body: unknown, status = 200): Response => Response.json(body, { status });
 const error = (message: string, status = 400): Response => json({ error: message }, status);
 
-async function parseBody<T>(request: Request, schema: z.ZodType<T>): Promise<{ ok: true; data: T } | { ok: false; response: Response }> {
+/** A JSON body checked against its schema; a refusal names the first bad field. */
+export async function parseBody<T>(request: Request, schema: z.ZodType<T>): Promise<{ ok: true; data: T } | { ok: false; response: Response }> {
   const raw = await request.json().catch(() => undefined);
   if (raw === undefined) return { ok: false, response: error("body must be JSON") };
   const parsed = schema.safeParse(raw);

@@ -22,7 +22,8 @@ const ASSIGNMENT_WINDOW_MS = 7 * 86_400_000;
 export function brokerNow(ctx: DeskContext): Date {
   const now = ctx.now();
   const clock = getKv<{ skew_ms: number } | null>(ctx.sql, "tws_clock", null);
-  return clock && Number.isFinite(clock.skew_ms) ? new Date(now.getTime() + clock.skew_ms) : now;
+  // The bridge measures the skew against its own clock, the machine's: a test's shift of ours is not in it.
+  return clock && Number.isFinite(clock.skew_ms) ? new Date(now.getTime() - ctx.clockShiftMs() + clock.skew_ms) : now;
 }
 
 /** Whether an expiry day (YYYY-MM-DD) has closed (16:00 New York) by `at`. */

@@ -14,7 +14,8 @@ import { ironCondor, waitOrderStatus } from "./scenario";
 let t: FaultStack;
 beforeAll(async () => {
   // The heartbeat (reqCurrentTime) is how the bridge learns TWS's clock.
-  t = await startFaultStack("expiration", { bridgeEnv: { BRIDGE_TWS_HEARTBEAT_MS: "500" } });
+  // The edge's clock is movable (TEST_CLOCK), so the day's roll turns the edge's day as well as TWS's.
+  t = await startFaultStack("expiration", { bridgeEnv: { BRIDGE_TWS_HEARTBEAT_MS: "500" }, testClock: true });
 });
 afterAll(async () => {
   await t?.stop();
@@ -48,7 +49,7 @@ async function differences(): Promise<string[]> {
   for (const [conId, qty] of simPositions) if (edgePositions.get(conId) !== qty) out.push(`position ${conId}: TWS ${qty}, edge ${edgePositions.get(conId) ?? 0}`);
   for (const [conId, qty] of edgePositions) if (!simPositions.has(conId)) out.push(`position ${conId}: edge ${qty}, TWS none`);
   for (const o of sim.orders) {
-    const mine = view.trades.find((tr) => tr.trade_id === o.orderRef);
+    const mine = view.trades.find((tr) => tr.trade_id === o.orderRef || `${tr.trade_id}_CLOSE` === o.orderRef);
     if (!mine) out.push(`TWS order ${o.orderId} (${o.orderRef}) missing from the ledger`);
   }
   return out;
@@ -132,36 +133,76 @@ describe("expiration", () => {
     expect(((await t.simState()).protocolWarnings)).toEqual([]);
   });
 
-  it("the day's roll across a bridge disconnect: TWS's day turns while the bridge is away — its DAY order ends and is settled expired, TWS's daily P&L restarts; the loss streak and drawdown stand", async () => {
+  it("the day's roll across a bridge disconnect: TWS's and the edge's day turn while the bridge is away — the DAY order ends and is settled expired, its risk released; the daily loss restarts at 0; the loss streak and drawdown stand", async () => {
+    type Safety = { limits: { name: string; used: number }[] };
+    const used = async () => Object.fromEntries(((await t.mcp.tool<Safety>("get_safety_status", {})).structured.limits).map((l) => [l.name, l.used]));
     const chain = (await t.stack.simControl("/chain")) as Record<string, SimChain>;
-    const [q] = await quotedOptions(t.mcp, chain.QQQ!, "QQQ", "P", 1);
-    const placed = await t.mcp.tool<PlaceAnswer>("place_order", longOption(q!));
+    const [loser, resting] = await quotedOptions(t.mcp, chain.QQQ!, "QQQ", "P", 2);
+
+    // A realized loss today, larger than the first test's gains: one put bought at the ask, QQQ up
+    // 5%, the put sold back at the bid (close_position's natural price), QQQ back where it was.
+    const bought = await t.mcp.tool<PlaceAnswer>("place_order", longOption(loser!, loser!.ask, "LONG_PUT"));
+    expect(bought.isError, bought.text).toBe(false);
+    const lossId = bought.structured.trade_id!;
+    await waitOrderStatus(t.mcp, bought.structured.order_id!, ["Filled"]);
+    await waitUntil("the bought put to be open", async () => (await state()).trades.find((x) => x.trade_id === lossId)?.state === "open", 20_000);
+    const qqq = chain.QQQ!.price;
+    await t.stack.simControl("/price", { symbol: "QQQ", price: Math.round(qqq * 105) / 100 });
+    const sold = await t.mcp.tool<{ success: boolean; close_order_id: number | null }>("close_position", { trade_id: lossId });
+    expect(sold.isError, sold.text).toBe(false);
+    await waitOrderStatus(t.mcp, sold.structured.close_order_id!, ["Filled"]);
+    await waitUntil("the losing trade to close", async () => (await state()).trades.find((x) => x.trade_id === lossId)?.state === "closed", 20_000);
+    await t.stack.simControl("/price", { symbol: "QQQ", price: qqq });
+    expect((await state()).trades.find((x) => x.trade_id === lossId)!.realized_pnl).toBeLessThan(0);
+
+    // A DAY order resting at mid.
+    const placed = await t.mcp.tool<PlaceAnswer>("place_order", longOption(resting!, resting!.mid, "LONG_PUT"));
     expect(placed.isError, placed.text).toBe(false);
     const tradeId = placed.structured.trade_id!;
     await waitOrderStatus(t.mcp, placed.structured.order_id!, ["Submitted"]);
-    type Limits = { limits: { name: string; used: number }[] };
-    const used = async () => Object.fromEntries(((await t.mcp.tool<Limits>("get_safety_status", {})).structured.limits).map((l) => [l.name, l.used]));
+    const reserved = (await state()).trades.find((x) => x.trade_id === tradeId) as ViewTrade & { reserved_risk: number };
+    expect(reserved.reserved_risk).toBeGreaterThan(0);
     const before = await used();
+    expect(before.daily_loss, JSON.stringify({ before, trades: (await state()).trades.map((x) => [x.trade_id, x.state, x.realized_pnl]) })).toBeGreaterThan(0);
+    expect(before.consecutive_losses).toBeGreaterThanOrEqual(1);
+    await expectLevel();
 
     await t.stack.stopBridge();
     const order = ((await t.simState()).orders as unknown as { orderRef: string; createdAt: number }[]).find((o) => o.orderRef === tradeId)!;
     const now = (await t.stack.simControl("/clock", { advance_ms: 0 })) as { now: string };
     const pnlBefore = (await t.simState()).account.dailyPnL;
     // Past the order's session close and New York midnight after it.
-    const advanced = (await t.stack.simControl("/clock", { advance_ms: sessionClose(order.createdAt) + 9 * 3_600_000 - Date.parse(now.now) })) as { expired: number };
+    const advanced = (await t.stack.simControl("/clock", { advance_ms: sessionClose(order.createdAt) + 9 * 3_600_000 - Date.parse(now.now) })) as { expired: number; now: string };
     expect(advanced.expired).toBe(1);
     const sim = await t.simState();
     expect(sim.account.dailyPnL).toBe(0);
     expect(pnlBefore).not.toBe(0);
+    // The edge's clock to TWS's, as two real clocks agree (the first test left TWS's alone ahead).
+    type EdgeClock = { now: string; shift_ms: number };
+    const edgeClock = async (advanceMs: number) => {
+      const res = await t.stack.admin("/api/test/clock", { advance_ms: advanceMs });
+      expect(res.status, await res.clone().text()).toBe(200);
+      return (await res.json()) as EdgeClock;
+    };
+    const edgeNow = Date.parse((await edgeClock(0)).now);
+    const simNow = Date.parse(((await t.stack.simControl("/clock", { advance_ms: 0 })) as { now: string }).now);
+    const moved = await edgeClock(simNow - edgeNow);
+    expect(Math.abs(Date.parse(moved.now) - simNow)).toBeLessThan(5_000);
+    const newYorkDay = (ms: number) => new Date(ms).toLocaleDateString("en-CA", { timeZone: "America/New_York" });
+    expect(newYorkDay(Date.parse(moved.now)) > newYorkDay(edgeNow)).toBe(true);
 
     await t.stack.startBridge();
     await t.stack.waitBridgeLinked(60_000);
     await waitUntil("the DAY order to be settled expired", async () => (await state()).trades.find((x) => x.trade_id === tradeId)?.state === "expired", 30_000);
+    const released = (await auditOf("trade_state")).map(details).find((d) => d.trade_id === tradeId && d.to === "expired");
+    expect(released).toMatchObject({ reserved_risk_released: reserved.reserved_risk });
+    // The new bridge measured TWS's clock as far ahead of its own as the edge's runs: the broker's day is the edge's.
+    await waitUntil("the new bridge to tell TWS's clock", async () => (await auditOf("tws_clock")).some((r) => Math.abs(Number(details(r).skew_ms) - moved.shift_ms) < 5_000), 20_000);
     const after = await used();
-    // The loss streak and the drawdown stand (the edge's daily loss turns with its own New York day,
-    // tested in test/edge/day-roll.test.ts: wrangler dev's clock cannot be moved).
+    expect(after.daily_loss).toBe(0);
     expect(after.consecutive_losses).toBe(before.consecutive_losses);
     expect(after.drawdown).toBeCloseTo(before.drawdown!, 3);
+    expect((await state()).trades.find((x) => x.trade_id === lossId)).toMatchObject({ state: "closed" });
     await expectLevel();
   });
 });

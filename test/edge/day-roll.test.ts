@@ -2,7 +2,8 @@
 // New York trading-day boundary: today's realized loss and its daily-loss breaker belong to the
 // old day and no longer count; a DAY order placed on the old day that TWS no longer holds is over
 // (expired, its risk released); the loss streak and the drawdown breaker stand as they were.
-// The boundary is made to pass by moving the stored instants a day back (the edge's clock is real).
+// The boundary is made to pass by moving the stored instants a day back; end to end, the edge's
+// test clock moves instead (TEST_CLOCK, test/e2e/expiration.e2e.test.ts).
 import { describe, expect, it } from "vitest";
 import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, waitFor } from "./harness";
 

@@ -272,3 +272,20 @@ export async function fillOrder(bridge: FakeBridge, orderRef: string, orderId: n
   }
   await bridge.orderStatus(orderRef, orderId, "Filled", 1, 0, 1);
 }
+
+/** A losing iron condor, opened and closed today through the fake bridge: a $128 realized loss. */
+export async function bookLosingCondor(edge: Edge, bridge: FakeBridge): Promise<string> {
+  const opened = (await edge.call("place_order", condorOrder({}, 100))).structuredContent;
+  if (!opened?.trade_id) throw new Error(`the losing condor was not placed: ${JSON.stringify(opened)}`);
+  const legs = ironCondor("AAPL", 100);
+  await fillOrder(bridge, opened.trade_id, opened.order_id, legs, false, [1.0, 0.5, 1.0, 0.5]);
+  const closed = await edge.call("close_position", { trade_id: opened.trade_id });
+  await fillOrder(bridge, `${opened.trade_id}_CLOSE`, closed.structuredContent.close_order_id, legs, true, [1.5, 0.4, 1.5, 0.4]);
+  return opened.trade_id;
+}
+
+/** What get_safety_status says is used of each limit. */
+export async function limitsUsed(edge: Edge): Promise<Record<string, number>> {
+  const status = (await edge.call("get_safety_status", {})).structuredContent;
+  return Object.fromEntries(status.limits.map((l: { name: string; used: number }) => [l.name, l.used]));
+}

@@ -207,7 +207,11 @@ export function waitEdgeTws(t: FaultStack, states: string[], what: string, timeo
   return waitUntil(`TWS ${what} (${states.join("/")}) at the edge`, async () => states.includes((await edgeTwsState(t)) ?? ""), timeoutMs, 200);
 }
 
-export async function startFaultStack(name: string, options: { twsProxy?: boolean; edgeProxy?: boolean; bridgeEnv?: Record<string, string> } = {}): Promise<FaultStack> {
+/**
+ * `testClock`: the edge runs with TEST_CLOCK=movable, so the test can move its clock forward with
+ * POST /api/test/clock (edge/test-clock.ts), as it moves the simulator's with POST /clock.
+ */
+export async function startFaultStack(name: string, options: { twsProxy?: boolean; edgeProxy?: boolean; bridgeEnv?: Record<string, string>; testClock?: boolean } = {}): Promise<FaultStack> {
   mkdirSync(join(OUTPUT, "stacks"), { recursive: true });
   const base = mkdtempSync(join(OUTPUT, "stacks", `${name}-`));
   const secrets = newSecrets();
@@ -230,6 +234,7 @@ export async function startFaultStack(name: string, options: { twsProxy?: boolea
     frozenEdge: true,
     echo: process.env.E2E_ECHO === "1",
     bridgeEnv: { ...FAST_BRIDGE_ENV, ...options.bridgeEnv, ...proxyEnv },
+    ...(options.testClock ? { edgeVars: { TEST_CLOCK: "movable" } } : {}),
   });
   if (twsProxy) twsProxy.target = stack.sim!.port;
   const saveLogs = () => saveStackLogs(name, stack);
