@@ -105,7 +105,8 @@ function recordOption(ctx: DeskContext, e: Execution, o: OptionFacts): boolean {
   const early = tradingDay(new Date(e.time)) < o.expiry;
   ctx.audit("bridge", "option_settlement", {
     exec_id: e.exec_id, trade_id: tradeId, symbol: o.symbol, expiry: o.expiry, strike: o.strike, right: o.right, side: e.side, contracts: e.shares,
-    price: e.price, outcome, early, time: e.time, delivery_exec_id: waiting?.exec_id ?? null,
+    // Until its stock is seen, a settlement at no price reads as a lapse: TWS sends the delivery right after.
+    price: e.price, outcome: outcome === "lapsed" ? "lapsed_unless_delivery_follows" : outcome, early, time: e.time, delivery_exec_id: waiting?.exec_id ?? null,
     ...(candidates.length > 1 ? { held_by: candidates.map((t) => t.trade_id), note: "several trades hold this contract: not attributed to one" } : {}),
     ...(candidates.length === 0 ? { note: "no trade holds this contract" } : {}),
   });

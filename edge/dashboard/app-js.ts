@@ -65,6 +65,24 @@ export const APP_JS = String.raw`"use strict";
     legsText(legs).split("; ").forEach(function (text) { ul.appendChild(el("li", text)); });
     return ul;
   }
+  // What TWS reported of each option leg's end (exercise, assignment, lapse).
+  function legEnds(t) {
+    var ul = document.createElement("ul");
+    ul.className = "leg-ends";
+    ul.dataset.legEnds = t.trade_id;
+    var words = { lapsed: "lapsed", exercised: "exercised into stock", assigned: "ASSIGNED into stock", cash_settled: "settled for cash", mixed: "partly exercised or assigned" };
+    t.leg_ends.forEach(function (l) {
+      var c = l.contract;
+      var li = el("li", l.action + " " + l.quantity + " " + c.symbol + " " + c.expiry + " " + c.strike + c.right + ": " +
+        (l.outcome ? words[l.outcome] || l.outcome : "not reported by TWS") + (l.early ? " (early, before its expiry day)" : ""), l.outcome === "assigned" || l.early ? "bad" : "");
+      li.dataset.outcome = l.outcome || "unreported";
+      ul.appendChild(li);
+    });
+    var box = document.createElement("div");
+    box.appendChild(el("p", "How its legs ended:"));
+    box.appendChild(ul);
+    return box;
+  }
   function legsText(legs) {
     if (!Array.isArray(legs)) return "—";
     return legs.map(function (leg) {
@@ -257,6 +275,7 @@ export const APP_JS = String.raw`"use strict";
       }
       box.appendChild(el("p", "Legs:"));
       box.appendChild(legsList(t.legs));
+      if (t.leg_ends) box.appendChild(legEnds(t));
       box.appendChild(el("p", "Intent " + (t.intent || "—") + ", reserved risk " + usd(t.reserved_risk) + ", created " + when(t.created_at)));
       if (t.standing) box.appendChild(el("p", "Mark " + (t.standing.mark === null ? "—" : t.standing.mark) + ", unrealized P&L " + usd(t.standing.unrealized_pnl) +
         ", " + usd(t.standing.distance_to_worst_case) + " from its worst case, " + (t.standing.days_to_expiry === null ? "—" : t.standing.days_to_expiry) + " days to expiry" +
@@ -280,7 +299,10 @@ export const APP_JS = String.raw`"use strict";
       var fhead = document.createElement("tr");
       ["Exec id", "Contract", "Side", "Qty", "Price", "Commission", "Time"].forEach(function (h) { var th = el("th", h); th.scope = "col"; fhead.appendChild(th); });
       fills.appendChild(fhead);
-      (t.fills || []).forEach(function (f) { fills.appendChild(row([f.exec_id, f.symbol, f.side, f.shares, f.price, f.commission, f.time])); });
+      (t.fills || []).forEach(function (f) {
+        var what = f.settlement === "delivery" ? f.symbol + " stock delivered (not in this trade's P&L)" : f.settlement === "option" ? f.symbol + " option's end (no order)" : f.symbol;
+        fills.appendChild(row([f.exec_id, what, f.side, f.shares, f.price, f.commission, f.time]));
+      });
       box.appendChild(fills);
       list.appendChild(box);
     });

@@ -144,7 +144,7 @@ describe("expiration", () => {
       ]);
       // The reports were seen live: the bridge was not asked for them again.
       expect(bridge.sent("executions").filter((r) => r.params.since)).toEqual([]);
-      expect((await details(edge, "option_settlement")).map((d) => d.outcome)).toEqual(["lapsed", "lapsed", "lapsed", "lapsed"]);
+      expect((await details(edge, "option_settlement")).map((d) => d.outcome)).toEqual(Array(4).fill("lapsed_unless_delivery_follows"));
       expect(await details(edge, "settlement_delivery")).toEqual([expect.objectContaining({ trade_id: tradeId, outcome: "assigned", shares: 100, price: 105 })]);
       expect((await details(edge, "trade_expired"))[0].legs.map((l: any) => l.outcome)).toEqual(["lapsed", "lapsed", "assigned", "lapsed"]);
       expect(await edge.audit("foreign_fill")).toEqual([]);
