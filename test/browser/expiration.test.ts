@@ -63,9 +63,9 @@ describe("expiration on the dashboard", () => {
     await t.stack.simControl("/clock", { advance_ms: close + 60_000 - (await simNow()) });
     await waitUntil("the expired trade to close", async () => (await state()).trades.find((x) => x.trade_id === tradeId)?.state === "closed", 30_000, 300);
     await expect.poll(() => box.locator("summary").textContent(), { timeout: 20_000 }).toMatch(/— closed —/);
-    if (!(await box.evaluate((node) => (node as HTMLDetailsElement).open))) await box.locator("summary").click();
+    if (!(await box.evaluate((node) => (node as unknown as { open: boolean }).open))) await box.locator("summary").click();
     const ends = box.locator(`ul[data-leg-ends="${tradeId}"] li`);
-    await expect.poll(async () => (await ends.evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.outcome))).sort(), { timeout: 20_000 }).toEqual(["assigned", "lapsed", "lapsed", "lapsed"]);
+    await expect.poll(async () => (await ends.evaluateAll((lis) => lis.map((li) => (li as unknown as { dataset: Record<string, string> }).dataset.outcome))).sort(), { timeout: 20_000 }).toEqual(["assigned", "lapsed", "lapsed", "lapsed"]);
     expect(await box.locator(`ul[data-leg-ends="${tradeId}"] li.bad`).textContent()).toContain(`SELL 1 SPY ${shortCall.expiry} ${shortCall.strike}C: ASSIGNED into stock`);
     await expect.poll(() => box.locator("table").nth(1).textContent()).toContain("stock delivered (not in this trade's P&L)");
 
