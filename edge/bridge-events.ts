@@ -8,6 +8,7 @@ import type { Position } from "../shared/tools";
 import { applyAccountSnapshot } from "./account-jumps";
 import { checkAssignedStock, settleExpirations } from "./expirations";
 import { isAccountExecution, recordSettlement } from "./settlements";
+import { settledShares } from "./held-legs";
 import { checkBreakers } from "./breakers";
 import type { DeskContext } from "./desk-context";
 import { getKv, setKv } from "./kv";
@@ -155,7 +156,8 @@ export function updateTrade(ctx: DeskContext, tradeId: string): void {
     // the legs, when the opening fills were never seen), whatever the close's last status said.
     const planned = legsOf(trade).reduce((sum, leg) => sum + leg.quantity, 0);
     const opened = legSharesFilled(ctx.sql, tradeId);
-    const needed = opened > 0 ? opened : planned;
+    // Legs TWS settled without an order (exercised or assigned early) are not the close's to fill.
+    const needed = (opened > 0 ? opened : planned) - settledShares(ctx, trade);
     const closedShares = legSharesFilled(ctx.sql, close.order_ref);
     if ((close.status === "Filled" || closedShares > 0) && closedShares >= needed - 1e-9) {
       bookClose(ctx, tradeId, opened > 0);

@@ -10,6 +10,7 @@ import type { Position } from "../shared/tools";
 import { checkBreakers } from "./breakers";
 import { applyExecution, bookClose } from "./bridge-events";
 import { legOutcomes } from "./settlements";
+import { heldLegs } from "./held-legs";
 import type { DeskContext } from "./desk-context";
 import { getKv, setKv } from "./kv";
 import { getOrderByRef, closeRef, legsOf, listTrades } from "./ledger";
@@ -56,7 +57,9 @@ export function settleExpirations(ctx: DeskContext, executionsFresh = false): vo
     const legs = legsOf(trade);
     const options = legs.filter((leg) => leg.contract.sec_type !== "STK").map((leg) => leg.contract as OptionContract);
     if (options.length === 0 || options.length !== legs.length) continue;
-    if (!options.every((c) => expiryClosed(c.expiry, at))) continue;
+    // Before the expiry only when TWS settled every leg without an order (all exercised or assigned early).
+    const early = !options.every((c) => expiryClosed(c.expiry, at));
+    if (early && heldLegs(ctx, trade).length > 0) continue;
     // TWS processes expiries after the close: until its positions drop the legs, the trade stands.
     if (options.some((c) => holds(held, c))) continue;
     const close = getOrderByRef(ctx.sql, closeRef(trade.trade_id));
@@ -64,10 +67,12 @@ export function settleExpirations(ctx: DeskContext, executionsFresh = false): vo
     const ends = legOutcomes(ctx.sql, trade);
     const unreported = ends.filter((l) => l.outcome === null);
     if (unreported.length > 0 && !executionsFresh && askForSettlements(ctx, trade.trade_id, options)) continue;
-    ctx.audit("edge", "trade_expired", {
+    ctx.audit("edge", early ? "trade_settled_early" : "trade_expired", {
       trade_id: trade.trade_id, symbol: trade.symbol, expiries: [...new Set(options.map((c) => c.expiry))], broker_time: at.toISOString(),
       legs: ends.map((l) => ({ contract: l.contract, action: l.action, quantity: l.quantity, outcome: l.outcome ?? "unreported", exec_ids: l.exec_ids })),
-      note: unreported.length
+      note: early
+        ? "TWS settled every leg before its expiry (exercised or assigned early)"
+        : unreported.length
         ? "its option legs expired and TWS no longer holds them; TWS reported no execution for some of them, which leave at no price"
         : "its option legs expired and TWS reported each one's end (lapsed, exercised, assigned or settled for cash)",
     });

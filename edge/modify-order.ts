@@ -16,7 +16,8 @@ import type { OrderStatusName, Violation } from "../shared/tools";
 import { BridgeError, PLACE_TIMEOUT_MS } from "./bridge-link";
 import type { DeskContext } from "./desk-context";
 import { closeRef, getOrderByRef, getTrade, legsOf, ordersLastMinute, recordOrderTime, type TradeRow } from "./ledger";
-import { fetchQuote, heldLegs, linkViolations, mayHaveReachedTws, type ToolAnswer, withQuoteNote } from "./order-desk";
+import { heldLegs } from "./held-legs";
+import { fetchQuote, linkViolations, mayHaveReachedTws, type ToolAnswer, withQuoteNote } from "./order-desk";
 import { getKv, setKv } from "./kv";
 import { buildAccountState, shadowMode } from "./safety-state";
 

@@ -39,6 +39,7 @@ import {
   upsertOrder,
   type TradeRow,
 } from "./ledger";
+import { heldLegs } from "./held-legs";
 import { setCloseLimit } from "./modify-order";
 import { buildAccountState, shadowMode, twsHealth } from "./safety-state";
 import { knownUnderlying, learnFromQuote } from "./underlyings";
@@ -456,6 +457,8 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
     };
     return refuse(fail(`Trade ${trade.trade_id} cannot be closed: ${why[trade.state] ?? `it is ${trade.state}`}`, "trade_state"));
   }
+  if (heldLegs(ctx, trade).length === 0)
+    return refuse(fail(`Trade ${trade.trade_id} holds nothing to close: its legs were closed or settled by TWS (exercised, assigned or lapsed); stock an assignment left is a position of its own (get_positions)`, "nothing_held"));
   const linkProblems = linkViolations(ctx, "close");
   if (input.limit_price !== undefined) {
     if (!limited) return refuse(fail(`Trade ${trade.trade_id} changed while its quote was fetched; try again`, "trade_state"));
@@ -505,18 +508,6 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
  * fewer combo units than its legs say; close exactly what is held, never more (an over-sized
  * close would open the opposite side).
  */
-export function heldLegs(ctx: DeskContext, trade: TradeRow): Leg[] {
-  // A partly filled and then cancelled opening order holds fewer combo units than its legs say:
-  // close exactly what is held, never more (an over-sized close would open the opposite side).
-  const legs = legsOf(trade);
-  const opened = getOrderByRef(ctx.sql, trade.trade_id);
-  const units = comboSize(legs);
-  const openedUnits = opened && opened.status !== "Filled" && opened.filled > 0 && opened.filled < units ? opened.filled : units;
-  // Less what earlier closes of it already filled.
-  const heldUnits = openedUnits - legSharesFilled(ctx.sql, closeRef(trade.trade_id)) / (legs.reduce((sum, leg) => sum + leg.quantity, 0) / units);
-  return heldUnits === units ? legs : legs.map((leg) => ({ ...leg, quantity: (leg.quantity / units) * heldUnits }));
-}
-
 // ---- cancel_order ----------------------------------------------------------------------------
 
 export async function cancelOrder(ctx: DeskContext, input: { order_id?: number | undefined; trade_id?: string | undefined }, actor = "agent") {

@@ -224,6 +224,47 @@ describe("expiration", () => {
       expect(trade.leg_ends[2]).toMatchObject({ outcome: "assigned", early: true });
       expect(await details(edge, "assignment_stock")).toEqual([expect.objectContaining({ symbol: "AAPL", quantity: -100 })]);
       expect((await edge.call("get_safety_status", {})).structuredContent.breakers.find((b: any) => b.name === "assignment").tripped).toBe(true);
+
+      // What is left is closable (under the breaker): the close leaves the assigned call out.
+      const closed = await edge.call("close_position", { trade_id: tradeId });
+      expect(closed.structuredContent.success, JSON.stringify(closed.structuredContent)).toBe(true);
+      const sentLegs = bridge.sent("close").at(-1)!.params.legs as Leg[];
+      expect(sentLegs.map((l) => [l.action, optionOf(l).strike, optionOf(l).right, l.quantity])).toEqual([["SELL", 95, "P", 1], ["BUY", 90, "P", 1], ["BUY", 110, "C", 1]]);
+      const rest = [legs[0]!, legs[1]!, legs[3]!];
+      await fillOrder(bridge, `${tradeId}_CLOSE`, closed.structuredContent.close_order_id, rest, true, [0.4, 0.2, 0.1]);
+      const done = (await edge.call("list_trades", {})).structuredContent.trades.find((t: any) => t.trade_id === tradeId);
+      // Opening +100 − 4, closing −40 + 20 + 10 − 3; the assigned call left at no price.
+      expect(done).toMatchObject({ state: "closed", realized_pnl: 83 });
+      bridge.close();
+    });
+
+    it("a trade whose every leg TWS settled early is closed at once, and close_position says nothing is held", async () => {
+      const edge = new Edge();
+      const bridge = await FakeBridge.connect(edge);
+      await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+      // A put credit spread; AAPL falls below both strikes: the short put is assigned early and the
+      // long put exercised against it (100 shares bought at 95, sold at 90).
+      const [shortPut, longPut] = ironCondor("AAPL", 100).slice(0, 2) as [Leg, Leg];
+      const placed = (await edge.call("place_order", { symbol: "AAPL", strategy: "put credit spread", legs: [shortPut, longPut], max_risk: 450, capital_required: 450 })).structuredContent;
+      expect(placed.trade_id, JSON.stringify(placed)).toBeTruthy();
+      await fillOrder(bridge, placed.trade_id, placed.order_id, [shortPut, longPut], false, [1.0, 0.5]);
+      await bridge.event("position", optionPosition(shortPut, -1));
+      await bridge.event("position", optionPosition(longPut, 1));
+      const now = new Date().toISOString();
+      await bridge.event("execution", settlement(optionOf(shortPut), "BOT", 1, 0, now, "early-95"));
+      await bridge.event("execution", settlement({ symbol: "AAPL" }, "BOT", 100, 95, now, "early-95-stock"));
+      await bridge.event("execution", settlement(optionOf(longPut), "SLD", 1, 0, now, "early-90"));
+      await bridge.event("execution", settlement({ symbol: "AAPL" }, "SLD", 100, 90, now, "early-90-stock"));
+      await bridge.event("position", optionPosition(shortPut, 0));
+      await bridge.event("position", optionPosition(longPut, 0));
+      const trade = (await edge.call("list_trades", {})).structuredContent.trades.find((t: any) => t.trade_id === placed.trade_id);
+      // The premium: sold 1.00, bought 0.50, less 2 USD commissions; the stock legs are not its P&L.
+      expect(trade).toMatchObject({ state: "closed", realized_pnl: 48 });
+      expect(trade.leg_ends.map((l: any) => [l.outcome, l.early])).toEqual([["assigned", true], ["exercised", true]]);
+      expect(await edge.audit("trade_settled_early")).toHaveLength(1);
+      const again = await edge.call("close_position", { trade_id: placed.trade_id });
+      expect(again.isError).toBe(true);
+      expect(JSON.stringify(again.structuredContent)).toMatch(/cannot be closed: it is closed/);
       bridge.close();
     });
 

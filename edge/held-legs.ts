@@ -1,0 +1,42 @@
+// What a trade still holds, leg by leg: what its opening order filled, less what its closes filled
+// and what TWS settled without an order (an exercise or assignment, settlements.ts). A close is
+// sized to exactly this — never more (an over-sized close would open the opposite side) — and
+// drops a leg that is gone, so a trade whose short leg was assigned early can still be closed.
+import { comboSize } from "../shared/combo-price";
+import type { Leg } from "../shared/order";
+import type { DeskContext } from "./desk-context";
+import { closeRef, fillsOfTrade, getOrderByRef, legsOf, type FillRow, type TradeRow } from "./ledger";
+
+/** Whether a fill trades a leg's contract (a combo's BAG row and delivered stock never do). */
+export function fillIsLeg(f: FillRow, leg: Leg): boolean {
+  if (f.sec_type === "BAG" || f.settlement === "delivery" || f.symbol !== leg.contract.symbol) return false;
+  if (leg.contract.sec_type === "STK") return f.sec_type === "STK";
+  if (f.sec_type !== "OPT") return false;
+  const e = JSON.parse(f.details_json) as { expiry?: string | null; strike?: number | null; right?: string | null };
+  return e.expiry === leg.contract.expiry && e.strike === leg.contract.strike && e.right === leg.contract.right;
+}
+
+const sum = (fills: readonly FillRow[]): number => fills.reduce((n, f) => n + f.shares, 0);
+
+export function heldLegs(ctx: DeskContext, trade: TradeRow): Leg[] {
+  const legs = legsOf(trade);
+  const opened = getOrderByRef(ctx.sql, trade.trade_id);
+  const units = comboSize(legs);
+  // A partly filled and then cancelled opening order holds fewer combo units than its legs say.
+  const openedUnits = opened && opened.status !== "Filled" && opened.filled > 0 && opened.filled < units ? opened.filled : units;
+  const fills = fillsOfTrade(ctx.sql, trade.trade_id);
+  const close = closeRef(trade.trade_id);
+  const held = legs.map((leg) => {
+    const mine = fills.filter((f) => fillIsLeg(f, leg));
+    const gone = sum(mine.filter((f) => f.order_ref === close)) + sum(mine.filter((f) => f.settlement === "option"));
+    return Math.max(0, (leg.quantity / units) * openedUnits - gone);
+  });
+  if (held.every((q, i) => Math.abs(q - legs[i]!.quantity) < 1e-9)) return legs;
+  return legs.map((leg, i) => ({ ...leg, quantity: held[i]! })).filter((leg) => leg.quantity > 1e-9);
+}
+
+/** Option contracts of the trade that TWS settled without an order (exercised, assigned, lapsed), summed. */
+export function settledShares(ctx: DeskContext, trade: TradeRow): number {
+  const legs = legsOf(trade);
+  return sum(fillsOfTrade(ctx.sql, trade.trade_id).filter((f) => f.settlement === "option" && legs.some((leg) => fillIsLeg(f, leg))));
+}
