@@ -294,7 +294,7 @@ export { dashboardLogin };
 
 // ---- nothing lost, nothing doubled ---------------------------------------------------------------
 
-const FILL_ACTIONS = new Set(["fill", "fill_recovered"]);
+const FILL_ACTIONS = new Set(["fill", "fill_recovered", "option_settlement", "settlement_delivery"]);
 
 export const details = (row: AuditRow): Record<string, unknown> => JSON.parse(row.details_json) as Record<string, unknown>;
 

@@ -53,6 +53,7 @@ async function route(sim: Simulator, method: string, path: string, b: Record<str
       case "delayFills": f.delayFills(Number(b.ms ?? 0)); break;
       case "fillAfterCancel": f.fillAfterCancel(); break;
       case "restartTws": f.restartTws(); break;
+      case "assignEarly": return { ok: true, fault: b.name, settled: f.assignEarly(Number(b.conId), b.contracts === undefined ? undefined : Number(b.contracts)) };
       default: throw new HttpError(400, `unknown fault ${String(b.name)}`);
     }
     return { ok: true, fault: b.name };

@@ -69,6 +69,8 @@ export interface SimFaults {
   fillAfterCancel(): void;
   /** TWS restarts: sockets drop; the new TWS holds none of the old orders or executions and hands out ids from 1 */
   restartTws(): void;
+  /** an option position is exercised (long) or assigned (short) before its expiry, reported as at expiry */
+  assignEarly(conId: number, contracts?: number): SimExpiry;
 }
 
 export interface SimState {
@@ -182,6 +184,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       },
       fillAfterCancel: () => server.engine.fillAfterNextCancel(),
       restartTws: () => server.restartTws(),
+      assignEarly: (conId, contracts) => server.engine.assignEarly(conId, contracts),
     },
     orders: () => clone([...server.engine.orders.values()]),
     executions: () => clone(server.engine.executions),

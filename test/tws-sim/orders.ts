@@ -161,6 +161,30 @@ export class Engine {
     return out;
   }
 
+  /**
+   * An exercise (long) or assignment (short) before expiry — an American option's holder may
+   * exercise any day — reported like one at expiry: the option leaving at no price, the stock at the strike.
+   */
+  assignEarly(conId: number, contracts?: number): SimExpiry {
+    const p = this.account.positions.get(conId);
+    if (!p || p.contract.secType !== "OPT" || p.qty === 0) throw new Error(`no option position with conId ${conId}`);
+    const c = p.contract;
+    const n = contracts ?? Math.abs(p.qty);
+    if (!Number.isInteger(n) || n < 1 || n > Math.abs(p.qty)) throw new Error(`contracts must be a whole number from 1 to ${Math.abs(p.qty)}`);
+    const stock = this.market.stockContract(c.symbol);
+    if (!stock) throw new Error(`no deliverable stock for ${c.symbol}`);
+    const now = this.now();
+    const leaving = this.accountExecution(c, p.qty > 0 ? "SLD" : "BOT", n, 0, now);
+    const buys = (c.right === "C") === p.qty > 0;
+    const delivered = this.accountExecution(stock, buys ? "BOT" : "SLD", n * c.multiplier, c.strike, now);
+    this.events.portfolioChanged();
+    const signed = p.qty > 0 ? n : -n;
+    return {
+      conId, symbol: c.symbol, quantity: signed, outcome: signed > 0 ? "exercised" : "assigned", underlyingPrice: this.market.getPrice(c.symbol),
+      stockShares: (buys ? 1 : -1) * n * c.multiplier, strike: c.strike, execIds: [leaving.execId, delivered.execId],
+    };
+  }
+
   /** Books an execution that no API order made (see settleExpiries) and reports it. */
   private accountExecution(c: SimContract, side: "BOT" | "SLD", shares: number, price: number, now: number): SimExecution {
     const e: SimExecution = {
