@@ -125,6 +125,32 @@ describe("positions no trade accounts for count toward concentration", () => {
     expect(spy.isError).toBeFalsy();
     expect(bridge.sent("place")).toHaveLength(1);
   });
+
+  it("modify_order counts them too: walking a working condor is refused once a hand-placed short put fills the room", async () => {
+    const { edge, bridge } = await fresh(100_000);
+    bridge.quoteMid = () => -1.0;
+    const placed = await edge.call("place_order", condorOrder());
+    expect(placed.isError).toBeFalsy();
+    await bridge.event("position", option("AAPL", 9201, -3, 99, "P", 120, 1.2)); // 3 × 100 × 99 = $29,700
+    bridge.quoteMid = () => -0.95;
+    const walked = await edge.call("modify_order", { trade_id: placed.structuredContent.trade_id, limit_price: -0.95, max_risk: 405 });
+    expect(walked.isError).toBe(true);
+    expect(checksOf(walked)).toEqual(["concentration"]);
+    expect(JSON.stringify(walked.structuredContent.violations)).toContain("AAPL exposure ($30,105.00 incl. this order and $29,700.00 in positions held that no trade accounts for)");
+    expect(bridge.sent("modify")).toHaveLength(0);
+  });
+
+  it("a flatten under way does not hide its position: it stays at risk until the close fills", async () => {
+    const { edge, bridge } = await fresh(200_000); // 30% = $60,000
+    await bridge.event("position", stock("SPY", 756733, 100, 580)); // bought by hand in TWS
+    const stop = await edge.admin("/api/emergency-stop", { on: true, reason: "drill", close_positions: true });
+    expect(stop.body.closes).toHaveLength(1);
+    expect(stop.body.closes[0].success).toBe(true);
+    await edge.admin("/api/emergency-stop", { on: false, reason: "drill over" });
+    expect((await room(edge)).SPY).toBe(2_000);
+    const spy = await edge.call("preview_order", order("SPY", condor("SPY", 580, 5, 1), 400, 2_100));
+    expect(checksOf(spy)).toEqual(["concentration"]);
+  });
 });
 
 function roundCents(x: number): number {
