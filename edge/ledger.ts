@@ -148,14 +148,18 @@ export function exposureBySymbol(sql: SqlStorage, exceptTradeId?: string): Recor
 
 /**
  * What the active trades hold, per contract (con_id, signed: negative is short), by their fills:
- * opening fills minus closing ones, so a partly closed trade holds what is left. With `flattens`, a
+ * opening fills minus closing ones (and its options that left by exercise, assignment or lapse),
+ * so a partly closed trade holds what is left. Stock delivered by an exercise or an assignment is
+ * booked on the option's trade (settlements.ts) but is not one of its legs: its close does not
+ * sell it and its exposure does not count it, so no trade holds it here. With `flattens`, a
  * flatten trade under way also holds its one leg (it has no opening fills of its own). A position
  * TWS reports beyond this is one no trade accounts for (flatten.ts, untracked-exposure.ts).
  */
 export function heldByActiveTrades(sql: SqlStorage, opts: { flattens: boolean }): Map<number, number> {
   const held = new Map<number, number>();
   for (const row of sql.exec<{ details_json: string; side: string; shares: number }>(
-    `SELECT f.details_json, f.side, f.shares FROM fills f JOIN trades t ON t.trade_id = f.trade_id WHERE t.state IN (${ACTIVE_SQL}) AND f.sec_type != 'BAG'`,
+    `SELECT f.details_json, f.side, f.shares FROM fills f JOIN trades t ON t.trade_id = f.trade_id
+     WHERE t.state IN (${ACTIVE_SQL}) AND f.sec_type != 'BAG' AND (f.settlement IS NULL OR f.settlement != 'delivery')`,
   )) {
     const conId = (JSON.parse(row.details_json) as { con_id?: number }).con_id;
     if (typeof conId !== "number") continue;

@@ -112,6 +112,32 @@ describe("positions no trade accounts for count toward concentration", () => {
     expect((await room(edge)).AAPL).toBe(roundCents(30_000 - (19_000 + 10_500 + 100 + 100)));
   });
 
+  it("stock delivered by an early assignment counts although it is booked on the still open trade", async () => {
+    const { edge, bridge } = await fresh(100_000);
+    const legs = ironCondor("AAPL", 100, 1, EXPIRY);
+    const placed = (await edge.call("place_order", { ...condorOrder(), legs })).structuredContent;
+    await fillOrder(bridge, placed.trade_id, placed.order_id, legs, false, [1.0, 0.5, 1.0, 0.5]);
+    const held = (leg: Leg, quantity: number) => {
+      const c = leg.contract as { strike: number; right: "C" | "P" };
+      return option("AAPL", 1000 + c.strike, quantity, c.strike, c.right, 100, 1);
+    };
+    for (const leg of legs) await bridge.event("position", held(leg, leg.action === "SELL" ? -1 : 1));
+    expect((await room(edge)).AAPL).toBe(29_600);
+
+    // The short 95 put is assigned early, as TWS reports it: the option leaves at no price, 100 shares come in at the strike.
+    const settlement = (con: { con_id: number; symbol: string; sec_type: string; expiry: string | null; strike: number | null; right: "C" | "P" | null }, side: "BOT" | "SLD", shares: number, price: number, id: string) => ({
+      exec_id: id, order_id: 0, perm_id: 0, order_ref: null, ...con, side, shares, price, time: new Date().toISOString(), commission: 0, realized_pnl: null,
+    });
+    await bridge.event("execution", settlement({ con_id: 1095, symbol: "AAPL", sec_type: "OPT", expiry: EXPIRY, strike: 95, right: "P" }, "BOT", 1, 0, "assigned-put"));
+    await bridge.event("execution", settlement({ con_id: 265598, symbol: "AAPL", sec_type: "STK", expiry: null, strike: null, right: null }, "BOT", 100, 95, "delivered-stock"));
+    await bridge.event("position", held(legs[0]!, 0));
+    await bridge.event("position", stock("AAPL", 265598, 100, 94));
+    const delivery = await edge.inside((sql) => sql.exec<{ trade_id: string | null; settlement: string | null }>("SELECT trade_id, settlement FROM fills WHERE exec_id = 'delivered-stock'").toArray()[0]);
+    expect(delivery).toEqual({ trade_id: placed.trade_id, settlement: "delivery" }); // booked on the trade ...
+    expect((await edge.call("list_trades", {})).structuredContent.trades.find((t: any) => t.trade_id === placed.trade_id).state).toBe("open");
+    expect((await room(edge)).AAPL).toBe(30_000 - 400 - 9_400); // ... yet its $9,400 counts
+  });
+
   it("an option position on XSP counts with SPX orders (one index family); SPY stock does not", async () => {
     const { edge, bridge } = await fresh(200_000); // 30% = $60,000
     await bridge.event("position", option("XSP", 9101, -1, 590, "P", 500, 5)); // $59,000, in the SPX family
