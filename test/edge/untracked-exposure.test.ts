@@ -59,6 +59,8 @@ describe("positions no trade accounts for count toward concentration", () => {
     expect(bridge.sent("place")[0]!.params.legs[0].contract.symbol).toBe("AAPL");
 
     expect(await room(edge)).toEqual({ SPY: 0, AAPL: 29_600 });
+    const budget = (await edge.call("get_safety_status", {})).structuredContent.remaining_risk_budget;
+    expect(budget.untracked_exposure_by_symbol).toEqual({ SPY: 58_000 });
     expect((await limitsUsed(edge)).concentration).toBe(0.58);
     const state = (await edge.admin("/api/state")).body;
     expect(JSON.stringify(state)).toContain('"name":"concentration"');
