@@ -60,9 +60,10 @@ export function untrackedExposureByGroup(sql: SqlStorage): Record<string, number
     if (Math.sign(excess) !== Math.sign(p.quantity) || Math.abs(excess) < 1e-9) continue;
     const quantity = Math.sign(p.quantity) * Math.min(Math.abs(excess), Math.abs(p.quantity));
     const symbol = p.symbol.toUpperCase();
-    const underlying = Math.max(underlyingPrice(sql, symbol)?.price ?? 0, stockPrice.get(symbol) ?? 0) || null;
+    const shortCall = p.sec_type === "OPT" && p.right === "C" && quantity < 0;
+    const underlying = shortCall ? Math.max(underlyingPrice(sql, symbol)?.price ?? 0, stockPrice.get(symbol) ?? 0) || null : null;
     const exposure = positionExposure(p, quantity, underlying);
-    // Stop the line on a figure that cannot be a dollar amount: count it as the whole account.
+    // Fail closed on a figure that cannot be a dollar amount: it fills any group's room.
     const group = exposureGroup(p.symbol);
     out[group] = roundCents((out[group] ?? 0) + (Number.isFinite(exposure) && exposure >= 0 ? exposure : Number.MAX_SAFE_INTEGER));
   }
