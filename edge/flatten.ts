@@ -12,7 +12,7 @@ import { makeTradeId } from "../shared/trade-id";
 import type { Position } from "../shared/tools";
 import { updateTrade } from "./bridge-events";
 import type { DeskContext } from "./desk-context";
-import { ACTIVE_STATES, FLATTEN_STRATEGY, insertTrade, tradeExists } from "./ledger";
+import { FLATTEN_STRATEGY, heldByActiveTrades, insertTrade, tradeExists } from "./ledger";
 import { positionsView } from "./views";
 
 /** Re-derives every not-yet-closed trade that has fills from that evidence. */
@@ -23,23 +23,9 @@ export function reassessTrades(ctx: DeskContext): void {
   for (const { trade_id } of ids) updateTrade(ctx, trade_id);
 }
 
-/** What TWS holds per contract beyond what the active trades' fills account for. */
+/** What TWS holds per contract beyond what the active trades (and flattens under way) account for. */
 export function uncoveredPositions(ctx: DeskContext): { position: Position; quantity: number }[] {
-  const active = ACTIVE_STATES.map((s) => `'${s}'`).join(",");
-  const covered = new Map<number, number>();
-  for (const row of ctx.sql.exec<{ details_json: string; side: string; shares: number }>(
-    `SELECT f.details_json, f.side, f.shares FROM fills f JOIN trades t ON t.trade_id = f.trade_id WHERE t.state IN (${active}) AND f.sec_type != 'BAG'`,
-  )) {
-    const conId = (JSON.parse(row.details_json) as { con_id?: number }).con_id;
-    if (typeof conId !== "number") continue;
-    covered.set(conId, (covered.get(conId) ?? 0) + (row.side === "BOT" ? row.shares : -row.shares));
-  }
-  // A flatten already under way covers its position (it has no opening fills of its own).
-  for (const row of ctx.sql.exec<{ metadata_json: string; legs_json: string }>(`SELECT metadata_json, legs_json FROM trades WHERE strategy = ? AND state IN (${active})`, FLATTEN_STRATEGY)) {
-    const conId = (JSON.parse(row.metadata_json) as { con_id: number }).con_id;
-    const [leg] = JSON.parse(row.legs_json) as Leg[];
-    if (leg) covered.set(conId, (covered.get(conId) ?? 0) + (leg.action === "BUY" ? leg.quantity : -leg.quantity));
-  }
+  const covered = heldByActiveTrades(ctx.sql, { flattens: true });
   const out: { position: Position; quantity: number }[] = [];
   for (const position of positionsView(ctx.sql)) {
     const quantity = position.quantity - (covered.get(position.con_id) ?? 0);

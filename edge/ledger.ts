@@ -146,6 +146,34 @@ export function exposureBySymbol(sql: SqlStorage, exceptTradeId?: string): Recor
   return out;
 }
 
+/**
+ * What the active trades hold, per contract (con_id, signed: negative is short), by their fills:
+ * opening fills minus closing ones (and its options that left by exercise, assignment or lapse),
+ * so a partly closed trade holds what is left. Stock delivered by an exercise or an assignment is
+ * booked on the option's trade (settlements.ts) but is not one of its legs: its close does not
+ * sell it and its exposure does not count it, so no trade holds it here. With `flattens`, a
+ * flatten trade under way also holds its one leg (it has no opening fills of its own). A position
+ * TWS reports beyond this is one no trade accounts for (flatten.ts, untracked-exposure.ts).
+ */
+export function heldByActiveTrades(sql: SqlStorage, opts: { flattens: boolean }): Map<number, number> {
+  const held = new Map<number, number>();
+  for (const row of sql.exec<{ details_json: string; side: string; shares: number }>(
+    `SELECT f.details_json, f.side, f.shares FROM fills f JOIN trades t ON t.trade_id = f.trade_id
+     WHERE t.state IN (${ACTIVE_SQL}) AND f.sec_type != 'BAG' AND (f.settlement IS NULL OR f.settlement != 'delivery')`,
+  )) {
+    const conId = (JSON.parse(row.details_json) as { con_id?: number }).con_id;
+    if (typeof conId !== "number") continue;
+    held.set(conId, (held.get(conId) ?? 0) + (row.side === "BOT" ? row.shares : -row.shares));
+  }
+  if (!opts.flattens) return held;
+  for (const row of sql.exec<{ metadata_json: string; legs_json: string }>(`SELECT metadata_json, legs_json FROM trades WHERE strategy = ? AND state IN (${ACTIVE_SQL})`, FLATTEN_STRATEGY)) {
+    const conId = (JSON.parse(row.metadata_json) as { con_id: number }).con_id;
+    const [leg] = JSON.parse(row.legs_json) as Leg[];
+    if (leg) held.set(conId, (held.get(conId) ?? 0) + (leg.action === "BUY" ? leg.quantity : -leg.quantity));
+  }
+  return held;
+}
+
 /** The TWS session the bridge last reported (TwsHealth.session), or null. */
 export function currentTwsSession(sql: SqlStorage): string | null {
   return getKv<{ session?: string | null } | null>(sql, "tws_health", null)?.session ?? null;

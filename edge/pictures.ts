@@ -6,34 +6,20 @@ import { DAILY_LOSS_LIMIT } from "../shared/limits";
 import { payoffCurve } from "../shared/payoff";
 import type { OpResult } from "../shared/protocol";
 import { tradingDay } from "../shared/trade-id";
-import { getKv, setKv } from "./kv";
 import { legsOf, type TradeRow } from "./ledger";
 import { dailyPnl } from "./safety-state";
+import { recordUnderlyingPrice, underlyingPrice } from "./underlying-prices";
+
+export { recordUnderlyingPrice, underlyingPrice } from "./underlying-prices";
 
 /** Points kept per day: one every 30 s at most (a whole session is 780). */
 const PNL_POINT_SPACING_MS = 30_000;
 const MAX_PNL_POINTS = 2_000;
 
-type UnderlyingPrices = Record<string, { price: number; at: string }>;
-
-/** Remember the underlying price a quote's greeks referred to (the payoff picture marks it). */
-export function recordUnderlyingPrice(sql: SqlStorage, symbol: string | null | undefined, price: number | null | undefined, at: string): void {
-  if (!symbol || price === null || price === undefined || !Number.isFinite(price) || price <= 0) return;
-  const prices = getKv<UnderlyingPrices>(sql, "underlying_prices", {});
-  prices[symbol.toUpperCase()] = { price, at };
-  const keys = Object.keys(prices);
-  if (keys.length > 200) delete prices[keys[0] as string];
-  setKv(sql, "underlying_prices", prices);
-}
-
 /** From a quote answer: the underlying price of its greeks (single option or any combo leg). */
 export function recordQuoteUnderlying(sql: SqlStorage, symbol: string | null | undefined, quote: OpResult<"quote">): void {
   const g = quote.greeks ?? quote.leg_greeks?.find((l) => l.greeks?.underlying_price)?.greeks ?? null;
   recordUnderlyingPrice(sql, quote.underlying ?? symbol, g?.underlying_price, g?.as_of ?? quote.as_of);
-}
-
-export function underlyingPrice(sql: SqlStorage, symbol: string): { price: number; at: string } | null {
-  return getKv<UnderlyingPrices>(sql, "underlying_prices", {})[symbol.toUpperCase()] ?? null;
 }
 
 /** Append today's P&L (the figure the daily-loss check uses), at most one point per 30 s. */

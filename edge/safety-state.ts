@@ -15,6 +15,7 @@ import { tradingDay } from "../shared/trade-id";
 import type { AccountSummary } from "../shared/tools";
 import { getKv, setKv } from "./kv";
 import { exposureBySymbol, ordersLastMinute, realizedOnDay, recentFingerprints } from "./ledger";
+import { untrackedExposureByGroup } from "./untracked-exposure";
 
 /** `assignment`: a short stock position left by an option assignment (edge/expirations.ts). */
 export type BreakerName = "daily_loss" | "drawdown" | "consecutive_losses" | "assignment";
@@ -97,12 +98,17 @@ export function dailyPnl(sql: SqlStorage, now: Date): number {
 export function buildAccountState(sql: SqlStorage, settings: Settings, now: Date, exceptTradeId?: string): AccountState {
   const snapshot = accountSnapshot(sql);
   const tripped = BREAKERS.map((name) => ({ name, ...breakerNow(sql, name, now) })).filter((b) => b.tripped);
+  // Trades' exposure plus what TWS holds that no active trade accounts for (untracked-exposure.ts).
+  const exposure = exposureBySymbol(sql, exceptTradeId);
+  const untracked = untrackedExposureByGroup(sql);
+  for (const [group, amount] of Object.entries(untracked)) exposure[group] = roundCents((exposure[group] ?? 0) + amount);
   return {
     netLiquidation: snapshot?.summary.net_liquidation ?? null,
     highWaterMark: highWaterMark(sql),
     dailyPnl: dailyPnl(sql, now),
     lossStreak: lossStreak(sql),
-    exposureBySymbol: exposureBySymbol(sql, exceptTradeId),
+    exposureBySymbol: exposure,
+    untrackedExposureBySymbol: untracked,
     emergencyStop: emergencyStop(sql).on,
     breaker: tripped.length
       ? { tripped: true, kind: tripped.map((b) => b.name).join(", "), reason: tripped.map((b) => b.reason).join("; ") }

@@ -48,8 +48,10 @@ export const SafetyStatusOutput = z.object({
     /** The most a new trade may risk right now: the per-trade limit, capped by what is left of today's loss limit. */
     next_trade_max_risk: z.number(),
     daily_loss_remaining: z.number(),
-    /** Dollars of exposure each underlying with open or pending trades can still take. */
+    /** Dollars of exposure each underlying group with open or pending trades, or positions held, can still take. */
     concentration_room_by_symbol: z.record(z.string(), z.number()),
+    /** The part of each group's exposure in positions TWS holds that no active trade accounts for (assigned stock, hand-placed positions). */
+    untracked_exposure_by_symbol: z.record(z.string(), z.number()),
     net_liquidation: z.number().nullable(),
   }),
   bridge_connected: z.boolean(),

@@ -98,6 +98,7 @@ export function safetyStatusView(ctx: DeskContext) {
       next_trade_max_risk: roundCents(Math.min(MAX_TRADE_RISK, dailyRemaining)),
       daily_loss_remaining: dailyRemaining,
       concentration_room_by_symbol: room,
+      untracked_exposure_by_symbol: { ...state.untrackedExposureBySymbol },
       net_liquidation: netLiq,
     },
     bridge_connected: health.bridge.connected,

@@ -30,8 +30,13 @@ export interface AccountState {
   dailyPnl: number;
   /** Losing trades in a row. */
   lossStreak: number;
-  /** Exposure in USD per underlying group (see underlying.ts), open trades and pending orders included. */
+  /**
+   * Exposure in USD per underlying group (see underlying.ts): open trades and pending orders, and
+   * the positions the broker holds that no active trade accounts for.
+   */
   exposureBySymbol: Readonly<Record<string, number>>;
+  /** The part of exposureBySymbol that is in positions no active trade accounts for (named in the refusal). */
+  untrackedExposureBySymbol?: Readonly<Record<string, number>>;
   emergencyStop: boolean;
   breaker: { tripped: boolean; kind?: string | null; reason?: string | null };
   /** Orders sent (or queued for approval) in the last 60 seconds. */
@@ -181,11 +186,12 @@ export function evaluateOrder(order: CheckedOrder, analysis: RiskAnalysis, state
 
     if (exposure !== null && state.netLiquidation !== null) {
       const existing = state.exposureBySymbol[group] ?? 0;
+      const untracked = state.untrackedExposureBySymbol?.[group] ?? 0;
       const total = existing + exposure;
       const share = state.netLiquidation > 0 ? total / state.netLiquidation : Number.POSITIVE_INFINITY;
       if (share > MAX_CONCENTRATION + 1e-9)
         out.push(
-          v("concentration", `${group === order.symbol ? group : `${order.symbol} (counted with ${group})`} exposure (${formatUsd(total)} incl. this order) would be ${Number.isFinite(share) ? formatPct(share) : "all"} of net liquidation (${formatUsd(state.netLiquidation)}), above the ${formatPct(MAX_CONCENTRATION)} limit`, share, MAX_CONCENTRATION),
+          v("concentration", `${group === order.symbol ? group : `${order.symbol} (counted with ${group})`} exposure (${formatUsd(total)} incl. this order${untracked > 0 ? ` and ${formatUsd(untracked)} in positions held that no trade accounts for` : ""}) would be ${Number.isFinite(share) ? formatPct(share) : "all"} of net liquidation (${formatUsd(state.netLiquidation)}), above the ${formatPct(MAX_CONCENTRATION)} limit`, share, MAX_CONCENTRATION),
         );
     }
 

@@ -1,0 +1,22 @@
+// The last price of each underlying that a quote's greeks or an option chain carried through this
+// edge: the payoff picture marks it, and the concentration limit values a short call held in TWS
+// that no trade accounts for at it (untracked-exposure.ts). Kept apart from pictures.ts so the
+// safety state can read it without importing the dashboard's pictures.
+import { getKv, setKv } from "./kv";
+
+type UnderlyingPrices = Record<string, { price: number; at: string }>;
+const MAX_SYMBOLS = 200;
+
+/** Remember the underlying price a quote's greeks referred to. */
+export function recordUnderlyingPrice(sql: SqlStorage, symbol: string | null | undefined, price: number | null | undefined, at: string): void {
+  if (!symbol || price === null || price === undefined || !Number.isFinite(price) || price <= 0) return;
+  const prices = getKv<UnderlyingPrices>(sql, "underlying_prices", {});
+  prices[symbol.toUpperCase()] = { price, at };
+  const keys = Object.keys(prices);
+  if (keys.length > MAX_SYMBOLS) delete prices[keys[0] as string];
+  setKv(sql, "underlying_prices", prices);
+}
+
+export function underlyingPrice(sql: SqlStorage, symbol: string): { price: number; at: string } | null {
+  return getKv<UnderlyingPrices>(sql, "underlying_prices", {})[symbol.toUpperCase()] ?? null;
+}
