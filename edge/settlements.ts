@@ -176,7 +176,7 @@ function noteDelivery(ctx: DeskContext, symbol: string, time: string): void {
 }
 
 /** Per option leg of a trade: what TWS reported of its end, when it did (null: not reported). */
-export interface LegSettlement { leg: number; contract: OptionFacts; action: "BUY" | "SELL"; quantity: number; outcome: LegEnd | null; early: boolean; exec_ids: string[] }
+export interface LegSettlement { leg: number; contract: OptionFacts; action: "BUY" | "SELL"; quantity: number; outcome: LegEnd | null; early: boolean; exec_ids: string[]; times: string[] }
 
 export function legOutcomes(sql: SqlStorage, trade: TradeRow): LegSettlement[] {
   const out: LegSettlement[] = [];
@@ -191,7 +191,7 @@ export function legOutcomes(sql: SqlStorage, trade: TradeRow): LegSettlement[] {
     const outcomes = [...new Set(own.map(outcomeOf))];
     out.push({
       leg: i, contract, action: leg.action, quantity: leg.quantity, outcome: outcomes.length === 1 ? outcomes[0]! : outcomes.length ? ("mixed" as const) : null,
-      early: own.some((f) => tradingDay(new Date(f.time)) < c.expiry), exec_ids: own.map((f) => f.exec_id),
+      early: own.some((f) => tradingDay(new Date(f.time)) < c.expiry), exec_ids: own.map((f) => f.exec_id), times: own.map((f) => f.time),
     });
   }
   return out;

@@ -12,7 +12,7 @@ import { getKv } from "./kv";
 import { payoffView, pnlSeries } from "./pictures";
 import { tradeStanding } from "./standing";
 import { positionRisk } from "./expirations";
-import { legOutcomes } from "./settlements";
+import { legOutcomes, type LegSettlement } from "./settlements";
 
 export function tradeView(sql: SqlStorage, t: TradeRow, now = new Date()) {
   return {
@@ -35,9 +35,9 @@ export function tradeView(sql: SqlStorage, t: TradeRow, now = new Date()) {
 }
 
 /** What TWS reported of each option leg's end (exercise, assignment, lapse), once it reported any. */
-function legEnds(sql: SqlStorage, t: TradeRow): { leg_ends?: ReturnType<typeof legOutcomes> } {
+function legEnds(sql: SqlStorage, t: TradeRow): { leg_ends?: Omit<LegSettlement, "times">[] } {
   const ends = legOutcomes(sql, t);
-  return ends.some((l) => l.outcome !== null) ? { leg_ends: ends } : {};
+  return ends.some((l) => l.outcome !== null) ? { leg_ends: ends.map(({ times: _times, ...end }) => end) } : {};
 }
 
 export function dataAgeSeconds(ctx: DeskContext): number | null {
