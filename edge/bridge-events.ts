@@ -34,6 +34,7 @@ import {
   type TradeState,
 } from "./ledger";
 import { lossStreak, twsHealth } from "./safety-state";
+import { endPendingModifiesOfTrade, settlePendingModify, signedTwsLimit } from "./pending-modify";
 
 const DONE = new Set(["Cancelled", "Rejected", "Inactive"]);
 
@@ -80,7 +81,18 @@ export function applyOrderStatus(ctx: DeskContext, data: Omit<EventData<"order_s
       filled: data.filled, remaining: data.remaining, avg_fill_price: data.avg_fill_price, reason: data.reason ?? null,
     });
   updateTrade(ctx, order.trade_id);
+  // A bridge that reports the order's limit price settles a modify whose answer was lost.
+  if (typeof data.limit_price === "number") settlePendingModify(ctx, order.order_ref, signedTwsLimit(data.limit_price, orderAction(ctx, order)), "order_status");
   return true;
+}
+
+/** The action IBKR's order carries: a combo is always a BUY of the BAG; a single leg keeps its own (reversed by a close). */
+function orderAction(ctx: DeskContext, order: OrderRow): "BUY" | "SELL" {
+  const trade = getTrade(ctx.sql, order.trade_id);
+  const legs = trade ? legsOf(trade) : [];
+  if (legs.length !== 1) return "BUY";
+  const own = legs[0]!.action;
+  return order.intent === "close" ? (own === "BUY" ? "SELL" : "BUY") : own;
 }
 
 /** Records a fill once (by execId); returns whether it was new. */
@@ -141,6 +153,7 @@ export function updateTrade(ctx: DeskContext, tradeId: string): void {
   let open = getOrderByRef(ctx.sql, tradeId);
   const close = getOrderByRef(ctx.sql, closeRef(tradeId));
   if (open) open = applyFillEvidence(ctx, trade, open);
+  endPendingModifiesOfTrade(ctx, tradeId);
   let next: TradeState = trade.state;
   const ended = ENDED_WITHOUT_POSITION.includes(trade.state);
   // Later evidence wins: a trade marked cancelled (or rejected) whose opening order then fills or
@@ -272,6 +285,8 @@ export function adoptOpenOrder(ctx: DeskContext, o: OpenOrder): "adopted" | "upd
   if (!ours) return "foreign";
   const adopted = ours.order_id === null || ours.status === "Unknown" || ours.status === "PendingSubmit";
   applyOrderStatus(ctx, { order_id: o.order_id, perm_id: o.perm_id, order_ref: o.order_ref, status: o.status, filled: o.filled, remaining: o.remaining, avg_fill_price: null }, adopted ? "order_adopted" : "order_status");
+  // TWS's own limit price settles a modify whose answer was lost (pending-modify.ts).
+  if (o.limit_price !== null) settlePendingModify(ctx, ours.order_ref, signedTwsLimit(o.limit_price, o.action), "reconcile");
   return adopted ? "adopted" : "updated";
 }
 

@@ -50,6 +50,7 @@ import {
   PreviewOrderOutput,
   SafetyStatusOutput,
 } from "./tool-schemas";
+import { pendingModify } from "./pending-modify";
 import { dataAgeSeconds, healthView, positionsAsOf, positionsView, safetyStatusView, tradeView } from "./views";
 
 const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
@@ -164,7 +165,11 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
       }
       return fail(`No order ${order_id} in this account's ledger (orders waiting for approval have no order_id yet: see list_trades)`);
     }
-    return ok({ order_id, trade_id: order.trade_id, status: order.status, filled: order.filled, remaining: order.remaining, avg_fill_price: order.avg_fill_price, last_update: order.updated_at, why_held: order.why_held });
+    const pending = pendingModify(ctx.sql, order.order_ref);
+    return ok({
+      order_id, trade_id: order.trade_id, status: order.status, filled: order.filled, remaining: order.remaining, avg_fill_price: order.avg_fill_price, last_update: order.updated_at, why_held: order.why_held,
+      ...(pending ? { pending_modify: { from: pending.from, to: pending.to, since: pending.since } } : {}),
+    });
   });
 
   server.registerTool("get_safety_status", {
