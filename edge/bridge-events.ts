@@ -34,7 +34,7 @@ import {
   type TradeState,
 } from "./ledger";
 import { lossStreak, twsHealth } from "./safety-state";
-import { endPendingModifiesOfTrade, settlePendingModify, signedTwsLimit } from "./pending-modify";
+import { endPendingModifiesOfTrade, settlePendingModify } from "./pending-modify";
 
 const DONE = new Set(["Cancelled", "Rejected", "Inactive"]);
 
@@ -82,17 +82,8 @@ export function applyOrderStatus(ctx: DeskContext, data: Omit<EventData<"order_s
     });
   updateTrade(ctx, order.trade_id);
   // A bridge that reports the order's limit price settles a modify whose answer was lost.
-  if (typeof data.limit_price === "number") settlePendingModify(ctx, order.order_ref, signedTwsLimit(data.limit_price, orderAction(ctx, order)), "order_status");
+  if (typeof data.limit_price === "number") settlePendingModify(ctx, order.order_ref, { lmtPrice: data.limit_price }, "order_status");
   return true;
-}
-
-/** The action IBKR's order carries: a combo is always a BUY of the BAG; a single leg keeps its own (reversed by a close). */
-function orderAction(ctx: DeskContext, order: OrderRow): "BUY" | "SELL" {
-  const trade = getTrade(ctx.sql, order.trade_id);
-  const legs = trade ? legsOf(trade) : [];
-  if (legs.length !== 1) return "BUY";
-  const own = legs[0]!.action;
-  return order.intent === "close" ? (own === "BUY" ? "SELL" : "BUY") : own;
 }
 
 /** Records a fill once (by execId); returns whether it was new. */
@@ -286,7 +277,7 @@ export function adoptOpenOrder(ctx: DeskContext, o: OpenOrder): "adopted" | "upd
   const adopted = ours.order_id === null || ours.status === "Unknown" || ours.status === "PendingSubmit";
   applyOrderStatus(ctx, { order_id: o.order_id, perm_id: o.perm_id, order_ref: o.order_ref, status: o.status, filled: o.filled, remaining: o.remaining, avg_fill_price: null }, adopted ? "order_adopted" : "order_status");
   // TWS's own limit price settles a modify whose answer was lost (pending-modify.ts).
-  if (o.limit_price !== null) settlePendingModify(ctx, ours.order_ref, signedTwsLimit(o.limit_price, o.action), "reconcile");
+  if (o.limit_price !== null) settlePendingModify(ctx, ours.order_ref, { lmtPrice: o.limit_price, action: o.action }, "reconcile");
   return adopted ? "adopted" : "updated";
 }
 

@@ -18,7 +18,7 @@ import { BridgeError, PLACE_TIMEOUT_MS } from "./bridge-link";
 import type { DeskContext } from "./desk-context";
 import { closeRef, getOrderByRef, getTrade, legsOf, ordersLastMinute, recordOrderTime } from "./ledger";
 import { fetchQuote, heldLegs, linkViolations, mayHaveReachedTws, type ToolAnswer, withQuoteNote } from "./order-desk";
-import { closeLimit, endPendingModifiesOfTrade, pendingModify, recordPendingModify, setCloseLimit, writeTradePrice } from "./pending-modify";
+import { closeLimit, endPendingModifiesOfTrade, ledgerLimit, pendingModify, recordPendingModify, setCloseLimit, twsActionOf, writeTradePrice } from "./pending-modify";
 import { buildAccountState, shadowMode } from "./safety-state";
 
 export interface ModifyOrderInput {
@@ -42,8 +42,6 @@ export interface ModifyOrderOutput {
   breakevens: number[];
   net_premium: number | null;
 }
-
-export { setCloseLimit } from "./pending-modify";
 
 /**
  * Orders with a modify on its way to TWS, per account object (its storage) and orderRef: one at a
@@ -163,16 +161,17 @@ export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, act
   });
   inFlight.add(flightKey);
   // ---- end of the synchronous turn.
+  // An opening order's legs carry the new price; a close is sent as the legs held, reversed by the bridge.
+  const sentLegs = intent === "open" ? newLegs : heldLegs(ctx, current);
 
   try {
     const result = await ctx.link.request(
       "modify",
-      {
-        order_ref: ref, order_id: orderId, symbol: current.symbol, strategy: current.strategy, intent,
-        legs: intent === "open" ? newLegs : heldLegs(ctx, current), limit_price: input.limit_price, max_risk: reserve?.risk ?? 0,
-      },
+      { order_ref: ref, order_id: orderId, symbol: current.symbol, strategy: current.strategy, intent, legs: sentLegs, limit_price: input.limit_price, max_risk: reserve?.risk ?? 0 },
       PLACE_TIMEOUT_MS,
     );
+    // The bridge answers with IBKR's price (a single leg's own, positive): read in the ledger's sign.
+    const modified = ledgerLimit(sentLegs, intent, result.limit_price);
     if (intent === "open" && reserve && analysis) {
       const latest = getOrderByRef(ctx.sql, ref);
       // Filled before the modify took effect: part may have filled at the old price; keep the larger reservation.
@@ -184,11 +183,11 @@ export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, act
         breakevens_json: JSON.stringify(analysis.breakevens), legs_json: JSON.stringify(newLegs), limit_price: input.limit_price,
       });
     }
-    if (intent === "close") setCloseLimit(ctx.sql, ref, result.limit_price);
-    ctx.audit("bridge", "order_modified", { trade_id: current.trade_id, order_id: orderId, intent, from: previous, to: result.limit_price, status: result.status });
+    if (intent === "close") setCloseLimit(ctx.sql, ref, modified);
+    ctx.audit("bridge", "order_modified", { trade_id: current.trade_id, order_id: orderId, intent, from: previous, to: modified, status: result.status });
     return {
       output: {
-        success: true, trade_id: current.trade_id, order_id: orderId, intent, status: result.status, previous_limit_price: previous, limit_price: result.limit_price,
+        success: true, trade_id: current.trade_id, order_id: orderId, intent, status: result.status, previous_limit_price: previous, limit_price: modified,
         message: `Order ${orderId} (${ref}) now works at ${formatUsd(input.limit_price)} (${input.limit_price >= 0 ? "debit" : "credit"}), was ${previous === null ? "not recorded" : formatUsd(previous)}; same order id and orderRef`,
         violations: [], ...(analysis ? figures(analysis) : NO_FIGURES),
       },
@@ -207,7 +206,7 @@ export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, act
           }
         : null;
       recordPendingModify(ctx.sql, {
-        trade_id: current.trade_id, order_ref: ref, order_id: orderId, intent, from: previous, to: input.limit_price, since: ctx.now().toISOString(),
+        trade_id: current.trade_id, order_ref: ref, order_id: orderId, intent, from: previous, to: input.limit_price, since: ctx.now().toISOString(), tws_action: twsActionOf(sentLegs, intent),
         before: confirmed ? before : null, confirmed, unexpected_seen: null,
       });
       endPendingModifiesOfTrade(ctx, current.trade_id);

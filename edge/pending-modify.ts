@@ -6,6 +6,7 @@
 import { roundCents } from "../shared/money";
 import type { DeskContext } from "./desk-context";
 import { getKv, setKv } from "./kv";
+import type { Leg } from "../shared/order";
 import { closeRef, getOrderByRef, getTrade, type TradeRow } from "./ledger";
 
 const PREFIX = "modify_pending:";
@@ -24,6 +25,8 @@ export interface PendingModify {
   from: number | null;
   to: number;
   since: string;
+  /** The action of the order at IBKR (its lmtPrice is read in the ledger's sign through it). */
+  tws_action: "BUY" | "SELL";
   /** Opening order: the reservation before the modify, and the trade's columns had TWS confirmed it. */
   before: { reserved_risk: number; exposure: number } | null;
   confirmed: TradePrice | null;
@@ -76,15 +79,29 @@ export function signedTwsLimit(lmtPrice: number, action: "BUY" | "SELL"): number
   return roundCents(action === "SELL" ? -lmtPrice : lmtPrice);
 }
 
+/** The action IBKR's order carries: a combo is always a BUY of the BAG; a single leg keeps its own, reversed by a close. */
+export function twsActionOf(legs: readonly Pick<Leg, "action">[], intent: "open" | "close"): "BUY" | "SELL" {
+  if (legs.length !== 1) return "BUY";
+  const own = legs[0]!.action;
+  return intent === "close" ? (own === "BUY" ? "SELL" : "BUY") : own;
+}
+
+/** A price the bridge answered with (IBKR's lmtPrice) in the ledger's convention, for an order of these legs as sent. */
+export function ledgerLimit(sentLegs: readonly Pick<Leg, "action">[], intent: "open" | "close", lmtPrice: number | null): number | null {
+  return lmtPrice === null ? null : signedTwsLimit(lmtPrice, twsActionOf(sentLegs, intent));
+}
+
 const samePrice = (a: number, b: number | null): boolean => b !== null && Math.abs(a - b) < 0.005;
 
 /**
- * TWS shows the order at `seen` (the ledger's convention): the modify took (`to`), never took
- * (`from`), or the price is neither — then the larger reservation stays and it is audited once.
+ * TWS shows the order at its lmtPrice (with its action when TWS said it, else the one it was sent
+ * with): the modify took (`to`), never took (`from`), or the price is neither — then the larger
+ * reservation stays and it is audited once.
  */
-export function settlePendingModify(ctx: DeskContext, orderRef: string, seen: number, source: "reconcile" | "order_status"): void {
+export function settlePendingModify(ctx: DeskContext, orderRef: string, tws: { lmtPrice: number; action?: "BUY" | "SELL" }, source: "reconcile" | "order_status"): void {
   const p = pendingModify(ctx.sql, orderRef);
   if (!p) return;
+  const seen = signedTwsLimit(tws.lmtPrice, tws.action ?? p.tws_action);
   const order = getOrderByRef(ctx.sql, orderRef);
   if (!order || ENDED.has(order.status)) return endPendingModify(ctx, orderRef);
   const trade = getTrade(ctx.sql, p.trade_id);

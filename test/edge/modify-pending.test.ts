@@ -6,7 +6,8 @@
 import { evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { netLimitPrice } from "../../shared/combo-price";
-import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, reconciled, waitFor } from "./harness";
+import type { Leg } from "../../shared/order";
+import { condorOrder, Edge, FakeBridge, fillOrder, futureExpiry, ironCondor, reconciled, waitFor } from "./harness";
 
 /** A condor working at -1.00 ($400 reserved) whose modify to -0.95 ($405) was cut off with the link. */
 async function unconfirmedModify() {
@@ -139,6 +140,48 @@ describe("a modify whose answer was lost", () => {
     expect(after.reserved_risk).toBe(405);
     expect(await details(edge, "modify_pending_ended")).toEqual([expect.objectContaining({ trade_id: tradeId, status: "Filled" })]);
     bridge.close();
+  });
+
+  it("reads a single leg's price in the ledger's sign: a close selling a call at IBKR's 2.05 is the modify to -2.05", async () => {
+    const edge = new Edge();
+    const bridge = await FakeBridge.connect(edge);
+    await reconciled(edge, 1);
+    const legs: Leg[] = [{ action: "BUY", quantity: 1, price: 2.0, contract: { symbol: "AAPL", expiry: futureExpiry(), strike: 100, right: "C" } }];
+    const placed = (await edge.call("place_order", { symbol: "AAPL", strategy: "long call", legs, max_risk: 200, capital_required: 200 })).structuredContent;
+    const tradeId = placed.trade_id as string;
+    await fillOrder(bridge, tradeId, placed.order_id, legs, false, [2.0]);
+    bridge.quoteMid = () => 2.1; // the call's own mid; selling it is a credit, -2.10 in the ledger's sign
+    // Like the real bridge, answers carry IBKR's price: a single leg's own, positive.
+    const ibkrPrice = (p: { limit_price: number }) => Math.abs(p.limit_price);
+    bridge.handlers.close = (p) => ({ order_id: bridge.nextOrderId++, perm_id: 9000 + bridge.nextOrderId, status: "Submitted", limit_price: ibkrPrice(p) });
+    const closed = await edge.call("close_position", { trade_id: tradeId, limit_price: -2.1 });
+    expect(closed.isError, JSON.stringify(closed.structuredContent)).toBeFalsy();
+    const closeId = closed.structuredContent.close_order_id as number;
+    bridge.handlers.modify = () => new Promise(() => undefined);
+    bridge.quoteMid = () => 2.05;
+    const pending = edge.call("modify_order", { trade_id: tradeId, limit_price: -2.05 });
+    await waitFor(async () => bridge.sent("modify").length === 1, "the modify at the bridge");
+    bridge.close();
+    expect((await pending).structuredContent.status).toBe("Unknown");
+    // The close's price, answered as IBKR's 2.10, is the ledger's -2.10.
+    expect((await trade(edge, tradeId)).pending_modify).toMatchObject({ intent: "close", order_id: closeId, from: -2.1, to: -2.05 });
+
+    const again = new FakeBridge(edge);
+    again.handlers.open_orders = () => [openOrder(`${tradeId}_CLOSE`, closeId, 2.05, { sec_type: "OPT", action: "SELL" })];
+    await again.open();
+    await reconciled(edge, 2);
+    expect((await trade(edge, tradeId)).pending_modify).toBeUndefined();
+    expect(await details(edge, "modify_confirmed_late")).toEqual([expect.objectContaining({ intent: "close", tws_limit: -2.05 })]);
+    // The close's price is now known to be -2.05: walking it again starts there.
+    again.quoteMid = () => 2.0;
+    again.handlers.modify = (p) => ({ order_id: p.order_id, perm_id: 9000 + p.order_id, status: "Submitted", limit_price: ibkrPrice(p) });
+    const walked = await edge.call("modify_order", { trade_id: tradeId, limit_price: -2.0 });
+    expect(walked.isError, JSON.stringify(walked.structuredContent)).toBeFalsy();
+    expect(walked.structuredContent).toMatchObject({ previous_limit_price: -2.05, limit_price: -2.0 });
+    again.quoteMid = () => 1.98;
+    const next = await edge.call("modify_order", { trade_id: tradeId, limit_price: -1.98 });
+    expect(next.structuredContent.previous_limit_price).toBe(-2.0);
+    again.close();
   });
 
   it("is cleared when the order is cancelled", async () => {
