@@ -1,8 +1,8 @@
 // A modify of a working order whose answer was lost (link dropped, timeout): TWS may work the order
 // at the old price or the new one. The pending modify is kept in SQLite (it outlives a restart of
 // the object) with what a confirmed modify would write, and settled when TWS next shows the
-// order's limit price — in reconciliation's open orders or a live order status — or when the
-// order ends. Until then the larger reservation holds and no other modify of the order is sent.
+// order's limit price — in reconciliation's open orders or a live order status (the old price
+// only once the modify could no longer take) — or when the order ends. Until then the larger reservation holds and no other modify of the order is sent.
 import { roundCents } from "../shared/money";
 import type { DeskContext } from "./desk-context";
 import { getKv, setKv } from "./kv";
@@ -10,6 +10,12 @@ import type { Leg } from "../shared/order";
 import { closeRef, getOrderByRef, getTrade, type TradeRow } from "./ledger";
 
 const PREFIX = "modify_pending:";
+/**
+ * How long after the answer was lost the old price still proves nothing: a modify TWS has not
+ * echoed yet (the bridge gave up waiting at 8 s; TWS may be slow) can still take effect. Before
+ * then only the new price settles it; reconciliation runs again while it is pending.
+ */
+export const MODIFY_SETTLE_MS = 30_000;
 /** Order statuses after which TWS works the order no more. */
 const ENDED = new Set(["Filled", "Cancelled", "Rejected", "Inactive"]);
 
@@ -123,6 +129,7 @@ export function settlePendingModify(ctx: DeskContext, orderRef: string, tws: { l
     return;
   }
   if (samePrice(price, p.from)) {
+    if (ctx.now().getTime() - Date.parse(p.since) < MODIFY_SETTLE_MS) return;
     if (p.intent === "open" && p.before && trade) writeTradePrice(ctx, p.trade_id, { ...trade, reserved_risk: p.before.reserved_risk, exposure: p.before.exposure });
     clearPendingModify(ctx.sql, orderRef);
     ctx.audit("edge", "modify_not_applied", { ...facts, reserved_risk: getTrade(ctx.sql, p.trade_id)?.reserved_risk ?? null });

@@ -1,7 +1,7 @@
 // A modify whose answer was lost (the link dropped while it was at the bridge) stays pending, in
 // SQLite, until TWS shows the order's limit price: at the new price the modify is applied late
-// (legs, limit, risk, reservation), at the old one the old reservation comes back, at neither the
-// larger stays. A live order status carrying the price settles it too; the order's end clears it;
+// (legs, limit, risk, reservation), at the old one (once the modify can no longer take) the old
+// reservation comes back, at neither the larger stays. A live order status carrying the price settles it too; the order's end clears it;
 // another modify of the order is refused meanwhile; the pending modify outlives a restart.
 import { evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
@@ -33,14 +33,24 @@ const openOrder = (tradeId: string, orderId: number, limit: number | null, extra
   limit_price: limit, status: "Submitted", filled: 0, remaining: 1, ...extra,
 });
 
-/** A new bridge whose TWS holds the order at `limit` (null: TWS's open order names no price). */
-async function reconnect(edge: Edge, tradeId: string, orderId: number, limit: number | null, reconciliations = 2) {
+/** A new bridge whose TWS holds the order at `limit` (null: TWS's open order names no price), once the edge reconciled with it. */
+async function reconnect(edge: Edge, tradeId: string, orderId: number, limit: number | null) {
+  const before = (await edge.audit("reconciled")).length;
   const bridge = new FakeBridge(edge);
   bridge.handlers.open_orders = () => [openOrder(tradeId, orderId, limit)];
   await bridge.open();
-  await reconciled(edge, reconciliations);
+  await reconciled(edge, before + 1);
   return bridge;
 }
+
+/** Lets time pass since the modify's answer was lost (its pending record is backdated). */
+const age = (edge: Edge, orderRef: string, ms: number) =>
+  edge.inside((sql) => {
+    const key = `modify_pending:${orderRef}`;
+    const pending = JSON.parse(sql.exec<{ value_json: string }>("SELECT value_json FROM kv WHERE key = ?", key).one().value_json);
+    pending.since = new Date(Date.parse(pending.since) - ms).toISOString();
+    sql.exec("UPDATE kv SET value_json = ? WHERE key = ?", JSON.stringify(pending), key);
+  });
 
 const trade = async (edge: Edge, tradeId: string) =>
   (await edge.call("list_trades", {})).structuredContent.trades.find((t: { trade_id: string }) => t.trade_id === tradeId);
@@ -71,8 +81,14 @@ describe("a modify whose answer was lost", () => {
     bridge.close();
   });
 
-  it("gives the old reservation back when TWS's open order still carries the old price", async () => {
+  it("gives the old reservation back when TWS's open order still carries the old price once the modify can no longer take", async () => {
     const { edge, tradeId, orderId } = await unconfirmedModify();
+    // Right after the answer was lost the old price proves nothing: TWS may not have taken the modify yet.
+    const early = await reconnect(edge, tradeId, orderId, -1);
+    expect(await trade(edge, tradeId)).toMatchObject({ reserved_risk: 405, pending_modify: { from: -1, to: -0.95 } });
+    expect(await edge.audit("modify_not_applied")).toHaveLength(0);
+    early.close();
+    await age(edge, tradeId, 31_000);
     const bridge = await reconnect(edge, tradeId, orderId, -1);
     const after = await trade(edge, tradeId);
     expect(after).toMatchObject({ limit_price: -1, computed_max_risk: 400, reserved_risk: 400 });
@@ -86,7 +102,7 @@ describe("a modify whose answer was lost", () => {
     const { edge, tradeId, orderId } = await unconfirmedModify();
     const first = await reconnect(edge, tradeId, orderId, -0.97);
     first.close();
-    const second = await reconnect(edge, tradeId, orderId, -0.97, 3);
+    const second = await reconnect(edge, tradeId, orderId, -0.97);
     const after = await trade(edge, tradeId);
     expect(after).toMatchObject({ limit_price: -1, reserved_risk: 405 });
     expect(after.pending_modify).toMatchObject({ from: -1, to: -0.95 });
@@ -110,6 +126,7 @@ describe("a modify whose answer was lost", () => {
     const { edge, tradeId, orderId } = await unconfirmedModify();
     await evictDurableObject(edge.stub());
     expect((await trade(edge, tradeId)).pending_modify).toMatchObject({ from: -1, to: -0.95 });
+    await age(edge, tradeId, 31_000);
     const bridge = await reconnect(edge, tradeId, orderId, -1);
     expect(await trade(edge, tradeId)).toMatchObject({ reserved_risk: 400, limit_price: -1 });
     expect((await trade(edge, tradeId)).pending_modify).toBeUndefined();
@@ -168,8 +185,9 @@ describe("a modify whose answer was lost", () => {
 
     const again = new FakeBridge(edge);
     again.handlers.open_orders = () => [openOrder(`${tradeId}_CLOSE`, closeId, 2.05, { sec_type: "OPT", action: "SELL" })];
+    const before = (await edge.audit("reconciled")).length;
     await again.open();
-    await reconciled(edge, 2);
+    await reconciled(edge, before + 1);
     expect((await trade(edge, tradeId)).pending_modify).toBeUndefined();
     expect(await details(edge, "modify_confirmed_late")).toEqual([expect.objectContaining({ intent: "close", tws_limit: -2.05 })]);
     // The close's price is now known to be -2.05: walking it again starts there.
