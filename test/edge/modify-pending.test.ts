@@ -81,6 +81,51 @@ describe("a modify whose answer was lost", () => {
     bridge.close();
   });
 
+  it("keeps the larger reservation when part filled before the late-confirmed price took, the new one when nothing filled", async () => {
+    for (const filled of [0, 1]) {
+      const edge = new Edge();
+      const bridge = await FakeBridge.connect(edge);
+      await reconciled(edge, 1);
+      bridge.quoteMid = () => -1.0;
+      // Two lots of a condor 2 points wide at a 1.00 credit: $200 at worst.
+      const legs = ironCondor("AAPL", 100, 2).map((leg) => (leg.action === "BUY" ? { ...leg, contract: { ...leg.contract, strike: (leg.contract.strike as number) < 100 ? 93 : 107 } } : leg));
+      const placed = (await edge.call("place_order", { ...condorOrder(), legs, max_risk: 200, capital_required: 200 })).structuredContent;
+      expect(placed.trade_id, JSON.stringify(placed)).toBeTruthy();
+      bridge.handlers.modify = () => new Promise(() => undefined);
+      bridge.quoteMid = () => -1.05; // more credit: a smaller worst case ($190)
+      const pending = edge.call("modify_order", { trade_id: placed.trade_id, limit_price: -1.05, max_risk: 190 });
+      await waitFor(async () => bridge.sent("modify").length === 1, "the modify at the bridge");
+      bridge.close();
+      expect((await pending).structuredContent.status).toBe("Unknown");
+      expect(await trade(edge, placed.trade_id)).toMatchObject({ reserved_risk: 200, limit_price: -1 });
+      const again = new FakeBridge(edge);
+      again.handlers.open_orders = () => [openOrder(placed.trade_id, placed.order_id, -1.05, { quantity: 2, filled, remaining: 2 - filled, status: filled ? "PartiallyFilled" : "Submitted" })];
+      const before = (await edge.audit("reconciled")).length;
+      await again.open();
+      await reconciled(edge, before + 1);
+      expect(await trade(edge, placed.trade_id)).toMatchObject({ limit_price: -1.05, computed_max_risk: 190, reserved_risk: filled ? 200 : 190 });
+      again.close();
+    }
+  });
+
+  it("is settled without a reconnect when the bridge's late answer comes: the edge reconciles at once", async () => {
+    const edge = new Edge();
+    const bridge = await FakeBridge.connect(edge);
+    await reconciled(edge, 1);
+    bridge.quoteMid = () => -1.0;
+    const placed = (await edge.call("place_order", condorOrder())).structuredContent;
+    // The bridge is held up past the edge's 10 s; TWS took the modify, and lists the order at its new price.
+    bridge.handlers.modify = (p) => new Promise((resolve) => setTimeout(() => resolve({ order_id: p.order_id, perm_id: 1, status: "Submitted", limit_price: p.limit_price }), 10_300));
+    bridge.handlers.open_orders = () => [openOrder(placed.trade_id, placed.order_id, -0.95)];
+    bridge.quoteMid = () => -0.95;
+    const answer = await edge.call("modify_order", { trade_id: placed.trade_id, limit_price: -0.95, max_risk: 405 });
+    expect(answer.structuredContent.status).toBe("Unknown");
+    expect((await trade(edge, placed.trade_id)).pending_modify).toMatchObject({ to: -0.95 });
+    await waitFor(async () => (await edge.audit("modify_confirmed_late")).length === 1, "the late-confirmed modify", 3_000);
+    expect(await trade(edge, placed.trade_id)).toMatchObject({ limit_price: -0.95, reserved_risk: 405, computed_max_risk: 405 });
+    bridge.close();
+  }, 20_000);
+
   it("gives the old reservation back when TWS's open order still carries the old price once the modify can no longer take", async () => {
     const { edge, tradeId, orderId } = await unconfirmedModify();
     // Right after the answer was lost the old price proves nothing: TWS may not have taken the modify yet.
