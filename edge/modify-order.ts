@@ -63,7 +63,7 @@ const NO_FIGURES: Figures = { computed_max_risk: null, max_gain: null, breakeven
 const figures = (a: RiskAnalysis): Figures => ({ computed_max_risk: a.worstCaseLoss, max_gain: a.worstCaseGain, breakevens: a.breakevens, net_premium: a.netPremium });
 
 function unconfirmedMessage(orderId: number, p: { from: number | null; to: number; since: string }): string {
-  return `The modify of order ${orderId} from ${p.from === null ? "its previous price" : formatUsd(p.from)} to ${formatUsd(p.to)} (sent ${p.since}) is unconfirmed: TWS may work the order at either price. It settles when the bridge next shows TWS's order (reconnect or its next status), or when the order ends; walking the price again on top of an unknown price is refused until then (see pending_modify in list_trades)`;
+  return `The modify of order ${orderId} from ${p.from === null ? "its previous price" : formatUsd(p.from)} to ${formatUsd(p.to)} is unconfirmed since ${p.since}: TWS may work the order at either price. It settles when the bridge next shows TWS's order (reconnect or its next status), or when the order ends; walking the price again on top of an unknown price is refused until then (see pending_modify in list_trades)`;
 }
 
 export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, actor = "agent"): Promise<ToolAnswer<ModifyOrderOutput>> {

@@ -213,9 +213,7 @@ describe("a modify whose answer was lost", () => {
     const tradeId = placed.trade_id as string;
     await fillOrder(bridge, tradeId, placed.order_id, legs, false, [2.0]);
     bridge.quoteMid = () => 2.1; // the call's own mid; selling it is a credit, -2.10 in the ledger's sign
-    // Like the real bridge, answers carry IBKR's price: a single leg's own, positive.
-    const ibkrPrice = (p: { limit_price: number }) => Math.abs(p.limit_price);
-    bridge.handlers.close = (p) => ({ order_id: bridge.nextOrderId++, perm_id: 9000 + bridge.nextOrderId, status: "Submitted", limit_price: ibkrPrice(p) });
+    // Like the real bridge, the fake answers with IBKR's price: here the call's own, positive 2.10.
     const closed = await edge.call("close_position", { trade_id: tradeId, limit_price: -2.1 });
     expect(closed.isError, JSON.stringify(closed.structuredContent)).toBeFalsy();
     const closeId = closed.structuredContent.close_order_id as number;
@@ -237,7 +235,6 @@ describe("a modify whose answer was lost", () => {
     expect(await details(edge, "modify_confirmed_late")).toEqual([expect.objectContaining({ intent: "close", tws_limit: -2.05 })]);
     // The close's price is now known to be -2.05: walking it again starts there.
     again.quoteMid = () => 2.0;
-    again.handlers.modify = (p) => ({ order_id: p.order_id, perm_id: 9000 + p.order_id, status: "Submitted", limit_price: ibkrPrice(p) });
     const walked = await edge.call("modify_order", { trade_id: tradeId, limit_price: -2.0 });
     expect(walked.isError, JSON.stringify(walked.structuredContent)).toBeFalsy();
     expect(walked.structuredContent).toMatchObject({ previous_limit_price: -2.05, limit_price: -2.0 });
