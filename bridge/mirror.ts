@@ -383,6 +383,8 @@ export class Mirror {
       lastUpdate: new Date().toISOString(),
     };
     this.orders.set(orderId, next);
+    // A new limit price (a modify TWS took) is news to the edge: a modify whose answer was lost settles on it.
+    if (known && known.limitPrice !== next.limitPrice && this.lastStatusJson.has(orderId)) this.publishStatus(next);
     this.notify(next, null);
   }
 
@@ -470,6 +472,7 @@ export class Mirror {
       why_held: order.whyHeld,
       reason: order.status === "Rejected" ? order.reason : null,
       tws_session: this.tws.session,
+      limit_price: order.limitPrice,
     };
     const json = JSON.stringify(data);
     // TWS repeats identical statuses; the edge hears each distinct one.

@@ -21,6 +21,7 @@ import { buildMcpServer } from "./mcp-server";
 import { checkGrant, mcpAccess } from "./oauth-grants";
 import { expireApprovals } from "./order-desk";
 import { needsReconcile, reconcile } from "./reconcile";
+import { hasPendingModifies } from "./pending-modify";
 import { redact, redactJsonRequest, secretsOf } from "./redact";
 import { emergencyStopFrame, twsHealth, truthy, type Settings } from "./safety-state";
 import { COLUMN_MIGRATIONS, SCHEMA } from "./schema";
@@ -466,6 +467,7 @@ function streamKey(keyId: string, bridgeId: string): string {
   return `${keyId}:${bridgeId}`;
 }
 
+/** An order whose send, or a modify whose answer, was lost: a late answer means TWS can tell now. */
 function hasUnconfirmedOrders(sql: SqlStorage): boolean {
-  return sql.exec("SELECT 1 FROM orders WHERE status = 'Unknown' LIMIT 1").toArray().length > 0;
+  return hasPendingModifies(sql) || sql.exec("SELECT 1 FROM orders WHERE status = 'Unknown' LIMIT 1").toArray().length > 0;
 }

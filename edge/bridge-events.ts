@@ -35,6 +35,7 @@ import {
   type TradeState,
 } from "./ledger";
 import { lossStreak, twsHealth } from "./safety-state";
+import { endPendingModifiesOfTrade, settlePendingModify } from "./pending-modify";
 
 const DONE = new Set(["Cancelled", "Rejected", "Inactive"]);
 
@@ -81,6 +82,8 @@ export function applyOrderStatus(ctx: DeskContext, data: Omit<EventData<"order_s
       filled: data.filled, remaining: data.remaining, avg_fill_price: data.avg_fill_price, reason: data.reason ?? null,
     });
   updateTrade(ctx, order.trade_id);
+  // A bridge that reports the order's limit price settles a modify whose answer was lost.
+  if (typeof data.limit_price === "number") settlePendingModify(ctx, order.order_ref, { lmtPrice: data.limit_price }, "order_status");
   return true;
 }
 
@@ -142,6 +145,7 @@ export function updateTrade(ctx: DeskContext, tradeId: string): void {
   let open = getOrderByRef(ctx.sql, tradeId);
   const close = getOrderByRef(ctx.sql, closeRef(tradeId));
   if (open) open = applyFillEvidence(ctx, trade, open);
+  endPendingModifiesOfTrade(ctx, tradeId);
   let next: TradeState = trade.state;
   const ended = ENDED_WITHOUT_POSITION.includes(trade.state);
   // Later evidence wins: a trade marked cancelled (or rejected) whose opening order then fills or
@@ -274,6 +278,8 @@ export function adoptOpenOrder(ctx: DeskContext, o: OpenOrder): "adopted" | "upd
   if (!ours) return "foreign";
   const adopted = ours.order_id === null || ours.status === "Unknown" || ours.status === "PendingSubmit";
   applyOrderStatus(ctx, { order_id: o.order_id, perm_id: o.perm_id, order_ref: o.order_ref, status: o.status, filled: o.filled, remaining: o.remaining, avg_fill_price: null }, adopted ? "order_adopted" : "order_status");
+  // TWS's own limit price settles a modify whose answer was lost (pending-modify.ts).
+  if (o.limit_price !== null) settlePendingModify(ctx, ours.order_ref, { lmtPrice: o.limit_price, action: o.action }, "reconcile");
   return adopted ? "adopted" : "updated";
 }
 

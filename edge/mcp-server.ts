@@ -50,6 +50,7 @@ import {
   PreviewOrderOutput,
   SafetyStatusOutput,
 } from "./tool-schemas";
+import { pendingModify } from "./pending-modify";
 import { dataAgeSeconds, healthView, positionsAsOf, positionsView, safetyStatusView, tradeView } from "./views";
 
 const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
@@ -164,7 +165,11 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
       }
       return fail(`No order ${order_id} in this account's ledger (orders waiting for approval have no order_id yet: see list_trades)`);
     }
-    return ok({ order_id, trade_id: order.trade_id, status: order.status, filled: order.filled, remaining: order.remaining, avg_fill_price: order.avg_fill_price, last_update: order.updated_at, why_held: order.why_held });
+    const pending = pendingModify(ctx.sql, order.order_ref);
+    return ok({
+      order_id, trade_id: order.trade_id, status: order.status, filled: order.filled, remaining: order.remaining, avg_fill_price: order.avg_fill_price, last_update: order.updated_at, why_held: order.why_held,
+      ...(pending ? { pending_modify: { from: pending.from, to: pending.to, since: pending.since } } : {}),
+    });
   });
 
   server.registerTool("get_safety_status", {
@@ -254,7 +259,7 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
 
     server.registerTool("modify_order", {
       description:
-        "Changes the limit price of a trade's working order in place (IBKR's modify: same order id and orderRef), to walk it toward the market. limit_price is the new net per combo unit, debit positive and credit negative (as list_trades shows it); for a trade whose close is working, it is the closing order's net. An opening order passes every check of place_order again at the new price: risk recomputed from the net price, price collar, daily loss, concentration, and the order rate (a modify counts as an order). Only the price can change: for other legs or sizes cancel_order and place_order. Send max_risk when the new price raises the worst-case loss above your first claim.",
+        "Changes the limit price of a trade's working order in place (IBKR's modify: same order id and orderRef), to walk it toward the market. limit_price is the new net per combo unit, debit positive and credit negative (as list_trades shows it); for a trade whose close is working, it is the closing order's net. An opening order passes every check of place_order again at the new price: risk recomputed from the net price, price collar, daily loss, concentration, and the order rate (a modify counts as an order). Only the price can change: for other legs or sizes cancel_order and place_order. Send max_risk when the new price raises the worst-case loss above your first claim. When its answer is lost (status Unknown), list_trades shows pending_modify until TWS shows which price took, and the order cannot be modified again until then.",
       inputSchema: ModifyOrderInput, outputSchema: ModifyOrderOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     }, async (input) => {

@@ -3,7 +3,8 @@
 // is recomputed from the new net price, every check of place_order runs (the price collar, the
 // order rate — a modify counts as an order), and the reservation is raised in the same
 // synchronous turn as the check. Until TWS confirms, the larger of the old and new reservation
-// holds; a refusal restores the old one. Closes are walked too (collar only: closes reduce risk).
+// holds; a refusal restores the old one, and an answer lost on the way leaves the modify pending
+// until TWS shows the order's price (pending-modify.ts). Closes are walked too (collar only: closes reduce risk).
 // In shadow mode an opening order's new price would skip the person's approval, so it is refused.
 import { evaluateOrder, orderGroup, perOrderChecks, priceCollar } from "../shared/checks";
 import { closingLegs, repriceLegs } from "../shared/combo-price";
@@ -15,10 +16,10 @@ import { tradingDay } from "../shared/trade-id";
 import type { OrderStatusName, Violation } from "../shared/tools";
 import { BridgeError, PLACE_TIMEOUT_MS } from "./bridge-link";
 import type { DeskContext } from "./desk-context";
-import { closeRef, getOrderByRef, getTrade, legsOf, ordersLastMinute, recordOrderTime, type TradeRow } from "./ledger";
+import { closeRef, getOrderByRef, getTrade, legsOf, ordersLastMinute, recordOrderTime } from "./ledger";
 import { heldLegs } from "./held-legs";
 import { fetchQuote, linkViolations, mayHaveReachedTws, type ToolAnswer, withQuoteNote } from "./order-desk";
-import { getKv, setKv } from "./kv";
+import { closeLimit, endPendingModifiesOfTrade, ledgerLimit, pendingModify, recordPendingModify, setCloseLimit, twsActionOf, writeTradePrice } from "./pending-modify";
 import { buildAccountState, shadowMode } from "./safety-state";
 
 export interface ModifyOrderInput {
@@ -43,14 +44,6 @@ export interface ModifyOrderOutput {
   net_premium: number | null;
 }
 
-/** The limit a working close carries at IBKR (the ledger keeps an opening order's in its trade row). */
-export function setCloseLimit(sql: SqlStorage, closeOrderRef: string, limitPrice: number | null): void {
-  if (limitPrice !== null && Number.isFinite(limitPrice)) setKv(sql, `close_limit:${closeOrderRef}`, limitPrice);
-}
-function closeLimit(sql: SqlStorage, closeOrderRef: string): number | null {
-  return getKv<number | null>(sql, `close_limit:${closeOrderRef}`, null);
-}
-
 /**
  * Orders with a modify on its way to TWS, per account object (its storage) and orderRef: one at a
  * time, so each modify's reservation bookkeeping (raise, then settle on the answer) is not crossed
@@ -70,14 +63,8 @@ type Figures = Pick<ModifyOrderOutput, "computed_max_risk" | "max_gain" | "break
 const NO_FIGURES: Figures = { computed_max_risk: null, max_gain: null, breakevens: [], net_premium: null };
 const figures = (a: RiskAnalysis): Figures => ({ computed_max_risk: a.worstCaseLoss, max_gain: a.worstCaseGain, breakevens: a.breakevens, net_premium: a.netPremium });
 
-/** The trade columns a modify of its opening order changes. */
-function writeTradePrice(ctx: DeskContext, tradeId: string, t: Pick<TradeRow, "reserved_risk" | "exposure" | "computed_max_risk" | "claimed_max_risk" | "net_premium" | "max_gain" | "breakevens_json" | "legs_json" | "limit_price">): void {
-  ctx.sql.exec(
-    `UPDATE trades SET reserved_risk = ?, exposure = ?, computed_max_risk = ?, claimed_max_risk = ?, net_premium = ?, max_gain = ?,
-       breakevens_json = ?, legs_json = ?, limit_price = ?, updated_at = ? WHERE trade_id = ?`,
-    t.reserved_risk, t.exposure, t.computed_max_risk, t.claimed_max_risk, t.net_premium, t.max_gain, t.breakevens_json, t.legs_json, t.limit_price,
-    ctx.now().toISOString(), tradeId,
-  );
+function unconfirmedMessage(orderId: number, p: { from: number | null; to: number; since: string }): string {
+  return `The modify of order ${orderId} from ${p.from === null ? "its previous price" : formatUsd(p.from)} to ${formatUsd(p.to)} is unconfirmed since ${p.since}: TWS may work the order at either price. It settles when the bridge next shows TWS's order (reconnect or its next status), or when the order ends; walking the price again on top of an unknown price is refused until then (see pending_modify in list_trades)`;
 }
 
 export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, actor = "agent"): Promise<ToolAnswer<ModifyOrderOutput>> {
@@ -112,6 +99,8 @@ export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, act
   if (!order || order.order_id === null) return one("order_state", `The ${intent === "open" ? "opening" : "close"} order of ${trade.trade_id} has no IBKR order id yet (not acknowledged by TWS)`);
   if (!MODIFIABLE.has(order.status)) return one("order_state", `Order ${order.order_id} is ${order.status}: only a working order (PreSubmitted, Submitted, PartiallyFilled) can be modified`);
   const orderId = order.order_id;
+  const unsettled = pendingModify(ctx.sql, ref);
+  if (unsettled) return one("modify_unconfirmed", unconfirmedMessage(orderId, unsettled));
 
   // ---- the order at its new price: the same legs, carrying the new net
   const baseLegs = intent === "open" ? legsOf(trade) : closingLegs(heldLegs(ctx, trade));
@@ -137,6 +126,8 @@ export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, act
   const violations: Violation[] = [...linkViolations(ctx)];
   if (inFlight.has(flightKey))
     violations.push({ check: "modify_in_flight", message: `A modify of order ${orderId} is already on its way to TWS; wait for its answer (get_order_status) before walking the price again` });
+  const unsettledNow = pendingModify(ctx.sql, ref);
+  if (unsettledNow) violations.push({ check: "modify_unconfirmed", message: unconfirmedMessage(orderId, unsettledNow) });
   let reserve: { risk: number; exposure: number } | null = null;
   const claim = input.max_risk ?? current.claimed_max_risk;
   if (intent === "open" && shadowMode(ctx.sql, ctx.settings))
@@ -171,16 +162,17 @@ export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, act
   });
   inFlight.add(flightKey);
   // ---- end of the synchronous turn.
+  // An opening order's legs carry the new price; a close is sent as the legs held, reversed by the bridge.
+  const sentLegs = intent === "open" ? newLegs : heldLegs(ctx, current);
 
   try {
     const result = await ctx.link.request(
       "modify",
-      {
-        order_ref: ref, order_id: orderId, symbol: current.symbol, strategy: current.strategy, intent,
-        legs: intent === "open" ? newLegs : heldLegs(ctx, current), limit_price: input.limit_price, max_risk: reserve?.risk ?? 0,
-      },
+      { order_ref: ref, order_id: orderId, symbol: current.symbol, strategy: current.strategy, intent, legs: sentLegs, limit_price: input.limit_price, max_risk: reserve?.risk ?? 0 },
       PLACE_TIMEOUT_MS,
     );
+    // The bridge answers with IBKR's price (a single leg's own, positive): read in the ledger's sign.
+    const modified = ledgerLimit(sentLegs, intent, result.limit_price);
     if (intent === "open" && reserve && analysis) {
       const latest = getOrderByRef(ctx.sql, ref);
       // Filled before the modify took effect: part may have filled at the old price; keep the larger reservation.
@@ -192,11 +184,11 @@ export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, act
         breakevens_json: JSON.stringify(analysis.breakevens), legs_json: JSON.stringify(newLegs), limit_price: input.limit_price,
       });
     }
-    if (intent === "close") setCloseLimit(ctx.sql, ref, result.limit_price);
-    ctx.audit("bridge", "order_modified", { trade_id: current.trade_id, order_id: orderId, intent, from: previous, to: result.limit_price, status: result.status });
+    if (intent === "close") setCloseLimit(ctx.sql, ref, modified);
+    ctx.audit("bridge", "order_modified", { trade_id: current.trade_id, order_id: orderId, intent, from: previous, to: modified, status: result.status });
     return {
       output: {
-        success: true, trade_id: current.trade_id, order_id: orderId, intent, status: result.status, previous_limit_price: previous, limit_price: result.limit_price,
+        success: true, trade_id: current.trade_id, order_id: orderId, intent, status: result.status, previous_limit_price: previous, limit_price: modified,
         message: `Order ${orderId} (${ref}) now works at ${formatUsd(input.limit_price)} (${input.limit_price >= 0 ? "debit" : "credit"}), was ${previous === null ? "not recorded" : formatUsd(previous)}; same order id and orderRef`,
         violations: [], ...(analysis ? figures(analysis) : NO_FIGURES),
       },
@@ -207,10 +199,22 @@ export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, act
     if (!(error instanceof BridgeError) || mayHaveReachedTws(e)) {
       // It may have reached TWS: the larger reservation stays until the order's fate is known.
       ctx.audit("edge", "modify_unconfirmed", { trade_id: current.trade_id, order_id: orderId, code: e.code, message: e.message });
+      // Kept until TWS shows the order's price (reconcile.ts, bridge-events.ts) or the order ends.
+      const confirmed = intent === "open" && reserve && analysis
+        ? {
+            reserved_risk: reserve.risk, exposure: reserve.exposure, computed_max_risk: analysis.worstCaseLoss, claimed_max_risk: claim, net_premium: analysis.netPremium,
+            max_gain: analysis.worstCaseGain, breakevens_json: JSON.stringify(analysis.breakevens), legs_json: JSON.stringify(newLegs), limit_price: input.limit_price,
+          }
+        : null;
+      recordPendingModify(ctx.sql, {
+        trade_id: current.trade_id, order_ref: ref, order_id: orderId, intent, from: previous, to: input.limit_price, since: ctx.now().toISOString(), tws_action: twsActionOf(sentLegs, intent),
+        before: confirmed ? before : null, confirmed, unexpected_seen: null,
+      });
+      endPendingModifiesOfTrade(ctx, current.trade_id);
       return {
         output: {
           success: false, trade_id: current.trade_id, order_id: orderId, intent, status: "Unknown", previous_limit_price: previous, limit_price: null,
-          message: `${e.message}. The modify may have reached TWS: the order works at ${previous === null ? "its previous price" : formatUsd(previous)} or ${formatUsd(input.limit_price)}, and the larger risk stays reserved. Check get_order_status before walking it again`,
+          message: `${e.message}. The modify may have reached TWS: the order works at ${previous === null ? "its previous price" : formatUsd(previous)} or ${formatUsd(input.limit_price)}, and the larger risk stays reserved. The edge settles it when TWS next shows the order's price (list_trades and get_order_status show pending_modify until then); another modify of this order is refused until it settles`,
           violations: [], ...(analysis ? figures(analysis) : NO_FIGURES),
         },
         isError: true,

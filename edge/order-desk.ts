@@ -40,7 +40,7 @@ import {
   type TradeRow,
 } from "./ledger";
 import { heldLegs } from "./held-legs";
-import { setCloseLimit } from "./modify-order";
+import { ledgerLimit, setCloseLimit } from "./pending-modify";
 import { buildAccountState, shadowMode, twsHealth } from "./safety-state";
 import { knownUnderlying, learnFromQuote } from "./underlyings";
 
@@ -485,7 +485,8 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
     const status = existing && existing.status !== "PendingSubmit" && existing.status !== "Unknown" ? existing.status : result.status;
     upsertOrder(ctx.sql, { ...(existing ?? {}), order_ref: ref, trade_id: trade.trade_id, intent: "close", order_id: result.order_id, perm_id: result.perm_id, tws_session: result.tws_session ?? null, status });
     ctx.audit("bridge", "close_sent", { trade_id: trade.trade_id, order_id: result.order_id, status, limit_price: result.limit_price });
-    setCloseLimit(ctx.sql, ref, result.limit_price);
+    // IBKR's price (a single leg's own, positive) in the ledger's sign, as modify_order reads it.
+    setCloseLimit(ctx.sql, ref, ledgerLimit(closeLegs, "close", result.limit_price));
     answer = { output: { success: true, trade_id: trade.trade_id, close_order_id: result.order_id, status, message: `Close order ${result.order_id} sent (${ref})`, violations: [] }, isError: false };
   } catch (error) {
     const e = error instanceof BridgeError ? error : new BridgeError("internal", (error as Error).message);

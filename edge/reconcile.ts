@@ -8,6 +8,7 @@ import { adoptOpenOrder, applyExecution, applyOrderStatus, replacePositions, upd
 import type { DeskContext } from "./desk-context";
 import { getOrderByRef, getTrade, lastFillTime, legSharesFilled, legsOf, setOrderUnaccounted, upsertOrder, type OrderRow } from "./ledger";
 import { settleExpirations } from "./expirations";
+import { hasPendingModifies } from "./pending-modify";
 import { completedFor, dayOrderEnded, endOfCompleted, holdsAnyLeg, markUnaccounted, settleOrder } from "./order-ends";
 
 export interface ReconcileReport {
@@ -120,11 +121,13 @@ export async function reconcile(ctx: DeskContext): Promise<ReconcileReport | nul
 
 /**
  * Orders the ledger cannot settle from the event stream alone, so reconciliation runs again while
- * any exists: one still Unknown (its send timed out), or a working one with a fill recorded after
- * its last status (it may have finished while TWS was away, and TWS sends no status for that).
+ * any exists: one still Unknown (its send timed out), a working one with a fill recorded after
+ * its last status (it may have finished while TWS was away, and TWS sends no status for that), or
+ * one whose modify's answer was lost (TWS's open orders show which price took: pending-modify.ts).
  */
 export function needsReconcile(sql: SqlStorage): boolean {
   return (
+    hasPendingModifies(sql) ||
     sql
       .exec(
         `SELECT 1 FROM orders o WHERE o.status = 'Unknown'

@@ -139,6 +139,8 @@ export const TradeView = z.object({
     /** Exercised or assigned before its expiry day. */
     early: z.boolean(), exec_ids: z.array(z.string()),
   })).optional(),
+  /** A modify of its working order whose answer was lost: TWS works the order at `from` or `to` until the edge sees which. */
+  pending_modify: z.object({ intent: z.enum(["open", "close"]), order_id: z.number().int(), from: z.number().nullable(), to: z.number(), since: z.string() }).optional(),
   /** For an open or closing trade: its mark, unrealized P&L, distance to its worst case, days to expiry. */
   standing: TradeStanding.nullable().optional(),
 });

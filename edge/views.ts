@@ -13,6 +13,7 @@ import { payoffView, pnlSeries } from "./pictures";
 import { tradeStanding } from "./standing";
 import { positionRisk } from "./expirations";
 import { legOutcomes, type LegSettlement } from "./settlements";
+import { pendingModifyOfTrade } from "./pending-modify";
 
 export function tradeView(sql: SqlStorage, t: TradeRow, now = new Date()) {
   return {
@@ -31,7 +32,13 @@ export function tradeView(sql: SqlStorage, t: TradeRow, now = new Date()) {
       ...(f.settlement ? { settlement: f.settlement } : {}),
     })),
     ...legEnds(sql, t),
+    ...pendingModifyView(sql, t.trade_id),
   };
+}
+
+function pendingModifyView(sql: SqlStorage, tradeId: string): { pending_modify?: NonNullable<ReturnType<typeof pendingModifyOfTrade>> } {
+  const pending = pendingModifyOfTrade(sql, tradeId);
+  return pending ? { pending_modify: pending } : {};
 }
 
 /** What TWS reported of each option leg's end (exercise, assignment, lapse), once it reported any. */

@@ -360,6 +360,11 @@ export const Events = {
     reason: z.string().nullable(),
     /** The TWS session that spoke (order ids are per session); absent from older bridges. */
     tws_session: TwsSession.nullable().optional(),
+    /**
+     * The limit price TWS holds for the order, as IBKR's lmtPrice (as in OpenOrder): a combo's
+     * signed net per unit, a single leg's own positive price. Absent from older bridges.
+     */
+    limit_price: z.number().nullable().optional(),
   }),
   execution: Execution,
   position: Position.extend({ account: z.string() }),

@@ -193,6 +193,11 @@ export const OrderStatus = z.object({
   avg_fill_price: z.number().nullable(),
   last_update: z.string(),
   why_held: z.string().nullable(),
+  /**
+   * A modify of this order whose answer was lost (the link dropped, or it timed out): TWS may work
+   * the order at either net price (debit positive) until the edge next sees TWS's order.
+   */
+  pending_modify: z.object({ from: z.number().nullable(), to: z.number(), since: z.string() }).optional(),
 });
 export type OrderStatus = z.infer<typeof OrderStatus>;
 export const GetOrderStatusOutput = OrderStatus;

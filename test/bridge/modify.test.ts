@@ -95,6 +95,25 @@ describe("modify", () => {
     expect(status.status).toBe("Submitted");
   });
 
+  it("tells the edge the limit price TWS holds: each order status carries it, and a modify TWS took is published", async () => {
+    const { sim, edge } = current.rig;
+    const natural = spyIronCondor(sim);
+    const naturalNet = placeParams(TRADE, natural, 0).limit_price as number;
+    const restingNet = Math.round((naturalNet - 0.3) * 100) / 100;
+    const resting = priced(natural, restingNet);
+    const placed = await edge.ok<{ order_id: number }>("place", placeParams(TRADE, resting, risk(resting)));
+    type Status = { order_id: number; status: string; limit_price?: number | null };
+    const mine = () => edge.events<Status>("order_status").filter((s) => s.order_id === placed.order_id);
+    await until(() => mine().some((s) => s.status === "Submitted"), 3000, "the order to rest");
+    expect(mine().at(-1)?.limit_price).toBeCloseTo(restingNet, 2);
+    // Still far from the market: the order rests, only its price changes (no new status from TWS).
+    const walkedNet = Math.round((restingNet + 0.1) * 100) / 100;
+    const walked = priced(resting, walkedNet);
+    await edge.ok("modify", { order_ref: TRADE, order_id: placed.order_id, symbol: "SPY", strategy: "iron condor", intent: "open", legs: walked, limit_price: walkedNet, max_risk: risk(walked) });
+    const published = await until(() => mine().find((s) => s.limit_price !== undefined && s.limit_price !== null && Math.abs(s.limit_price - walkedNet) < 0.005), 3000, "a status with the new price");
+    expect(published.status).toBe("Submitted");
+  });
+
   it("places a close at a limit and walks it to a fill", async () => {
     const { sim, edge } = current.rig;
     const legs = spyIronCondor(sim);

@@ -84,6 +84,15 @@ export async function reconciled(edge: Edge, count: number) {
   return JSON.parse(rows[count - 1]!.details_json);
 }
 
+/**
+ * The price the real bridge answers with: IBKR's lmtPrice, a combo's signed net per unit or a
+ * single leg's own positive per-share price (shared/combo-price.ts), not the ledger's signed net.
+ */
+export function ibkrLimit(legs: readonly unknown[], signedNet: number | undefined): number | null {
+  if (signedNet === undefined) return null;
+  return legs.length === 1 ? Math.abs(signedNet) : signedNet;
+}
+
 type Answer = unknown | { error: { code: string; message: string; violations?: unknown[] } };
 type Handler = (params: any) => Answer | Promise<Answer>;
 
@@ -137,14 +146,14 @@ export class FakeBridge {
         const violations = marketCheckViolations(p, quote);
         if (violations.length) return { error: { code: "second_key_refused", message: `The bridge's second key refused the order: ${violations.map((v) => v.message).join("; ")}`, violations } };
       }
-      return { order_id: this.nextOrderId++, perm_id: 9000 + this.nextOrderId, status: "Submitted", limit_price: p.limit_price ?? null };
+      return { order_id: this.nextOrderId++, perm_id: 9000 + this.nextOrderId, status: "Submitted", limit_price: ibkrLimit(p.legs, p.limit_price) };
     },
-    close: (p) => ({ order_id: this.nextOrderId++, perm_id: 9000 + this.nextOrderId, status: "Submitted", limit_price: p.limit_price ?? null }),
+    close: (p) => ({ order_id: this.nextOrderId++, perm_id: 9000 + this.nextOrderId, status: "Submitted", limit_price: ibkrLimit(p.legs, p.limit_price) }),
     price_history: (p) => ({
       symbol: p.symbol, bar_size: p.bar_size ?? "1 day", duration: "10 D", as_of: new Date().toISOString(),
       bars: [{ time: "2026-11-30", open: 99, high: 101, low: 98, close: 100, volume: 1000 }],
     }),
-    modify: (p) => ({ order_id: p.order_id, perm_id: 9000 + p.order_id, status: "Submitted", limit_price: p.limit_price }),
+    modify: (p) => ({ order_id: p.order_id, perm_id: 9000 + p.order_id, status: "Submitted", limit_price: ibkrLimit(p.legs, p.limit_price) }),
     preview: () => ({ init_margin_change: 400, maint_margin_change: 400, equity_with_loan_change: -1.3, commission: 2.6, warning: null }),
     // The real bridge's preview_with_quote: the two answers above, side by side, each failing alone.
     preview_with_quote: async (p) => {
