@@ -249,7 +249,7 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
     });
 
     server.registerTool("close_position", {
-      description: "Closes an open trade with the reverse combo at a marketable limit, or at limit_price (the closing order's net per combo unit: positive = you pay, negative = you receive; checked against the quote) — walk a resting close with modify_order. Allowed under an emergency stop or a tripped breaker (it reduces risk).",
+      description: "Closes an open trade with the reverse combo at a marketable limit, or at limit_price (the closing order's net per combo unit: positive = you pay, negative = you receive; checked against the quote) — walk a resting close with modify_order. Allowed under an emergency stop or a tripped breaker (it reduces risk). A trade whose opening order is partly filled and still working has the rest cancelled first (waiting up to 8 s for TWS to confirm), then closes what filled; legs TWS already exercised or assigned are left out.",
       inputSchema: ClosePositionInput, outputSchema: ClosePositionOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     }, async (input) => {

@@ -429,6 +429,10 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
   // Fills outweigh a status that raced or lagged them: bring the trade up to its evidence first,
   // so a real position is closable.
   updateTrade(ctx, input.trade_id);
+  // A partly filled opening order still working: its rest is cancelled first, then what filled
+  // (or, if the rest filled in the race, all of it) is closed.
+  const stopped = await cancelRestOfOpening(ctx, input.trade_id, actor);
+  if (stopped) return refuse(fail(`Trade ${input.trade_id} cannot be closed yet: ${stopped}`, "opening_order_working"));
   // A close at the agent's limit: its legs carry that price, and the collar needs a quote fetched
   // before the synchronous turn (a close without a limit goes at the natural, marketable price).
   let limited: { legs: Leg[]; quote: FetchedQuote } | null = null;
@@ -449,7 +453,7 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
     const why: Record<string, string> = {
       closing: "a close order for it is already working",
       working: (getOrderByRef(ctx.sql, input.trade_id)?.filled ?? 0) > 0
-        ? "its opening order is partly filled and still working; cancel the rest with cancel_order, then close what filled"
+        ? "its opening order is partly filled and still working (the rest changed while this close was being prepared); try again"
         : "its opening order has not filled yet; cancel it with cancel_order instead",
       pending_approval: "it still waits for approval; cancel it with cancel_order instead",
       submitting: "its opening order is still being sent",
@@ -509,6 +513,36 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
  * fewer combo units than its legs say; close exactly what is held, never more (an over-sized
  * close would open the opposite side).
  */
+/** How long close_position waits for TWS to confirm the cancel of a partly filled opening order's rest. */
+export const CANCEL_REST_WAIT_MS = 8_000;
+
+/**
+ * For a trade whose opening order is partly filled and still working: asks TWS to cancel the
+ * rest and waits until the order has ended (Cancelled, or Filled if the rest filled first).
+ * Null when there is nothing to stop or it stopped; otherwise why the close cannot go yet.
+ */
+async function cancelRestOfOpening(ctx: DeskContext, tradeId: string, actor: string): Promise<string | null> {
+  const trade = getTrade(ctx.sql, tradeId);
+  const open = getOrderByRef(ctx.sql, tradeId);
+  if (trade?.state !== "working" || !open || open.filled <= 0 || open.order_id === null) return null;
+  const ended = () => ["Filled", "Cancelled", "Rejected", "Inactive"].includes(getOrderByRef(ctx.sql, tradeId)?.status ?? "");
+  if (!ended()) {
+    ctx.audit("edge", "close_cancels_rest", { trade_id: tradeId, order_id: open.order_id, filled: open.filled, remaining: open.remaining, by: actor });
+    try {
+      await ctx.link.request("cancel", { order_id: open.order_id });
+    } catch (error) {
+      return `its opening order is partly filled (${open.filled} of ${open.filled + open.remaining}) and still working, and cancelling the rest failed: ${(error as Error).message}`;
+    }
+    // The order's status arrives as a bridge event, applied in another turn while this one waits.
+    const deadline = Date.now() + CANCEL_REST_WAIT_MS;
+    while (!ended() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (!ended())
+      return `its opening order is partly filled (${open.filled} of ${open.filled + open.remaining}); the cancel of the rest was sent but TWS has not confirmed it within ${CANCEL_REST_WAIT_MS / 1000} s — call close_position again once get_order_status shows it Cancelled`;
+  }
+  updateTrade(ctx, tradeId);
+  return null;
+}
+
 // ---- cancel_order ----------------------------------------------------------------------------
 
 export async function cancelOrder(ctx: DeskContext, input: { order_id?: number | undefined; trade_id?: string | undefined }, actor = "agent") {
