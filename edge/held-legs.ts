@@ -29,7 +29,9 @@ export function heldLegs(ctx: DeskContext, trade: TradeRow): Leg[] {
   const held = legs.map((leg) => {
     const mine = fills.filter((f) => fillIsLeg(f, leg));
     const gone = sum(mine.filter((f) => f.order_ref === close)) + sum(mine.filter((f) => f.settlement === "option"));
-    return Math.max(0, (leg.quantity / units) * openedUnits - gone);
+    const openedQty = (leg.quantity / units) * openedUnits;
+    // Never above what opened: a fill reported with a negative size (the schema lets one through) must not grow a close.
+    return Math.min(openedQty, Math.max(0, openedQty - gone));
   });
   if (held.every((q, i) => Math.abs(q - legs[i]!.quantity) < 1e-9)) return legs;
   return legs.map((leg, i) => ({ ...leg, quantity: held[i]! })).filter((leg) => leg.quantity > 1e-9);

@@ -1,0 +1,33 @@
+// Adversarial review of what a trade still holds (edge/held-legs.ts), inside workerd with a fake
+// bridge: whatever the bridge reports, a close is never sized above what the trade opened.
+import { describe, expect, it } from "vitest";
+import type { Leg } from "../../shared/order";
+import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, waitFor } from "./harness";
+
+const optionOf = (leg: Leg) => leg.contract as { symbol: string; expiry: string; strike: number; right: "C" | "P" };
+/** An execution no order made, as TWS reports an exercise, an assignment or a lapse (permId 0, no orderRef). */
+function settlement(c: { symbol: string; expiry: string; strike: number; right: "C" | "P" }, side: "BOT" | "SLD", shares: number, price: number, execId = crypto.randomUUID()) {
+  return {
+    exec_id: execId, order_id: 0, perm_id: 0, order_ref: null, con_id: 2000 + c.strike * 10, symbol: c.symbol, sec_type: "OPT",
+    expiry: c.expiry, strike: c.strike, right: c.right, side, shares, price, time: new Date().toISOString(), commission: 0, realized_pnl: null,
+  };
+}
+
+describe("what a trade holds, against odd bridge reports", () => {
+  it("a settlement execution with a negative share count does not make a leg hold more than it opened", async () => {
+    const edge = new Edge();
+    const bridge = await FakeBridge.connect(edge);
+    await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+    const legs = ironCondor("AAPL", 100);
+    const placed = (await edge.call("place_order", condorOrder({}, 100))).structuredContent;
+    await fillOrder(bridge, placed.trade_id, placed.order_id, legs, false, [1.0, 0.5, 1.0, 0.5]);
+    // The shares schema is a bare number: -1 gets through and is booked on the short call's trade.
+    await bridge.event("execution", settlement(optionOf(legs[2]!), "BOT", -1, 0, "negative-shares"));
+    const closed = await edge.call("close_position", { trade_id: placed.trade_id });
+    expect(closed.structuredContent.success, JSON.stringify(closed.structuredContent)).toBe(true);
+    const sent = bridge.sent("close").at(-1)!.params.legs as Leg[];
+    // Never more than the one lot opened: a close of 2 short calls would open a long call.
+    expect(sent.map((l) => l.quantity)).toEqual([1, 1, 1, 1]);
+    bridge.close();
+  });
+});
