@@ -18,7 +18,12 @@ export function fillIsLeg(f: FillRow, leg: Leg): boolean {
 
 const sum = (fills: readonly FillRow[]): number => fills.reduce((n, f) => n + f.shares, 0);
 
-export function heldLegs(ctx: DeskContext, trade: TradeRow): Leg[] {
+/**
+ * `workingClose`: the id of a close order still working, to size a modify of it. IBKR's modify
+ * carries the order's total quantity, filled part included, so that order's own fills are not
+ * taken off (a smaller total would end the close early, short of what is held).
+ */
+export function heldLegs(ctx: DeskContext, trade: TradeRow, workingClose: number | null = null): Leg[] {
   const legs = legsOf(trade);
   const opened = getOrderByRef(ctx.sql, trade.trade_id);
   const units = comboSize(legs);
@@ -28,7 +33,7 @@ export function heldLegs(ctx: DeskContext, trade: TradeRow): Leg[] {
   const close = closeRef(trade.trade_id);
   const held = legs.map((leg) => {
     const mine = fills.filter((f) => fillIsLeg(f, leg));
-    const gone = sum(mine.filter((f) => f.order_ref === close)) + sum(mine.filter((f) => f.settlement === "option"));
+    const gone = sum(mine.filter((f) => f.order_ref === close && (workingClose === null || f.order_id !== workingClose))) + sum(mine.filter((f) => f.settlement === "option"));
     const openedQty = (leg.quantity / units) * openedUnits;
     // Never above what opened: a fill reported with a negative size (the schema lets one through) must not grow a close.
     return Math.min(openedQty, Math.max(0, openedQty - gone));

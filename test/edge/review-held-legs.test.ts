@@ -31,3 +31,32 @@ describe("what a trade holds, against odd bridge reports", () => {
     bridge.close();
   });
 });
+
+describe("modify_order of a partly filled close", () => {
+  it("sends the close order's own size (IBKR's totalQuantity), not what is left after its fills", async () => {
+    const edge = new Edge();
+    const bridge = await FakeBridge.connect(edge);
+    await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+    const legs = ironCondor("AAPL", 100, 2).map((leg) => ({ ...leg, price: leg.action === "SELL" ? 2.0 : 0.5 }));
+    const placed = (await edge.call("place_order", { ...condorOrder(), legs, max_risk: 400, capital_required: 400 })).structuredContent;
+    expect(placed.success, placed.message).toBe(true);
+    await fillOrder(bridge, placed.trade_id, placed.order_id, legs, false, [2.0, 0.5, 2.0, 0.5]);
+    await bridge.orderStatus(placed.trade_id, placed.order_id, "Filled", 2, 0, 1);
+    bridge.quoteMid = () => 0.6;
+    const closed = await edge.call("close_position", { trade_id: placed.trade_id, limit_price: 0.55 });
+    expect(closed.isError, JSON.stringify(closed.structuredContent)).toBeFalsy();
+    const closeId = closed.structuredContent.close_order_id as number;
+    expect((bridge.sent("close").at(-1)!.params.legs as Leg[]).map((l) => l.quantity), "the close").toEqual([2, 2, 2, 2]);
+    // One of the two combo units of the close fills; the rest keeps working.
+    const ref = `${placed.trade_id}_CLOSE`;
+    for (const leg of ironCondor("AAPL", 100, 1)) await bridge.execution(ref, closeId, leg, leg.action === "BUY" ? "SLD" : "BOT", leg.action === "SELL" ? 0.4 : 0.1);
+    await bridge.orderStatus(ref, closeId, "Submitted", 1, 1);
+    bridge.quoteMid = () => 0.62;
+    const walked = await edge.call("modify_order", { trade_id: placed.trade_id, limit_price: 0.6 });
+    expect(walked.isError, JSON.stringify(walked.structuredContent)).toBeFalsy();
+    // A modify is placeOrder again with the same id: its size is the order's total, filled part
+    // included (the bridge refuses any size change, and a smaller total would end the close at 1 of 2).
+    expect((bridge.sent("modify").at(-1)!.params.legs as Leg[]).map((l) => l.quantity), "the modify").toEqual([2, 2, 2, 2]);
+    bridge.close();
+  });
+});
