@@ -31,9 +31,18 @@ export function heldLegs(ctx: DeskContext, trade: TradeRow, workingClose: number
   const openedUnits = opened && opened.status !== "Filled" && opened.filled > 0 && opened.filled < units ? opened.filled : units;
   const fills = fillsOfTrade(ctx.sql, trade.trade_id);
   const close = closeRef(trade.trade_id);
+  const latestClose = getOrderByRef(ctx.sql, close);
   const held = legs.map((leg) => {
     const mine = fills.filter((f) => fillIsLeg(f, leg));
-    const gone = sum(mine.filter((f) => f.order_ref === close && (workingClose === null || f.order_id !== workingClose))) + sum(mine.filter((f) => f.settlement === "option"));
+    const closeFills = mine.filter((f) => f.order_ref === close && (workingClose === null || f.order_id !== workingClose));
+    let closed = sum(closeFills);
+    // TWS's filled count of the latest close can run ahead of its executions (the bridge sends one
+    // only with its commission report): what TWS says filled is gone, per unit in the trade's ratio.
+    if (latestClose && latestClose.order_id !== null && latestClose.order_id !== workingClose && latestClose.filled > 0) {
+      const seen = sum(closeFills.filter((f) => f.order_id === latestClose.order_id));
+      closed += Math.max(0, (leg.quantity / units) * latestClose.filled - seen);
+    }
+    const gone = closed + sum(mine.filter((f) => f.settlement === "option"));
     const openedQty = (leg.quantity / units) * openedUnits;
     // Never above what opened: a fill reported with a negative size (the schema lets one through) must not grow a close.
     return Math.min(openedQty, Math.max(0, openedQty - gone));

@@ -60,3 +60,30 @@ describe("modify_order of a partly filled close", () => {
     bridge.close();
   });
 });
+
+describe("a close that ended part filled, its executions still on their way", () => {
+  it("the next close is sized by TWS's filled count where an execution lags it (the bridge sends an execution only with its commission)", async () => {
+    const edge = new Edge();
+    const bridge = await FakeBridge.connect(edge);
+    await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+    const legs = ironCondor("AAPL", 100, 2).map((leg) => ({ ...leg, price: leg.action === "SELL" ? 2.0 : 0.5 }));
+    const placed = (await edge.call("place_order", { ...condorOrder(), legs, max_risk: 400, capital_required: 400 })).structuredContent;
+    expect(placed.success, placed.message).toBe(true);
+    await fillOrder(bridge, placed.trade_id, placed.order_id, legs, false, [2.0, 0.5, 2.0, 0.5]);
+    await bridge.orderStatus(placed.trade_id, placed.order_id, "Filled", 2, 0, 1);
+    const first = await edge.call("close_position", { trade_id: placed.trade_id });
+    expect(first.isError, JSON.stringify(first.structuredContent)).toBeFalsy();
+    const closeId = first.structuredContent.close_order_id as number;
+    const ref = `${placed.trade_id}_CLOSE`;
+    // One combo unit of the close filled at TWS, then the rest was cancelled; three of its four
+    // leg executions have reached the edge, the fourth waits for its commission report.
+    for (const leg of ironCondor("AAPL", 100, 1).slice(0, 3)) await bridge.execution(ref, closeId, leg, leg.action === "BUY" ? "SLD" : "BOT", 0.3);
+    await bridge.orderStatus(ref, closeId, "Cancelled", 1, 1);
+    await waitFor(async () => (await edge.call("list_trades", {})).structuredContent.trades.find((t: any) => t.trade_id === placed.trade_id).state === "open", "the trade open again");
+    const again = await edge.call("close_position", { trade_id: placed.trade_id });
+    expect(again.isError, JSON.stringify(again.structuredContent)).toBeFalsy();
+    // TWS holds one of each leg: 2 of the long call would be sold, one of them short.
+    expect((bridge.sent("close").at(-1)!.params.legs as Leg[]).map((l) => l.quantity), "the second close").toEqual([1, 1, 1, 1]);
+    bridge.close();
+  });
+});
