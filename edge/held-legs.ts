@@ -51,8 +51,16 @@ export function heldLegs(ctx: DeskContext, trade: TradeRow, workingClose: number
   return legs.map((leg, i) => ({ ...leg, quantity: held[i]! })).filter((leg) => leg.quantity > 1e-9);
 }
 
-/** Option contracts of the trade that TWS settled without an order (exercised, assigned, lapsed), summed. */
+/**
+ * Option contracts of the trade that TWS settled without an order (exercised, assigned, lapsed),
+ * summed — per leg never more than the leg opened: a settlement booked on the trade may include
+ * contracts of the same series held outside it (sold by hand), which are not the trade's to close.
+ */
 export function settledShares(ctx: DeskContext, trade: TradeRow): number {
-  const legs = legsOf(trade);
-  return sum(fillsOfTrade(ctx.sql, trade.trade_id).filter((f) => f.settlement === "option" && legs.some((leg) => fillIsLeg(f, leg))));
+  const fills = fillsOfTrade(ctx.sql, trade.trade_id);
+  return legsOf(trade).reduce((n, leg) => {
+    const mine = fills.filter((f) => fillIsLeg(f, leg));
+    const opened = sum(mine.filter((f) => f.order_ref === trade.trade_id));
+    return n + Math.min(opened > 0 ? opened : leg.quantity, sum(mine.filter((f) => f.settlement === "option")));
+  }, 0);
 }

@@ -87,3 +87,34 @@ describe("a close that ended part filled, its executions still on their way", ()
     bridge.close();
   });
 });
+
+describe("an assignment larger than the trade's leg (a position placed by hand in the same contract)", () => {
+  it("the trade stays closing until its close's executions cover the legs it still holds, and its P&L counts them all", async () => {
+    const edge = new Edge();
+    const bridge = await FakeBridge.connect(edge);
+    await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+    const legs = ironCondor("AAPL", 100);
+    const placed = (await edge.call("place_order", condorOrder({}, 100))).structuredContent;
+    await fillOrder(bridge, placed.trade_id, placed.order_id, legs, false, [1.0, 0.5, 1.0, 0.5]);
+    // TWS assigns 3 of the short put's contract early: this trade's one and two sold by hand.
+    await bridge.event("execution", settlement(optionOf(legs[0]!), "BOT", 3, 0, "assigned-3"));
+    const [row] = (await edge.audit("option_settlement")).map((r) => JSON.parse(r.details_json));
+    expect(row).toMatchObject({ trade_id: placed.trade_id });
+    const closed = await edge.call("close_position", { trade_id: placed.trade_id });
+    expect(closed.structuredContent.success, JSON.stringify(closed.structuredContent)).toBe(true);
+    const rest = bridge.sent("close").at(-1)!.params.legs as Leg[];
+    expect(rest).toHaveLength(3);
+    const ref = `${placed.trade_id}_CLOSE`;
+    const closeId = closed.structuredContent.close_order_id as number;
+    const trade = async () => (await edge.call("list_trades", {})).structuredContent.trades.find((t: any) => t.trade_id === placed.trade_id);
+    // The first of the close's three leg executions: two legs are still held.
+    await bridge.execution(ref, closeId, rest[0]!, rest[0]!.action === "BUY" ? "SLD" : "BOT", 0.2);
+    expect((await trade()).state).toBe("closing");
+    await bridge.execution(ref, closeId, rest[1]!, rest[1]!.action === "BUY" ? "SLD" : "BOT", 0.4);
+    await bridge.execution(ref, closeId, rest[2]!, rest[2]!.action === "BUY" ? "SLD" : "BOT", 0.1);
+    await bridge.orderStatus(ref, closeId, "Filled", 1, 0, 1);
+    // Opening +100 − 4; the assigned put left at no price; closing +20 − 40 + 10 − 3.
+    expect(await trade()).toMatchObject({ state: "closed", realized_pnl: 83 });
+    bridge.close();
+  });
+});
