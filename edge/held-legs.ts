@@ -31,21 +31,27 @@ export function heldLegs(ctx: DeskContext, trade: TradeRow, workingClose: number
   const openedUnits = opened && opened.status !== "Filled" && opened.filled > 0 && opened.filled < units ? opened.filled : units;
   const fills = fillsOfTrade(ctx.sql, trade.trade_id);
   const close = closeRef(trade.trade_id);
-  const latestClose = getOrderByRef(ctx.sql, close);
-  const held = legs.map((leg) => {
-    const mine = fills.filter((f) => fillIsLeg(f, leg));
-    const closeFills = mine.filter((f) => f.order_ref === close && (workingClose === null || f.order_id !== workingClose));
-    let closed = sum(closeFills);
-    // TWS's filled count of the latest close can run ahead of its executions (the bridge sends one
-    // only with its commission report): what TWS says filled is gone, per unit in the trade's ratio.
-    if (latestClose && latestClose.order_id !== null && latestClose.order_id !== workingClose && latestClose.filled > 0) {
-      const seen = sum(closeFills.filter((f) => f.order_id === latestClose.order_id));
-      closed += Math.max(0, (leg.quantity / units) * latestClose.filled - seen);
-    }
-    const gone = closed + sum(mine.filter((f) => f.settlement === "option"));
+  // The latest close (unless it is the working one being sized) is taken off by its executions or
+  // by TWS's filled count, whichever is more: the count can run ahead of the executions (the bridge
+  // sends one only with its commission report).
+  const latest = getOrderByRef(ctx.sql, close);
+  const last = latest && latest.order_id !== null && latest.order_id !== workingClose ? latest : null;
+  const apart = workingClose ?? last?.order_id ?? null;
+  const legFills = legs.map((leg) => fills.filter((f) => fillIsLeg(f, leg)));
+  // Held before the latest close (or the working one): what opened, less earlier closes and settlements.
+  const before = legs.map((leg, i) => {
+    const mine = legFills[i]!;
+    const gone = sum(mine.filter((f) => f.order_ref === close && (apart === null || f.order_id !== apart))) + sum(mine.filter((f) => f.settlement === "option"));
     const openedQty = (leg.quantity / units) * openedUnits;
     // Never above what opened: a fill reported with a negative size (the schema lets one through) must not grow a close.
     return Math.min(openedQty, Math.max(0, openedQty - gone));
+  });
+  // The latest close was sent as `before`: its units are their combo size (a single leg's, contracts).
+  const lastUnits = comboSize(before.filter((q) => q > 1e-9).map((quantity) => ({ quantity })));
+  const held = before.map((q, i) => {
+    if (!last) return q;
+    const seen = sum(legFills[i]!.filter((f) => f.order_ref === close && f.order_id === last.order_id));
+    return Math.min(q, Math.max(0, q - Math.max(seen, (q / lastUnits) * last.filled)));
   });
   if (held.every((q, i) => Math.abs(q - legs[i]!.quantity) < 1e-9)) return legs;
   return legs.map((leg, i) => ({ ...leg, quantity: held[i]! })).filter((leg) => leg.quantity > 1e-9);

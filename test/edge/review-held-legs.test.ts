@@ -118,3 +118,33 @@ describe("an assignment larger than the trade's leg (a position placed by hand i
     bridge.close();
   });
 });
+
+describe("the next close after a part-filled close of a ratio trade whose short leg was assigned", () => {
+  it("takes off what the last close filled in that close's own units (a single leg's are contracts)", async () => {
+    const edge = new Edge();
+    const bridge = await FakeBridge.connect(edge);
+    await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+    const expiry = optionOf(ironCondor("AAPL", 100)[0]!).expiry;
+    const put = (action: Leg["action"], quantity: number, strike: number, price: number): Leg => ({ action, quantity, price, contract: { symbol: "AAPL", expiry, strike, right: "P" } });
+    // A put backspread: sell one 100 put, buy two 98 puts (one combo unit, ratio 1:2).
+    const legs = [put("SELL", 1, 100, 2.0), put("BUY", 2, 98, 0.8)];
+    const placed = (await edge.call("place_order", { symbol: "AAPL", strategy: "put backspread", legs, max_risk: 200, capital_required: 200 })).structuredContent;
+    expect(placed.success, JSON.stringify(placed)).toBe(true);
+    await fillOrder(bridge, placed.trade_id, placed.order_id, legs, false, [2.0, 0.8]);
+    // The short put is assigned early: two long 98 puts are left.
+    await bridge.event("execution", settlement(optionOf(legs[0]!), "BOT", 1, 0, "assigned-100p"));
+    const first = await edge.call("close_position", { trade_id: placed.trade_id });
+    expect(first.structuredContent.success, JSON.stringify(first.structuredContent)).toBe(true);
+    expect((bridge.sent("close").at(-1)!.params.legs as Leg[]).map((l) => [l.contract.sec_type === "STK" ? 0 : (l.contract as any).strike, l.quantity])).toEqual([[98, 2]]);
+    const ref = `${placed.trade_id}_CLOSE`;
+    const closeId = first.structuredContent.close_order_id as number;
+    // One of the two contracts sold, then the rest cancelled; its execution is in.
+    await bridge.execution(ref, closeId, put("BUY", 1, 98, 0.8), "SLD", 0.9);
+    await bridge.orderStatus(ref, closeId, "Cancelled", 1, 1);
+    await waitFor(async () => (await edge.call("list_trades", {})).structuredContent.trades.find((t: any) => t.trade_id === placed.trade_id).state === "open", "the trade open again");
+    const again = await edge.call("close_position", { trade_id: placed.trade_id });
+    expect(again.structuredContent.success, JSON.stringify(again.structuredContent)).toBe(true);
+    expect((bridge.sent("close").at(-1)!.params.legs as Leg[]).map((l) => l.quantity), "the second close").toEqual([1]);
+    bridge.close();
+  });
+});
