@@ -18,7 +18,12 @@ export function fillIsLeg(f: FillRow, leg: Leg): boolean {
 
 const sum = (fills: readonly FillRow[]): number => fills.reduce((n, f) => n + f.shares, 0);
 
-export function heldLegs(ctx: DeskContext, trade: TradeRow): Leg[] {
+/**
+ * `workingClose`: the id of a close order still working, to size a modify of it. IBKR's modify
+ * carries the order's total quantity, filled part included, so that order's own fills are not
+ * taken off (a smaller total would end the close early, short of what is held).
+ */
+export function heldLegs(ctx: DeskContext, trade: TradeRow, workingClose: number | null = null): Leg[] {
   const legs = legsOf(trade);
   const opened = getOrderByRef(ctx.sql, trade.trade_id);
   const units = comboSize(legs);
@@ -26,17 +31,42 @@ export function heldLegs(ctx: DeskContext, trade: TradeRow): Leg[] {
   const openedUnits = opened && opened.status !== "Filled" && opened.filled > 0 && opened.filled < units ? opened.filled : units;
   const fills = fillsOfTrade(ctx.sql, trade.trade_id);
   const close = closeRef(trade.trade_id);
-  const held = legs.map((leg) => {
-    const mine = fills.filter((f) => fillIsLeg(f, leg));
-    const gone = sum(mine.filter((f) => f.order_ref === close)) + sum(mine.filter((f) => f.settlement === "option"));
-    return Math.max(0, (leg.quantity / units) * openedUnits - gone);
+  // The latest close (unless it is the working one being sized) is taken off by its executions or
+  // by TWS's filled count, whichever is more: the count can run ahead of the executions (the bridge
+  // sends one only with its commission report).
+  const latest = getOrderByRef(ctx.sql, close);
+  const last = latest && latest.order_id !== null && latest.order_id !== workingClose ? latest : null;
+  const apart = workingClose ?? last?.order_id ?? null;
+  const legFills = legs.map((leg) => fills.filter((f) => fillIsLeg(f, leg)));
+  // Held before the latest close (or the working one): what opened, less earlier closes and settlements.
+  const before = legs.map((leg, i) => {
+    const mine = legFills[i]!;
+    const gone = sum(mine.filter((f) => f.order_ref === close && (apart === null || f.order_id !== apart))) + sum(mine.filter((f) => f.settlement === "option"));
+    const openedQty = (leg.quantity / units) * openedUnits;
+    // Never above what opened: a fill reported with a negative size (the schema lets one through) must not grow a close.
+    return Math.min(openedQty, Math.max(0, openedQty - gone));
+  });
+  // The latest close was sent as `before`: its units are their combo size (a single leg's, contracts).
+  const lastUnits = comboSize(before.filter((q) => q > 1e-9).map((quantity) => ({ quantity })));
+  const held = before.map((q, i) => {
+    if (!last) return q;
+    const seen = sum(legFills[i]!.filter((f) => f.order_ref === close && f.order_id === last.order_id));
+    return Math.min(q, Math.max(0, q - Math.max(seen, (q / lastUnits) * last.filled)));
   });
   if (held.every((q, i) => Math.abs(q - legs[i]!.quantity) < 1e-9)) return legs;
   return legs.map((leg, i) => ({ ...leg, quantity: held[i]! })).filter((leg) => leg.quantity > 1e-9);
 }
 
-/** Option contracts of the trade that TWS settled without an order (exercised, assigned, lapsed), summed. */
+/**
+ * Option contracts of the trade that TWS settled without an order (exercised, assigned, lapsed),
+ * summed — per leg never more than the leg opened: a settlement booked on the trade may include
+ * contracts of the same series held outside it (sold by hand), which are not the trade's to close.
+ */
 export function settledShares(ctx: DeskContext, trade: TradeRow): number {
-  const legs = legsOf(trade);
-  return sum(fillsOfTrade(ctx.sql, trade.trade_id).filter((f) => f.settlement === "option" && legs.some((leg) => fillIsLeg(f, leg))));
+  const fills = fillsOfTrade(ctx.sql, trade.trade_id);
+  return legsOf(trade).reduce((n, leg) => {
+    const mine = fills.filter((f) => fillIsLeg(f, leg));
+    const opened = sum(mine.filter((f) => f.order_ref === trade.trade_id));
+    return n + Math.min(opened > 0 ? opened : leg.quantity, sum(mine.filter((f) => f.settlement === "option")));
+  }, 0);
 }

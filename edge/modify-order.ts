@@ -103,7 +103,7 @@ export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, act
   if (unsettled) return one("modify_unconfirmed", unconfirmedMessage(orderId, unsettled));
 
   // ---- the order at its new price: the same legs, carrying the new net
-  const baseLegs = intent === "open" ? legsOf(trade) : closingLegs(heldLegs(ctx, trade));
+  const baseLegs = intent === "open" ? legsOf(trade) : closingLegs(heldLegs(ctx, trade, orderId));
   const known = intent === "open" ? trade.limit_price : closeLimit(ctx.sql, ref);
   const previous = known === null ? null : roundCents(known);
   const repriced = repriceLegs(baseLegs, input.limit_price, MIN_LEG_PRICE);
@@ -163,7 +163,7 @@ export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, act
   inFlight.add(flightKey);
   // ---- end of the synchronous turn.
   // An opening order's legs carry the new price; a close is sent as the legs held, reversed by the bridge.
-  const sentLegs = intent === "open" ? newLegs : heldLegs(ctx, current);
+  const sentLegs = intent === "open" ? newLegs : heldLegs(ctx, current, orderId);
 
   try {
     const result = await ctx.link.request(

@@ -472,6 +472,8 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
     return refuse({ output: { success: false, trade_id: trade.trade_id, close_order_id: null, status: "Refused", message: `Close refused: ${linkProblems.map((v) => v.message).join("; ")}`, violations: linkProblems }, isError: true });
   const now = ctx.now();
   const ref = closeRef(trade.trade_id);
+  // Sized before the new close's row replaces the earlier one, whose filled count it reads.
+  const closeLegs = heldLegs(ctx, trade);
   const earlier = getOrderByRef(ctx.sql, ref);
   if (earlier) retireOrderId(ctx.sql, earlier); // an earlier close ended short of the position
   setTradeState(ctx.sql, trade.trade_id, "closing", now);
@@ -479,8 +481,6 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
   recordOrderTime(ctx.sql, ref, now.getTime());
   claimKey(ctx, key, argsHash, trade.trade_id);
   ctx.audit("edge", "close_approved", { trade_id: trade.trade_id, close_trade_id: ref, by: actor, ...(input.limit_price !== undefined ? { limit_price: input.limit_price, quote_mid: limited?.quote.context?.mid ?? null } : {}) });
-
-  const closeLegs = heldLegs(ctx, trade);
 
   let answer: ToolAnswer<CloseOutput>;
   try {

@@ -15,7 +15,8 @@ import type { Execution } from "../shared/protocol";
 import type { Leg } from "../shared/order";
 import type { DeskContext } from "./desk-context";
 import { getKv, setKv } from "./kv";
-import { addDailyPnl, closeRef, getOrderByRef, insertFill, legsOf, type FillRow, type TradeRow } from "./ledger";
+import { addDailyPnl, insertFill, legsOf, type FillRow, type TradeRow } from "./ledger";
+import { heldLegs } from "./held-legs";
 import { checkBreakers } from "./breakers";
 import { lossStreak } from "./safety-state";
 import { roundCents } from "../shared/money";
@@ -50,20 +51,15 @@ function settlementFills(sql: SqlStorage, kind: "option" | "delivery", symbol: s
 
 /**
  * The trades that may hold the contract an option settlement closes: the execution buys back a
- * short leg (BOT) or sells a long one (SLD); a trade still open, or closed at its expiry (no
- * filled close), whose settled shares of that leg fall short of its size.
+ * short leg (BOT) or sells a long one (SLD); a trade still open, or closed at its expiry, that
+ * still holds some of that leg (held-legs.ts: what opened, less its closes' fills and earlier
+ * settlements — a trade its close's executions closed holds none, whatever that close's last
+ * status said).
  */
 function holders(ctx: DeskContext, e: Execution, o: OptionFacts): TradeRow[] {
   const action = e.side === "BOT" ? "SELL" : "BUY";
   const trades = ctx.sql.exec<TradeRow>("SELECT * FROM trades WHERE state IN ('open', 'closing', 'closed') AND symbol = ? ORDER BY created_ms", o.symbol).toArray() as TradeRow[];
-  const settled = settlementFills(ctx.sql, "option", o.symbol);
-  return trades.filter((t) => {
-    const leg = legsOf(t).find((l) => l.action === action && sameContract(l, o));
-    if (!leg) return false;
-    if (t.state === "closed" && getOrderByRef(ctx.sql, closeRef(t.trade_id))?.status === "Filled") return false;
-    const done = settled.filter((f) => f.trade_id === t.trade_id && optionOf(detailsOf(f)) && sameContract(leg, optionOf(detailsOf(f))!)).reduce((n, f) => n + f.shares, 0);
-    return done < leg.quantity;
-  });
+  return trades.filter((t) => heldLegs(ctx, t).some((l) => l.action === action && sameContract(l, o)));
 }
 
 /** Pairs an option settlement with the delivery of its stock (either may arrive first). */

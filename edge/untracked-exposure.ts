@@ -32,9 +32,11 @@ import { underlyingPrice } from "./underlying-prices";
 export function positionExposure(p: Position, quantity: number, underlying: number | null): number {
   const qty = Math.abs(quantity);
   const costPerUnit = Math.abs(p.avg_cost);
-  if (p.sec_type === "STK") return qty * Math.abs(p.current_price ?? p.avg_cost);
+  // TWS marks a position 0 when it has no price for it: that is no mark, not a worthless position.
+  const mark = p.current_price !== null && p.current_price > 0 ? p.current_price : null;
+  if (p.sec_type === "STK") return qty * Math.abs(mark ?? p.avg_cost);
   if (p.sec_type === "OPT" && p.strike !== null && p.right !== null) {
-    if (quantity > 0) return p.current_price !== null ? qty * OPTION_MULTIPLIER * Math.abs(p.current_price) : qty * costPerUnit;
+    if (quantity > 0) return mark !== null ? qty * OPTION_MULTIPLIER * mark : qty * costPerUnit;
     if (p.right === "P") return qty * OPTION_MULTIPLIER * p.strike;
     return qty * OPTION_MULTIPLIER * Math.max(p.strike, underlying ?? 0);
   }
