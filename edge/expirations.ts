@@ -57,17 +57,18 @@ export function settleExpirations(ctx: DeskContext, executionsFresh = false): vo
     const legs = legsOf(trade);
     const options = legs.filter((leg) => leg.contract.sec_type !== "STK").map((leg) => leg.contract as OptionContract);
     if (options.length === 0 || options.length !== legs.length) continue;
+    // TWS processes expiries after the close: until its positions drop the legs, the trade stands.
+    // (Checked first: it is the usual answer, and needs no read of the ledger.)
+    if (options.some((c) => holds(held, c))) continue;
+    const ends = legOutcomes(ctx.sql, trade);
     // TWS's settlement executions carry its own time: one after the close says the expiry passed
     // even before the bridge's next clock report does.
-    const settledAt = Math.max(at.getTime(), ...legOutcomes(ctx.sql, trade).flatMap((l) => l.times).map((t) => Date.parse(t)).filter(Number.isFinite));
+    const settledAt = Math.max(at.getTime(), ...ends.flatMap((l) => l.times).map((t) => Date.parse(t)).filter(Number.isFinite));
     // Before the expiry only when TWS settled every leg without an order (all exercised or assigned early).
     const early = !options.every((c) => expiryClosed(c.expiry, new Date(settledAt)));
     if (early && heldLegs(ctx, trade).length > 0) continue;
-    // TWS processes expiries after the close: until its positions drop the legs, the trade stands.
-    if (options.some((c) => holds(held, c))) continue;
     const close = getOrderByRef(ctx.sql, closeRef(trade.trade_id));
     if (close && !["Filled", "Cancelled", "Rejected", "Inactive"].includes(close.status)) continue;
-    const ends = legOutcomes(ctx.sql, trade);
     const unreported = ends.filter((l) => l.outcome === null);
     if (unreported.length > 0 && !executionsFresh && askForSettlements(ctx, trade.trade_id, options)) continue;
     ctx.audit("edge", early ? "trade_settled_early" : "trade_expired", {

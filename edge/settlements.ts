@@ -15,8 +15,9 @@ import type { Execution } from "../shared/protocol";
 import type { Leg } from "../shared/order";
 import type { DeskContext } from "./desk-context";
 import { getKv, setKv } from "./kv";
-import { addDailyPnl, insertFill, legsOf, type FillRow, type TradeRow } from "./ledger";
-import { heldLegs } from "./held-legs";
+import { OPTION_MULTIPLIER } from "../shared/limits";
+import { addDailyPnl, getTrade, insertFill, legsOf, realizedPnl, type FillRow, type TradeRow } from "./ledger";
+import { fillIsLeg, heldLegs } from "./held-legs";
 import { checkBreakers } from "./breakers";
 import { lossStreak } from "./safety-state";
 import { roundCents } from "../shared/money";
@@ -26,8 +27,6 @@ export type LegOutcome = "lapsed" | "exercised" | "assigned" | "cash_settled";
 /** A leg whose contracts ended differently (some exercised, some not): each execution tells. */
 export type LegEnd = LegOutcome | "mixed";
 type OptionFacts = { symbol: string; expiry: string; strike: number; right: "C" | "P" };
-
-const OPTION_MULTIPLIER = 100;
 
 /** An execution that no order made: TWS's report of an exercise, an assignment or a lapse. */
 export const isAccountExecution = (e: Execution): boolean => !e.order_ref && (e.perm_id ?? 0) === 0;
@@ -119,9 +118,9 @@ function recordOption(ctx: DeskContext, e: Execution, o: OptionFacts): boolean {
  * take the difference.
  */
 function rebookLateCash(ctx: DeskContext, tradeId: string, e: Execution): void {
-  const trade = ctx.sql.exec<TradeRow>("SELECT * FROM trades WHERE trade_id = ?", tradeId).toArray()[0] as TradeRow | undefined;
+  const trade = getTrade(ctx.sql, tradeId);
   if (!trade || trade.state !== "closed" || trade.realized_pnl === null) return;
-  const delta = roundCents((e.side === "SLD" ? 1 : -1) * e.shares * e.price * OPTION_MULTIPLIER - (e.commission ?? 0));
+  const delta = realizedPnl([e]);
   const pnl = roundCents(trade.realized_pnl + delta);
   ctx.sql.exec("UPDATE trades SET realized_pnl = ?, updated_at = ? WHERE trade_id = ?", pnl, ctx.now().toISOString(), tradeId);
   addDailyPnl(ctx.sql, tradingDay(ctx.now()), delta);
@@ -183,7 +182,7 @@ export function legOutcomes(sql: SqlStorage, trade: TradeRow): LegSettlement[] {
     const contract = { symbol: c.symbol, expiry: c.expiry, strike: c.strike, right: c.right };
     const side = leg.action === "SELL" ? "BOT" : "SLD";
     // Its own settlements, or (a contract several trades held) the contract's unattributed ones.
-    const own = fills.filter((f) => f.side === side && sameContract(leg, optionOf(detailsOf(f))!) && (f.trade_id === trade.trade_id || f.trade_id === null));
+    const own = fills.filter((f) => f.side === side && fillIsLeg(f, leg) && (f.trade_id === trade.trade_id || f.trade_id === null));
     const outcomes = [...new Set(own.map(outcomeOf))];
     out.push({
       leg: i, contract, action: leg.action, quantity: leg.quantity, outcome: outcomes.length === 1 ? outcomes[0]! : outcomes.length ? ("mixed" as const) : null,
