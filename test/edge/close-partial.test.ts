@@ -4,13 +4,11 @@
 // closed and the agent is told to try again — never a close sized to a guess.
 import { describe, expect, it } from "vitest";
 import type { Leg } from "../../shared/order";
-import { condorOrder, Edge, execution, FakeBridge, ironCondor, waitFor } from "./harness";
+import { Edge, execution, FakeBridge, ironCondor, placeTwoLots, waitFor } from "./harness";
 
 /** Two lots at a $3.00 credit each (worst case 2 × $200), one lot filled, the rest working. */
 async function partlyFilled(edge: Edge, bridge: FakeBridge) {
-  const legs = ironCondor("AAPL", 100, 2).map((leg) => ({ ...leg, price: leg.action === "SELL" ? 2.0 : 0.5 }));
-  const placed = (await edge.call("place_order", { ...condorOrder(), legs, max_risk: 400, capital_required: 400 })).structuredContent;
-  expect(placed.success, placed.message).toBe(true);
+  const { placed } = await placeTwoLots(edge);
   for (const leg of ironCondor("AAPL", 100, 1)) await bridge.event("execution", execution(placed.trade_id, placed.order_id, leg, leg.action === "BUY" ? "BOT" : "SLD", leg.action === "SELL" ? 2 : 0.5, crypto.randomUUID()));
   await bridge.orderStatus(placed.trade_id, placed.order_id, "Submitted", 1, 1);
   const trade = (await edge.call("list_trades", {})).structuredContent.trades.find((t: any) => t.trade_id === placed.trade_id);
@@ -84,6 +82,23 @@ describe("closing a partly filled opening order that still works", () => {
     expect(refused.structuredContent.message).toMatch(/cancelling the rest failed: .*10148/);
     expect(bridge.sent("close")).toEqual([]);
     expect((await edge.call("list_trades", {})).structuredContent.trades.find((t: any) => t.trade_id === tradeId).state).toBe("working");
+    bridge.close();
+  });
+
+  it("two close_position calls overlapping the wait send one close of what filled; the other is refused", async () => {
+    const edge = new Edge();
+    const bridge = await FakeBridge.connect(edge);
+    const { tradeId } = await partlyFilled(edge, bridge);
+    let confirmed = false;
+    bridge.handlers.cancel = (p) => {
+      if (!confirmed) setTimeout(() => void bridge.orderStatus(tradeId, p.order_id, "Cancelled", 1, 1), 400);
+      confirmed = true;
+      return { order_id: p.order_id, status: "Submitted" };
+    };
+    const [a, b] = await Promise.all([edge.call("close_position", { trade_id: tradeId }), edge.call("close_position", { trade_id: tradeId })]);
+    expect([a, b].filter((r) => !r.isError)).toHaveLength(1);
+    expect(bridge.sent("close")).toHaveLength(1);
+    expect((bridge.sent("close")[0]!.params.legs as Leg[]).map((l) => l.quantity)).toEqual([1, 1, 1, 1]);
     bridge.close();
   });
 });

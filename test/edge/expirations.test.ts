@@ -5,26 +5,17 @@
 // get_positions; a short one trips the assignment breaker (openings refused) until a person resets it.
 import { describe, expect, it } from "vitest";
 import type { Leg } from "../../shared/order";
-import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, waitFor } from "./harness";
+import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, optionOf, settlement, waitFor } from "./harness";
 
 const position = (symbol: string, conId: number, quantity: number, extra: Record<string, unknown> = {}) => ({
   account: "sim", symbol, sec_type: "STK", expiry: null, strike: null, right: null, con_id: conId, quantity, avg_cost: 105, current_price: 106,
   market_value: quantity * 106, unrealized_pnl: 0, unrealized_pnl_pct: 0, ...extra,
 });
 const clock = (skewMs: number) => ({ tws_time: new Date(Date.now() + skewMs).toISOString(), skew_ms: skewMs });
-const optionOf = (leg: Leg) => leg.contract as { symbol: string; expiry: string; strike: number; right: "C" | "P" };
 const optionPosition = (leg: Leg, quantity: number) => {
   const c = optionOf(leg);
   return { ...position(c.symbol, 2000 + c.strike * 10 + (c.right === "C" ? 1 : 0), quantity), sec_type: "OPT", expiry: c.expiry, strike: c.strike, right: c.right };
 };
-/** An execution no order made, as TWS reports an exercise, an assignment or a lapse (permId 0, no orderRef). */
-function settlement(contract: { symbol: string; expiry?: string; strike?: number; right?: "C" | "P" }, side: "BOT" | "SLD", shares: number, price: number, time: string, execId = crypto.randomUUID()) {
-  const option = contract.expiry !== undefined;
-  return {
-    exec_id: execId, order_id: 0, perm_id: 0, order_ref: null, con_id: option ? 2000 + contract.strike! * 10 : 265598, symbol: contract.symbol, sec_type: option ? "OPT" : "STK",
-    expiry: contract.expiry ?? null, strike: contract.strike ?? null, right: contract.right ?? null, side, shares, price, time, commission: 0, realized_pnl: null,
-  };
-}
 const afterClose = (expiry: string) => `${expiry}T21:30:00.000Z`;
 const daysPast = (expiry: string) => (Math.ceil((Date.parse(`${expiry}T23:00:00Z`) - Date.now()) / 86_400_000) + 1) * 86_400_000;
 

@@ -273,6 +273,26 @@ export function execution(orderRef: string, orderId: number, leg: Leg, side: "BO
   };
 }
 
+/** A leg's option contract. */
+export const optionOf = (leg: Leg) => leg.contract as { symbol: string; expiry: string; strike: number; right: "C" | "P" };
+
+/** An execution no order made, as TWS reports an exercise, an assignment or a lapse (permId 0, no orderRef): an option's, or (no expiry) its stock's. */
+export function settlement(contract: { symbol: string; expiry?: string; strike?: number; right?: "C" | "P" }, side: "BOT" | "SLD", shares: number, price: number, time = new Date().toISOString(), execId: string = crypto.randomUUID()) {
+  const option = contract.expiry !== undefined;
+  return {
+    exec_id: execId, order_id: 0, perm_id: 0, order_ref: null, con_id: option ? 2000 + contract.strike! * 10 : 265598, symbol: contract.symbol, sec_type: option ? "OPT" : "STK",
+    expiry: contract.expiry ?? null, strike: contract.strike ?? null, right: contract.right ?? null, side, shares, price, time, commission: 0, realized_pnl: null,
+  };
+}
+
+/** Two lots of the AAPL condor at a $3.00 credit each (worst case 2 × $200), placed; throws if refused. */
+export async function placeTwoLots(edge: Edge): Promise<{ legs: Leg[]; placed: any }> {
+  const legs = ironCondor("AAPL", 100, 2).map((leg) => ({ ...leg, price: leg.action === "SELL" ? 2.0 : 0.5 }));
+  const placed = (await edge.call("place_order", { ...condorOrder(), legs, max_risk: 400, capital_required: 400 })).structuredContent;
+  if (!placed.success) throw new Error(`two lots refused: ${placed.message}`);
+  return { legs, placed };
+}
+
 /** Fills every leg of an order (opening: as the legs say; closing: reversed) at the given per-leg prices. */
 export async function fillOrder(bridge: FakeBridge, orderRef: string, orderId: number, legs: Leg[], closing: boolean, prices: number[]): Promise<void> {
   for (const [i, leg] of legs.entries()) {

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { AccountDO } from "../../edge/account-do";
 import type { DeskContext } from "../../edge/desk-context";
 import { buildMcpServer } from "../../edge/mcp-server";
-import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, waitFor } from "./harness";
+import { Edge, FakeBridge, fillOrder, ironCondor, placeTwoLots, waitFor } from "./harness";
 
 describe("bridge link", () => {
   it("answers ping with pong carrying the same t", async () => {
@@ -64,10 +64,7 @@ describe("bridge link", () => {
   it("closes only what a partly filled, cancelled opening order holds", async () => {
     const edge = new Edge();
     const bridge = await FakeBridge.connect(edge);
-    // Two lots with a $3.00 credit each: worst case 2 × $200.
-    const legs = ironCondor("AAPL", 100, 2).map((leg) => ({ ...leg, price: leg.action === "SELL" ? 2.0 : 0.5 }));
-    const placed = (await edge.call("place_order", { ...condorOrder(), legs, max_risk: 400, capital_required: 400 })).structuredContent;
-    expect(placed.success, placed.message).toBe(true);
+    const { placed } = await placeTwoLots(edge);
     await bridge.orderStatus(placed.trade_id, placed.order_id, "PartiallyFilled", 1, 1);
     await bridge.orderStatus(placed.trade_id, placed.order_id, "Cancelled", 1, 0);
     const closed = await edge.call("close_position", { trade_id: placed.trade_id });

@@ -2,16 +2,7 @@
 // bridge: whatever the bridge reports, a close is never sized above what the trade opened.
 import { describe, expect, it } from "vitest";
 import type { Leg } from "../../shared/order";
-import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, waitFor } from "./harness";
-
-const optionOf = (leg: Leg) => leg.contract as { symbol: string; expiry: string; strike: number; right: "C" | "P" };
-/** An execution no order made, as TWS reports an exercise, an assignment or a lapse (permId 0, no orderRef). */
-function settlement(c: { symbol: string; expiry: string; strike: number; right: "C" | "P" }, side: "BOT" | "SLD", shares: number, price: number, execId = crypto.randomUUID()) {
-  return {
-    exec_id: execId, order_id: 0, perm_id: 0, order_ref: null, con_id: 2000 + c.strike * 10, symbol: c.symbol, sec_type: "OPT",
-    expiry: c.expiry, strike: c.strike, right: c.right, side, shares, price, time: new Date().toISOString(), commission: 0, realized_pnl: null,
-  };
-}
+import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, optionOf, placeTwoLots, settlement, waitFor } from "./harness";
 
 describe("what a trade holds, against odd bridge reports", () => {
   it("a settlement execution with a negative share count does not make a leg hold more than it opened", async () => {
@@ -22,7 +13,7 @@ describe("what a trade holds, against odd bridge reports", () => {
     const placed = (await edge.call("place_order", condorOrder({}, 100))).structuredContent;
     await fillOrder(bridge, placed.trade_id, placed.order_id, legs, false, [1.0, 0.5, 1.0, 0.5]);
     // The shares schema is a bare number: -1 gets through and is booked on the short call's trade.
-    await bridge.event("execution", settlement(optionOf(legs[2]!), "BOT", -1, 0, "negative-shares"));
+    await bridge.event("execution", settlement(optionOf(legs[2]!), "BOT", -1, 0, new Date().toISOString(), "negative-shares"));
     const closed = await edge.call("close_position", { trade_id: placed.trade_id });
     expect(closed.structuredContent.success, JSON.stringify(closed.structuredContent)).toBe(true);
     const sent = bridge.sent("close").at(-1)!.params.legs as Leg[];
@@ -37,9 +28,7 @@ describe("modify_order of a partly filled close", () => {
     const edge = new Edge();
     const bridge = await FakeBridge.connect(edge);
     await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
-    const legs = ironCondor("AAPL", 100, 2).map((leg) => ({ ...leg, price: leg.action === "SELL" ? 2.0 : 0.5 }));
-    const placed = (await edge.call("place_order", { ...condorOrder(), legs, max_risk: 400, capital_required: 400 })).structuredContent;
-    expect(placed.success, placed.message).toBe(true);
+    const { legs, placed } = await placeTwoLots(edge);
     await fillOrder(bridge, placed.trade_id, placed.order_id, legs, false, [2.0, 0.5, 2.0, 0.5]);
     await bridge.orderStatus(placed.trade_id, placed.order_id, "Filled", 2, 0, 1);
     bridge.quoteMid = () => 0.6;
@@ -66,9 +55,7 @@ describe("a close that ended part filled, its executions still on their way", ()
     const edge = new Edge();
     const bridge = await FakeBridge.connect(edge);
     await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
-    const legs = ironCondor("AAPL", 100, 2).map((leg) => ({ ...leg, price: leg.action === "SELL" ? 2.0 : 0.5 }));
-    const placed = (await edge.call("place_order", { ...condorOrder(), legs, max_risk: 400, capital_required: 400 })).structuredContent;
-    expect(placed.success, placed.message).toBe(true);
+    const { legs, placed } = await placeTwoLots(edge);
     await fillOrder(bridge, placed.trade_id, placed.order_id, legs, false, [2.0, 0.5, 2.0, 0.5]);
     await bridge.orderStatus(placed.trade_id, placed.order_id, "Filled", 2, 0, 1);
     const first = await edge.call("close_position", { trade_id: placed.trade_id });
@@ -97,7 +84,7 @@ describe("an assignment larger than the trade's leg (a position placed by hand i
     const placed = (await edge.call("place_order", condorOrder({}, 100))).structuredContent;
     await fillOrder(bridge, placed.trade_id, placed.order_id, legs, false, [1.0, 0.5, 1.0, 0.5]);
     // TWS assigns 3 of the short put's contract early: this trade's one and two sold by hand.
-    await bridge.event("execution", settlement(optionOf(legs[0]!), "BOT", 3, 0, "assigned-3"));
+    await bridge.event("execution", settlement(optionOf(legs[0]!), "BOT", 3, 0, new Date().toISOString(), "assigned-3"));
     const [row] = (await edge.audit("option_settlement")).map((r) => JSON.parse(r.details_json));
     expect(row).toMatchObject({ trade_id: placed.trade_id });
     const closed = await edge.call("close_position", { trade_id: placed.trade_id });
@@ -132,7 +119,7 @@ describe("the next close after a part-filled close of a ratio trade whose short 
     expect(placed.success, JSON.stringify(placed)).toBe(true);
     await fillOrder(bridge, placed.trade_id, placed.order_id, legs, false, [2.0, 0.8]);
     // The short put is assigned early: two long 98 puts are left.
-    await bridge.event("execution", settlement(optionOf(legs[0]!), "BOT", 1, 0, "assigned-100p"));
+    await bridge.event("execution", settlement(optionOf(legs[0]!), "BOT", 1, 0, new Date().toISOString(), "assigned-100p"));
     const first = await edge.call("close_position", { trade_id: placed.trade_id });
     expect(first.structuredContent.success, JSON.stringify(first.structuredContent)).toBe(true);
     expect((bridge.sent("close").at(-1)!.params.legs as Leg[]).map((l) => [l.contract.sec_type === "STK" ? 0 : (l.contract as any).strike, l.quantity])).toEqual([[98, 2]]);

@@ -2,15 +2,7 @@
 // bridge: a trade whose legs its close already bought back is no holder of their contracts.
 import { describe, expect, it } from "vitest";
 import type { Leg } from "../../shared/order";
-import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, waitFor } from "./harness";
-
-const optionOf = (leg: Leg) => leg.contract as { symbol: string; expiry: string; strike: number; right: "C" | "P" };
-function settlement(c: { symbol: string; expiry: string; strike: number; right: "C" | "P" }, side: "BOT" | "SLD", shares: number, execId: string) {
-  return {
-    exec_id: execId, order_id: 0, perm_id: 0, order_ref: null, con_id: 2000 + c.strike * 10, symbol: c.symbol, sec_type: "OPT",
-    expiry: c.expiry, strike: c.strike, right: c.right, side, shares, price: 0, time: new Date().toISOString(), commission: 0, realized_pnl: null,
-  };
-}
+import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, optionOf, settlement, waitFor } from "./harness";
 
 describe("attributing an early assignment", () => {
   it("skips a trade closed by its close's executions though TWS's last status for that close said Cancelled", async () => {
@@ -33,7 +25,7 @@ describe("attributing an early assignment", () => {
     const placed = (await edge.call("place_order", { symbol: "AAPL", strategy: "put credit spread", legs: spread, max_risk: 450, capital_required: 450 })).structuredContent;
     expect(placed.trade_id, JSON.stringify(placed)).toBeTruthy();
     await fillOrder(bridge, placed.trade_id, placed.order_id, spread, false, [1.0, 0.5]);
-    await bridge.event("execution", settlement(optionOf(legs[0]!), "BOT", 1, "assigned-95p"));
+    await bridge.event("execution", settlement(optionOf(legs[0]!), "BOT", 1, 0, new Date().toISOString(), "assigned-95p"));
     const [row] = (await edge.audit("option_settlement")).map((r) => JSON.parse(r.details_json));
     expect(row).toMatchObject({ trade_id: placed.trade_id });
     // So its close leaves the assigned put out (buying it back would open a long put).
