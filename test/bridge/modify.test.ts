@@ -20,13 +20,20 @@ const priced = (legs: Leg[], net: number): Leg[] => {
   return r.legs;
 };
 
+/** A condor resting at 0.30 more credit than the market's natural price (sent, not yet waited for). */
+async function placeResting() {
+  const { sim, edge } = current.rig;
+  const natural = spyIronCondor(sim);
+  const naturalNet = placeParams(TRADE, natural, 0).limit_price as number; // the marketable credit
+  const restingNet = Math.round((naturalNet - 0.3) * 100) / 100; // asks 0.30 more credit
+  const resting = priced(natural, restingNet);
+  const placed = await edge.ok<{ order_id: number; limit_price: number }>("place", placeParams(TRADE, resting, risk(resting)));
+  return { sim, edge, natural, naturalNet, restingNet, resting, placed };
+}
+
 describe("modify", () => {
   it("walks a resting condor to a marketable price: same order id and orderRef, filled at the new limit", async () => {
-    const { sim, edge } = current.rig;
-    const natural = spyIronCondor(sim);
-    const naturalNet = placeParams(TRADE, natural, 0).limit_price as number; // the marketable credit
-    const resting = priced(natural, Math.round((naturalNet - 0.3) * 100) / 100); // asks 0.30 more credit
-    const placed = await edge.ok<{ order_id: number; limit_price: number }>("place", placeParams(TRADE, resting, risk(resting)));
+    const { sim, edge, naturalNet, resting, placed } = await placeResting();
     await until(() => sim.orders()[0]?.status === "Submitted", 3000, "the order to rest");
     expect(sim.executions()).toHaveLength(0);
 
@@ -51,11 +58,7 @@ describe("modify", () => {
   });
 
   it("refuses a modify that changes the size, names another orderRef, or whose legs do not carry the price", async () => {
-    const { sim, edge } = current.rig;
-    const natural = spyIronCondor(sim);
-    const naturalNet = placeParams(TRADE, natural, 0).limit_price as number;
-    const resting = priced(natural, Math.round((naturalNet - 0.3) * 100) / 100);
-    const placed = await edge.ok<{ order_id: number }>("place", placeParams(TRADE, resting, risk(resting)));
+    const { sim, edge, naturalNet, resting, placed } = await placeResting();
     await until(() => sim.orders()[0]?.status === "Submitted", 3000, "the order to rest");
     const base = { order_ref: TRADE, order_id: placed.order_id, symbol: "SPY", strategy: "iron condor", intent: "open" as const };
     // Another contract (the short put one strike higher) or another size is a new order, not a modify.
@@ -77,12 +80,7 @@ describe("modify", () => {
   });
 
   it("a modify TWS refuses leaves the order working at its old price: no Rejected status reaches the edge", async () => {
-    const { sim, edge } = current.rig;
-    const natural = spyIronCondor(sim);
-    const naturalNet = placeParams(TRADE, natural, 0).limit_price as number;
-    const restingNet = Math.round((naturalNet - 0.3) * 100) / 100;
-    const resting = priced(natural, restingNet);
-    const placed = await edge.ok<{ order_id: number }>("place", placeParams(TRADE, resting, risk(resting)));
+    const { sim, edge, restingNet, resting, placed } = await placeResting();
     await until(() => sim.orders()[0]?.status === "Submitted", 3000, "the order to rest");
     sim.fault.rejectNextOrder("modification not accepted");
     const walked = priced(resting, Math.round((restingNet + 0.05) * 100) / 100);
@@ -96,12 +94,7 @@ describe("modify", () => {
   });
 
   it("tells the edge the limit price TWS holds: each order status carries it, and a modify TWS took is published", async () => {
-    const { sim, edge } = current.rig;
-    const natural = spyIronCondor(sim);
-    const naturalNet = placeParams(TRADE, natural, 0).limit_price as number;
-    const restingNet = Math.round((naturalNet - 0.3) * 100) / 100;
-    const resting = priced(natural, restingNet);
-    const placed = await edge.ok<{ order_id: number }>("place", placeParams(TRADE, resting, risk(resting)));
+    const { edge, restingNet, resting, placed } = await placeResting();
     type Status = { order_id: number; status: string; limit_price?: number | null };
     const mine = () => edge.events<Status>("order_status").filter((s) => s.order_id === placed.order_id);
     await until(() => mine().some((s) => s.status === "Submitted"), 3000, "the order to rest");
