@@ -47,10 +47,7 @@ describe("expiration on the dashboard", () => {
     await t.stack.simControl("/clock", { advance_ms: close - 90 * 60_000 - (await simNow()) });
     await waitUntil("the expiry-day flag", async () => ((await t.mcp.tool<{ expiry_day?: unknown[] }>("get_safety_status", {})).structured.expiry_day ?? []).length > 0, 20_000, 300);
 
-    await page.goto(t.stack.dashboardUrl);
-    await page.getByLabel("Admin token").fill(t.secrets.ADMIN_TOKEN);
-    await page.getByRole("button", { name: "Log in" }).click();
-    await page.waitForSelector("body[data-loaded=true]");
+    await browser.login(t.stack.dashboardUrl, t.secrets.ADMIN_TOKEN);
     await page.locator("#actor").fill("browser-ops");
     await page.locator("#actor").dispatchEvent("change");
     const box = page.locator(`#trades-list details[data-trade-id="${tradeId}"]`);

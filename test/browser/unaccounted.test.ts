@@ -45,10 +45,7 @@ describe("unaccounted orders on the dashboard", () => {
     await t.stack.waitBridgeLinked(60_000);
     await waitUntil("both orders to be unaccounted", async () => (await Promise.all(ids.map(tradeOf))).every((x) => x.orders[0]?.unaccounted), 30_000);
 
-    await page.goto(t.stack.dashboardUrl);
-    await page.getByLabel("Admin token").fill(t.secrets.ADMIN_TOKEN);
-    await page.getByRole("button", { name: "Log in" }).click();
-    await page.waitForSelector("body[data-loaded=true]");
+    await browser.login(t.stack.dashboardUrl, t.secrets.ADMIN_TOKEN);
     await page.locator("#actor").fill("browser-ops");
     await page.locator("#actor").dispatchEvent("change");
     const [cancelId, fillId] = ids as [string, string];
