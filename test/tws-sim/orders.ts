@@ -143,19 +143,13 @@ export class Engine {
       const contracts = Math.abs(p.qty);
       const stock = this.market.stockContract(c.symbol);
       // An option with no deliverable here settles for cash at its intrinsic value (index style).
-      const cashValue = !stock && intrinsic >= 0.01 ? intrinsic : 0;
-      const leaving = this.accountExecution(c, p.qty > 0 ? "SLD" : "BOT", contracts, cashValue, now);
-      if (intrinsic < 0.01 || !stock) {
-        out.push({ conId: c.conId, symbol: c.symbol, quantity: p.qty, outcome: intrinsic < 0.01 ? "lapsed" : p.qty > 0 ? "exercised" : "assigned", underlyingPrice: price, execIds: [leaving.execId] });
+      if (intrinsic >= 0.01 && stock) {
+        out.push(this.exerciseOrAssign(c, stock, p.qty, now));
         continue;
       }
-      // Long call / short put take stock; long put / short call deliver it.
-      const buys = (c.right === "C") === p.qty > 0;
-      const delivered = this.accountExecution(stock, buys ? "BOT" : "SLD", contracts * c.multiplier, c.strike, now);
-      out.push({
-        conId: c.conId, symbol: c.symbol, quantity: p.qty, outcome: p.qty > 0 ? "exercised" : "assigned", underlyingPrice: price,
-        stockShares: (buys ? 1 : -1) * contracts * c.multiplier, strike: c.strike, execIds: [leaving.execId, delivered.execId],
-      });
+      const cashValue = intrinsic >= 0.01 ? intrinsic : 0;
+      const leaving = this.accountExecution(c, p.qty > 0 ? "SLD" : "BOT", contracts, cashValue, now);
+      out.push({ conId: c.conId, symbol: c.symbol, quantity: p.qty, outcome: intrinsic < 0.01 ? "lapsed" : p.qty > 0 ? "exercised" : "assigned", underlyingPrice: price, execIds: [leaving.execId] });
     }
     if (out.length > 0) this.events.portfolioChanged();
     return out;
@@ -173,15 +167,23 @@ export class Engine {
     if (!Number.isInteger(n) || n < 1 || n > Math.abs(p.qty)) throw new Error(`contracts must be a whole number from 1 to ${Math.abs(p.qty)}`);
     const stock = this.market.stockContract(c.symbol);
     if (!stock) throw new Error(`no deliverable stock for ${c.symbol}`);
-    const now = this.now();
-    const leaving = this.accountExecution(c, p.qty > 0 ? "SLD" : "BOT", n, 0, now);
-    const buys = (c.right === "C") === p.qty > 0;
-    const delivered = this.accountExecution(stock, buys ? "BOT" : "SLD", n * c.multiplier, c.strike, now);
+    const settled = this.exerciseOrAssign(c, stock, p.qty > 0 ? n : -n, this.now());
     this.events.portfolioChanged();
-    const signed = p.qty > 0 ? n : -n;
+    return settled;
+  }
+
+  /**
+   * `signed` contracts of an option exercised (long) or assigned (short): the option leaves at no
+   * price, then the stock at the strike — long call / short put take stock, long put / short call deliver it.
+   */
+  private exerciseOrAssign(c: SimContract, stock: SimContract, signed: number, now: number): SimExpiry {
+    const contracts = Math.abs(signed);
+    const leaving = this.accountExecution(c, signed > 0 ? "SLD" : "BOT", contracts, 0, now);
+    const buys = (c.right === "C") === signed > 0;
+    const delivered = this.accountExecution(stock, buys ? "BOT" : "SLD", contracts * c.multiplier, c.strike, now);
     return {
-      conId, symbol: c.symbol, quantity: signed, outcome: signed > 0 ? "exercised" : "assigned", underlyingPrice: this.market.getPrice(c.symbol),
-      stockShares: (buys ? 1 : -1) * n * c.multiplier, strike: c.strike, execIds: [leaving.execId, delivered.execId],
+      conId: c.conId, symbol: c.symbol, quantity: signed, outcome: signed > 0 ? "exercised" : "assigned", underlyingPrice: this.market.getPrice(c.symbol),
+      stockShares: (buys ? 1 : -1) * contracts * c.multiplier, strike: c.strike, execIds: [leaving.execId, delivered.execId],
     };
   }
 
