@@ -6,6 +6,7 @@ import { formatPct, formatUsd } from "../shared/money";
 import { tradingDay } from "../shared/trade-id";
 import type { DeskContext } from "./desk-context";
 import { setKv } from "./kv";
+import { storedPositions } from "./ledger";
 import { accountSnapshot, breaker, dailyPnl, highWaterMark, lossStreak, setBreaker, type BreakerName } from "./safety-state";
 
 function trip(ctx: DeskContext, name: BreakerName, reason: string, now: Date): void {
@@ -56,8 +57,7 @@ export function resetBreaker(ctx: DeskContext, name: BreakerName, by: string, re
   const details: Record<string, unknown> = { breaker: name, reason, by, was_tripped: record.tripped, trip_reason: record.reason };
   if (name === "assignment") {
     // The person has looked at the stock an assignment left; it stays on get_positions with its risk.
-    details.short_stock = ctx.sql.exec<{ position_json: string }>("SELECT position_json FROM positions").toArray()
-      .map((r) => JSON.parse(r.position_json) as { symbol: string; sec_type: string; quantity: number })
+    details.short_stock = storedPositions(ctx.sql)
       .filter((p) => p.sec_type === "STK" && p.quantity < 0).map((p) => ({ symbol: p.symbol, quantity: p.quantity }));
   } else if (name === "drawdown") {
     const netLiq = accountSnapshot(sql)?.summary.net_liquidation ?? null;

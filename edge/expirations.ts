@@ -13,7 +13,7 @@ import { legOutcomes } from "./settlements";
 import { heldLegs } from "./held-legs";
 import type { DeskContext } from "./desk-context";
 import { getKv, setKv } from "./kv";
-import { getOrderByRef, closeRef, legsOf, listTrades } from "./ledger";
+import { getOrderByRef, closeRef, legsOf, listTrades, storedPositions } from "./ledger";
 import { breaker, setBreaker } from "./safety-state";
 
 /** How long after an expiry settlement stock in its underlying is taken for an assignment's. */
@@ -33,10 +33,6 @@ export function expiryClosed(expiry: string, at: Date): boolean {
   return date > expiry || (date === expiry && time >= "160000");
 }
 
-function positions(ctx: DeskContext): Position[] {
-  return ctx.sql.exec<{ position_json: string }>("SELECT position_json FROM positions").toArray().map((r) => JSON.parse(r.position_json) as Position);
-}
-
 const holds = (held: readonly Position[], c: OptionContract): boolean =>
   held.some((p) => p.sec_type === "OPT" && p.quantity !== 0 && p.symbol === c.symbol && p.expiry === c.expiry && p.strike === c.strike && p.right === c.right);
 
@@ -52,7 +48,7 @@ const holds = (held: readonly Position[], c: OptionContract): boolean =>
  */
 export function settleExpirations(ctx: DeskContext, executionsFresh = false): void {
   const at = brokerNow(ctx);
-  const held = positions(ctx);
+  const held = storedPositions(ctx.sql);
   for (const trade of listTrades(ctx.sql, { state: "open", limit: 1000 })) {
     const legs = legsOf(trade);
     const options = legs.filter((leg) => leg.contract.sec_type !== "STK").map((leg) => leg.contract as OptionContract);
@@ -117,7 +113,7 @@ function askForSettlements(ctx: DeskContext, tradeId: string, options: readonly 
  * exercise's): alert once per position size, and trip the assignment breaker for a short one —
  * a short stock position has no bounded loss, and only a person may decide what to do with it.
  */
-export function checkAssignedStock(ctx: DeskContext, held: readonly Position[] = positions(ctx)): void {
+export function checkAssignedStock(ctx: DeskContext, held: readonly Position[] = storedPositions(ctx.sql)): void {
   const settled = getKv<Record<string, string>>(ctx.sql, "expiry_settled", {});
   const alerted = getKv<Record<string, number>>(ctx.sql, "assignment_alerted", {});
   // Assignments post by the next trading day; a week covers a long weekend and a late bridge.

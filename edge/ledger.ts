@@ -5,7 +5,7 @@ import { roundCents } from "../shared/money";
 import { exposureGroup } from "../shared/underlying";
 import type { Leg } from "../shared/order";
 import type { Execution } from "../shared/protocol";
-import type { OrderStatusName } from "../shared/tools";
+import type { OrderStatusName, Position } from "../shared/tools";
 import { getKv, setKv } from "./kv";
 
 /** Trade states. Active ones hold their reserved risk and count toward concentration. */
@@ -334,4 +334,9 @@ export function recentFingerprints(sql: SqlStorage, nowMs: number, exceptTradeId
 /** Gives back an order's rate slot: the bridge refused it on the market before anything was sent. */
 export function forgetOrderTime(sql: SqlStorage, tradeId: string): void {
   sql.exec("DELETE FROM order_times WHERE trade_id = ?", tradeId);
+}
+
+/** The positions TWS last reported (the bridge's position events, replaced at reconciliation), by conId. */
+export function storedPositions(sql: SqlStorage): Position[] {
+  return sql.exec<{ position_json: string }>("SELECT position_json FROM positions ORDER BY con_id").toArray().map((r) => JSON.parse(r.position_json) as Position);
 }

@@ -9,7 +9,7 @@ import type { Leg } from "../shared/order";
 import type { Position } from "../shared/tools";
 import { updateTrade } from "./bridge-events";
 import type { DeskContext } from "./desk-context";
-import { getOrderByRef, getTrade, insertFill, legSharesFilled, legsOf, setTradeState, upsertOrder, type OrderRow } from "./ledger";
+import { getOrderByRef, getTrade, insertFill, legSharesFilled, legsOf, setTradeState, storedPositions, upsertOrder, type OrderRow } from "./ledger";
 
 export type OrderEnd = "Filled" | "Cancelled" | "Expired" | "Rejected" | "Inactive";
 const FINAL = new Set(["Filled", "Cancelled", "Rejected", "Inactive"]);
@@ -63,7 +63,7 @@ const sameContract = (leg: Leg, p: Position): boolean =>
 export function holdsAnyLeg(ctx: DeskContext, tradeId: string): boolean {
   const trade = getTrade(ctx.sql, tradeId);
   if (!trade) return false;
-  const positions = ctx.sql.exec<{ position_json: string }>("SELECT position_json FROM positions").toArray().map((r) => JSON.parse(r.position_json) as Position);
+  const positions = storedPositions(ctx.sql);
   return legsOf(trade).some((leg) => positions.some((p) => p.quantity !== 0 && sameContract(leg, p)));
 }
 

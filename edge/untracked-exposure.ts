@@ -25,7 +25,7 @@ import { OPTION_MULTIPLIER } from "../shared/limits";
 import { roundCents } from "../shared/money";
 import type { Position } from "../shared/tools";
 import { exposureGroup } from "../shared/underlying";
-import { heldByActiveTrades } from "./ledger";
+import { heldByActiveTrades, storedPositions } from "./ledger";
 import { underlyingPrice } from "./underlying-prices";
 
 /** Dollars of exposure of `quantity` (signed, the position's sign) of a position; `underlying` is the underlying's last known price. */
@@ -42,10 +42,6 @@ export function positionExposure(p: Position, quantity: number, underlying: numb
   }
   const marketValue = p.market_value !== null && p.quantity !== 0 ? Math.abs(p.market_value) * (qty / Math.abs(p.quantity)) : 0;
   return Math.max(marketValue, qty * costPerUnit);
-}
-
-function storedPositions(sql: SqlStorage): Position[] {
-  return sql.exec<{ position_json: string }>("SELECT position_json FROM positions").toArray().map((r) => JSON.parse(r.position_json) as Position);
 }
 
 /** Exposure per underlying group of the positions (or their parts) that no active trade holds. */

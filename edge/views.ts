@@ -4,7 +4,7 @@ import { LIMITS, DAILY_LOSS_LIMIT, MAX_ACCOUNT_DATA_AGE_MS, MAX_CONCENTRATION, M
 import { roundCents } from "../shared/money";
 import type { Position } from "../shared/tools";
 import type { DeskContext } from "./desk-context";
-import { fillsOfTrade, legsOf, listTrades, ordersOfTrade, type TradeRow } from "./ledger";
+import { fillsOfTrade, legsOf, listTrades, ordersOfTrade, storedPositions, type TradeRow } from "./ledger";
 import { linkViolations } from "./order-desk";
 import { confirmEveryOrder } from "./approval-links";
 import { accountDataAgeMs, accountSnapshot, BREAKERS, breakerNow, buildAccountState, emergencyStop, limitUsage, shadowMode, twsHealth } from "./safety-state";
@@ -117,10 +117,7 @@ export function safetyStatusView(ctx: DeskContext) {
 }
 
 export function positionsView(sql: SqlStorage, symbol?: string): Position[] {
-  return sql
-    .exec<{ position_json: string }>("SELECT position_json FROM positions ORDER BY con_id")
-    .toArray()
-    .map((r) => JSON.parse(r.position_json) as Position)
+  return storedPositions(sql)
     .filter((p) => !symbol || p.symbol === symbol)
     .map((p) => ({ ...p, ...positionRisk(p) }));
 }
