@@ -5,7 +5,7 @@
 // The boundary is made to pass by moving the stored instants a day back; end to end, the edge's
 // test clock moves instead (TEST_CLOCK, test/e2e/expiration.e2e.test.ts).
 import { describe, expect, it } from "vitest";
-import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, waitFor } from "./harness";
+import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, reconciled, waitFor } from "./harness";
 
 const yesterdayOf = (day: string): string => new Date(Date.parse(`${day}T12:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
 
@@ -13,7 +13,7 @@ describe("the day's roll", () => {
   it("daily loss resets, DAY orders end, loss streak and drawdown stand", async () => {
     const edge = new Edge();
     const first = await FakeBridge.connect(edge, { account: 100_000 });
-    await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+    await reconciled(edge, 1);
     // A losing trade (a $128 loss), then a resting DAY order.
     const losing = (await edge.call("place_order", condorOrder({}, 100))).structuredContent;
     const legs = ironCondor("AAPL", 100);

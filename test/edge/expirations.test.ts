@@ -5,7 +5,7 @@
 // get_positions; a short one trips the assignment breaker (openings refused) until a person resets it.
 import { describe, expect, it } from "vitest";
 import type { Leg } from "../../shared/order";
-import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, optionOf, settlement, waitFor } from "./harness";
+import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, optionOf, reconciled, settlement, waitFor } from "./harness";
 
 const position = (symbol: string, conId: number, quantity: number, extra: Record<string, unknown> = {}) => ({
   account: "sim", symbol, sec_type: "STK", expiry: null, strike: null, right: null, con_id: conId, quantity, avg_cost: 105, current_price: 106,
@@ -32,7 +32,7 @@ describe("expiration", () => {
   it("closes an expired trade TWS no longer holds with its P&L; assignment stock is alerted, and short stock trips a breaker until reset", async () => {
     const edge = new Edge();
     const bridge = await FakeBridge.connect(edge);
-    await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+    await reconciled(edge, 1);
     const legs = ironCondor("AAPL", 100);
     const expiry = legs[0]!.contract.sec_type === "STK" ? "" : legs[0]!.contract.expiry;
     const placed = (await edge.call("place_order", condorOrder({}, 100))).structuredContent;
@@ -87,7 +87,7 @@ describe("expiration", () => {
   it("long stock left by an exercise is alerted with its worst case, and trips nothing", async () => {
     const edge = new Edge();
     const bridge = await FakeBridge.connect(edge);
-    await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+    await reconciled(edge, 1);
     const legs = ironCondor("AAPL", 100);
     const placed = (await edge.call("place_order", condorOrder({}, 100))).structuredContent;
     await fillOrder(bridge, placed.trade_id, placed.order_id, legs, false, [1.0, 0.5, 1.0, 0.5]);
@@ -111,7 +111,7 @@ describe("expiration", () => {
     it("books the short call's assignment and the other legs' lapse on the trade, pairs the delivered stock, keeps it out of the P&L", async () => {
       const edge = new Edge();
       const bridge = await FakeBridge.connect(edge);
-      await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+      await reconciled(edge, 1);
       const { legs, tradeId } = await openCondor(edge, bridge);
       const expiry = optionOf(legs[0]!).expiry;
       await bridge.event("tws_clock", clock(daysPast(expiry)));
@@ -149,7 +149,7 @@ describe("expiration", () => {
     it("pairs a delivery that arrives before its option, and asks the bridge for reports it missed", async () => {
       const edge = new Edge();
       const bridge = await FakeBridge.connect(edge);
-      await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+      await reconciled(edge, 1);
       const { legs, tradeId } = await openCondor(edge, bridge);
       const expiry = optionOf(legs[0]!).expiry;
       await bridge.event("tws_clock", clock(daysPast(expiry)));
@@ -176,7 +176,7 @@ describe("expiration", () => {
     it("a contract two trades hold is not attributed to either; each shows its end", async () => {
       const edge = new Edge();
       const bridge = await FakeBridge.connect(edge, { account: 1_000_000 });
-      await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+      await reconciled(edge, 1);
       const first = await openCondor(edge, bridge);
       // A call vertical sharing the condor's short call.
       const vertical = ironCondor("AAPL", 100).slice(2);
@@ -200,7 +200,7 @@ describe("expiration", () => {
     it("an early assignment before the expiry day is flagged, its stock alerted, and the trade stays open", async () => {
       const edge = new Edge();
       const bridge = await FakeBridge.connect(edge);
-      await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+      await reconciled(edge, 1);
       const { legs, tradeId } = await openCondor(edge, bridge);
       const call = optionOf(legs[2]!);
       const now = new Date().toISOString();
@@ -232,7 +232,7 @@ describe("expiration", () => {
     it("a trade whose every leg TWS settled early is closed at once, and close_position says nothing is held", async () => {
       const edge = new Edge();
       const bridge = await FakeBridge.connect(edge);
-      await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+      await reconciled(edge, 1);
       // A put credit spread; AAPL falls below both strikes: the short put is assigned early and the
       // long put exercised against it (100 shares bought at 95, sold at 90).
       const [shortPut, longPut] = ironCondor("AAPL", 100).slice(0, 2) as [Leg, Leg];
@@ -262,7 +262,7 @@ describe("expiration", () => {
     it("a cash settlement reported after the trade closed at expiry corrects its P&L, today's P&L and the loss streak", async () => {
       const edge = new Edge();
       const bridge = await FakeBridge.connect(edge);
-      await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+      await reconciled(edge, 1);
       const { legs, tradeId } = await openCondor(edge, bridge);
       const expiry = optionOf(legs[0]!).expiry;
       await bridge.event("tws_clock", clock(daysPast(expiry)));
@@ -285,7 +285,7 @@ describe("expiration", () => {
     it("an execution no order made that is no option's end stays a foreign fill", async () => {
       const edge = new Edge();
       const bridge = await FakeBridge.connect(edge);
-      await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+      await reconciled(edge, 1);
       await openCondor(edge, bridge);
       // Stock at a price no leg's strike is, and a hand-placed option trade (it has a permId).
       await bridge.event("execution", settlement({ symbol: "AAPL" }, "BOT", 100, 101.37, new Date().toISOString(), "odd-stock"));

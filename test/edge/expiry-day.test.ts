@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { netLimitPrice } from "../../shared/combo-price";
 import { tradingDay } from "../../shared/trade-id";
 import type { Leg } from "../../shared/order";
-import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, waitFor } from "./harness";
+import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, reconciled } from "./harness";
 
 const today = tradingDay(new Date());
 
@@ -19,7 +19,7 @@ describe("expiry day", () => {
   it("flags short legs expiring today with pin risk and the time left; close_position stays available under the stop and a breaker", async () => {
     const edge = new Edge();
     const bridge = await FakeBridge.connect(edge);
-    await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+    await reconciled(edge, 1);
     quoting(bridge, 104.6);
     const expiring = (await edge.call("place_order", { ...condorOrder({}, 100), legs: ironCondor("AAPL", 100, 1, today) })).structuredContent;
     expect(expiring.success, JSON.stringify(expiring)).toBe(true);

@@ -2,13 +2,13 @@
 // bridge: whatever the bridge reports, a close is never sized above what the trade opened.
 import { describe, expect, it } from "vitest";
 import type { Leg } from "../../shared/order";
-import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, optionOf, placeTwoLots, settlement, waitFor } from "./harness";
+import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, optionOf, placeTwoLots, reconciled, settlement, waitFor } from "./harness";
 
 describe("what a trade holds, against odd bridge reports", () => {
   it("a settlement execution with a negative share count does not make a leg hold more than it opened", async () => {
     const edge = new Edge();
     const bridge = await FakeBridge.connect(edge);
-    await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+    await reconciled(edge, 1);
     const legs = ironCondor("AAPL", 100);
     const placed = (await edge.call("place_order", condorOrder({}, 100))).structuredContent;
     await fillOrder(bridge, placed.trade_id, placed.order_id, legs, false, [1.0, 0.5, 1.0, 0.5]);
@@ -27,7 +27,7 @@ describe("modify_order of a partly filled close", () => {
   it("sends the close order's own size (IBKR's totalQuantity), not what is left after its fills", async () => {
     const edge = new Edge();
     const bridge = await FakeBridge.connect(edge);
-    await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+    await reconciled(edge, 1);
     const { legs, placed } = await placeTwoLots(edge);
     await fillOrder(bridge, placed.trade_id, placed.order_id, legs, false, [2.0, 0.5, 2.0, 0.5]);
     await bridge.orderStatus(placed.trade_id, placed.order_id, "Filled", 2, 0, 1);
@@ -54,7 +54,7 @@ describe("a close that ended part filled, its executions still on their way", ()
   it("the next close is sized by TWS's filled count where an execution lags it (the bridge sends an execution only with its commission)", async () => {
     const edge = new Edge();
     const bridge = await FakeBridge.connect(edge);
-    await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+    await reconciled(edge, 1);
     const { legs, placed } = await placeTwoLots(edge);
     await fillOrder(bridge, placed.trade_id, placed.order_id, legs, false, [2.0, 0.5, 2.0, 0.5]);
     await bridge.orderStatus(placed.trade_id, placed.order_id, "Filled", 2, 0, 1);
@@ -79,7 +79,7 @@ describe("an assignment larger than the trade's leg (a position placed by hand i
   it("the trade stays closing until its close's executions cover the legs it still holds, and its P&L counts them all", async () => {
     const edge = new Edge();
     const bridge = await FakeBridge.connect(edge);
-    await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+    await reconciled(edge, 1);
     const legs = ironCondor("AAPL", 100);
     const placed = (await edge.call("place_order", condorOrder({}, 100))).structuredContent;
     await fillOrder(bridge, placed.trade_id, placed.order_id, legs, false, [1.0, 0.5, 1.0, 0.5]);
@@ -110,7 +110,7 @@ describe("the next close after a part-filled close of a ratio trade whose short 
   it("takes off what the last close filled in that close's own units (a single leg's are contracts)", async () => {
     const edge = new Edge();
     const bridge = await FakeBridge.connect(edge);
-    await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+    await reconciled(edge, 1);
     const expiry = optionOf(ironCondor("AAPL", 100)[0]!).expiry;
     const put = (action: Leg["action"], quantity: number, strike: number, price: number): Leg => ({ action, quantity, price, contract: { symbol: "AAPL", expiry, strike, right: "P" } });
     // A put backspread: sell one 100 put, buy two 98 puts (one combo unit, ratio 1:2).

@@ -2,13 +2,13 @@
 // bridge: a trade whose legs its close already bought back is no holder of their contracts.
 import { describe, expect, it } from "vitest";
 import type { Leg } from "../../shared/order";
-import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, optionOf, settlement, waitFor } from "./harness";
+import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, optionOf, reconciled, settlement } from "./harness";
 
 describe("attributing an early assignment", () => {
   it("skips a trade closed by its close's executions though TWS's last status for that close said Cancelled", async () => {
     const edge = new Edge();
     const bridge = await FakeBridge.connect(edge, { account: 1_000_000 });
-    await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+    await reconciled(edge, 1);
     const legs = ironCondor("AAPL", 100);
     const first = (await edge.call("place_order", condorOrder({}, 100))).structuredContent;
     await fillOrder(bridge, first.trade_id, first.order_id, legs, false, [1.0, 0.5, 1.0, 0.5]);

@@ -4,7 +4,7 @@
 // vars, so these fail too if wrangler.toml ever sets TEST_CLOCK.
 import { evictDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { bookLosingCondor, Edge, FakeBridge, limitsUsed, waitFor } from "./harness";
+import { bookLosingCondor, Edge, FakeBridge, limitsUsed, reconciled } from "./harness";
 
 const DAY_MS = 86_400_000;
 const asAdmin = (path: string, body: unknown) =>
@@ -26,7 +26,7 @@ describe("the test clock, absent", () => {
   it("a shift found in storage is ignored: today's loss stays today's", async () => {
     const edge = new Edge();
     const bridge = await FakeBridge.connect(edge);
-    await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+    await reconciled(edge, 1);
     await bookLosingCondor(edge, bridge);
     expect((await limitsUsed(edge)).daily_loss).toBe(128);
     bridge.close();

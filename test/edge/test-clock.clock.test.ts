@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { AccountDO } from "../../edge/account-do";
 import type { DeskContext } from "../../edge/desk-context";
 import { brokerNow } from "../../edge/expirations";
-import { bookLosingCondor, Edge, FakeBridge, limitsUsed, waitFor } from "./harness";
+import { bookLosingCondor, Edge, FakeBridge, limitsUsed, reconciled } from "./harness";
 
 const DAY_MS = 86_400_000;
 const MAX_MS = 400 * DAY_MS;
@@ -68,7 +68,7 @@ describe("the movable test clock", () => {
   it("turns the New York day: today's realized loss is yesterday's; the loss streak stands; kept across a restart; audited", async () => {
     const edge = new Edge();
     const bridge = await FakeBridge.connect(edge);
-    await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+    await reconciled(edge, 1);
     const losing = await bookLosingCondor(edge, bridge);
     expect(await limitsUsed(edge)).toMatchObject({ daily_loss: 128, consecutive_losses: 1 });
 

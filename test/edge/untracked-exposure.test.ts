@@ -5,7 +5,7 @@
 // Every case here was allowed (or showed the larger room) before the positions were counted.
 import { describe, expect, it } from "vitest";
 import type { Leg } from "../../shared/order";
-import { condorOrder, Edge, FakeBridge, fillOrder, futureExpiry, ironCondor, limitsUsed, waitFor } from "./harness";
+import { condorOrder, Edge, FakeBridge, fillOrder, futureExpiry, ironCondor, limitsUsed, reconciled, waitFor } from "./harness";
 
 const checksOf = (r: { structuredContent?: any }) => (r.structuredContent?.violations ?? []).map((v: any) => v.check);
 const EXPIRY = futureExpiry(20);
@@ -33,7 +33,7 @@ const order = (symbol: string, legs: Leg[], maxRisk: number, capital = maxRisk) 
 async function fresh(netLiq: number) {
   const edge = new Edge();
   const bridge = await FakeBridge.connect(edge, { account: netLiq });
-  await waitFor(async () => (await edge.audit("reconciled")).length > 0, "reconciliation");
+  await reconciled(edge, 1);
   return { edge, bridge };
 }
 const room = async (edge: Edge) => (await edge.call("get_safety_status", {})).structuredContent.remaining_risk_budget.concentration_room_by_symbol;
