@@ -10,7 +10,8 @@
 //   2025-2027): the holidays, and early closes "at 1:00 p.m. (1:15 p.m. for eligible options)" on the
 //   day before Independence Day, the day after Thanksgiving and Christmas Eve.
 // - Cboe: broad-based index options (SPX, XSP, NDX, RUT, VIX, ...) trade until 4:15 p.m., 15 minutes
-//   after equity options' 4:00 p.m. close; on early-close days 1:15 p.m.
+//   after equity options' 4:00 p.m. close; on early-close days 1:15 p.m. Expiring PM-settled series
+//   stop at 4:00 p.m. on their last day (3:00 p.m. Chicago), like equity options.
 // - Unscheduled closures declared by the exchange are listed by date in SPECIAL_CLOSURES.
 // The test test/shared/market-calendar.test.ts holds these rules against NYSE's published dates.
 import { exposureGroup } from "./underlying";
@@ -224,9 +225,16 @@ export function dayOrderDead(placedAt: Date | number, now: Date | number, produc
 /**
  * When an option that expires on `expiry` (YYYY-MM-DD) stops trading: the close of that date's
  * session, or — an expiry date the exchange does not trade (Good Friday) — of the trading date
- * before it, as OCC moves such expirations.
+ * before it, as OCC moves such expirations. On their last day PM-settled index options stop at the
+ * regular close too (Cboe: expiring SPXW, NDX, RUT series at 3:00 p.m. Chicago time, while the
+ * series that do not expire that day trade on to 3:15), so both products end at 16:00 (13:00 on an
+ * early close). AM-settled monthlies (SPX on the third Friday) stop the day before; not modelled.
  */
-export function expiryClose(expiry: string, product: Product = "equity"): number {
-  const date = isTradingDate(expiry) ? expiry : previousTradingDate(expiry);
-  return sessionOn(date, product)!.close;
+export function expiryClose(expiry: string, _product: Product = "equity"): number {
+  return sessionOn(lastTradingDate(expiry), "equity")!.close;
+}
+
+/** The trading date an option expiring on `expiry` last trades: the expiry, or the trading date before a closed one. */
+export function lastTradingDate(expiry: string): string {
+  return isTradingDate(expiry) ? expiry : previousTradingDate(expiry);
 }

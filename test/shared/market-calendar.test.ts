@@ -113,6 +113,14 @@ describe("the exchange calendar", () => {
     expect(expiryClose("2026-11-20")).toBe(ny("2026-11-20", "16:00", 5));
   });
 
+  it("stops expiring PM-settled index options at the equity close, not at 16:15 (Cboe: expiring SPXW/NDX/RUT stop at 3:00 p.m. Chicago)", () => {
+    // The series that do not expire that day keep trading to 16:15; the expiring ones stop at 16:00.
+    expect(sessionOn("2026-11-20", "index")!.close).toBe(ny("2026-11-20", "16:15", 5));
+    expect(expiryClose("2026-11-20", "index")).toBe(ny("2026-11-20", "16:00", 5));
+    expect(expiryClose("2026-11-27", "index")).toBe(ny("2026-11-27", "13:00", 5));
+    expect(expiryClose("2026-04-03", "index")).toBe(ny("2026-04-02", "16:00", 4));
+  });
+
   it("law: the order session is the first session that has not closed, on a trading date", () => {
     const from = Date.UTC(2022, 0, 1), to = Date.UTC(2027, 11, 20);
     fc.assert(
