@@ -2,10 +2,13 @@
 // edge tests (workerd via @cloudflare/vitest-plugin) join as their own project.
 import { defineConfig } from "vitest/config";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { testStart } from "./test/support/clock-pin.js";
 // The public half of the tests' fixed bridge key (test/support/bridge-test-key.ts), written out:
 // importing it here would make the config load TypeScript without extensions.
 const TEST_BRIDGE_PUBLIC_KEY = "NV_ejCHOVAgLdx28o76Rbt3DwIJntr7M0Ms6RoPqx-k";
 const EDGE_BINDINGS = { MCP_TOKEN: "test-mcp-token", BRIDGE_TOKEN: "test-bridge-token", BRIDGE_PUBLIC_KEY: TEST_BRIDGE_PUBLIC_KEY, ADMIN_TOKEN: "test-admin-token", ALLOWED_SYMBOLS: "AAPL,MSFT,SPY,QQQ,IWM,SPX,SPXW,XSP,MRUT,XND" };
+/** The test clock file that must run without TEST_CLOCK (production's case). */
+const CLOCK_ABSENT = "test/edge/test-clock-absent.test.ts";
 
 export default defineConfig({
   test: {
@@ -26,14 +29,15 @@ export default defineConfig({
         },
       },
       {
-        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" }, miniflare: { bindings: EDGE_BINDINGS } })],
-        test: { name: "edge", include: ["test/edge/**/*.test.ts"], exclude: ["test/edge/**/*.clock.test.ts"], testTimeout: 20_000, hookTimeout: 20_000 },
+        // Every Durable Object starts its clock at the pinned instant (edge/test-clock.ts), not
+        // the machine's, and the harness computes dates from it (test/edge/harness.ts).
+        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" }, miniflare: { bindings: { ...EDGE_BINDINGS, TEST_CLOCK: `movable:${testStart()}` } } })],
+        test: { name: "edge", include: ["test/edge/**/*.test.ts"], exclude: [CLOCK_ABSENT], testTimeout: 20_000, hookTimeout: 20_000 },
       },
       {
-        // The same edge with the test-only movable clock (edge/test-clock.ts): bindings are per
-        // project, so the files that move it run in their own workerd.
-        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" }, miniflare: { bindings: { ...EDGE_BINDINGS, TEST_CLOCK: "movable" } } })],
-        test: { name: "edge-clock", include: ["test/edge/**/*.clock.test.ts"], testTimeout: 20_000, hookTimeout: 20_000 },
+        // Without TEST_CLOCK, as in production: bindings are per project, so this file runs in its own workerd.
+        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" }, miniflare: { bindings: EDGE_BINDINGS } })],
+        test: { name: "edge-no-clock", include: [CLOCK_ABSENT], testTimeout: 20_000, hookTimeout: 20_000 },
       },
       {
         // Real processes (wrangler dev, bridge, simulator) on loopback and a real Chromium: one

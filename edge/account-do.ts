@@ -25,7 +25,7 @@ import { hasPendingModifies } from "./pending-modify";
 import { redact, redactJsonRequest, secretsOf } from "./redact";
 import { emergencyStopFrame, twsHealth, truthy, type Settings } from "./safety-state";
 import { COLUMN_MIGRATIONS, SCHEMA } from "./schema";
-import { advanceTestClock, storedTestClockShift, TEST_CLOCK_ROUTE, testClockMovable } from "./test-clock";
+import { advanceTestClock, startTestClock, TEST_CLOCK_ROUTE, testClockSetting } from "./test-clock";
 
 export interface Env {
   ACCOUNT: DurableObjectNamespace<AccountDO>;
@@ -47,7 +47,7 @@ export interface Env {
   PUBLIC_ORIGIN?: string;
   /** Comma-separated extra browser origins allowed on /mcp (edge/origin-guard.ts). */
   ALLOWED_ORIGINS?: string;
-  /** Tests only: exactly "movable" lets POST /api/test/clock move the desk's clock (edge/test-clock.ts). */
+  /** Tests only: "movable" or "movable:<ISO instant>" starts the desk's clock there and lets POST /api/test/clock move it (edge/test-clock.ts). */
   TEST_CLOCK?: string;
 }
 
@@ -62,13 +62,14 @@ export class AccountDO extends DurableObject<Env> {
   /** MCP over HTTP: stateless, or in-memory sessions for clients that can confirm orders (lost on eviction). */
   private readonly mcp: McpHttp;
   private readonly secrets: string[];
-  /** Tests only (TEST_CLOCK=movable): how far ctx.now() runs ahead of the machine's clock. */
+  /** Tests only (TEST_CLOCK): how far ctx.now() runs from the machine's clock. */
   private readonly movableClock: boolean;
   private clockShiftMs = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.movableClock = testClockMovable(env);
+    const clock = testClockSetting(env);
+    this.movableClock = clock.movable;
     ctx.blockConcurrencyWhile(async () => {
       for (const stmt of SCHEMA) ctx.storage.sql.exec(stmt);
       for (const stmt of COLUMN_MIGRATIONS) {
@@ -78,8 +79,8 @@ export class AccountDO extends DurableObject<Env> {
           if (!/duplicate column/i.test((error as Error).message)) throw error;
         }
       }
-      // Without the test var a stored shift is never read: production runs on the machine's clock.
-      if (this.movableClock) this.clockShiftMs = storedTestClockShift(ctx.storage.sql);
+      // Without the test var nothing stored is read: production runs on the machine's clock.
+      if (clock.movable) this.clockShiftMs = startTestClock(ctx.storage.sql, clock);
     });
     this.link = new BridgeLink(ctx);
     this.secrets = secretsOf(env);
@@ -143,7 +144,7 @@ export class AccountDO extends DurableObject<Env> {
     // Admin bodies are scrubbed of the tokens where they enter (reasons, names).
     if (url.pathname.startsWith("/api/")) {
       const scrubbed = await redactJsonRequest(request, this.secrets);
-      // Without TEST_CLOCK=movable this falls to handleAdmin's answer to an unknown route.
+      // Without TEST_CLOCK this falls to handleAdmin's answer to an unknown route.
       if (this.movableClock && url.pathname === TEST_CLOCK_ROUTE && request.method === "POST") {
         return advanceTestClock(this.desk, scrubbed, (shiftMs) => (this.clockShiftMs = shiftMs));
       }

@@ -75,7 +75,7 @@ export function applyOrderStatus(ctx: DeskContext, data: Omit<EventData<"order_s
   upsertOrder(ctx.sql, {
     ...order, order_id: data.order_id, perm_id: data.perm_id, tws_session: data.tws_session ?? null, status: data.status, filled: data.filled, remaining: data.remaining,
     avg_fill_price: data.avg_fill_price, why_held: data.why_held ?? null, reason: data.reason ?? null,
-  });
+  }, ctx.now());
   if (changed)
     ctx.audit("bridge", action, {
       trade_id: order.trade_id, order_ref: order.order_ref, order_id: data.order_id, status: data.status, previous_status: order.status,

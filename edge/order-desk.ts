@@ -323,9 +323,9 @@ export async function sendOpen(ctx: DeskContext, trade: TradeRow, analysis: Risk
     const existing = getOrderByRef(ctx.sql, trade.trade_id);
     // Status events may have overtaken the answer; never move an order's status backwards.
     const status = existing && existing.status !== "PendingSubmit" && existing.status !== "Unknown" ? existing.status : result.status;
-    upsertOrder(ctx.sql, { ...(existing ?? {}), order_ref: trade.trade_id, trade_id: trade.trade_id, intent: "open", order_id: result.order_id, perm_id: result.perm_id, tws_session: result.tws_session ?? null, status });
+    upsertOrder(ctx.sql, { ...(existing ?? {}), order_ref: trade.trade_id, trade_id: trade.trade_id, intent: "open", order_id: result.order_id, perm_id: result.perm_id, tws_session: result.tws_session ?? null, status }, ctx.now());
     const current = getTrade(ctx.sql, trade.trade_id)!;
-    if (current.state === "submitting" || current.state === "unknown") setTradeState(ctx.sql, trade.trade_id, "working");
+    if (current.state === "submitting" || current.state === "unknown") setTradeState(ctx.sql, trade.trade_id, "working", ctx.now());
     ctx.audit("bridge", "order_sent", { trade_id: trade.trade_id, order_id: result.order_id, perm_id: result.perm_id, status, limit_price: result.limit_price });
     return {
       output: {
@@ -340,8 +340,8 @@ export async function sendOpen(ctx: DeskContext, trade: TradeRow, analysis: Risk
     const e = error instanceof BridgeError ? error : new BridgeError("internal", (error as Error).message);
     if (!(error instanceof BridgeError) || mayHaveReachedTws(e)) {
       // It may have reached TWS: keep the risk reserved and let reconciliation settle it.
-      upsertOrder(ctx.sql, { order_ref: trade.trade_id, trade_id: trade.trade_id, intent: "open", status: "Unknown", reason: e.message });
-      if (getTrade(ctx.sql, trade.trade_id)?.state === "submitting") setTradeState(ctx.sql, trade.trade_id, "unknown");
+      upsertOrder(ctx.sql, { order_ref: trade.trade_id, trade_id: trade.trade_id, intent: "open", status: "Unknown", reason: e.message }, ctx.now());
+      if (getTrade(ctx.sql, trade.trade_id)?.state === "submitting") setTradeState(ctx.sql, trade.trade_id, "unknown", ctx.now());
       ctx.audit("edge", "order_unconfirmed", { trade_id: trade.trade_id, code: e.code, message: e.message });
       return {
         output: {
@@ -352,10 +352,10 @@ export async function sendOpen(ctx: DeskContext, trade: TradeRow, analysis: Risk
       };
     }
     const violations = e.violations.length ? e.violations : [{ check: e.code, message: e.message }];
-    upsertOrder(ctx.sql, { order_ref: trade.trade_id, trade_id: trade.trade_id, intent: "open", status: "Rejected", reason: e.message });
+    upsertOrder(ctx.sql, { order_ref: trade.trade_id, trade_id: trade.trade_id, intent: "open", status: "Rejected", reason: e.message }, ctx.now());
     // Rejected: its reserved risk no longer counts. Refused on the market (the checks the edge
     // left to the bridge), nothing was sent, so its rate slot is given back too.
-    setTradeState(ctx.sql, trade.trade_id, "rejected");
+    setTradeState(ctx.sql, trade.trade_id, "rejected", ctx.now());
     const onMarket = e.code === "second_key_refused" && violations.some((v) => MARKET_CHECKS.has(v.check));
     if (onMarket) forgetOrderTime(ctx.sql, trade.trade_id);
     ctx.audit("bridge", "order_rejected", { trade_id: trade.trade_id, code: e.code, message: e.message, violations, released_risk: trade.reserved_risk, ...(onMarket ? { rate_slot_released: true } : {}) });
@@ -487,7 +487,7 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
     const result = await ctx.link.request("close", { trade_id: trade.trade_id, close_trade_id: ref, legs: closeLegs, symbol: trade.symbol, ...(input.limit_price !== undefined ? { limit_price: input.limit_price } : {}) });
     const existing = getOrderByRef(ctx.sql, ref);
     const status = existing && existing.status !== "PendingSubmit" && existing.status !== "Unknown" ? existing.status : result.status;
-    upsertOrder(ctx.sql, { ...(existing ?? {}), order_ref: ref, trade_id: trade.trade_id, intent: "close", order_id: result.order_id, perm_id: result.perm_id, tws_session: result.tws_session ?? null, status });
+    upsertOrder(ctx.sql, { ...(existing ?? {}), order_ref: ref, trade_id: trade.trade_id, intent: "close", order_id: result.order_id, perm_id: result.perm_id, tws_session: result.tws_session ?? null, status }, ctx.now());
     ctx.audit("bridge", "close_sent", { trade_id: trade.trade_id, order_id: result.order_id, status, limit_price: result.limit_price });
     // IBKR's price (a single leg's own, positive) in the ledger's sign, as modify_order reads it.
     setCloseLimit(ctx.sql, ref, ledgerLimit(closeLegs, "close", result.limit_price));
@@ -495,12 +495,12 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
   } catch (error) {
     const e = error instanceof BridgeError ? error : new BridgeError("internal", (error as Error).message);
     if (!(error instanceof BridgeError) || mayHaveReachedTws(e)) {
-      upsertOrder(ctx.sql, { order_ref: ref, trade_id: trade.trade_id, intent: "close", status: "Unknown", reason: e.message });
+      upsertOrder(ctx.sql, { order_ref: ref, trade_id: trade.trade_id, intent: "close", status: "Unknown", reason: e.message }, ctx.now());
       ctx.audit("edge", "close_unconfirmed", { trade_id: trade.trade_id, code: e.code, message: e.message });
       answer = { output: { success: false, trade_id: trade.trade_id, close_order_id: null, status: "Unknown", message: `${e.message}. The close may have reached TWS; reconciliation settles it. Do not resend`, violations: [] }, isError: true };
     } else {
-      upsertOrder(ctx.sql, { order_ref: ref, trade_id: trade.trade_id, intent: "close", status: "Rejected", reason: e.message });
-      if (getTrade(ctx.sql, trade.trade_id)?.state === "closing") setTradeState(ctx.sql, trade.trade_id, "open");
+      upsertOrder(ctx.sql, { order_ref: ref, trade_id: trade.trade_id, intent: "close", status: "Rejected", reason: e.message }, ctx.now());
+      if (getTrade(ctx.sql, trade.trade_id)?.state === "closing") setTradeState(ctx.sql, trade.trade_id, "open", ctx.now());
       ctx.audit("bridge", "close_rejected", { trade_id: trade.trade_id, code: e.code, message: e.message });
       answer = { output: { success: false, trade_id: trade.trade_id, close_order_id: null, status: "Rejected", message: `Close rejected: ${e.message}`, violations: e.violations.length ? e.violations : [{ check: e.code, message: e.message }] }, isError: true };
     }
@@ -555,7 +555,7 @@ export async function cancelOrder(ctx: DeskContext, input: { order_id?: number |
   const trade = tradeId ? getTrade(ctx.sql, tradeId) : null;
   if (!trade && !order) return { ok: false as const, message: `No order ${input.order_id ?? input.trade_id} in this account's ledger` };
   if (trade?.state === "pending_approval") {
-    setTradeState(ctx.sql, trade.trade_id, "cancelled");
+    setTradeState(ctx.sql, trade.trade_id, "cancelled", ctx.now());
     ctx.audit(actor, "approval_cancelled", { trade_id: trade.trade_id });
     return { ok: true as const, trade_id: trade.trade_id, order_id: null, status: "Cancelled" as const, message: "The order was waiting for approval and is withdrawn; its reserved risk is released" };
   }
@@ -579,7 +579,7 @@ export function expireApprovals(ctx: DeskContext): void {
   const nowIso = ctx.now().toISOString();
   for (const t of listTrades(ctx.sql, { state: "pending_approval", limit: 1000 })) {
     if (t.expires_at && t.expires_at <= nowIso) {
-      setTradeState(ctx.sql, t.trade_id, "expired");
+      setTradeState(ctx.sql, t.trade_id, "expired", ctx.now());
       ctx.audit("system", "approval_expired", { trade_id: t.trade_id, expires_at: t.expires_at, released_risk: t.reserved_risk });
     }
   }
@@ -591,7 +591,7 @@ export async function decideApproval(ctx: DeskContext, tradeId: string, decision
   if (!trade) return { status: 404, body: { error: `No trade ${tradeId}` } };
   if (trade.state !== "pending_approval") return { status: 409, body: { error: `Trade ${tradeId} is ${trade.state}, not waiting for approval` } };
   if (decision === "reject") {
-    setTradeState(ctx.sql, tradeId, "rejected");
+    setTradeState(ctx.sql, tradeId, "rejected", ctx.now());
     ctx.audit("admin", "approval_rejected", { trade_id: tradeId, by, reason });
     return { status: 200, body: { trade_id: tradeId, state: "rejected" } };
   }

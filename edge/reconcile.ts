@@ -108,7 +108,7 @@ export async function reconcile(ctx: DeskContext): Promise<ReconcileReport | nul
     if (seenRefs.has(order.order_ref)) continue;
     const trade = getTrade(ctx.sql, order.trade_id);
     if (!trade || !["submitting", "unknown", "closing"].includes(trade.state)) continue;
-    upsertOrder(ctx.sql, { ...order, status: "Cancelled", reason: "not found at TWS after reconnect (never reached it)" });
+    upsertOrder(ctx.sql, { ...order, status: "Cancelled", reason: "not found at TWS after reconnect (never reached it)" }, ctx.now());
     ctx.audit("edge", "order_not_found", { trade_id: order.trade_id, order_ref: order.order_ref });
     updateTrade(ctx, order.trade_id);
     report.not_found.push(order.order_ref);

@@ -64,8 +64,8 @@ describe("confirm every order without elicitation", () => {
     const placed = await placeOrder(100);
     expect(placed).toMatchObject({ success: true, status: "awaiting_confirmation", order_id: null });
     expect(placed.confirmation_url).toMatch(/^https:\/\/edge\.test\/approve\/[A-Za-z0-9_-]{43}$/);
-    expect(Date.parse(placed.confirmation_expires_at) - Date.now()).toBeGreaterThan(9 * 60_000);
-    expect(Date.parse(placed.confirmation_expires_at) - Date.now()).toBeLessThanOrEqual(10 * 60_000);
+    expect(Date.parse(placed.confirmation_expires_at) - edge.now().getTime()).toBeGreaterThan(9 * 60_000);
+    expect(Date.parse(placed.confirmation_expires_at) - edge.now().getTime()).toBeLessThanOrEqual(10 * 60_000);
     expect(bridge.sent("place")).toHaveLength(0);
     expect(await tradeState(placed.trade_id)).toBe("pending_approval");
     // One waiting list: the dashboard shows it too.
@@ -127,7 +127,7 @@ describe("confirm every order without elicitation", () => {
 
   it("an expired link changes nothing and is audited; the trade expires", async () => {
     const placed = await placeOrder(160);
-    await edge.inside((sql) => sql.exec("UPDATE approval_links SET expires_ms = ? WHERE trade_id = ?", Date.now() - 1, placed.trade_id));
+    await edge.inside((sql) => sql.exec("UPDATE approval_links SET expires_ms = ? WHERE trade_id = ?", edge.now().getTime() - 1, placed.trade_id));
     const res = await open(placed.confirmation_url);
     expect(res.status).toBe(410);
     expect(await res.text()).toContain("expired");

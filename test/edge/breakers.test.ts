@@ -1,7 +1,7 @@
 // Circuit breakers trip themselves from the bridge's events and reset as specified: consecutive
 // losses and drawdown only by an admin with a reason, daily loss by itself on the next NY day.
 import { describe, expect, it } from "vitest";
-import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor } from "./harness";
+import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, testNow } from "./harness";
 
 const checksOf = (r: { structuredContent?: any }) => (r.structuredContent?.violations ?? []).map((v: any) => v.check);
 
@@ -146,7 +146,7 @@ describe("daily loss", () => {
     const bridge = await FakeBridge.connect(edge);
     await bridge.event("account", {
       account_id: "sim", net_liquidation: 99_000, total_cash: 99_000, buying_power: 99_000, available_funds: 99_000, excess_liquidity: 99_000,
-      maintenance_margin: 0, unrealized_pnl: -1_000, realized_pnl: 0, daily_pnl: -1_000, currency: "USD", as_of: new Date().toISOString(),
+      maintenance_margin: 0, unrealized_pnl: -1_000, realized_pnl: 0, daily_pnl: -1_000, currency: "USD", as_of: testNow().toISOString(),
     });
     const status = (await edge.call("get_safety_status")).structuredContent;
     expect(status.breakers.find((b: any) => b.name === "daily_loss").tripped).toBe(true);

@@ -5,9 +5,11 @@
 // The boundary is made to pass by moving the stored instants a day back; end to end, the edge's
 // test clock moves instead (TEST_CLOCK, test/e2e/expiration.e2e.test.ts).
 import { describe, expect, it } from "vitest";
+import { newYorkInstant, previousTradingDate } from "../../shared/market-calendar";
+import { tradingDay } from "../../shared/trade-id";
 import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, reconciled, waitFor } from "./harness";
 
-const yesterdayOf = (day: string): string => new Date(Date.parse(`${day}T12:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+const iso = (ms: number) => new Date(ms).toISOString();
 
 describe("the day's roll", () => {
   it("daily loss resets, DAY orders end, loss streak and drawdown stand", async () => {
@@ -30,18 +32,19 @@ describe("the day's roll", () => {
     expect(before.limits.find((l: any) => l.name === "consecutive_losses").used).toBe(1);
     first.close();
 
-    // Over the boundary while the bridge is away: every stored instant of the old day moves back a day.
-    const yesterday = yesterdayOf(new Date().toLocaleDateString("en-CA", { timeZone: "America/New_York" }));
+    // Over the boundary while the bridge is away: every stored instant of the old day moves back a
+    // trading day (by the edge's pinned clock: the trading day before the one it is in).
+    const yesterday = previousTradingDate(tradingDay(edge.now()));
     await edge.inside((sql) => {
       sql.exec("UPDATE daily_pnl SET trading_day = ?", yesterday);
-      sql.exec("UPDATE orders SET created_at = ?", `${yesterday}T15:00:00.000Z`);
+      sql.exec("UPDATE orders SET created_at = ?", iso(newYorkInstant(yesterday, 10, 0)));
       for (const key of ["breaker:daily_loss", "pnl"]) {
         const row = sql.exec<{ value_json: string }>("SELECT value_json FROM kv WHERE key = ?", key).one();
         sql.exec("UPDATE kv SET value_json = ? WHERE key = ?", JSON.stringify({ ...JSON.parse(row.value_json), trading_day: yesterday }), key);
       }
       const account = sql.exec<{ value_json: string }>("SELECT value_json FROM kv WHERE key = 'account'").one();
       const snapshot = JSON.parse(account.value_json);
-      snapshot.summary.as_of = `${yesterday}T20:00:00.000Z`;
+      snapshot.summary.as_of = iso(newYorkInstant(yesterday, 15, 0));
       sql.exec("UPDATE kv SET value_json = ? WHERE key = 'account'", JSON.stringify(snapshot));
     });
 

@@ -5,7 +5,7 @@
 // get_positions; a short one trips the assignment breaker (openings refused) until a person resets it.
 import { describe, expect, it } from "vitest";
 import type { Leg } from "../../shared/order";
-import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, optionOf, reconciled, settlement, waitFor } from "./harness";
+import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, optionOf, reconciled, settlement, testNow, waitFor } from "./harness";
 
 const position = (symbol: string, conId: number, quantity: number, extra: Record<string, unknown> = {}) => ({
   account: "sim", symbol, sec_type: "STK", expiry: null, strike: null, right: null, con_id: conId, quantity, avg_cost: 105, current_price: 106,
@@ -203,7 +203,7 @@ describe("expiration", () => {
       await reconciled(edge, 1);
       const { legs, tradeId } = await openCondor(edge, bridge);
       const call = optionOf(legs[2]!);
-      const now = new Date().toISOString();
+      const now = testNow().toISOString();
       await bridge.event("execution", settlement(call, "BOT", 1, 0, now, "early-call"));
       await bridge.event("execution", settlement({ symbol: "AAPL" }, "SLD", 100, call.strike, now, "early-stock"));
       await bridge.event("position", optionPosition(legs[2]!, 0));
@@ -241,7 +241,7 @@ describe("expiration", () => {
       await fillOrder(bridge, placed.trade_id, placed.order_id, [shortPut, longPut], false, [1.0, 0.5]);
       await bridge.event("position", optionPosition(shortPut, -1));
       await bridge.event("position", optionPosition(longPut, 1));
-      const now = new Date().toISOString();
+      const now = testNow().toISOString();
       await bridge.event("execution", settlement(optionOf(shortPut), "BOT", 1, 0, now, "early-95"));
       await bridge.event("execution", settlement({ symbol: "AAPL" }, "BOT", 100, 95, now, "early-95-stock"));
       await bridge.event("execution", settlement(optionOf(longPut), "SLD", 1, 0, now, "early-90"));
@@ -288,8 +288,8 @@ describe("expiration", () => {
       await reconciled(edge, 1);
       await openCondor(edge, bridge);
       // Stock at a price no leg's strike is, and a hand-placed option trade (it has a permId).
-      await bridge.event("execution", settlement({ symbol: "AAPL" }, "BOT", 100, 101.37, new Date().toISOString(), "odd-stock"));
-      await bridge.event("execution", { ...settlement(optionOf(ironCondor()[2]!), "BOT", 1, 0.4, new Date().toISOString(), "by-hand"), perm_id: 777 });
+      await bridge.event("execution", settlement({ symbol: "AAPL" }, "BOT", 100, 101.37, testNow().toISOString(), "odd-stock"));
+      await bridge.event("execution", { ...settlement(optionOf(ironCondor()[2]!), "BOT", 1, 0.4, testNow().toISOString(), "by-hand"), perm_id: 777 });
       expect((await details(edge, "foreign_fill")).map((d) => d.exec_id)).toEqual(["odd-stock", "by-hand"]);
       expect(await edge.audit("option_settlement")).toEqual([]);
       bridge.close();

@@ -4,11 +4,13 @@
 // stop and a tripped breaker.
 import { describe, expect, it } from "vitest";
 import { netLimitPrice } from "../../shared/combo-price";
+import { expiryClose } from "../../shared/market-calendar";
 import { tradingDay } from "../../shared/trade-id";
 import type { Leg } from "../../shared/order";
-import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, reconciled } from "./harness";
+import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, reconciled, testNow } from "./harness";
 
-const today = tradingDay(new Date());
+// The New York calendar date of the pinned clock (a trading day mid-session: see vitest.config.ts).
+const today = tradingDay(testNow());
 
 function quoting(bridge: FakeBridge, underlying: number | null): void {
   bridge.quoteMid = (legs: Leg[]) =>
@@ -32,7 +34,10 @@ describe("expiry day", () => {
     expect(flag).toMatchObject({ trade_id: expiring.trade_id, symbol: "AAPL", expiry: today, underlying_price: 104.6, near_money: true });
     expect(flag.short_strikes).toEqual([{ strike: 95, right: "P" }, { strike: 105, right: "C" }]);
     expect(flag.nearest_short_distance_pct).toBeCloseTo(0.38, 2);
-    expect(flag.minutes_left).toBeGreaterThanOrEqual(0);
+    // Minutes to today's close by the edge's pinned clock.
+    const left = (expiryClose(today) - edge.now().getTime()) / 60_000;
+    expect(flag.minutes_left).toBeGreaterThanOrEqual(Math.floor(left) - 1);
+    expect(flag.minutes_left).toBeLessThanOrEqual(Math.ceil(left));
     expect(flag.note).toMatch(/PIN RISK/);
 
     const listed = (await edge.call("list_trades", {})).structuredContent.trades;

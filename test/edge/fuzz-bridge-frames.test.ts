@@ -10,7 +10,7 @@ import { MAX_TRADE_RISK } from "../../shared/limits";
 import { Event, Ping, Pong, Response as BridgeResponse } from "../../shared/protocol";
 import { FUZZ_SEED, mutate, mutation } from "../shared/fuzz-mutations";
 import { signHello } from "../support/bridge-test-key";
-import { futureExpiry } from "./harness";
+import { futureExpiry, testNow } from "./harness";
 
 const ADMIN = { authorization: "Bearer test-admin-token" };
 const MCP = { authorization: "Bearer test-mcp-token", "content-type": "application/json", accept: "application/json, text/event-stream" };
@@ -128,7 +128,7 @@ async function stillServing(): Promise<void> {
 
 // ---- valid frames to mutate ---------------------------------------------------------------------
 
-const now = () => new Date().toISOString();
+const now = () => testNow().toISOString();
 const EVENT_DATA: Record<string, () => unknown> = {
   account: () => ({ account_id: "sim", net_liquidation: 100_000, total_cash: 100_000, buying_power: 400_000, available_funds: 100_000, excess_liquidity: 100_000, maintenance_margin: 0, unrealized_pnl: 0, realized_pnl: 0, daily_pnl: 0, currency: "USD", as_of: now() }),
   position: () => ({ account: "sim", symbol: "AAPL", sec_type: "OPT", expiry: futureExpiry(), strike: 100, right: "C", con_id: 4242, quantity: -1, avg_cost: 120, current_price: 1.1, market_value: -110, unrealized_pnl: 10, unrealized_pnl_pct: 8.3 }),

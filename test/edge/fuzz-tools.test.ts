@@ -6,7 +6,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { LIMITS, MAX_CONCENTRATION, MAX_TRADE_RISK } from "../../shared/limits";
 import { FUZZ_SEED, mutate, mutation } from "../shared/fuzz-mutations";
-import { condorOrder, Edge, FakeBridge, futureExpiry, ironCondor } from "./harness";
+import { tradingDay } from "../../shared/trade-id";
+import { condorOrder, Edge, FakeBridge, futureExpiry, ironCondor, testNow } from "./harness";
 
 const SEED = FUZZ_SEED;
 const ALLOWED = ["AAPL", "MSFT", "SPY", "QQQ", "IWM", "SPX", "SPXW", "XSP", "MRUT", "XND"]; // vitest.config.ts ALLOWED_SYMBOLS
@@ -56,8 +57,9 @@ function sendable(args: unknown): boolean {
   if (!num(args.capital_required) || args.capital_required < 0 || args.capital_required > MAX_CONCENTRATION * 100_000) return false;
   if (args.metadata !== undefined && (!isObj(args.metadata) || JSON.stringify(args.metadata).length > 4096)) return false;
   if (!Array.isArray(args.legs) || args.legs.length < 1 || args.legs.length > LIMITS.MAX_LEGS_PER_ORDER) return false;
-  const today = new Date().toISOString().slice(0, 10);
-  const horizon = new Date(Date.now() + 1_001 * 86_400_000).toISOString().slice(0, 10);
+  // The edge's today: the trading day of its pinned clock; expiries up to 1,000 days after it.
+  const today = tradingDay(testNow());
+  const horizon = new Date(Date.parse(`${today}T00:00:00Z`) + LIMITS.MAX_EXPIRY_DAYS_AHEAD * 86_400_000).toISOString().slice(0, 10);
   const seen = new Set<string>();
   for (const leg of args.legs) {
     if (!isObj(leg) || keysSeen(leg).some((k) => !["action", "contract", "quantity", "price"].includes(k))) return false;

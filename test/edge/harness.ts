@@ -1,10 +1,14 @@
 // Test harness for the edge inside workerd: an Edge talks to one account Durable Object (a fresh
 // one per test, by name) over real MCP JSON-RPC and admin requests, and a FakeBridge opens a real
 // WebSocket to it and speaks the bridge side of shared/protocol.ts (hello, events, responses).
-import { env, runInDurableObject } from "cloudflare:test";
+// The edge project pins every Durable Object's clock to one start instant (TEST_CLOCK, see
+// vitest.config.ts): dates and stamps here come from that clock, never from the machine's.
+import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { netLimitPrice } from "../../shared/combo-price";
+import { newYorkDate } from "../../shared/market-calendar";
 import type { Leg } from "../../shared/order";
 import type { AccountDO } from "../../edge/account-do";
+import type { DeskContext } from "../../edge/desk-context";
 import { marketCheckViolations } from "../../shared/checks";
 import type { Quote } from "../../shared/protocol";
 import { type Ed25519Jwk, signHello } from "../support/bridge-test-key";
@@ -12,8 +16,35 @@ import { type Ed25519Jwk, signHello } from "../support/bridge-test-key";
 export const ACCOUNT_ID = "sim";
 let counter = 0;
 
+/**
+ * The instant the project's Durable Objects start their clocks at (TEST_CLOCK=movable:<ISO>), or
+ * null in a project without the test clock (the machine's clock, as in production).
+ */
+export const PINNED_START_MS: number | null = (() => {
+  const value = (env as { TEST_CLOCK?: string }).TEST_CLOCK ?? "";
+  if (!value.startsWith("movable:")) return null;
+  const ms = Date.parse(value.slice("movable:".length));
+  if (!Number.isFinite(ms)) throw new Error(`TEST_CLOCK=${value} names no instant`);
+  return ms;
+})();
+let firstCallMs: number | null = null;
+
+/**
+ * The test clock as this file runs it: the pinned start plus the time since it was first read.
+ * An Edge's own clock (edge.now()) is closer to its Durable Object's; this one is for stamps that
+ * only need the right day (execution times, settlement times, expiries).
+ */
+export function testNow(): Date {
+  if (PINNED_START_MS === null) return new Date();
+  firstCallMs ??= Date.now();
+  return new Date(PINNED_START_MS + Date.now() - firstCallMs);
+}
+
+const DAY_MS = 86_400_000;
+
+/** The New York calendar date `days` after the pinned start (a weekday expiry 30 days out by default). */
 export function futureExpiry(days = 30): string {
-  return new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+  return newYorkDate(testNow().getTime() + days * DAY_MS);
 }
 
 /** Short iron condor, 5 points wide, 1.00 credit: worst-case loss $400, limit price -1.00. */
@@ -32,11 +63,36 @@ export interface ToolResult { isError?: boolean; structuredContent?: any; conten
 
 export class Edge {
   readonly name: string;
+  /** The machine's clock at this edge's first request: its Durable Object's clock starts then. */
+  private firstRequestMs: number | null = null;
+  /** The Durable Object's shift from the machine's clock, once a clock move told it. */
+  private knownShiftMs: number | null = null;
   constructor(name?: string) {
     this.name = name ?? `acct-${Date.now()}-${++counter}`;
   }
   stub() {
+    this.firstRequestMs ??= Date.now();
     return env.ACCOUNT.get(env.ACCOUNT.idFromName(this.name));
+  }
+  /** Reads the Durable Object's own shift from the machine's clock: from then on now() is exact. */
+  async syncClock(): Promise<void> {
+    this.knownShiftMs = await runInDurableObject(this.stub(), async (o: AccountDO) => (o as unknown as { desk: DeskContext }).desk.clockShiftMs());
+  }
+  /**
+   * This edge's clock: exact once synced (a bridge connected) or moved; before that, the pinned
+   * start plus the time since this edge's first request (its Durable Object started a few ms after
+   * it, so stamps from here are at most that much ahead of it); without the test clock, the machine's.
+   */
+  now(): Date {
+    if (this.knownShiftMs !== null) return new Date(Date.now() + this.knownShiftMs);
+    if (PINNED_START_MS === null) return new Date();
+    return new Date(PINNED_START_MS + Date.now() - (this.firstRequestMs ?? Date.now()));
+  }
+  /** Moves this edge's test clock forward (POST /api/test/clock); answers its new now. */
+  async moveClock(advanceMs: number): Promise<{ now: string; shift_ms: number }> {
+    const res = await this.admin("/api/test/clock", { advance_ms: advanceMs });
+    if (res.status !== 200) throw new Error(`moving the test clock: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body;
   }
   async rpc(method: string, params: unknown): Promise<any> {
     const res = await this.stub().fetch("https://edge.test/mcp", {
@@ -54,7 +110,10 @@ export class Edge {
   async admin(path: string, body?: unknown): Promise<{ status: number; body: any }> {
     const res = await this.stub().fetch(`https://edge.test${path}`, body === undefined ? {} : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
     const text = await res.text();
-    return { status: res.status, body: text && res.headers.get("content-type")?.includes("json") ? JSON.parse(text) : text };
+    const parsed = text && res.headers.get("content-type")?.includes("json") ? JSON.parse(text) : text;
+    // A clock move answers the Durable Object's exact shift: from then on now() is exact.
+    if (path === "/api/test/clock" && res.status === 200 && typeof parsed?.shift_ms === "number") this.knownShiftMs = parsed.shift_ms;
+    return { status: res.status, body: parsed };
   }
   async audit(action?: string): Promise<Array<{ seq: number; actor: string; action: string; details_json: string }>> {
     return (await this.admin(`/api/audit?limit=1000${action ? `&action=${action}` : ""}`)).body.rows;
@@ -63,6 +122,24 @@ export class Edge {
   inside<T>(fn: (sql: SqlStorage) => T): Promise<T> {
     return runInDurableObject(this.stub(), async (_o: AccountDO, state) => fn(state.storage.sql));
   }
+}
+
+/**
+ * An edge whose Durable Object's clock starts at `startMs` instead of the project's pin: the start
+ * is written where the clock keeps it, then the object restarts and reads it back (as after a
+ * restart). For instants before the pin, which the forward-only clock cannot reach.
+ */
+export async function edgeAt(startMs: number): Promise<Edge> {
+  if (PINNED_START_MS === null) throw new Error("edgeAt needs the test clock (TEST_CLOCK=movable:<ISO>)");
+  const edge = new Edge();
+  await edge.inside((sql) => {
+    const shift = startMs - Date.now();
+    sql.exec("INSERT OR REPLACE INTO kv (key, value_json) VALUES ('test_clock_start', ?)", JSON.stringify({ start: new Date(startMs).toISOString(), start_shift_ms: shift }));
+    sql.exec("INSERT OR REPLACE INTO kv (key, value_json) VALUES ('test_clock_shift_ms', ?)", JSON.stringify(shift));
+  });
+  await evictDurableObject(edge.stub());
+  await edge.syncClock();
+  return edge;
 }
 
 export async function waitFor<T>(probe: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 5_000): Promise<T> {
@@ -134,7 +211,7 @@ export class FakeBridge {
       const mid = this.quoteMid ? this.quoteMid(p.legs) : p.legs.length === 1 ? (p.legs[0].price ?? null) : netLimitPrice(p.legs);
       return {
         bid: mid === null ? null : mid - 0.05, ask: mid === null ? null : mid + 0.05, last: null, mid, data_type: mid === null ? "unavailable" : "live",
-        reason: mid === null ? "no market data subscription (354)" : null, as_of: new Date(Date.now() - this.quoteAgeMs).toISOString(),
+        reason: mid === null ? "no market data subscription (354)" : null, as_of: new Date(this.edge.now().getTime() - this.quoteAgeMs).toISOString(),
         underlying: this.underlyingOf ? this.underlyingOf(p.legs) : p.legs[0]?.contract?.symbol ?? null,
       };
     },
@@ -143,14 +220,15 @@ export class FakeBridge {
     place: async (p) => {
       if (p.intent === "open" && (p.collar || p.exposure_group)) {
         const quote = (await this.handlers.quote!({ legs: p.legs })) as Quote;
-        const violations = marketCheckViolations(p, quote);
+        // The bridge judges the quote's age by the clock it stamped it with (TWS's: here the edge's).
+        const violations = marketCheckViolations(p, quote, this.edge.now().getTime());
         if (violations.length) return { error: { code: "second_key_refused", message: `The bridge's second key refused the order: ${violations.map((v) => v.message).join("; ")}`, violations } };
       }
       return { order_id: this.nextOrderId++, perm_id: 9000 + this.nextOrderId, status: "Submitted", limit_price: ibkrLimit(p.legs, p.limit_price) };
     },
     close: (p) => ({ order_id: this.nextOrderId++, perm_id: 9000 + this.nextOrderId, status: "Submitted", limit_price: ibkrLimit(p.legs, p.limit_price) }),
     price_history: (p) => ({
-      symbol: p.symbol, bar_size: p.bar_size ?? "1 day", duration: "10 D", as_of: new Date().toISOString(),
+      symbol: p.symbol, bar_size: p.bar_size ?? "1 day", duration: "10 D", as_of: this.edge.now().toISOString(),
       bars: [{ time: "2026-11-30", open: 99, high: 101, low: 98, close: 100, volume: 1000 }],
     }),
     modify: (p) => ({ order_id: p.order_id, perm_id: 9000 + p.order_id, status: "Submitted", limit_price: ibkrLimit(p.legs, p.limit_price) }),
@@ -195,10 +273,12 @@ export class FakeBridge {
     this.ws.addEventListener("close", (e) => this.resolveClosed(e.code));
     const hello = {
       bridge_version: "test", bridge_id: this.bridgeId, account_id: ACCOUNT_ID, mode: "sim" as const,
-      tws: { state: tws, since: new Date().toISOString(), last_error: null, server_version: 193 }, last_seq: this.seq,
+      tws: { state: tws, since: this.edge.now().toISOString(), last_error: null, server_version: 193 }, last_seq: this.seq,
     };
     this.ws.send(JSON.stringify(await signHello(await this.challenge, hello, opts.key)));
     if (opts.waitWelcome !== false) await this.welcome;
+    // From here on this bridge's stamps are on the edge's own clock.
+    await this.edge.syncClock();
   }
 
   private async onMessage(frame: any): Promise<void> {
@@ -231,7 +311,7 @@ export class FakeBridge {
       if (position.quantity === 0) this.positionMirror.delete(position.con_id);
       else this.positionMirror.set(position.con_id, position);
     }
-    this.send({ v: 1, type: "event", seq, at: new Date().toISOString(), event, data });
+    this.send({ v: 1, type: "event", seq, at: this.edge.now().toISOString(), event, data });
     while (this.acked < seq) await new Promise<void>((r) => this.ackWaiters.push(r));
   }
 
@@ -239,7 +319,7 @@ export class FakeBridge {
     return this.event("account", {
       account_id: ACCOUNT_ID, net_liquidation: netLiquidation, total_cash: netLiquidation, buying_power: netLiquidation * 4,
       available_funds: netLiquidation, excess_liquidity: netLiquidation, maintenance_margin: 0, unrealized_pnl: 0, realized_pnl: 0,
-      daily_pnl: 0, currency: "USD", as_of: new Date(Date.now() - asOfAgeMs).toISOString(),
+      daily_pnl: 0, currency: "USD", as_of: new Date(this.edge.now().getTime() - asOfAgeMs).toISOString(),
     });
   }
 
@@ -248,7 +328,7 @@ export class FakeBridge {
   }
 
   execution(orderRef: string, orderId: number, leg: Leg, side: "BOT" | "SLD", price: number, execId = crypto.randomUUID(), commission = 1): Promise<void> {
-    return this.event("execution", execution(orderRef, orderId, leg, side, price, execId, commission));
+    return this.event("execution", execution(orderRef, orderId, leg, side, price, execId, commission, this.edge.now().toISOString()));
   }
 
   sent(op: string) {
@@ -264,12 +344,12 @@ export class FakeBridge {
   }
 }
 
-export function execution(orderRef: string, orderId: number, leg: Leg, side: "BOT" | "SLD", price: number, execId: string, commission = 1) {
+export function execution(orderRef: string, orderId: number, leg: Leg, side: "BOT" | "SLD", price: number, execId: string, commission = 1, time = testNow().toISOString()) {
   const c = leg.contract as { symbol: string; expiry?: string; strike?: number; right?: "C" | "P"; sec_type?: string };
   return {
     exec_id: execId, order_id: orderId, perm_id: null, order_ref: orderRef, con_id: 1000 + (c.strike ?? 0), symbol: c.symbol,
     sec_type: c.sec_type === "STK" ? "STK" : "OPT", expiry: c.expiry ?? null, strike: c.strike ?? null, right: c.right ?? null,
-    side, shares: leg.quantity, price, time: new Date().toISOString(), commission, realized_pnl: null,
+    side, shares: leg.quantity, price, time, commission, realized_pnl: null,
   };
 }
 
@@ -277,7 +357,7 @@ export function execution(orderRef: string, orderId: number, leg: Leg, side: "BO
 export const optionOf = (leg: Leg) => leg.contract as { symbol: string; expiry: string; strike: number; right: "C" | "P" };
 
 /** An execution no order made, as TWS reports an exercise, an assignment or a lapse (permId 0, no orderRef): an option's, or (no expiry) its stock's. */
-export function settlement(contract: { symbol: string; expiry?: string; strike?: number; right?: "C" | "P" }, side: "BOT" | "SLD", shares: number, price: number, time = new Date().toISOString(), execId: string = crypto.randomUUID()) {
+export function settlement(contract: { symbol: string; expiry?: string; strike?: number; right?: "C" | "P" }, side: "BOT" | "SLD", shares: number, price: number, time = testNow().toISOString(), execId: string = crypto.randomUUID()) {
   const option = contract.expiry !== undefined;
   return {
     exec_id: execId, order_id: 0, perm_id: 0, order_ref: null, con_id: option ? 2000 + contract.strike! * 10 : 265598, symbol: contract.symbol, sec_type: option ? "OPT" : "STK",
@@ -303,10 +383,10 @@ export async function fillOrder(bridge: FakeBridge, orderRef: string, orderId: n
 }
 
 /** A losing iron condor, opened and closed today through the fake bridge: a $128 realized loss. */
-export async function bookLosingCondor(edge: Edge, bridge: FakeBridge): Promise<string> {
-  const opened = (await edge.call("place_order", condorOrder({}, 100))).structuredContent;
+export async function bookLosingCondor(edge: Edge, bridge: FakeBridge, expiry = futureExpiry()): Promise<string> {
+  const legs = ironCondor("AAPL", 100, 1, expiry);
+  const opened = (await edge.call("place_order", condorOrder({ legs }, 100))).structuredContent;
   if (!opened?.trade_id) throw new Error(`the losing condor was not placed: ${JSON.stringify(opened)}`);
-  const legs = ironCondor("AAPL", 100);
   await fillOrder(bridge, opened.trade_id, opened.order_id, legs, false, [1.0, 0.5, 1.0, 0.5]);
   const closed = await edge.call("close_position", { trade_id: opened.trade_id });
   await fillOrder(bridge, `${opened.trade_id}_CLOSE`, closed.structuredContent.close_order_id, legs, true, [1.5, 0.4, 1.5, 0.4]);

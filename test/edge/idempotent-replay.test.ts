@@ -41,7 +41,7 @@ describe("idempotent replays report the trade's current state", () => {
 
     const expiringOrder = condorOrder({ idempotency_key: "shadow-replay-3" }, 130);
     const queued = await edge.call("place_order", expiringOrder);
-    await edge.inside((sql) => sql.exec("UPDATE trades SET expires_at = ? WHERE trade_id = ?", new Date(Date.now() - 1000).toISOString(), queued.structuredContent.trade_id));
+    await edge.inside((sql) => sql.exec("UPDATE trades SET expires_at = ? WHERE trade_id = ?", new Date(edge.now().getTime() - 1000).toISOString(), queued.structuredContent.trade_id));
     const expired = await edge.call("place_order", expiringOrder);
     expect(expired.structuredContent).toMatchObject({ success: false, status: "Cancelled", trade_id: queued.structuredContent.trade_id });
     expect(expired.structuredContent.message).toContain("expired");

@@ -6,6 +6,7 @@
 import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { WRITE_TOOLS } from "../../edge/mcp-scopes";
+import { Edge } from "./harness";
 
 const ORIGIN = "https://edge.test";
 const ADMIN = "test-admin-token";
@@ -163,7 +164,11 @@ describe("OAuth grant, scopes, refresh and revocation", () => {
     const mine = list.grants.find((x) => x.client_id === g.clientId)!;
     expect(mine).toMatchObject({ client_name: "Test Agent", scopes: ["read", "trade"], uses: 1 });
     expect(Date.parse(mine.granted_at)).toBeGreaterThan(Date.now() - 60_000);
-    expect(Date.parse(mine.last_used)).toBeGreaterThan(Date.now() - 60_000);
+    // Last use is the account object's clock (pinned in this project), granted_at the Worker's.
+    const account = new Edge("sim");
+    await account.syncClock();
+    expect(Date.parse(mine.last_used)).toBeGreaterThan(account.now().getTime() - 60_000);
+    expect(Date.parse(mine.last_used)).toBeLessThanOrEqual(account.now().getTime());
     // An OAuth token is not an admin credential (hono's bearerAuth answers 400 to its ':' characters).
     expect([400, 401]).toContain((await SELF.fetch(`${ORIGIN}/api/oauth/grants`, { headers: { authorization: `Bearer ${g.access}` } })).status);
     const noReason = await SELF.fetch(`${ORIGIN}/api/oauth/grants/${mine.grant_id}/revoke`, { method: "POST", headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" }, body: "{}" });

@@ -6,10 +6,12 @@
 // refused, for tools and for events.
 import { describe, expect, it } from "vitest";
 import { completedFor } from "../../edge/order-ends";
-import { condorOrder, Edge, FakeBridge, ironCondor, reconciled } from "./harness";
+import { newYorkInstant, previousTradingDate } from "../../shared/market-calendar";
+import { tradingDay } from "../../shared/trade-id";
+import { condorOrder, Edge, FakeBridge, ironCondor, reconciled, testNow } from "./harness";
 
 const trades = async (edge: Edge) => Object.fromEntries((await edge.call("list_trades", {})).structuredContent.trades.map((t: any) => [t.trade_id, t]));
-const health = (session: string) => ({ state: "connected", since: new Date().toISOString(), last_error: null, server_version: 193, session });
+const health = (session: string) => ({ state: "connected", since: testNow().toISOString(), last_error: null, server_version: 193, session });
 
 describe("orders that ended while nobody watched", () => {
   it("settles what TWS lists as finished, keeps what it cannot account for reserved and unaccounted until an admin settles it", async () => {
@@ -23,7 +25,7 @@ describe("orders that ended while nobody watched", () => {
 
     const second = new FakeBridge(edge);
     second.handlers.completed_orders = () => [
-      { perm_id: 9101, order_ref: a.trade_id, status: "Cancelled", filled: 0, completed_time: new Date().toISOString(), completed_status: "Cancelled by API" },
+      { perm_id: 9101, order_ref: a.trade_id, status: "Cancelled", filled: 0, completed_time: edge.now().toISOString(), completed_status: "Cancelled by API" },
       // Someone else's order under the same ref but another permId is not ours.
       { perm_id: 7777, order_ref: b.trade_id, status: "Filled", filled: 1, completed_time: null, completed_status: "Filled" },
     ];
@@ -72,8 +74,8 @@ describe("orders that ended while nobody watched", () => {
     const a = (await edge.call("place_order", condorOrder({}, 100))).structuredContent;
     const b = (await edge.call("place_order", condorOrder({}, 130))).structuredContent;
     first.close();
-    // Both were placed two days ago (New York), and TWS no longer lists either.
-    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000).toISOString();
+    // Both were placed two trading days ago (New York, by the edge's pinned clock), and TWS no longer lists either.
+    const twoDaysAgo = new Date(newYorkInstant(previousTradingDate(previousTradingDate(tradingDay(edge.now()))), 11, 0)).toISOString();
     await edge.inside((sql) => sql.exec("UPDATE orders SET created_at = ?", twoDaysAgo));
     const second = new FakeBridge(edge);
     // TWS holds a leg of b: b may have filled unseen (yesterday's executions are gone), so it is not settled blind.

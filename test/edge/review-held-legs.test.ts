@@ -2,7 +2,7 @@
 // bridge: whatever the bridge reports, a close is never sized above what the trade opened.
 import { describe, expect, it } from "vitest";
 import type { Leg } from "../../shared/order";
-import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, optionOf, placeTwoLots, reconciled, settlement, waitFor } from "./harness";
+import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, optionOf, placeTwoLots, reconciled, settlement, testNow, waitFor } from "./harness";
 
 describe("what a trade holds, against odd bridge reports", () => {
   it("a settlement execution with a negative share count does not make a leg hold more than it opened", async () => {
@@ -13,7 +13,7 @@ describe("what a trade holds, against odd bridge reports", () => {
     const placed = (await edge.call("place_order", condorOrder({}, 100))).structuredContent;
     await fillOrder(bridge, placed.trade_id, placed.order_id, legs, false, [1.0, 0.5, 1.0, 0.5]);
     // The shares schema is a bare number: -1 gets through and is booked on the short call's trade.
-    await bridge.event("execution", settlement(optionOf(legs[2]!), "BOT", -1, 0, new Date().toISOString(), "negative-shares"));
+    await bridge.event("execution", settlement(optionOf(legs[2]!), "BOT", -1, 0, testNow().toISOString(), "negative-shares"));
     const closed = await edge.call("close_position", { trade_id: placed.trade_id });
     expect(closed.structuredContent.success, JSON.stringify(closed.structuredContent)).toBe(true);
     const sent = bridge.sent("close").at(-1)!.params.legs as Leg[];
@@ -84,7 +84,7 @@ describe("an assignment larger than the trade's leg (a position placed by hand i
     const placed = (await edge.call("place_order", condorOrder({}, 100))).structuredContent;
     await fillOrder(bridge, placed.trade_id, placed.order_id, legs, false, [1.0, 0.5, 1.0, 0.5]);
     // TWS assigns 3 of the short put's contract early: this trade's one and two sold by hand.
-    await bridge.event("execution", settlement(optionOf(legs[0]!), "BOT", 3, 0, new Date().toISOString(), "assigned-3"));
+    await bridge.event("execution", settlement(optionOf(legs[0]!), "BOT", 3, 0, testNow().toISOString(), "assigned-3"));
     const [row] = (await edge.audit("option_settlement")).map((r) => JSON.parse(r.details_json));
     expect(row).toMatchObject({ trade_id: placed.trade_id });
     const closed = await edge.call("close_position", { trade_id: placed.trade_id });
@@ -119,7 +119,7 @@ describe("the next close after a part-filled close of a ratio trade whose short 
     expect(placed.success, JSON.stringify(placed)).toBe(true);
     await fillOrder(bridge, placed.trade_id, placed.order_id, legs, false, [2.0, 0.8]);
     // The short put is assigned early: two long 98 puts are left.
-    await bridge.event("execution", settlement(optionOf(legs[0]!), "BOT", 1, 0, new Date().toISOString(), "assigned-100p"));
+    await bridge.event("execution", settlement(optionOf(legs[0]!), "BOT", 1, 0, testNow().toISOString(), "assigned-100p"));
     const first = await edge.call("close_position", { trade_id: placed.trade_id });
     expect(first.structuredContent.success, JSON.stringify(first.structuredContent)).toBe(true);
     expect((bridge.sent("close").at(-1)!.params.legs as Leg[]).map((l) => [l.contract.sec_type === "STK" ? 0 : (l.contract as any).strike, l.quantity])).toEqual([[98, 2]]);

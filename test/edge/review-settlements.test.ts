@@ -2,7 +2,7 @@
 // bridge: a trade whose legs its close already bought back is no holder of their contracts.
 import { describe, expect, it } from "vitest";
 import type { Leg } from "../../shared/order";
-import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, optionOf, reconciled, settlement } from "./harness";
+import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, optionOf, reconciled, settlement, testNow } from "./harness";
 
 describe("attributing an early assignment", () => {
   it("skips a trade closed by its close's executions though TWS's last status for that close said Cancelled", async () => {
@@ -25,7 +25,7 @@ describe("attributing an early assignment", () => {
     const placed = (await edge.call("place_order", { symbol: "AAPL", strategy: "put credit spread", legs: spread, max_risk: 450, capital_required: 450 })).structuredContent;
     expect(placed.trade_id, JSON.stringify(placed)).toBeTruthy();
     await fillOrder(bridge, placed.trade_id, placed.order_id, spread, false, [1.0, 0.5]);
-    await bridge.event("execution", settlement(optionOf(legs[0]!), "BOT", 1, 0, new Date().toISOString(), "assigned-95p"));
+    await bridge.event("execution", settlement(optionOf(legs[0]!), "BOT", 1, 0, testNow().toISOString(), "assigned-95p"));
     const [row] = (await edge.audit("option_settlement")).map((r) => JSON.parse(r.details_json));
     expect(row).toMatchObject({ trade_id: placed.trade_id });
     // So its close leaves the assigned put out (buying it back would open a long put).

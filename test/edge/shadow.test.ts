@@ -55,7 +55,7 @@ describe("shadow mode", () => {
   it("an unanswered approval expires and releases its risk", async () => {
     const { edge } = await shadowEdge();
     const placed = await edge.call("place_order", condorOrder());
-    await edge.inside((sql) => sql.exec("UPDATE trades SET expires_at = ?", new Date(Date.now() - 1000).toISOString()));
+    await edge.inside((sql) => sql.exec("UPDATE trades SET expires_at = ?", new Date(edge.now().getTime() - 1000).toISOString()));
     const trades = (await edge.call("list_trades", {})).structuredContent.trades;
     expect(trades[0]).toMatchObject({ trade_id: placed.structuredContent.trade_id, state: "expired" });
     expect(await edge.audit("approval_expired")).toHaveLength(1);

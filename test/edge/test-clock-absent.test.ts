@@ -1,7 +1,7 @@
-// Without TEST_CLOCK=movable (production, and every other edge test) the test clock does not
-// exist: POST /api/test/clock is answered exactly like an unknown admin route, and a shift found in
-// storage is never read — the desk keeps the machine's clock. This project runs with wrangler.toml's
-// vars, so these fail too if wrangler.toml ever sets TEST_CLOCK.
+// Without TEST_CLOCK (production; this file runs in its own project, edge-no-clock) the test clock
+// does not exist: POST /api/test/clock is answered exactly like an unknown admin route, and a start
+// or shift found in storage is never read — the desk keeps the machine's clock. This project runs
+// with wrangler.toml's vars, so these fail too if wrangler.toml ever sets TEST_CLOCK.
 import { evictDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { bookLosingCondor, Edge, FakeBridge, limitsUsed, reconciled } from "./harness";
@@ -30,7 +30,10 @@ describe("the test clock, absent", () => {
     await bookLosingCondor(edge, bridge);
     expect((await limitsUsed(edge)).daily_loss).toBe(128);
     bridge.close();
-    await edge.inside((sql) => sql.exec("INSERT INTO kv (key, value_json) VALUES ('test_clock_shift_ms', ?)", JSON.stringify(2 * DAY_MS)));
+    await edge.inside((sql) => {
+      sql.exec("INSERT INTO kv (key, value_json) VALUES ('test_clock_shift_ms', ?)", JSON.stringify(2 * DAY_MS));
+      sql.exec("INSERT INTO kv (key, value_json) VALUES ('test_clock_start', ?)", JSON.stringify({ start: new Date(Date.now() + 2 * DAY_MS).toISOString(), start_shift_ms: 2 * DAY_MS }));
+    });
     // A fresh instance reads its state from storage in the constructor.
     await evictDurableObject(edge.stub());
     expect((await limitsUsed(edge)).daily_loss).toBe(128);

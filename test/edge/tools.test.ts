@@ -1,7 +1,7 @@
 // Every MCP tool through real JSON-RPC requests to the account's Durable Object, with a fake
 // bridge on a real WebSocket feeding account data and answering requests.
 import { describe, expect, it } from "vitest";
-import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, waitFor } from "./harness";
+import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, reconciled, waitFor } from "./harness";
 
 describe("MCP tools", () => {
   it("lists every tool with schemas and annotations, and the resources", async () => {
@@ -42,6 +42,8 @@ describe("MCP tools", () => {
   it("answers the read tools from the bridge's snapshots", async () => {
     const edge = new Edge();
     const bridge = await FakeBridge.connect(edge, { account: 50_000 });
+    // After the connect's reconciliation: its position snapshot replaces what streamed before it.
+    await reconciled(edge, 1);
     await bridge.event("position", {
       account: "sim", symbol: "AAPL", sec_type: "OPT", expiry: "2030-01-18", strike: 100, right: "C", con_id: 42, quantity: -1,
       avg_cost: 120, current_price: 1.1, market_value: -110, unrealized_pnl: 10, unrealized_pnl_pct: 8.3,

@@ -5,7 +5,7 @@
 // Every case here was allowed (or showed the larger room) before the positions were counted.
 import { describe, expect, it } from "vitest";
 import type { Leg } from "../../shared/order";
-import { condorOrder, Edge, FakeBridge, fillOrder, futureExpiry, ironCondor, limitsUsed, reconciled, waitFor } from "./harness";
+import { condorOrder, Edge, FakeBridge, fillOrder, futureExpiry, ironCondor, limitsUsed, reconciled, testNow, waitFor } from "./harness";
 
 const checksOf = (r: { structuredContent?: any }) => (r.structuredContent?.violations ?? []).map((v: any) => v.check);
 const EXPIRY = futureExpiry(20);
@@ -128,7 +128,7 @@ describe("positions no trade accounts for count toward concentration", () => {
 
     // The short 95 put is assigned early, as TWS reports it: the option leaves at no price, 100 shares come in at the strike.
     const settlement = (con: { con_id: number; symbol: string; sec_type: string; expiry: string | null; strike: number | null; right: "C" | "P" | null }, side: "BOT" | "SLD", shares: number, price: number, id: string) => ({
-      exec_id: id, order_id: 0, perm_id: 0, order_ref: null, ...con, side, shares, price, time: new Date().toISOString(), commission: 0, realized_pnl: null,
+      exec_id: id, order_id: 0, perm_id: 0, order_ref: null, ...con, side, shares, price, time: testNow().toISOString(), commission: 0, realized_pnl: null,
     });
     await bridge.event("execution", settlement({ con_id: 1095, symbol: "AAPL", sec_type: "OPT", expiry: EXPIRY, strike: 95, right: "P" }, "BOT", 1, 0, "assigned-put"));
     await bridge.event("execution", settlement({ con_id: 265598, symbol: "AAPL", sec_type: "STK", expiry: null, strike: null, right: null }, "BOT", 100, 95, "delivered-stock"));
