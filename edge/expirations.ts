@@ -1,10 +1,12 @@
-// Options expire: once the broker's day has passed a trade's expiry close (16:00 New York) and TWS
+// Options expire: once the broker's clock has passed a trade's expiry close (the exchange calendar's,
+// shared/market-calendar.ts: 16:00 New York, 13:00 on an early close) and TWS
 // no longer holds any of its option legs (they lapsed, or were exercised or assigned — OCC
 // auto-exercises at $0.01 in the money), the trade is closed with its realized P&L: the legs leave
 // at no price, as IBKR books them, so the P&L is the premium flows of its fills. Stock that TWS
 // then holds in the underlying is an assignment's: it is alerted, carries its own risk on
 // get_positions, and a short stock position trips a breaker until a person resets it.
-import { newYorkParts, tradingDay } from "../shared/trade-id";
+import { expiryClose, productOf } from "../shared/market-calendar";
+import { calendarDay } from "../shared/trade-id";
 import type { OptionContract } from "../shared/order";
 import type { Position } from "../shared/tools";
 import { checkBreakers } from "./breakers";
@@ -27,10 +29,13 @@ export function brokerNow(ctx: DeskContext): Date {
   return clock && Number.isFinite(clock.skew_ms) ? new Date(now.getTime() - ctx.clockShiftMs() + clock.skew_ms) : now;
 }
 
-/** Whether an expiry day (YYYY-MM-DD) has closed (16:00 New York) by `at`. */
-export function expiryClosed(expiry: string, at: Date): boolean {
-  const { date, time } = newYorkParts(at);
-  return date > expiry || (date === expiry && time >= "160000");
+/**
+ * Whether an option expiring on `expiry` (YYYY-MM-DD) has stopped trading by `at`: its last
+ * session's close by the exchange calendar (16:00 New York, 13:00 on an early close, the trading
+ * date before an expiry the exchange does not trade).
+ */
+export function expiryClosed(expiry: string, at: Date, symbol: string): boolean {
+  return at.getTime() >= expiryClose(expiry, productOf(symbol));
 }
 
 const holds = (held: readonly Position[], c: OptionContract): boolean =>
@@ -61,7 +66,7 @@ export function settleExpirations(ctx: DeskContext, executionsFresh = false): vo
     // even before the bridge's next clock report does.
     const settledAt = Math.max(at.getTime(), ...ends.flatMap((l) => l.times).map((t) => Date.parse(t)).filter(Number.isFinite));
     // Before the expiry only when TWS settled every leg without an order (all exercised or assigned early).
-    const early = !options.every((c) => expiryClosed(c.expiry, new Date(settledAt)));
+    const early = !options.every((c) => expiryClosed(c.expiry, new Date(settledAt), c.symbol));
     if (early && heldLegs(ctx, trade).length > 0) continue;
     const close = getOrderByRef(ctx.sql, closeRef(trade.trade_id));
     if (close && !["Filled", "Cancelled", "Rejected", "Inactive"].includes(close.status)) continue;
@@ -78,7 +83,7 @@ export function settleExpirations(ctx: DeskContext, executionsFresh = false): vo
     });
     bookClose(ctx, trade.trade_id, true);
     const settled = getKv<Record<string, string>>(ctx.sql, "expiry_settled", {});
-    settled[trade.symbol] = tradingDay(at);
+    settled[trade.symbol] = calendarDay(at);
     setKv(ctx.sql, "expiry_settled", settled);
   }
   checkAssignedStock(ctx, held);
@@ -116,8 +121,8 @@ function askForSettlements(ctx: DeskContext, tradeId: string, options: readonly 
 export function checkAssignedStock(ctx: DeskContext, held: readonly Position[] = storedPositions(ctx.sql)): void {
   const settled = getKv<Record<string, string>>(ctx.sql, "expiry_settled", {});
   const alerted = getKv<Record<string, number>>(ctx.sql, "assignment_alerted", {});
-  // Assignments post by the next trading day; a week covers a long weekend and a late bridge.
-  const since = tradingDay(new Date(brokerNow(ctx).getTime() - ASSIGNMENT_WINDOW_MS));
+  // Assignments post by the next trading day; a week (of calendar days) covers a long weekend and a late bridge.
+  const since = calendarDay(new Date(brokerNow(ctx).getTime() - ASSIGNMENT_WINDOW_MS));
   let changed = false;
   for (const p of held) {
     if (p.sec_type !== "STK" || p.quantity === 0 || !settled[p.symbol] || settled[p.symbol]! < since) continue;

@@ -2,8 +2,9 @@
 // whether they are assigned turns on the last minutes' price. Such trades are flagged with the time
 // left to the close and, when TWS quotes the underlying, how near the money their short strikes are.
 // close_position stays allowed for them under every stop and breaker (closes are never refused).
+import { expiryClose, lastTradingDate, newYorkClock, productOf } from "../shared/market-calendar";
 import type { OptionContract } from "../shared/order";
-import { newYorkParts, tradingDay } from "../shared/trade-id";
+import { calendarDay } from "../shared/trade-id";
 import type { DeskContext } from "./desk-context";
 import { brokerNow } from "./expirations";
 import { activeTrades, legsOf, type TradeRow } from "./ledger";
@@ -11,29 +12,36 @@ import type { ExpiryDayFlag } from "./tool-schemas";
 
 /** A short strike within this fraction of the underlying's price is "near the money". */
 export const PIN_BAND = 0.01;
-/** Regular options trading closes at 16:00 New York; equity options stop trading then. */
-const CLOSE_MINUTES = 16 * 60;
 /** The longest an expiry-day read waits for the bridge's quote of an underlying. */
 const QUOTE_WAIT_MS = 3_000;
 
-/** Trades with short option legs expiring on the current New York trading day. */
+/**
+ * Trades with short option legs whose last trading date is today's New York calendar date (the
+ * expiry, or the trading date before an expiry the exchange does not trade). A calendar date, not
+ * the trading day: after the close the legs are still today's to be assigned.
+ */
 export function expiringShortLegs(trades: readonly TradeRow[], now: Date): { trade: TradeRow; shorts: OptionContract[] }[] {
-  const today = tradingDay(now);
+  const today = calendarDay(now);
   const out: { trade: TradeRow; shorts: OptionContract[] }[] = [];
   for (const trade of trades) {
     if (!["working", "open", "closing", "unknown"].includes(trade.state)) continue;
     const shorts = legsOf(trade)
-      .filter((leg) => leg.action === "SELL" && leg.contract.sec_type !== "STK" && (leg.contract as OptionContract).expiry === today)
+      .filter((leg) => leg.action === "SELL" && leg.contract.sec_type !== "STK" && lastTradingDate((leg.contract as OptionContract).expiry) === today)
       .map((leg) => leg.contract as OptionContract);
     if (shorts.length > 0) out.push({ trade, shorts });
   }
   return out;
 }
 
-export function minutesToClose(now: Date): number {
-  const t = newYorkParts(now).time;
-  const minutes = Number(t.slice(0, 2)) * 60 + Number(t.slice(2, 4)) + Number(t.slice(4, 6)) / 60;
-  return Math.max(0, Math.round(CLOSE_MINUTES - minutes));
+/** Whole minutes from `now` to the close at which an option expiring on `expiry` stops trading (0 once it has). */
+export function minutesToClose(now: Date, expiry: string, symbol: string): number {
+  return Math.max(0, Math.round((expiryClose(expiry, productOf(symbol)) - now.getTime()) / 60_000));
+}
+
+/** "16:00" or "13:00": the New York wall time of an expiry's close. */
+function closeTime(expiry: string, symbol: string): string {
+  const c = newYorkClock(expiryClose(expiry, productOf(symbol)));
+  return `${String(c.hour).padStart(2, "0")}:${String(c.minute).padStart(2, "0")}`;
 }
 
 async function underlyingPrice(ctx: DeskContext, symbol: string): Promise<number | null> {
@@ -56,14 +64,14 @@ export async function expiryDayFlags(ctx: DeskContext, trades: readonly TradeRow
   const now = brokerNow(ctx);
   const expiring = expiringShortLegs(trades, now);
   if (expiring.length === 0) return [];
-  const minutesLeft = minutesToClose(now);
   const prices = new Map<string, number | null>();
   for (const symbol of new Set(expiring.map((e) => e.trade.symbol))) prices.set(symbol, await underlyingPrice(ctx, symbol));
   return expiring.map(({ trade, shorts }) => {
+    const minutesLeft = minutesToClose(now, shorts[0]!.expiry, trade.symbol);
     const price = prices.get(trade.symbol) ?? null;
     const distance = price === null ? null : Math.min(...shorts.map((c) => Math.abs(price - c.strike) / price));
     const near = distance === null ? null : distance <= PIN_BAND;
-    const left = minutesLeft > 0 ? `${Math.floor(minutesLeft / 60)} h ${minutesLeft % 60} min to the 16:00 New York close` : "the session has closed";
+    const left = minutesLeft > 0 ? `${Math.floor(minutesLeft / 60)} h ${minutesLeft % 60} min to the ${closeTime(shorts[0]!.expiry, trade.symbol)} New York close` : "the session has closed";
     const note =
       near === null
         ? `Short legs expire today (${left}); the underlying's price could not be read, so treat them as at risk of assignment. close_position stays available.`

@@ -1,10 +1,11 @@
 // How an order the ledger still thinks working reaches its real end when nobody watched it end:
 // TWS's completed orders (matched by permId, or orderRef while unacknowledged) say how it ended;
-// a DAY order whose trading day is over is dead; what still cannot be accounted for stays
+// a DAY order whose session has closed (the exchange calendar's: the session under way when it was
+// placed, or the next one) is dead; what still cannot be accounted for stays
 // reserved and "unaccounted" until TWS tells, or an admin settles it with a reason (audited).
 import type { CompletedOrder } from "../shared/protocol";
 import { comboSize } from "../shared/combo-price";
-import { newYorkParts, tradingDay } from "../shared/trade-id";
+import { orderSession, type Product } from "../shared/market-calendar";
 import type { Leg } from "../shared/order";
 import type { Position } from "../shared/tools";
 import { updateTrade } from "./bridge-events";
@@ -26,33 +27,32 @@ export function completedFor(order: OrderRow, completed: readonly CompletedOrder
   return byRef.length === 1 ? byRef[0]! : null;
 }
 
-/** Regular options trading closes at 16:00 New York time. */
-const SESSION_CLOSE_HHMMSS = "160000";
-
 /**
  * How a completed order ended, in the ledger's words. TWS reports an expired DAY order as
  * Cancelled; its completedStatus words are not pinned down by IBKR's documentation, so a cancel
- * completed at or after the close of the order's trading day (or saying "expired") is an expiry.
+ * completed at or after the close of the order's session (or saying "expired") is an expiry. The
+ * session is the one a DAY order placed then works in: placed after Friday's close, Monday's.
  */
-export function endOfCompleted(c: CompletedOrder, order: Pick<OrderRow, "created_at">): OrderEnd {
+export function endOfCompleted(c: CompletedOrder, order: Pick<OrderRow, "created_at">, product: Product): OrderEnd {
   if (c.status === "Filled") return "Filled";
   if (c.status === "Rejected" || c.status === "Inactive") return c.status;
   if (c.completed_status && /expir/i.test(c.completed_status)) return "Expired";
-  if (c.completed_time) {
-    const placed = newYorkParts(new Date(order.created_at));
-    const ended = newYorkParts(new Date(c.completed_time));
-    if (placed.time < SESSION_CLOSE_HHMMSS && (ended.date > placed.date || ended.time >= SESSION_CLOSE_HHMMSS)) return "Expired";
-  }
+  const ended = c.completed_time ? Date.parse(c.completed_time) : Number.NaN;
+  const placed = Date.parse(order.created_at);
+  if (Number.isFinite(ended) && Number.isFinite(placed) && ended >= orderSession(placed, product).close) return "Expired";
   return "Cancelled";
 }
 
 /**
- * A DAY order (the bridge sends every order DAY) lives no longer than the New York trading day it
- * was placed on: once that day is over it is dead, whether or not TWS still lists it.
+ * A DAY order (the bridge sends every order DAY) lives no longer than its session: the one under
+ * way when it was placed, or the next to open (after a close, on a weekend or a holiday). Once that
+ * session has closed it is dead, whether or not TWS still lists it: the session's date, else null.
  */
-export function dayOrderEnded(order: Pick<OrderRow, "created_at">, now: Date): string | null {
-  const placedOn = tradingDay(new Date(order.created_at));
-  return tradingDay(now) > placedOn ? placedOn : null;
+export function dayOrderEnded(order: Pick<OrderRow, "created_at">, now: Date, product: Product): string | null {
+  const placed = Date.parse(order.created_at);
+  if (!Number.isFinite(placed)) return null;
+  const session = orderSession(placed, product);
+  return now.getTime() >= session.close ? session.date : null;
 }
 
 const sameContract = (leg: Leg, p: Position): boolean =>

@@ -10,6 +10,7 @@ import { getOrderByRef, getTrade, lastFillTime, legSharesFilled, legsOf, setOrde
 import { settleExpirations } from "./expirations";
 import { hasPendingModifies } from "./pending-modify";
 import { completedFor, dayOrderEnded, endOfCompleted, holdsAnyLeg, markUnaccounted, settleOrder } from "./order-ends";
+import { productOf } from "../shared/market-calendar";
 
 export interface ReconcileReport {
   adopted: string[]; updated: number; fills_recovered: number; filled_offline: number; not_found: string[]; foreign_orders: number;
@@ -81,14 +82,14 @@ export async function reconcile(ctx: DeskContext): Promise<ReconcileReport | nul
     }
     const done = completedFor(order, completed);
     if (done) {
-      const end = endOfCompleted(done, order);
+      const end = endOfCompleted(done, order, productOf(trade.symbol));
       const reason = `TWS lists it finished: ${done.completed_status ?? done.status}${done.completed_time ? ` at ${done.completed_time}` : ""}`;
       settleOrder(ctx, { ...order, perm_id: order.perm_id ?? done.perm_id }, end, reason, "edge", "order_ended_offline", { completed_status: done.completed_status, filled: done.filled });
       report.settled.push({ order_ref: order.order_ref, end, reason });
       continue;
     }
     if (orderId === null && ["Unknown", "PendingSubmit"].includes(order.status)) continue; // never acknowledged: see below
-    const dayOver = dayOrderEnded(order, ctx.now());
+    const dayOver = dayOrderEnded(order, ctx.now(), productOf(trade.symbol));
     // An opening order whose legs TWS holds may have filled unseen (yesterday's executions are gone): not settled blind.
     if (dayOver && legSharesFilled(ctx.sql, order.order_ref) === 0 && (order.intent === "close" || !holdsAnyLeg(ctx, order.trade_id))) {
       const reason = `DAY order: its trading day ${dayOver} (New York) is over, and TWS no longer holds it`;

@@ -21,7 +21,8 @@ import { fillIsLeg, heldLegs } from "./held-legs";
 import { checkBreakers } from "./breakers";
 import { lossStreak } from "./safety-state";
 import { roundCents } from "../shared/money";
-import { tradingDay } from "../shared/trade-id";
+import { lastTradingDate } from "../shared/market-calendar";
+import { calendarDay, tradingDay } from "../shared/trade-id";
 
 export type LegOutcome = "lapsed" | "exercised" | "assigned" | "cash_settled";
 /** A leg whose contracts ended differently (some exercised, some not): each execution tells. */
@@ -87,6 +88,15 @@ export function recordSettlement(ctx: DeskContext, e: Execution): { inserted: bo
   return null;
 }
 
+/**
+ * A settlement before the calendar date its option last traded (the expiry, or the trading date
+ * before an expiry the exchange does not trade) is an early exercise or assignment. A calendar
+ * date, not the trading day: an assignment reported on the expiry's evening is the expiry's own.
+ */
+function settledEarly(time: string, expiry: string): boolean {
+  return calendarDay(new Date(time)) < lastTradingDate(expiry);
+}
+
 function recordOption(ctx: DeskContext, e: Execution, o: OptionFacts): boolean {
   const candidates = holders(ctx, e, o);
   const tradeId = candidates.length === 1 ? candidates[0]!.trade_id : null;
@@ -97,7 +107,7 @@ function recordOption(ctx: DeskContext, e: Execution, o: OptionFacts): boolean {
   if (waiting) pair(ctx, row, waiting);
   const outcome = outcomeOf({ ...row, paired_exec_id: waiting?.exec_id ?? null });
   // Before its expiry day an exercise or assignment is early: the position changed under the trade.
-  const early = tradingDay(new Date(e.time)) < o.expiry;
+  const early = settledEarly(e.time, o.expiry);
   ctx.audit("bridge", "option_settlement", {
     exec_id: e.exec_id, trade_id: tradeId, symbol: o.symbol, expiry: o.expiry, strike: o.strike, right: o.right, side: e.side, contracts: e.shares,
     // Until its stock is seen, a settlement at no price reads as a lapse: TWS sends the delivery right after.
@@ -163,7 +173,8 @@ function couldDeliver(ctx: DeskContext, e: Execution): boolean {
 /** Stock delivered in an underlying: expirations.ts alerts it (and trips the breaker when short). */
 function noteDelivery(ctx: DeskContext, symbol: string, time: string): void {
   const settled = getKv<Record<string, string>>(ctx.sql, "expiry_settled", {});
-  const day = tradingDay(new Date(time));
+  // A calendar date: the assignment alert window counts calendar days (expirations.ts).
+  const day = calendarDay(new Date(time));
   if ((settled[symbol] ?? "") < day) {
     settled[symbol] = day;
     setKv(ctx.sql, "expiry_settled", settled);
@@ -186,7 +197,7 @@ export function legOutcomes(sql: SqlStorage, trade: TradeRow): LegSettlement[] {
     const outcomes = [...new Set(own.map(outcomeOf))];
     out.push({
       leg: i, contract, action: leg.action, quantity: leg.quantity, outcome: outcomes.length === 1 ? outcomes[0]! : outcomes.length ? ("mixed" as const) : null,
-      early: own.some((f) => tradingDay(new Date(f.time)) < c.expiry), exec_ids: own.map((f) => f.exec_id), times: own.map((f) => f.time),
+      early: own.some((f) => settledEarly(f.time, c.expiry)), exec_ids: own.map((f) => f.exec_id), times: own.map((f) => f.time),
     });
   }
   return out;

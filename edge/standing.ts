@@ -9,7 +9,7 @@ import { roundCents } from "../shared/money";
 import { comboSize } from "../shared/combo-price";
 import { isOptionLeg, type Leg } from "../shared/order";
 import type { Greeks } from "../shared/protocol";
-import { tradingDay } from "../shared/trade-id";
+import { calendarDay } from "../shared/trade-id";
 import type { Position } from "../shared/tools";
 import type { DeskContext } from "./desk-context";
 import { fillsOfTrade, legsOf, listTrades, type TradeRow } from "./ledger";
@@ -60,7 +60,7 @@ export function tradeStanding(sql: SqlStorage, trade: TradeRow, now: Date, posit
     ? roundCents(fills.reduce((sum, f) => sum + (f.side === "SLD" ? 1 : -1) * f.shares * f.price * mult(f.sec_type), 0))
     : roundCents(-trade.limit_price * OPTION_MULTIPLIER * units);
   const expiries = legs.filter(isOptionLeg).map((l) => (l as Leg & { contract: { expiry: string } }).contract.expiry).sort();
-  const daysToExpiry = expiries.length ? daysBetween(tradingDay(now), expiries[0] as string) : null;
+  const daysToExpiry = expiries.length ? daysBetween(calendarDay(now), expiries[0] as string) : null;
   let mark = 0;
   let value = 0;
   let asOf: string | null = null;

@@ -1,6 +1,8 @@
 // Trade ids as the seed writes them: STRATEGY_SYMBOL_YYYYMMDD_HHMMSS in New York time, e.g.
 // IRON_CONDOR_AAPL_20251119_103045. Every IBKR order carries it as `orderRef`, which is how
-// the ledger is reconciled with TWS after a disconnect.
+// the ledger is reconciled with TWS after a disconnect. The day helpers say which day is meant:
+// the trading day (the limits') or the calendar date (an expiry's).
+import { newYorkDate, tradingDayOf } from "./market-calendar";
 
 const nyParts = new Intl.DateTimeFormat("en-US", {
   timeZone: "America/New_York",
@@ -22,9 +24,22 @@ export function newYorkParts(at: Date): { date: string; time: string } {
   };
 }
 
-/** The trading day (America/New_York calendar date, YYYY-MM-DD) an instant belongs to. */
+/**
+ * The trading day an instant belongs to, YYYY-MM-DD (shared/market-calendar.ts tradingDayOf): from
+ * one session's close to the next, so Friday after the close, the weekend and a holiday belong to
+ * the next session's date. What "today" means for the limits: the daily loss and its breaker, the
+ * day's P&L, and which expiries can still trade.
+ */
 export function tradingDay(at: Date): string {
-  return newYorkParts(at).date;
+  return tradingDayOf(at);
+}
+
+/**
+ * The New York calendar date of an instant, YYYY-MM-DD: what "the expiry day" is measured in (pin
+ * risk on it, a settlement before it being early, days to expiry, the assignment alert window).
+ */
+export function calendarDay(at: Date): string {
+  return newYorkDate(at);
 }
 
 /** `IRON_CONDOR_AAPL_20251119_103045`; `suffix` tells apart two trades opened in one second. */

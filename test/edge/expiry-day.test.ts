@@ -5,12 +5,12 @@
 import { describe, expect, it } from "vitest";
 import { netLimitPrice } from "../../shared/combo-price";
 import { expiryClose } from "../../shared/market-calendar";
-import { tradingDay } from "../../shared/trade-id";
+import { calendarDay } from "../../shared/trade-id";
 import type { Leg } from "../../shared/order";
 import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, reconciled, testNow } from "./harness";
 
 // The New York calendar date of the pinned clock (a trading day mid-session: see vitest.config.ts).
-const today = tradingDay(testNow());
+const today = calendarDay(testNow());
 
 function quoting(bridge: FakeBridge, underlying: number | null): void {
   bridge.quoteMid = (legs: Leg[]) =>

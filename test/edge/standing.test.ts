@@ -3,7 +3,7 @@
 // the cash it opened for, how far it is from its worst case and its days to expiry;
 // get_safety_status sums TWS's per-leg greeks per underlying, and says which legs had none.
 import { describe, expect, it } from "vitest";
-import { tradingDay } from "../../shared/trade-id";
+import { calendarDay } from "../../shared/trade-id";
 import { condorOrder, Edge, FakeBridge, fillOrder, futureExpiry, ironCondor, testNow } from "./harness";
 
 const greeks = (delta: number) => ({ iv: 0.2, delta, gamma: 0.01, theta: -0.02, vega: 0.1, model_price: 1, underlying_price: 100, data_type: "live", as_of: testNow().toISOString(), age_seconds: 0 });
@@ -31,7 +31,7 @@ describe("a trade's standing", () => {
       });
     }
     const trade = (await edge.call("list_trades", {})).structuredContent.trades[0];
-    const days = Math.round((Date.parse(`${futureExpiry()}T00:00:00Z`) - Date.parse(`${tradingDay(testNow())}T00:00:00Z`)) / 86_400_000);
+    const days = Math.round((Date.parse(`${futureExpiry()}T00:00:00Z`) - Date.parse(`${calendarDay(testNow())}T00:00:00Z`)) / 86_400_000);
     // Buying it back costs 0.90 a unit: opened for $100, worth -$90 now → +$10; it can still lose $410 to its worst case.
     expect(trade.standing).toMatchObject({ mark: -0.9, opening_cash: 100, unrealized_pnl: 10, worst_case_loss: 400, distance_to_worst_case: 410, days_to_expiry: days, reason: null });
     const positions = await edge.call("get_positions", {});

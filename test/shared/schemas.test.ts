@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { PlaceOrderInput, ClosePositionInput, GetOrderStatusInput } from "../../shared/tools";
 import { BridgeMessage, EdgeMessage, Event, Hello, helloSigningText, Ops, parseParams } from "../../shared/protocol";
-import { makeTradeId, tradingDay } from "../../shared/trade-id";
+import { calendarDay, makeTradeId, tradingDay } from "../../shared/trade-id";
 import { ironCondor } from "./fixtures";
 
 const seedOrder = {
@@ -81,10 +81,23 @@ describe("trade ids", () => {
     expect(ClosePositionInput.safeParse({ trade_id: id }).success).toBe(true);
     expect(makeTradeId("iron condor", "aapl", new Date("2025-11-19T15:30:45Z"), 2)).toBe("IRON_CONDOR_AAPL_20251119_103045_2");
   });
-  it("use the New York trading day across midnight UTC", () => {
-    expect(tradingDay(new Date("2025-11-20T03:00:00Z"))).toBe("2025-11-19");
-    expect(tradingDay(new Date("2025-07-01T03:59:59Z"))).toBe("2025-06-30"); // EDT, UTC−4
-    expect(tradingDay(new Date("2025-07-01T04:00:00Z"))).toBe("2025-07-01");
+  it("the trading day runs from one close to the next (the limits' day); the calendar date is New York's", () => {
+    // Wednesday 2025-11-19, 10:00 and 15:59 New York: that day's session.
+    expect(tradingDay(new Date("2025-11-19T15:00:00Z"))).toBe("2025-11-19");
+    expect(tradingDay(new Date("2025-11-19T20:59:59Z"))).toBe("2025-11-19");
+    // Its 16:00 close and the evening after: Thursday's.
+    expect(tradingDay(new Date("2025-11-19T21:00:00Z"))).toBe("2025-11-20");
+    expect(tradingDay(new Date("2025-11-20T03:00:00Z"))).toBe("2025-11-20");
+    expect(calendarDay(new Date("2025-11-20T03:00:00Z"))).toBe("2025-11-19");
+    // Friday 2026-12-04 23:30 New York (Saturday in UTC), and the weekend: Monday's; the calendar says Friday, Saturday.
+    expect(tradingDay(new Date("2026-12-05T04:30:00Z"))).toBe("2026-12-07");
+    expect(calendarDay(new Date("2026-12-05T04:30:00Z"))).toBe("2026-12-04");
+    expect(tradingDay(new Date("2026-12-05T17:00:00Z"))).toBe("2026-12-07");
+    expect(calendarDay(new Date("2026-12-05T17:00:00Z"))).toBe("2026-12-05");
+    // Across midnight UTC in daylight saving time (EDT, UTC−4), on a trading evening.
+    expect(calendarDay(new Date("2025-07-01T03:59:59Z"))).toBe("2025-06-30");
+    expect(calendarDay(new Date("2025-07-01T04:00:00Z"))).toBe("2025-07-01");
+    expect(tradingDay(new Date("2025-07-01T03:59:59Z"))).toBe("2025-07-01");
   });
 });
 
