@@ -6,6 +6,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { EventName, OrderAction, OrderType, SecType } from "@stoqey/ib";
 import { afterEach, expect, it } from "vitest";
+import { testStart } from "../support/clock-pin";
 import { type Client, connect, waitFor } from "../support/ib-client";
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -22,7 +23,7 @@ async function http(port: number, method: string, p: string, body?: unknown): Pr
 }
 
 it("runs as a process, prints its ports, obeys the control port, exits on SIGTERM", async () => {
-  child = spawn(path.join(root, "node_modules/.bin/tsx"), ["test/tws-sim/cli.ts", "--port", "0", "--control-port", "0", "--server-version", "176", "--account", "DU5550001"], {
+  child = spawn(path.join(root, "node_modules/.bin/tsx"), ["test/tws-sim/cli.ts", "--port", "0", "--control-port", "0", "--server-version", "176", "--account", "DU5550001", "--now", testStart()], {
     cwd: root, stdio: ["ignore", "pipe", "pipe"],
   });
   const line = await new Promise<string>((resolve, reject) => {
@@ -30,7 +31,9 @@ it("runs as a process, prints its ports, obeys the control port, exits on SIGTER
     rl.once("line", resolve);
     child!.once("exit", (code) => reject(new Error(`exited ${code}`)));
   });
-  const info = JSON.parse(line) as { port: number; controlPort: number; account: string; serverVersion: number };
+  const info = JSON.parse(line) as { port: number; controlPort: number; account: string; serverVersion: number; now: string };
+  // TWS's clock starts at --now, not the machine's, and the control port's clock moves on from it.
+  expect(Math.abs(Date.parse(info.now) - Date.parse(testStart()))).toBeLessThan(5_000);
   expect(info.port).toBeGreaterThan(0);
   expect(info.controlPort).toBeGreaterThan(0);
   expect(info.serverVersion).toBe(176);
@@ -60,7 +63,21 @@ it("runs as a process, prints its ports, obeys the control port, exits on SIGTER
   expect(await http(info.controlPort, "POST", "/fault", { name: "nope" })).toEqual({ error: "unknown fault nope" });
   expect(client.codes()).not.toContain(505);
 
+  const moved = (await http(info.controlPort, "POST", "/clock", { advance_ms: 3_600_000 })) as { now: string };
+  expect(Date.parse(moved.now) - Date.parse(info.now)).toBeGreaterThanOrEqual(3_600_000);
+  expect(Date.parse(moved.now) - Date.parse(info.now)).toBeLessThan(3_600_000 + 30_000);
+
   const exited = new Promise<number | null>((r) => child!.once("exit", (code) => r(code)));
   child.kill("SIGTERM");
   expect(await exited).toBe(0);
+});
+
+it("refuses a --now that is not an instant with its offset, saying what it wants", async () => {
+  const run = spawn(path.join(root, "node_modules/.bin/tsx"), ["test/tws-sim/cli.ts", "--now", "2026-11-18T11:00:00"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  child = run;
+  let stderr = "";
+  run.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((r) => run.once("exit", (c) => r(c)));
+  expect(code).toBe(2);
+  expect(stderr).toContain("--now must be an ISO instant with its offset, e.g. 2026-11-18T11:00:00-05:00, got 2026-11-18T11:00:00");
 });

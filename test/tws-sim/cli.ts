@@ -1,6 +1,7 @@
 // Command line for the TWS simulator: `npm run sim -- --port 7497 --control-port 7498`.
 // Prints one JSON line with the listening ports, then runs until SIGINT/SIGTERM.
-// Port 0 (the default) picks free ports, so parallel runs never collide.
+// Port 0 (the default) picks free ports, so parallel runs never collide. `--now <ISO instant>`
+// starts TWS's clock there (tests choose the hour); without it the clock is the machine's.
 
 import { parseArgs } from "node:util";
 import { startSimulator } from "./index";
@@ -14,6 +15,7 @@ const { values } = parseArgs({
     account: { type: "string" },
     "fill-delay-ms": { type: "string" },
     "fill-rule": { type: "string" },
+    now: { type: "string" },
   },
   strict: true,
 });
@@ -25,6 +27,13 @@ if (fillRule !== undefined && fillRule !== "touch" && fillRule !== "mid") {
   process.exit(2);
 }
 
+const nowText = values.now;
+const startAt = nowText === undefined ? undefined : Date.parse(nowText);
+if (nowText !== undefined && (!/(Z|[+-]\d{2}:\d{2})$/.test(nowText) || !Number.isFinite(startAt))) {
+  console.error(`--now must be an ISO instant with its offset, e.g. 2026-11-18T11:00:00-05:00, got ${nowText}`);
+  process.exit(2);
+}
+
 const sim = await startSimulator({
   port: num(values.port),
   host: values.host,
@@ -33,9 +42,10 @@ const sim = await startSimulator({
   account: values.account,
   fillDelayMs: num(values["fill-delay-ms"]),
   fillRule,
+  startAt,
 });
 
-process.stdout.write(`${JSON.stringify({ port: sim.port, controlPort: sim.controlPort ?? null, account: sim.account, serverVersion: sim.serverVersion })}\n`);
+process.stdout.write(`${JSON.stringify({ port: sim.port, controlPort: sim.controlPort ?? null, account: sim.account, serverVersion: sim.serverVersion, now: sim.advanceClock(0).now })}\n`);
 
 let stopping = false;
 const shutdown = (): void => {

@@ -1,14 +1,15 @@
-// The simulator's clock, as tests advance it: a working DAY order ends at its session's close (16:00
-// New York) as TWS ends it — an ORDER_STATUS Cancelled nobody asked for, then listed among the
-// completed orders with its completion time — and a restarted TWS holds none of the old orders and
-// hands out order ids from 1 again. All read with the real client (no 505).
+// The simulator's clock, started at the tests' pinned instant and advanced by them: a working DAY
+// order ends at its session's close (16:00 New York by the exchange calendar) as TWS ends it — an
+// ORDER_STATUS Cancelled nobody asked for, then listed among the completed orders with its
+// completion time — and a restarted TWS holds none of the old orders and hands out order ids from 1
+// again. All read with the real client (no 505). calendar.test.ts holds the calendar's hours.
 import { type Contract, EventName, OrderAction, OrderType } from "@stoqey/ib";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Client, collectUntil, connect, waitFor } from "../support/ib-client";
 import { closeCleanly } from "../support/sim-teardown";
-import { newYorkParts } from "../../shared/trade-id";
-import { type Simulator, startSimulator } from "./index";
-import { sessionClose } from "./orders";
+import { type Simulator } from "./index";
+import { startPinnedSimulator } from "../support/pinned-sim";
+import { sessionClose, twsTime } from "./orders";
 
 let sim: Simulator | undefined;
 const clients: Client[] = [];
@@ -27,8 +28,10 @@ async function positions(c: Client): Promise<Map<number, { pos: number; avgCost:
 
 type Completed = [Contract, { orderRef?: string; permId?: number }, { status?: string; completedStatus?: string; completedTime?: string }];
 
+const simNow = () => Date.parse(sim!.advanceClock(0).now);
+
 describe("session close", () => {
-  it("is 16:00 New York on the order's weekday, or the next weekday's after the close", () => {
+  it("is 16:00 New York on a trading day, or the next session's after the close, a weekend or a holiday", () => {
     // Tue 2026-12-01 10:00 ET (15:00 UTC) → 16:00 ET (21:00 UTC) that day.
     expect(new Date(sessionClose(Date.parse("2026-12-01T15:00:00Z"))).toISOString()).toBe("2026-12-01T21:00:00.000Z");
     // After the close → Wednesday's close.
@@ -36,10 +39,12 @@ describe("session close", () => {
     // Friday evening → Monday's close; summer time (EDT) → 20:00 UTC.
     expect(new Date(sessionClose(Date.parse("2026-12-04T22:00:00Z"))).toISOString()).toBe("2026-12-07T21:00:00.000Z");
     expect(new Date(sessionClose(Date.parse("2026-07-01T14:00:00Z"))).toISOString()).toBe("2026-07-01T20:00:00.000Z");
+    // Thanksgiving → the next day's 13:00 early close.
+    expect(new Date(sessionClose(Date.parse("2026-11-26T15:00:00Z"))).toISOString()).toBe("2026-11-27T18:00:00.000Z");
   });
 
   it("ends a working DAY order when the clock passes it, and TWS lists it completed", async () => {
-    sim = await startSimulator();
+    sim = await startPinnedSimulator();
     const c = await connect(sim.port, 3);
     clients.push(c);
     const expiry = sim.expiries()[1] as string;
@@ -50,7 +55,7 @@ describe("session close", () => {
     await working;
     // A minute short of the close: still working.
     const placed = sim.orders()[0]!.createdAt;
-    expect(sim.advanceClock(sessionClose(placed) - Date.now() - 60_000).expired).toBe(0);
+    expect(sim.advanceClock(sessionClose(placed) - simNow() - 60_000).expired).toBe(0);
     expect(sim.orders()[0]!.status).toBe("Submitted");
     const ended = waitFor(c.ib, EventName.orderStatus, (oid: number, status: string) => oid === id && status === "Cancelled");
     expect(sim.advanceClock(120_000).expired).toBe(1);
@@ -63,16 +68,15 @@ describe("session close", () => {
     expect(order.orderRef).toBe("LONG_PUT_SPY_20261201_100000");
     expect(state.status).toBe("Cancelled");
     expect(state.completedStatus).toBe("Cancelled by System");
-    // Completed at the simulator's time, past 16:00 New York.
-    const m = /^(\d{4})(\d{2})(\d{2}) (\d{2}):(\d{2}):(\d{2})/.exec(state.completedTime ?? "")!;
-    expect(`${m[4]}${m[5]}${m[6]}` >= "160000" || `${m[1]}-${m[2]}-${m[3]}` > newYorkParts(new Date(placed)).date).toBe(true);
+    // Completed at the simulator's time: a minute past its session's close (the pinned Wednesday's 16:00).
+    expect(state.completedTime?.slice(0, 14)).toBe(twsTime(sessionClose(placed) + 60_000).slice(0, 14));
     const open = collectUntil<unknown[]>(c.ib, EventName.openOrder, EventName.openOrderEnd);
     c.ib.reqOpenOrders();
     expect(await open).toEqual([]);
   });
 
   it("a restarted TWS holds none of the old orders and starts order ids at 1", async () => {
-    sim = await startSimulator();
+    sim = await startPinnedSimulator();
     const c = await connect(sim.port, 3);
     const expiry = sim.expiries()[1] as string;
     const put = { conId: sim.optionConId("SPY", expiry, 550, "P") as number, exchange: "SMART" } as Contract;
@@ -97,7 +101,7 @@ describe("session close", () => {
   });
 
   it("at an option's expiry: out of the money it lapses, $0.01 in the money it is assigned into stock at the strike, each reported as executions no order made", async () => {
-    sim = await startSimulator();
+    sim = await startPinnedSimulator();
     const c = await connect(sim.port, 3);
     // The master client (id 0) hears of executions no API order made, as they happen.
     const master = await connect(sim.port, 0);
@@ -159,8 +163,8 @@ describe("session close", () => {
     expect(rows(all.map(([, k, e]) => [k, e]))).toEqual(expected);
   });
 
-  it("past New York midnight the daily P&L starts again; positions and realized P&L stay", async () => {
-    sim = await startSimulator();
+  it("at the trading day's end (the close) the daily P&L starts again; positions and realized P&L stay", async () => {
+    sim = await startPinnedSimulator();
     const c = await connect(sim.port, 3);
     clients.push(c);
     const id = c.nextValidId;
@@ -170,11 +174,8 @@ describe("session close", () => {
     sim.moveMarket("SPY", -3);
     const before = sim.accountState();
     expect(before.dailyPnL).toBeLessThan(-100);
-    // To the next New York midnight (plus a minute), in one step.
-    const now = Date.parse(sim.advanceClock(0).now);
-    const ny = newYorkParts(new Date(now)).time;
-    const toMidnight = ((24 * 60 - (Number(ny.slice(0, 2)) * 60 + Number(ny.slice(2, 4)))) + 1) * 60_000;
-    sim.advanceClock(toMidnight);
+    // To the session's close (plus a minute), in one step.
+    sim.advanceClock(sessionClose(simNow()) + 60_000 - simNow());
     const after = sim.accountState();
     expect(after.dailyPnL).toBe(0);
     expect(after.netLiquidation).toBe(before.netLiquidation);

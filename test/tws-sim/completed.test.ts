@@ -5,7 +5,8 @@ import { type Contract, EventName, OrderAction, OrderType, SecType } from "@stoq
 import { afterEach, describe, expect, it } from "vitest";
 import { type Client, collectUntil, connect, waitFor } from "../support/ib-client";
 import { closeCleanly } from "../support/sim-teardown";
-import { type Simulator, startSimulator } from "./index";
+import { type Simulator } from "./index";
+import { startPinnedSimulator } from "../support/pinned-sim";
 
 let sim: Simulator | undefined;
 const clients: Client[] = [];
@@ -18,7 +19,7 @@ type Completed = [Contract, { orderRef?: string; permId?: number; filledQuantity
 
 describe.each([193, 177])("completed orders at server version %i", (serverVersion) => {
   it("lists the filled and the cancelled order, not the working one", async () => {
-    sim = await startSimulator({ serverVersion });
+    sim = await startPinnedSimulator({ serverVersion });
     const c = await connect(sim.port, 3);
     clients.push(c);
     const expiry = sim.expiries()[1] as string;
@@ -60,7 +61,7 @@ describe.each([193, 177])("completed orders at server version %i", (serverVersio
 });
 
 it("below server version 177 answers the end only", async () => {
-  sim = await startSimulator({ serverVersion: 176 });
+  sim = await startPinnedSimulator({ serverVersion: 176 });
   const c = await connect(sim.port, 3);
   clients.push(c);
   const rows = collectUntil<Completed>(c.ib, EventName.completedOrder, EventName.completedOrdersEnd);

@@ -4,7 +4,8 @@
 
 import { ConnectionState, EventName, IBApi, IBApiNext, OrderAction, OrderType, SecType } from "@stoqey/ib";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Simulator, startSimulator } from "./index";
+import { type Simulator } from "./index";
+import { startPinnedSimulator } from "../support/pinned-sim";
 import { type Client, on, type Notice, connect, recordNotices, sleep, until, waitFor } from "../support/ib-client";
 import { closeCleanly } from "../support/sim-teardown";
 
@@ -19,7 +20,7 @@ const spy = { symbol: "SPY", secType: SecType.STK, exchange: "SMART", currency: 
 
 describe("faults", () => {
   it("dropAll: IBApi sees disconnected, IBApiNext's state goes Disconnected", async () => {
-    sim = await startSimulator();
+    sim = await startPinnedSimulator();
     const c = await connect(sim.port, 1);
     clients.push(c);
     const next = new IBApiNext({ host: "127.0.0.1", port: sim.port, reconnectInterval: 0 });
@@ -39,7 +40,7 @@ describe("faults", () => {
   });
 
   it("refuseConnections: new connects fail with ECONNREFUSED (502), open sessions stay, then it accepts again", async () => {
-    sim = await startSimulator();
+    sim = await startPinnedSimulator();
     const c = await connect(sim.port, 1);
     clients.push(c);
     await sim.fault.refuseConnections(true);
@@ -61,7 +62,7 @@ describe("faults", () => {
   });
 
   it("silent: the socket stays open but nothing answers; answers flow when it ends", async () => {
-    sim = await startSimulator();
+    sim = await startPinnedSimulator();
     const c = await connect(sim.port, 1);
     clients.push(c);
     sim.fault.silent(true);
@@ -80,7 +81,7 @@ describe("faults", () => {
   });
 
   it("connectivity lost/restored: 1100 then 1102 as info notices; no fills while lost", async () => {
-    sim = await startSimulator();
+    sim = await startPinnedSimulator();
     const c = await connect(sim.port, 1);
     clients.push(c);
     const lost = waitFor(c.ib, EventName.info, (_m: string, code: number) => code === 1100);
@@ -101,7 +102,7 @@ describe("faults", () => {
   });
 
   it("delayFills: a marketable order fills only after the delay", async () => {
-    sim = await startSimulator();
+    sim = await startPinnedSimulator();
     const c = await connect(sim.port, 1);
     clients.push(c);
     sim.fault.delayFills(200);
@@ -116,7 +117,7 @@ describe("faults", () => {
   });
 
   it("fillAfterCancel: the next cancel is reported Cancelled, then the order fills anyway (a fill that raced it)", async () => {
-    sim = await startSimulator();
+    sim = await startPinnedSimulator();
     const c = await connect(sim.port, 1);
     clients.push(c);
     const orderId = c.nextValidId;
@@ -137,7 +138,7 @@ describe("faults", () => {
   });
 
   it("pacing: counts messages per second per client (the client's own limiter keeps it under 50/s)", async () => {
-    sim = await startSimulator();
+    sim = await startPinnedSimulator();
     const fast = await connect(sim.port, 1); // maxReqPerSec 1000 in the helper
     clients.push(fast);
     const done = until(() => (sim!.pacing().perClient["1"]?.total ?? 0) >= 60, 3000, "burst received");

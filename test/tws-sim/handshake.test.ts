@@ -4,7 +4,8 @@
 
 import { ConnectionState, EventName, IBApiNext } from "@stoqey/ib";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Simulator, startSimulator } from "./index";
+import { type Simulator } from "./index";
+import { startPinnedSimulator, TEST_START_MS } from "../support/pinned-sim";
 import { type Client, type Notice, connect, recordNotices, until, waitFor } from "../support/ib-client";
 import { closeCleanly } from "../support/sim-teardown";
 
@@ -17,7 +18,7 @@ afterEach(async () => {
 
 describe.each([193, 176])("handshake at server version %i", (serverVersion) => {
   it("answers the version range with its version, then accounts, next id and farm notices", async () => {
-    sim = await startSimulator({ serverVersion, account: "DU7654321" });
+    sim = await startPinnedSimulator({ serverVersion, account: "DU7654321" });
     const c = await connect(sim.port, 3);
     clients.push(c);
     expect(c.serverVersion).toBe(serverVersion);
@@ -27,11 +28,13 @@ describe.each([193, 176])("handshake at server version %i", (serverVersion) => {
     expect(c.notices.map((n) => `${n.kind}:${n.code}`)).toEqual(["info:2104", "info:2104", "info:2106", "info:2158"]);
     expect(sim.connections()).toBe(1);
 
-    const t0 = Math.floor(Date.now() / 1000);
+    // TWS's clock: the simulator's, started at the pinned instant a moment ago.
+    const t0 = Date.parse(sim.advanceClock(0).now) / 1000;
     const now = waitFor<[number]>(c.ib, EventName.currentTime);
     c.ib.reqCurrentTime();
     const [t] = await now;
     expect(Math.abs(t - t0)).toBeLessThanOrEqual(2);
+    expect(Math.abs(t * 1000 - TEST_START_MS)).toBeLessThan(10_000);
 
     const ids = waitFor<[number]>(c.ib, EventName.nextValidId);
     c.ib.reqIds();
@@ -39,7 +42,7 @@ describe.each([193, 176])("handshake at server version %i", (serverVersion) => {
   });
 
   it("works with IBApiNext: connection state, current time, managed accounts", async () => {
-    sim = await startSimulator({ serverVersion });
+    sim = await startPinnedSimulator({ serverVersion });
     const api = new IBApiNext({ host: "127.0.0.1", port: sim.port, reconnectInterval: 0 });
     const notices: Notice[] = [];
     recordNotices((api as unknown as { api: Parameters<typeof recordNotices>[0] }).api, notices);
@@ -51,7 +54,7 @@ describe.each([193, 176])("handshake at server version %i", (serverVersion) => {
       const accounts = await api.getManagedAccounts();
       expect(accounts).toEqual(["DU1234567"]);
       const t = await api.getCurrentTime();
-      expect(Math.abs(t - Date.now() / 1000)).toBeLessThan(3);
+      expect(Math.abs(t - Date.parse(sim.advanceClock(0).now) / 1000)).toBeLessThan(3);
       expect(notices.map((n) => n.code)).not.toContain(505);
     } finally {
       sub.unsubscribe();
@@ -62,7 +65,7 @@ describe.each([193, 176])("handshake at server version %i", (serverVersion) => {
 
 describe("clientId in use", () => {
   it("sends 326 as an info notice and closes the second socket; the first stays connected", async () => {
-    sim = await startSimulator();
+    sim = await startPinnedSimulator();
     const first = await connect(sim.port, 7);
     clients.push(first);
     const second = await import("@stoqey/ib").then(({ IBApi }) => new IBApi({ host: "127.0.0.1", port: sim!.port, clientId: 7 }));

@@ -5,7 +5,8 @@ import { BarSizeSetting, EventName, SecType, WhatToShow } from "@stoqey/ib";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Client, connect, on, waitFor } from "../support/ib-client";
 import { closeCleanly } from "../support/sim-teardown";
-import { type Simulator, startSimulator } from "./index";
+import { type Simulator } from "./index";
+import { startPinnedSimulator } from "../support/pinned-sim";
 
 let sim: Simulator | undefined;
 const clients: Client[] = [];
@@ -35,7 +36,7 @@ async function history(c: Client, reqId: number, symbol: string, duration: strin
 
 describe.each([193, 176])("historical data at server version %i", (serverVersion) => {
   it("daily bars: weekdays, deterministic, ending at the current price", async () => {
-    sim = await startSimulator({ serverVersion });
+    sim = await startPinnedSimulator({ serverVersion });
     const c = await connect(sim.port, 1);
     clients.push(c);
     const a = await history(c, 41, "SPY", "30 D", BarSizeSetting.DAYS_ONE, 1);
@@ -59,7 +60,7 @@ describe.each([193, 176])("historical data at server version %i", (serverVersion
   });
 
   it("intraday bars in epoch seconds; errors for a bad bar size and an option", async () => {
-    sim = await startSimulator({ serverVersion });
+    sim = await startPinnedSimulator({ serverVersion });
     const c = await connect(sim.port, 1);
     clients.push(c);
     const { bars } = await history(c, 43, "AAPL", "5 D", BarSizeSetting.MINUTES_FIVE, 2);

@@ -32,6 +32,8 @@ export interface SimulatorOptions {
   startingCash?: number;
   /** send a whatIf OPEN_ORDER with unset margins before the real one, as some TWS builds do (default true) */
   whatIfPlaceholder?: boolean;
+  /** the instant (epoch ms) TWS's clock starts at, then runs on in real time and with advanceClock; default the machine's clock */
+  startAt?: number;
 }
 
 export interface SimPosition {
@@ -132,6 +134,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     fillRule: opts.fillRule ?? "touch",
     startingCash: opts.startingCash ?? 100_000,
     whatIfPlaceholder: opts.whatIfPlaceholder ?? true,
+    ...(opts.startAt === undefined ? {} : { startAt: opts.startAt }),
   });
   const port = await server.listen();
 

@@ -5,7 +5,9 @@ import { type Contract, EventName, IBApiNext, SecType } from "@stoqey/ib";
 
 const TickType = { BID: 1, ASK: 2, LAST: 4 } as const;
 import { afterEach, describe, expect, it } from "vitest";
-import { type Simulator, startSimulator } from "./index";
+import { type Simulator } from "./index";
+import { closedReason, newYorkDate } from "../../shared/market-calendar";
+import { startPinnedSimulator } from "../support/pinned-sim";
 import { type Client, on, collectUntil, connect, waitFor } from "../support/ib-client";
 import { closeCleanly } from "../support/sim-teardown";
 
@@ -17,7 +19,7 @@ afterEach(async () => {
 });
 
 async function setup(serverVersion: number): Promise<{ sim: Simulator; c: Client }> {
-  sim = await startSimulator({ serverVersion });
+  sim = await startPinnedSimulator({ serverVersion });
   const c = await connect(sim.port, 1);
   clients.push(c);
   return { sim, c };
@@ -115,9 +117,15 @@ describe.each([193, 176])("market at server version %i", (serverVersion) => {
     expect(multiplier).toBe(100);
     expect(expiries).toEqual(sim.expiries());
     expect(expiries.length).toBeGreaterThanOrEqual(7);
-    const today = new Date().toISOString().slice(0, 10).replaceAll("-", "");
+    // After the simulator's today (its pinned clock), each a Friday, or the Thursday before a Friday the exchange is closed.
+    const today = newYorkDate(Date.parse(sim.advanceClock(0).now)).replaceAll("-", "");
     expect(expiries.every((e) => e > today)).toBe(true);
-    expect(expiries.every((e) => new Date(`${e.slice(0, 4)}-${e.slice(4, 6)}-${e.slice(6)}T12:00:00Z`).getUTCDay() === 5)).toBe(true);
+    const day = (e: string) => new Date(`${e.slice(0, 4)}-${e.slice(4, 6)}-${e.slice(6)}T12:00:00Z`);
+    for (const e of expiries) {
+      const weekday = day(e).getUTCDay();
+      const nextDay = new Date(day(e).getTime() + 86_400_000).toISOString().slice(0, 10);
+      expect(weekday === 5 || (weekday === 4 && closedReason(nextDay) !== null), e).toBe(true);
+    }
     expect(strikes).toContain(230);
     expect(strikes).toContain(232.5);
     expect(strikes).toContain(275);

@@ -1,6 +1,7 @@
 // The simulated market: underlyings, option chains relative to "today", deterministic conIds,
 // Black-Scholes model prices and bid/ask quotes. Pure state + math; no sockets here.
 // The conId scheme and quote rules are documented in README.md.
+import { expiryClose, lastTradingDate } from "../../shared/market-calendar";
 
 export type Right = "C" | "P";
 export type SecType = "STK" | "OPT" | "BAG";
@@ -83,23 +84,32 @@ const ymd = (t: number): string => {
 };
 const parseYmd = (s: string): number => Date.UTC(Number(s.slice(0, 4)), Number(s.slice(4, 6)) - 1, Number(s.slice(6, 8)));
 
-/** Weekly Fridays (next 6) plus the third Friday of the next 4 months, all strictly after today. */
+/**
+ * Weekly Fridays (next 6) plus the third Friday of the next 4 months, all strictly after today.
+ * A Friday the exchange does not trade (Good Friday, a Christmas or Independence Day on a Friday)
+ * lists on the trading day before it, as OCC lists those expirations.
+ */
 export function expiriesFrom(now: Date): string[] {
   const t = nyDate(now);
   const today = Date.UTC(t.y, t.m - 1, t.day);
-  const out = new Set<string>();
+  const fridays: number[] = [];
   let f = today + DAY_MS;
   while (new Date(f).getUTCDay() !== 5) f += DAY_MS;
-  for (let k = 0; k < 6; k++) out.add(ymd(f + k * 7 * DAY_MS));
-  for (let k = 0; k <= 4 && out.size < 11; k++) {
-    const first = Date.UTC(t.y, t.m - 1 + k, 1);
-    let d = first;
+  for (let k = 0; k < 6; k++) fridays.push(f + k * 7 * DAY_MS);
+  for (let k = 0; k <= 4; k++) {
+    let d = Date.UTC(t.y, t.m - 1 + k, 1);
     while (new Date(d).getUTCDay() !== 5) d += DAY_MS;
-    const third = d + 14 * DAY_MS;
-    if (third > today) out.add(ymd(third));
+    fridays.push(d + 14 * DAY_MS);
+  }
+  const out = new Set<string>();
+  for (const friday of fridays.sort((a, b) => a - b)) {
+    const listed = parseYmd(lastTradingDate(isoOf(friday)).replaceAll("-", ""));
+    if (listed > today && out.size < 11) out.add(ymd(listed));
   }
   return [...out].sort();
 }
+
+const isoOf = (t: number): string => new Date(t).toISOString().slice(0, 10);
 
 function strikesFor(u: UnderlyingDef): number[] {
   const s = u.price;
@@ -305,8 +315,8 @@ export class Market {
   }
 
   yearsTo(expiry: string): number {
-    // options stop trading at 16:00 New York time, ~20:00-21:00 UTC; 20:30 UTC is close enough
-    const ms = parseYmd(expiry) + 20.5 * 3_600_000 - this.now().getTime();
+    // To the expiry's close by the exchange calendar (16:00 New York, 13:00 on an early close).
+    const ms = expiryClose(isoOf(parseYmd(expiry))) - this.now().getTime();
     return Math.max(ms, 3_600_000) / (365 * DAY_MS);
   }
 

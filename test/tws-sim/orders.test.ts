@@ -4,7 +4,8 @@
 
 import { type Contract, EventName, OrderAction, OrderType, SecType } from "@stoqey/ib";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Simulator, startSimulator } from "./index";
+import { type Simulator } from "./index";
+import { startPinnedSimulator } from "../support/pinned-sim";
 import { type Client, on, collectUntil, connect, until, waitFor } from "../support/ib-client";
 import { closeCleanly } from "../support/sim-teardown";
 
@@ -16,7 +17,7 @@ afterEach(async () => {
 });
 
 async function setup(serverVersion: number, fillDelayMs = 0): Promise<{ sim: Simulator; c: Client }> {
-  sim = await startSimulator({ serverVersion, fillDelayMs });
+  sim = await startPinnedSimulator({ serverVersion, fillDelayMs });
   const c = await connect(sim.port, 1);
   clients.push(c);
   return { sim, c };

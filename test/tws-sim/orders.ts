@@ -1,7 +1,11 @@
 // The order engine: validation and rejections (110/200/201/103), whatIf margins, the
 // deterministic fill model (marketable limits fill at their limit, resting ones wait for the
-// market, slices no larger than the displayed size), executions, commissions and cancels.
+// market, slices no larger than the displayed size), executions, commissions and cancels, and
+// what the exchange calendar (shared/market-calendar.ts) does to them: an order placed outside
+// its session is held until it opens, a DAY order ends at its session's close, an option settles
+// at its expiry's close, and the daily P&L restarts at the trading day's end.
 
+import { expiryClose, orderSession, productOf, type Session, tradingDayOf } from "../../shared/market-calendar";
 import { Account, portfolioMargin } from "./account";
 import type { PlaceOrderReq } from "./decode";
 import { BAG_CON_ID } from "./encode";
@@ -39,6 +43,11 @@ export interface SimExpiry {
 export interface EngineOptions {
   fillDelayMs: number;
   fillRule: FillRule;
+  /**
+   * The instant (epoch ms) the clock starts at; default the machine's clock. It then runs with real
+   * time and moves on with advanceClock, so a test chooses the hour, not the machine.
+   */
+  startAt?: number;
 }
 
 const WORKING = new Set(["PreSubmitted", "Submitted"]);
@@ -75,7 +84,11 @@ export class Engine {
   /** The next cancel is reported, then the order fills anyway (see fillAfterNextCancel). */
   private raceNextCancel = false;
   private maxOrderId = 0;
-  private clockOffsetMs = 0;
+  private clockOffsetMs: number;
+  /** The trading day the daily P&L counts in (it restarts at the day's close). */
+  private tradingDay: string;
+  /** The one timer that wakes the engine at the next session open, close or expiry while real time runs. */
+  private clockTimer: NodeJS.Timeout | undefined;
   private permSeq = 1_000_000_000 + Math.floor(Date.now() / 1000) % 100_000_000;
   private execSeq = 0;
   private readonly execPrefix = Math.floor(Date.now() / 1000).toString(16).padStart(8, "0");
@@ -87,39 +100,97 @@ export class Engine {
     readonly account: Account,
     private readonly events: EngineEvents,
     readonly opts: EngineOptions,
-  ) {}
+  ) {
+    this.clockOffsetMs = opts.startAt === undefined ? 0 : opts.startAt - Date.now();
+    this.tradingDay = tradingDayOf(this.now());
+  }
 
   nextOrderId(): number {
     return this.maxOrderId + 1;
   }
 
   /**
-   * The simulator's clock for order lifetimes (DAY orders end at their session's close): real time
-   * plus what a test advanced it by. Executions keep real time, so fills stay in order.
+   * The simulator's clock, TWS's: the start instant (the machine's clock by default), run on with
+   * real time, plus what a test advanced it by. It stamps orders, executions, the account's update
+   * time and CURRENT_TIME, and it drives the sessions; it only moves forward.
    */
   now(): number {
     return Date.now() + this.clockOffsetMs;
   }
 
-  /** Moves the clock on: DAY orders whose session closed meanwhile end, and options whose expiry passed settle. */
+  /**
+   * Moves the clock on (0 just applies the time that passed): the daily P&L restarts at a trading
+   * day's close, DAY orders whose session closed end, held orders whose session opened are
+   * submitted, and options whose expiry closed settle.
+   */
   advanceClock(ms: number): { now: number; expired: SimOrder[]; settled: SimExpiry[] } {
     if (!Number.isFinite(ms) || ms < 0 || ms > 400 * 86_400_000) throw new Error("advance_ms must be a number of milliseconds from 0 to 400 days");
-    const dayBefore = nyDayFormat.format(new Date(this.now())).slice(0, 10);
     this.clockOffsetMs += ms;
     const now = this.now();
-    // Past New York midnight the daily P&L starts again from the account's value.
-    if (nyDayFormat.format(new Date(now)).slice(0, 10) !== dayBefore) this.account.rollDay();
+    // At the trading day's end (a session's close) the daily P&L starts again from the account's value.
+    const day = tradingDayOf(now);
+    if (day !== this.tradingDay) {
+      this.tradingDay = day;
+      this.account.rollDay();
+    }
     const expired: SimOrder[] = [];
     for (const o of this.orders.values()) {
-      if ((!WORKING.has(o.status) && o.status !== "NotTransmitted") || o.tif !== "DAY" || now < sessionClose(o.createdAt)) continue;
+      if ((!WORKING.has(o.status) && o.status !== "NotTransmitted") || o.tif !== "DAY" || now < this.sessionOf(o).close) continue;
       this.scheduled.delete(key(o.clientId, o.orderId));
       // TWS ends the order itself: Cancelled (no 202, nobody asked), listed among completed orders.
       o.completedStatus = "Cancelled by System";
       this.setStatus(o, "Cancelled");
       expired.push(o);
     }
+    // Orders held for their session go to the exchange once it opens.
+    for (const o of this.orders.values()) this.submitWhenOpen(o);
     const settled = this.settleExpiries(now);
+    this.armClock();
     return { now, expired, settled };
+  }
+
+  /** The session an order works in: the one under way when it was placed, or the next to open. */
+  sessionOf(o: SimOrder): Session {
+    return orderSession(o.createdAt, productOf(o.contract.symbol));
+  }
+
+  /** Whether an order's session is open now (orders fill only then). */
+  private sessionOpen(o: SimOrder): boolean {
+    const session = this.sessionOf(o);
+    const now = this.now();
+    return now >= session.open && now < session.close;
+  }
+
+  /** A transmitted order waiting for its session: submitted (and tried) once the session is open. */
+  private submitWhenOpen(o: SimOrder): void {
+    if (o.status !== "PreSubmitted" || !this.sessionOpen(o)) return;
+    this.setStatus(o, "Submitted");
+    this.tryFill(o);
+  }
+
+  /**
+   * Wakes the engine at the next instant the calendar changes something (a held order's open, a
+   * working DAY order's close, an option position's expiry close, the trading day's end) while
+   * real time runs, so `npm start` behaves as TWS does; at most an hour ahead, never holding the
+   * process open.
+   */
+  private armClock(): void {
+    if (this.clockTimer) clearTimeout(this.clockTimer);
+    this.clockTimer = undefined;
+    const now = this.now();
+    const at: number[] = [orderSession(now).close];
+    for (const o of this.orders.values()) {
+      if (o.status === "PreSubmitted") at.push(this.sessionOf(o).open);
+      if (WORKING.has(o.status) && o.tif === "DAY") at.push(this.sessionOf(o).close);
+    }
+    for (const p of this.account.positions.values()) if (p.contract.secType === "OPT" && p.qty !== 0) at.push(expiryClose(isoDate(p.contract.expiry)));
+    const next = Math.min(...at.filter((t) => t > now));
+    if (!Number.isFinite(next)) return;
+    this.clockTimer = setTimeout(() => {
+      this.clockTimer = undefined;
+      this.advanceClock(0);
+    }, Math.min(next - now + 1, 3_600_000));
+    this.clockTimer.unref?.();
   }
 
   /**
@@ -136,8 +207,7 @@ export class Engine {
     for (const p of [...this.account.positions.values()]) {
       const c = p.contract;
       if (c.secType !== "OPT" || p.qty === 0) continue;
-      const day = /^(\d{4})(\d{2})(\d{2})$/.exec(c.expiry);
-      if (!day || now < sessionClose(Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3]), 15))) continue;
+      if (!/^\d{8}$/.test(c.expiry) || now < expiryClose(isoDate(c.expiry), productOf(c.symbol))) continue;
       const price = this.market.getPrice(c.symbol);
       const intrinsic = round2(c.right === "C" ? price - c.strike : c.strike - price);
       const contracts = Math.abs(p.qty);
@@ -212,6 +282,8 @@ export class Engine {
     this.orders.clear();
     this.executions.length = 0;
     this.maxOrderId = 0;
+    // The account's option positions still expire.
+    this.armClock();
   }
 
   rejectNextOrder(reason: string): void {
@@ -229,6 +301,8 @@ export class Engine {
   stop(): void {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    if (this.clockTimer) clearTimeout(this.clockTimer);
+    this.clockTimer = undefined;
   }
 
   private later(ms: number, fn: () => void): void {
@@ -281,11 +355,16 @@ export class Engine {
       return { kind: "accepted", order: o };
     }
     this.setStatus(o, "PreSubmitted");
-    this.later(0, () => {
-      if (o.status !== "PreSubmitted") return;
-      this.setStatus(o, "Submitted");
-      this.tryFill(o);
-    });
+    const session = this.sessionOf(o);
+    if (this.now() < session.open) {
+      // Outside its session TWS accepts the order and holds it (PreSubmitted) until the session
+      // opens, saying so with warning 399 under the order's id; it works and fills only then.
+      this.events.orderError(clientId, o.orderId, 399, `Order Message:\n${o.action} ${o.totalQuantity} ${o.contract.localSymbol || o.contract.symbol} ${o.contract.exchange}\nWarning: your order will not be placed at the exchange until ${twsTime(session.open).replace(" US/Eastern", "").replace(/^(\d{4})(\d{2})(\d{2})/, "$1-$2-$3")} US/Eastern`);
+      this.armClock();
+      return { kind: "accepted", order: o };
+    }
+    this.later(0, () => this.submitWhenOpen(o));
+    this.armClock();
     return { kind: "accepted", order: o };
   }
 
@@ -411,7 +490,7 @@ export class Engine {
 
   tryFill(o: SimOrder): void {
     const k = key(o.clientId, o.orderId);
-    if (!WORKING.has(o.status) || o.status === "PreSubmitted" || this.connectivityLost || this.scheduled.has(k)) return;
+    if (!WORKING.has(o.status) || o.status === "PreSubmitted" || this.connectivityLost || this.scheduled.has(k) || !this.sessionOpen(o)) return;
     if (this.fillPrice(o) === undefined) return;
     this.scheduled.add(k);
     this.later(this.opts.fillDelayMs, () => {
@@ -427,6 +506,8 @@ export class Engine {
 
   private fillSlice(o: SimOrder, forcedPrice?: number): void {
     if ((o.status !== "Submitted" && forcedPrice === undefined) || this.connectivityLost) return;
+    // A fill that raced a cancel (forcedPrice) happened while the session was open; others need it open.
+    if (forcedPrice === undefined && !this.sessionOpen(o)) return;
     const price = forcedPrice ?? this.fillPrice(o);
     const p = this.priced(o);
     if (price === undefined || !p) return;
@@ -577,26 +658,15 @@ function orderContract(c: SimContract): SimOrder["contract"] {
 }
 
 const key = (clientId: number, orderId: number): string => `${clientId}:${orderId}`;
-
-const NY_CLOSE_MINUTES = 16 * 60;
-const nyDayFormat = new Intl.DateTimeFormat("en-CA", { timeZone: "America/New_York", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false });
+/** YYYYMMDD (IBKR's expiry) as YYYY-MM-DD (the calendar's). */
+const isoDate = (yyyymmdd: string): string => `${yyyymmdd.slice(0, 4)}-${yyyymmdd.slice(4, 6)}-${yyyymmdd.slice(6, 8)}`;
 
 /**
- * The close (16:00 New York) of the session a DAY order placed at `ms` works in: that day's, or
- * the next weekday's when placed after the close or on a weekend. Found by stepping minutes
- * forward in New York time, so daylight-saving changes need no arithmetic of their own.
+ * The close of the session a DAY order placed at `ms` works in, by the exchange calendar: that
+ * day's (16:00 New York, 13:00 on an early close; index options 16:15), or the next session's when
+ * placed after the close, on a weekend or a holiday.
  */
-export function sessionClose(ms: number): number {
-  const parts = (t: number) => {
-    const p = Object.fromEntries(nyDayFormat.formatToParts(new Date(t)).map((x) => [x.type, x.value]));
-    const weekday = new Date(Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day))).getUTCDay();
-    return { minutes: (Number(p.hour) % 24) * 60 + Number(p.minute), weekday };
-  };
-  let t = Math.ceil(ms / 60_000) * 60_000;
-  for (let i = 0; i < 5 * 24 * 60; i++, t += 60_000) {
-    const { minutes, weekday } = parts(t);
-    if (weekday !== 0 && weekday !== 6 && minutes === NY_CLOSE_MINUTES) return t;
-  }
-  return t;
+export function sessionClose(ms: number, symbol = "SPY"): number {
+  return orderSession(ms, productOf(symbol)).close;
 }
 const round4 = (x: number): number => Math.round(x * 10_000) / 10_000;

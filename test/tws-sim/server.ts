@@ -24,6 +24,8 @@ export interface ServerOptions {
   fillRule: FillRule;
   startingCash: number;
   whatIfPlaceholder: boolean;
+  /** The instant (epoch ms) TWS's clock starts at; default the machine's clock (Engine's startAt). */
+  startAt?: number;
 }
 
 interface MktSub {
@@ -81,7 +83,7 @@ const SUMMARY_TAGS = [
 ];
 
 export class SimServer {
-  readonly market = new Market();
+  readonly market: Market;
   readonly account: Account;
   readonly engine: Engine;
   readonly sessions = new Set<Session>();
@@ -97,6 +99,9 @@ export class SimServer {
   private readonly sessionStartNetLiq: number;
 
   constructor(readonly opts: ServerOptions) {
+    // One clock for everything TWS says with time: the engine's (its start, real time, test moves).
+    const startAt = opts.startAt ?? Date.now();
+    this.market = new Market(() => new Date(this.engine ? this.engine.now() : startAt));
     this.account = new Account(opts.account, this.market, opts.startingCash);
     this.sessionStartNetLiq = opts.startingCash;
     this.engine = new Engine(this.market, this.account, {
@@ -113,7 +118,7 @@ export class SimServer {
         for (const s of this.sessions) if (s.started && s.clientId === clientId) this.send(s, E.errMsg(s.sv, id, code, msg));
       },
       portfolioChanged: () => this.pushPortfolio(),
-    }, { fillDelayMs: opts.fillDelayMs, fillRule: opts.fillRule });
+    }, { fillDelayMs: opts.fillDelayMs, fillRule: opts.fillRule, ...(opts.startAt === undefined ? {} : { startAt: opts.startAt }) });
   }
 
   async listen(): Promise<number> {
@@ -280,7 +285,7 @@ export class SimServer {
         return;
       }
       s.sv = v;
-      this.send(s, [v, connTime()]);
+      this.send(s, [v, connTime(this.engine.now())]);
       return;
     }
     let req: Request;
@@ -435,7 +440,7 @@ export class SimServer {
     const u = this.market.underlying(only.symbol);
     if (only.secType !== "STK" || !u) return this.send(s, E.errMsg(s.sv, req.reqId, 162, "Historical Market Data Service error message:HMDS query returned no data"));
     if (req.keepUpToDate) return this.send(s, E.errMsg(s.sv, req.reqId, 162, "Historical Market Data Service error message:keepUpToDate is not served by the simulator"));
-    const endMs = Date.now();
+    const endMs = this.engine.now();
     const bars = historicalBars(u.symbol, u.price, u.vol, req.barSize, req.duration, endMs);
     if (!bars) return this.send(s, E.errMsg(s.sv, req.reqId, 321, `Error validating request.-'bP' : cause - Historical data bar size setting "${req.barSize}" or duration "${req.duration}" is invalid.`));
     const daily = req.barSize === "1 day";
@@ -651,8 +656,8 @@ function portfolioMsg(a: Account, c: SimContract, qty: number, avgCost: number, 
   return E.portfolioValue(c, qty, mark, mv, round4(avgCost), qty ? unreal : 0, 0, acct);
 }
 
-function connTime(): string {
-  return twsTime(Date.now()).replace(" US/Eastern", " EST");
+function connTime(ms: number): string {
+  return twsTime(ms).replace(" US/Eastern", " EST");
 }
 
 const round4 = (x: number): number => Math.round(x * 10_000) / 10_000;
