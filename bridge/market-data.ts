@@ -126,7 +126,8 @@ export class MarketData {
         else if (Object.values(model.values).every((v) => v === null)) greeksReason = `TWS sent its model tick for ${label} with every value "not computed"`;
         else {
           const type: DataType = dataType === "unavailable" ? (model.delayed ? "delayed" : "live") : model.delayed && dataType === "live" ? "delayed" : dataType;
-          greeks = { ...model.values, data_type: type, as_of: new Date(model.at).toISOString(), age_seconds: Math.max(0, Math.round((Date.now() - model.at) / 100) / 10) };
+          // Stamped by the broker's clock; its age is a duration on ours.
+          greeks = { ...model.values, data_type: type, as_of: new Date(model.at + this.tws.brokerNow().getTime() - Date.now()).toISOString(), age_seconds: Math.max(0, Math.round((Date.now() - model.at) / 100) / 10) };
           const missing = (["iv", "delta", "gamma", "theta", "vega"] as const).filter((k) => model!.values[k] === null);
           if (missing.length) greeksReason = `TWS marked ${missing.join(", ")} as not computed`;
         }
@@ -182,7 +183,8 @@ export class MarketData {
   /** bid/ask/last/mid of one leg, or the net per combo unit of several (IBKR's sign: debit > 0). */
   async quote(legs: readonly Pick<Leg, "contract" | "action" | "quantity">[]): Promise<Quote> {
     const quotes = await this.legQuotes(legs);
-    const asOf = new Date().toISOString();
+    // Stamped by the broker's clock (TWS's), as the edge and the second key judge its age.
+    const asOf = this.tws.brokerNow().toISOString();
     // The broker's underlying, for the edge's concentration grouping (resolved by legQuotes above).
     const underlying = this.contracts.cached((legs.find((leg) => leg.contract.sec_type !== "STK") ?? legs[0]!).contract)?.underlying ?? null;
     const all = legs.map((leg) => quotes.get(contractKey(leg.contract)) as LegQuote);

@@ -195,7 +195,7 @@ export class Mirror {
     });
     tws.onIb(EventName.accountSummaryEnd, (reqId: number) => {
       if (reqId !== this.summaryReqId) return;
-      this.accountHeard = new Date().toISOString();
+      this.accountHeard = this.tws.brokerNow().toISOString();
       this.accountLive = true;
       this.publishAccount(false);
     });
@@ -206,7 +206,7 @@ export class Mirror {
         this.pnl = next;
         this.publish("pnl", next);
       }
-      this.accountHeard = new Date().toISOString();
+      this.accountHeard = this.tws.brokerNow().toISOString();
       this.publishAccount(false);
     });
     tws.on("tws_error", ({ code, message, reqId }: { code: number; message: string; reqId: number }) => this.onOrderError(reqId, code, message));
@@ -330,7 +330,7 @@ export class Mirror {
 
   /** Register an order the bridge is about to send, so its events carry the orderRef at once. */
   expectOrder(order: Omit<MirrorOrder, "lastUpdate">): void {
-    this.orders.set(order.orderId, { ...order, lastUpdate: new Date().toISOString() });
+    this.orders.set(order.orderId, { ...order, lastUpdate: this.tws.brokerNow().toISOString() });
   }
 
   /** Call `fn` on the order's next update (or its rejection); returns an unsubscribe. */
@@ -380,7 +380,7 @@ export class Mirror {
       avgFillPrice: known?.avgFillPrice ?? null,
       whyHeld: known?.whyHeld ?? null,
       reason: known?.reason ?? null,
-      lastUpdate: new Date().toISOString(),
+      lastUpdate: this.tws.brokerNow().toISOString(),
     };
     this.orders.set(orderId, next);
     // A new limit price (a modify TWS took) is news to the edge: a modify whose answer was lost settles on it.
@@ -411,7 +411,7 @@ export class Mirror {
       avgFillPrice: filledN > 0 ? num(avgFillPrice) : null,
       whyHeld: whyHeld || null,
       reason: known?.reason ?? null,
-      lastUpdate: new Date().toISOString(),
+      lastUpdate: this.tws.brokerNow().toISOString(),
     };
     this.orders.set(orderId, next);
     this.publishStatus(next);
@@ -432,7 +432,7 @@ export class Mirror {
     if (!known || TERMINAL.has(known.status)) return;
     const filled = num(order.filledQuantity) ?? known.filled;
     const next: MirrorOrder = {
-      ...known, permId: permId ?? known.permId, status, filled, remaining: Math.max(0, known.quantity - filled), lastUpdate: new Date().toISOString(),
+      ...known, permId: permId ?? known.permId, status, filled, remaining: Math.max(0, known.quantity - filled), lastUpdate: this.tws.brokerNow().toISOString(),
     };
     this.orders.set(known.orderId, next);
     this.logger.info({ order_id: known.orderId, order_ref: known.orderRef, status, filled }, "order finished while TWS was away (completed orders)");
@@ -453,7 +453,7 @@ export class Mirror {
       return;
     }
     if (TERMINAL.has(known.status)) return;
-    const rejected: MirrorOrder = { ...known, status: "Rejected", reason: `TWS ${code}: ${text}`, lastUpdate: new Date().toISOString() };
+    const rejected: MirrorOrder = { ...known, status: "Rejected", reason: `TWS ${code}: ${text}`, lastUpdate: this.tws.brokerNow().toISOString() };
     this.orders.set(id, rejected);
     this.logger.warn({ order_id: id, order_ref: known.orderRef, code }, `TWS rejected order ${id}: ${text}`);
     this.publishStatus(rejected);
@@ -643,7 +643,7 @@ export class Mirror {
    * with live subscriptions the mirror is current, so the heartbeat's as_of is now.
    */
   private publishAccount(heartbeat: boolean): void {
-    if (heartbeat) this.accountHeard = new Date().toISOString();
+    if (heartbeat) this.accountHeard = this.tws.brokerNow().toISOString();
     const snapshot = this.account();
     if (!snapshot) return;
     const { as_of: _asOf, ...values } = snapshot;

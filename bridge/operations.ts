@@ -212,7 +212,8 @@ export function createOperations(deps: OperationDeps): Handlers {
     const stopped = emergencyStopOn(deps.emergencyStopFile);
     if (stopped && p.intent === "open") refuse(p.trade_id, "emergency_stop_file", [stopFileViolation()]);
     if (deps.edgeStop().on && p.intent === "open") refuse(p.trade_id, "emergency_stop", [edgeStopViolation()]);
-    const violations = [...placeViolations(p), ...duplicateViolation(p.trade_id)];
+    // The second key's "today" is the broker's trading day (TWS's clock), not this machine's.
+    const violations = [...placeViolations(p, tws.brokerNow()), ...duplicateViolation(p.trade_id)];
     if (violations.length > 0) refuse(p.trade_id, "second_key_refused", violations);
     requireTradable(`order ${p.trade_id}`);
     // The edge decided an opening order under a collar band without a quote of its own (one trip):
@@ -220,7 +221,8 @@ export function createOperations(deps: OperationDeps): Handlers {
     const checkMarket = p.intent === "open" && (p.collar !== undefined || p.exposure_group !== undefined);
     const [resolved, quote] = await Promise.all([contracts.resolveAll(p.legs), checkMarket ? market.quote(p.legs) : null]);
     if (quote) {
-      const marketViolations = marketCheckViolations(p, quote);
+      // The quote was stamped by the broker's clock: its age is judged by the same clock.
+      const marketViolations = marketCheckViolations(p, quote, tws.brokerNow().getTime());
       if (marketViolations.length > 0) refuse(p.trade_id, "second_key_refused", marketViolations);
     }
     if (p.intent === "close") {
@@ -255,11 +257,11 @@ export function createOperations(deps: OperationDeps): Handlers {
     if (stopped && p.intent === "open") refuse(p.order_ref, "emergency_stop_file", [stopFileViolation()]);
     let outgoing: Leg[];
     if (p.intent === "open") {
-      const violations = placeViolations({ trade_id: p.order_ref, symbol: p.symbol, strategy: p.strategy, legs: p.legs, max_risk: p.max_risk, order_type: "LMT", limit_price: p.limit_price, intent: "open" });
+      const violations = placeViolations({ trade_id: p.order_ref, symbol: p.symbol, strategy: p.strategy, legs: p.legs, max_risk: p.max_risk, order_type: "LMT", limit_price: p.limit_price, intent: "open" }, tws.brokerNow());
       if (violations.length > 0) refuse(p.order_ref, "second_key_refused", violations);
       outgoing = p.legs;
     } else {
-      const violations = closeViolations(p.legs, p.symbol);
+      const violations = closeViolations(p.legs, p.symbol, tws.brokerNow());
       if (violations.length > 0) refuse(p.order_ref, "second_key_refused", violations);
       outgoing = closeAtLimit(p.order_ref, closingLegs(p.legs), p.limit_price);
     }
@@ -313,7 +315,7 @@ export function createOperations(deps: OperationDeps): Handlers {
     async account() {
       // Just after a connect TWS may not have sent the summary yet: give it a moment.
       for (let waited = 0; !mirror.account() && tws.connected && waited < 3_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
-      const snapshot = mirror.account(mirror.accountIsLive ? new Date().toISOString() : undefined);
+      const snapshot = mirror.account(mirror.accountIsLive ? tws.brokerNow().toISOString() : undefined);
       if (!snapshot) throw tws.connected ? new BridgeError("tws_error", "TWS has not sent the account summary and P&L yet") : notConnected("account", tws.health.state);
       return snapshot;
     },
@@ -397,7 +399,7 @@ export function createOperations(deps: OperationDeps): Handlers {
       checkId("trade_id", p.trade_id);
       checkId("close_trade_id", p.close_trade_id);
       const stopped = emergencyStopOn(deps.emergencyStopFile);
-      const violations = [...closeViolations(p.legs, p.symbol), ...duplicateViolation(p.close_trade_id, true)];
+      const violations = [...closeViolations(p.legs, p.symbol, tws.brokerNow()), ...duplicateViolation(p.close_trade_id, true)];
       if (violations.length > 0) refuse(p.close_trade_id, "second_key_refused", violations);
       requireTradable(`close of ${p.trade_id}`);
       const outgoing = closingLegs(p.legs);

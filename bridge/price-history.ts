@@ -78,7 +78,7 @@ export class PriceHistoryReader {
     const bars = raw.slice(-p.count).map((b) => ({ ...b, time: barTime(b.time, daily) }));
     for (const b of bars)
       if (![b.open, b.high, b.low, b.close].every((x) => Number.isFinite(x) && x > 0)) throw new BridgeError("tws_error", `TWS sent a bar of ${p.symbol} at ${b.time} without prices`);
-    const answer: PriceHistory = { symbol: p.symbol, bar_size: p.bar_size, bars, duration, as_of: new Date().toISOString() };
+    const answer: PriceHistory = { symbol: p.symbol, bar_size: p.bar_size, bars, duration, as_of: this.tws.brokerNow().toISOString() };
     this.recent.set(key, { at: Date.now(), answer });
     for (const [k, v] of this.recent) if (Date.now() - v.at >= IDENTICAL_REQUEST_MS) this.recent.delete(k);
     return answer;

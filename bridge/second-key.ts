@@ -17,8 +17,11 @@ import { tradingDay } from "../shared/trade-id";
 import type { ResolvedContract } from "./contracts";
 import type { Position } from "../shared/tools";
 
-/** Per-order checks of a `place` (both intents), with the bridge's own additions. */
-export function placeViolations(params: PlaceParams, now = new Date()): Violation[] {
+/**
+ * Per-order checks of a `place` (both intents), with the bridge's own additions. `now` is the
+ * broker's clock (TwsConnection.brokerNow): an expiry is judged by the exchange's trading day.
+ */
+export function placeViolations(params: PlaceParams, now: Date): Violation[] {
   const analysis = analyzeOrder(params.legs, { symbol: params.symbol, today: tradingDay(now) });
   const out = perOrderChecks({ symbol: params.symbol, legs: params.legs, max_risk: params.max_risk, capital_required: 0 }, analysis, params.intent);
   const net = netLimitPrice(params.legs);
@@ -35,7 +38,7 @@ export function placeViolations(params: PlaceParams, now = new Date()): Violatio
 }
 
 /** Checks of a `close`: the legs as they were opened, validated as a risk-reducing order. */
-export function closeViolations(legs: readonly Leg[], symbol: string, now = new Date()): Violation[] {
+export function closeViolations(legs: readonly Leg[], symbol: string, now: Date): Violation[] {
   const analysis = analyzeOrder(legs, { symbol, today: tradingDay(now) });
   return perOrderChecks({ symbol, legs, max_risk: 0, capital_required: 0 }, analysis, "close");
 }

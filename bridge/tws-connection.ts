@@ -53,6 +53,8 @@ export interface CallContext {
 
 /** TWS's clock counts as apart from ours beyond this (its answers are whole seconds). */
 const CLOCK_SKEW_MS = 60_000;
+/** Once told apart, a change of TWS's skew beyond this is told again (a clock that moved). */
+const CLOCK_SKEW_CHANGE_MS = 5_000;
 
 export class TwsConnection extends EventEmitter {
   private ib: IBApi | null = null;
@@ -73,6 +75,8 @@ export class TwsConnection extends EventEmitter {
   health: TwsHealth = { state: "down", since: new Date().toISOString(), last_error: null, server_version: null };
   /** The clock skew last told (see noteTwsTime); null: never told, TWS in line with us. */
   private toldSkewMs: number | null = null;
+  /** TWS's clock minus ours, as last measured (CURRENT_TIME at session start and on each heartbeat); 0 until measured. */
+  private skewMs = 0;
   /** The current (or last) TWS session's name; see TwsHealth.session. */
   session: string | null = null;
   /** The account this bridge trades, known after the first connect. */
@@ -114,6 +118,16 @@ export class TwsConnection extends EventEmitter {
 
   nextReqId(): number {
     return ++this.reqIdSeq;
+  }
+
+  /**
+   * The broker's clock: ours run on by TWS's skew, measured at each session's start and on every
+   * heartbeat. The bridge judges the calendar by it (the second key's "today") and stamps what it
+   * reports with it (account, quotes, price history, order updates); deadlines and durations stay
+   * on the machine's clock. In production TWS's clock is the exchange's; in tests, the simulator's.
+   */
+  brokerNow(): Date {
+    return new Date(Date.now() + this.skewMs);
   }
 
   /** A new order id, above every id TWS has told us about. */
@@ -405,21 +419,27 @@ export class TwsConnection extends EventEmitter {
 
     this.setHealth(linkLost ? "degraded" : "connected", linkLost ? "TWS 1100: connectivity between IB and TWS is lost" : null, ib.serverVersion);
     logger.info({ account, server_version: ib.serverVersion, next_order_id: this.orderIdSeq }, "TWS session started");
+    // TWS's clock at once, not at the first heartbeat: its answer comes before those of the
+    // subscriptions started on "ready" (TWS answers in order), so their stamps use it.
+    void this.send("current time", (api) => api.reqCurrentTime()).catch(() => undefined);
     void this.send("market data type", (api) => api.reqMarketDataType(marketDataType)).catch(() => undefined);
     this.emit("ready", account);
     return ended;
   }
 
   /**
-   * TWS's clock against ours: a skew past a minute (or its end) is told once ("clock"), so the edge
-   * can judge expiries by the broker's day; TWS's whole-second answers make smaller skews noise.
+   * TWS's clock against ours. The skew is kept for brokerNow(); a skew past a minute is told to
+   * the edge ("clock") so it judges expiries by the broker's day, and told again when it moves by
+   * more than a few seconds (a clock that was moved) or returns to ours. TWS answers in whole
+   * seconds, so a second's skew is noise and never told on its own.
    */
   private noteTwsTime(twsMs: number): void {
     if (!Number.isFinite(twsMs) || twsMs <= 0) return;
     const skew = Math.round(twsMs - Date.now());
+    this.skewMs = skew;
     const told = this.toldSkewMs;
     const significant = (ms: number) => Math.abs(ms) > CLOCK_SKEW_MS;
-    if (told === null ? !significant(skew) : Math.abs(skew - told) <= CLOCK_SKEW_MS) return;
+    if (told === null ? !significant(skew) : Math.abs(skew - told) <= (significant(skew) || told !== 0 ? CLOCK_SKEW_CHANGE_MS : CLOCK_SKEW_MS)) return;
     this.toldSkewMs = significant(skew) ? skew : 0;
     this.emit("clock", { tws_time: new Date(twsMs).toISOString(), skew_ms: skew });
   }

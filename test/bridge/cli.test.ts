@@ -6,7 +6,7 @@ import { chmodSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ENV_DOCS } from "../../bridge/config";
-import { startSimulator } from "../tws-sim/index";
+import { startPinnedSimulator } from "../support/pinned-sim";
 import { TestEdge, TOKEN, until, workspace } from "./helpers";
 
 const root = join(import.meta.dirname, "..", "..");
@@ -77,7 +77,7 @@ describe("bridge CLI", () => {
   });
 
   it("runs against the simulator and an edge, and stops cleanly on SIGTERM", async () => {
-    const sim = await startSimulator({ port: 0 });
+    const sim = await startPinnedSimulator({ port: 0 });
     const edge = await TestEdge.start();
     cleanups.push(async () => {
       await edge.stop();

@@ -9,6 +9,7 @@ import fc from "fast-check";
 import type { WebSocket } from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LIMITS, MAX_TRADE_RISK } from "../../shared/limits";
+import { tradingDay } from "../../shared/trade-id";
 import { OpName } from "../../shared/protocol";
 import { FUZZ_SEED, mutate, mutation } from "../shared/fuzz-mutations";
 import { placeParams, type Rig, spyIronCondor, startRig, TOKEN, until } from "./helpers";
@@ -62,7 +63,8 @@ function sendable(p: unknown): boolean {
     if (!num(leg.price) || leg.price < LIMITS.MIN_LEG_PRICE) return false;
     const c = leg.contract;
     if (!isObj(c) || c.symbol !== "SPY" || !num(c.strike) || c.strike <= 0 || (c.right !== "C" && c.right !== "P")) return false;
-    if (typeof c.expiry !== "string" || c.expiry < new Date().toISOString().slice(0, 10)) return false;
+    // The broker's trading day (the simulator's pinned clock), as the second key judges it.
+    if (typeof c.expiry !== "string" || c.expiry < tradingDay(new Date(rig.sim.advanceClock(0).now))) return false;
     if (seen.has(`${c.expiry}${c.strike}${c.right}`)) return false;
     seen.add(`${c.expiry}${c.strike}${c.right}`);
   }

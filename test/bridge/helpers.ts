@@ -11,7 +11,8 @@ import { type Bridge, startBridge } from "../../bridge/daemon";
 import { type BridgeConfig, loadConfig } from "../../bridge/config";
 import type { Leg } from "../../shared/order";
 import { type Challenge, type Event, type Hello, helloSigningText, PROTOCOL_VERSION } from "../../shared/protocol";
-import { type Simulator, startSimulator } from "../tws-sim/index";
+import { type Simulator } from "../tws-sim/index";
+import { startPinnedSimulator } from "../support/pinned-sim";
 import { sleep, until as pollUntil } from "../support/ib-client";
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
 
@@ -264,8 +265,8 @@ export interface Rig {
 }
 
 /** Simulator + test edge + bridge, linked and TWS connected. */
-export async function startRig(env: Record<string, string> = {}, simOptions: Parameters<typeof startSimulator>[0] = {}, maxQueuedEvents?: number): Promise<Rig> {
-  const sim = await startSimulator({ port: 0, ...simOptions });
+export async function startRig(env: Record<string, string> = {}, simOptions: Parameters<typeof startPinnedSimulator>[0] = {}, maxQueuedEvents?: number): Promise<Rig> {
+  const sim = await startPinnedSimulator({ port: 0, ...simOptions });
   const edge = await TestEdge.start();
   const config = testConfig(sim, edge, env);
   const logs = new LogCapture();

@@ -9,7 +9,7 @@ import { startBridge } from "../../bridge/daemon";
 import { loadOrCreateIdentity } from "../../bridge/identity";
 import { bridgeUrl } from "../../bridge/edge-link";
 import type { Event } from "../../shared/protocol";
-import { startSimulator } from "../tws-sim/index";
+import { startPinnedSimulator } from "../support/pinned-sim";
 import { helloSignedBy, isoExpiry, LogCapture, optionQuote, placeParams, sleep, startRig, TestEdge, testConfig, TOKEN, until, cleanupAfterEach, rigStarter } from "./helpers";
 
 const cleanups = cleanupAfterEach();
@@ -42,7 +42,7 @@ describe("edge link", () => {
   });
 
   it("with IBKR_ACCOUNT_ID set, links before TWS is up and tells the edge TWS is down", async () => {
-    const sim = await startSimulator({ port: 0 });
+    const sim = await startPinnedSimulator({ port: 0 });
     sim.fault.refuseConnections(true);
     const edge = await TestEdge.start();
     const bridge = startBridge(testConfig(sim, edge, { IBKR_ACCOUNT_ID: "DU1234567" }), { logDestination: new LogCapture() });
@@ -186,7 +186,7 @@ describe("edge link", () => {
   });
 
   it("never writes the token or the EDGE_URL's credentials to a log line, including on a refused token", async () => {
-    const sim = await startSimulator({ port: 0 });
+    const sim = await startPinnedSimulator({ port: 0 });
     const edge = await TestEdge.start("a-different-token-entirely-123");
     const logs = new LogCapture();
     const url = `http://operator:hunter2secret@127.0.0.1:${edge.port}`;

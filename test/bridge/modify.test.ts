@@ -8,12 +8,13 @@ import { MIN_LEG_PRICE } from "../../shared/limits";
 import type { Leg } from "../../shared/order";
 import { analyzeOrder } from "../../shared/risk";
 import { tradingDay } from "../../shared/trade-id";
+import { TEST_START_MS } from "../support/pinned-sim";
 import { placeParams, spyIronCondor, until, useRig } from "./helpers";
 
 const current = useRig();
 
 const TRADE = "IRON_CONDOR_SPY_20261125_103045";
-const risk = (legs: Leg[]) => analyzeOrder(legs, { today: tradingDay(new Date()) }).worstCaseLoss as number;
+const risk = (legs: Leg[]) => analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)) }).worstCaseLoss as number;
 const priced = (legs: Leg[], net: number): Leg[] => {
   const r = repriceLegs(legs, net, MIN_LEG_PRICE);
   if (!r.ok) throw new Error(r.reason);

@@ -8,12 +8,13 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { analyzeOrder } from "../../shared/risk";
 import { tradingDay } from "../../shared/trade-id";
+import { TEST_START_MS } from "../support/pinned-sim";
 import { placeParams, spyIronCondor, until, optionQuote, isoExpiry, useRig } from "./helpers";
 
 const current = useRig();
 
 const TRADE = "IRON_CONDOR_SPY_20261125_103045";
-const risk = (legs: Parameters<typeof analyzeOrder>[0]) => analyzeOrder(legs, { today: tradingDay(new Date()) }).worstCaseLoss as number;
+const risk = (legs: Parameters<typeof analyzeOrder>[0]) => analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)) }).worstCaseLoss as number;
 
 describe("placing orders", () => {
   it("sends an iron condor as one BAG order with orderRef = trade_id, streams four fills with commissions, writes the trade log", async () => {
@@ -61,9 +62,11 @@ describe("placing orders", () => {
     const status = await edge.ok<{ status: string; trade_id: string }>("order_status", { order_id: result.order_id });
     expect(status).toMatchObject({ status: "Filled", trade_id: TRADE });
     expect(await edge.ok("open_orders")).toEqual([]);
-    const execs = await edge.ok<{ exec_id: string }[]>("executions", { since: new Date(Date.now() - 60_000).toISOString() });
+    // TWS stamps executions by its clock (the simulator's, pinned): "since" is on that clock.
+    const twsNow = Date.parse(current.rig.sim.advanceClock(0).now);
+    const execs = await edge.ok<{ exec_id: string }[]>("executions", { since: new Date(twsNow - 60_000).toISOString() });
     expect(execs.map((e) => e.exec_id).sort()).toEqual(fills.map((f) => f.exec_id).sort());
-    expect(await edge.ok("executions", { since: new Date(Date.now() + 60_000).toISOString() })).toEqual([]);
+    expect(await edge.ok("executions", { since: new Date(twsNow + 60_000).toISOString() })).toEqual([]);
     const positions = await edge.ok<{ quantity: number; sec_type: string; current_price: number | null; unrealized_pnl_pct: number | null }[]>("positions", { symbol: "SPY" });
     expect(positions.map((p) => p.quantity).sort()).toEqual([-1, -1, 1, 1]);
     expect(positions.every((p) => p.sec_type === "OPT" && p.current_price !== null && p.unrealized_pnl_pct !== null)).toBe(true);

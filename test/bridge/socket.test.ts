@@ -3,11 +3,12 @@
 import { EventName, IBApi } from "@stoqey/ib";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { disableNagle } from "../../bridge/tws-connection";
-import { type Simulator, startSimulator } from "../tws-sim/index";
+import { type Simulator } from "../tws-sim/index";
+import { startPinnedSimulator } from "../support/pinned-sim";
 
 let sim: Simulator;
 beforeAll(async () => {
-  sim = await startSimulator({ port: 0 });
+  sim = await startPinnedSimulator({ port: 0 });
 });
 afterAll(async () => {
   await sim.stop();

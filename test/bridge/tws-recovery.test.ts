@@ -7,7 +7,7 @@ import { startBridge } from "../../bridge/daemon";
 import { analyzeOrder } from "../../shared/risk";
 import { tradingDay } from "../../shared/trade-id";
 import { connect } from "../support/ib-client";
-import { startSimulator } from "../tws-sim/index";
+import { startPinnedSimulator, TEST_START_MS } from "../support/pinned-sim";
 import { cleanupAfterEach, LogCapture, placeParams, rigStarter, sleep, spyIronCondor, TestEdge, testConfig, until } from "./helpers";
 
 const cleanups = cleanupAfterEach();
@@ -19,7 +19,7 @@ const FAST = {
   BRIDGE_TWS_BACKOFF_MIN_MS: "50",
   BRIDGE_TWS_BACKOFF_MAX_MS: "200",
 };
-const risk = (legs: Parameters<typeof analyzeOrder>[0]) => analyzeOrder(legs, { today: tradingDay(new Date()) }).worstCaseLoss as number;
+const risk = (legs: Parameters<typeof analyzeOrder>[0]) => analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)) }).worstCaseLoss as number;
 const failedAttempts = (logs: LogCapture) => logs.lines.filter((l) => l.includes("TWS connect failed")).length;
 
 
@@ -76,7 +76,7 @@ describe("TWS silence", () => {
 
 describe("client id already in use (326)", () => {
   it("retries with backoff while another client holds the id and connects once it is free, without a restart", async () => {
-    const sim = await startSimulator({ port: 0 });
+    const sim = await startPinnedSimulator({ port: 0 });
     cleanups.push(() => sim.stop());
     const edge = await TestEdge.start();
     cleanups.push(() => edge.stop());

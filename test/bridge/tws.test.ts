@@ -6,7 +6,8 @@ import { describe, expect, it } from "vitest";
 import { startBridge, type Bridge } from "../../bridge/daemon";
 import { analyzeOrder } from "../../shared/risk";
 import { tradingDay } from "../../shared/trade-id";
-import { type Simulator, startSimulator } from "../tws-sim/index";
+import { type Simulator } from "../tws-sim/index";
+import { startPinnedSimulator, TEST_START_MS } from "../support/pinned-sim";
 import { isoExpiry, LogCapture, optionQuote, placeParams, type Rig, sleep, spyIronCondor, startRig, TestEdge, testConfig, until, cleanupAfterEach, rigStarter } from "./helpers";
 
 const cleanups = cleanupAfterEach();
@@ -48,7 +49,7 @@ describe("TWS connection", () => {
     const rig = await rigFor();
     const { sim, edge, bridge } = rig;
     const legs = spyIronCondor(sim);
-    const worst = analyzeOrder(legs, { today: tradingDay(new Date()) }).worstCaseLoss as number;
+    const worst = analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)) }).worstCaseLoss as number;
     sim.fault.refuseConnections(true);
     sim.fault.dropAll();
     await until(() => bridge.health().state === "down", 3000, "health down");
@@ -116,7 +117,8 @@ describe("TWS connection", () => {
     await until(() => bridge.mirror.accountIsLive, 3000, "live again after resubscribing");
     await until(() => edge.events("account").length > heartbeatsWhileDegraded + 1, 3000, "heartbeats again");
     const account = await edge.ok<{ as_of: string }>("account");
-    expect(Date.now() - Date.parse(account.as_of)).toBeLessThan(1000);
+    // Stamped by the broker's clock (the simulator's, pinned), not this machine's.
+    expect(Math.abs(Date.parse(sim.advanceClock(0).now) - Date.parse(account.as_of))).toBeLessThan(1000);
     expect(sim.protocolWarnings()).toEqual([]);
   });
 
@@ -151,7 +153,7 @@ describe("TWS connection", () => {
 
 describe("paper and live accounts", () => {
   async function fatalOf(account: string, env: Record<string, string>): Promise<{ error: Error; bridge: Bridge }> {
-    const sim = await startSimulator({ port: 0, account });
+    const sim = await startPinnedSimulator({ port: 0, account });
     const edge = await TestEdge.start();
     const bridge = startBridge(testConfig(sim, edge, env), { logDestination: new LogCapture() });
     cleanups.push(async () => {
