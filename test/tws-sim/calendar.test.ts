@@ -3,7 +3,8 @@
 // is accepted but held — PreSubmitted, with TWS's warning 399 naming when it will reach the
 // exchange — and fills only once the session opens; a DAY order ends at its session's close by the
 // calendar (13:00 on the day after Thanksgiving); listed expiries skip the days the exchange is
-// closed (a Good Friday expiry lists on Thursday) and settle at that day's close; the daily P&L
+// closed (a Good Friday expiry lists on Thursday), settle at that day's close and leave the list
+// then; the daily P&L
 // restarts at the trading day's end (the close), not at midnight. Instants are written out by hand.
 import { type Contract, EventName, OrderAction, OrderType } from "@stoqey/ib";
 import { afterEach, describe, expect, it } from "vitest";
@@ -99,6 +100,24 @@ describe("the simulator's clock", () => {
     expect(moveTo("2027-03-25T15:59:59-04:00").settled).toEqual([]);
     const { settled } = moveTo("2027-03-25T16:00:00-04:00");
     expect(settled.map((x) => [x.outcome, x.quantity])).toEqual([["lapsed", -1]]);
+  });
+
+  it("lists what is listed by its clock: an expiry leaves the list at its close, new weeklies join as time passes", async () => {
+    await started("2026-11-18T11:00:00-05:00");
+    const first = sim!.expiries();
+    expect(first.slice(0, 2)).toEqual(["20261120", "20261127"]);
+    expect(first).not.toContain("20270108");
+    const conId = sim!.optionConId("SPY", "20261120", 560, "P")!;
+    moveTo("2026-11-20T15:59:00-05:00");
+    expect(sim!.expiries()[0]).toBe("20261120");
+    moveTo("2026-11-20T16:00:00-05:00");
+    expect(sim!.expiries()[0]).toBe("20261127");
+    expect(sim!.expiries()).not.toContain("20261120");
+    // Its contract stays known (a settled position's last report names it).
+    expect(sim!.server.market.contract(conId)).toMatchObject({ expiry: "20261120", strike: 560, right: "P" });
+    // Later the list reaches further: the weekly of 2027-01-08 (New Year's Day's week lists Thursday 2026-12-31).
+    moveTo("2026-11-27T14:00:00-05:00");
+    expect(sim!.expiries().slice(0, 6)).toEqual(["20261204", "20261211", "20261218", "20261224", "20261231", "20270108"]);
   });
 
   it("restarts the daily P&L at the trading day's end (the 16:00 close), not at New York midnight", async () => {

@@ -199,14 +199,25 @@ export interface ContractQuery {
 }
 
 export class Market {
-  readonly expiries: string[];
+  /** Every expiry ever listed: their contracts stay known (a settled position's last report names it). */
+  private readonly known = new Set<string>();
   private readonly unds = new Map<string, UnderlyingDef & { close: number; strikes: number[] }>();
   private readonly now: () => Date;
 
   constructor(now: () => Date = () => new Date()) {
     this.now = now;
-    this.expiries = expiriesFrom(now());
+    for (const e of expiriesFrom(now())) this.known.add(e);
     for (const u of UNDERLYINGS) this.unds.set(u.symbol, { ...u, close: u.price, strikes: strikesFor(u) });
+  }
+
+  /**
+   * The expiries listed now, as TWS lists them by its clock: those not yet past their close, and
+   * new weeklies as the clock moves on (an expired one is no longer offered, its contract stays known).
+   */
+  get expiries(): string[] {
+    const now = this.now();
+    for (const e of expiriesFrom(now)) this.known.add(e);
+    return [...this.known].filter((e) => expiryClose(isoOf(parseYmd(e))) > now.getTime()).sort();
   }
 
   symbols(): string[] {
@@ -237,7 +248,7 @@ export class Market {
   optionConId(symbol: string, expiry: string, strike: number, right: Right): number | undefined {
     const idx = UNDERLYINGS.findIndex((u) => u.symbol === symbol.toUpperCase());
     const u = this.underlying(symbol);
-    if (idx < 0 || !u || !this.expiries.includes(expiry) || !u.strikes.includes(strike)) return undefined;
+    if (idx < 0 || !u || !this.known.has(expiry) || !u.strikes.includes(strike)) return undefined;
     const day = Math.round((parseYmd(expiry) - EPOCH_MS) / DAY_MS);
     return OPT_BASE + idx * PER_SYMBOL + day * PER_DAY + Math.round(strike * 2) * 2 + (right === "C" ? 0 : 1);
   }
