@@ -1,7 +1,9 @@
 // Dashboard sessions held by the account's Durable Object. The signed cookie names a session; the
 // object stores only the SHA-256 of its value, so logout ends that session at once and "log out
 // everywhere" ends all of them, and a cookie copied before either is refused afterwards. Live
-// dashboard sockets opened with a session are closed with it.
+// dashboard sockets opened with a session are closed with it. A session's lifetime is a duration on
+// the machine's clock, the one the Worker signs the cookie's expiry with: never the desk's clock,
+// which a test may have moved days ahead (edge/test-clock.ts).
 import { z } from "zod";
 import { SESSION_TTL_SECONDS } from "./dashboard/session";
 import type { DeskContext } from "./desk-context";
@@ -27,7 +29,7 @@ function sweep(ctx: DeskContext, nowMs: number): void {
 
 /** Records a session that a successful login just opened (called in the login's own synchronous turn). */
 export function startDashboardSession(ctx: DeskContext, session: NewSession, client: string): void {
-  const nowMs = ctx.now().getTime();
+  const nowMs = Date.now();
   sweep(ctx, nowMs);
   const live = ctx.sql.exec<{ id_hash: string }>("SELECT id_hash FROM dashboard_sessions ORDER BY last_seen_ms, created_ms").toArray();
   for (const old of live.slice(0, Math.max(0, live.length - MAX_DASHBOARD_SESSIONS + 1))) {
@@ -44,7 +46,7 @@ export function startDashboardSession(ctx: DeskContext, session: NewSession, cli
 
 /** True while the session is live (and notes that it was seen). */
 export function checkDashboardSession(ctx: DeskContext, idHash: string): boolean {
-  const nowMs = ctx.now().getTime();
+  const nowMs = Date.now();
   sweep(ctx, nowMs);
   const live = ctx.sql.exec("SELECT 1 FROM dashboard_sessions WHERE id_hash = ?", idHash).toArray().length > 0;
   if (live) ctx.sql.exec("UPDATE dashboard_sessions SET last_seen_ms = ? WHERE id_hash = ?", nowMs, idHash);

@@ -150,3 +150,20 @@ describe("dashboard sessions held by the Durable Object", () => {
     ws.close(1000, "done");
   });
 });
+
+describe("a session's lifetime", () => {
+  // Last in the file: it moves the account object's clock, which the rest of the file shares.
+  it("is the cookie's, on the machine's clock: the account's (test) clock days ahead of it ends no session", async () => {
+    const clock = (ms: number) => SELF.fetch(`${ORIGIN}/api/test/clock`, { method: "POST", headers: { ...BEARER, "content-type": "application/json" }, body: JSON.stringify({ advance_ms: ms }) });
+    const at = Date.parse(((await (await clock(0)).json()) as { now: string }).now);
+    // Three days ahead of the machine's clock (the pinned start may be behind it).
+    const moved = await clock(Math.max(0, Date.now() - at) + 3 * 86_400_000);
+    expect(moved.status).toBe(200);
+    expect(Date.parse(((await moved.json()) as { now: string }).now)).toBeGreaterThan(Date.now() + 2 * 86_400_000);
+    // The Worker signs the cookie with an expiry 12 h from the machine's now; the object checks it.
+    const s = await login("192.0.2.77");
+    const state = await SELF.fetch(`${ORIGIN}/api/state`, { headers: { cookie: s.cookie } });
+    expect(state.status).toBe(200);
+    await state.text();
+  });
+});
