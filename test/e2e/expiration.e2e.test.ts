@@ -6,16 +6,20 @@
 // TWS's clock, and the edge closes the trade with its realized P&L, shows the short stock with its
 // own (unbounded) risk, alerts it and trips the assignment breaker until a person resets it.
 // Simulator executions and positions match the ledger and the edge's positions throughout.
+// The clocks start at the tests' pinned instant (TEST_CLOCK_START starts them elsewhere: a Friday
+// night, a holiday) and move together (stack.moveClock); trading waits for a session to be open.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expiryClose, orderSession } from "../../shared/market-calendar";
+import { tradingDay } from "../../shared/trade-id";
 import { sessionClose } from "../tws-sim/orders";
 import { details, type FaultStack, longOption, type PlaceAnswer, quotedOptions, type SimChain, startFaultStack, waitUntil } from "../faults/support";
 import { ironCondor, waitOrderStatus } from "./scenario";
+import { cents } from "../support/cents";
 
 let t: FaultStack;
 beforeAll(async () => {
   // The heartbeat (reqCurrentTime) is how the bridge learns TWS's clock.
-  // The edge's clock is movable (TEST_CLOCK), so the day's roll turns the edge's day as well as TWS's.
-  t = await startFaultStack("expiration", { bridgeEnv: { BRIDGE_TWS_HEARTBEAT_MS: "500" }, testClock: true });
+  t = await startFaultStack("expiration", { bridgeEnv: { BRIDGE_TWS_HEARTBEAT_MS: "500" } });
 });
 afterAll(async () => {
   await t?.stop();
@@ -54,6 +58,25 @@ async function differences(): Promise<string[]> {
   }
   return out;
 }
+/**
+ * Outside a session (the clocks started on a Friday night, a weekend, a holiday) TWS holds orders
+ * until the next open: both clocks go to a minute past it. Answers the session's close.
+ */
+async function inSession(): Promise<number> {
+  const now = Date.parse((await t.stack.moveClock(0)).now);
+  const session = orderSession(now);
+  if (now < session.open) {
+    await t.stack.moveClock(session.open + 60_000 - now);
+    // The bridge hears TWS's moved clock at its next heartbeat (500 ms) and stamps the account with
+    // it at its next account heartbeat: until then the account data looks days old to the edge.
+    await waitUntil("fresh account data after the clocks moved", async () => {
+      const health = (await (await t.stack.admin("/api/health")).json()) as { data_age_seconds: number | null };
+      return health.data_age_seconds !== null && health.data_age_seconds < 10;
+    }, 20_000, 250);
+  }
+  return session.close;
+}
+
 async function expectLevel(): Promise<void> {
   let last: string[] = [];
   await waitUntil("the ledger, positions and audit log to agree with TWS", async () => (last = await differences()).length === 0, 30_000, 500).catch((error: Error) => {
@@ -63,6 +86,7 @@ async function expectLevel(): Promise<void> {
 
 describe("expiration", () => {
   it("an iron condor held to expiry: the short call assigned into short stock, the rest lapsing; the trade closes with its P&L, the stock is alerted with its risk and trips the assignment breaker", async () => {
+    await inSession();
     const condor = await ironCondor(t.mcp, "SPY", { pricing: "touch" });
     const placed = await t.mcp.tool<PlaceAnswer>("place_order", condor);
     expect(placed.isError, placed.text).toBe(false);
@@ -75,10 +99,10 @@ describe("expiration", () => {
     // TWS's clock says so, and the trade is flagged for pin risk with the time left.
     const shortCall = condor.legs.map((l) => ({ action: l.action, contract: l.contract as { strike: number; expiry: string; right: string } })).find((l) => l.action === "SELL" && l.contract.right === "C")!.contract;
     await t.stack.simControl("/price", { symbol: "SPY", price: shortCall.strike + 1 });
-    const [y, m, d] = shortCall.expiry.split("-").map(Number) as [number, number, number];
-    const close = sessionClose(Date.UTC(y, m - 1, d, 15));
-    const simNow = async () => Date.parse(((await t.stack.simControl("/clock", { advance_ms: 0 })) as { now: string }).now);
-    await t.stack.simControl("/clock", { advance_ms: close - 2 * 3_600_000 - (await simNow()) });
+    // The expiry's close by the exchange calendar (13:00 on an early-close day), on both clocks.
+    const close = expiryClose(shortCall.expiry);
+    const clockNow = async () => Date.parse((await t.stack.moveClock(0)).now);
+    await t.stack.moveClock(close - 2 * 3_600_000 - (await clockNow()));
     type Flag = { trade_id: string; near_money: boolean | null; minutes_left: number; note: string };
     let flags: Flag[] = [];
     await waitUntil("the expiry-day flag", async () => (flags = (await t.mcp.tool<{ expiry_day?: Flag[] }>("get_safety_status", {})).structured.expiry_day ?? []).length > 0, 20_000, 300);
@@ -90,7 +114,7 @@ describe("expiration", () => {
     expect(((await (await t.stack.admin("/api/state")).json()) as { expiry_day: Flag[] }).expiry_day.map((f) => f.trade_id)).toEqual([tradeId]);
 
     // Past the close: the simulator settles the options as OCC does.
-    const advanced = (await t.stack.simControl("/clock", { advance_ms: close + 60_000 - (await simNow()) })) as { settled: { outcome: string; quantity: number; stockShares?: number; execIds: string[] }[] };
+    const advanced = (await t.stack.moveClock(close + 60_000 - (await clockNow()))).sim as { settled: { outcome: string; quantity: number; stockShares?: number; execIds: string[] }[] };
     expect(advanced.settled.map((s) => s.outcome).sort()).toEqual(["assigned", "lapsed", "lapsed", "lapsed"]);
     expect(advanced.settled.find((s) => s.outcome === "assigned")).toMatchObject({ quantity: -1, stockShares: -100 });
 
@@ -98,7 +122,7 @@ describe("expiration", () => {
     const trade = (await state()).trades.find((x) => x.trade_id === tradeId)!;
     // Realized P&L: the premium flows of its fills less commissions (the legs left at no price).
     const premium = trade.fills.filter((f) => f.sec_type === "OPT").reduce((sum, f) => sum + (f.side === "SLD" ? 1 : -1) * f.shares * f.price * 100 - (f.commission ?? 0), 0);
-    expect(trade.realized_pnl).toBeCloseTo(premium, 2);
+    expect(cents(trade.realized_pnl)).toBe(cents(premium));
     // TWS reported each leg's end as executions no order made (the master client hears them): the
     // ledger books them on the trade, the delivered stock paired with the assigned call and kept
     // out of the P&L, and tells each leg's end.
@@ -137,6 +161,8 @@ describe("expiration", () => {
     type Safety = { limits: { name: string; used: number }[] };
     const used = async () => Object.fromEntries(((await t.mcp.tool<Safety>("get_safety_status", {})).structured.limits).map((l) => [l.name, l.used]));
     const chain = (await t.stack.simControl("/chain")) as Record<string, SimChain>;
+    // A session open (the first test, or the start instant, may have left the clocks outside one).
+    await inSession();
     const [loser, resting] = await quotedOptions(t.mcp, chain.QQQ!, "QQQ", "P", 2);
 
     // A realized loss today, larger than the first test's gains: one put bought at the ask, QQQ up
@@ -169,27 +195,18 @@ describe("expiration", () => {
 
     await t.stack.stopBridge();
     const order = ((await t.simState()).orders as unknown as { orderRef: string; createdAt: number }[]).find((o) => o.orderRef === tradeId)!;
-    const now = (await t.stack.simControl("/clock", { advance_ms: 0 })) as { now: string };
+    const before_ = await t.stack.moveClock(0);
     const pnlBefore = (await t.simState()).account.dailyPnL;
-    // Past the order's session close and New York midnight after it.
-    const advanced = (await t.stack.simControl("/clock", { advance_ms: sessionClose(order.createdAt) + 9 * 3_600_000 - Date.parse(now.now) })) as { expired: number; now: string };
-    expect(advanced.expired).toBe(1);
+    // Both clocks a minute past the order's session close: the trading day ends there (a loss
+    // booked after Friday's close would count to Monday; the next day's allowance starts at the close).
+    const advanced = await t.stack.moveClock(sessionClose(order.createdAt) + 60_000 - Date.parse(before_.now));
+    expect(advanced.sim.expired).toBe(1);
     const sim = await t.simState();
     expect(sim.account.dailyPnL).toBe(0);
     expect(pnlBefore).not.toBe(0);
-    // The edge's clock to TWS's, as two real clocks agree (the first test left TWS's alone ahead).
-    type EdgeClock = { now: string; shift_ms: number };
-    const edgeClock = async (advanceMs: number) => {
-      const res = await t.stack.admin("/api/test/clock", { advance_ms: advanceMs });
-      expect(res.status, await res.clone().text()).toBe(200);
-      return (await res.json()) as EdgeClock;
-    };
-    const edgeNow = Date.parse((await edgeClock(0)).now);
-    const simNow = Date.parse(((await t.stack.simControl("/clock", { advance_ms: 0 })) as { now: string }).now);
-    const moved = await edgeClock(simNow - edgeNow);
-    expect(Math.abs(Date.parse(moved.now) - simNow)).toBeLessThan(5_000);
-    const newYorkDay = (ms: number) => new Date(ms).toLocaleDateString("en-CA", { timeZone: "America/New_York" });
-    expect(newYorkDay(Date.parse(moved.now)) > newYorkDay(edgeNow)).toBe(true);
+    const moved = advanced.edge;
+    expect(Math.abs(Date.parse(moved.now) - Date.parse(advanced.now))).toBeLessThan(5_000);
+    expect(tradingDay(new Date(moved.now)) > tradingDay(new Date(before_.now))).toBe(true);
 
     await t.stack.startBridge();
     await t.stack.waitBridgeLinked(60_000);

@@ -7,6 +7,7 @@ import type { IbkrMode } from "../../shared/protocol";
 import { type Stack, startStack } from "../stack/local-stack";
 import { waitUntil } from "../stack/processes";
 import { type LocalSecrets, newSecrets } from "../stack/secrets";
+import { testStart } from "../support/clock-pin";
 import { connectMcp } from "./mcp-client";
 
 export const ROOT = join(import.meta.dirname, "..", "..");
@@ -82,7 +83,11 @@ export function saveStackLogs(name: string, stack: Stack): void {
   for (const p of stack.processes()) writeFileSync(join(OUTPUT, "logs", `${name}-${p.name}.log`), p.output());
 }
 
-export async function startTestStack(name: string, options: { mode?: IbkrMode; shadowMode?: boolean; bridgeEnv?: Record<string, string>; edgeVars?: Record<string, string>; tws?: { host?: string; port?: number; clientId?: number }; accountId?: string } = {}): Promise<TestStack> {
+/**
+ * In sim mode the simulator's clock and the edge's test clock start at `startAt` (default: the
+ * tests' pinned instant, test/support/clock-pin.ts) and move together with `stack.moveClock`.
+ */
+export async function startTestStack(name: string, options: { mode?: IbkrMode; shadowMode?: boolean; bridgeEnv?: Record<string, string>; edgeVars?: Record<string, string>; tws?: { host?: string; port?: number; clientId?: number }; accountId?: string; startAt?: string } = {}): Promise<TestStack> {
   mkdirSync(join(OUTPUT, "stacks"), { recursive: true });
   const base = mkdtempSync(join(OUTPUT, "stacks", `${name}-`));
   const secrets = newSecrets();
@@ -99,6 +104,7 @@ export async function startTestStack(name: string, options: { mode?: IbkrMode; s
     echo: process.env.E2E_ECHO === "1",
     bridgeEnv: { ...FAST_BRIDGE_ENV, ...options.bridgeEnv },
     ...(options.edgeVars ? { edgeVars: options.edgeVars } : {}),
+    ...((options.mode ?? "sim") === "sim" ? { startAt: options.startAt ?? testStart() } : {}),
   });
   const saveLogs = () => saveStackLogs(name, stack);
   try {

@@ -108,11 +108,15 @@ async function restingOption(symbol: string, right: "C" | "P", pick = 0) {
   return longOption(options[pick]!, options[pick]!.mid, right === "C" ? "LONG_CALL" : "LONG_PUT");
 }
 
-async function placeResting(order: Record<string, unknown>): Promise<{ tradeId: string; orderId: number }> {
+/**
+ * Places an order that rests: working at the exchange (Submitted) in a session, or held by TWS
+ * until its session opens (PreSubmitted) when the clocks start outside one (TEST_CLOCK_START).
+ */
+async function placeResting(order: Record<string, unknown>): Promise<{ tradeId: string; orderId: number; status: string }> {
   const placed = await mcp.tool<PlaceAnswer>("place_order", order);
   expect(placed.isError, placed.text).toBe(false);
-  await waitOrderStatus(mcp, placed.structured.order_id!, ["Submitted"]);
-  return { tradeId: placed.structured.trade_id!, orderId: placed.structured.order_id! };
+  const { status } = await waitOrderStatus(mcp, placed.structured.order_id!, ["Submitted", "PreSubmitted"]);
+  return { tradeId: placed.structured.trade_id!, orderId: placed.structured.order_id!, status };
 }
 
 const twsState = async () => ((await (await t.stack.admin("/api/health")).json()) as { tws: { state: string; session?: string } | null }).tws;
@@ -142,9 +146,11 @@ describe("orders reach their real end", () => {
 
     await t.stack.stopBridge();
     const simOrder = (await simOrders()).find((o) => o.orderRef === tradeId)!;
-    const clock = (await t.stack.simControl("/clock", { advance_ms: 0 })) as { now: string };
-    const advanced = (await t.stack.simControl("/clock", { advance_ms: sessionClose(simOrder.createdAt) + 60_000 - Date.parse(clock.now) })) as { expired: number };
-    expect(advanced.expired).toBe(1);
+    // TWS's and the edge's clocks, together, to a minute past the order's session close (the
+    // calendar's: placed after Friday's close, Monday's).
+    const clock = await t.stack.moveClock(0);
+    const advanced = await t.stack.moveClock(sessionClose(simOrder.createdAt) + 60_000 - Date.parse(clock.now));
+    expect(advanced.sim.expired).toBe(1);
     expect((await simOrders()).find((o) => o.orderRef === tradeId)?.status).toBe("Cancelled");
     // Still working as far as the ledger knows: nobody was there to hear it end.
     expect((await tradeOf(tradeId))?.state).toBe("working");
@@ -166,7 +172,7 @@ describe("orders reach their real end", () => {
 
   it("the issue's held-open iron condor: on a new TWS that no longer holds it, it stays reserved and unaccounted through reconnects until a person settles it; order ids handed out again resolve to the current session or are refused", async () => {
     const condor = await ironCondor(mcp, "SPY", { pricing: "mid" });
-    const { tradeId, orderId } = await placeResting(condor);
+    const { tradeId, orderId, status: working } = await placeResting(condor);
     const reserved = (await tradeOf(tradeId))!.reserved_risk;
     expect(reserved).toBeGreaterThan(0);
     const sessionBefore = (await twsState())?.session;
@@ -180,7 +186,7 @@ describe("orders reach their real end", () => {
     let trade = (await tradeOf(tradeId))!;
     // Fail closed: still working, its risk still reserved.
     expect(trade).toMatchObject({ state: "working", reserved_risk: reserved });
-    expect(trade.orders[0]).toMatchObject({ order_id: orderId, status: "Submitted" });
+    expect(trade.orders[0]).toMatchObject({ order_id: orderId, status: working });
     const unmatched = (await auditOf("order_unmatched")).filter((r) => details(r).order_ref === tradeId).length;
     expect(unmatched).toBeGreaterThan(0);
 
@@ -194,7 +200,7 @@ describe("orders reach their real end", () => {
     expect(fresh.orderId).toBe(expiredOrderId);
     const status = await mcp.tool<{ trade_id: string; status: string }>("get_order_status", { order_id: fresh.orderId });
     expect(status.isError, status.text).toBe(false);
-    expect(status.structured).toMatchObject({ trade_id: fresh.tradeId, status: "Submitted" });
+    expect(status.structured).toMatchObject({ trade_id: fresh.tradeId, status: fresh.status });
     expect(status.structured.trade_id).not.toBe(expiredTrade);
     await expectLevel();
 
@@ -217,7 +223,7 @@ describe("orders reach their real end", () => {
     expect(trade.orders[0]).toMatchObject({ status: "Cancelled", unaccounted: false });
     expect(trade.orders[0]!.reason).toMatch(/settled by ops: TWS was restarted/);
     const row = (await auditOf("order_settled_by_admin")).find((r) => details(r).order_ref === tradeId)!;
-    expect(details(row)).toMatchObject({ by: "ops", as: "cancelled", end: "Cancelled", previous_status: "Submitted" });
+    expect(details(row)).toMatchObject({ by: "ops", as: "cancelled", end: "Cancelled", previous_status: working });
     expect(row.actor).toBe("admin");
     // Once settled, it cannot be settled again.
     expect((await dash.post("/api/orders/settle", { order_ref: tradeId, as: "cancelled", reason: "again" })).status).toBe(409);

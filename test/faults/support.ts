@@ -10,6 +10,7 @@ import { connectMcp } from "../e2e/mcp-client";
 import { type Stack, startStack } from "../stack/local-stack";
 import { freePort, waitUntil } from "../stack/processes";
 import { type LocalSecrets, newSecrets } from "../stack/secrets";
+import { testStart } from "../support/clock-pin";
 
 export { waitUntil };
 
@@ -208,10 +209,10 @@ export function waitEdgeTws(t: FaultStack, states: string[], what: string, timeo
 }
 
 /**
- * `testClock`: the edge runs with TEST_CLOCK=movable, so the test can move its clock forward with
- * POST /api/test/clock (edge/test-clock.ts), as it moves the simulator's with POST /clock.
+ * The simulator's clock and the edge's test clock start at `startAt` (default: the tests' pinned
+ * instant, test/support/clock-pin.ts) and move together with `stack.moveClock`.
  */
-export async function startFaultStack(name: string, options: { twsProxy?: boolean; edgeProxy?: boolean; bridgeEnv?: Record<string, string>; testClock?: boolean } = {}): Promise<FaultStack> {
+export async function startFaultStack(name: string, options: { twsProxy?: boolean; edgeProxy?: boolean; bridgeEnv?: Record<string, string>; startAt?: string } = {}): Promise<FaultStack> {
   mkdirSync(join(OUTPUT, "stacks"), { recursive: true });
   const base = mkdtempSync(join(OUTPUT, "stacks", `${name}-`));
   const secrets = newSecrets();
@@ -234,7 +235,7 @@ export async function startFaultStack(name: string, options: { twsProxy?: boolea
     frozenEdge: true,
     echo: process.env.E2E_ECHO === "1",
     bridgeEnv: { ...FAST_BRIDGE_ENV, ...options.bridgeEnv, ...proxyEnv },
-    ...(options.testClock ? { edgeVars: { TEST_CLOCK: "movable" } } : {}),
+    startAt: options.startAt ?? testStart(),
   });
   if (twsProxy) twsProxy.target = stack.sim!.port;
   const saveLogs = () => saveStackLogs(name, stack);

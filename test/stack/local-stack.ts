@@ -1,6 +1,8 @@
 // The whole system on loopback: the TWS simulator (in sim mode), the edge in workerd via
 // `wrangler dev`, and the bridge, each a real process. `npm start` and the end-to-end tests
-// both start it from here, so the tests exercise exactly what a newcomer runs.
+// both start it from here, so the tests exercise exactly what a newcomer runs. A test stack pins
+// the clocks (`startAt`): the simulator's (TWS's, which the bridge follows) and the edge's test
+// clock start at the instant the test chooses and move together; `npm start` runs on real time.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadOrCreateIdentity } from "../../bridge/identity";
@@ -35,6 +37,19 @@ export interface StackOptions {
   bridgeEnv?: Record<string, string>;
   /** Extra Worker vars (e.g. ALLOWED_ORIGINS for a test proxy in front of /mcp). */
   edgeVars?: Record<string, string>;
+  /**
+   * Tests only: the instant (ISO with offset) the simulator's clock and the edge's test clock
+   * (TEST_CLOCK=movable:<ISO>) start at; they are aligned once both run and move together with
+   * moveClock. Unset (`npm start`, a real TWS): real time, no test clock.
+   */
+  startAt?: string;
+}
+
+/** What a clock read or move answers: the simulator's and the edge's now, aligned. */
+export interface StackClock {
+  now: string;
+  sim: { now: string; expired: number; settled: unknown[] };
+  edge: { now: string; shift_ms: number };
 }
 
 export interface Stack {
@@ -56,6 +71,12 @@ export interface Stack {
   startEdge(): Promise<void>;
   stopEdge(): Promise<void>;
   waitBridgeLinked(timeoutMs?: number): Promise<void>;
+  /**
+   * Tests only (a stack with `startAt`): moves TWS's (the simulator's) and the edge's clock forward
+   * together by `advanceMs`, then brings the one behind up to the other (both only move forward);
+   * the bridge follows TWS's clock at its next heartbeat. `moveClock(0)` reads and aligns them.
+   */
+  moveClock(advanceMs: number): Promise<StackClock>;
   /** Called once when a child dies without being asked to (a crash, a port clash, a typo). */
   onUnexpectedExit(listener: (process: ManagedProcess, code: number | null) => void): void;
   stop(): Promise<void>;
@@ -98,8 +119,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   let simProcess: ManagedProcess | null = null;
   let sim: Stack["sim"] = null;
   let account: string | null = null;
+  if (options.startAt !== undefined && options.mode !== "sim") throw new Error("startAt pins the simulator's clock: it needs IBKR_MODE=sim (a real TWS keeps its own)");
   if (options.mode === "sim") {
-    simProcess = watch(spawnManaged("sim", bin(root, "tsx"), [join(root, "test/tws-sim/cli.ts"), "--port", "0", "--control-port", "0"], { cwd: root, env, echo: options.echo }));
+    const clockArgs = options.startAt === undefined ? [] : ["--now", options.startAt];
+    simProcess = watch(spawnManaged("sim", bin(root, "tsx"), [join(root, "test/tws-sim/cli.ts"), "--port", "0", "--control-port", "0", ...clockArgs], { cwd: root, env, echo: options.echo }));
     const line = await simProcess.waitForLine(/^\{.*"port"/, 30_000).catch(async (error: unknown) => {
       await simProcess?.stop();
       throw error;
@@ -130,6 +153,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     // PUBLIC_ORIGIN pins the edge's own origin (OAuth resource, Origin check) whatever Host a caller sends.
     const vars = [`SHADOW_MODE:${options.shadowMode ? "true" : "false"}`, `BRIDGE_PUBLIC_KEY:${bridgePublicKey}`, `PUBLIC_ORIGIN:${edgeUrl}`];
     if (account) vars.push(`IBKR_ACCOUNT_ID:${account}`);
+    // The edge's test clock starts where the simulator's did (aligned after both run: moveClock(0)).
+    if (options.startAt !== undefined) vars.push(`TEST_CLOCK:movable:${options.startAt}`);
     for (const [k, v] of Object.entries(options.edgeVars ?? {})) vars.push(`${k}:${v}`);
     edge = watch(spawnManaged(
       "edge",
@@ -182,6 +207,28 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     }, timeoutMs, 300);
   };
 
+  /** The two clocks: each read (0) or moved, then the one behind brought up to the other. */
+  const moveClock = async (advanceMs: number): Promise<StackClock> => {
+    if (options.startAt === undefined || !sim) throw new Error("moveClock needs a stack started with startAt (the test clocks)");
+    if (!Number.isSafeInteger(advanceMs) || advanceMs < 0) throw new Error(`moveClock: advance_ms must be a whole number of ms ≥ 0, got ${advanceMs}`);
+    const simMove = (ms: number) => stack.simControl("/clock", { advance_ms: ms }) as Promise<StackClock["sim"]>;
+    const edgeMove = async (ms: number): Promise<StackClock["edge"]> => {
+      const res = await admin("/api/test/clock", { advance_ms: ms });
+      if (!res.ok) throw new Error(`edge test clock: ${res.status} ${await res.text()}`);
+      return (await res.json()) as StackClock["edge"];
+    };
+    let simClock = await simMove(advanceMs);
+    let edgeClock = await edgeMove(advanceMs);
+    const gap = Date.parse(simClock.now) - Date.parse(edgeClock.now);
+    if (gap > 0) edgeClock = await edgeMove(gap);
+    else if (gap < 0) {
+      // What TWS did in the catch-up counts with the move itself.
+      const more = await simMove(-gap);
+      simClock = { now: more.now, expired: simClock.expired + more.expired, settled: [...simClock.settled, ...more.settled] };
+    }
+    return { now: simClock.now, sim: simClock, edge: edgeClock };
+  };
+
   const stack: Stack = {
     edgeUrl,
     mcpUrl: `${edgeUrl}/mcp`,
@@ -209,6 +256,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     startEdge,
     stopEdge,
     waitBridgeLinked,
+    moveClock,
     onUnexpectedExit(listener) {
       exitListeners.push(listener);
     },
@@ -220,6 +268,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   try {
     await startEdge();
+    // Before the bridge reads either: wrangler took seconds to start, so the edge's clock began behind TWS's.
+    if (options.startAt !== undefined) await moveClock(0);
     await startBridge();
   } catch (error) {
     await stack.stop();
