@@ -12,6 +12,7 @@ import { analyzeOrder } from "../../shared/risk";
 import { tradingDay } from "../../shared/trade-id";
 import { TEST_START_MS } from "../support/pinned-sim";
 import { placeParams, spyIronCondor, until, useRig } from "./helpers";
+import { cents } from "../support/cents";
 
 const current = useRig();
 
@@ -28,7 +29,7 @@ describe("the bridge's collar on its own quote", () => {
     // under) is 1.20 away from the combo's mid, so the band sent with it excludes the market.
     const skewed = spyIronCondor(sim, 1, 2).map((l) => (l.action === "SELL" ? { ...l, price: Math.max(0.01, l.price - 0.6) } : l));
     const band = collarBand(skewed)!;
-    expect(band.high - band.low).toBeLessThan(0.5);
+    expect(cents(band.high - band.low)).toBeLessThan(50);
     const refused = await edge.request("place", placeParams("IRON_CONDOR_SPY_20261201_100001", skewed, risk(skewed), { collar: band, exposure_group: "SPY" }));
     expect(refused.ok).toBe(false);
     expect(refused.error?.code).toBe("second_key_refused");

@@ -10,6 +10,7 @@ import { analyzeOrder } from "../../shared/risk";
 import { tradingDay } from "../../shared/trade-id";
 import { TEST_START_MS } from "../support/pinned-sim";
 import { isoExpiry, optionQuote, placeParams, until, useRig } from "./helpers";
+import { cents } from "../support/cents";
 
 const current = useRig();
 
@@ -40,7 +41,7 @@ describe("the money convention, risk math ⇄ BAG builder ⇄ simulator fills", 
     const priced = priceOrder(legs);
     if (!priced.ok) throw new Error(priced.reason);
     const analysis = analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)) });
-    expect(analysis.netPremium).toBeCloseTo(-priced.price.boundDollars, 2);
+    expect(cents(analysis.netPremium)).toBe(cents(-priced.price.boundDollars));
 
     const tradeId = `CONVENTION_SPY_20261201_10${String(Object.keys(KINDS).indexOf(kind)).padStart(2, "0")}00`;
     const answer = await current.rig.edge.ok<{ order_id: number; limit_price: number }>("place", placeParams(tradeId, legs, Math.max(analysis.worstCaseLoss ?? 0, 1)));
@@ -57,7 +58,7 @@ describe("the money convention, risk math ⇄ BAG builder ⇄ simulator fills", 
     }, 5_000, `the fills of ${kind}`);
     // Cash at the open, as the broker moved it: sold legs bring premium in, bought legs pay it.
     const cash = fills.reduce((sum, e) => sum + (e.side === "SLD" ? 1 : -1) * e.shares * e.price * (e.secType === "OPT" ? 100 : 1), 0);
-    expect(Math.round(cash * 100) / 100).toBeCloseTo(-priced.price.boundDollars, 2);
+    expect(cents(Math.round(cash * 100) / 100)).toBe(cents(-priced.price.boundDollars));
   });
 
   it("a single-leg SELL (the close of a long put) goes out as a SELL at its positive price and brings in exactly its dollars", async () => {
@@ -79,7 +80,7 @@ describe("the money convention, risk math ⇄ BAG builder ⇄ simulator fills", 
     if (!priced.ok) throw new Error(priced.reason);
     expect(priced.price.signedNet).toBeLessThan(0);
     const cash = fills[0]!.shares * fills[0]!.price * 100;
-    expect(cash).toBeCloseTo(-priced.price.boundDollars, 2);
+    expect(cents(cash)).toBe(cents(-priced.price.boundDollars));
   });
 
   it("two closes of one held position cannot both go out while the first still works (reduce-only counts working orders)", async () => {

@@ -10,6 +10,7 @@ import { analyzeOrder } from "../../shared/risk";
 import { tradingDay } from "../../shared/trade-id";
 import { TEST_START_MS } from "../support/pinned-sim";
 import { placeParams, spyIronCondor, until, useRig } from "./helpers";
+import { cents } from "../support/cents";
 
 const current = useRig();
 
@@ -43,7 +44,7 @@ describe("modify", () => {
       order_ref: TRADE, order_id: placed.order_id, symbol: "SPY", strategy: "iron condor", intent: "open", legs: walked, limit_price: naturalNet, max_risk: risk(walked),
     });
     expect(modified.order_id).toBe(placed.order_id);
-    expect(modified.limit_price).toBeCloseTo(naturalNet, 2);
+    expect(cents(modified.limit_price)).toBe(cents(naturalNet));
     const orders = sim.orders();
     expect(orders).toHaveLength(1); // modified in place, not a second order
     expect(orders[0]).toMatchObject({ orderId: placed.order_id, orderRef: TRADE, lmtPrice: naturalNet });
@@ -51,7 +52,7 @@ describe("modify", () => {
     const fills = await until(() => edge.events<{ order_id: number; order_ref: string; price: number; side: string }>("execution").length === 4 && edge.events<{ order_id: number; order_ref: string; price: number; side: string }>("execution"), 5000, "four fills");
     expect(fills.every((f) => f.order_id === placed.order_id && f.order_ref === TRADE)).toBe(true);
     const net = fills.reduce((s, f) => s + (f.side === "BOT" ? f.price : -f.price), 0);
-    expect(net).toBeCloseTo(naturalNet, 2);
+    expect(cents(net)).toBe(cents(naturalNet));
     // A filled order is not working any more.
     const late = await edge.request("modify", { order_ref: TRADE, order_id: placed.order_id, symbol: "SPY", strategy: "iron condor", intent: "open", legs: walked, limit_price: naturalNet, max_risk: risk(walked) });
     expect(late.error?.code).toBe("not_modifiable");
@@ -99,7 +100,7 @@ describe("modify", () => {
     type Status = { order_id: number; status: string; limit_price?: number | null };
     const mine = () => edge.events<Status>("order_status").filter((s) => s.order_id === placed.order_id);
     await until(() => mine().some((s) => s.status === "Submitted"), 3000, "the order to rest");
-    expect(mine().at(-1)?.limit_price).toBeCloseTo(restingNet, 2);
+    expect(cents(mine().at(-1)?.limit_price)).toBe(cents(restingNet));
     // Still far from the market: the order rests, only its price changes (no new status from TWS).
     const walkedNet = Math.round((restingNet + 0.1) * 100) / 100;
     const walked = priced(resting, walkedNet);

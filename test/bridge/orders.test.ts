@@ -10,6 +10,7 @@ import { analyzeOrder } from "../../shared/risk";
 import { tradingDay } from "../../shared/trade-id";
 import { TEST_START_MS } from "../support/pinned-sim";
 import { placeParams, spyIronCondor, until, optionQuote, isoExpiry, useRig } from "./helpers";
+import { cents } from "../support/cents";
 
 const current = useRig();
 
@@ -56,7 +57,7 @@ describe("placing orders", () => {
     }, 5000, "the trade log to show the fills");
     expect(log).toMatchObject({ trade_id: TRADE, order_ref: TRADE, symbol: "SPY", order_id: result.order_id, intent: "open", filled: 1, remaining: 0 });
     expect(log.legs).toHaveLength(4);
-    expect(log.commission_total).toBeCloseTo(fills.reduce((s, f) => s + f.commission, 0), 2);
+    expect(cents(log.commission_total)).toBe(cents(fills.reduce((s, f) => s + f.commission, 0)));
 
     // order_status, open_orders (none working), executions since a time
     const status = await edge.ok<{ status: string; trade_id: string }>("order_status", { order_id: result.order_id });
@@ -149,7 +150,7 @@ describe("the second key", () => {
     expect(response.ok).toBe(false);
     expect(response.error?.code).toBe("second_key_refused");
     const v = response.error?.violations?.find((x) => x.check === "max_trade_risk");
-    expect(v?.value).toBeCloseTo(worst, 2);
+    expect(cents(v?.value)).toBe(cents(worst));
     expect(v?.limit).toBe(500);
     expect(response.error?.message).toContain("exceeds limit ($500.00)");
 

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { classifyMarketDataError, MAX_CHAIN_QUOTE_STRIKES } from "../../bridge/market-data";
 import { isoExpiry, optionQuote, type Rig, spyIronCondor, startRig, until } from "./helpers";
+import { cents } from "../support/cents";
 
 let rig: Rig;
 beforeAll(async () => {
@@ -45,7 +46,7 @@ describe("reads", () => {
     const legs = spyIronCondor(sim);
     const combo = await edge.ok<{ bid: number; ask: number; mid: number }>("quote", { legs: legs.map(({ price: _p, ...leg }) => leg) });
     const naturalAsk = legs.reduce((s, l) => s + (l.action === "BUY" ? l.price : -l.price), 0);
-    expect(combo.ask).toBeCloseTo(naturalAsk, 2);
+    expect(cents(combo.ask)).toBe(cents(naturalAsk));
     expect(combo.bid).toBeLessThan(combo.ask);
     expect(combo.ask).toBeLessThan(0); // the condor is a credit
   });

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestStack, startTestStack, waitUntil } from "./harness";
 import { ironCondor, waitOrderStatus } from "./scenario";
+import { cents } from "../support/cents";
 
 interface PlaceAnswer { success: boolean; trade_id: string | null; order_id: number | null; status: string; message: string; violations: { check: string; message: string; value?: number; limit?: number }[]; computed_max_risk: number | null }
 interface CloseAnswer { success: boolean; trade_id: string; close_order_id: number | null; status: string; message: string }
@@ -29,7 +30,7 @@ describe("an agent trades an iron condor end to end", () => {
     expect(placed.isError, placed.text).toBe(false);
     expect(placed.structured.success, placed.text).toBe(true);
     expect(placed.structured.trade_id).toMatch(/^IRON_CONDOR_SPY_\d{8}_\d{6}(_\d+)?$/);
-    expect(placed.structured.computed_max_risk).toBeCloseTo(order.max_risk, 2);
+    expect(cents(placed.structured.computed_max_risk)).toBe(cents(order.max_risk));
     tradeId = placed.structured.trade_id!;
     openLegs = order.legs;
 
@@ -98,7 +99,7 @@ describe("an agent trades an iron condor end to end", () => {
     expect(refused.structured.success).toBe(false);
     const violation = refused.structured.violations.find((v) => v.check === "max_trade_risk");
     expect(violation?.limit).toBe(500);
-    expect(violation?.value).toBeCloseTo(order.max_risk, 2);
+    expect(cents(violation?.value)).toBe(cents(order.max_risk));
     expect((await t.simState()).orders.length).toBe(before);
   });
 });

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SimPosition } from "../tws-sim/index";
 import { details, expectLevel, type FaultStack, type PlaceAnswer, startFaultStack, waitUntil } from "../faults/support";
 import { ironCondor, waitOrderStatus } from "./scenario";
+import { cents } from "../support/cents";
 
 let t: FaultStack;
 beforeAll(async () => {
@@ -62,7 +63,7 @@ describe("early assignment", () => {
     await waitUntil("the trade to close", async () => (await trade(tradeId)).state === "closed", 20_000, 300);
     const done = await trade(tradeId);
     const premium = done.fills.filter((f) => f.sec_type === "OPT").reduce((sum, f) => sum + (f.side === "SLD" ? 1 : -1) * f.shares * f.price * 100 - (f.commission ?? 0), 0);
-    expect(done.realized_pnl).toBeCloseTo(premium, 2);
+    expect(cents(done.realized_pnl)).toBe(cents(premium));
     // TWS now holds the 100 shares only: every option leg is gone, none was opened the other way.
     expect((await positionsAtTws()).map((p) => [p.secType, p.position])).toEqual([["STK", 100]]);
     await expectLevel(t);

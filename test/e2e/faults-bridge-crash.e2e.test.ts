@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FaultStack, type PlaceAnswer, details, expectLevel, startFaultStack, statusRegressions, waitUntil } from "../faults/support";
 import { ironCondor, waitOrderStatus } from "./scenario";
+import { cents } from "../support/cents";
 
 const PLACE_ORDER = 3;
 
@@ -136,7 +137,7 @@ describe("bridge killed at each step of an order", () => {
     expect(execs).toHaveLength(8);
     const expected = Math.round(execs.reduce((sum, e) => sum + (e.side === "SLD" ? 1 : -1) * e.shares * e.price * 100 - e.commission, 0) * 100) / 100;
     const trade = (await t.adminState()).trades.find((x) => x.trade_id === ackLost) as unknown as { realized_pnl: number };
-    expect(trade.realized_pnl).toBeCloseTo(expected, 2);
+    expect(cents(trade.realized_pnl)).toBe(cents(expected));
     expect((await t.audit()).filter((r) => r.action === "trade_closed" && details(r).trade_id === ackLost)).toHaveLength(1);
   });
 

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Leg } from "../../shared/order";
 import { type TestStack, startTestStack } from "./harness";
 import { optionChain, waitOrderStatus } from "./scenario";
+import { cents } from "../support/cents";
 
 interface Answer { success: boolean; trade_id: string | null; order_id: number | null; status: string; violations: { check: string; message: string }[]; computed_max_risk: number | null; net_premium: number }
 interface Quote { bid: number | null; ask: number | null; mid: number | null }
@@ -54,7 +55,7 @@ describe("risk that cannot be talked around, on the running stack", () => {
     const refusedTrap = await t.mcp.tool<Answer>("place_order", { symbol: "SPY", strategy: "premium trap", legs: trap, max_risk: 400, capital_required: 400 });
     expect(refusedTrap.isError).toBe(true);
     // Held to expiry with no action, both premiums can be lost.
-    expect(refusedTrap.structured.computed_max_risk).toBeCloseTo((callQ.ask! + putQ.ask!) * 100, 2);
+    expect(cents(refusedTrap.structured.computed_max_risk)).toBe(cents((callQ.ask! + putQ.ask!) * 100));
     expect(refusedTrap.structured.violations.map((v) => v.check)).toContain("max_trade_risk");
 
     expect((await t.simState()).orders.length).toBe(ordersBefore);
@@ -82,13 +83,13 @@ describe("risk that cannot be talked around, on the running stack", () => {
     const debit = Math.round((legs![1]!.price - legs![0]!.price) * 100 * 100) / 100;
     const placed = await t.mcp.tool<Answer>("place_order", { symbol: "SPY", strategy: "calendar", legs: legs!, max_risk: debit, capital_required: debit });
     expect(placed.isError, JSON.stringify(placed.structured)).toBe(false);
-    expect(placed.structured.computed_max_risk).toBeCloseTo(debit, 2);
+    expect(cents(placed.structured.computed_max_risk)).toBe(cents(debit));
     await waitOrderStatus(t.mcp, placed.structured.order_id!, ["Filled"]);
     const sim = await t.simState();
     const fills = sim.executions.filter((e) => e.orderRef === placed.structured.trade_id);
     expect(fills).toHaveLength(2);
     const cash = fills.reduce((sum, e) => sum + (e.side === "SLD" ? 1 : -1) * e.shares * e.price * 100, 0);
-    expect(cash).toBeCloseTo(placed.structured.net_premium, 2);
-    expect(-cash).toBeCloseTo(debit, 2);
+    expect(cents(cash)).toBe(cents(placed.structured.net_premium));
+    expect(cents(-cash)).toBe(cents(debit));
   });
 });

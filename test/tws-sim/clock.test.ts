@@ -10,6 +10,7 @@ import { closeCleanly } from "../support/sim-teardown";
 import { type Simulator } from "./index";
 import { startPinnedSimulator } from "../support/pinned-sim";
 import { sessionClose, twsTime } from "./orders";
+import { cents } from "../support/cents";
 
 let sim: Simulator | undefined;
 const clients: Client[] = [];
@@ -141,7 +142,7 @@ describe("session close", () => {
     expect([...held.keys()]).toEqual([stockConId]);
     expect(held.get(stockConId)).toMatchObject({ pos: -200, avgCost: above, secType: "STK" });
     // Short 200 shares delivered at the strike: the cash comes in.
-    expect(sim.accountState().cash).toBeCloseTo(cashBefore + 200 * above, 2);
+    expect(cents(sim.accountState().cash)).toBe(cents(cashBefore + 200 * above));
 
     // Three executions: both options leave at no price (bought back), the stock is sold at the strike;
     // no order made them (order id 0, permId 0, no orderRef) and they cost no commission.

@@ -8,6 +8,7 @@ import { type Simulator } from "./index";
 import { startPinnedSimulator } from "../support/pinned-sim";
 import { type Client, on, collectUntil, connect, until, waitFor } from "../support/ib-client";
 import { closeCleanly } from "../support/sim-teardown";
+import { cents } from "../support/cents";
 
 let sim: Simulator | undefined;
 const clients: Client[] = [];
@@ -99,16 +100,16 @@ describe.each([193, 176])("orders at server version %i", (serverVersion) => {
 
     const after = await summary(c, 42);
     // cash: credit received minus $5.20 commission; margin: $10 wide wings x 100 x 2 = $2,000
-    expect(after.TotalCashValue).toBeCloseTo(100000 - credit * 100 * 2 - 5.2, 2);
+    expect(cents(after.TotalCashValue)).toBe(cents(100000 - credit * 100 * 2 - 5.2));
     expect(after.InitMarginReq).toBe(2000);
-    expect(after.AvailableFunds).toBeCloseTo((after.EquityWithLoanValue as number) - 2000, 2);
+    expect(cents(after.AvailableFunds)).toBe(cents((after.EquityWithLoanValue as number) - 2000));
 
     const pnl = waitFor<[number, number, number, number]>(c.ib, EventName.pnl, (id) => id === 43);
     c.ib.reqPnL(43, sim.account, "");
     const [, daily, unrealized, realized] = await pnl;
     expect(realized).toBe(0);
-    expect(daily).toBeCloseTo(sim.accountState().dailyPnL, 2);
-    expect(unrealized).toBeCloseTo(sim.accountState().unrealizedPnL, 2);
+    expect(cents(daily)).toBe(cents(sim.accountState().dailyPnL));
+    expect(cents(unrealized)).toBe(cents(sim.accountState().unrealizedPnL));
     expect(unrealized).toBeLessThan(0); // crossing the spread and paying commission costs money at the marks
     const moved = waitFor<[number, number, number, number]>(c.ib, EventName.pnl, (id) => id === 43);
     sim.moveMarket("SPY", 4); // through the short call: the condor loses
@@ -135,7 +136,7 @@ describe.each([193, 176])("orders at server version %i", (serverVersion) => {
     expect(s?.initMarginChange).toBe(1000);
     expect(s?.maintMarginChange).toBe(1000);
     expect(s?.commission).toBe(2.6);
-    expect(s?.equityWithLoanChange).toBeCloseTo(150 - 2.6, 2);
+    expect(cents(s?.equityWithLoanChange)).toBe(cents(150 - 2.6));
 
     const naked = waitFor(c.ib, EventName.openOrder, (id: number, _k: Contract, _o: unknown, st: { initMarginChange?: number }) => id === orderId + 1 && st.initMarginChange !== undefined);
     const put = sim.optionConId("SPY", sim.expiries()[1] as string, 560, "P") as number;
@@ -171,8 +172,8 @@ describe.each([193, 176])("orders at server version %i", (serverVersion) => {
     sim.setPrice("AAPL", 225.01);
     await sold;
     const [report] = await comm;
-    expect(report.realizedPNL).toBeCloseTo(100 * (225 - 220) - 2, 2);
-    expect(sim.accountState().realizedPnL).toBeCloseTo(498, 2);
+    expect(cents(report.realizedPNL)).toBe(cents(100 * (225 - 220) - 2));
+    expect(cents(sim.accountState().realizedPnL)).toBe(cents(498));
   });
 
   it("cancels a resting order (202 + Cancelled), 10148 for a second cancel, 10147 for an unknown id", async () => {
