@@ -10,11 +10,11 @@ import { collarBand } from "../../shared/checks";
 import { netLimitPrice } from "../../shared/combo-price";
 import { analyzeOrder } from "../../shared/risk";
 import { tradingDay } from "../../shared/trade-id";
-import { placeParams, spyIronCondor, until, useRig } from "./helpers";
+import { placeParams, spyIronCondor, until, useRig, simSettlement } from "./helpers";
 
 const current = useRig();
 
-const risk = (legs: Parameters<typeof analyzeOrder>[0]) => analyzeOrder(legs, { today: tradingDay(new Date()) }).worstCaseLoss as number;
+const risk = (legs: Parameters<typeof analyzeOrder>[0]) => analyzeOrder(legs, { today: tradingDay(new Date()), settlement: simSettlement(legs) }).worstCaseLoss as number;
 
 describe("the bridge's collar on its own quote", () => {
   it("sends an order whose band holds the market's mid, refuses one priced off the market with the amounts, and nothing of it reaches TWS", async () => {

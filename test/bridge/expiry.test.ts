@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { analyzeOrder } from "../../shared/risk";
 import { tradingDay } from "../../shared/trade-id";
 import { EXPIRY_MARGIN_MS } from "../../bridge/operations";
-import { placeParams, type Rig, spyIronCondor, startRig } from "./helpers";
+import { placeParams, type Rig, spyIronCondor, startRig, simSettlement } from "./helpers";
 
 let rig: Rig;
 beforeAll(async () => {
@@ -14,7 +14,7 @@ afterAll(async () => {
   await rig?.stop();
 });
 
-const risk = (legs: Parameters<typeof analyzeOrder>[0]) => analyzeOrder(legs, { today: tradingDay(new Date()) }).worstCaseLoss as number;
+const risk = (legs: Parameters<typeof analyzeOrder>[0]) => analyzeOrder(legs, { today: tradingDay(new Date()), settlement: simSettlement(legs) }).worstCaseLoss as number;
 
 describe("request deadlines", () => {
   it("refuses an expired place with code expired and sends nothing to TWS", async () => {

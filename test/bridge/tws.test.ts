@@ -7,7 +7,7 @@ import { startBridge, type Bridge } from "../../bridge/daemon";
 import { analyzeOrder } from "../../shared/risk";
 import { tradingDay } from "../../shared/trade-id";
 import { type Simulator, startSimulator } from "../tws-sim/index";
-import { isoExpiry, LogCapture, optionQuote, placeParams, type Rig, sleep, spyIronCondor, startRig, TestEdge, testConfig, until, cleanupAfterEach, rigStarter } from "./helpers";
+import { isoExpiry, LogCapture, optionQuote, placeParams, type Rig, sleep, spyIronCondor, startRig, TestEdge, testConfig, until, cleanupAfterEach, rigStarter, simSettlement } from "./helpers";
 
 const cleanups = cleanupAfterEach();
 const rigFor = rigStarter(cleanups);
@@ -48,7 +48,7 @@ describe("TWS connection", () => {
     const rig = await rigFor();
     const { sim, edge, bridge } = rig;
     const legs = spyIronCondor(sim);
-    const worst = analyzeOrder(legs, { today: tradingDay(new Date()) }).worstCaseLoss as number;
+    const worst = analyzeOrder(legs, { today: tradingDay(new Date()), settlement: simSettlement(legs) }).worstCaseLoss as number;
     sim.fault.refuseConnections(true);
     sim.fault.dropAll();
     await until(() => bridge.health().state === "down", 3000, "health down");
