@@ -92,7 +92,7 @@ export class ContractResolver {
     const conId = found[0]?.contract.conId;
     if (!conId) throw new BridgeError("tws_error", `TWS returned no conId for ${label}`);
     const underlying = contract.sec_type === "STK" ? contract.symbol : found[0]?.underSymbol?.trim().toUpperCase() || contract.symbol;
-    const settlement = contract.sec_type === "STK" ? null : settlementFromContract({ underSecType: found[0]?.underSecType, tradingClass: found[0]?.contract.tradingClass });
+    const settlement = contract.sec_type === "STK" ? null : settlementFromContract({ underSecType: found[0]?.underSecType, tradingClass: found[0]?.contract.tradingClass, underSymbol: found[0]?.underSymbol });
     const resolved = { conId, contract: { ...spec, conId }, underlying, settlement };
     this.cache.set(key, resolved);
     return resolved;

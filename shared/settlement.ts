@@ -6,9 +6,11 @@
 // European-style, exercisable only at expiry; OEX is the classic exception, American-style and
 // cash-settled, whose short leg can be assigned at any day's close while its cover stays open.
 // Only trading classes Cboe documents as European are taken as such; any other cash-settled
-// class is treated as American, the style with more ways to lose. Anything else TWS reports
-// (futures options, an empty field) is not known, and the engine refuses an order whose figure
-// depends on it rather than guess.
+// class is treated as American, the style with more ways to lose. A stock option whose trading
+// class is not its underlying's symbol is an adjusted series (after a split or merger: "AAPL1")
+// whose deliverable need not be 100 shares, so its style is not known; neither is anything else TWS
+// reports (futures options, an empty field). The engine refuses an order whose figure depends on
+// an unknown style rather than guess.
 //
 // @example
 //   settlementFromContract({ underSecType: "IND", tradingClass: "XSP" })
@@ -45,12 +47,19 @@ export type LegSettlement = z.infer<typeof LegSettlement>;
 export interface SettlementFacts {
   underSecType?: string | null | undefined;
   tradingClass?: string | null | undefined;
+  underSymbol?: string | null | undefined;
 }
+
+/** Letters and digits only: TWS writes BRK B's option class as BRKB. */
+const bare = (text: string | null | undefined): string => (text ?? "").toUpperCase().replace(/[^A-Z0-9]/g, "");
 
 /** How an option settles from its contract details; null when TWS's answer does not say. */
 export function settlementFromContract(facts: SettlementFacts): LegSettlement | null {
   const under = (facts.underSecType ?? "").trim().toUpperCase();
-  if (under === "STK") return { delivery: "shares" };
+  if (under === "STK") {
+    const adjusted = bare(facts.tradingClass) !== "" && bare(facts.underSymbol) !== "" && bare(facts.tradingClass) !== bare(facts.underSymbol);
+    return adjusted ? null : { delivery: "shares" };
+  }
   if (under !== "IND") return null;
   const tradingClass = (facts.tradingClass ?? "").trim().toUpperCase();
   if (!tradingClass || tradingClass.length > 16) return null;
