@@ -296,9 +296,12 @@ interface CashRange { min: number; max: number; lossUnbounded: string | null; ga
 function cashGroupRange(legs: readonly OptionLeg[], american: readonly boolean[]): CashRange {
   const assignable = legs.filter((leg, i) => american[i] && leg.action === "SELL");
   const atExpiry = legs.filter((leg, i) => !(american[i] && leg.action === "SELL"));
-  const strikes = [...new Set(atExpiry.map((leg) => leg.contract.strike))].sort((a, b) => a - b);
+  const strikes = [...new Set(legs.map((leg) => leg.contract.strike))].sort((a, b) => a - b);
   const values = [0, ...strikes].map((p) => expiryValue(atExpiry, p));
   const tail = heldTailSlope(atExpiry);
+  // The best case assumes no early assignment (every leg paid at the settlement value): a gain
+  // from a holder exercising a worthless option is no gain to count on.
+  const settledValues = [0, ...strikes].map((p) => expiryValue(legs, p));
   // Assigned at a day's close, a short put costs at most its strike (the index at 0); unassigned
   // it costs no more. A short call's cost has no bound.
   const assignedCost = assignable.reduce((sum, leg) => sum + leg.quantity * OPTION_MULTIPLIER * leg.contract.strike, 0);
@@ -308,7 +311,7 @@ function cashGroupRange(legs: readonly OptionLeg[], american: readonly boolean[]
     : tail < 0
       ? "Unbounded risk: held to expiry, a cash-settled short call pays without limit as the index rises, and no long call settling on the same value (same class, same expiry) covers it — each expiry of an index option settles on its own value"
       : null;
-  return { min: Math.min(...values) - assignedCost, max: Math.max(...values), lossUnbounded, gainUnbounded: tail > 0 };
+  return { min: Math.min(...values) - assignedCost, max: Math.max(...settledValues), lossUnbounded, gainUnbounded: heldTailSlope(legs) > 0 };
 }
 
 function findBreakevens(points: number[], values: number[], slope: number): number[] {

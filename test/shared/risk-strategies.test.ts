@@ -224,6 +224,8 @@ describe("cash settlement: index options pay at their own settlement value and d
     const spread = [put("SELL", 100, 4), put("BUY", 95, 1.5)];
     expect(index(spread, "XEO").worstCaseLoss).toBe(250);
     expect(index(spread, "OEX", "OEX", "american").worstCaseLoss).toBe(9_750);
+    // Its best case counts no early assignment: a holder exercising a worthless put pays us nothing.
+    expect(index(spread, "OEX", "OEX", "american").worstCaseGain).toBe(250);
     const calls = index([call("SELL", 100, 5), call("BUY", 105, 2)], "OEX", "OEX", "american");
     expect(calls.bounded).toBe(false);
     expect(calls.reason).toMatch(/American-style cash-settled/);
