@@ -459,7 +459,9 @@ export function analyzeOrder(legs: readonly Leg[], options: AnalyzeOptions): Ris
   const stockNotional = legs.reduce((sum, leg) => (isOptionLeg(leg) ? sum : sum + leg.quantity * leg.price), 0);
   const capital = worstCaseLoss === null ? null : roundCents(Math.max(worstCaseLoss, Math.max(0, bound), stockNotional));
   let breakevens: number[] = [];
-  if (method === "single_expiry") {
+  // One expiry: the payoff line at it (share-settled, the held legs' values are already that line).
+  if (method === "single_expiry" && cashLegs.length === 0) breakevens = findBreakevens(points, heldAt.map((v) => v - bound), heldSlope);
+  else if (method === "single_expiry") {
     const allPoints = [0, ...[...new Set(optionLegs.map((leg) => leg.contract.strike))].sort((a, b) => a - b)];
     breakevens = findBreakevens(allPoints, allPoints.map((p) => expiryValue(legs, p) - bound), heldTailSlope(legs));
   }
