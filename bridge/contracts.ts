@@ -5,6 +5,7 @@
 import { type ComboLeg, type Contract as IbContract, EventName, OptionType, OrderAction, SecType } from "@stoqey/ib";
 import { type Contract, contractKey, describeLeg, type Leg } from "../shared/order";
 import { priceOrder } from "../shared/combo-price";
+import { type LegSettlement, settlementFromContract } from "../shared/settlement";
 import { BridgeError } from "./errors";
 import type { TwsConnection } from "./tws-connection";
 
@@ -37,6 +38,11 @@ export interface ResolvedContract {
   contract: IbContract;
   /** The underlying TWS reports (ContractDetails.underSymbol), or the stock's own symbol. */
   underlying: string;
+  /**
+   * How an option settles, from ContractDetails.underSecType and the contract's trading class
+   * (shared/settlement.ts); null for a stock, or when TWS's answer does not say.
+   */
+  settlement: LegSettlement | null;
 }
 
 /** conIds by contract, asked of TWS once per contract and process. */
@@ -65,9 +71,10 @@ export class ContractResolver {
   private async lookup(contract: Contract, key: string): Promise<ResolvedContract> {
     const spec = ibContractSpec(contract);
     const label = contract.sec_type === "STK" ? `${contract.symbol} stock` : `${contract.symbol} ${contract.expiry} ${contract.strike}${contract.right}`;
-    const found = await this.tws.call<{ contract: IbContract; underSymbol?: string }[]>(`contract details of ${label}`, 5_000, (ctx) => {
-      const matches: { contract: IbContract; underSymbol?: string }[] = [];
-      ctx.on(EventName.contractDetails, (reqId: number, details: { contract: IbContract; underSymbol?: string }) => {
+    type Details = { contract: IbContract; underSymbol?: string; underSecType?: string };
+    const found = await this.tws.call<Details[]>(`contract details of ${label}`, 5_000, (ctx) => {
+      const matches: Details[] = [];
+      ctx.on(EventName.contractDetails, (reqId: number, details: Details) => {
         if (reqId === ctx.reqId) matches.push(details);
       });
       ctx.on(EventName.contractDetailsEnd, (reqId: number) => {
@@ -85,7 +92,8 @@ export class ContractResolver {
     const conId = found[0]?.contract.conId;
     if (!conId) throw new BridgeError("tws_error", `TWS returned no conId for ${label}`);
     const underlying = contract.sec_type === "STK" ? contract.symbol : found[0]?.underSymbol?.trim().toUpperCase() || contract.symbol;
-    const resolved = { conId, contract: { ...spec, conId }, underlying };
+    const settlement = contract.sec_type === "STK" ? null : settlementFromContract({ underSecType: found[0]?.underSecType, tradingClass: found[0]?.contract.tradingClass, underSymbol: found[0]?.underSymbol });
+    const resolved = { conId, contract: { ...spec, conId }, underlying, settlement };
     this.cache.set(key, resolved);
     return resolved;
   }

@@ -187,13 +187,15 @@ export class MarketData {
     const asOf = this.tws.brokerNow().toISOString();
     // The broker's underlying, for the edge's concentration grouping (resolved by legQuotes above).
     const underlying = this.contracts.cached((legs.find((leg) => leg.contract.sec_type !== "STK") ?? legs[0]!).contract)?.underlying ?? null;
+    // How each leg settles, from the same contract details: the edge's risk figure depends on it.
+    const settlement = legs.map((leg) => this.contracts.cached(leg.contract)?.settlement ?? null);
     const all = legs.map((leg) => quotes.get(contractKey(leg.contract)) as LegQuote);
     const dataType = all.reduce<DataType>((worst, q) => (WORSE.indexOf(q.dataType) > WORSE.indexOf(worst) ? q.dataType : worst), "live");
     const reasons = [...new Set(all.map((q) => q.reason).filter((r): r is string => r !== null))];
     const reason = reasons.length > 0 ? reasons.join("; ") : null;
     if (legs.length === 1) {
       const q = all[0] as LegQuote;
-      return { bid: q.bid, ask: q.ask, last: q.last, mid: q.mid, data_type: q.dataType, reason: q.reason, as_of: asOf, underlying, greeks: q.greeks, greeks_reason: q.greeksReason };
+      return { bid: q.bid, ask: q.ask, last: q.last, mid: q.mid, data_type: q.dataType, reason: q.reason, as_of: asOf, underlying, settlement, greeks: q.greeks, greeks_reason: q.greeksReason };
     }
     const legGreeks = all.map((q) => ({ greeks: q.greeks, greeks_reason: q.greeksReason }));
     const size = comboSize(legs as Leg[]);
@@ -222,6 +224,7 @@ export class MarketData {
       reason: reason ?? (complete ? null : "a leg of the combo has no bid or ask"),
       as_of: asOf,
       underlying,
+      settlement,
       greeks: null,
       greeks_reason: "a combo: each leg's greeks are in leg_greeks",
       leg_greeks: legGreeks,

@@ -14,7 +14,7 @@ import type { MarketData } from "./market-data";
 import { PriceHistoryReader } from "./price-history";
 import { type MirrorOrder, type Publish, num, type Mirror, orderFlows } from "./mirror";
 import { marketCheckViolations } from "../shared/checks";
-import { closeViolations, emergencyStopOn, placeViolations, reduceOnlyViolations } from "./second-key";
+import { closeViolations, emergencyStopOn, placeViolations, reduceOnlyViolations, settlementViolations } from "./second-key";
 import { SAFE_ID, type TradeLogs } from "./trade-logs";
 import type { TwsConnection } from "./tws-connection";
 
@@ -207,19 +207,30 @@ export function createOperations(deps: OperationDeps): Handlers {
     if (!tws.tradable) throw notConnected(what, `${tws.health.state}${tws.health.last_error ? `: ${tws.health.last_error}` : ""}`);
   };
 
+  /**
+   * The styles the first risk check runs with: the edge's, or (an older edge) what this bridge
+   * already knows of the contracts from TWS. Either way the order is checked again with TWS's own
+   * answer for the resolved contracts (settlementViolations) before it is sent.
+   */
+  const withSettlement = (p: PlaceParams): PlaceParams => (p.settlement ? p : { ...p, settlement: p.legs.map((leg) => contracts.cached(leg.contract)?.settlement ?? null) });
+
   const place = async (p: PlaceParams, meta: RequestMeta = {}) => {
     checkId("trade_id", p.trade_id);
     const stopped = emergencyStopOn(deps.emergencyStopFile);
     if (stopped && p.intent === "open") refuse(p.trade_id, "emergency_stop_file", [stopFileViolation()]);
     if (deps.edgeStop().on && p.intent === "open") refuse(p.trade_id, "emergency_stop", [edgeStopViolation()]);
     // The second key's "today" is the broker's trading day (TWS's clock), not this machine's.
-    const violations = [...placeViolations(p, tws.brokerNow()), ...duplicateViolation(p.trade_id)];
+    const violations = [...placeViolations(withSettlement(p), tws.brokerNow()), ...duplicateViolation(p.trade_id)];
     if (violations.length > 0) refuse(p.trade_id, "second_key_refused", violations);
     requireTradable(`order ${p.trade_id}`);
     // The edge decided an opening order under a collar band without a quote of its own (one trip):
     // the bridge's fresh quote, taken beside the contract lookup, must fall inside it.
     const checkMarket = p.intent === "open" && (p.collar !== undefined || p.exposure_group !== undefined);
     const [resolved, quote] = await Promise.all([contracts.resolveAll(p.legs), checkMarket ? market.quote(p.legs) : null]);
+    if (p.intent === "open") {
+      const atTws = settlementViolations(p, resolved, tws.brokerNow());
+      if (atTws.length > 0) refuse(p.trade_id, "second_key_refused", atTws);
+    }
     if (quote) {
       // The quote was stamped by the broker's clock: its age is judged by the same clock.
       const marketViolations = marketCheckViolations(p, quote, tws.brokerNow().getTime());
@@ -257,7 +268,7 @@ export function createOperations(deps: OperationDeps): Handlers {
     if (stopped && p.intent === "open") refuse(p.order_ref, "emergency_stop_file", [stopFileViolation()]);
     let outgoing: Leg[];
     if (p.intent === "open") {
-      const violations = placeViolations({ trade_id: p.order_ref, symbol: p.symbol, strategy: p.strategy, legs: p.legs, max_risk: p.max_risk, order_type: "LMT", limit_price: p.limit_price, intent: "open" }, tws.brokerNow());
+      const violations = placeViolations(withSettlement({ trade_id: p.order_ref, symbol: p.symbol, strategy: p.strategy, legs: p.legs, max_risk: p.max_risk, order_type: "LMT", limit_price: p.limit_price, intent: "open", settlement: p.settlement }), tws.brokerNow());
       if (violations.length > 0) refuse(p.order_ref, "second_key_refused", violations);
       outgoing = p.legs;
     } else {
@@ -267,6 +278,10 @@ export function createOperations(deps: OperationDeps): Handlers {
     }
     requireTradable(`modify of order ${p.order_id}`);
     const resolved = await contracts.resolveAll(outgoing);
+    if (p.intent === "open") {
+      const atTws = settlementViolations(p, resolved, tws.brokerNow());
+      if (atTws.length > 0) refuse(p.order_ref, "second_key_refused", atTws);
+    }
     if (p.intent === "close") {
       // Reduce-only, counting every other working order (this one is being replaced, not added).
       const notReducing = reduceOnlyViolations(outgoing, resolved, (id) => mirror.positionOf(id), mirror.positionsLoaded, mirror.workingFlows(p.order_id));

@@ -1,6 +1,7 @@
 // The second key: before any order reaches TWS the bridge re-runs the stateless per-order checks
 // of shared/checks.ts (leg validation, computable and bounded risk, the risk claim, max trade
-// risk), plus its own: the limit price must be the legs' net price, no market orders to open,
+// risk) — once with the settlement styles the edge assumed, then with the ones TWS reports for
+// the resolved contracts (settlementViolations) — plus its own: the limit price must be the legs' net price, no market orders to open,
 // a closing order must only reduce positions the account holds, and the local emergency-stop
 // file refuses every opening order (a verified risk-reducing close stays allowed, as the FIA
 // kill-switch practice says). The edge's approval does not bypass any of this.
@@ -12,6 +13,7 @@ import type { PlaceParams } from "../shared/protocol";
 import { netLimitPrice } from "../shared/combo-price";
 import { type ContractFlow, reduceOnlyViolations as sharedReduceOnly } from "../shared/reduce-only";
 import { analyzeOrder } from "../shared/risk";
+import { describeSettlement } from "../shared/settlement";
 import type { Violation } from "../shared/tools";
 import { tradingDay } from "../shared/trade-id";
 import type { ResolvedContract } from "./contracts";
@@ -22,7 +24,7 @@ import type { Position } from "../shared/tools";
  * broker's clock (TwsConnection.brokerNow): an expiry is judged by the exchange's trading day.
  */
 export function placeViolations(params: PlaceParams, now: Date): Violation[] {
-  const analysis = analyzeOrder(params.legs, { symbol: params.symbol, today: tradingDay(now) });
+  const analysis = analyzeOrder(params.legs, { symbol: params.symbol, today: tradingDay(now), settlement: params.settlement });
   const out = perOrderChecks({ symbol: params.symbol, legs: params.legs, max_risk: params.max_risk, capital_required: 0 }, analysis, params.intent);
   const net = netLimitPrice(params.legs);
   if (params.limit_price !== undefined && Math.abs(params.limit_price - net) > 0.005)
@@ -35,6 +37,32 @@ export function placeViolations(params: PlaceParams, now: Date): Violation[] {
   if (params.order_type === "MKT" && params.intent === "open")
     out.push({ check: "market_order", message: "A market order's fill price is not bounded, so its worst-case loss is not known: opening orders must be limit orders" });
   return out;
+}
+
+/**
+ * An opening order's risk again, with the settlement style TWS reports for each resolved contract
+ * (underSecType, trading class) instead of the one the edge assumed: a figure above the risk the
+ * edge approved (`max_risk`), unbounded or not computable at TWS's styles refuses the order.
+ */
+export function settlementViolations(
+  params: Pick<PlaceParams, "symbol" | "legs" | "max_risk" | "settlement">,
+  resolved: readonly Pick<ResolvedContract, "settlement">[],
+  now: Date,
+): Violation[] {
+  const reported = params.legs.map((_, i) => resolved[i]?.settlement ?? null);
+  const analysis = analyzeOrder(params.legs, { symbol: params.symbol, today: tradingDay(now), settlement: reported });
+  const problems = perOrderChecks({ symbol: params.symbol, legs: params.legs, max_risk: params.max_risk, capital_required: 0 }, analysis, "open");
+  if (problems.length === 0) return [];
+  const differing = params.legs
+    .map((leg, i) => ({ leg, assumed: params.settlement?.[i] ?? null, reported: reported[i] }))
+    .filter((x) => x.leg.contract.sec_type !== "STK" && JSON.stringify(x.assumed) !== JSON.stringify(x.reported));
+  const why = differing.length
+    ? `TWS reports ${differing.map((x) => `${describeLeg(x.leg)} as ${describeSettlement(x.reported)}`).join(", ")}, not ${differing.map((x) => describeSettlement(x.assumed)).join(", ")} as the edge assumed`
+    : "at the settlement styles TWS reports";
+  return [
+    { check: "settlement_style", message: `${why}: the order's risk at TWS's settlement does not pass (${problems.map((v) => v.message).join("; ")}); quote the legs with get_quote and send it again` },
+    ...problems,
+  ];
 }
 
 /** Checks of a `close`: the legs as they were opened, validated as a risk-reducing order. */

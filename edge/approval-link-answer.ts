@@ -8,6 +8,7 @@ import type { DeskContext } from "./desk-context";
 import { readBack } from "./elicitation";
 import { getTrade, legsOf } from "./ledger";
 import { decideApproval } from "./order-desk";
+import { settlementFor } from "./settlement-styles";
 
 export const APPROVAL_LINK_PATH = "/internal/approval-link";
 
@@ -42,7 +43,7 @@ function usableLink(ctx: DeskContext, tokenHash: string, client: string, op: str
 function readBackOf(ctx: DeskContext, tradeId: string): string[] {
   const trade = getTrade(ctx.sql, tradeId)!;
   const legs = legsOf(trade);
-  const analysis = analyzeOrder(legs, { symbol: trade.symbol, today: tradingDay(ctx.now()) });
+  const analysis = analyzeOrder(legs, { symbol: trade.symbol, today: tradingDay(ctx.now()), settlement: settlementFor(ctx.link, legs) });
   return readBack({ symbol: trade.symbol, strategy: trade.strategy, legs }, analysis).split("\n").slice(1, -1);
 }
 

@@ -21,6 +21,7 @@ import { heldLegs } from "./held-legs";
 import { fetchQuote, linkViolations, mayHaveReachedTws, type ToolAnswer, withQuoteNote } from "./order-desk";
 import { closeLimit, endPendingModifiesOfTrade, ledgerLimit, pendingModify, recordPendingModify, setCloseLimit, twsActionOf, writeTradePrice } from "./pending-modify";
 import { buildAccountState, shadowMode } from "./safety-state";
+import { settlementFor } from "./settlement-styles";
 
 export interface ModifyOrderInput {
   trade_id: string;
@@ -112,8 +113,9 @@ export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, act
   if (previous !== null && Math.abs(input.limit_price - previous) < 0.005)
     return one("limit_price", `Order ${orderId} already carries the limit price ${formatUsd(previous)}; nothing to modify`);
   const today = tradingDay(ctx.now());
-  const analysis = intent === "open" ? analyzeOrder(newLegs, { symbol: trade.symbol, today }) : null;
   const quote = await fetchQuote(ctx, newLegs);
+  // Computed with how TWS says the legs settle (the quote's contract details; shared/settlement.ts).
+  const analysis = intent === "open" ? analyzeOrder(newLegs, { symbol: trade.symbol, today, settlement: settlementFor(ctx.link, newLegs, quote.quote) }) : null;
 
   // ---- one synchronous turn: re-read, decide, reserve, audit. No await until it is done.
   const now = ctx.now();
@@ -168,7 +170,7 @@ export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, act
   try {
     const result = await ctx.link.request(
       "modify",
-      { order_ref: ref, order_id: orderId, symbol: current.symbol, strategy: current.strategy, intent, legs: sentLegs, limit_price: input.limit_price, max_risk: reserve?.risk ?? 0 },
+      { order_ref: ref, order_id: orderId, symbol: current.symbol, strategy: current.strategy, intent, legs: sentLegs, limit_price: input.limit_price, max_risk: reserve?.risk ?? 0, ...(analysis ? { settlement: analysis.settlement } : {}) },
       PLACE_TIMEOUT_MS,
     );
     // The bridge answers with IBKR's price (a single leg's own, positive): read in the ledger's sign.

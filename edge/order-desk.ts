@@ -40,9 +40,11 @@ import {
   type TradeRow,
 } from "./ledger";
 import { heldLegs } from "./held-legs";
+import { riskBounds } from "./risk-bounds";
 import { ledgerLimit, setCloseLimit } from "./pending-modify";
 import { buildAccountState, shadowMode, twsHealth } from "./safety-state";
 import { knownUnderlying, learnFromQuote } from "./underlyings";
+import { settlementFor, settlementKnown } from "./settlement-styles";
 
 /** How long a shadow-mode order waits for an admin before its reserved risk is released. */
 export const APPROVAL_TTL_MS = 15 * 60_000;
@@ -195,7 +197,8 @@ export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPe
   const { idempotency_key, ...order } = input;
   const key = idempotency_key ? `place:${idempotency_key}` : null;
   const argsHash = hashArgs(order);
-  const analysis = analyzeOrder(input.legs, { symbol: input.symbol, today: tradingDay(ctx.now()) });
+  const today = tradingDay(ctx.now());
+  let analysis = analyzeOrder(input.legs, { symbol: input.symbol, today, settlement: settlementFor(ctx.link, input.legs) });
   const inFlight = (tradeId: string): PlaceOrderOutput => ({
     success: true, trade_id: tradeId, order_id: null, status: "PendingSubmit", violations: [], ...summary(analysis),
     message: "The first request with this idempotency_key is still being sent; check list_trades or ask again shortly",
@@ -211,6 +214,14 @@ export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPe
   if (early) {
     ctx.audit("edge", "idempotent_replay", replayDetails(idempotency_key, early));
     return early;
+  }
+
+  // How the legs settle decides the figure (shared/settlement.ts). Not yet known to this object, a
+  // quote asks TWS (its contract details) first, so the figure read back and checked is the real one.
+  let styleQuote: FetchedQuote | null = null;
+  if (!settlementKnown(ctx.link, input.legs) && ctx.link.socket()) {
+    styleQuote = await fetchQuote(ctx, input.legs);
+    analysis = analyzeOrder(input.legs, { symbol: input.symbol, today, settlement: settlementFor(ctx.link, input.legs, styleQuote.quote) });
   }
 
   // Only an order whose risk is computable is read back: any other is refused by the checks below.
@@ -236,8 +247,9 @@ export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPe
 
   // The underlying known and a bridge linked: no quote now, the bridge collars with its own (one
   // trip in all). Otherwise as before: quote first (with no bridge that is a market_data refusal).
+  // A quote taken for the settlement styles serves, unless a person's answer was waited for since.
   const underlying = knownUnderlying(ctx.link, input.legs);
-  const quote = underlying === undefined || !ctx.link.socket() ? await fetchQuote(ctx, input.legs) : null;
+  const quote = styleQuote && !askPerson ? styleQuote : underlying === undefined || !ctx.link.socket() ? await fetchQuote(ctx, input.legs) : null;
 
   // ---- one synchronous turn: re-read state, decide, reserve, audit. No await until it is done.
   const again = replay(ctx, key, argsHash, inFlight, conflict);
@@ -319,6 +331,7 @@ export async function sendOpen(ctx: DeskContext, trade: TradeRow, analysis: Risk
       trade_id: trade.trade_id, symbol: trade.symbol, strategy: trade.strategy, legs, max_risk: trade.reserved_risk,
       order_type: "LMT", limit_price: trade.limit_price, intent: "open",
       ...(band ? { collar: band } : {}), ...(trade.exposure_group ? { exposure_group: trade.exposure_group } : {}),
+      settlement: analysis.settlement,
     });
     const existing = getOrderByRef(ctx.sql, trade.trade_id);
     // Status events may have overtaken the answer; never move an order's status backwards.
@@ -368,7 +381,8 @@ export async function sendOpen(ctx: DeskContext, trade: TradeRow, analysis: Risk
 
 export async function previewOrder(ctx: DeskContext, input: PlaceOrderInput) {
   const { idempotency_key: _ignored, ...order } = input;
-  const analysis = analyzeOrder(input.legs, { symbol: input.symbol, today: tradingDay(ctx.now()) });
+  const today = tradingDay(ctx.now());
+  let analysis = analyzeOrder(input.legs, { symbol: input.symbol, today, settlement: settlementFor(ctx.link, input.legs) });
   const net = netLimitPrice(input.legs);
   const limitPrice = Number.isFinite(net) ? net : null;
   // One trip: the quote for the checks and IBKR's what-if together (or the quote alone when no
@@ -393,12 +407,14 @@ export async function previewOrder(ctx: DeskContext, input: PlaceOrderInput) {
     quote = await fetchQuote(ctx, input.legs);
     marginError = analysis.errors.length || limitPrice === null ? "legs are invalid or have no price IBKR would bind, no what-if sent" : "no bridge connected";
   }
+  // The quote reports how each leg settles (TWS's contract details): the figure is computed with that.
+  analysis = analyzeOrder(input.legs, { symbol: input.symbol, today, settlement: settlementFor(ctx.link, input.legs, quote.quote) });
   const state = buildAccountState(ctx.sql, ctx.settings, ctx.now());
   const decision = evaluateOrder({ ...order, underlying: quote.quote?.underlying ?? null }, analysis, state, { intent: "open", quote: quote.context });
   const violations = [...linkViolations(ctx), ...withQuoteNote(decision.violations, quote.note)];
   const output = {
     would_pass: violations.length === 0, violations, effective_risk: decision.riskUsed, exposure: decision.exposure, limit_price: limitPrice,
-    quote: quote.quote, ...summary(analysis), risk_method: analysis.method, margin, margin_error: marginError,
+    quote: quote.quote, ...summary(analysis), risk_method: analysis.method, risk_bounds: riskBounds(input.legs, analysis), margin, margin_error: marginError,
     shadow_mode: shadowMode(ctx.sql, ctx.settings),
   };
   return output;
@@ -601,7 +617,7 @@ export async function decideApproval(ctx: DeskContext, tradeId: string, decision
   const current = getTrade(ctx.sql, tradeId);
   if (current?.state !== "pending_approval") return { status: 409, body: { error: `Trade ${tradeId} is ${current?.state ?? "gone"}, not waiting for approval` } };
   const now = ctx.now();
-  const analysis = analyzeOrder(legs, { symbol: trade.symbol, today: tradingDay(now) });
+  const analysis = analyzeOrder(legs, { symbol: trade.symbol, today: tradingDay(now), settlement: settlementFor(ctx.link, legs, quote.quote) });
   const order = { symbol: trade.symbol, legs, max_risk: trade.claimed_max_risk, capital_required: trade.capital_required, underlying: quote.quote?.underlying ?? trade.exposure_group };
   const decided = evaluateOrder(order, analysis, buildAccountState(ctx.sql, ctx.settings, now, tradeId), { intent: "open", quote: quote.context });
   const violations = [...linkViolations(ctx), ...withQuoteNote(decided.violations, quote.note)];

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { Leg, Symbol } from "../shared/order";
 import { OptionChain, OptionChainParams, PreviewResult, PriceHistory, PriceHistoryParams, Quote, TwsHealth } from "../shared/protocol";
 import { GetPositionsOutput, MAX_CLAIM_USD, NetLimitPrice, OrderStatusName, PlaceOrderOutput, TradeId, Violation } from "../shared/tools";
+import { RiskBounds } from "./risk-bounds";
 import { NetGreeksView, TradeStanding } from "./standing";
 
 export const LimitUsage = z.object({
@@ -75,6 +76,8 @@ export const PreviewOrderOutput = z.object({
   breakevens: z.array(z.number()),
   net_premium: z.number(),
   risk_method: z.string(),
+  /** Whether computed_max_risk is exact and, where it is a bound, what it leaves out and by how much (edge/risk-bounds.ts). */
+  risk_bounds: RiskBounds,
   /** IBKR's what-if answer, as the bridge's `preview` op returns it. */
   margin: PreviewResult.nullable(),
   margin_error: z.string().nullable(),

@@ -7,6 +7,7 @@ import type { Leg } from "../shared/order";
 import type { OpResult } from "../shared/protocol";
 import type { DeskContext } from "./desk-context";
 import { recordQuoteUnderlying } from "./pictures";
+import { learnSettlement } from "./settlement-styles";
 
 const MAX_SYMBOLS = 500;
 const learned = new WeakMap<object, Map<string, string>>();
@@ -36,10 +37,12 @@ export function knownUnderlying(owner: object, legs: Legs): string | undefined {
 }
 
 /**
- * What an agent-facing quote teaches the object: the broker's underlying for these legs (so the
- * next order can go in one trip) and the underlying's price the greeks refer to (for the pictures).
+ * What an agent-facing quote teaches the object: the broker's underlying for these legs and how
+ * they settle (so the next order can go in one trip), and the underlying's price the greeks refer
+ * to (for the pictures).
  */
 export function learnFromQuote(ctx: Pick<DeskContext, "link" | "sql">, legs: Legs, quote: OpResult<"quote">): void {
   rememberUnderlying(ctx.link, legs, quote.underlying);
+  learnSettlement(ctx.link, legs, quote);
   recordQuoteUnderlying(ctx.sql, legs[0]?.contract.symbol, quote);
 }

@@ -4,6 +4,10 @@
 import { z } from "zod";
 import { IsoDate, Leg, MAX_STRIKE, Right, Symbol } from "./order";
 import { AccountSummary, OrderStatus, OrderStatusName, Position, Violation } from "./tools";
+import { LegSettlement } from "./settlement";
+
+/** How each leg settles, in leg order (null: a stock leg, or not reported), as TWS's contract details say. */
+export const LegSettlements = z.array(LegSettlement.nullable()).max(16);
 
 export const PROTOCOL_VERSION = 1;
 
@@ -49,6 +53,11 @@ export const PlaceParams = z.strictObject({
   collar: z.strictObject({ low: z.number().finite(), high: z.number().finite() }).optional(),
   /** The exposure group the edge reserved the risk under; the bridge refuses when the broker's underlying says otherwise. */
   exposure_group: z.string().min(1).max(16).optional(),
+  /**
+   * How the edge took each leg to settle when it computed `max_risk`. The bridge checks with it
+   * before asking TWS anything, then again with the styles TWS reports for the resolved contracts.
+   */
+  settlement: LegSettlements.optional(),
 });
 export type PlaceParams = z.infer<typeof PlaceParams>;
 
@@ -99,6 +108,8 @@ export const ModifyParams = z.strictObject({
   limit_price: z.number(),
   /** The edge's approved worst-case loss at the new price (opening orders). */
   max_risk: z.number(),
+  /** How the edge took each leg to settle (opening orders; see PlaceParams.settlement). */
+  settlement: LegSettlements.optional(),
 });
 export type ModifyParams = z.infer<typeof ModifyParams>;
 
@@ -199,6 +210,12 @@ export const Quote = z.object({
    * for a stock leg): what the concentration limit groups by. Absent from older bridges.
    */
   underlying: z.string().max(16).nullable().optional(),
+  /**
+   * How each leg settles, in leg order, from its contract details (ContractDetails.underSecType
+   * and trading class, shared/settlement.ts): what the risk figure of a multi-expiry order or a
+   * short leg depends on. Absent from older bridges (such orders are then refused).
+   */
+  settlement: LegSettlements.optional(),
   /** A single option's IV and greeks; null with `greeks_reason` otherwise. Absent from older bridges. */
   greeks: Greeks.nullable().optional(),
   greeks_reason: z.string().nullable().optional(),

@@ -1,5 +1,6 @@
-// Pure risk math of an order: hold-to-expiry worst-case loss and gain, breakevens, the dollars
-// the order binds and the capital it ties up, plus the leg validation every caller runs.
+// Pure risk math of an order: hold-to-expiry worst-case loss and gain over every settlement path
+// (early assignment, cash settlement), breakevens, the dollars the order binds and the capital it
+// ties up, plus the leg validation every caller runs.
 // Risk rests on the one price the broker binds (shared/combo-price.ts), never on per-leg prices.
 // No I/O, no clock reads (today is passed in); exact, not sampled, and fast enough for every order.
 import {
@@ -14,13 +15,15 @@ import {
 import { formatUsd, roundCents } from "./money";
 import { contractKey, describeLeg, isOptionLeg, type Leg, MAX_LEG_PRICE, MAX_LEG_QUANTITY, MAX_STRIKE, type OptionContract } from "./order";
 import { priceOrder } from "./combo-price";
+import type { LegSettlement } from "./settlement";
 import type { Violation } from "./tools";
 
 
 /**
  * `single_expiry`: every option settles on one date, the payoff is one piecewise-linear function.
- * `hold_to_expiry`: several expiries; near legs settle into stock at their expiry, which is held
- * with the later legs to the last expiry. Both are exact worst cases, not bounds.
+ * `hold_to_expiry`: several expiries, each settled on its own value (see the settlement model
+ * below). Both are exact worst cases under that model; dividends and moves after the last expiry
+ * are left out and reported in shares (dividendShares, pinShares).
  */
 export type RiskMethod = "single_expiry" | "hold_to_expiry" | "not_computable";
 
@@ -47,6 +50,21 @@ export interface RiskAnalysis {
   reason: string | null;
   /** Leg validation failures; any one of them refuses the order. */
   errors: Violation[];
+  /**
+   * Most shares the position can be short before its last expiry (short calls assigned early,
+   * earlier-dated long puts exercised, short stock). Each dividend per share going ex before then
+   * can add this many dollars to the loss; the worst case leaves dividends out.
+   */
+  dividendShares: number;
+  /**
+   * Most shares (long or short) share-settled legs can leave after the last expiry (a long leg in
+   * the money, a short one a holder exercises after the close, a pinned strike). The worst case
+   * values them at the last expiry's price; each dollar the underlying moves before they are
+   * closed can add this many dollars. Zero for cash-settled legs, which deliver nothing.
+   */
+  pinShares: number;
+  /** How each leg was taken to settle, in leg order (null: a stock leg, or not known). */
+  settlement: (LegSettlement | null)[];
 }
 
 export interface AnalyzeOptions {
@@ -54,6 +72,11 @@ export interface AnalyzeOptions {
   symbol?: string;
   /** Today's trading day, YYYY-MM-DD (America/New_York); expiries before it are refused. */
   today: string;
+  /**
+   * How each leg settles, in leg order, from TWS's contract details (shared/settlement.ts); null
+   * or absent where not known. An order whose figure depends on an unknown style is refused.
+   */
+  settlement?: readonly (LegSettlement | null | undefined)[];
 }
 
 const sign = (leg: Pick<Leg, "action">): number => (leg.action === "BUY" ? 1 : -1);
@@ -132,65 +155,111 @@ export function validateLegs(legs: readonly Leg[], options: AnalyzeOptions): Vio
 
 // ---- settlement model ------------------------------------------------------------------------
 //
-// Everything is held to the last expiry with no action taken. A leg expiring before the last
-// expiry settles on its own date at that date's price S_j: in the money it becomes stock (a call
-// buys 100 shares a contract at the strike, a put sells them), out of the money it lapses; exactly
-// at the strike it may go either way (pin risk, contrary exercise instructions), so both are
-// scenarios. That stock, the stock legs and the last-dated options are valued at the last
-// expiry's price S. Each scenario is then linear in S between the last-dated strikes, so the
-// extremes sit at S = 0, at those strikes, or in the tails (slope).
+// The order fills at its limit price and is held to its last expiry. We take no action; the other
+// side may (DESIGN.md "Every settlement path"). Each expiry has its own settlement price, every
+// price ≥ 0 is a scenario, and the worst case is taken over all of them and over every choice the
+// holders of our short options can make:
+//
+// - Share-settled legs (stock and ETF options, American-style). A leg expiring before the last
+//   share-settled expiry T settles on its date. A LONG leg is exercised when in the money at that
+//   date's price and lapses when out of it (either way exactly at the strike: pin risk). A SHORT
+//   leg may be assigned or not whatever that price — early, on any day before, or by a holder who
+//   exercises after the close — so every subset of an expiry's short legs is a scenario of its
+//   own. Exercise and assignment turn a leg into 100 shares a contract at the strike, held to T.
+//   Those shares, the stock legs and the legs expiring at T are valued at T's price S: each
+//   scenario is linear in S between T's strikes, so its extremes sit at S = 0, at those strikes or
+//   in the tails (their slopes).
+//   Two choices need no enumeration. A short call expiring at T, assigned at any time, leaves
+//   shares short at K worth K − S at S, never less than the −max(S − K, 0) it is worth unassigned
+//   (a short put likewise: S − K ≥ −max(K − S, 0)); without dividends, which are reported apart.
+//   And assigning only some contracts of a leg mixes all and none: the value is linear in the
+//   count, so its extremes are at all or none.
+// - Cash-settled legs (index options) pay their intrinsic value at their own settlement value and
+//   leave nothing. Legs of one trading class and expiry share that value; no two settlement values
+//   are assumed related (VIX expiries settle on different futures, SPX and SPXW on one date on
+//   different prints), so each such group is worst-cased on its own. A European-style leg pays at
+//   expiry only. An American-style short leg (OEX) can also be assigned at any day's close, at that
+//   day's level, while its cover waits for expiry: a short call's cost then has no bound and a
+//   short put's is its strike.
+//
+// Dividends and moves after the last expiry are outside the figure; the analysis reports the
+// shares they act on (dividendShares, pinShares), so a caller can say by how much it is a bound.
 
-/** Value at the last expiry of the settled and last-dated legs: slope·S + intercept, plus option kinks. */
+type OptionLeg = Leg & { contract: OptionContract };
+
+/** Value at the last share-settled expiry of what earlier expiries left: slope·S + intercept. */
 interface Scenario { slope: number; intercept: number }
 
-/** Linear value at S of an option leg exercised/assigned at an earlier expiry (shares at the strike). */
-function settledLinear(leg: Leg & { contract: OptionContract }): Scenario {
+/** Linear value at S of an option leg exercised/assigned before the last expiry (shares at the strike). */
+function settledLinear(leg: OptionLeg): Scenario {
   const shares = sign(leg) * leg.quantity * OPTION_MULTIPLIER * (leg.contract.right === "C" ? 1 : -1);
   return { slope: shares, intercept: -shares * leg.contract.strike };
 }
 
-/** Every exercise outcome of one expiry's legs that some price S_j on that date produces. */
-function settlementOutcomes(legs: readonly (Leg & { contract: OptionContract })[]): Scenario[] {
-  const strikes = [...new Set(legs.map((l) => l.contract.strike))].sort((a, b) => a - b);
-  const outcomes = new Map<string, Scenario>();
-  const add = (exercised: boolean[]) => {
-    const k = exercised.map((e) => (e ? 1 : 0)).join("");
-    if (outcomes.has(k)) return;
-    let slope = 0;
-    let intercept = 0;
-    legs.forEach((leg, i) => {
-      if (!exercised[i]) return;
-      const s = settledLinear(leg);
-      slope += s.slope;
-      intercept += s.intercept;
-    });
-    outcomes.set(k, { slope, intercept });
-  };
-  const itm = (leg: Leg & { contract: OptionContract }, price: number) =>
-    leg.contract.right === "C" ? price > leg.contract.strike : price < leg.contract.strike;
-  // Between strikes (and beyond them) the outcome is fixed by moneyness.
+const inTheMoney = (leg: OptionLeg, price: number): boolean =>
+  leg.contract.right === "C" ? price > leg.contract.strike : price < leg.contract.strike;
+
+/** Which of an expiry's long legs some price on that date exercises (every choice at a strike). */
+function longExercises(longs: readonly OptionLeg[]): boolean[][] {
+  if (longs.length === 0) return [[]];
+  const found = new Map<string, boolean[]>();
+  const add = (exercised: boolean[]) => found.set(exercised.map((e) => (e ? 1 : 0)).join(""), exercised);
+  const strikes = [...new Set(longs.map((l) => l.contract.strike))].sort((a, b) => a - b);
+  // Between strikes (and beyond them) moneyness fixes the outcome.
   const probes = [strikes[0]! / 2, ...strikes.slice(1).map((k, i) => (k + strikes[i]!) / 2), strikes[strikes.length - 1]! + 1];
-  for (const price of probes) add(legs.map((leg) => itm(leg, price)));
-  // At a strike, each option struck there may or may not be exercised.
+  for (const price of probes) add(longs.map((leg) => inTheMoney(leg, price)));
   for (const k of strikes) {
-    const atm = legs.map((leg, i) => (leg.contract.strike === k ? i : -1)).filter((i) => i >= 0);
+    const atm = longs.map((leg, i) => (leg.contract.strike === k ? i : -1)).filter((i) => i >= 0);
     for (let mask = 0; mask < 1 << atm.length; mask++) {
-      const exercised = legs.map((leg) => itm(leg, k));
+      const exercised = longs.map((leg) => inTheMoney(leg, k));
       atm.forEach((legIndex, bit) => (exercised[legIndex] = ((mask >> bit) & 1) === 1));
       add(exercised);
+    }
+  }
+  return [...found.values()];
+}
+
+/** Every outcome of one earlier expiry's share-settled legs: longs by moneyness, shorts assigned in any subset. */
+function nearOutcomes(legs: readonly OptionLeg[]): Scenario[] {
+  const longs = legs.filter((leg) => leg.action === "BUY");
+  const shorts = legs.filter((leg) => leg.action === "SELL").map(settledLinear);
+  const longLinear = longs.map(settledLinear);
+  const outcomes = new Map<string, Scenario>();
+  for (const exercised of longExercises(longs)) {
+    let slope = 0;
+    let intercept = 0;
+    exercised.forEach((e, i) => {
+      if (!e) return;
+      slope += longLinear[i]!.slope;
+      intercept += longLinear[i]!.intercept;
+    });
+    for (let mask = 0; mask < 1 << shorts.length; mask++) {
+      let s = slope;
+      let c = intercept;
+      shorts.forEach((short, j) => {
+        if (((mask >> j) & 1) === 0) return;
+        s += short.slope;
+        c += short.intercept;
+      });
+      outcomes.set(`${s}|${c}`, { slope: s, intercept: c });
     }
   }
   return [...outcomes.values()];
 }
 
-/** Every combination of outcomes over the near expiries, summed into one linear value at S. */
-function nearScenarios(nearGroups: readonly (readonly (Leg & { contract: OptionContract })[])[]): Scenario[] {
+/** Every combination of outcomes over the earlier expiries, summed into one linear value at S. */
+function nearScenarios(nearGroups: readonly (readonly OptionLeg[])[]): Scenario[] {
   let scenarios: Scenario[] = [{ slope: 0, intercept: 0 }];
   for (const group of nearGroups) {
-    const outcomes = settlementOutcomes(group);
-    const next: Scenario[] = [];
-    for (const s of scenarios) for (const o of outcomes) next.push({ slope: s.slope + o.slope, intercept: s.intercept + o.intercept });
-    scenarios = next;
+    const next = new Map<string, Scenario>();
+    const outcomes = nearOutcomes(group);
+    for (const s of scenarios)
+      for (const o of outcomes) {
+        const slope = s.slope + o.slope;
+        const intercept = s.intercept + o.intercept;
+        next.set(`${slope}|${intercept}`, { slope, intercept });
+      }
+    scenarios = [...next.values()];
   }
   return scenarios;
 }
@@ -221,6 +290,30 @@ function heldTailSlope(held: readonly Leg[]): number {
   return slope;
 }
 
+/** Range of what one cash settlement group (one class, one expiry) pays, over every settlement value. */
+interface CashRange { min: number; max: number; lossUnbounded: string | null; gainUnbounded: boolean }
+
+function cashGroupRange(legs: readonly OptionLeg[], american: readonly boolean[]): CashRange {
+  const assignable = legs.filter((leg, i) => american[i] && leg.action === "SELL");
+  const atExpiry = legs.filter((leg, i) => !(american[i] && leg.action === "SELL"));
+  const strikes = [...new Set(legs.map((leg) => leg.contract.strike))].sort((a, b) => a - b);
+  const values = [0, ...strikes].map((p) => expiryValue(atExpiry, p));
+  const tail = heldTailSlope(atExpiry);
+  // The best case assumes no early assignment (every leg paid at the settlement value): a gain
+  // from a holder exercising a worthless option is no gain to count on.
+  const settledValues = [0, ...strikes].map((p) => expiryValue(legs, p));
+  // Assigned at a day's close, a short put costs at most its strike (the index at 0); unassigned
+  // it costs no more. A short call's cost has no bound.
+  const assignedCost = assignable.reduce((sum, leg) => sum + leg.quantity * OPTION_MULTIPLIER * leg.contract.strike, 0);
+  const call = assignable.find((leg) => leg.contract.right === "C");
+  const lossUnbounded = call
+    ? `Unbounded risk: ${describeLeg(call)} is an American-style cash-settled option, which can be assigned at any day's close for its full value while the legs covering it stay open until expiry`
+    : tail < 0
+      ? "Unbounded risk: held to expiry, a cash-settled short call pays without limit as the index rises, and no long call settling on the same value (same class, same expiry) covers it — each expiry of an index option settles on its own value"
+      : null;
+  return { min: Math.min(...values) - assignedCost, max: Math.max(...settledValues), lossUnbounded, gainUnbounded: heldTailSlope(legs) > 0 };
+}
+
 function findBreakevens(points: number[], values: number[], slope: number): number[] {
   const roots: number[] = [];
   const zero = (v: number) => Math.abs(v) < 0.005;
@@ -243,23 +336,29 @@ function findBreakevens(points: number[], values: number[], slope: number): numb
   return roots.sort((a, b) => a - b);
 }
 
-function notComputable(errors: Violation[], reason: string, netPremium = 0): RiskAnalysis {
+function notComputable(errors: Violation[], reason: string, netPremium = 0, settlement: (LegSettlement | null)[] = []): RiskAnalysis {
   return {
     method: "not_computable", bounded: false, worstCaseLoss: null, worstCaseGain: null, gainUnbounded: false,
-    breakevens: [], netPremium, capital: null, reason, errors,
+    breakevens: [], netPremium, capital: null, reason, errors, dividendShares: 0, pinShares: 0, settlement,
   };
 }
 
 const UNBOUNDED_REASON =
-  "Unbounded risk: held to expiry, the structure loses without limit as the underlying rises (more short calls, or stock delivered short, than long calls and shares)";
+  "Unbounded risk: held to expiry, some settlement path leaves the position short the underlying with nothing to cover it — more short calls than long calls and shares, or a short call assigned (early, or by a holder exercising after the close) while the long call that covered it lapses or expires first — and it loses without limit as the underlying rises";
+
+/** Shares each exercise or assignment of an option leg moves: + bought, − sold. */
+const deliveredShares = (leg: OptionLeg): number => sign(leg) * leg.quantity * OPTION_MULTIPLIER * (leg.contract.right === "C" ? 1 : -1);
 
 /**
- * Analyse an order from its legs and the price it binds. Worst-case loss = the dollars the limit
- * price binds minus the settlement value, over every scenario of the settlement model above, with
- * the tails handled by their slopes. Any non-finite intermediate makes the order `not_computable`.
+ * Analyse an order from its legs, the price it binds and how each leg settles. Worst-case loss =
+ * the dollars the limit price binds minus the settlement value, over every scenario of the
+ * settlement model above, with the tails handled by their slopes. Any non-finite intermediate, a
+ * leg count past MAX_LEGS_PER_ORDER (the scenarios double with each short leg), or a settlement
+ * style the figure depends on and TWS has not reported makes the order `not_computable`.
  */
 export function analyzeOrder(legs: readonly Leg[], options: AnalyzeOptions): RiskAnalysis {
   const errors = validateLegs(legs, options);
+  const settlement = legs.map((leg, i) => (isOptionLeg(leg) ? options.settlement?.[i] ?? null : null));
   // Out of the schema's ranges, no figure is computed at all: huge strikes breed ∞ − ∞.
   const shapeBroken = legs.some(
     (leg) =>
@@ -267,48 +366,106 @@ export function analyzeOrder(legs: readonly Leg[], options: AnalyzeOptions): Ris
       !(leg.price >= 0 && leg.price <= MAX_LEG_PRICE) ||
       (isOptionLeg(leg) && !(leg.contract.strike > 0 && leg.contract.strike <= MAX_STRIKE)),
   );
-  if (legs.length === 0 || shapeBroken) return notComputable(errors, "The legs are not valid, so risk cannot be computed");
+  if (legs.length === 0 || legs.length > MAX_LEGS_PER_ORDER || shapeBroken)
+    return notComputable(errors, "The legs are not valid, so risk cannot be computed", 0, settlement);
   const priced = priceOrder(legs);
-  if (!priced.ok) return notComputable(errors, priced.reason);
+  if (!priced.ok) return notComputable(errors, priced.reason, 0, settlement);
   const bound = priced.price.boundDollars;
   const netPremium = roundCents(-bound);
 
-  const optionLegs = legs.filter(isOptionLeg) as (Leg & { contract: OptionContract })[];
+  const optionLegs = legs.filter(isOptionLeg) as OptionLeg[];
+  const styleOf = (leg: OptionLeg) => settlement[legs.indexOf(leg)] ?? null;
   const expiries = [...new Set(optionLegs.map((leg) => leg.contract.expiry))].sort();
-  const last = expiries[expiries.length - 1];
-  const held = legs.filter((leg) => !isOptionLeg(leg) || leg.contract.expiry === last);
-  const nearGroups = expiries.slice(0, -1).map((e) => optionLegs.filter((leg) => leg.contract.expiry === e));
-  const scenarios = nearScenarios(nearGroups);
+  // Long options of one expiry cost their premium whatever their style; anything else depends on it.
+  if (expiries.length > 1 || optionLegs.some((leg) => leg.action === "SELL")) {
+    const unknown = optionLegs.filter((leg) => !styleOf(leg));
+    if (unknown.length > 0)
+      return notComputable(
+        errors,
+        `How ${unknown.map(describeLeg).join(", ")} settle${unknown.length === 1 ? "s" : ""} (shares or cash, American or European) is not known — TWS has not reported the contract details — and this order's worst case depends on it: refusing rather than guessing (get_quote the legs, then send it again)`,
+        netPremium,
+        settlement,
+      );
+  }
+  const cashLegs = optionLegs.filter((leg) => styleOf(leg)?.delivery === "cash");
+  // A long-only single expiry of unknown style is valued as share-settled: its figure is the same.
+  const shareLegs = optionLegs.filter((leg) => styleOf(leg)?.delivery !== "cash");
+  const stockLegs = legs.filter((leg) => !isOptionLeg(leg));
 
+  // Share-settled legs and stock, held to the last share-settled expiry.
+  const shareExpiries = [...new Set(shareLegs.map((leg) => leg.contract.expiry))].sort();
+  const lastShare = shareExpiries[shareExpiries.length - 1];
+  const held = [...stockLegs, ...shareLegs.filter((leg) => leg.contract.expiry === lastShare)];
+  const scenarios = nearScenarios(shareExpiries.slice(0, -1).map((e) => shareLegs.filter((leg) => leg.contract.expiry === e)));
   const heldStrikes = [...new Set(held.filter(isOptionLeg).map((leg) => leg.contract.strike))].sort((a, b) => a - b);
   const points = [0, ...heldStrikes];
   const heldAt = points.map((p) => expiryValue(held, p));
   const heldSlope = heldTailSlope(held);
 
-  let worstLoss = Number.NEGATIVE_INFINITY;
-  let bestGain = Number.NEGATIVE_INFINITY;
-  let lossUnbounded = false;
+  let lowest = Number.POSITIVE_INFINITY;
+  let highest = Number.NEGATIVE_INFINITY;
+  let unboundedWhy: string | null = null;
   let gainUnbounded = false;
   for (const s of scenarios) {
     points.forEach((p, i) => {
       const value = heldAt[i]! + s.slope * p + s.intercept;
-      worstLoss = Math.max(worstLoss, bound - value);
-      bestGain = Math.max(bestGain, value - bound);
+      lowest = Math.min(lowest, value);
+      highest = Math.max(highest, value);
     });
     const tail = heldSlope + s.slope;
-    if (tail < 0) lossUnbounded = true;
+    if (tail < 0) unboundedWhy = UNBOUNDED_REASON;
     if (tail > 0) gainUnbounded = true;
   }
+
+  // Cash-settled legs, one settlement value per trading class and expiry, each worst-cased alone.
+  const cashGroups = new Map<string, OptionLeg[]>();
+  for (const leg of cashLegs) {
+    const style = styleOf(leg) as Extract<LegSettlement, { delivery: "cash" }>;
+    const key = `${leg.contract.expiry}|${style.trading_class}`;
+    cashGroups.set(key, [...(cashGroups.get(key) ?? []), leg]);
+  }
+  for (const group of cashGroups.values()) {
+    const range = cashGroupRange(group, group.map((leg) => (styleOf(leg) as Extract<LegSettlement, { delivery: "cash" }>).exercise === "american"));
+    lowest += range.min;
+    highest += range.max;
+    unboundedWhy ??= range.lossUnbounded;
+    if (range.gainUnbounded) gainUnbounded = true;
+  }
+
+  const worstLoss = bound - lowest;
+  const bestGain = highest - bound;
   if (!Number.isFinite(worstLoss) || !Number.isFinite(bestGain) || !Number.isFinite(bound) || heldAt.some((v) => !Number.isFinite(v)))
-    return notComputable(errors, "A figure of this order is not a finite number, so its risk cannot be computed", Number.isFinite(netPremium) ? netPremium : 0);
+    return notComputable(errors, "A figure of this order is not a finite number, so its risk cannot be computed", Number.isFinite(netPremium) ? netPremium : 0, settlement);
+
+  // What the figure leaves out, in shares (share-settled legs only: cash settlement delivers none).
+  // Before the last expiry: every short call assigned, every earlier-dated long put exercised,
+  // short stock. After it: each leg's shares either way (a long by exercise, a short by a holder's
+  // choice after the close). Each leg's extreme is reachable together with every other's (all
+  // prices at 0, or all far above the strikes), so the sums are the maxima.
+  let shortBefore = 0;
+  let afterLow = 0;
+  let afterHigh = 0;
+  for (const leg of stockLegs) shortBefore += Math.min(0, sign(leg) * leg.quantity);
+  for (const leg of shareLegs) {
+    const shares = deliveredShares(leg);
+    afterLow += Math.min(0, shares);
+    afterHigh += Math.max(0, shares);
+    if (leg.action === "SELL" || leg.contract.expiry !== lastShare) shortBefore += Math.min(0, shares);
+  }
 
   const method: RiskMethod = expiries.length > 1 ? "hold_to_expiry" : "single_expiry";
+  const lossUnbounded = unboundedWhy !== null;
   const worstCaseLoss = lossUnbounded ? null : roundCents(Math.max(0, worstLoss));
   const stockNotional = legs.reduce((sum, leg) => (isOptionLeg(leg) ? sum : sum + leg.quantity * leg.price), 0);
   const capital = worstCaseLoss === null ? null : roundCents(Math.max(worstCaseLoss, Math.max(0, bound), stockNotional));
-  const breakevens =
-    method === "single_expiry" ? findBreakevens(points, heldAt.map((v) => v - bound), heldSlope) : [];
-  if (breakevens.some((b) => !Number.isFinite(b))) return notComputable(errors, "A breakeven of this order is not a finite number, so its risk cannot be computed", netPremium);
+  let breakevens: number[] = [];
+  // One expiry: the payoff line at it (share-settled, the held legs' values are already that line).
+  if (method === "single_expiry" && cashLegs.length === 0) breakevens = findBreakevens(points, heldAt.map((v) => v - bound), heldSlope);
+  else if (method === "single_expiry") {
+    const allPoints = [0, ...[...new Set(optionLegs.map((leg) => leg.contract.strike))].sort((a, b) => a - b)];
+    breakevens = findBreakevens(allPoints, allPoints.map((p) => expiryValue(legs, p) - bound), heldTailSlope(legs));
+  }
+  if (breakevens.some((b) => !Number.isFinite(b))) return notComputable(errors, "A breakeven of this order is not a finite number, so its risk cannot be computed", netPremium, settlement);
   return {
     method,
     bounded: !lossUnbounded,
@@ -318,7 +475,10 @@ export function analyzeOrder(legs: readonly Leg[], options: AnalyzeOptions): Ris
     breakevens,
     netPremium,
     capital,
-    reason: lossUnbounded ? UNBOUNDED_REASON : null,
+    reason: unboundedWhy,
     errors,
+    dividendShares: Math.max(0, -shortBefore),
+    pinShares: Math.max(afterHigh, -afterLow),
+    settlement,
   };
 }

@@ -3,6 +3,7 @@
 import { type AccountState, evaluateOrder } from "../../shared/checks";
 import type { Leg } from "../../shared/order";
 import { analyzeOrder } from "../../shared/risk";
+import type { LegSettlement } from "../../shared/settlement";
 import { tradingDay } from "../../shared/trade-id";
 
 const today = tradingDay(new Date());
@@ -21,8 +22,9 @@ const state: AccountState = {
 
 const day = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
 /**
- * The engine's costliest shape: four legs over three expiries, the near ones struck alike, so
- * every at-the-strike exercise choice of the near legs is a scenario of its own.
+ * The engine's costliest shape: four legs over three expiries, the near ones short and struck
+ * alike, so every subset of them assigned (early or not) and every at-the-strike exercise choice
+ * of the middle one is a scenario of its own.
  */
 const threeExpiries: Leg[] = [
   { action: "SELL", contract: { symbol: "SPY", expiry: day(10), strike: 580, right: "C" }, quantity: 1, price: 3.1 },
@@ -31,13 +33,17 @@ const threeExpiries: Leg[] = [
   { action: "BUY", contract: { symbol: "SPY", expiry: day(45), strike: 580, right: "C" }, quantity: 1, price: 6.3 },
 ];
 
+/** SPY options deliver shares, as TWS reports them (underSecType STK). */
+const shareSettled = (legs: Leg[]): LegSettlement[] => legs.map(() => ({ delivery: "shares" }));
+
 function timeDecision(legs: Leg[], mid: number, iterations: number) {
   const order = { symbol: "SPY", legs, max_risk: 500, capital_required: 1_000 };
+  const settlement = shareSettled(legs);
   let allowed = false;
-  for (let i = 0; i < 2_000; i++) evaluateOrder(order, analyzeOrder(legs, { symbol: "SPY", today }), state, { intent: "open", quote: { mid, ageMs: 500 } });
+  for (let i = 0; i < 2_000; i++) evaluateOrder(order, analyzeOrder(legs, { symbol: "SPY", today, settlement }), state, { intent: "open", quote: { mid, ageMs: 500 } });
   const t0 = performance.now();
   for (let i = 0; i < iterations; i++) {
-    const analysis = analyzeOrder(legs, { symbol: "SPY", today });
+    const analysis = analyzeOrder(legs, { symbol: "SPY", today, settlement });
     allowed = evaluateOrder(order, analysis, state, { intent: "open", quote: { mid, ageMs: 500 } }).allowed;
   }
   return { perOrderUs: ((performance.now() - t0) * 1000) / iterations, allowed };

@@ -9,7 +9,7 @@ import type { Leg } from "../../shared/order";
 import { analyzeOrder } from "../../shared/risk";
 import { tradingDay } from "../../shared/trade-id";
 import { TEST_START_MS } from "../support/pinned-sim";
-import { isoExpiry, optionQuote, placeParams, until, useRig } from "./helpers";
+import { isoExpiry, optionQuote, placeParams, until, useRig, simSettlement } from "./helpers";
 import { cents } from "../support/cents";
 
 const current = useRig();
@@ -40,7 +40,7 @@ describe("the money convention, risk math ⇄ BAG builder ⇄ simulator fills", 
     const legs = legsOf(KINDS[kind]!);
     const priced = priceOrder(legs);
     if (!priced.ok) throw new Error(priced.reason);
-    const analysis = analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)) });
+    const analysis = analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)), settlement: simSettlement(legs) });
     expect(cents(analysis.netPremium)).toBe(cents(-priced.price.boundDollars));
 
     const tradeId = `CONVENTION_SPY_20261201_10${String(Object.keys(KINDS).indexOf(kind)).padStart(2, "0")}00`;
@@ -64,7 +64,7 @@ describe("the money convention, risk math ⇄ BAG builder ⇄ simulator fills", 
   it("a single-leg SELL (the close of a long put) goes out as a SELL at its positive price and brings in exactly its dollars", async () => {
     const legs = legsOf([["BUY", 570, "P", 1, 1]]);
     const tradeId = "CONVENTION_SPY_20261201_110000";
-    await current.rig.edge.ok("place", placeParams(tradeId, legs, Math.max(analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)) }).worstCaseLoss ?? 0, 1)));
+    await current.rig.edge.ok("place", placeParams(tradeId, legs, Math.max(analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)), settlement: simSettlement(legs) }).worstCaseLoss ?? 0, 1)));
     await until(() => current.rig.sim.executions().some((e) => e.orderRef === tradeId), 5_000, "the opening fill");
     await until(() => current.rig.sim.positions().some((p) => p.position !== 0), 5_000, "the position");
     const closed = await current.rig.edge.ok<{ order_id: number }>("close", { trade_id: tradeId, close_trade_id: `${tradeId}_CLOSE`, legs, symbol: "SPY" });
@@ -86,7 +86,7 @@ describe("the money convention, risk math ⇄ BAG builder ⇄ simulator fills", 
   it("two closes of one held position cannot both go out while the first still works (reduce-only counts working orders)", async () => {
     const legs = legsOf([["BUY", 600, "C", 2, 1], ["SELL", 605, "C", 2, 1]]);
     const tradeId = "CONVENTION_SPY_20261201_120000";
-    await current.rig.edge.ok("place", placeParams(tradeId, legs, analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)) }).worstCaseLoss ?? 1));
+    await current.rig.edge.ok("place", placeParams(tradeId, legs, analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)), settlement: simSettlement(legs) }).worstCaseLoss ?? 1));
     await until(() => current.rig.bridge.mirror.positions().length === 2, 5_000, "the vertical to fill and reach the mirror");
     current.rig.sim.fault.delayFills(3_000); // the first close rests, working
     const oneLot = legs.map((l) => ({ ...l, quantity: 1 }));

@@ -5,7 +5,7 @@ import { analyzeOrder } from "../../shared/risk";
 import { tradingDay } from "../../shared/trade-id";
 import { TEST_START_MS } from "../support/pinned-sim";
 import { EXPIRY_MARGIN_MS } from "../../bridge/operations";
-import { placeParams, type Rig, spyIronCondor, startRig } from "./helpers";
+import { placeParams, type Rig, spyIronCondor, startRig, simSettlement } from "./helpers";
 
 let rig: Rig;
 beforeAll(async () => {
@@ -15,7 +15,7 @@ afterAll(async () => {
   await rig?.stop();
 });
 
-const risk = (legs: Parameters<typeof analyzeOrder>[0]) => analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)) }).worstCaseLoss as number;
+const risk = (legs: Parameters<typeof analyzeOrder>[0]) => analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)), settlement: simSettlement(legs) }).worstCaseLoss as number;
 
 describe("request deadlines", () => {
   it("refuses an expired place with code expired and sends nothing to TWS", async () => {

@@ -49,7 +49,7 @@ const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 /** Necessary conditions for a `place` that may reach TWS, written apart from the bridge's code. */
 function sendable(p: unknown): boolean {
   if (!isObj(p)) return false;
-  const keys = new Set(["trade_id", "symbol", "strategy", "legs", "max_risk", "order_type", "limit_price", "intent"]);
+  const keys = new Set(["trade_id", "symbol", "strategy", "legs", "max_risk", "order_type", "limit_price", "intent", "settlement"]);
   if (Object.keys(p).some((k) => !keys.has(k))) return false;
   if (typeof p.trade_id !== "string" || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(p.trade_id) || p.trade_id.includes("..")) return false;
   if (p.symbol !== "SPY" || typeof p.strategy !== "string") return false;

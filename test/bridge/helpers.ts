@@ -10,6 +10,7 @@ import { type WebSocket, WebSocketServer } from "ws";
 import { type Bridge, startBridge } from "../../bridge/daemon";
 import { type BridgeConfig, loadConfig } from "../../bridge/config";
 import type { Leg } from "../../shared/order";
+import { type LegSettlement, settlementFromContract } from "../../shared/settlement";
 import { type Challenge, type Event, type Hello, helloSigningText, PROTOCOL_VERSION } from "../../shared/protocol";
 import { type Simulator } from "../tws-sim/index";
 import { startPinnedSimulator } from "../support/pinned-sim";
@@ -314,6 +315,13 @@ export function spyIronCondor(sim: Simulator, quantity = 1, expiryIndex = 1): Le
   });
 }
 
+/** How the simulator's contract details say each leg settles (its index options: cash; the rest: shares), as the edge sends it. */
+export function simSettlement(legs: readonly Leg[]): (LegSettlement | null)[] {
+  return legs.map((leg) =>
+    leg.contract.sec_type === "STK" ? null : settlementFromContract({ underSecType: ["SPX", "XSP"].includes(leg.contract.symbol) ? "IND" : "STK", tradingClass: leg.contract.symbol === "SPX" ? "SPXW" : leg.contract.symbol }),
+  );
+}
+
 export function placeParams(tradeId: string, legs: Leg[], maxRisk: number, extra: Record<string, unknown> = {}) {
   let net = 0;
   const size = legs.reduce((g, l) => gcd(g, l.quantity), 0);
@@ -327,6 +335,7 @@ export function placeParams(tradeId: string, legs: Leg[], maxRisk: number, extra
     order_type: "LMT",
     limit_price: Math.round(net * 100) / 100,
     intent: "open",
+    settlement: simSettlement(legs),
     ...extra,
   };
 }

@@ -9,13 +9,13 @@ import type { Leg } from "../../shared/order";
 import { analyzeOrder } from "../../shared/risk";
 import { tradingDay } from "../../shared/trade-id";
 import { TEST_START_MS } from "../support/pinned-sim";
-import { placeParams, spyIronCondor, until, useRig } from "./helpers";
+import { placeParams, spyIronCondor, until, useRig, simSettlement } from "./helpers";
 import { cents } from "../support/cents";
 
 const current = useRig();
 
 const TRADE = "IRON_CONDOR_SPY_20261125_103045";
-const risk = (legs: Leg[]) => analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)) }).worstCaseLoss as number;
+const risk = (legs: Leg[]) => analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)), settlement: simSettlement(legs) }).worstCaseLoss as number;
 const priced = (legs: Leg[], net: number): Leg[] => {
   const r = repriceLegs(legs, net, MIN_LEG_PRICE);
   if (!r.ok) throw new Error(r.reason);
@@ -65,7 +65,8 @@ describe("modify", () => {
     const base = { order_ref: TRADE, order_id: placed.order_id, symbol: "SPY", strategy: "iron condor", intent: "open" as const };
     // Another contract (the short put one strike higher) or another size is a new order, not a modify.
     const moved = resting.map((l, i) => (i === 1 ? { ...l, contract: { ...l.contract, strike: 571 } } : l)) as Leg[];
-    const other1 = await edge.request("modify", { ...base, legs: moved, limit_price: placeParams(TRADE, moved, 0).limit_price, max_risk: risk(moved) });
+    // As the edge sends it: with the legs' settlement styles (the moved contract is new to the bridge).
+    const other1 = await edge.request("modify", { ...base, legs: moved, limit_price: placeParams(TRADE, moved, 0).limit_price, max_risk: risk(moved), settlement: simSettlement(moved) });
     expect(other1.error?.code).toBe("not_modifiable");
     expect(other1.error?.message).toMatch(/only the limit price may change/);
     const single = [resting[1] as Leg];

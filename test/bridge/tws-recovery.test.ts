@@ -8,7 +8,7 @@ import { analyzeOrder } from "../../shared/risk";
 import { tradingDay } from "../../shared/trade-id";
 import { connect } from "../support/ib-client";
 import { startPinnedSimulator, TEST_START_MS } from "../support/pinned-sim";
-import { cleanupAfterEach, LogCapture, placeParams, rigStarter, sleep, spyIronCondor, TestEdge, testConfig, until } from "./helpers";
+import { cleanupAfterEach, LogCapture, placeParams, rigStarter, sleep, spyIronCondor, TestEdge, testConfig, until, simSettlement } from "./helpers";
 
 const cleanups = cleanupAfterEach();
 const startRig = rigStarter(cleanups);
@@ -19,7 +19,7 @@ const FAST = {
   BRIDGE_TWS_BACKOFF_MIN_MS: "50",
   BRIDGE_TWS_BACKOFF_MAX_MS: "200",
 };
-const risk = (legs: Parameters<typeof analyzeOrder>[0]) => analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)) }).worstCaseLoss as number;
+const risk = (legs: Parameters<typeof analyzeOrder>[0]) => analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)), settlement: simSettlement(legs) }).worstCaseLoss as number;
 const failedAttempts = (logs: LogCapture) => logs.lines.filter((l) => l.includes("TWS connect failed")).length;
 
 

@@ -8,7 +8,7 @@ import { analyzeOrder } from "../../shared/risk";
 import { tradingDay } from "../../shared/trade-id";
 import { type Simulator } from "../tws-sim/index";
 import { startPinnedSimulator, TEST_START_MS } from "../support/pinned-sim";
-import { isoExpiry, LogCapture, optionQuote, placeParams, type Rig, sleep, spyIronCondor, startRig, TestEdge, testConfig, until, cleanupAfterEach, rigStarter } from "./helpers";
+import { isoExpiry, LogCapture, optionQuote, placeParams, type Rig, sleep, spyIronCondor, startRig, TestEdge, testConfig, until, cleanupAfterEach, rigStarter, simSettlement } from "./helpers";
 
 const cleanups = cleanupAfterEach();
 const rigFor = rigStarter(cleanups);
@@ -49,7 +49,7 @@ describe("TWS connection", () => {
     const rig = await rigFor();
     const { sim, edge, bridge } = rig;
     const legs = spyIronCondor(sim);
-    const worst = analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)) }).worstCaseLoss as number;
+    const worst = analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)), settlement: simSettlement(legs) }).worstCaseLoss as number;
     sim.fault.refuseConnections(true);
     sim.fault.dropAll();
     await until(() => bridge.health().state === "down", 3000, "health down");

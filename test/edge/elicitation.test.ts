@@ -45,7 +45,7 @@ async function place(c: Connected, args: Record<string, unknown>) {
 const confirm: Person = () => ({ action: "accept", content: { confirm: true } });
 
 describe("place_order with MCP elicitation", () => {
-  it("asks the person with a read-back before the quote, and sends the order once after a yes", async () => {
+  it("asks the person with a read-back before the order goes out (after TWS said how the legs settle), and sends it once after a yes", async () => {
     const edge = new Edge();
     const bridge = await FakeBridge.connect(edge);
     let seenByBridgeWhenAsked: string[] | null = null;
@@ -59,8 +59,10 @@ describe("place_order with MCP elicitation", () => {
     expect(placed.isError).toBeFalsy();
     expect(placed.structuredContent).toMatchObject({ success: true, status: "Submitted" });
     expect(bridge.sent("place")).toHaveLength(1);
-    // The person was asked before anything went to the bridge for this order.
-    expect(seenByBridgeWhenAsked).toEqual([]);
+    // The person was asked before the order went to the bridge. The figure read back depends on
+    // how the legs settle (issue 23), so this symbol's first order asked TWS that first (a quote
+    // carries the contract details); the collar is the bridge's own fresh quote after the answer.
+    expect(seenByBridgeWhenAsked).toEqual(["quote"]);
     expect(c.asked).toHaveLength(1);
     const message = c.asked[0]!;
     const expiry = futureExpiry();
@@ -87,7 +89,8 @@ describe("place_order with MCP elicitation", () => {
     expect(refused.structuredContent.violations).toEqual([expect.objectContaining({ check: "person_declined" })]);
     expect(refused.structuredContent.status).toBe("Refused");
     expect(bridge.sent("place")).toHaveLength(0);
-    expect(bridge.sent("quote")).toHaveLength(0);
+    // Only the quote that told how the legs settle, for the figure read back (issue 23).
+    expect(bridge.sent("quote")).toHaveLength(1);
     expect(await edge.inside((sql) => sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM trades").one().n)).toBe(0);
     const audit = await edge.audit("order_declined_by_person");
     expect(audit).toHaveLength(1);
@@ -169,7 +172,8 @@ describe("place_order with MCP elicitation", () => {
 
   it("carries the question through the Worker (bearer auth, streamed answer) to a client", async () => {
     // The Worker's account object is shared with other files, so nothing here depends on its state:
-    // the question comes before any check, and a decline refuses before any is run.
+    // the question comes before any check, and a decline refuses before any is run. A long call's
+    // figure (its premium) does not depend on how it settles, so it is read back with no bridge.
     const asked: string[] = [];
     const client = new Client({ name: "via-worker", version: "1.0.0" }, { capabilities: { elicitation: {} }, jsonSchemaValidator: new CfWorkerJsonSchemaValidator() });
     client.setRequestHandler(ElicitRequestSchema, async (request) => {
@@ -182,11 +186,12 @@ describe("place_order with MCP elicitation", () => {
     });
     await client.connect(transport);
     expect(transport.sessionId).toBeTruthy();
-    const refused = (await client.callTool({ name: "place_order", arguments: condorOrder({}, 100, "SPY") })) as { isError?: boolean; structuredContent: any };
+    const longCall = { symbol: "SPY", strategy: "long call", legs: [{ action: "BUY", quantity: 1, price: 3, contract: { symbol: "SPY", expiry: futureExpiry(), strike: 100, right: "C" } }], max_risk: 300, capital_required: 300 };
+    const refused = (await client.callTool({ name: "place_order", arguments: longCall })) as { isError?: boolean; structuredContent: any };
     expect(refused.isError).toBe(true);
     expect(refused.structuredContent.violations.map((v: { check: string }) => v.check)).toEqual(["person_declined"]);
     expect(asked).toHaveLength(1);
-    expect(asked[0]).toContain("SPY iron condor");
+    expect(asked[0]).toContain("SPY long call");
     await transport.terminateSession();
     await client.close();
   });

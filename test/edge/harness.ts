@@ -11,6 +11,7 @@ import type { AccountDO } from "../../edge/account-do";
 import type { DeskContext } from "../../edge/desk-context";
 import { marketCheckViolations } from "../../shared/checks";
 import type { Quote } from "../../shared/protocol";
+import { type LegSettlement, settlementFromContract } from "../../shared/settlement";
 import { type Ed25519Jwk, signHello } from "../support/bridge-test-key";
 
 export const ACCOUNT_ID = "sim";
@@ -173,6 +174,12 @@ export function ibkrLimit(legs: readonly unknown[], signedNet: number | undefine
 type Answer = unknown | { error: { code: string; message: string; violations?: unknown[] } };
 type Handler = (params: any) => Answer | Promise<Answer>;
 
+/** Index option symbols whose contract details say underSecType IND (the rest: STK). */
+const INDEX_SYMBOLS = new Set(["SPX", "SPXW", "XSP", "NDX", "NDXP", "XND", "RUT", "RUTW", "MRUT", "VIX", "VIXW", "DJX", "OEX", "XEO"]);
+/** How the real bridge reads each leg's settlement from TWS's contract details (class = symbol here). */
+export const twsSettlement = (legs: readonly Leg[]): (LegSettlement | null)[] =>
+  legs.map((leg) => (leg.contract.sec_type === "STK" ? null : settlementFromContract({ underSecType: INDEX_SYMBOLS.has(leg.contract.symbol) ? "IND" : "STK", tradingClass: leg.contract.symbol })));
+
 export class FakeBridge {
   ws!: WebSocket;
   seq = 0;
@@ -192,6 +199,12 @@ export class FakeBridge {
   quoteMid: ((legs: Leg[]) => number | null) | null = null;
   /** The underlying TWS would report for the legs (ContractDetails.underSymbol); default: the symbol. */
   underlyingOf: ((legs: Leg[]) => string | null) | null = null;
+  /**
+   * How TWS's contract details say each leg settles (null: stock, or not reported); default as the
+   * real bridge reads them: index symbols (underSecType IND) cash-settled by trading class, the rest
+   * shares. Return undefined to answer like an older bridge, without the field.
+   */
+  settlementOf: ((legs: Leg[]) => (LegSettlement | null)[] | undefined) | null = null;
   quoteAgeMs = 0;
   /** What this bridge has reported as positions (a real bridge answers `positions` from its mirror). */
   positionMirror = new Map<number, unknown>();
@@ -213,6 +226,7 @@ export class FakeBridge {
         bid: mid === null ? null : mid - 0.05, ask: mid === null ? null : mid + 0.05, last: null, mid, data_type: mid === null ? "unavailable" : "live",
         reason: mid === null ? "no market data subscription (354)" : null, as_of: new Date(this.edge.now().getTime() - this.quoteAgeMs).toISOString(),
         underlying: this.underlyingOf ? this.underlyingOf(p.legs) : p.legs[0]?.contract?.symbol ?? null,
+        settlement: this.settlementOf ? this.settlementOf(p.legs) : twsSettlement(p.legs),
       };
     },
     // Like the real bridge (bridge/second-key.ts marketCheckViolations): an opening order sent

@@ -71,13 +71,13 @@ describe("2. mixed expiries are held to expiry, no action assumed", () => {
   });
 });
 
-describe("3. no hand list of European-style symbols", () => {
-  it.each(["MRUT", "XND"])("%s: a calendar gets its exact debit, and the premium trap is refused at its full 6,100 dollars", async (symbol) => {
+describe("3. index options settle in cash (issue 23 withdrew \"exercise style does not matter\")", () => {
+  it.each(["MRUT", "XND"])("%s: a calendar's near short call pays in cash with nothing delivered to cover it (unbounded), and the premium trap is refused at its full 6,100 dollars", async (symbol) => {
     const { edge } = await fresh();
     const calendar = await edge.call("preview_order", order(symbol, [opt("SELL", symbol, NEAR, 2000, "C", 20), opt("BUY", symbol, FAR, 2000, "C", 23)], 300));
     expect(calendar.structuredContent.risk_method).toBe("hold_to_expiry");
-    expect(calendar.structuredContent.computed_max_risk).toBe(300);
-    expect(checksOf(calendar)).not.toContain("risk_not_computable");
+    expect(calendar.structuredContent.computed_max_risk).toBeNull();
+    expect(checksOf(calendar)).toContain("unbounded_risk");
     const trap = await edge.call("preview_order", order(symbol, [opt("BUY", symbol, NEAR, 2000, "C", 3), opt("BUY", symbol, FAR, 2060, "P", 58)], 400));
     expect(trap.structuredContent.computed_max_risk).toBe(6_100);
     expect(checksOf(trap)).toContain("max_trade_risk");

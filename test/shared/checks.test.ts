@@ -5,7 +5,7 @@ import { type AccountState, type CheckContext, type CheckedOrder, evaluateOrder,
 import type { Leg } from "../../shared/order";
 import { analyzeOrder } from "../../shared/risk";
 import { netLimitPrice } from "../../shared/combo-price";
-import { TODAY, call, ironCondor, put, stock } from "./fixtures";
+import { TODAY, call, ironCondor, put, shareSettled, stock } from "./fixtures";
 
 const condor = ironCondor(); // worst-case loss $360, net limit −1.40 (credit)
 
@@ -32,7 +32,7 @@ function context(overrides: Partial<CheckContext> = {}): CheckContext {
   return { intent: "open", quote: { mid: netLimitPrice(condor), ageMs: 1_000 }, ...overrides };
 }
 function decide(o = order(), s = state(), c = context()) {
-  return evaluateOrder(o, analyzeOrder(o.legs, { symbol: o.symbol, today: TODAY }), s, c);
+  return evaluateOrder(o, analyzeOrder(o.legs, { symbol: o.symbol, today: TODAY, settlement: shareSettled(o.legs) }), s, c);
 }
 const checksOf = (d: ReturnType<typeof decide>) => d.violations.map((v) => v.check);
 
@@ -205,12 +205,12 @@ describe("each check trips and passes just inside", () => {
 describe("perOrderChecks (the bridge's second key)", () => {
   it("refuses over-limit risk with no account state at all", () => {
     const o = order({ max_risk: 600 });
-    expect(perOrderChecks(o, analyzeOrder(o.legs, { symbol: "AAPL", today: TODAY })).map((v) => v.check)).toEqual(["max_trade_risk"]);
+    expect(perOrderChecks(o, analyzeOrder(o.legs, { symbol: "AAPL", today: TODAY, settlement: shareSettled(o.legs) })).map((v) => v.check)).toEqual(["max_trade_risk"]);
   });
   it("passes the baseline and still validates legs of a closing order", () => {
     const o = order();
-    expect(perOrderChecks(o, analyzeOrder(o.legs, { symbol: "AAPL", today: TODAY }))).toEqual([]);
+    expect(perOrderChecks(o, analyzeOrder(o.legs, { symbol: "AAPL", today: TODAY, settlement: shareSettled(o.legs) }))).toEqual([]);
     const bad = order({ legs: [...condor.slice(0, 3), { ...condor[3]!, quantity: 1.5 }] });
-    expect(perOrderChecks(bad, analyzeOrder(bad.legs, { symbol: "AAPL", today: TODAY }), "close").map((v) => v.check)).toEqual(["quantity"]);
+    expect(perOrderChecks(bad, analyzeOrder(bad.legs, { symbol: "AAPL", today: TODAY, settlement: shareSettled(bad.legs) }), "close").map((v) => v.check)).toEqual(["quantity"]);
   });
 });

@@ -1,6 +1,7 @@
 // Builders for legs and orders used across the shared/ tests, so each test reads as the
 // strategy it describes rather than as object literals.
 import type { Leg } from "../../shared/order";
+import type { LegSettlement } from "../../shared/settlement";
 
 export const TODAY = "2026-11-24";
 export const EXPIRY = "2026-12-18";
@@ -50,4 +51,14 @@ export function bruteForceMin(legs: readonly Leg[], top: number): number {
     if (value < min) min = value;
   }
   return min;
+}
+
+/** How TWS reports a stock or ETF option (underSecType STK): shares delivered, for every option leg. */
+export function shareSettled(legs: readonly Leg[]): (LegSettlement | null)[] {
+  return legs.map((leg) => (leg.contract.sec_type === "STK" ? null : { delivery: "shares" }));
+}
+
+/** How TWS reports an index option (underSecType IND) of one trading class, for every option leg. */
+export function cashSettled(legs: readonly Leg[], tradingClass = "XSP", exercise: "european" | "american" = "european"): (LegSettlement | null)[] {
+  return legs.map((leg) => (leg.contract.sec_type === "STK" ? null : { delivery: "cash", exercise, trading_class: tradingClass }));
 }

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import type { Leg } from "../../shared/order";
 import { payoffAt, payoffCurve } from "../../shared/payoff";
 import { analyzeOrder } from "../../shared/risk";
+import { shareSettled } from "./fixtures";
 
 const today = "2026-01-01";
 const opt = (action: "BUY" | "SELL", strike: number, right: "C" | "P", price: number, quantity = 1, expiry = "2099-01-16"): Leg => ({ action, contract: { symbol: "SPY", expiry, strike, right }, quantity, price });
@@ -24,7 +25,7 @@ function crossings(points: [number, number][]): number[] {
 describe("payoff curve", () => {
   it("an iron condor: floor at the worst case, top at the max gain, zero at the breakevens", () => {
     const legs = [opt("BUY", 565, "P", 1.2), opt("SELL", 570, "P", 2.1), opt("SELL", 590, "C", 1.9), opt("BUY", 595, "C", 1.0)];
-    const a = analyzeOrder(legs, { today });
+    const a = analyzeOrder(legs, { today, settlement: shareSettled(legs) });
     const curve = payoffCurve(legs, a.breakevens, 580);
     if ("reason" in curve) throw new Error(curve.reason);
     expect(Math.min(...curve.points.map((p) => p[1]))).toBe(-(a.worstCaseLoss as number));
@@ -46,7 +47,7 @@ describe("payoff curve", () => {
         const legs: Leg[] = fly
           ? [opt("BUY", k, right, p + 0.5), opt("SELL", k + width, right, 0.25, 2), opt("BUY", k + 2 * width, right, 0.1)]
           : [opt("BUY", k, right, p + 0.05), opt("SELL", k + width, right, 0.05)];
-        const a = analyzeOrder(legs, { today });
+        const a = analyzeOrder(legs, { today, settlement: shareSettled(legs) });
         if (a.method !== "single_expiry") return true;
         const curve = payoffCurve(legs, a.breakevens, null);
         if ("reason" in curve) return false;

@@ -12,7 +12,7 @@ import { analyzeOrder } from "../../shared/risk";
 import { netLimitPrice } from "../../shared/combo-price";
 import * as tools from "../../shared/tools";
 import { FUZZ_SEED, mutate, mutation } from "./fuzz-mutations";
-import { bruteForcePayoff, EXPIRY, LATER, TODAY } from "./fixtures";
+import { bruteForcePayoff, EXPIRY, LATER, shareSettled, TODAY } from "./fixtures";
 
 type Parseable = { safeParse: (value: unknown) => unknown };
 const schemas: Array<[string, Parseable]> = [
@@ -90,7 +90,7 @@ describe("no extreme order passes the second key with more risk than it says", (
         fc.property(legsOf([...expiries]), fc.constantFrom("claim-computed", "claim-zero", "claim-limit"), (legs, claimKind) => {
           const input = tools.PlaceOrderInput.safeParse({ symbol: "AAPL", strategy: "fuzz", legs, max_risk: 0, capital_required: 0 });
           if (!input.success) return; // the schema already refuses it
-          const analysis = analyzeOrder(input.data.legs, { symbol: "AAPL", today: TODAY });
+          const analysis = analyzeOrder(input.data.legs, { symbol: "AAPL", today: TODAY, settlement: shareSettled(input.data.legs) });
           const computed = analysis.worstCaseLoss;
           const claim = claimKind === "claim-zero" ? 0 : claimKind === "claim-limit" ? MAX_TRADE_RISK : Number.isFinite(computed) ? (computed as number) : 0;
           const violations = perOrderChecks({ symbol: "AAPL", legs: input.data.legs, max_risk: claim, capital_required: 0 }, analysis, "open");

@@ -6,6 +6,7 @@ import { priceOrder, repriceLegs } from "../../shared/combo-price";
 import { MIN_LEG_PRICE } from "../../shared/limits";
 import type { Leg } from "../../shared/order";
 import { analyzeOrder } from "../../shared/risk";
+import { shareSettled } from "./fixtures";
 
 const opt = (action: "BUY" | "SELL", strike: number, right: "C" | "P", price: number, quantity = 1): Leg => ({ action, contract: { symbol: "SPY", expiry: "2099-01-16", strike, right }, quantity, price });
 const condor = [opt("BUY", 565, "P", 1.2), opt("SELL", 570, "P", 2.1), opt("SELL", 590, "C", 1.9), opt("BUY", 595, "C", 1.0)];
@@ -18,8 +19,8 @@ describe("repriceLegs", () => {
     const legs = (r as { legs: Leg[] }).legs;
     expect((priceOrder(legs) as { price: { signedNet: number } }).price.signedNet).toBe(-1.6);
     const today = "2026-01-01";
-    expect(analyzeOrder(condor, { today }).worstCaseLoss).toBe(320);
-    expect(analyzeOrder(legs, { today }).worstCaseLoss).toBe(340);
+    expect(analyzeOrder(condor, { today, settlement: shareSettled(condor) }).worstCaseLoss).toBe(320);
+    expect(analyzeOrder(legs, { today, settlement: shareSettled(legs) }).worstCaseLoss).toBe(340);
     expect(legs.every((l) => l.price >= MIN_LEG_PRICE)).toBe(true);
   });
 

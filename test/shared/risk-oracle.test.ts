@@ -1,7 +1,10 @@
 // The risk engine held against the independent brute-force oracle (risk-oracle.ts) on random
-// structures: stock legs, ratios, up to three expiries, skewed leg prices at a fixed combo price,
-// extreme and non-finite numbers. The engine's worst case is never below the oracle's, equals it
-// within a cent (the engine claims exactness), and no order the engine allows can lose over $500.
+// structures: stock legs, ratios, up to three expiries, share-settled (early assignment of any
+// subset of short contracts), cash-settled European and American index options (one or two
+// trading classes), skewed leg prices at a fixed combo price, extreme and non-finite numbers. The
+// engine's worst case is never below the oracle's, equals it within a cent (the engine claims
+// exactness under the model), its dividend and pin share counts equal the oracle's, and no order
+// the engine allows can lose over $500.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type AccountState, evaluateOrder } from "../../shared/checks";
@@ -10,7 +13,8 @@ import { Leg as LegSchema, type Leg } from "../../shared/order";
 import { analyzeOrder } from "../../shared/risk";
 import { netLimitPrice } from "../../shared/combo-price";
 import { TODAY } from "./fixtures";
-import { oracleWorstLoss } from "./risk-oracle";
+import { oracleShares, oracleWorstLoss } from "./risk-oracle";
+import type { LegSettlement } from "../../shared/settlement";
 
 const EXPIRIES = ["2026-12-18", "2027-01-15", "2027-02-19"] as const;
 
@@ -71,7 +75,23 @@ const structure = fc
   .map((legs) => distinct(legs).slice(0, 4))
   .filter((legs) => legs.length > 0);
 
-const analyze = (legs: readonly Leg[]) => analyzeOrder(legs, { symbol: "AAPL", today: TODAY });
+/** How the legs settle: all share-settled (equity), cash European in one or two classes, or cash American (OEX). */
+type Family = "shares" | "cash" | "cash-two-classes" | "cash-american";
+const family = fc.constantFrom<Family>("shares", "shares", "shares", "cash", "cash", "cash-two-classes", "cash-american");
+
+function settlementFor(legs: readonly Leg[], f: Family, seed = 0): (LegSettlement | null)[] {
+  return legs.map((leg, i): LegSettlement | null => {
+    if (leg.contract.sec_type === "STK") return null;
+    if (f === "shares") return { delivery: "shares" };
+    if (f === "cash-american") return { delivery: "cash", exercise: "american", trading_class: "OEX" };
+    if (f === "cash-two-classes") return { delivery: "cash", exercise: "european", trading_class: ((seed >> i) & 1) === 1 ? "SPXW" : "SPX" };
+    return { delivery: "cash", exercise: "european", trading_class: "XSP" };
+  });
+}
+
+const equity = (legs: readonly Leg[]) => settlementFor(legs, "shares");
+const analyze = (legs: readonly Leg[], settlement: readonly (LegSettlement | null)[] = equity(legs)) =>
+  analyzeOrder(legs, { symbol: "AAPL", today: TODAY, settlement });
 
 const openState: AccountState = {
   netLiquidation: 10_000_000, highWaterMark: 10_000_000, dailyPnl: 0, lossStreak: 0, exposureBySymbol: {},
@@ -82,13 +102,15 @@ const openState: AccountState = {
 const quoteMid = (legs: readonly Leg[]) => (legs.length === 1 ? legs[0]!.price : netLimitPrice(legs));
 
 describe("risk engine against the brute-force oracle", () => {
-  it("agrees on every structure: refused, unbounded, or the same worst case to the cent", () => {
+  it("agrees on every structure and settlement style: refused, unbounded, or the same worst case to the cent", () => {
     let bounded = 0;
     let multiExpiry = 0;
+    let cashBounded = 0;
     fc.assert(
-      fc.property(structure, (legs) => {
-        const engine = analyze(legs);
-        const oracle = oracleWorstLoss(legs);
+      fc.property(structure, family, fc.nat(15), (legs, f, seed) => {
+        const settlement = settlementFor(legs, f, seed);
+        const engine = analyze(legs, settlement);
+        const oracle = oracleWorstLoss(legs, settlement);
         if (oracle.kind === "refused") {
           expect(engine.method).toBe("not_computable");
           return;
@@ -100,16 +122,55 @@ describe("risk engine against the brute-force oracle", () => {
         }
         bounded++;
         if (engine.method === "hold_to_expiry") multiExpiry++;
+        if (f !== "shares") cashBounded++;
         expect(engine.bounded).toBe(true);
         // Never below the oracle, and exact: within a cent of it.
         expect(engine.worstCaseLoss!).toBeGreaterThanOrEqual(oracle.worstLoss - 0.01);
         expect(Math.abs(engine.worstCaseLoss! - oracle.worstLoss)).toBeLessThanOrEqual(0.01);
       }),
-      { numRuns: 400, seed: 20261201 },
+      { numRuns: 600, seed: 20261201 },
     );
     // The property ran on the cases that matter, not only on refusals.
-    expect(bounded).toBeGreaterThan(100);
+    expect(bounded).toBeGreaterThan(120);
     expect(multiExpiry).toBeGreaterThan(30);
+    expect(cashBounded).toBeGreaterThan(40);
+  });
+
+  it("reports the shares dividends and post-expiry moves act on, as the oracle counts them", () => {
+    fc.assert(
+      fc.property(structure, family, fc.nat(15), (legs, f, seed) => {
+        const settlement = settlementFor(legs, f, seed);
+        const engine = analyze(legs, settlement);
+        fc.pre(engine.method !== "not_computable");
+        const oracle = oracleShares(legs, settlement);
+        expect(engine.dividendShares).toBe(oracle.shortBefore);
+        expect(engine.pinShares).toBe(oracle.leftAfter);
+        if (f !== "shares") expect([engine.dividendShares, engine.pinShares]).toEqual([0, 0]);
+      }),
+      { numRuns: 400, seed: 9 },
+    );
+  });
+
+  it("refuses, rather than guesses, an order whose figure depends on a settlement style nobody reported", () => {
+    let refused = 0;
+    fc.assert(
+      fc.property(structure, fc.nat(3), (legs, which) => {
+        const options = legs.filter((l) => l.contract.sec_type !== "STK");
+        fc.pre(options.length > 0);
+        const unknownAt = legs.indexOf(options[which % options.length]!);
+        const settlement = equity(legs).map((s, i) => (i === unknownAt ? null : s));
+        const engine = analyze(legs, settlement);
+        const dependsOnIt = new Set(options.map((l) => (l.contract.sec_type === "STK" ? "" : l.contract.expiry))).size > 1 || options.some((l) => l.action === "SELL");
+        if (dependsOnIt && !legs.some((l) => l.contract.sec_type === "STK")) {
+          refused++;
+          expect(engine.method).toBe("not_computable");
+          expect(engine.reason).toMatch(/not known/);
+        }
+        if (!dependsOnIt) expect(engine.worstCaseLoss).toBe(analyze(legs).worstCaseLoss);
+      }),
+      { numRuns: 300, seed: 5 },
+    );
+    expect(refused).toBeGreaterThan(50);
   });
 
   it("skewing leg prices at a fixed combo price changes no risk figure", () => {
@@ -145,16 +206,17 @@ describe("risk engine against the brute-force oracle", () => {
   it("no order the engine allows can lose more than the per-trade limit, whatever the agent claims", () => {
     let allowed = 0;
     fc.assert(
-      fc.property(structure, fc.integer({ min: 0, max: 600 }), fc.integer({ min: 0, max: 100_000 }), (legs, claim, capital) => {
+      fc.property(structure, family, fc.nat(15), fc.integer({ min: 0, max: 600 }), fc.integer({ min: 0, max: 100_000 }), (legs, f, seed, claim, capital) => {
+        const settlement = settlementFor(legs, f, seed);
         const decision = evaluateOrder(
           { symbol: "AAPL", legs, max_risk: claim, capital_required: capital },
-          analyze(legs),
+          analyze(legs, settlement),
           openState,
           { intent: "open", quote: { mid: quoteMid(legs), ageMs: 0 } },
         );
         if (!decision.allowed) return;
         allowed++;
-        const oracle = oracleWorstLoss(legs);
+        const oracle = oracleWorstLoss(legs, settlement);
         expect(oracle.kind).toBe("bounded");
         if (oracle.kind === "bounded") expect(oracle.worstLoss).toBeLessThanOrEqual(MAX_TRADE_RISK + 0.01);
         expect(decision.riskUsed).toBeGreaterThanOrEqual(claim);
@@ -189,7 +251,7 @@ describe("risk engine against the brute-force oracle", () => {
         if (decision.allowed) {
           // Only a value the schema itself accepts can be allowed, and then the oracle bounds it.
           expect(mutated.every((l) => LegSchema.safeParse(l).success)).toBe(true);
-          const oracle = oracleWorstLoss(mutated);
+          const oracle = oracleWorstLoss(mutated, equity(mutated));
           expect(oracle.kind === "bounded" && oracle.worstLoss <= MAX_TRADE_RISK + 0.01).toBe(true);
         }
       }),

@@ -22,7 +22,7 @@ async function route(sim: Simulator, method: string, path: string, b: Record<str
   if (method === "GET" && path === "/health") return { ok: true };
   if (method === "GET" && path === "/state") return sim.state();
   if (method === "GET" && path === "/chain") {
-    return Object.fromEntries(["SPY", "AAPL", "QQQ", "IWM"].map((s) => [s, { price: sim.getPrice(s), expiries: sim.expiries(), strikes: sim.strikes(s) }]));
+    return Object.fromEntries(sim.server.market.symbols().map((s) => [s, { price: sim.getPrice(s), expiries: sim.expiries(), strikes: sim.strikes(s) }]));
   }
   if (method === "POST" && path === "/price") {
     sim.setPrice(String(b.symbol), Number(b.price));

@@ -83,9 +83,9 @@ export function contractData(sv: number, reqId: number, c: SimContract): Field[]
     c.longName,
     c.primaryExch,
     opt ? c.expiry.slice(0, 6) : "",
-    opt ? "" : "Financial",
-    opt ? "" : "Equity Fund",
-    opt ? "" : "Index Fund",
+    c.secType === "STK" ? "Financial" : "",
+    c.secType === "STK" ? "Equity Fund" : "",
+    c.secType === "STK" ? "Index Fund" : "",
     "US/Eastern",
     "20250101:0930-20250101:1600",
     "20250101:0930-20250101:1600",
@@ -94,10 +94,11 @@ export function contractData(sv: number, reqId: number, c: SimContract): Field[]
     0, // secIdList count
   );
   if (sv >= SV.AGG_GROUP) f.push(opt ? 2 : 1);
-  if (sv >= SV.UNDERLYING_INFO) f.push(opt ? c.symbol : "", opt ? "STK" : "");
+  // underSymbol, underSecType: STK for stock/ETF options (shares delivered), IND for index options (cash).
+  if (sv >= SV.UNDERLYING_INFO) f.push(opt ? c.symbol : "", opt ? c.underSecType : "");
   if (sv >= SV.MARKET_RULES) f.push(opt ? "32,32,32,32,32,32,32,32,32,32,32,32,32,32,32,32,32,32,32" : "26,26,26,26,26,26,26,26,26,26,26,26,26,26,26,26,26,26,26,26,26,26,26,26,26");
   if (sv >= SV.REAL_EXPIRATION_DATE) f.push(c.expiry);
-  if (sv >= SV.STOCK_TYPE) f.push(opt ? "" : "ETF");
+  if (sv >= SV.STOCK_TYPE) f.push(c.secType === "STK" ? "ETF" : "");
   if (sv >= SV.FRACTIONAL_SIZE_SUPPORT && sv < SV.SIZE_RULES) f.push(1);
   if (sv >= SV.SIZE_RULES) f.push(1, 1, 1);
   if (sv >= SV.INELIGIBILITY_REASONS) f.push(0);

@@ -1,5 +1,6 @@
-// The simulated market: underlyings, option chains relative to "today", deterministic conIds,
-// Black-Scholes model prices and bid/ask quotes. Pure state + math; no sockets here.
+// The simulated market: underlyings (stocks and ETFs, and two indexes whose options settle in
+// cash), option chains relative to "today", deterministic conIds, Black-Scholes model prices and
+// bid/ask quotes. Pure state + math; no sockets here.
 // The conId scheme and quote rules are documented in README.md.
 import { expiryClose, lastTradingDate } from "../../shared/market-calendar";
 
@@ -9,7 +10,7 @@ export type SecType = "STK" | "OPT" | "BAG";
 export interface SimContract {
   conId: number;
   symbol: string;
-  secType: "STK" | "OPT";
+  secType: "STK" | "OPT" | "IND";
   expiry: string; // YYYYMMDD, "" for stock
   strike: number; // 0 for stock
   right: Right | "";
@@ -21,6 +22,11 @@ export interface SimContract {
   tradingClass: string;
   longName: string;
   underConId: number;
+  /**
+   * What ContractDetails.underSecType says of an option's underlying: STK for stock and ETF
+   * options (shares delivered), IND for index options (cash-settled); "" for a stock or an index.
+   */
+  underSecType: "STK" | "IND" | "";
 }
 
 export interface Quote {
@@ -41,14 +47,23 @@ interface UnderlyingDef {
   vol: number;
   primaryExch: string;
   longName: string;
+  /** A stock/ETF (options deliver shares) or an index (options settle in cash, European-style). */
+  kind: "stock" | "index";
+  /** The trading class its options are listed under (SPX's weeklies are SPXW); default the symbol. */
+  optionClass?: string;
+  /** Points between listed strikes near the money; the conId encodes strikes in units of half of it (at most 0.5). */
+  strikeStep?: number;
 }
 
-// Real IBKR conIds for the four ETFs/stocks so logs look familiar.
+// Real IBKR conIds for the four ETFs/stocks so logs look familiar; the two indexes' are ours.
 const UNDERLYINGS: UnderlyingDef[] = [
-  { symbol: "SPY", conId: 756733, price: 580, vol: 0.15, primaryExch: "ARCA", longName: "SPDR S&P 500 ETF TRUST" },
-  { symbol: "AAPL", conId: 265598, price: 230, vol: 0.28, primaryExch: "NASDAQ", longName: "APPLE INC" },
-  { symbol: "QQQ", conId: 320227571, price: 500, vol: 0.2, primaryExch: "NASDAQ", longName: "INVESCO QQQ TRUST SERIES 1" },
-  { symbol: "IWM", conId: 9579970, price: 220, vol: 0.22, primaryExch: "ARCA", longName: "ISHARES RUSSELL 2000 ETF" },
+  { symbol: "SPY", conId: 756733, price: 580, vol: 0.15, primaryExch: "ARCA", longName: "SPDR S&P 500 ETF TRUST", kind: "stock" },
+  { symbol: "AAPL", conId: 265598, price: 230, vol: 0.28, primaryExch: "NASDAQ", longName: "APPLE INC", kind: "stock" },
+  { symbol: "QQQ", conId: 320227571, price: 500, vol: 0.2, primaryExch: "NASDAQ", longName: "INVESCO QQQ TRUST SERIES 1", kind: "stock" },
+  { symbol: "IWM", conId: 9579970, price: 220, vol: 0.22, primaryExch: "ARCA", longName: "ISHARES RUSSELL 2000 ETF", kind: "stock" },
+  // Cash-settled, European-style, PM-settled at the close like SPXW and XSP (Cboe's specifications).
+  { symbol: "SPX", conId: 90_000_001, price: 5800, vol: 0.15, primaryExch: "CBOE", longName: "S&P 500 Stock Index", kind: "index", optionClass: "SPXW", strikeStep: 5 },
+  { symbol: "XSP", conId: 90_000_002, price: 580, vol: 0.15, primaryExch: "CBOE", longName: "Mini-SPX Index", kind: "index" },
 ];
 
 export const TICK = 0.01;
@@ -110,11 +125,16 @@ export function expiriesFrom(now: Date): string[] {
 }
 
 const isoOf = (t: number): string => new Date(t).toISOString().slice(0, 10);
+/** Strike units the conId counts in: half a point, or half of a wider strike step (SPX: 2.5). */
+const strikeUnit = (u: UnderlyingDef): number => Math.max(0.5, (u.strikeStep ?? 1) / 2);
 
 function strikesFor(u: UnderlyingDef): number[] {
   const s = u.price;
   const out: number[] = [];
-  if (u.symbol === "AAPL") {
+  if (u.strikeStep && u.strikeStep > 1) {
+    // SPX: every 5 points within ±10%.
+    for (let k = Math.ceil((s * 0.9) / u.strikeStep) * u.strikeStep; k <= s * 1.1; k += u.strikeStep) out.push(k);
+  } else if (u.symbol === "AAPL") {
     // $2.50 near the money, $5 further out, as listed for AAPL
     for (let k = Math.ceil((s * 0.7) / 5) * 5; k <= s * 1.3; k += 5) out.push(k);
     for (let k = Math.ceil((s * 0.88) / 5) * 5 + 2.5; k <= s * 1.12; k += 5) out.push(k);
@@ -250,12 +270,12 @@ export class Market {
     const u = this.underlying(symbol);
     if (idx < 0 || !u || !this.known.has(expiry) || !u.strikes.includes(strike)) return undefined;
     const day = Math.round((parseYmd(expiry) - EPOCH_MS) / DAY_MS);
-    return OPT_BASE + idx * PER_SYMBOL + day * PER_DAY + Math.round(strike * 2) * 2 + (right === "C" ? 0 : 1);
+    return OPT_BASE + idx * PER_SYMBOL + day * PER_DAY + Math.round(strike / strikeUnit(u)) * 2 + (right === "C" ? 0 : 1);
   }
 
   contract(conId: number): SimContract | undefined {
     const stock = UNDERLYINGS.find((u) => u.conId === conId);
-    if (stock) return this.stockContract(stock.symbol);
+    if (stock) return stock.kind === "index" ? this.indexContract(stock.symbol) : this.stockContract(stock.symbol);
     if (conId < OPT_BASE) return undefined;
     let rest = conId - OPT_BASE;
     const idx = Math.floor(rest / PER_SYMBOL);
@@ -263,32 +283,50 @@ export class Market {
     const day = Math.floor(rest / PER_DAY);
     rest -= day * PER_DAY;
     const right: Right = rest % 2 === 0 ? "C" : "P";
-    const strike = Math.floor(rest / 2) / 2;
     const def = UNDERLYINGS[idx];
     if (!def) return undefined;
+    const strike = Math.floor(rest / 2) * strikeUnit(def);
     const expiry = ymd(EPOCH_MS + day * DAY_MS);
     if (this.optionConId(def.symbol, expiry, strike, right) !== conId) return undefined;
     return this.optionContract(def.symbol, expiry, strike, right);
   }
 
+  /** The stock (or ETF) itself; an index has none, so its options cannot deliver shares. */
   stockContract(symbol: string): SimContract | undefined {
     const u = this.underlying(symbol);
-    if (!u) return undefined;
+    if (!u || u.kind !== "stock") return undefined;
     return {
       conId: u.conId, symbol: u.symbol, secType: "STK", expiry: "", strike: 0, right: "", multiplier: 1,
       exchange: "SMART", primaryExch: u.primaryExch, currency: "USD", localSymbol: u.symbol, tradingClass: u.symbol,
-      longName: u.longName, underConId: 0,
+      longName: u.longName, underConId: 0, underSecType: "",
     };
+  }
+
+  /** An index (secType IND): quoted, not tradable, the settlement value of its options. */
+  indexContract(symbol: string): SimContract | undefined {
+    const u = this.underlying(symbol);
+    if (!u || u.kind !== "index") return undefined;
+    return {
+      conId: u.conId, symbol: u.symbol, secType: "IND", expiry: "", strike: 0, right: "", multiplier: 1,
+      exchange: "CBOE", primaryExch: u.primaryExch, currency: "USD", localSymbol: u.symbol, tradingClass: "",
+      longName: u.longName, underConId: 0, underSecType: "",
+    };
+  }
+
+  /** Options on an index settle in cash (and are European-style here); on a stock they deliver shares. */
+  settlesInCash(symbol: string): boolean {
+    return this.underlying(symbol)?.kind === "index";
   }
 
   optionContract(symbol: string, expiry: string, strike: number, right: Right): SimContract | undefined {
     const u = this.underlying(symbol);
     const conId = this.optionConId(symbol, expiry, strike, right);
     if (!u || conId === undefined) return undefined;
+    const tradingClass = u.optionClass ?? u.symbol;
     return {
       conId, symbol: u.symbol, secType: "OPT", expiry, strike, right, multiplier: 100,
-      exchange: "SMART", primaryExch: "", currency: "USD", localSymbol: occLocalSymbol(u.symbol, expiry, right, strike),
-      tradingClass: u.symbol, longName: u.longName, underConId: u.conId,
+      exchange: "SMART", primaryExch: "", currency: "USD", localSymbol: occLocalSymbol(tradingClass, expiry, right, strike),
+      tradingClass, longName: u.longName, underConId: u.conId, underSecType: u.kind === "index" ? "IND" : "STK",
     };
   }
 
@@ -302,13 +340,19 @@ export class Market {
     if (q.localSymbol && secType === "OPT") {
       const m = /^(\S+)\s*(\d{6})([CP])(\d{8})$/.exec(q.localSymbol);
       if (!m) return [];
-      const c = this.optionContract(m[1] as string, `20${m[2]}`, Number(m[4]) / 1000, m[3] as Right);
+      // The OCC root is the trading class (SPXW for SPX's options).
+      const root = UNDERLYINGS.find((u) => (u.optionClass ?? u.symbol) === m[1])?.symbol ?? (m[1] as string);
+      const c = this.optionContract(root, `20${m[2]}`, Number(m[4]) / 1000, m[3] as Right);
       return c ? [c] : [];
     }
     const u = q.symbol ? this.underlying(q.symbol) : undefined;
     if (!u) return [];
     if (secType === "STK") {
       const c = this.stockContract(u.symbol);
+      return c ? [c] : [];
+    }
+    if (secType === "IND") {
+      const c = this.indexContract(u.symbol);
       return c ? [c] : [];
     }
     if (secType !== "OPT") return [];
@@ -343,9 +387,11 @@ export class Market {
     if (!c) return undefined;
     const u = this.underlying(c.symbol);
     if (!u) return undefined;
-    if (c.secType === "STK") {
+    if (c.secType === "STK" || c.secType === "IND") {
+      // An index has no bid or ask of its own; its level stands in for both.
       const p = u.price;
-      return { bid: round2(p - TICK), ask: round2(p + TICK), last: p, mid: p, bidSize: STOCK_SIZE, askSize: STOCK_SIZE, close: u.close };
+      const half = c.secType === "IND" ? 0 : TICK;
+      return { bid: round2(p - half), ask: round2(p + half), last: p, mid: p, bidSize: STOCK_SIZE, askSize: STOCK_SIZE, close: u.close };
     }
     const right = c.right as Right;
     const t = this.yearsTo(c.expiry);

@@ -31,11 +31,13 @@ export interface SimExpiry {
   symbol: string;
   /** Signed contracts held at expiry. */
   quantity: number;
-  outcome: "lapsed" | "exercised" | "assigned";
+  outcome: "lapsed" | "exercised" | "assigned" | "cash_settled";
   underlyingPrice: number;
   /** Signed shares delivered (exercise/assignment). */
   stockShares?: number;
   strike?: number;
+  /** For a cash settlement: the intrinsic value per share it left at (what was paid or received, per share). */
+  cashValue?: number;
   /** The executions TWS reported for it: the option leaving, then the stock delivered. */
   execIds: string[];
 }
@@ -198,7 +200,9 @@ export class Engine {
    * they lapse; $0.01 or more in the money they are exercised (long) or assigned (short) into 100
    * shares each at the strike. TWS reports each as executions that no API order made (order id 0,
    * permId 0, no orderRef, no commission): the option leaving the account at no price, and the
-   * stock delivered at the strike. At server version 201+ the execution also says which event it
+   * stock delivered at the strike. Index options (SPX, XSP) settle in cash instead: the option
+   * leaves at its intrinsic value at the index's close (the settlement value) and nothing is
+   * delivered. At server version 201+ the execution also says which event it
    * was (optExerciseOrLapseType); at the versions this wire speaks it does not, so a reader infers
    * it from the pair. They reach the master client (id 0) and any reqExecutions.
    */
@@ -212,14 +216,18 @@ export class Engine {
       const intrinsic = round2(c.right === "C" ? price - c.strike : c.strike - price);
       const contracts = Math.abs(p.qty);
       const stock = this.market.stockContract(c.symbol);
-      // An option with no deliverable here settles for cash at its intrinsic value (index style).
-      if (intrinsic >= 0.01 && stock) {
+      if (intrinsic >= 0.01 && stock && !this.market.settlesInCash(c.symbol)) {
         out.push(this.exerciseOrAssign(c, stock, p.qty, now));
         continue;
       }
+      // Cash settlement (an index option, or one with no deliverable): the option leaves at its
+      // intrinsic value, paid to a long holder, by a short one; nothing else changes hands.
       const cashValue = intrinsic >= 0.01 ? intrinsic : 0;
       const leaving = this.accountExecution(c, p.qty > 0 ? "SLD" : "BOT", contracts, cashValue, now);
-      out.push({ conId: c.conId, symbol: c.symbol, quantity: p.qty, outcome: intrinsic < 0.01 ? "lapsed" : p.qty > 0 ? "exercised" : "assigned", underlyingPrice: price, execIds: [leaving.execId] });
+      out.push({
+        conId: c.conId, symbol: c.symbol, quantity: p.qty, outcome: intrinsic < 0.01 ? "lapsed" : "cash_settled", underlyingPrice: price,
+        ...(intrinsic >= 0.01 ? { cashValue } : {}), execIds: [leaving.execId],
+      });
     }
     if (out.length > 0) this.events.portfolioChanged();
     return out;
@@ -235,6 +243,7 @@ export class Engine {
     const c = p.contract;
     const n = contracts ?? Math.abs(p.qty);
     if (!Number.isInteger(n) || n < 1 || n > Math.abs(p.qty)) throw new Error(`contracts must be a whole number from 1 to ${Math.abs(p.qty)}`);
+    if (this.market.settlesInCash(c.symbol)) throw new Error(`${c.tradingClass} options are European-style: they cannot be exercised or assigned before their expiry`);
     const stock = this.market.stockContract(c.symbol);
     if (!stock) throw new Error(`no deliverable stock for ${c.symbol}`);
     const settled = this.exerciseOrAssign(c, stock, p.qty > 0 ? n : -n, this.now());
@@ -420,7 +429,7 @@ export class Engine {
       const legs: OrderLeg[] = [];
       for (const l of req.legs) {
         const c = this.market.contract(l.conId);
-        if (!c || l.ratio <= 0) return noDef();
+        if (!c || c.secType === "IND" || l.ratio <= 0) return noDef();
         legs.push({ conId: l.conId, ratio: l.ratio, action: l.action.toUpperCase() === "SELL" ? "SELL" : "BUY", exchange: l.exchange || "SMART", contract: c });
       }
       const sym = legs[0]?.contract.symbol ?? wc.symbol;
@@ -430,8 +439,9 @@ export class Engine {
       };
     } else if (secType === "STK" || secType === "OPT") {
       const matches = this.market.find({ conId: wc.conId, symbol: wc.symbol, secType, expiry: wc.expiry, strike: wc.strike, right: wc.right, localSymbol: wc.localSymbol });
-      if (matches.length !== 1) return noDef();
-      const c = matches[0] as SimContract;
+      // An index is quoted, never traded (its options are).
+      if (matches.length !== 1 || matches[0]!.secType === "IND") return noDef();
+      const c = matches[0] as SimContract & { secType: "STK" | "OPT" };
       order = { ...base, secType: c.secType, legs: [], contract: orderContract(c) };
     } else {
       return noDef();
@@ -525,7 +535,7 @@ export class Engine {
       execs.push({
         execId: `${this.execPrefix}.${(++this.execSeq).toString(16).padStart(8, "0")}.01.01`,
         orderId: o.orderId, clientId: o.clientId, permId: o.permId, orderRef: o.orderRef, account: o.account,
-        conId: c.conId, symbol: c.symbol, secType: c.secType, contract: c, side: lf.side === "BUY" ? "BOT" : "SLD",
+        conId: c.conId, symbol: c.symbol, secType: c.secType as "STK" | "OPT", contract: c, side: lf.side === "BUY" ? "BOT" : "SLD",
         shares, price: lf.price, cumQty: 0, avgPrice: 0, time: twsTime(now), timeMs: now, commission: comm,
       });
     }
@@ -650,7 +660,7 @@ export class Engine {
   }
 }
 
-function orderContract(c: SimContract): SimOrder["contract"] {
+function orderContract(c: SimContract & { secType: "STK" | "OPT" }): SimOrder["contract"] {
   return {
     conId: c.conId, symbol: c.symbol, secType: c.secType, expiry: c.expiry, strike: c.strike, right: c.right,
     multiplier: c.secType === "OPT" ? c.multiplier : "", exchange: "SMART", currency: c.currency, localSymbol: c.localSymbol, tradingClass: c.tradingClass,

@@ -329,7 +329,7 @@ export class SimServer {
         const u = this.market.underlying(req.symbol);
         if (u && (!req.conId || req.conId === u.conId)) {
           for (const ex of ["SMART", "CBOE"]) {
-            this.send(s, E.secDefOptParams(req.reqId, ex, u.conId, u.symbol, this.market.expiries, this.market.strikes(u.symbol)));
+            this.send(s, E.secDefOptParams(req.reqId, ex, u.conId, u.optionClass ?? u.symbol, this.market.expiries, this.market.strikes(u.symbol)));
           }
         }
         return this.send(s, E.secDefOptParamsEnd(req.reqId));
