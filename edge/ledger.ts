@@ -133,7 +133,7 @@ export function activeTrades(sql: SqlStorage): TradeRow[] {
   return sql.exec<TradeRow>(`SELECT * FROM trades WHERE state IN (${ACTIVE_SQL}) ORDER BY created_ms`).toArray() as TradeRow[];
 }
 
-/** Exposure per underlying group (index families together) of every active trade (open, working and pending ones). */
+/** Exposure per underlying group (economic underlyings together; each row already counts its multiple) of every active trade (open, working and pending ones). */
 export function exposureBySymbol(sql: SqlStorage, exceptTradeId?: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const row of sql.exec<{ symbol: string; exposure_group: string | null; total: number }>(

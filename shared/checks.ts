@@ -17,7 +17,7 @@ import { formatPct, formatUsd, roundCents } from "./money";
 import type { Leg } from "./order";
 import { netLimitPrice, signedMid } from "./combo-price";
 import type { RiskAnalysis } from "./risk";
-import { exposureGroup } from "./underlying";
+import { exposureGroup, exposureMultiple } from "./underlying";
 import type { Violation } from "./tools";
 import type { Quote } from "./protocol";
 
@@ -105,9 +105,17 @@ export function orderFingerprint(order: Pick<CheckedOrder, "symbol" | "legs">): 
   return `${order.symbol}|${legs.join("|")}`;
 }
 
-/** The group an order's exposure counts in: the broker's underlying when known, by index family. */
+/** The group an order's exposure counts in: the broker's underlying when known, by economic underlying (shared/underlying.ts). */
 export function orderGroup(order: Pick<CheckedOrder, "symbol" | "underlying">): string {
   return exposureGroup(order.underlying ?? order.symbol);
+}
+
+/**
+ * How many times its own exposure an order counts in its group: a leveraged fund's multiple
+ * (underlying.ts), read from the broker's underlying and the symbol alike, the larger winning.
+ */
+export function orderMultiple(order: Pick<CheckedOrder, "symbol" | "underlying">): number {
+  return Math.max(exposureMultiple(order.underlying ?? order.symbol), exposureMultiple(order.symbol));
 }
 
 /** The larger of the caller's claim and the computed worst-case loss: the agent's arithmetic is not trusted. */
@@ -146,9 +154,11 @@ export function evaluateOrder(order: CheckedOrder, analysis: RiskAnalysis, state
   const out = perOrderChecks(order, analysis, context.intent);
   const risk = effectiveRisk(order, analysis);
   // Exposure: the larger of the agent's claim and the computed capital (worst-case loss, debit,
-  // stock notional), so a tiny `capital_required` cannot hide a large position.
-  const exposure = risk === null || analysis.capital === null ? null : roundCents(Math.max(order.capital_required, analysis.capital, risk));
+  // stock notional), so a tiny `capital_required` cannot hide a large position; times a leveraged
+  // fund's multiple, as it counts in its economic underlying's group.
   const group = orderGroup(order);
+  const multiple = orderMultiple(order);
+  const exposure = risk === null || analysis.capital === null ? null : roundCents(Math.max(order.capital_required, analysis.capital, risk) * multiple);
 
   if (state.allowedSymbols && !state.allowedSymbols.includes(order.symbol))
     out.push(v("symbol_not_allowed", `${order.symbol} is not on this account's list of tradable symbols (${state.allowedSymbols.join(", ")})`));
@@ -191,7 +201,7 @@ export function evaluateOrder(order: CheckedOrder, analysis: RiskAnalysis, state
       const share = state.netLiquidation > 0 ? total / state.netLiquidation : Number.POSITIVE_INFINITY;
       if (share > MAX_CONCENTRATION + 1e-9)
         out.push(
-          v("concentration", `${group === order.symbol ? group : `${order.symbol} (counted with ${group})`} exposure (${formatUsd(total)} incl. this order${untracked > 0 ? ` and ${formatUsd(untracked)} in positions held that no trade accounts for` : ""}) would be ${Number.isFinite(share) ? formatPct(share) : "all"} of net liquidation (${formatUsd(state.netLiquidation)}), above the ${formatPct(MAX_CONCENTRATION)} limit`, share, MAX_CONCENTRATION),
+          v("concentration", `${group === order.symbol && multiple === 1 ? group : `${order.symbol} (counted with ${group}${multiple === 1 ? "" : ` at ${multiple}×`})`} exposure (${formatUsd(total)} incl. this order${untracked > 0 ? ` and ${formatUsd(untracked)} in positions held that no trade accounts for` : ""}) would be ${Number.isFinite(share) ? formatPct(share) : "all"} of net liquidation (${formatUsd(state.netLiquidation)}), above the ${formatPct(MAX_CONCENTRATION)} limit`, share, MAX_CONCENTRATION),
         );
     }
 
