@@ -133,6 +133,21 @@ export function activeTrades(sql: SqlStorage): TradeRow[] {
   return sql.exec<TradeRow>(`SELECT * FROM trades WHERE state IN (${ACTIVE_SQL}) ORDER BY created_ms`).toArray() as TradeRow[];
 }
 
+/** States whose opening order is not (wholly) filled yet: its worst case is reserved against today's loss room. */
+export const WORKING_STATES: readonly TradeState[] = ["pending_approval", "submitting", "unknown", "working"];
+
+/**
+ * The worst case reserved by every trade whose opening order still works (or waits to be sent),
+ * against the daily loss room: any of them may fill and lose its worst case today. Once filled,
+ * the trade's loss counts by TWS's marks in today's P&L instead (safety-state.ts dailyPnl).
+ */
+export function workingOrdersRisk(sql: SqlStorage, exceptTradeId?: string): number {
+  const row = sql
+    .exec<{ total: number | null }>(`SELECT SUM(reserved_risk) AS total FROM trades WHERE state IN (${WORKING_STATES.map((s) => `'${s}'`).join(",")}) AND trade_id != ?`, exceptTradeId ?? "")
+    .toArray()[0];
+  return roundCents(row?.total ?? 0);
+}
+
 /** Exposure per underlying group (economic underlyings together; each row already counts its multiple) of every active trade (open, working and pending ones). */
 export function exposureBySymbol(sql: SqlStorage, exceptTradeId?: string): Record<string, number> {
   const out: Record<string, number> = {};

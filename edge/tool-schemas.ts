@@ -47,7 +47,10 @@ export const SafetyStatusOutput = z.object({
   remaining_risk_budget: z.object({
     /** The most a new trade may risk right now: the per-trade limit, capped by what is left of today's loss limit. */
     next_trade_max_risk: z.number(),
+    /** What is left of today's loss limit after today's loss and the worst case of orders still working. */
     daily_loss_remaining: z.number(),
+    /** The worst case reserved by opening orders still working (or waiting for approval): any may fill and lose it today. */
+    working_orders_worst_case: z.number(),
     /** Dollars of exposure each underlying group with open or pending trades, or positions held, can still take. */
     concentration_room_by_symbol: z.record(z.string(), z.number()),
     /** The part of each group's exposure in positions TWS holds that no active trade accounts for (assigned stock, hand-placed positions). */

@@ -80,7 +80,8 @@ export function safetyStatusView(ctx: DeskContext) {
   const now = ctx.now();
   const state = buildAccountState(ctx.sql, ctx.settings, now);
   const lossToday = Math.max(0, -state.dailyPnl);
-  const dailyRemaining = roundCents(Math.max(0, DAILY_LOSS_LIMIT - lossToday));
+  const working = state.workingOrdersRisk ?? 0;
+  const dailyRemaining = roundCents(Math.max(0, DAILY_LOSS_LIMIT - lossToday - working));
   const netLiq = state.netLiquidation;
   const room: Record<string, number> = {};
   if (netLiq !== null) for (const [symbol, used] of Object.entries(state.exposureBySymbol)) room[symbol] = roundCents(Math.max(0, netLiq * MAX_CONCENTRATION - used));
@@ -104,6 +105,7 @@ export function safetyStatusView(ctx: DeskContext) {
     remaining_risk_budget: {
       next_trade_max_risk: roundCents(Math.min(MAX_TRADE_RISK, dailyRemaining)),
       daily_loss_remaining: dailyRemaining,
+      working_orders_worst_case: roundCents(working),
       concentration_room_by_symbol: room,
       untracked_exposure_by_symbol: { ...state.untrackedExposureBySymbol },
       net_liquidation: netLiq,

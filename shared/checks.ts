@@ -28,6 +28,11 @@ export interface AccountState {
   highWaterMark: number | null;
   /** Today's P&L (realized and unrealized) in USD; negative is a loss. */
   dailyPnl: number;
+  /**
+   * The worst case reserved by orders still working (opening orders not yet filled, pending
+   * approvals): each may fill and lose it today, so it counts against the daily loss room.
+   */
+  workingOrdersRisk?: number;
   /** Losing trades in a row. */
   lossStreak: number;
   /**
@@ -176,11 +181,12 @@ export function evaluateOrder(order: CheckedOrder, analysis: RiskAnalysis, state
       );
 
     const lossToday = Math.max(0, -state.dailyPnl);
+    const working = Math.max(0, state.workingOrdersRisk ?? 0);
     if (lossToday >= DAILY_LOSS_LIMIT - 0.005)
       out.push(v("daily_loss", `Daily loss (${formatUsd(lossToday)}) has reached the limit (${formatUsd(DAILY_LOSS_LIMIT)})`, lossToday, DAILY_LOSS_LIMIT));
-    else if (risk !== null && lossToday + risk > DAILY_LOSS_LIMIT + 0.005)
+    else if (risk !== null && lossToday + working + risk > DAILY_LOSS_LIMIT + 0.005)
       out.push(
-        v("daily_loss", `Daily loss so far (${formatUsd(lossToday)}) plus this order's worst-case loss (${formatUsd(risk)}) would exceed the daily loss limit (${formatUsd(DAILY_LOSS_LIMIT)})`, lossToday + risk, DAILY_LOSS_LIMIT),
+        v("daily_loss", `Daily loss so far (${formatUsd(lossToday)})${working > 0 ? ` plus the worst case of orders still working (${formatUsd(working)})` : ""} plus this order's worst-case loss (${formatUsd(risk)}) would exceed the daily loss limit (${formatUsd(DAILY_LOSS_LIMIT)})`, lossToday + working + risk, DAILY_LOSS_LIMIT),
       );
 
     if (state.netLiquidation !== null && state.highWaterMark !== null && state.highWaterMark > 0) {
