@@ -325,13 +325,24 @@ export function realizedOnDay(sql: SqlStorage, day: string): number {
   return sql.exec<{ pnl: number }>("SELECT pnl FROM daily_pnl WHERE trading_day = ?", day).toArray()[0]?.pnl ?? 0;
 }
 
-export function recordOrderTime(sql: SqlStorage, tradeId: string, atMs: number): void {
-  sql.exec("INSERT INTO order_times (trade_id, at_ms) VALUES (?, ?)", tradeId, atMs);
+/** What an order sent to TWS (or queued for approval) was: an opening order, a close, or a modify of either. */
+export type OrderKind = "open" | "close" | "modify_open" | "modify_close";
+const CLOSE_KINDS = "('close', 'modify_close')";
+
+/** Records an order or modify sent (or queued) under `ref` (a trade id, or a close ref). */
+export function recordOrderTime(sql: SqlStorage, ref: string, atMs: number, kind: OrderKind = "open"): void {
+  sql.exec("INSERT INTO order_times (trade_id, at_ms, kind) VALUES (?, ?, ?)", ref, atMs, kind);
   sql.exec("DELETE FROM order_times WHERE at_ms < ?", atMs - 3_600_000);
 }
 
+/** Every order and modify sent (or queued) in the last minute, of any kind: what an opening order may join. */
 export function ordersLastMinute(sql: SqlStorage, nowMs: number, exceptTradeId?: string): number {
   return sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM order_times WHERE at_ms > ? AND trade_id != ?", nowMs - 60_000, exceptTradeId ?? "").toArray()[0]?.n ?? 0;
+}
+
+/** Closing orders and modifies of closes sent in the last minute: the closes' own allowance. */
+export function closeOrdersLastMinute(sql: SqlStorage, nowMs: number): number {
+  return sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM order_times WHERE at_ms > ? AND kind IN ${CLOSE_KINDS}`, nowMs - 60_000).toArray()[0]?.n ?? 0;
 }
 
 /** Fingerprints of trades placed in the last minute that are still active (a repeat is refused). */
@@ -348,7 +359,7 @@ export function recentFingerprints(sql: SqlStorage, nowMs: number, exceptTradeId
 
 /** Gives back an order's rate slot: the bridge refused it on the market before anything was sent. */
 export function forgetOrderTime(sql: SqlStorage, tradeId: string): void {
-  sql.exec("DELETE FROM order_times WHERE trade_id = ?", tradeId);
+  sql.exec("DELETE FROM order_times WHERE trade_id = ? AND (kind IS NULL OR kind = 'open')", tradeId);
 }
 
 /** The positions TWS last reported (the bridge's position events, replaced at reconciliation), by conId. */

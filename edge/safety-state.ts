@@ -6,6 +6,7 @@ import {
   DAILY_LOSS_LIMIT,
   DRAWDOWN_CIRCUIT_BREAKER,
   MAX_CONCENTRATION,
+  MAX_CLOSE_ORDERS_PER_MINUTE,
   MAX_ORDERS_PER_MINUTE,
   MAX_TRADE_RISK,
 } from "../shared/limits";
@@ -14,7 +15,7 @@ import { type EmergencyStopPush, PROTOCOL_VERSION, type TwsHealth } from "../sha
 import { tradingDay } from "../shared/trade-id";
 import type { AccountSummary } from "../shared/tools";
 import { getKv, setKv } from "./kv";
-import { exposureBySymbol, ordersLastMinute, realizedOnDay, recentFingerprints, workingOrdersRisk } from "./ledger";
+import { closeOrdersLastMinute, exposureBySymbol, ordersLastMinute, realizedOnDay, recentFingerprints, workingOrdersRisk } from "./ledger";
 import { untrackedExposureByGroup } from "./untracked-exposure";
 
 /** `assignment`: a short stock position left by an option assignment (edge/expirations.ts). */
@@ -152,6 +153,7 @@ export function limitUsage(sql: SqlStorage, now: Date): LimitUsage[] {
     row("concentration", "Largest single-underlying exposure", MAX_CONCENTRATION, topShare, "pct"),
     row("drawdown", "Drawdown from high-water mark", DRAWDOWN_CIRCUIT_BREAKER, drawdown, "pct"),
     row("consecutive_losses", "Losing trades in a row", CONSECUTIVE_LOSS_LIMIT, state.lossStreak, "count"),
-    row("order_rate", "Orders in the last minute", MAX_ORDERS_PER_MINUTE, state.ordersLastMinute, "count"),
+    row("order_rate", "Orders and modifies sent in the last minute (all kinds; openings stop at the limit)", MAX_ORDERS_PER_MINUTE, state.ordersLastMinute, "count"),
+    row("close_order_rate", "Closing orders and their modifies in the last minute (closes' own allowance)", MAX_CLOSE_ORDERS_PER_MINUTE, closeOrdersLastMinute(sql, now.getTime()), "count"),
   ];
 }

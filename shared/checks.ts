@@ -7,6 +7,7 @@ import {
   DRAWDOWN_CIRCUIT_BREAKER,
   MAX_ACCOUNT_DATA_AGE_MS,
   MAX_CONCENTRATION,
+  MAX_CLOSE_ORDERS_PER_MINUTE,
   MAX_ORDERS_PER_MINUTE,
   MAX_PRICE_DEVIATION,
   MAX_QUOTE_AGE_MS,
@@ -225,6 +226,17 @@ export function evaluateOrder(order: CheckedOrder, analysis: RiskAnalysis, state
   return out.length === 0 && risk !== null && exposure !== null
     ? { allowed: true, violations: [], riskUsed: risk, exposure }
     : { allowed: false, violations: out, riskUsed: risk, exposure };
+}
+
+/**
+ * The closes' own rate allowance (limits.ts MAX_CLOSE_ORDERS_PER_MINUTE): `sent` is how many
+ * closing orders and modifies of closes went to TWS in the last minute. An agent's close or a
+ * walk of its price is refused at the allowance; a person's kill-switch close is not asked.
+ */
+export function closeRateViolations(sent: number): Violation[] {
+  return sent >= MAX_CLOSE_ORDERS_PER_MINUTE
+    ? [v("order_rate", `${sent} closing orders and modifies of them in the last minute; closes have their own limit of ${MAX_CLOSE_ORDERS_PER_MINUTE} per minute (try again in a minute)`, sent, MAX_CLOSE_ORDERS_PER_MINUTE)]
+    : [];
 }
 
 /** Whether a limit price (signed net per unit) passes the collar around a signed mid. */
