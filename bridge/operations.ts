@@ -128,8 +128,11 @@ export function createOperations(deps: OperationDeps): Handlers {
     return { check: "emergency_stop", message: `The edge's emergency stop is on (set${stop.by ? ` by ${stop.by}` : ""}${stop.at ? ` at ${stop.at}` : ""}${stop.reason ? `: ${stop.reason}` : ""})` };
   };
 
-  /** Send one order and wait for TWS's first word on it: acknowledged, or rejected. */
-  const submit = async (orderRef: string, built: BuiltOrder, record: { symbol: string; strategy: string | null; intent: "open" | "close"; legs: Leg[]; maxRisk: number | null; fileRef: string }, meta: RequestMeta = {}) => {
+  /**
+   * Send one order and wait for TWS's first word on it: acknowledged, or rejected. `hold` (a close's
+   * flows counted as working since its check) is released once the order itself is in the mirror.
+   */
+  const submit = async (orderRef: string, built: BuiltOrder, record: { symbol: string; strategy: string | null; intent: "open" | "close"; legs: Leg[]; maxRisk: number | null; fileRef: string }, meta: RequestMeta = {}, hold?: { release(): void }) => {
     const orderId = tws.nextOrderId();
     const order: IbOrder = {
       action: built.action,
@@ -148,6 +151,8 @@ export function createOperations(deps: OperationDeps): Handlers {
       quantity: built.quantity, orderType: "LMT", limitPrice: built.limitPrice, status: "PendingSubmit", filled: 0, remaining: built.quantity,
       avgFillPrice: null, whyHeld: null, reason: null, flows: orderFlows(built.contract, built.action === "SELL" ? "SELL" : "BUY"),
     });
+    // In the same turn as expectOrder: the order now counts as working by itself.
+    hold?.release();
     // Watch before sending (the answer may come at once); the deadline runs from the send.
     let startDeadline: () => void = () => undefined;
     const acked = new Promise<MirrorOrder>((resolve, reject) => {
@@ -404,23 +409,31 @@ export function createOperations(deps: OperationDeps): Handlers {
       const resolved = await contracts.resolveAll(outgoing);
       const notReducing = reduceOnlyViolations(outgoing, resolved, (id) => mirror.positionOf(id), mirror.positionsLoaded, mirror.workingFlows());
       if (notReducing.length > 0) refuse(p.close_trade_id, stopped ? "emergency_stop_file" : "second_key_refused", stopped ? [stopFileViolation(), ...notReducing] : notReducing);
-      // A limit the edge approved, or else the natural price: the asks of what the close buys,
-      // the bids of what it sells — marketable.
-      if (p.limit_price !== undefined) {
-        const priced = closeAtLimit(p.close_trade_id, outgoing, p.limit_price);
+      // Working from the check on, in the same turn: another close checked while this one awaits
+      // its quotes counts it (two closes on shared contracts cannot both pass). Released when the
+      // order is in the mirror, or here when it is not sent.
+      const hold = mirror.holdFlows(outgoing.map((leg, i) => ({ conId: resolved[i]?.conId ?? 0, action: leg.action, quantity: leg.quantity })));
+      try {
+        // A limit the edge approved, or else the natural price: the asks of what the close buys,
+        // the bids of what it sells — marketable.
+        if (p.limit_price !== undefined) {
+          const priced = closeAtLimit(p.close_trade_id, outgoing, p.limit_price);
+          const built = buildOrder(p.symbol, priced, resolved);
+          return await submit(p.close_trade_id, built, { symbol: p.symbol, strategy: null, intent: "close", legs: priced, maxRisk: null, fileRef: p.trade_id }, meta, hold);
+        }
+        const quotes = await market.legQuotes(outgoing);
+        const priced: Leg[] = outgoing.map((leg, i) => {
+          const q = quotes.get(contractKey(leg.contract));
+          const natural = leg.action === "BUY" ? q?.ask : q?.bid;
+          if (natural === null || natural === undefined)
+            throw new BridgeError("tws_error", `No ${leg.action === "BUY" ? "ask" : "bid"} for ${leg.contract.symbol} leg ${i + 1} of the close (${q?.dataType ?? "no quote"}${q?.reason ? `: ${q.reason}` : ""}); not sending a close at a guessed price`);
+          return { ...leg, price: natural };
+        });
         const built = buildOrder(p.symbol, priced, resolved);
-        return submit(p.close_trade_id, built, { symbol: p.symbol, strategy: null, intent: "close", legs: priced, maxRisk: null, fileRef: p.trade_id }, meta);
+        return await submit(p.close_trade_id, built, { symbol: p.symbol, strategy: null, intent: "close", legs: priced, maxRisk: null, fileRef: p.trade_id }, meta, hold);
+      } finally {
+        hold.release();
       }
-      const quotes = await market.legQuotes(outgoing);
-      const priced: Leg[] = outgoing.map((leg, i) => {
-        const q = quotes.get(contractKey(leg.contract));
-        const natural = leg.action === "BUY" ? q?.ask : q?.bid;
-        if (natural === null || natural === undefined)
-          throw new BridgeError("tws_error", `No ${leg.action === "BUY" ? "ask" : "bid"} for ${leg.contract.symbol} leg ${i + 1} of the close (${q?.dataType ?? "no quote"}${q?.reason ? `: ${q.reason}` : ""}); not sending a close at a guessed price`);
-        return { ...leg, price: natural };
-      });
-      const built = buildOrder(p.symbol, priced, resolved);
-      return submit(p.close_trade_id, built, { symbol: p.symbol, strategy: null, intent: "close", legs: priced, maxRisk: null, fileRef: p.trade_id }, meta);
     },
 
     async order_status({ order_id }) {
