@@ -3,7 +3,9 @@
 // orderRef = trade_id and transmit = true, and only while TWS is connected (never queued).
 import { EventName, type Order as IbOrder, OrderType, TimeInForce } from "@stoqey/ib";
 import { contractKey, type Leg } from "../shared/order";
-import { closingLegs, repriceLegs } from "../shared/combo-price";
+import { closingLegs, netLimitPrice, repriceLegs } from "../shared/combo-price";
+import { closeCapViolations } from "../shared/close-cap";
+import { tradingDay } from "../shared/trade-id";
 import { MIN_LEG_PRICE } from "../shared/limits";
 import type { IbkrMode, ModifyParams, OpName, OpParams, OpResult, PlaceParams, RequestMeta } from "../shared/protocol";
 import type { Violation } from "../shared/tools";
@@ -265,6 +267,8 @@ export function createOperations(deps: OperationDeps): Handlers {
       outgoing = p.legs;
     } else {
       const violations = closeViolations(p.legs, p.symbol);
+      // Never past what the legs can cost at expiry plus the tolerance, unless a person walks it.
+      if (!p.person_approved) violations.push(...closeCapViolations(p.legs, p.limit_price, tradingDay(new Date())));
       if (violations.length > 0) refuse(p.order_ref, "second_key_refused", violations);
       outgoing = closeAtLimit(p.order_ref, closingLegs(p.legs), p.limit_price);
     }
@@ -416,8 +420,16 @@ export function createOperations(deps: OperationDeps): Handlers {
       try {
         // A limit the edge approved, or else the natural price: the asks of what the close buys,
         // the bids of what it sells — marketable.
+        // Second key of the close cap: what the close pays, at its limit or at the natural price
+        // read below, never past what the held legs can cost at expiry plus the tolerance — unless
+        // a person ordered it (shared/close-cap.ts).
+        const capped = (priced: Leg[]) => {
+          const over = p.person_approved ? [] : closeCapViolations(p.legs, netLimitPrice(priced), tradingDay(new Date()));
+          if (over.length > 0) refuse(p.close_trade_id, "second_key_refused", over);
+        };
         if (p.limit_price !== undefined) {
           const priced = closeAtLimit(p.close_trade_id, outgoing, p.limit_price);
+          capped(priced);
           const built = buildOrder(p.symbol, priced, resolved);
           return await submit(p.close_trade_id, built, { symbol: p.symbol, strategy: null, intent: "close", legs: priced, maxRisk: null, fileRef: p.trade_id }, meta, hold);
         }
@@ -429,6 +441,7 @@ export function createOperations(deps: OperationDeps): Handlers {
             throw new BridgeError("tws_error", `No ${leg.action === "BUY" ? "ask" : "bid"} for ${leg.contract.symbol} leg ${i + 1} of the close (${q?.dataType ?? "no quote"}${q?.reason ? `: ${q.reason}` : ""}); not sending a close at a guessed price`);
           return { ...leg, price: natural };
         });
+        capped(priced);
         const built = buildOrder(p.symbol, priced, resolved);
         return await submit(p.close_trade_id, built, { symbol: p.symbol, strategy: null, intent: "close", legs: priced, maxRisk: null, fileRef: p.trade_id }, meta, hold);
       } finally {

@@ -8,6 +8,7 @@
 // In shadow mode an opening order's new price would skip the person's approval, so it is refused.
 import { closeRateViolations, evaluateOrder, orderGroup, perOrderChecks, priceCollar } from "../shared/checks";
 import { closingLegs, repriceLegs } from "../shared/combo-price";
+import { closeCapViolations } from "../shared/close-cap";
 import { MIN_LEG_PRICE } from "../shared/limits";
 import { formatUsd, roundCents } from "../shared/money";
 import type { Leg } from "../shared/order";
@@ -144,8 +145,12 @@ export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, act
   } else {
     violations.push(...perOrderChecks({ symbol: current.symbol, legs: newLegs, max_risk: 0, capital_required: 0 }, analyzeOrder(newLegs, { symbol: current.symbol, today }), "close"));
     violations.push(...withQuoteNote(priceCollar({ legs: newLegs }, { quote: quote.context }), quote.note));
-    // A walk of a close's price is a close sent again: the closes' own rate allowance.
-    if (actor !== "admin") violations.push(...closeRateViolations(closeOrdersLastMinute(ctx.sql, now.getTime())));
+    // A walk of a close's price is a close sent again: the closes' own rate allowance, and never
+    // past what the legs it closes can cost at expiry plus the tolerance (shared/close-cap.ts).
+    if (actor !== "admin") {
+      violations.push(...closeRateViolations(closeOrdersLastMinute(ctx.sql, now.getTime())));
+      violations.push(...closeCapViolations(heldLegs(ctx, current, orderId), input.limit_price, today));
+    }
   }
   if (violations.length > 0 || (intent === "open" && !reserve)) {
     const answer = refuse(`Modify refused: ${violations.map((v) => v.message).join("; ")}`, violations, { order_id: orderId, intent, previous_limit_price: previous, ...(analysis ? figures(analysis) : {}) });
@@ -170,7 +175,7 @@ export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, act
   try {
     const result = await ctx.link.request(
       "modify",
-      { order_ref: ref, order_id: orderId, symbol: current.symbol, strategy: current.strategy, intent, legs: sentLegs, limit_price: input.limit_price, max_risk: reserve?.risk ?? 0 },
+      { order_ref: ref, order_id: orderId, symbol: current.symbol, strategy: current.strategy, intent, legs: sentLegs, limit_price: input.limit_price, max_risk: reserve?.risk ?? 0, ...(actor === "admin" && intent === "close" ? { person_approved: true as const } : {}) },
       PLACE_TIMEOUT_MS,
     );
     // The bridge answers with IBKR's price (a single leg's own, positive): read in the ledger's sign.

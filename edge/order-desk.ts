@@ -13,6 +13,7 @@ import type { Leg } from "../shared/order";
 import type { OpResult } from "../shared/protocol";
 import { analyzeOrder, type RiskAnalysis } from "../shared/risk";
 import { closingLegs, comboSize, netLimitPrice, repriceLegs } from "../shared/combo-price";
+import { closeCapViolations } from "../shared/close-cap";
 import { makeTradeId, tradingDay } from "../shared/trade-id";
 import type { PlaceOrderInput, PlaceOrderOutput, Violation } from "../shared/tools";
 import { suspectViolations } from "./account-jumps";
@@ -472,6 +473,9 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
   }
   // The closes' own rate allowance; a person's kill-switch close is counted below but never refused.
   if (actor !== "admin") linkProblems.push(...closeRateViolations(closeOrdersLastMinute(ctx.sql, now.getTime())));
+  // A limit that would pay more than the held legs can cost at expiry (plus the tolerance) needs a
+  // person; without a limit the bridge caps the natural price it reads (shared/close-cap.ts).
+  if (actor !== "admin" && input.limit_price !== undefined) linkProblems.push(...closeCapViolations(heldLegs(ctx, trade), input.limit_price, tradingDay(now)));
   if (linkProblems.length)
     return refuse({ output: { success: false, trade_id: trade.trade_id, close_order_id: null, status: "Refused", message: `Close refused: ${linkProblems.map((v) => v.message).join("; ")}`, violations: linkProblems }, isError: true });
   const ref = closeRef(trade.trade_id);
@@ -487,7 +491,10 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
 
   let answer: ToolAnswer<CloseOutput>;
   try {
-    const result = await ctx.link.request("close", { trade_id: trade.trade_id, close_trade_id: ref, legs: closeLegs, symbol: trade.symbol, ...(input.limit_price !== undefined ? { limit_price: input.limit_price } : {}) });
+    const result = await ctx.link.request("close", {
+      trade_id: trade.trade_id, close_trade_id: ref, legs: closeLegs, symbol: trade.symbol, ...(input.limit_price !== undefined ? { limit_price: input.limit_price } : {}),
+      ...(actor === "admin" ? { person_approved: true as const } : {}),
+    });
     const existing = getOrderByRef(ctx.sql, ref);
     const status = existing && existing.status !== "PendingSubmit" && existing.status !== "Unknown" ? existing.status : result.status;
     upsertOrder(ctx.sql, { ...(existing ?? {}), order_ref: ref, trade_id: trade.trade_id, intent: "close", order_id: result.order_id, perm_id: result.perm_id, tws_session: result.tws_session ?? null, status });

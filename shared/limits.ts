@@ -73,6 +73,15 @@ export const MAX_PRICE_DEVIATION = 0.1;
 /** The absolute floor of the fat-finger collar, in USD per share of the net price. */
 export const MIN_PRICE_COLLAR = 0.1;
 
+/**
+ * How much more than the legs it closes can cost at expiry, at worst, a close may pay, in USD per
+ * share of its net price per unit. Paying more than that locks in a loss larger than holding the
+ * position to expiry ever could (a deep in-the-money spread closed at its natural price, or at a
+ * limit far over its width); a dime a share covers the bid/ask of a spread near its width, and
+ * anything beyond is a person's decision (POST /api/trades/close), not an agent's.
+ */
+export const CLOSE_PRICE_TOLERANCE = 0.1;
+
 /** Account data older than this is stale and every opening order is refused (fail closed). */
 export const MAX_ACCOUNT_DATA_AGE_MS = 60_000;
 /** A quote older than this cannot be used for the fat-finger collar. */
@@ -100,6 +109,7 @@ export const LIMITS = Object.freeze({
   MAX_CLOSE_ORDERS_PER_MINUTE,
   MAX_PRICE_DEVIATION,
   MIN_PRICE_COLLAR,
+  CLOSE_PRICE_TOLERANCE,
   MAX_ACCOUNT_DATA_AGE_MS,
   MAX_QUOTE_AGE_MS,
   MAX_EXPIRY_DAYS_AHEAD,

@@ -77,6 +77,11 @@ export const CloseParams = z.strictObject({
   symbol: Symbol,
   /** Net limit per unit of the closing order (debit > 0); absent: the natural (marketable) price. */
   limit_price: z.number().optional(),
+  /**
+   * A person ordered this close (the dashboard): the bridge does not hold it to the close cap
+   * (shared/close-cap.ts). An agent's close never carries it.
+   */
+  person_approved: z.literal(true).optional(),
 });
 
 /**
@@ -99,6 +104,8 @@ export const ModifyParams = z.strictObject({
   limit_price: z.number(),
   /** The edge's approved worst-case loss at the new price (opening orders). */
   max_risk: z.number(),
+  /** A person walks this close (see CloseParams.person_approved): not held to the close cap. */
+  person_approved: z.literal(true).optional(),
 });
 export type ModifyParams = z.infer<typeof ModifyParams>;
 
