@@ -49,6 +49,8 @@ export type TradeRow = {
   expires_at: string | null;
   realized_pnl: number | null;
   closed_at: string | null;
+  /** Realized P&L of stock its options delivered, booked so far (delivered-stock.ts); null: none. */
+  delivered_stock_pnl: number | null;
 };
 
 export type OrderRow = {
@@ -97,7 +99,7 @@ export const FLATTEN_STRATEGY = "flatten position";
 export const closeRef = (tradeId: string): string => `${tradeId}_CLOSE`;
 export const legsOf = (trade: TradeRow): Leg[] => JSON.parse(trade.legs_json) as Leg[];
 
-export function insertTrade(sql: SqlStorage, t: Omit<TradeRow, "realized_pnl" | "closed_at">): void {
+export function insertTrade(sql: SqlStorage, t: Omit<TradeRow, "realized_pnl" | "closed_at" | "delivered_stock_pnl">): void {
   sql.exec(
     `INSERT INTO trades (trade_id, symbol, strategy, state, reserved_risk, exposure, exposure_group, computed_max_risk, claimed_max_risk,
        capital_required, net_premium, max_gain, breakevens_json, legs_json, limit_price, fingerprint, metadata_json,
@@ -297,7 +299,8 @@ export function lastFillTime(sql: SqlStorage): string | null {
 
 /**
  * A combo also reports a BAG-level execution; the legs carry the cash, so the BAG row is skipped.
- * Stock an exercise or assignment delivered is a new position, not the trade's P&L.
+ * Stock an exercise or assignment delivered enters at its strike and is no cash of the trade's
+ * legs: its P&L is booked when it is closed (delivered-stock.ts), not here.
  */
 const countsForPnl = (f: Pick<FillRow, "sec_type"> & Partial<Pick<FillRow, "settlement">>): boolean => f.sec_type !== "BAG" && f.settlement !== "delivery";
 

@@ -115,8 +115,11 @@ export const TradeView = z.object({
   limit_price: z.number(),
   created_at: z.string(),
   expires_at: z.string().nullable(),
+  /** Realized P&L, the closed stock its options delivered included (delivered_stock_pnl). */
   realized_pnl: z.number().nullable(),
   closed_at: z.string().nullable(),
+  /** Realized P&L of stock an exercise or assignment of its options delivered and that has since been closed (by hand or a flatten). */
+  delivered_stock_pnl: z.number().optional(),
   orders: z.array(z.object({
     order_ref: z.string(), intent: z.enum(["open", "close"]), order_id: z.number().int().nullable(), status: OrderStatusName,
     filled: z.number(), remaining: z.number(), avg_fill_price: z.number().nullable(), updated_at: z.string(),

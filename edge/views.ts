@@ -21,6 +21,7 @@ export function tradeView(sql: SqlStorage, t: TradeRow, now = new Date()) {
     trade_id: t.trade_id, symbol: t.symbol, strategy: t.strategy, state: t.state, intent: "open" as const, legs: legsOf(t),
     reserved_risk: t.reserved_risk, computed_max_risk: t.computed_max_risk, limit_price: t.limit_price, net_premium: t.net_premium,
     created_at: t.created_at, expires_at: t.expires_at, realized_pnl: t.realized_pnl, closed_at: t.closed_at,
+    ...(t.delivered_stock_pnl !== null ? { delivered_stock_pnl: t.delivered_stock_pnl } : {}),
     orders: ordersOfTrade(sql, t.trade_id).map((o) => ({
       order_ref: o.order_ref, intent: o.intent, order_id: o.order_id, status: o.status, filled: o.filled, remaining: o.remaining,
       avg_fill_price: o.avg_fill_price, updated_at: o.updated_at, reason: o.reason, tws_session: o.tws_session,
