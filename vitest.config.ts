@@ -6,7 +6,7 @@ import { testStart } from "./test/support/clock-pin.js";
 // The public half of the tests' fixed bridge key (test/support/bridge-test-key.ts), written out:
 // importing it here would make the config load TypeScript without extensions.
 const TEST_BRIDGE_PUBLIC_KEY = "NV_ejCHOVAgLdx28o76Rbt3DwIJntr7M0Ms6RoPqx-k";
-const EDGE_BINDINGS = { MCP_TOKEN: "test-mcp-token", BRIDGE_TOKEN: "test-bridge-token", BRIDGE_PUBLIC_KEY: TEST_BRIDGE_PUBLIC_KEY, ADMIN_TOKEN: "test-admin-token", ALLOWED_SYMBOLS: "AAPL,MSFT,SPY,QQQ,IWM,SPX,SPXW,XSP,MRUT,XND" };
+const EDGE_BINDINGS = { MCP_TOKEN: "test-mcp-token", BRIDGE_TOKEN: "test-bridge-token", BRIDGE_PUBLIC_KEY: TEST_BRIDGE_PUBLIC_KEY, ADMIN_TOKEN: "test-admin-token", ALLOWED_SYMBOLS: "AAPL,MSFT,SPY,QQQ,IWM,SPX,SPXW,XSP,MRUT,XND,VOO,UPRO" };
 /** The test clock file that must run without TEST_CLOCK (production's case). */
 const CLOCK_ABSENT = "test/edge/test-clock-absent.test.ts";
 

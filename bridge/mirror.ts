@@ -170,6 +170,11 @@ export class Mirror {
   readonly modifying = new Set<number>();
   /** whatIf answers by order id (never mirrored as orders). */
   private readonly whatIfWatchers = new Map<number, (state: OrderState) => void>();
+  /**
+   * Closes that passed reduce-only and are still on their way to TWS (awaiting quotes for their
+   * natural price): what they will trade counts as working from the check on (see holdFlows).
+   */
+  private readonly held = new Map<symbol, readonly { conId: number; action: "BUY" | "SELL"; quantity: number }[]>();
 
   constructor(
     private readonly tws: TwsConnection,
@@ -506,9 +511,24 @@ export class Mirror {
    * modify leaves out the order it replaces.
    */
   workingFlows(exceptOrderId?: number): { conId: number; action: "BUY" | "SELL"; quantity: number }[] {
-    return this.openOrders()
-      .filter((o) => o.orderId !== exceptOrderId)
-      .flatMap((o) => o.flows.map((f) => ({ conId: f.conId, action: f.action, quantity: f.ratio * Math.max(0, o.remaining) })));
+    return [
+      ...this.openOrders()
+        .filter((o) => o.orderId !== exceptOrderId)
+        .flatMap((o) => o.flows.map((f) => ({ conId: f.conId, action: f.action, quantity: f.ratio * Math.max(0, o.remaining) }))),
+      ...[...this.held.values()].flat(),
+    ];
+  }
+
+  /**
+   * Counts an order that passed its reduce-only check as working before it exists at TWS, so a
+   * check made while it awaits anything (its quotes) sees it — the check and the count in one
+   * synchronous turn. `release` (idempotent) ends the hold: once the order itself is in the
+   * mirror (expectOrder), or when it is not sent after all.
+   */
+  holdFlows(flows: readonly { conId: number; action: "BUY" | "SELL"; quantity: number }[]): { release(): void } {
+    const key = Symbol("held close");
+    this.held.set(key, [...flows]);
+    return { release: () => void this.held.delete(key) };
   }
 
   // ---------------------------------------------------------------- executions

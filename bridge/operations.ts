@@ -3,7 +3,9 @@
 // orderRef = trade_id and transmit = true, and only while TWS is connected (never queued).
 import { EventName, type Order as IbOrder, OrderType, TimeInForce } from "@stoqey/ib";
 import { contractKey, type Leg } from "../shared/order";
-import { closingLegs, repriceLegs } from "../shared/combo-price";
+import { closingLegs, netLimitPrice, repriceLegs } from "../shared/combo-price";
+import { closeCapViolations } from "../shared/close-cap";
+import { tradingDay } from "../shared/trade-id";
 import { MIN_LEG_PRICE } from "../shared/limits";
 import type { IbkrMode, ModifyParams, OpName, OpParams, OpResult, PlaceParams, RequestMeta } from "../shared/protocol";
 import type { Violation } from "../shared/tools";
@@ -128,8 +130,11 @@ export function createOperations(deps: OperationDeps): Handlers {
     return { check: "emergency_stop", message: `The edge's emergency stop is on (set${stop.by ? ` by ${stop.by}` : ""}${stop.at ? ` at ${stop.at}` : ""}${stop.reason ? `: ${stop.reason}` : ""})` };
   };
 
-  /** Send one order and wait for TWS's first word on it: acknowledged, or rejected. */
-  const submit = async (orderRef: string, built: BuiltOrder, record: { symbol: string; strategy: string | null; intent: "open" | "close"; legs: Leg[]; maxRisk: number | null; fileRef: string }, meta: RequestMeta = {}) => {
+  /**
+   * Send one order and wait for TWS's first word on it: acknowledged, or rejected. `hold` (a close's
+   * flows counted as working since its check) is released once the order itself is in the mirror.
+   */
+  const submit = async (orderRef: string, built: BuiltOrder, record: { symbol: string; strategy: string | null; intent: "open" | "close"; legs: Leg[]; maxRisk: number | null; fileRef: string }, meta: RequestMeta = {}, hold?: { release(): void }) => {
     const orderId = tws.nextOrderId();
     const order: IbOrder = {
       action: built.action,
@@ -148,6 +153,8 @@ export function createOperations(deps: OperationDeps): Handlers {
       quantity: built.quantity, orderType: "LMT", limitPrice: built.limitPrice, status: "PendingSubmit", filled: 0, remaining: built.quantity,
       avgFillPrice: null, whyHeld: null, reason: null, flows: orderFlows(built.contract, built.action === "SELL" ? "SELL" : "BUY"),
     });
+    // In the same turn as expectOrder: the order now counts as working by itself.
+    hold?.release();
     // Watch before sending (the answer may come at once); the deadline runs from the send.
     let startDeadline: () => void = () => undefined;
     const acked = new Promise<MirrorOrder>((resolve, reject) => {
@@ -273,6 +280,8 @@ export function createOperations(deps: OperationDeps): Handlers {
       outgoing = p.legs;
     } else {
       const violations = closeViolations(p.legs, p.symbol, tws.brokerNow());
+      // Never past what the legs can cost at expiry plus the tolerance, unless a person walks it.
+      if (!p.person_approved) violations.push(...closeCapViolations(p.legs, p.limit_price, tradingDay(tws.brokerNow()), p.legs.map((leg) => contracts.cached(leg.contract)?.settlement ?? null)));
       if (violations.length > 0) refuse(p.order_ref, "second_key_refused", violations);
       outgoing = closeAtLimit(p.order_ref, closingLegs(p.legs), p.limit_price);
     }
@@ -421,23 +430,40 @@ export function createOperations(deps: OperationDeps): Handlers {
       const resolved = await contracts.resolveAll(outgoing);
       const notReducing = reduceOnlyViolations(outgoing, resolved, (id) => mirror.positionOf(id), mirror.positionsLoaded, mirror.workingFlows());
       if (notReducing.length > 0) refuse(p.close_trade_id, stopped ? "emergency_stop_file" : "second_key_refused", stopped ? [stopFileViolation(), ...notReducing] : notReducing);
-      // A limit the edge approved, or else the natural price: the asks of what the close buys,
-      // the bids of what it sells — marketable.
-      if (p.limit_price !== undefined) {
-        const priced = closeAtLimit(p.close_trade_id, outgoing, p.limit_price);
+      // Working from the check on, in the same turn: another close checked while this one awaits
+      // its quotes counts it (two closes on shared contracts cannot both pass). Released when the
+      // order is in the mirror, or here when it is not sent.
+      const hold = mirror.holdFlows(outgoing.map((leg, i) => ({ conId: resolved[i]?.conId ?? 0, action: leg.action, quantity: leg.quantity })));
+      try {
+        // A limit the edge approved, or else the natural price: the asks of what the close buys,
+        // the bids of what it sells — marketable.
+        // Second key of the close cap: what the close pays, at its limit or at the natural price
+        // read below, never past what the held legs can cost at expiry plus the tolerance — unless
+        // a person ordered it (shared/close-cap.ts).
+        const capped = (priced: Leg[]) => {
+          const over = p.person_approved ? [] : closeCapViolations(p.legs, netLimitPrice(priced), tradingDay(tws.brokerNow()), resolved.map((r) => r.settlement ?? null));
+          if (over.length > 0) refuse(p.close_trade_id, "second_key_refused", over);
+        };
+        if (p.limit_price !== undefined) {
+          const priced = closeAtLimit(p.close_trade_id, outgoing, p.limit_price);
+          capped(priced);
+          const built = buildOrder(p.symbol, priced, resolved);
+          return await submit(p.close_trade_id, built, { symbol: p.symbol, strategy: null, intent: "close", legs: priced, maxRisk: null, fileRef: p.trade_id }, meta, hold);
+        }
+        const quotes = await market.legQuotes(outgoing);
+        const priced: Leg[] = outgoing.map((leg, i) => {
+          const q = quotes.get(contractKey(leg.contract));
+          const natural = leg.action === "BUY" ? q?.ask : q?.bid;
+          if (natural === null || natural === undefined)
+            throw new BridgeError("tws_error", `No ${leg.action === "BUY" ? "ask" : "bid"} for ${leg.contract.symbol} leg ${i + 1} of the close (${q?.dataType ?? "no quote"}${q?.reason ? `: ${q.reason}` : ""}); not sending a close at a guessed price`);
+          return { ...leg, price: natural };
+        });
+        capped(priced);
         const built = buildOrder(p.symbol, priced, resolved);
-        return submit(p.close_trade_id, built, { symbol: p.symbol, strategy: null, intent: "close", legs: priced, maxRisk: null, fileRef: p.trade_id }, meta);
+        return await submit(p.close_trade_id, built, { symbol: p.symbol, strategy: null, intent: "close", legs: priced, maxRisk: null, fileRef: p.trade_id }, meta, hold);
+      } finally {
+        hold.release();
       }
-      const quotes = await market.legQuotes(outgoing);
-      const priced: Leg[] = outgoing.map((leg, i) => {
-        const q = quotes.get(contractKey(leg.contract));
-        const natural = leg.action === "BUY" ? q?.ask : q?.bid;
-        if (natural === null || natural === undefined)
-          throw new BridgeError("tws_error", `No ${leg.action === "BUY" ? "ask" : "bid"} for ${leg.contract.symbol} leg ${i + 1} of the close (${q?.dataType ?? "no quote"}${q?.reason ? `: ${q.reason}` : ""}); not sending a close at a guessed price`);
-        return { ...leg, price: natural };
-      });
-      const built = buildOrder(p.symbol, priced, resolved);
-      return submit(p.close_trade_id, built, { symbol: p.symbol, strategy: null, intent: "close", legs: priced, maxRisk: null, fileRef: p.trade_id }, meta);
     },
 
     async order_status({ order_id }) {

@@ -2,7 +2,7 @@
 // already authenticated the caller. Admin acts can only make things safer or reset a breaker;
 // each takes a non-empty reason and is audited with who and why before the answer goes out.
 import { z } from "zod";
-import { TradeId } from "../shared/tools";
+import { NetLimitPrice, TradeId } from "../shared/tools";
 import { confirmEveryOrder, setConfirmEveryOrder } from "./approval-links";
 import { readAudit, verifyAudit } from "./audit";
 import { resetBreaker } from "./breakers";
@@ -26,6 +26,8 @@ const ShadowBody = z.strictObject({ on: z.boolean(), reason: Reason, by: By });
 const ApprovalBody = z.strictObject({ decision: z.enum(["approve", "reject"]), reason: Reason, by: By });
 const CancelAllBody = z.strictObject({ reason: Reason, by: By });
 const ReasonBody = z.strictObject({ reason: Reason, by: By });
+/** A person closes one trade: at the natural price, or at a limit (the closing order's net per unit, debit positive). */
+const CloseBody = z.strictObject({ trade_id: TradeId, limit_price: NetLimitPrice.optional(), reason: Reason, by: By });
 const SettleBody = z.strictObject({
   order_ref: z.string().trim().min(1).max(120),
   as: z.enum(["cancelled", "filled"]),
@@ -142,6 +144,17 @@ export async function handleAdmin(ctx: DeskContext, request: Request, url: URL):
       result.closes = closes;
     }
     return json(result);
+  }
+  if (route === "POST /api/trades/close") {
+    // A person's close of one trade: it reduces risk, so it may pay past the close cap an agent's
+    // close is held to (shared/close-cap.ts) and is never refused by the closes' rate allowance.
+    // Every other check of a close runs (reduce-only at the bridge, the collar on a limit).
+    const body = await parseBody(request, CloseBody);
+    if (!body.ok) return body.response;
+    const by = body.data.by ?? "admin";
+    ctx.audit("admin", "close_by_person", { trade_id: body.data.trade_id, by, reason: body.data.reason, limit_price: body.data.limit_price ?? null });
+    const closed = await closePosition(ctx, { trade_id: body.data.trade_id, limit_price: body.data.limit_price }, "admin");
+    return json(closed.output, closed.output.success ? 200 : 409);
   }
   if (route === "POST /api/breakers/reset") {
     const body = await parseBody(request, ResetBody);

@@ -3,12 +3,14 @@
 // positions and TWS health. Trade state follows its orders; a closed trade books its realized P&L.
 import type { Event, EventData, OpenOrder } from "../shared/protocol";
 import { comboSize } from "../shared/combo-price";
+import { roundCents } from "../shared/money";
 import { tradingDay } from "../shared/trade-id";
 import type { Position } from "../shared/tools";
 import { applyAccountSnapshot } from "./account-jumps";
 import { checkAssignedStock, settleExpirations } from "./expirations";
 import { isAccountExecution, recordSettlement } from "./settlements";
 import { settledShares } from "./held-legs";
+import { bookDeliveredStock } from "./delivered-stock";
 import { checkBreakers } from "./breakers";
 import type { DeskContext } from "./desk-context";
 import { getKv, setKv } from "./kv";
@@ -94,7 +96,11 @@ export function applyExecution(ctx: DeskContext, e: EventData<"execution">, acti
     // An exercise, an assignment or a lapse (settlements.ts), not a fill of any order.
     const settled = recordSettlement(ctx, e);
     if (settled) {
-      if (settled.inserted) checkAssignedStock(ctx);
+      if (settled.inserted) {
+        checkAssignedStock(ctx);
+        // A delivery (or the option settlement it pairs with) may close or attribute a stock lot.
+        bookDeliveredStock(ctx, e.symbol);
+      }
       return settled.inserted;
     }
   }
@@ -105,6 +111,8 @@ export function applyExecution(ctx: DeskContext, e: EventData<"execution">, acti
       side: e.side, shares: e.shares, price: e.price, commission: e.commission, time: e.time,
     });
   if (order) updateTrade(ctx, order.trade_id);
+  // Stock bought or sold by hand, or by a flatten, may close stock an assignment delivered.
+  if (inserted && e.sec_type === "STK") bookDeliveredStock(ctx, e.symbol);
   return inserted;
 }
 
@@ -186,14 +194,18 @@ export function bookClose(ctx: DeskContext, tradeId: string, openFillsComplete: 
     ctx.audit("edge", "trade_closed", { trade_id: tradeId, realized_pnl: null, flatten: true });
     return;
   }
-  const pnl = realizedPnl(fillsOfTrade(ctx.sql, tradeId));
+  const legs = realizedPnl(fillsOfTrade(ctx.sql, tradeId));
+  // Stock its options delivered and that was closed since: already in today's P&L when it was
+  // (delivered-stock.ts), so only the legs' part is added to the day here.
+  const stock = getTrade(ctx.sql, tradeId)?.delivered_stock_pnl ?? 0;
+  const pnl = roundCents(legs + stock);
   const day = tradingDay(now);
   ctx.sql.exec("UPDATE trades SET state = 'closed', realized_pnl = ?, closed_at = ?, updated_at = ? WHERE trade_id = ?", pnl, now.toISOString(), now.toISOString(), tradeId);
-  addDailyPnl(ctx.sql, day, pnl);
+  addDailyPnl(ctx.sql, day, legs);
   const before = lossStreak(ctx.sql);
   const streak = pnl < 0 ? before + 1 : pnl > 0 ? 0 : before;
   setKv(ctx.sql, "loss_streak", streak);
-  ctx.audit("edge", "trade_closed", { trade_id: tradeId, realized_pnl: pnl, trading_day: day, loss_streak: streak, open_fills_complete: openFillsComplete });
+  ctx.audit("edge", "trade_closed", { trade_id: tradeId, realized_pnl: pnl, ...(stock !== 0 ? { delivered_stock_pnl: stock } : {}), trading_day: day, loss_streak: streak, open_fills_complete: openFillsComplete });
   checkBreakers(ctx);
 }
 

@@ -49,6 +49,8 @@ export type TradeRow = {
   expires_at: string | null;
   realized_pnl: number | null;
   closed_at: string | null;
+  /** Realized P&L of stock its options delivered, booked so far (delivered-stock.ts); null: none. */
+  delivered_stock_pnl: number | null;
 };
 
 export type OrderRow = {
@@ -97,7 +99,7 @@ export const FLATTEN_STRATEGY = "flatten position";
 export const closeRef = (tradeId: string): string => `${tradeId}_CLOSE`;
 export const legsOf = (trade: TradeRow): Leg[] => JSON.parse(trade.legs_json) as Leg[];
 
-export function insertTrade(sql: SqlStorage, t: Omit<TradeRow, "realized_pnl" | "closed_at">): void {
+export function insertTrade(sql: SqlStorage, t: Omit<TradeRow, "realized_pnl" | "closed_at" | "delivered_stock_pnl">): void {
   sql.exec(
     `INSERT INTO trades (trade_id, symbol, strategy, state, reserved_risk, exposure, exposure_group, computed_max_risk, claimed_max_risk,
        capital_required, net_premium, max_gain, breakevens_json, legs_json, limit_price, fingerprint, metadata_json,
@@ -133,7 +135,22 @@ export function activeTrades(sql: SqlStorage): TradeRow[] {
   return sql.exec<TradeRow>(`SELECT * FROM trades WHERE state IN (${ACTIVE_SQL}) ORDER BY created_ms`).toArray() as TradeRow[];
 }
 
-/** Exposure per underlying group (index families together) of every active trade (open, working and pending ones). */
+/** States whose opening order is not (wholly) filled yet: its worst case is reserved against today's loss room. */
+export const WORKING_STATES: readonly TradeState[] = ["pending_approval", "submitting", "unknown", "working"];
+
+/**
+ * The worst case reserved by every trade whose opening order still works (or waits to be sent),
+ * against the daily loss room: any of them may fill and lose its worst case today. Once filled,
+ * the trade's loss counts by TWS's marks in today's P&L instead (safety-state.ts dailyPnl).
+ */
+export function workingOrdersRisk(sql: SqlStorage, exceptTradeId?: string): number {
+  const row = sql
+    .exec<{ total: number | null }>(`SELECT SUM(reserved_risk) AS total FROM trades WHERE state IN (${WORKING_STATES.map((s) => `'${s}'`).join(",")}) AND trade_id != ?`, exceptTradeId ?? "")
+    .toArray()[0];
+  return roundCents(row?.total ?? 0);
+}
+
+/** Exposure per underlying group (economic underlyings together; each row already counts its multiple) of every active trade (open, working and pending ones). */
 export function exposureBySymbol(sql: SqlStorage, exceptTradeId?: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const row of sql.exec<{ symbol: string; exposure_group: string | null; total: number }>(
@@ -282,7 +299,8 @@ export function lastFillTime(sql: SqlStorage): string | null {
 
 /**
  * A combo also reports a BAG-level execution; the legs carry the cash, so the BAG row is skipped.
- * Stock an exercise or assignment delivered is a new position, not the trade's P&L.
+ * Stock an exercise or assignment delivered enters at its strike and is no cash of the trade's
+ * legs: its P&L is booked when it is closed (delivered-stock.ts), not here.
  */
 const countsForPnl = (f: Pick<FillRow, "sec_type"> & Partial<Pick<FillRow, "settlement">>): boolean => f.sec_type !== "BAG" && f.settlement !== "delivery";
 
@@ -310,13 +328,24 @@ export function realizedOnDay(sql: SqlStorage, day: string): number {
   return sql.exec<{ pnl: number }>("SELECT pnl FROM daily_pnl WHERE trading_day = ?", day).toArray()[0]?.pnl ?? 0;
 }
 
-export function recordOrderTime(sql: SqlStorage, tradeId: string, atMs: number): void {
-  sql.exec("INSERT INTO order_times (trade_id, at_ms) VALUES (?, ?)", tradeId, atMs);
+/** What an order sent to TWS (or queued for approval) was: an opening order, a close, or a modify of either. */
+export type OrderKind = "open" | "close" | "modify_open" | "modify_close";
+const CLOSE_KINDS = "('close', 'modify_close')";
+
+/** Records an order or modify sent (or queued) under `ref` (a trade id, or a close ref). */
+export function recordOrderTime(sql: SqlStorage, ref: string, atMs: number, kind: OrderKind = "open"): void {
+  sql.exec("INSERT INTO order_times (trade_id, at_ms, kind) VALUES (?, ?, ?)", ref, atMs, kind);
   sql.exec("DELETE FROM order_times WHERE at_ms < ?", atMs - 3_600_000);
 }
 
+/** Every order and modify sent (or queued) in the last minute, of any kind: what an opening order may join. */
 export function ordersLastMinute(sql: SqlStorage, nowMs: number, exceptTradeId?: string): number {
   return sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM order_times WHERE at_ms > ? AND trade_id != ?", nowMs - 60_000, exceptTradeId ?? "").toArray()[0]?.n ?? 0;
+}
+
+/** Closing orders and modifies of closes sent in the last minute: the closes' own allowance. */
+export function closeOrdersLastMinute(sql: SqlStorage, nowMs: number): number {
+  return sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM order_times WHERE at_ms > ? AND kind IN ${CLOSE_KINDS}`, nowMs - 60_000).toArray()[0]?.n ?? 0;
 }
 
 /** Fingerprints of trades placed in the last minute that are still active (a repeat is refused). */
@@ -333,7 +362,7 @@ export function recentFingerprints(sql: SqlStorage, nowMs: number, exceptTradeId
 
 /** Gives back an order's rate slot: the bridge refused it on the market before anything was sent. */
 export function forgetOrderTime(sql: SqlStorage, tradeId: string): void {
-  sql.exec("DELETE FROM order_times WHERE trade_id = ?", tradeId);
+  sql.exec("DELETE FROM order_times WHERE trade_id = ? AND (kind IS NULL OR kind = 'open')", tradeId);
 }
 
 /** The positions TWS last reported (the bridge's position events, replaced at reconciliation), by conId. */

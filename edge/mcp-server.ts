@@ -249,7 +249,7 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
     });
 
     server.registerTool("close_position", {
-      description: "Closes an open trade with the reverse combo at a marketable limit, or at limit_price (the closing order's net per combo unit: positive = you pay, negative = you receive; checked against the quote) — walk a resting close with modify_order. Allowed under an emergency stop or a tripped breaker (it reduces risk). A trade whose opening order is partly filled and still working has the rest cancelled first (waiting up to 8 s for TWS to confirm), then closes what filled; legs TWS already exercised or assigned are left out.",
+      description: "Closes an open trade with the reverse combo at a marketable limit, or at limit_price (the closing order's net per combo unit: positive = you pay, negative = you receive; checked against the quote) — walk a resting close with modify_order. Allowed under an emergency stop or a tripped breaker (it reduces risk), at most 5 closes and walks of them a minute; it may never pay more than the legs it closes can cost at expiry at worst plus $0.10 a share (refused as close_over_worst_case, with the highest limit allowed; a person can close beyond it). A trade whose opening order is partly filled and still working has the rest cancelled first (waiting up to 8 s for TWS to confirm), then closes what filled; legs TWS already exercised or assigned are left out.",
       inputSchema: ClosePositionInput, outputSchema: ClosePositionOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     }, async (input) => {

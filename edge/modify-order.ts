@@ -4,10 +4,11 @@
 // order rate — a modify counts as an order), and the reservation is raised in the same
 // synchronous turn as the check. Until TWS confirms, the larger of the old and new reservation
 // holds; a refusal restores the old one, and an answer lost on the way leaves the modify pending
-// until TWS shows the order's price (pending-modify.ts). Closes are walked too (collar only: closes reduce risk).
+// until TWS shows the order's price (pending-modify.ts). Closes are walked too (the collar, and the closes' own order-rate allowance: closes reduce risk, but a walk in a loop is stopped).
 // In shadow mode an opening order's new price would skip the person's approval, so it is refused.
-import { evaluateOrder, orderGroup, perOrderChecks, priceCollar } from "../shared/checks";
+import { closeRateViolations, evaluateOrder, orderGroup, perOrderChecks, priceCollar } from "../shared/checks";
 import { closingLegs, repriceLegs } from "../shared/combo-price";
+import { closeCapViolations } from "../shared/close-cap";
 import { MIN_LEG_PRICE } from "../shared/limits";
 import { formatUsd, roundCents } from "../shared/money";
 import type { Leg } from "../shared/order";
@@ -16,7 +17,7 @@ import { tradingDay } from "../shared/trade-id";
 import type { OrderStatusName, Violation } from "../shared/tools";
 import { BridgeError, PLACE_TIMEOUT_MS } from "./bridge-link";
 import type { DeskContext } from "./desk-context";
-import { closeRef, getOrderByRef, getTrade, legsOf, ordersLastMinute, recordOrderTime } from "./ledger";
+import { closeOrdersLastMinute, closeRef, getOrderByRef, getTrade, legsOf, ordersLastMinute, recordOrderTime } from "./ledger";
 import { heldLegs } from "./held-legs";
 import { fetchQuote, linkViolations, mayHaveReachedTws, type ToolAnswer, withQuoteNote } from "./order-desk";
 import { closeLimit, endPendingModifiesOfTrade, ledgerLimit, pendingModify, recordPendingModify, setCloseLimit, twsActionOf, writeTradePrice } from "./pending-modify";
@@ -146,6 +147,12 @@ export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, act
   } else {
     violations.push(...perOrderChecks({ symbol: current.symbol, legs: newLegs, max_risk: 0, capital_required: 0 }, analyzeOrder(newLegs, { symbol: current.symbol, today }), "close"));
     violations.push(...withQuoteNote(priceCollar({ legs: newLegs }, { quote: quote.context }), quote.note));
+    // A walk of a close's price is a close sent again: the closes' own rate allowance, and never
+    // past what the legs it closes can cost at expiry plus the tolerance (shared/close-cap.ts).
+    if (actor !== "admin") {
+      violations.push(...closeRateViolations(closeOrdersLastMinute(ctx.sql, now.getTime())));
+      violations.push(...closeCapViolations(heldLegs(ctx, current, orderId), input.limit_price, today, settlementFor(ctx.link, heldLegs(ctx, current, orderId))));
+    }
   }
   if (violations.length > 0 || (intent === "open" && !reserve)) {
     const answer = refuse(`Modify refused: ${violations.map((v) => v.message).join("; ")}`, violations, { order_id: orderId, intent, previous_limit_price: previous, ...(analysis ? figures(analysis) : {}) });
@@ -157,7 +164,7 @@ export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, act
     // Until TWS confirms, the order may fill at either price: hold the larger reservation.
     writeTradePrice(ctx, current.trade_id, { ...current, reserved_risk: Math.max(before.reserved_risk, reserve.risk), exposure: Math.max(before.exposure, reserve.exposure) });
   }
-  recordOrderTime(ctx.sql, ref, now.getTime());
+  recordOrderTime(ctx.sql, ref, now.getTime(), intent === "open" ? "modify_open" : "modify_close");
   ctx.audit("edge", "modify_checks_passed", {
     trade_id: current.trade_id, order_id: orderId, intent, from: previous, to: input.limit_price, reserved_risk: reserve?.risk ?? null,
     exposure: reserve?.exposure ?? null, quote_mid: quote.context?.mid ?? null, by: actor,
@@ -170,7 +177,7 @@ export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, act
   try {
     const result = await ctx.link.request(
       "modify",
-      { order_ref: ref, order_id: orderId, symbol: current.symbol, strategy: current.strategy, intent, legs: sentLegs, limit_price: input.limit_price, max_risk: reserve?.risk ?? 0, ...(analysis ? { settlement: analysis.settlement } : {}) },
+      { order_ref: ref, order_id: orderId, symbol: current.symbol, strategy: current.strategy, intent, legs: sentLegs, limit_price: input.limit_price, max_risk: reserve?.risk ?? 0, ...(analysis ? { settlement: analysis.settlement } : {}), ...(actor === "admin" && intent === "close" ? { person_approved: true as const } : {}) },
       PLACE_TIMEOUT_MS,
     );
     // The bridge answers with IBKR's price (a single leg's own, positive): read in the ledger's sign.

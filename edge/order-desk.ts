@@ -6,13 +6,14 @@
 // sending, may only refuse (the reservation is then released). A quote is fetched before the turn
 // only while the legs' underlying is not yet known to this object (edge/underlyings.ts).
 import { createHash } from "node:crypto";
-import { collarBand, effectiveRisk, evaluateOrder, orderFingerprint, orderGroup, priceCollar, type CheckContext } from "../shared/checks";
+import { closeRateViolations, collarBand, effectiveRisk, evaluateOrder, orderFingerprint, orderGroup, priceCollar, type CheckContext } from "../shared/checks";
 import { MIN_LEG_PRICE } from "../shared/limits";
 import { formatUsd } from "../shared/money";
 import type { Leg } from "../shared/order";
 import type { OpResult } from "../shared/protocol";
 import { analyzeOrder, type RiskAnalysis } from "../shared/risk";
 import { closingLegs, comboSize, netLimitPrice, repriceLegs } from "../shared/combo-price";
+import { closeCapViolations } from "../shared/close-cap";
 import { makeTradeId, tradingDay } from "../shared/trade-id";
 import type { PlaceOrderInput, PlaceOrderOutput, Violation } from "../shared/tools";
 import { suspectViolations } from "./account-jumps";
@@ -22,6 +23,7 @@ import type { DeskContext } from "./desk-context";
 import { confirmEveryOrder, createApprovalLink, LINK_TTL_MS } from "./approval-links";
 import { readBack, type AskPerson } from "./elicitation";
 import {
+  closeOrdersLastMinute,
   closeRef,
   forgetOrderTime,
   getOrderById,
@@ -479,14 +481,19 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
   }
   if (heldLegs(ctx, trade).length === 0)
     return refuse(fail(`Trade ${trade.trade_id} holds nothing to close: its legs were closed or settled by TWS (exercised, assigned or lapsed); stock an assignment left is a position of its own (get_positions)`, "nothing_held"));
+  const now = ctx.now();
   const linkProblems = linkViolations(ctx, "close");
   if (input.limit_price !== undefined) {
     if (!limited) return refuse(fail(`Trade ${trade.trade_id} changed while its quote was fetched; try again`, "trade_state"));
     linkProblems.push(...withQuoteNote(priceCollar({ legs: limited.legs }, { quote: limited.quote.context }), limited.quote.note));
   }
+  // The closes' own rate allowance; a person's kill-switch close is counted below but never refused.
+  if (actor !== "admin") linkProblems.push(...closeRateViolations(closeOrdersLastMinute(ctx.sql, now.getTime())));
+  // A limit that would pay more than the held legs can cost at expiry (plus the tolerance) needs a
+  // person; without a limit the bridge caps the natural price it reads (shared/close-cap.ts).
+  if (actor !== "admin" && input.limit_price !== undefined) linkProblems.push(...closeCapViolations(heldLegs(ctx, trade), input.limit_price, tradingDay(now), settlementFor(ctx.link, heldLegs(ctx, trade))));
   if (linkProblems.length)
     return refuse({ output: { success: false, trade_id: trade.trade_id, close_order_id: null, status: "Refused", message: `Close refused: ${linkProblems.map((v) => v.message).join("; ")}`, violations: linkProblems }, isError: true });
-  const now = ctx.now();
   const ref = closeRef(trade.trade_id);
   // Sized before the new close's row replaces the earlier one, whose filled count it reads.
   const closeLegs = heldLegs(ctx, trade);
@@ -494,13 +501,16 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
   if (earlier) retireOrderId(ctx.sql, earlier); // an earlier close ended short of the position
   setTradeState(ctx.sql, trade.trade_id, "closing", now);
   upsertOrder(ctx.sql, { order_ref: ref, trade_id: trade.trade_id, intent: "close", status: "PendingSubmit" }, now);
-  recordOrderTime(ctx.sql, ref, now.getTime());
+  recordOrderTime(ctx.sql, ref, now.getTime(), "close");
   claimKey(ctx, key, argsHash, trade.trade_id);
   ctx.audit("edge", "close_approved", { trade_id: trade.trade_id, close_trade_id: ref, by: actor, ...(input.limit_price !== undefined ? { limit_price: input.limit_price, quote_mid: limited?.quote.context?.mid ?? null } : {}) });
 
   let answer: ToolAnswer<CloseOutput>;
   try {
-    const result = await ctx.link.request("close", { trade_id: trade.trade_id, close_trade_id: ref, legs: closeLegs, symbol: trade.symbol, ...(input.limit_price !== undefined ? { limit_price: input.limit_price } : {}) });
+    const result = await ctx.link.request("close", {
+      trade_id: trade.trade_id, close_trade_id: ref, legs: closeLegs, symbol: trade.symbol, ...(input.limit_price !== undefined ? { limit_price: input.limit_price } : {}),
+      ...(actor === "admin" ? { person_approved: true as const } : {}),
+    });
     const existing = getOrderByRef(ctx.sql, ref);
     const status = existing && existing.status !== "PendingSubmit" && existing.status !== "Unknown" ? existing.status : result.status;
     upsertOrder(ctx.sql, { ...(existing ?? {}), order_ref: ref, trade_id: trade.trade_id, intent: "close", order_id: result.order_id, perm_id: result.perm_id, tws_session: result.tws_session ?? null, status }, ctx.now());

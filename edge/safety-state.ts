@@ -6,6 +6,7 @@ import {
   DAILY_LOSS_LIMIT,
   DRAWDOWN_CIRCUIT_BREAKER,
   MAX_CONCENTRATION,
+  MAX_CLOSE_ORDERS_PER_MINUTE,
   MAX_ORDERS_PER_MINUTE,
   MAX_TRADE_RISK,
 } from "../shared/limits";
@@ -14,7 +15,7 @@ import { type EmergencyStopPush, PROTOCOL_VERSION, type TwsHealth } from "../sha
 import { tradingDay } from "../shared/trade-id";
 import type { AccountSummary } from "../shared/tools";
 import { getKv, setKv } from "./kv";
-import { exposureBySymbol, ordersLastMinute, realizedOnDay, recentFingerprints } from "./ledger";
+import { closeOrdersLastMinute, exposureBySymbol, ordersLastMinute, realizedOnDay, recentFingerprints, workingOrdersRisk } from "./ledger";
 import { untrackedExposureByGroup } from "./untracked-exposure";
 
 /** `assignment`: a short stock position left by an option assignment (edge/expirations.ts). */
@@ -106,6 +107,7 @@ export function buildAccountState(sql: SqlStorage, settings: Settings, now: Date
     netLiquidation: snapshot?.summary.net_liquidation ?? null,
     highWaterMark: highWaterMark(sql),
     dailyPnl: dailyPnl(sql, now),
+    workingOrdersRisk: workingOrdersRisk(sql, exceptTradeId),
     lossStreak: lossStreak(sql),
     exposureBySymbol: exposure,
     untrackedExposureBySymbol: untracked,
@@ -132,7 +134,8 @@ export interface LimitUsage { name: string; label: string; limit: number; used: 
 /** Each hard limit with what is used of it now (the /api/state and get_safety_status view). */
 export function limitUsage(sql: SqlStorage, now: Date): LimitUsage[] {
   const state = buildAccountState(sql, { accountId: "", readOnly: false, allowedSymbols: null, shadowDefault: false }, now);
-  const lossToday = Math.max(0, -state.dailyPnl);
+  // The daily room is taken by today's loss and by the worst case of orders still working.
+  const lossToday = Math.max(0, -state.dailyPnl) + (state.workingOrdersRisk ?? 0);
   const netLiq = state.netLiquidation;
   const topShare = netLiq && netLiq > 0 ? Math.max(0, ...Object.values(state.exposureBySymbol)) / netLiq : 0;
   const hwm = state.highWaterMark;
@@ -146,10 +149,11 @@ export function limitUsage(sql: SqlStorage, now: Date): LimitUsage[] {
   };
   return [
     row("max_trade_risk", "Largest trade risk (last 24 h) vs per-trade limit", MAX_TRADE_RISK, largestRisk, "usd"),
-    row("daily_loss", "Loss today (New York trading day)", DAILY_LOSS_LIMIT, lossToday, "usd"),
+    row("daily_loss", "Loss today (New York trading day) + worst case of orders still working", DAILY_LOSS_LIMIT, lossToday, "usd"),
     row("concentration", "Largest single-underlying exposure", MAX_CONCENTRATION, topShare, "pct"),
     row("drawdown", "Drawdown from high-water mark", DRAWDOWN_CIRCUIT_BREAKER, drawdown, "pct"),
     row("consecutive_losses", "Losing trades in a row", CONSECUTIVE_LOSS_LIMIT, state.lossStreak, "count"),
-    row("order_rate", "Orders in the last minute", MAX_ORDERS_PER_MINUTE, state.ordersLastMinute, "count"),
+    row("order_rate", "Orders and modifies sent in the last minute (all kinds; openings stop at the limit)", MAX_ORDERS_PER_MINUTE, state.ordersLastMinute, "count"),
+    row("close_order_rate", "Closing orders and their modifies in the last minute (closes' own allowance)", MAX_CLOSE_ORDERS_PER_MINUTE, closeOrdersLastMinute(sql, now.getTime()), "count"),
   ];
 }

@@ -70,4 +70,8 @@ export const COLUMN_MIGRATIONS = [
   // Executions no order made (edge/settlements.ts): "option" (exercise, assignment, lapse) or "delivery" (its stock).
   `ALTER TABLE fills ADD COLUMN settlement TEXT`,
   `ALTER TABLE fills ADD COLUMN paired_exec_id TEXT`,
+  // What an order_times row was sent as (ledger.ts OrderKind); null on rows made before it (counted as openings).
+  `ALTER TABLE order_times ADD COLUMN kind TEXT`,
+  // Realized P&L of stock the trade's options delivered, booked so far (edge/delivered-stock.ts); null: none.
+  `ALTER TABLE trades ADD COLUMN delivered_stock_pnl REAL`,
 ];

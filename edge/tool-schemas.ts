@@ -48,7 +48,10 @@ export const SafetyStatusOutput = z.object({
   remaining_risk_budget: z.object({
     /** The most a new trade may risk right now: the per-trade limit, capped by what is left of today's loss limit. */
     next_trade_max_risk: z.number(),
+    /** What is left of today's loss limit after today's loss and the worst case of orders still working. */
     daily_loss_remaining: z.number(),
+    /** The worst case reserved by opening orders still working (or waiting for approval): any may fill and lose it today. */
+    working_orders_worst_case: z.number(),
     /** Dollars of exposure each underlying group with open or pending trades, or positions held, can still take. */
     concentration_room_by_symbol: z.record(z.string(), z.number()),
     /** The part of each group's exposure in positions TWS holds that no active trade accounts for (assigned stock, hand-placed positions). */
@@ -115,8 +118,11 @@ export const TradeView = z.object({
   limit_price: z.number(),
   created_at: z.string(),
   expires_at: z.string().nullable(),
+  /** Realized P&L, the closed stock its options delivered included (delivered_stock_pnl). */
   realized_pnl: z.number().nullable(),
   closed_at: z.string().nullable(),
+  /** Realized P&L of stock an exercise or assignment of its options delivered and that has since been closed (by hand or a flatten). */
+  delivered_stock_pnl: z.number().optional(),
   orders: z.array(z.object({
     order_ref: z.string(), intent: z.enum(["open", "close"]), order_id: z.number().int().nullable(), status: OrderStatusName,
     filled: z.number(), remaining: z.number(), avg_fill_price: z.number().nullable(), updated_at: z.string(),

@@ -19,12 +19,12 @@
 //     never valued below the strike when the underlying's price is unknown or stale and low.
 //   - anything else (futures, or an option TWS reported without its strike): the larger of its
 //     market value and |qty| × average cost.
-// An option position's `symbol` is its underlying, and it is grouped by index family exactly as a
-// trade's exposure is (shared/underlying.ts).
+// An option position's `symbol` is its underlying, and it is grouped by economic underlying, a
+// leveraged fund's counting its multiple, exactly as a trade's exposure is (shared/underlying.ts).
 import { OPTION_MULTIPLIER } from "../shared/limits";
 import { roundCents } from "../shared/money";
 import type { Position } from "../shared/tools";
-import { exposureGroup } from "../shared/underlying";
+import { exposureGroup, exposureMultiple } from "../shared/underlying";
 import { heldByActiveTrades, storedPositions } from "./ledger";
 import { underlyingPrice } from "./underlying-prices";
 
@@ -60,7 +60,8 @@ export function untrackedExposureByGroup(sql: SqlStorage): Record<string, number
     const symbol = p.symbol.toUpperCase();
     const shortCall = p.sec_type === "OPT" && p.right === "C" && quantity < 0;
     const underlying = shortCall ? Math.max(underlyingPrice(sql, symbol)?.price ?? 0, stockPrice.get(symbol) ?? 0) || null : null;
-    const exposure = positionExposure(p, quantity, underlying);
+    // A leveraged fund's position counts its multiple in its index's group (shared/underlying.ts).
+    const exposure = positionExposure(p, quantity, underlying) * exposureMultiple(p.symbol);
     // Fail closed on a figure that cannot be a dollar amount: it fills any group's room.
     const group = exposureGroup(p.symbol);
     out[group] = roundCents((out[group] ?? 0) + (Number.isFinite(exposure) && exposure >= 0 ? exposure : Number.MAX_SAFE_INTEGER));

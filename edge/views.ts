@@ -21,6 +21,7 @@ export function tradeView(sql: SqlStorage, t: TradeRow, now = new Date()) {
     trade_id: t.trade_id, symbol: t.symbol, strategy: t.strategy, state: t.state, intent: "open" as const, legs: legsOf(t),
     reserved_risk: t.reserved_risk, computed_max_risk: t.computed_max_risk, limit_price: t.limit_price, net_premium: t.net_premium,
     created_at: t.created_at, expires_at: t.expires_at, realized_pnl: t.realized_pnl, closed_at: t.closed_at,
+    ...(t.delivered_stock_pnl !== null ? { delivered_stock_pnl: t.delivered_stock_pnl } : {}),
     orders: ordersOfTrade(sql, t.trade_id).map((o) => ({
       order_ref: o.order_ref, intent: o.intent, order_id: o.order_id, status: o.status, filled: o.filled, remaining: o.remaining,
       avg_fill_price: o.avg_fill_price, updated_at: o.updated_at, reason: o.reason, tws_session: o.tws_session,
@@ -80,7 +81,8 @@ export function safetyStatusView(ctx: DeskContext) {
   const now = ctx.now();
   const state = buildAccountState(ctx.sql, ctx.settings, now);
   const lossToday = Math.max(0, -state.dailyPnl);
-  const dailyRemaining = roundCents(Math.max(0, DAILY_LOSS_LIMIT - lossToday));
+  const working = state.workingOrdersRisk ?? 0;
+  const dailyRemaining = roundCents(Math.max(0, DAILY_LOSS_LIMIT - lossToday - working));
   const netLiq = state.netLiquidation;
   const room: Record<string, number> = {};
   if (netLiq !== null) for (const [symbol, used] of Object.entries(state.exposureBySymbol)) room[symbol] = roundCents(Math.max(0, netLiq * MAX_CONCENTRATION - used));
@@ -104,6 +106,7 @@ export function safetyStatusView(ctx: DeskContext) {
     remaining_risk_budget: {
       next_trade_max_risk: roundCents(Math.min(MAX_TRADE_RISK, dailyRemaining)),
       daily_loss_remaining: dailyRemaining,
+      working_orders_worst_case: roundCents(working),
       concentration_room_by_symbol: room,
       untracked_exposure_by_symbol: { ...state.untrackedExposureBySymbol },
       net_liquidation: netLiq,

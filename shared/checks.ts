@@ -7,6 +7,7 @@ import {
   DRAWDOWN_CIRCUIT_BREAKER,
   MAX_ACCOUNT_DATA_AGE_MS,
   MAX_CONCENTRATION,
+  MAX_CLOSE_ORDERS_PER_MINUTE,
   MAX_ORDERS_PER_MINUTE,
   MAX_PRICE_DEVIATION,
   MAX_QUOTE_AGE_MS,
@@ -17,7 +18,7 @@ import { formatPct, formatUsd, roundCents } from "./money";
 import type { Leg } from "./order";
 import { netLimitPrice, signedMid } from "./combo-price";
 import type { RiskAnalysis } from "./risk";
-import { exposureGroup } from "./underlying";
+import { exposureGroup, exposureMultiple } from "./underlying";
 import type { Violation } from "./tools";
 import type { Quote } from "./protocol";
 
@@ -28,6 +29,11 @@ export interface AccountState {
   highWaterMark: number | null;
   /** Today's P&L (realized and unrealized) in USD; negative is a loss. */
   dailyPnl: number;
+  /**
+   * The worst case reserved by orders still working (opening orders not yet filled, pending
+   * approvals): each may fill and lose it today, so it counts against the daily loss room.
+   */
+  workingOrdersRisk?: number;
   /** Losing trades in a row. */
   lossStreak: number;
   /**
@@ -105,9 +111,17 @@ export function orderFingerprint(order: Pick<CheckedOrder, "symbol" | "legs">): 
   return `${order.symbol}|${legs.join("|")}`;
 }
 
-/** The group an order's exposure counts in: the broker's underlying when known, by index family. */
+/** The group an order's exposure counts in: the broker's underlying when known, by economic underlying (shared/underlying.ts). */
 export function orderGroup(order: Pick<CheckedOrder, "symbol" | "underlying">): string {
   return exposureGroup(order.underlying ?? order.symbol);
+}
+
+/**
+ * How many times its own exposure an order counts in its group: a leveraged fund's multiple
+ * (underlying.ts), read from the broker's underlying and the symbol alike, the larger winning.
+ */
+export function orderMultiple(order: Pick<CheckedOrder, "symbol" | "underlying">): number {
+  return Math.max(exposureMultiple(order.underlying ?? order.symbol), exposureMultiple(order.symbol));
 }
 
 /** The larger of the caller's claim and the computed worst-case loss: the agent's arithmetic is not trusted. */
@@ -146,9 +160,11 @@ export function evaluateOrder(order: CheckedOrder, analysis: RiskAnalysis, state
   const out = perOrderChecks(order, analysis, context.intent);
   const risk = effectiveRisk(order, analysis);
   // Exposure: the larger of the agent's claim and the computed capital (worst-case loss, debit,
-  // stock notional), so a tiny `capital_required` cannot hide a large position.
-  const exposure = risk === null || analysis.capital === null ? null : roundCents(Math.max(order.capital_required, analysis.capital, risk));
+  // stock notional), so a tiny `capital_required` cannot hide a large position; times a leveraged
+  // fund's multiple, as it counts in its economic underlying's group.
   const group = orderGroup(order);
+  const multiple = orderMultiple(order);
+  const exposure = risk === null || analysis.capital === null ? null : roundCents(Math.max(order.capital_required, analysis.capital, risk) * multiple);
 
   if (state.allowedSymbols && !state.allowedSymbols.includes(order.symbol))
     out.push(v("symbol_not_allowed", `${order.symbol} is not on this account's list of tradable symbols (${state.allowedSymbols.join(", ")})`));
@@ -166,11 +182,12 @@ export function evaluateOrder(order: CheckedOrder, analysis: RiskAnalysis, state
       );
 
     const lossToday = Math.max(0, -state.dailyPnl);
+    const working = Math.max(0, state.workingOrdersRisk ?? 0);
     if (lossToday >= DAILY_LOSS_LIMIT - 0.005)
       out.push(v("daily_loss", `Daily loss (${formatUsd(lossToday)}) has reached the limit (${formatUsd(DAILY_LOSS_LIMIT)})`, lossToday, DAILY_LOSS_LIMIT));
-    else if (risk !== null && lossToday + risk > DAILY_LOSS_LIMIT + 0.005)
+    else if (risk !== null && lossToday + working + risk > DAILY_LOSS_LIMIT + 0.005)
       out.push(
-        v("daily_loss", `Daily loss so far (${formatUsd(lossToday)}) plus this order's worst-case loss (${formatUsd(risk)}) would exceed the daily loss limit (${formatUsd(DAILY_LOSS_LIMIT)})`, lossToday + risk, DAILY_LOSS_LIMIT),
+        v("daily_loss", `Daily loss so far (${formatUsd(lossToday)})${working > 0 ? ` plus the worst case of orders still working (${formatUsd(working)})` : ""} plus this order's worst-case loss (${formatUsd(risk)}) would exceed the daily loss limit (${formatUsd(DAILY_LOSS_LIMIT)})`, lossToday + working + risk, DAILY_LOSS_LIMIT),
       );
 
     if (state.netLiquidation !== null && state.highWaterMark !== null && state.highWaterMark > 0) {
@@ -191,7 +208,7 @@ export function evaluateOrder(order: CheckedOrder, analysis: RiskAnalysis, state
       const share = state.netLiquidation > 0 ? total / state.netLiquidation : Number.POSITIVE_INFINITY;
       if (share > MAX_CONCENTRATION + 1e-9)
         out.push(
-          v("concentration", `${group === order.symbol ? group : `${order.symbol} (counted with ${group})`} exposure (${formatUsd(total)} incl. this order${untracked > 0 ? ` and ${formatUsd(untracked)} in positions held that no trade accounts for` : ""}) would be ${Number.isFinite(share) ? formatPct(share) : "all"} of net liquidation (${formatUsd(state.netLiquidation)}), above the ${formatPct(MAX_CONCENTRATION)} limit`, share, MAX_CONCENTRATION),
+          v("concentration", `${group === order.symbol && multiple === 1 ? group : `${order.symbol} (counted with ${group}${multiple === 1 ? "" : ` at ${multiple}×`})`} exposure (${formatUsd(total)} incl. this order${untracked > 0 ? ` and ${formatUsd(untracked)} in positions held that no trade accounts for` : ""}) would be ${Number.isFinite(share) ? formatPct(share) : "all"} of net liquidation (${formatUsd(state.netLiquidation)}), above the ${formatPct(MAX_CONCENTRATION)} limit`, share, MAX_CONCENTRATION),
         );
     }
 
@@ -209,6 +226,17 @@ export function evaluateOrder(order: CheckedOrder, analysis: RiskAnalysis, state
   return out.length === 0 && risk !== null && exposure !== null
     ? { allowed: true, violations: [], riskUsed: risk, exposure }
     : { allowed: false, violations: out, riskUsed: risk, exposure };
+}
+
+/**
+ * The closes' own rate allowance (limits.ts MAX_CLOSE_ORDERS_PER_MINUTE): `sent` is how many
+ * closing orders and modifies of closes went to TWS in the last minute. An agent's close or a
+ * walk of its price is refused at the allowance; a person's kill-switch close is not asked.
+ */
+export function closeRateViolations(sent: number): Violation[] {
+  return sent >= MAX_CLOSE_ORDERS_PER_MINUTE
+    ? [v("order_rate", `${sent} closing orders and modifies of them in the last minute; closes have their own limit of ${MAX_CLOSE_ORDERS_PER_MINUTE} per minute (try again in a minute)`, sent, MAX_CLOSE_ORDERS_PER_MINUTE)]
+    : [];
 }
 
 /** Whether a limit price (signed net per unit) passes the collar around a signed mid. */

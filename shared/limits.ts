@@ -46,11 +46,22 @@ export const MAX_SHARES_PER_ORDER = MAX_CONTRACTS_PER_ORDER * 100;
 export const MAX_LEGS_PER_ORDER = 4;
 
 /**
- * Most orders (opening or closing) per rolling minute per account. An agent retrying in a loop
+ * Most orders sent to TWS per rolling minute per account that an opening order, or a modify of
+ * one, may join. Every order and every modify sent counts — openings, closes and modifies of
+ * either — so a loop of closes or price walks also stops new openings. An agent retrying in a loop
  * is the failure this catches; five a minute is far above what a human-paced options strategy
  * needs and far below IBKR's own message pacing.
  */
 export const MAX_ORDERS_PER_MINUTE = 5;
+
+/**
+ * Closes' own allowance: most closing orders and modifies of closing orders per rolling minute
+ * per account. Closes reduce risk, so openings cannot use this allowance up (five openings still
+ * leave room for five closes), but a loop of closes or of a close's price walks is stopped at it
+ * like any other loop. A close a person orders (the dashboard's kill switch) is counted and never
+ * refused: stopping it would keep risk on.
+ */
+export const MAX_CLOSE_ORDERS_PER_MINUTE = 5;
 
 /**
  * Fat-finger collar: a limit price may stray from the current mid by at most this fraction of
@@ -61,6 +72,15 @@ export const MAX_ORDERS_PER_MINUTE = 5;
 export const MAX_PRICE_DEVIATION = 0.1;
 /** The absolute floor of the fat-finger collar, in USD per share of the net price. */
 export const MIN_PRICE_COLLAR = 0.1;
+
+/**
+ * How much more than the legs it closes can cost at expiry, at worst, a close may pay, in USD per
+ * share of its net price per unit. Paying more than that locks in a loss larger than holding the
+ * position to expiry ever could (a deep in-the-money spread closed at its natural price, or at a
+ * limit far over its width); a dime a share covers the bid/ask of a spread near its width, and
+ * anything beyond is a person's decision (POST /api/trades/close), not an agent's.
+ */
+export const CLOSE_PRICE_TOLERANCE = 0.1;
 
 /** Account data older than this is stale and every opening order is refused (fail closed). */
 export const MAX_ACCOUNT_DATA_AGE_MS = 60_000;
@@ -86,8 +106,10 @@ export const LIMITS = Object.freeze({
   MAX_SHARES_PER_ORDER,
   MAX_LEGS_PER_ORDER,
   MAX_ORDERS_PER_MINUTE,
+  MAX_CLOSE_ORDERS_PER_MINUTE,
   MAX_PRICE_DEVIATION,
   MIN_PRICE_COLLAR,
+  CLOSE_PRICE_TOLERANCE,
   MAX_ACCOUNT_DATA_AGE_MS,
   MAX_QUOTE_AGE_MS,
   MAX_EXPIRY_DAYS_AHEAD,

@@ -2,6 +2,7 @@
 // contract, a quantity and a per-share price. Shared by the MCP tools, the risk engine, the
 // edge's checks and the bridge's second key, so all four read one definition.
 import { z } from "zod";
+import { roundCents } from "./money";
 
 export const Symbol = z
   .string()
@@ -36,6 +37,19 @@ export const MAX_LEG_PRICE = 1_000_000;
 /** Largest leg quantity accepted (contracts, or shares of a stock leg). */
 export const MAX_LEG_QUANTITY = 100_000;
 
+// Normalised at the schema, before any check: TWS knows a series by its strike in cents, so 620
+// and 620.0000000001 are one series and must be one series to the duplicate-leg and size checks
+// (and to every comparison with what TWS reports). A strike always snaps to the cent; a price
+// snaps only when it is a cent plus float noise — a price genuinely between cents is left for the
+// risk engine to refuse ("must be in whole cents"), never silently repriced. The snap runs
+// before the range checks, so a strike of 0.004 is refused as zero, not sent as 0.
+/** Smallest strike: a whole cent (a strike is normalised to cents, so anything below rounds to zero). */
+export const MIN_STRIKE = 0.01;
+/** Float noise around a whole cent (the same tolerance the risk engine's whole-cents check allows). */
+const CENT_NOISE = 1e-6;
+const toCents = (x: number): number => (Number.isFinite(x) ? roundCents(x) : x);
+const centsIfNoise = (x: number): number => (Number.isFinite(x) && Math.abs(x * 100 - Math.round(x * 100)) < CENT_NOISE ? roundCents(x) : x);
+
 export const OptionContract = z.strictObject({
   symbol: Symbol,
   sec_type: z.literal("OPT").optional(),
@@ -43,6 +57,7 @@ export const OptionContract = z.strictObject({
   strike: z
     .number()
     .finite("strike must be a finite number")
+    .overwrite(toCents)
     .gt(0, "strike must be above zero")
     .max(MAX_STRIKE, `strike must be at most ${MAX_STRIKE}`),
   right: Right,
@@ -75,6 +90,7 @@ export const Leg = z.strictObject({
   price: z
     .number()
     .finite("price must be a finite number")
+    .overwrite(centsIfNoise)
     .min(0, "price cannot be negative")
     .max(MAX_LEG_PRICE, `price must be at most ${MAX_LEG_PRICE}`),
 });

@@ -86,6 +86,11 @@ export const CloseParams = z.strictObject({
   symbol: Symbol,
   /** Net limit per unit of the closing order (debit > 0); absent: the natural (marketable) price. */
   limit_price: z.number().optional(),
+  /**
+   * A person ordered this close (the dashboard): the bridge does not hold it to the close cap
+   * (shared/close-cap.ts). An agent's close never carries it.
+   */
+  person_approved: z.literal(true).optional(),
 });
 
 /**
@@ -110,6 +115,8 @@ export const ModifyParams = z.strictObject({
   max_risk: z.number(),
   /** How the edge took each leg to settle (opening orders; see PlaceParams.settlement). */
   settlement: LegSettlements.optional(),
+  /** A person walks this close (see CloseParams.person_approved): not held to the close cap. */
+  person_approved: z.literal(true).optional(),
 });
 export type ModifyParams = z.infer<typeof ModifyParams>;
 

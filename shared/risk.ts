@@ -13,7 +13,7 @@ import {
   OPTION_MULTIPLIER,
 } from "./limits";
 import { formatUsd, roundCents } from "./money";
-import { contractKey, describeLeg, isOptionLeg, type Leg, MAX_LEG_PRICE, MAX_LEG_QUANTITY, MAX_STRIKE, type OptionContract } from "./order";
+import { contractKey, describeLeg, isOptionLeg, type Leg, MAX_LEG_PRICE, MAX_LEG_QUANTITY, MAX_STRIKE, MIN_STRIKE, type OptionContract } from "./order";
 import { priceOrder } from "./combo-price";
 import type { LegSettlement } from "./settlement";
 import type { Violation } from "./tools";
@@ -118,7 +118,8 @@ export function validateLegs(legs: readonly Leg[], options: AnalyzeOptions): Vio
     if (!(leg.price >= 0 && leg.price <= MAX_LEG_PRICE)) add("leg_price", `Leg price must be between 0 and ${MAX_LEG_PRICE} (${label})`, leg.price, MAX_LEG_PRICE);
     if (isOptionLeg(leg)) {
       const { strike, expiry } = leg.contract;
-      if (!(strike > 0)) add("strike", `Strike must be above zero (${label})`, strike);
+      // The schema snaps strikes to cents (order.ts): below a cent is no strike, however it arrived.
+      if (!(strike >= MIN_STRIKE)) add("strike", `Strike must be at least ${MIN_STRIKE} (${label})`, strike);
       else if (!(strike <= MAX_STRIKE)) add("strike", `Strike must be at most ${MAX_STRIKE} (${label})`, strike, MAX_STRIKE);
       if (leg.quantity > MAX_CONTRACTS_PER_ORDER)
         add("order_size", `${leg.quantity} contracts on one leg exceeds the limit of ${MAX_CONTRACTS_PER_ORDER} (${label})`, leg.quantity, MAX_CONTRACTS_PER_ORDER);

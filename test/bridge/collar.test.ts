@@ -22,7 +22,7 @@ describe("the bridge's collar on its own quote", () => {
   it("sends an order whose band holds the market's mid, refuses one priced off the market with the amounts, and nothing of it reaches TWS", async () => {
     const { sim, edge, config } = current.rig;
     const legs = spyIronCondor(sim);
-    const placed = await edge.ok<{ order_id: number }>("place", placeParams("IRON_CONDOR_SPY_20261201_100000", legs, risk(legs), { collar: collarBand(legs), exposure_group: "SPY" }));
+    const placed = await edge.ok<{ order_id: number }>("place", placeParams("IRON_CONDOR_SPY_20261201_100000", legs, risk(legs), { collar: collarBand(legs), exposure_group: "SPX" }));
     expect(sim.orders().map((o) => o.orderId)).toEqual([placed.order_id]);
 
     // The same structure with each short leg sold 0.60 cheaper: its net (the limit the edge decided
@@ -30,7 +30,7 @@ describe("the bridge's collar on its own quote", () => {
     const skewed = spyIronCondor(sim, 1, 2).map((l) => (l.action === "SELL" ? { ...l, price: Math.max(0.01, l.price - 0.6) } : l));
     const band = collarBand(skewed)!;
     expect(cents(band.high - band.low)).toBeLessThan(50);
-    const refused = await edge.request("place", placeParams("IRON_CONDOR_SPY_20261201_100001", skewed, risk(skewed), { collar: band, exposure_group: "SPY" }));
+    const refused = await edge.request("place", placeParams("IRON_CONDOR_SPY_20261201_100001", skewed, risk(skewed), { collar: band, exposure_group: "SPX" }));
     expect(refused.ok).toBe(false);
     expect(refused.error?.code).toBe("second_key_refused");
     const collar = refused.error?.violations?.find((v) => v.check === "price_collar");

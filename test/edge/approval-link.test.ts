@@ -133,6 +133,9 @@ describe("confirm every order without elicitation", () => {
     expect(await res.text()).toContain("expired");
     expect((await audit("approval_link_refused")).at(-1)).toMatchObject({ reason: "expired", trade_id: placed.trade_id });
     expect(bridge.sent("place")).toHaveLength(1);
+    // Withdraw it, so its reserved risk (against the daily loss room too) does not count in the tests below.
+    const withdrawn = await SELF.fetch(`${ORIGIN}/mcp`, { method: "POST", headers: MCP_HEADERS, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "cancel_order", arguments: { trade_id: placed.trade_id } } }) });
+    expect(((await withdrawn.json()) as any).result.structuredContent.status).toBe("Cancelled");
   });
 
   it("an unknown or malformed link is refused and audited", async () => {

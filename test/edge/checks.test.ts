@@ -1,7 +1,7 @@
 // Every check of the decision refusing, and passing just inside its limit, through place_order
 // over MCP with state seeded by a fake bridge on the real WebSocket protocol.
 import { describe, expect, it } from "vitest";
-import { condorOrder, Edge, FakeBridge, futureExpiry, ironCondor } from "./harness";
+import { condorOrder, Edge, FakeBridge, fillOrder, futureExpiry, ironCondor } from "./harness";
 
 const checksOf = (r: { structuredContent?: any }) => (r.structuredContent?.violations ?? []).map((v: any) => v.check);
 
@@ -14,11 +14,12 @@ async function fresh(netLiq = 100_000, opts: Parameters<typeof FakeBridge.connec
 describe("per-trade risk", () => {
   it("max_trade_risk: a $500 claim passes, $500.01 is refused with the amounts", async () => {
     const { edge, bridge } = await fresh();
-    expect((await edge.call("place_order", condorOrder({ max_risk: 500 }))).isError).toBeFalsy();
+    // Refused first: once the $500 order works, its worst case also takes the daily loss room.
     const refused = await edge.call("place_order", condorOrder({ max_risk: 500.01 }, 130));
     expect(refused.isError).toBe(true);
     expect(checksOf(refused)).toEqual(["max_trade_risk"]);
     expect(refused.structuredContent.message).toContain("Max risk ($500.01) exceeds limit ($500.00)");
+    expect((await edge.call("place_order", condorOrder({ max_risk: 500 }))).isError).toBeFalsy();
     expect(bridge.sent("place")).toHaveLength(1);
   });
 
@@ -59,7 +60,10 @@ describe("account checks", () => {
 
   it("concentration counts open and pending trades: the third $400 condor on $2,666.67 is refused", async () => {
     const { edge, bridge } = await fresh(2_666.67);
-    expect((await edge.call("place_order", condorOrder({}, 100))).isError).toBeFalsy();
+    const first = await edge.call("place_order", condorOrder({}, 100));
+    expect(first.isError).toBeFalsy();
+    // The first fills (open): its worst case leaves the daily loss room to today's P&L, its exposure stays.
+    await fillOrder(bridge, first.structuredContent.trade_id, first.structuredContent.order_id, ironCondor("AAPL", 100), false, [1.0, 0.5, 1.0, 0.5]);
     expect((await edge.call("place_order", condorOrder({}, 130))).isError).toBeFalsy(); // 800 / 2666.67 = 29.99%
     const third = await edge.call("place_order", condorOrder({}, 160));
     expect(checksOf(third)).toEqual(["concentration"]);
@@ -75,12 +79,17 @@ describe("account checks", () => {
 
   it("order_rate: five orders a minute pass, the sixth is refused", async () => {
     const { edge } = await fresh();
-    for (let i = 0; i < 5; i++) expect((await edge.call("place_order", condorOrder({}, 100 + i * 30))).isError, `order ${i}`).toBeFalsy();
-    const sixth = await edge.call("place_order", condorOrder({}, 300));
+    // $100 long calls: seven of them stay inside the daily loss room, so the rate is what binds.
+    const call = (strike: number) => ({
+      symbol: "AAPL", strategy: "long call", max_risk: 100, capital_required: 100,
+      legs: [{ action: "BUY", quantity: 1, price: 1, contract: { symbol: "AAPL", expiry: futureExpiry(), strike, right: "C" } }],
+    });
+    for (let i = 0; i < 5; i++) expect((await edge.call("place_order", call(100 + i * 5))).isError, `order ${i}`).toBeFalsy();
+    const sixth = await edge.call("place_order", call(150));
     expect(checksOf(sixth)).toEqual(["order_rate"]);
     // A minute later the window has room again.
     await edge.inside((sql) => sql.exec("UPDATE order_times SET at_ms = at_ms - 61000"));
-    expect((await edge.call("place_order", condorOrder({}, 300))).isError).toBeFalsy();
+    expect((await edge.call("place_order", call(150))).isError).toBeFalsy();
   });
 
   it("duplicate_order: the same order again within a minute is refused", async () => {

@@ -3,14 +3,21 @@
 // idempotency key replayed returns the first answer and sends one order.
 import { describe, expect, it } from "vitest";
 import { MAX_CONCENTRATION } from "../../shared/limits";
-import { condorOrder, Edge, FakeBridge } from "./harness";
+import { condorOrder, Edge, FakeBridge, ironCondor } from "./harness";
+
+/**
+ * A condor with a $300 worst case (2.00 credit) claiming $400 of capital: three fill 30% of $5,000
+ * by exposure while their worst cases ($900) stay inside the daily loss room, so concentration is
+ * the check that binds.
+ */
+const condor300 = (center: number) => condorOrder({ max_risk: 300, legs: ironCondor("AAPL", center).map((l) => ({ ...l, price: l.action === "SELL" ? 1.5 : 0.5 })) }, center);
 
 describe("concurrent place_order", () => {
   it("50 orders at once whose sum breaks concentration: the accepted set stays within it", async () => {
     const edge = new Edge();
-    const netLiq = 5_000; // 30% = $1,500: room for three $400 condors, not four
+    const netLiq = 5_000; // 30% = $1,500: room for three condors' $400 of exposure, not four
     const bridge = await FakeBridge.connect(edge, { account: netLiq });
-    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => edge.call("place_order", condorOrder({}, 100 + i * 25))));
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => edge.call("place_order", condor300(100 + i * 25))));
     const accepted = results.filter((r) => !r.isError);
     const refused = results.filter((r) => r.isError);
     expect(accepted).toHaveLength(3);

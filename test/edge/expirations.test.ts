@@ -125,8 +125,9 @@ describe("expiration", () => {
       const trade = (await edge.call("list_trades", {})).structuredContent.trades.find((t: any) => t.trade_id === tradeId);
       expect(trade.state).toBe("closed");
       // The premium only: sold 1.00 + 1.00, bought 0.50 + 0.50, less 4 USD commissions. The stock
-      // sold at the strike is a new (short) position, not this trade's P&L.
+      // sold at the strike is a new (short) position, still held: nothing of it is realized yet.
       expect(trade.realized_pnl).toBe(96);
+      expect(trade.delivered_stock_pnl).toBeUndefined();
       expect(trade.leg_ends.map((l: any) => [l.action, l.contract.right, l.contract.strike, l.outcome, l.early])).toEqual([
         ["SELL", "P", 95, "lapsed", false], ["BUY", "P", 90, "lapsed", false], ["SELL", "C", 105, "assigned", false], ["BUY", "C", 110, "lapsed", false],
       ]);
@@ -167,7 +168,9 @@ describe("expiration", () => {
         return t.state === "closed" ? t : null;
       }, "the trade to close once the missed reports came");
       expect(trade.leg_ends.map((l: any) => l.outcome)).toEqual(["assigned", "exercised", "lapsed", "lapsed"]);
-      expect(trade.realized_pnl).toBe(96);
+      // Premiums +$96, and the stock the two puts delivered (bought at 95, sold at 90): −$500 (issue 23 item 6).
+      expect(trade.realized_pnl).toBe(-404);
+      expect(trade.delivered_stock_pnl).toBe(-500);
       expect(trade.fills.filter((f: any) => f.settlement === "delivery").map((f: any) => f.exec_id).sort()).toEqual(["stock-90", "stock-95"]);
       expect((await details(edge, "trade_expired"))[0].legs.map((l: any) => l.outcome)).toEqual(["assigned", "exercised", "lapsed", "lapsed"]);
       bridge.close();
@@ -249,8 +252,9 @@ describe("expiration", () => {
       await bridge.event("position", optionPosition(shortPut, 0));
       await bridge.event("position", optionPosition(longPut, 0));
       const trade = (await edge.call("list_trades", {})).structuredContent.trades.find((t: any) => t.trade_id === placed.trade_id);
-      // The premium: sold 1.00, bought 0.50, less 2 USD commissions; the stock legs are not its P&L.
-      expect(trade).toMatchObject({ state: "closed", realized_pnl: 48 });
+      // The premium (sold 1.00, bought 0.50, less 2 USD commissions: +$48) and the stock the puts
+      // delivered, bought at 95 and sold at 90 (−$500): the spread's loss is the trade's (issue 23 item 6).
+      expect(trade).toMatchObject({ state: "closed", realized_pnl: -452, delivered_stock_pnl: -500 });
       expect(trade.leg_ends.map((l: any) => [l.outcome, l.early])).toEqual([["assigned", true], ["exercised", true]]);
       expect(await edge.audit("trade_settled_early")).toHaveLength(1);
       const again = await edge.call("close_position", { trade_id: placed.trade_id });

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { collarBand } from "../../shared/checks";
 import { MAX_CONCENTRATION } from "../../shared/limits";
-import { condorOrder, Edge, FakeBridge } from "./harness";
+import { condorOrder, Edge, FakeBridge, ironCondor } from "./harness";
 
 const ORDER_OPS = new Set(["quote", "place", "preview", "preview_with_quote"]);
 const checksOf = (r: { structuredContent?: any }) => (r.structuredContent?.violations ?? []).map((v: any) => v.check);
@@ -72,9 +72,11 @@ describe("one bridge trip per order", () => {
   });
 
   it("concurrent one-trip orders cannot overshoot: 20 at once against room for three", async () => {
-    const netLiq = 5_000; // 30% = $1,500: room for three $400 condors, not four
+    const netLiq = 5_000; // 30% = $1,500: room for three condors' $400 of exposure, not four
     const { edge, bridge } = await linked(netLiq);
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => edge.call("place_order", condorOrder({}, 100 + i * 25))));
+    // $300 worst cases: three ($900) stay inside the daily loss room, so concentration binds.
+    const condor300 = (center: number) => condorOrder({ max_risk: 300, legs: ironCondor("AAPL", center).map((l) => ({ ...l, price: l.action === "SELL" ? 1.5 : 0.5 })) }, center);
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => edge.call("place_order", condor300(100 + i * 25))));
     const accepted = results.filter((r) => !r.isError);
     expect(accepted).toHaveLength(3);
     expect(accepted.reduce((sum, r) => sum + r.structuredContent.computed_max_risk, 0)).toBeLessThanOrEqual(netLiq * MAX_CONCENTRATION);

@@ -17,8 +17,10 @@ describe("reconciliation", () => {
     // T1 is acknowledged normally; T2 and T3 are sent but the link dies before any answer.
     const t1 = (await edge.call("place_order", condorOrder({}, 100))).structuredContent;
     first.handlers.place = () => new Promise(() => undefined);
-    const pending2 = edge.call("place_order", condorOrder({}, 130));
-    const pending3 = edge.call("place_order", condorOrder({}, 160));
+    // $300 worst cases (2.00 credit): with T1's $400, all three fit the daily loss room ($1,000).
+    const condor300 = (center: number) => condorOrder({ max_risk: 300, legs: ironCondor("AAPL", center).map((l) => ({ ...l, price: l.action === "SELL" ? 1.5 : 0.5 })) }, center);
+    const pending2 = edge.call("place_order", condor300(130));
+    const pending3 = edge.call("place_order", condor300(160));
     await waitFor(async () => first.sent("place").length === 3, "both held place requests");
     first.close();
     const [t2, t3] = await Promise.all([pending2, pending3]);

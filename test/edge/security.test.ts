@@ -67,6 +67,7 @@ const ROUTES: Route[] = [
   { name: "POST /api/shadow-mode", owner: "admin", path: "/api/shadow-mode", init: jsonPost({ on: false, reason: "security table" }), ok: [200] },
   { name: "POST /api/approvals/:id", owner: "admin", path: "/api/approvals/IRON_CONDOR_AAPL_20251119_103045", init: jsonPost({ decision: "reject", reason: "security table" }), ok: [404] },
   { name: "POST /api/cancel-all", owner: "admin", path: "/api/cancel-all", init: jsonPost({ reason: "security table" }), ok: [200, 409] },
+  { name: "POST /api/trades/close", owner: "admin", path: "/api/trades/close", init: jsonPost({ trade_id: "IRON_CONDOR_AAPL_20251119_103045", reason: "security table" }), ok: [409] },
   { name: "GET /api/unknown", owner: "admin", path: "/api/unknown", init: () => ({}), ok: [404] },
 ];
 

@@ -48,7 +48,7 @@ describe("positions no trade accounts for count toward concentration", () => {
     expect(spy.isError).toBe(true);
     expect(checksOf(spy)).toEqual(["concentration"]);
     expect(spy.structuredContent.message).toContain(
-      "SPY exposure ($58,400.00 incl. this order and $58,000.00 in positions held that no trade accounts for) would be 58.4% of net liquidation ($100,000.00)",
+      "SPY (counted with SPX) exposure ($58,400.00 incl. this order and $58,000.00 in positions held that no trade accounts for) would be 58.4% of net liquidation ($100,000.00)",
     );
     const preview = await edge.call("preview_order", order("SPY", condor("SPY", 580, 5, 1), 400));
     expect(checksOf(preview)).toEqual(["concentration"]);
@@ -58,9 +58,9 @@ describe("positions no trade accounts for count toward concentration", () => {
     expect(bridge.sent("place")).toHaveLength(1);
     expect(bridge.sent("place")[0]!.params.legs[0].contract.symbol).toBe("AAPL");
 
-    expect(await room(edge)).toEqual({ SPY: 0, AAPL: 29_600 });
+    expect(await room(edge)).toEqual({ SPX: 0, AAPL: 29_600 });
     const budget = (await edge.call("get_safety_status", {})).structuredContent.remaining_risk_budget;
-    expect(budget.untracked_exposure_by_symbol).toEqual({ SPY: 58_000 });
+    expect(budget.untracked_exposure_by_symbol).toEqual({ SPX: 58_000 });
     expect((await limitsUsed(edge)).concentration).toBe(0.58);
     const state = (await edge.admin("/api/state")).body;
     expect(JSON.stringify(state)).toContain('"name":"concentration"');
@@ -140,17 +140,18 @@ describe("positions no trade accounts for count toward concentration", () => {
     expect((await room(edge)).AAPL).toBe(30_000 - 400 - 9_400); // ... yet its $9,400 counts
   });
 
-  it("an option position on XSP counts with SPX orders (one index family); SPY stock does not", async () => {
-    const { edge, bridge } = await fresh(200_000); // 30% = $60,000
-    await bridge.event("position", option("XSP", 9101, -1, 590, "P", 500, 5)); // $59,000, in the SPX family
-    await bridge.event("position", stock("SPY", 756733, 100, 580)); // $58,000, SPY's own
-    expect(await room(edge)).toEqual({ SPX: 1_000, SPY: 2_000 });
+  it("an option position on XSP and SPY stock count with SPX orders (one economic underlying); AAPL does not", async () => {
+    const { edge, bridge } = await fresh(400_000); // 30% = $120,000
+    await bridge.event("position", option("XSP", 9101, -1, 590, "P", 500, 5)); // $59,000, in the S&P 500 group
+    await bridge.event("position", stock("SPY", 756733, 100, 580)); // $58,000, the S&P 500 too
+    expect(await room(edge)).toEqual({ SPX: 3_000 });
 
-    const spx = await edge.call("place_order", order("SPX", condor("SPX", 6000, 5, 1), 400, 1_200));
+    const spx = await edge.call("place_order", order("SPX", condor("SPX", 6000, 5, 1), 400, 3_100));
     expect(checksOf(spx)).toEqual(["concentration"]);
-    expect(spx.structuredContent.message).toContain("SPX exposure ($60,200.00 incl. this order and $59,000.00 in positions held that no trade accounts for)");
-    const spy = await edge.call("place_order", order("SPY", condor("SPY", 580, 5, 1), 400, 1_200));
-    expect(spy.isError).toBeFalsy();
+    expect(spx.structuredContent.message).toContain("SPX exposure ($120,100.00 incl. this order and $117,000.00 in positions held that no trade accounts for)");
+    const spy = await edge.call("place_order", order("SPY", condor("SPY", 580, 5, 1), 400, 3_100));
+    expect(checksOf(spy)).toEqual(["concentration"]);
+    expect((await edge.call("place_order", condorOrder({ capital_required: 3_100 }))).isError).toBeFalsy();
     expect(bridge.sent("place")).toHaveLength(1);
   });
 
@@ -175,7 +176,7 @@ describe("positions no trade accounts for count toward concentration", () => {
     expect(stop.body.closes).toHaveLength(1);
     expect(stop.body.closes[0].success).toBe(true);
     await edge.admin("/api/emergency-stop", { on: false, reason: "drill over" });
-    expect((await room(edge)).SPY).toBe(2_000);
+    expect((await room(edge)).SPX).toBe(2_000);
     const spy = await edge.call("preview_order", order("SPY", condor("SPY", 580, 5, 1), 400, 2_100));
     expect(checksOf(spy)).toEqual(["concentration"]);
   });

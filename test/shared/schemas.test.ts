@@ -43,6 +43,21 @@ describe("place_order input", () => {
     expect(firstIssue(PlaceOrderInput.safeParse({ ...seedOrder, ...patch }))).toBe(message);
   });
 
+  it("normalises strikes to whole cents and prices off a cent by float noise, before any check (issue 23 item 4)", () => {
+    const [first, ...rest] = ironCondor();
+    const noisy = { ...first!, price: 1.0000000001, contract: { ...(first!.contract as object), strike: 90.0000000001 } };
+    const parsed = PlaceOrderInput.parse({ ...seedOrder, legs: [noisy, ...rest] });
+    expect(parsed.legs[0]!.price).toBe(1);
+    expect((parsed.legs[0]!.contract as { strike: number }).strike).toBe(90);
+    // The bridge reads the same schema (second key): its legs are the same cents.
+    const place = parseParams("place", { trade_id: "T", symbol: "AAPL", strategy: "x", legs: [noisy], max_risk: 1 }) as { legs: { price: number; contract: { strike: number } }[] };
+    expect(place.legs[0]!.contract.strike).toBe(90);
+    // A price truly between cents is not repriced: the risk engine refuses it and says why.
+    expect(PlaceOrderInput.parse({ ...seedOrder, legs: [{ ...first!, price: 1.234 }, ...rest] }).legs[0]!.price).toBe(1.234);
+    // A strike that rounds to nothing is refused, not sent as 0.
+    expect(firstIssue(PlaceOrderInput.safeParse({ ...seedOrder, legs: [{ ...first!, contract: { ...(first!.contract as object), strike: 0.004 } }] }))).toBe("legs.0.contract.strike: strike must be above zero");
+  });
+
   it("refuses unknown fields rather than ignoring them (a limit cannot be smuggled in)", () => {
     const result = PlaceOrderInput.safeParse({ ...seedOrder, max_trade_risk: 100_000 });
     expect(result.success).toBe(false);
