@@ -13,6 +13,7 @@ import { timingSafeEqual } from "hono/utils/buffer";
 import type { Env } from "./account-do";
 import { clientAddress } from "./client-address";
 import { MCP_GRANT_HEADER, MCP_SCOPES_HEADER, SCOPES, canRead, canTrade, parseScopes, scopeForTool, type Scope } from "./mcp-scopes";
+import { refuseRedirectUris } from "./redirect-uris";
 import { REGISTRATION_GATE_PATH, registrationRefusal, type RegistrationAnswer } from "./registration-gate";
 
 export const AUTHORIZE_PATH = "/oauth/authorize";
@@ -203,6 +204,17 @@ export async function handleWithAudit(provider: OAuthProvider<Env>, request: Req
     if (!slot.allowed) {
       await request.body?.cancel();
       return registrationRefusal(slot);
+    }
+    // A client's metadata is a few hundred bytes; one too large to check is not registered.
+    if (Number(request.headers.get("content-length") ?? "0") > MAX_PEEK_BYTES) {
+      await request.body?.cancel();
+      return Response.json({ error: "invalid_client_metadata", error_description: `registration body over ${MAX_PEEK_BYTES} bytes` }, { status: 413 });
+    }
+    const unusable = refuseRedirectUris(await request.clone().json().catch(() => null));
+    if (unusable) {
+      await request.body?.cancel();
+      await auditOAuth(env, "oauth_registration_refused", { client, status: 400, ...(await oauthError(unusable)) });
+      return unusable;
     }
   }
   const res = await provider.fetch(request, env, ctx);

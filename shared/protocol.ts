@@ -431,11 +431,19 @@ export type Hello = z.infer<typeof Hello>;
 
 /**
  * The exact text a bridge signs: the challenge (so a signature cannot be replayed on another
- * socket or account) and the hello fields that decide what the edge does with the link.
+ * socket or account) and every field of the hello, its TWS health included (what the edge records
+ * and shows of the link must be what the key holder said). Fields are listed one by one, not
+ * serialized as an object, so key order and keys a schema strips cannot change the text; a test
+ * holds this list against the Hello schema's fields.
  */
-export function helloSigningText(challenge: Pick<Challenge, "account_id" | "connection_id" | "nonce">, hello: Pick<Hello, "bridge_id" | "account_id" | "mode" | "last_seq">): string {
+export function helloSigningText(challenge: Pick<Challenge, "account_id" | "connection_id" | "nonce">, hello: Omit<Hello, "v" | "type" | "signature">): string {
+  const tws = hello.tws;
   // A JSON array: no field can spill into the next, whatever characters it holds.
-  return JSON.stringify(["ibkr-mcp bridge hello v1", challenge.account_id, challenge.connection_id, challenge.nonce, hello.bridge_id, hello.account_id, hello.mode, hello.last_seq]);
+  return JSON.stringify([
+    "ibkr-mcp bridge hello v2", challenge.account_id, challenge.connection_id, challenge.nonce,
+    hello.bridge_id, hello.bridge_version, hello.account_id, hello.mode, hello.last_seq,
+    [tws.state, tws.since, tws.last_error, tws.server_version, tws.session ?? null],
+  ]);
 }
 
 export const Welcome = z.strictObject({
