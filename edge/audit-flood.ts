@@ -28,6 +28,11 @@ export const UNAUTHENTICATED_ACTIONS = [
   "oauth_token_refused", "oauth_authorize_refused", "oauth_revocation_refused", "oauth_token_revoked",
   "oauth_registration_refused",
   "dashboard_login_failed", "dashboard_login_locked",
+  // The consent page's Deny needs no login (denying grants nothing), so anyone can press it.
+  "oauth_consent_denied",
+  // A socket holding the bridge token but not the bridge key (or any text on an upgrade refused
+  // before it reaches the object): the token alone must not buy unbounded rows.
+  "bridge_refused",
 ] as const;
 export type UnauthenticatedAction = (typeof UNAUTHENTICATED_ACTIONS)[number];
 

@@ -67,7 +67,8 @@ export function appendOAuthAudit(ctx: DeskContext, body: z.infer<typeof OAuthAud
   const grantId = body.details.grant_id;
   if (body.action === "oauth_grant_revoked" && typeof grantId === "string" && GRANT_ID.test(grantId))
     ctx.sql.exec("INSERT OR IGNORE INTO oauth_revoked_grants (grant_id, revoked_ms) VALUES (?, ?)", grantId, ctx.now().getTime());
-  const actor = body.action === "oauth_grant" || body.action === "oauth_consent_denied" || body.action === "oauth_grant_revoked" ? "owner" : "oauth";
+  // A Deny on the consent page needs no login, so it is not known to be the owner's.
+  const actor = body.action === "oauth_grant" || body.action === "oauth_grant_revoked" ? "owner" : "oauth";
   if (isUnauthenticated(body.action)) {
     // The Worker puts the caller's address bucket in `client` (edge/client-address.ts).
     const client = typeof body.details.client === "string" && body.details.client.length > 0 && body.details.client.length <= 64 ? body.details.client : UNKNOWN_CLIENT;

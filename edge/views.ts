@@ -14,6 +14,7 @@ import { tradeStanding } from "./standing";
 import { positionRisk } from "./expirations";
 import { legOutcomes, type LegSettlement } from "./settlements";
 import { pendingModifyOfTrade } from "./pending-modify";
+import { storageStatus } from "./storage-figure";
 
 export function tradeView(sql: SqlStorage, t: TradeRow, now = new Date()) {
   return {
@@ -113,6 +114,7 @@ export function safetyStatusView(ctx: DeskContext) {
     data_age_seconds: health.data_age_seconds,
     can_open_new_trades: blockedBy.length === 0 && !ctx.settings.readOnly,
     blocked_by: blockedBy,
+    storage: storageStatus(ctx.sql.databaseSize),
   };
 }
 
@@ -135,6 +137,7 @@ export function stateView(ctx: DeskContext) {
     shadow_mode: shadowMode(ctx.sql, ctx.settings),
     confirm_every_order: confirmEveryOrder(ctx.sql),
     read_only: ctx.settings.readOnly,
+    storage: storageStatus(ctx.sql.databaseSize),
     bridge: health.bridge,
     tws: health.tws,
     account: accountSnapshot(ctx.sql)?.summary ?? null,

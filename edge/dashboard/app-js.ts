@@ -124,6 +124,11 @@ export const APP_JS = String.raw`"use strict";
     $("tws-health").className = t && t.state === "connected" ? "ok" : "bad";
     $("data-age").textContent = s.data_age_seconds === null || s.data_age_seconds === undefined ? "no account data" : Math.round(s.data_age_seconds) + " s";
     $("modes").textContent = (s.read_only ? "read-only" : "trading") + ", shadow mode " + (s.shadow_mode ? "on" : "off");
+    var st = s.storage;
+    if (st) {
+      $("storage-health").textContent = st.alert ? "ALERT — " + st.message : (st.database_bytes / 1e6).toFixed(1) + " MB used (alert from " + (st.alert_at_bytes / 1e9).toFixed(1) + " GB; the limit is " + (st.limit_bytes / 1e9).toFixed(0) + " GB)";
+      $("storage-health").className = st.alert ? "bad" : "ok";
+    }
   }
   function renderAccount(s) {
     var a = s.account || {};

@@ -70,6 +70,7 @@ export function dashboardPage(csrfToken: string): string {
     <dt>TWS</dt><dd id="tws-health">—</dd>
     <dt>Account data age</dt><dd id="data-age">—</dd>
     <dt>Mode</dt><dd id="modes">—</dd>
+    <dt>Storage</dt><dd id="storage-health">—</dd>
   </dl>
 </section>
 
