@@ -59,6 +59,7 @@ const OAUTH_ACTIONS = [
   "oauth_grant", "oauth_consent_denied", "oauth_authorize_refused", "oauth_token_issued", "oauth_token_refreshed",
   "oauth_token_refused", "oauth_token_revoked", "oauth_revocation_refused", "oauth_client_registered",
   "oauth_registration_refused", "oauth_grant_revoked", "mcp_token_refused", "mcp_scope_refused", "mcp_origin_refused", "form_origin_refused",
+  "oauth_token_refresh_retried",
 ] as const;
 export const OAuthAuditRequest = z.strictObject({ action: z.enum(OAUTH_ACTIONS), details: z.record(z.string(), z.unknown()) });
 

@@ -8,12 +8,13 @@
 // in the account's Durable Object (never a token, a code or a client secret); the rows a caller
 // without credentials can cause are bounded there (edge/audit-flood.ts), and so are client
 // registrations (edge/registration-gate.ts: 429 with Retry-After over the limit).
-import { insufficientScope, OAuthProvider, type OAuthProviderOptions } from "@cloudflare/workers-oauth-provider";
+import { getOAuthApi, insufficientScope, OAuthProvider, type OAuthHelpers, type OAuthProviderOptions } from "@cloudflare/workers-oauth-provider";
 import { timingSafeEqual } from "hono/utils/buffer";
 import type { Env } from "./account-do";
 import { clientAddress } from "./client-address";
 import { MCP_GRANT_HEADER, MCP_SCOPES_HEADER, SCOPES, canRead, canTrade, parseScopes, scopeForTool, type Scope } from "./mcp-scopes";
 import { refuseRedirectUris } from "./redirect-uris";
+import { REFRESH_TOKEN_PATH, type RefreshRequest, type RefreshVerdict } from "./refresh-tokens";
 import { REGISTRATION_GATE_PATH, registrationRefusal, type RegistrationAnswer } from "./registration-gate";
 
 export const AUTHORIZE_PATH = "/oauth/authorize";
@@ -161,6 +162,13 @@ export function oauthProvider(origin: string, defaultHandler: ExportedHandler<En
   return provider;
 }
 
+const unused: ExportedHandler<Env> = { fetch: () => new Response("not found", { status: 404 }) };
+
+/** The provider's helpers (grants, clients) outside its own dispatch, for this request's origin. */
+export function oauthHelpers(env: Env, request: Request): OAuthHelpers {
+  return getOAuthApi(providerOptions(edgeOrigin(env, request), unused, unused), env);
+}
+
 /** What the audit keeps of a token-endpoint request: its kind and client, never a token, code, verifier or secret. */
 async function tokenRequestFacts(request: Request): Promise<{ grant_type: string | null; client_id: string | null; token_type_hint: string | null } | null> {
   if (request.method !== "POST") return null;
@@ -182,6 +190,49 @@ async function tokenRequestFacts(request: Request): Promise<{ grant_type: string
   } catch {
     return null;
   }
+}
+
+/** Asks the account object's record of spent refresh tokens (edge/refresh-tokens.ts). */
+async function refreshRecord(env: Pick<Env, "ACCOUNT" | "IBKR_ACCOUNT_ID">, body: RefreshRequest): Promise<RefreshVerdict> {
+  const res = await accountStub(env).fetch(`https://account${REFRESH_TOKEN_PATH}`, {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
+  });
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new Error(`refresh record failed (${res.status})`);
+  }
+  return (await res.json()) as RefreshVerdict;
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A provider token (`userId:grantId:secret`) as its grant and hash; the token itself goes no further. */
+async function tokenIdentity(token: unknown): Promise<{ userId: string; grantId: string; hash: string } | null> {
+  if (typeof token !== "string" || token.length > 1_000) return null;
+  const [userId, grantId, secret, ...rest] = token.split(":");
+  if (rest.length || !userId || !secret || !grantId || !/^[A-Za-z0-9_-]{1,128}$/.test(grantId)) return null;
+  return { userId, grantId, hash: await sha256Hex(token) };
+}
+
+/** The refresh token a token request presents, by identity (bodies over MAX_PEEK_BYTES are not read here). */
+async function presentedRefreshToken(request: Request): Promise<{ userId: string; grantId: string; hash: string } | null> {
+  if (Number(request.headers.get("content-length") ?? "0") > MAX_PEEK_BYTES) return null;
+  const form = await request.clone().formData().catch(() => null);
+  return tokenIdentity(form?.get("refresh_token"));
+}
+
+/** Refuses a refresh of a reused token or a revoked grant, after revoking the grant in KV too. */
+async function refuseRefresh(helpers: OAuthHelpers, env: Env, who: { userId: string; grantId: string }, verdict: Extract<RefreshVerdict, { allowed: false }>, audit: Record<string, unknown>): Promise<Response> {
+  // The object already refuses the grant on /mcp; KV (where the provider looks) follows here.
+  await helpers.revokeGrant(who.grantId, who.userId).catch(() => undefined);
+  const description = verdict.reason === "reused"
+    ? "this refresh token was already used: the grant is revoked; connect the app again"
+    : "this grant was revoked by the account owner";
+  await auditOAuth(env, "oauth_token_refused", { ...audit, grant_type: "refresh_token", status: 400, error: "invalid_grant", error_description: description, grant_id: who.grantId });
+  return Response.json({ error: "invalid_grant", error_description: description }, { status: 400, headers: { "cache-control": "no-store", pragma: "no-cache" } });
 }
 
 async function oauthError(res: Response): Promise<{ error: string | null; error_description: string | null }> {
@@ -217,7 +268,28 @@ export async function handleWithAudit(provider: OAuthProvider<Env>, request: Req
       return unusable;
     }
   }
-  const res = await provider.fetch(request, env, ctx);
+  // A refresh: spent and reused tokens are refused before the provider rotates anything.
+  const refreshing = url.pathname === TOKEN_PATH && facts?.grant_type === "refresh_token" ? await presentedRefreshToken(request) : null;
+  if (refreshing) {
+    const verdict = await refreshRecord(env, { op: "check", grant_id: refreshing.grantId, token_hash: refreshing.hash, client_id: facts?.client_id ?? null, client });
+    if (!verdict.allowed) {
+      await request.body?.cancel();
+      return refuseRefresh(oauthHelpers(env, request), env, refreshing, verdict, { client, client_id: facts?.client_id ?? null });
+    }
+  }
+  let res = await provider.fetch(request, env, ctx);
+  if (refreshing && res.ok) {
+    // The provider answered with a new pair: record the spend; a reuse that raced past the check is caught here.
+    const issued = await tokenIdentity(((await res.clone().json().catch(() => null)) as { refresh_token?: unknown } | null)?.refresh_token);
+    const verdict = issued
+      ? await refreshRecord(env, { op: "rotated", grant_id: refreshing.grantId, token_hash: refreshing.hash, new_hash: issued.hash, client_id: facts?.client_id ?? null, client })
+      : ({ allowed: true, retry: false } as const);
+    if (!verdict.allowed) {
+      await res.body?.cancel();
+      return refuseRefresh(oauthHelpers(env, request), env, refreshing, verdict, { client, client_id: facts?.client_id ?? null });
+    }
+    if (verdict.retry) await auditOAuth(env, "oauth_token_refresh_retried", { client, client_id: facts?.client_id ?? null, grant_id: refreshing.grantId, retry_window_s: 60 });
+  }
   if (url.pathname === "/mcp" && res.status === 401 && request.headers.has("authorization")) {
     const challenge = res.headers.get("www-authenticate") ?? "";
     await auditOAuth(env, "mcp_token_refused", { client, reason: /error_description="([^"]*)"/.exec(challenge)?.[1] ?? /error="([^"]*)"/.exec(challenge)?.[1] ?? "invalid token" });

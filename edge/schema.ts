@@ -41,6 +41,10 @@ export const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS oauth_grant_use (grant_id TEXT PRIMARY KEY, last_used_ms INTEGER NOT NULL, uses INTEGER NOT NULL)`,
   // Grants the owner revoked: refused here at once, whatever a KV replica elsewhere still says.
   `CREATE TABLE IF NOT EXISTS oauth_revoked_grants (grant_id TEXT PRIMARY KEY, revoked_ms INTEGER NOT NULL)`,
+  // Refresh tokens the provider accepted, by SHA-256 (edge/refresh-tokens.ts): spent once, one retry, reuse revokes the grant.
+  `CREATE TABLE IF NOT EXISTS oauth_refresh_tokens (token_hash TEXT PRIMARY KEY, grant_id TEXT NOT NULL, issued_ms INTEGER NOT NULL,
+     spent_ms INTEGER, retries INTEGER NOT NULL DEFAULT 0, superseded INTEGER NOT NULL DEFAULT 0, parent_hash TEXT)`,
+  `CREATE INDEX IF NOT EXISTS oauth_refresh_tokens_grant ON oauth_refresh_tokens(grant_id, issued_ms)`,
   // One-time approval links of "confirm every order" (edge/approval-links.ts): the token's SHA-256, never the token.
   `CREATE TABLE IF NOT EXISTS approval_links (token_hash TEXT PRIMARY KEY, trade_id TEXT NOT NULL, created_ms INTEGER NOT NULL,
      expires_ms INTEGER NOT NULL, used_ms INTEGER)`,
