@@ -59,14 +59,16 @@ const OAUTH_ACTIONS = [
   "oauth_grant", "oauth_consent_denied", "oauth_authorize_refused", "oauth_token_issued", "oauth_token_refreshed",
   "oauth_token_refused", "oauth_token_revoked", "oauth_revocation_refused", "oauth_client_registered",
   "oauth_registration_refused", "oauth_grant_revoked", "mcp_token_refused", "mcp_scope_refused", "mcp_origin_refused", "form_origin_refused",
-  "oauth_token_refresh_retried",
+  "oauth_token_refresh_retried", "oauth_grant_revoked_by_provider",
 ] as const;
 export const OAuthAuditRequest = z.strictObject({ action: z.enum(OAUTH_ACTIONS), details: z.record(z.string(), z.unknown()) });
 
 /** The row's seq, or null when it was one that anyone can cause and its bound was reached (edge/audit-flood.ts). */
 export function appendOAuthAudit(ctx: DeskContext, body: z.infer<typeof OAuthAuditRequest>): number | null {
   const grantId = body.details.grant_id;
-  if (body.action === "oauth_grant_revoked" && typeof grantId === "string" && GRANT_ID.test(grantId))
+  // The owner's revocation (dashboard) and the provider's own (RFC 7009, a replayed code): the
+  // Worker posts both only after the grant left KV, and this record is what /mcp checks at once.
+  if ((body.action === "oauth_grant_revoked" || body.action === "oauth_grant_revoked_by_provider") && typeof grantId === "string" && GRANT_ID.test(grantId))
     ctx.sql.exec("INSERT OR IGNORE INTO oauth_revoked_grants (grant_id, revoked_ms) VALUES (?, ?)", grantId, ctx.now().getTime());
   // A Deny on the consent page needs no login, so it is not known to be the owner's.
   const actor = body.action === "oauth_grant" || body.action === "oauth_grant_revoked" ? "owner" : "oauth";

@@ -217,12 +217,27 @@ async function tokenIdentity(token: unknown): Promise<{ userId: string; grantId:
   return { userId, grantId, hash: await sha256Hex(token) };
 }
 
-/** The refresh token a token request presents, by identity (bodies over MAX_PEEK_BYTES are not read here). */
-async function presentedRefreshToken(request: Request): Promise<{ userId: string; grantId: string; hash: string } | null> {
+/** A credential field of a token request, by identity (bodies over MAX_PEEK_BYTES are not read here). */
+async function presentedToken(request: Request, field: "refresh_token" | "code" | "token"): Promise<{ userId: string; grantId: string; hash: string } | null> {
   if (Number(request.headers.get("content-length") ?? "0") > MAX_PEEK_BYTES) return null;
   const form = await request.clone().formData().catch(() => null);
-  return tokenIdentity(form?.get("refresh_token"));
+  return tokenIdentity(form?.get(field));
 }
+
+/**
+ * Whether the provider holds the grant: its KV record, under the key its own revokeGrant deletes
+ * (`grant:<user>:<grant>`; test/edge/provider-revocations.test.ts reads the same key).
+ */
+async function grantHeld(env: Env, who: { userId: string; grantId: string }): Promise<boolean> {
+  return (await env.OAUTH_KV.get(`grant:${who.userId}:${who.grantId}`)) !== null;
+}
+
+/** Why the provider revoked a grant by itself, by the token request that made it. */
+const PROVIDER_REVOCATION_CAUSES: Record<string, string> = {
+  revocation: "refresh token revoked by the client (RFC 7009)",
+  authorization_code: "authorization code used twice",
+  refresh_token: "refresh refused as invalid_grant by the provider",
+};
 
 /** Refuses a refresh of a reused token or a revoked grant, after revoking the grant in KV too. */
 async function refuseRefresh(helpers: OAuthHelpers, env: Env, who: { userId: string; grantId: string }, verdict: Extract<RefreshVerdict, { allowed: false }>, audit: Record<string, unknown>): Promise<Response> {
@@ -269,7 +284,12 @@ export async function handleWithAudit(provider: OAuthProvider<Env>, request: Req
     }
   }
   // A refresh: spent and reused tokens are refused before the provider rotates anything.
-  const refreshing = url.pathname === TOKEN_PATH && facts?.grant_type === "refresh_token" ? await presentedRefreshToken(request) : null;
+  const refreshing = url.pathname === TOKEN_PATH && facts?.grant_type === "refresh_token" ? await presentedToken(request, "refresh_token") : null;
+  // The grant a revocation or a code names, and whether the provider holds it now: the provider
+  // revokes grants by itself (RFC 7009 on a refresh token, a replayed code) in KV only.
+  const tokenKind = facts ? facts.grant_type ?? "revocation" : null;
+  const named = tokenKind === "revocation" ? await presentedToken(request, "token") : tokenKind === "authorization_code" ? await presentedToken(request, "code") : refreshing;
+  const heldBefore = named ? await grantHeld(env, named) : false;
   if (refreshing) {
     const verdict = await refreshRecord(env, { op: "check", grant_id: refreshing.grantId, token_hash: refreshing.hash, client_id: facts?.client_id ?? null, client });
     if (!verdict.allowed) {
@@ -289,6 +309,12 @@ export async function handleWithAudit(provider: OAuthProvider<Env>, request: Req
       return refuseRefresh(oauthHelpers(env, request), env, refreshing, verdict, { client, client_id: facts?.client_id ?? null });
     }
     if (verdict.retry) await auditOAuth(env, "oauth_token_refresh_retried", { client, client_id: facts?.client_id ?? null, grant_id: refreshing.grantId, retry_window_s: 60 });
+  }
+  if (named && heldBefore && !(await grantHeld(env, named))) {
+    // Revoked by the provider while it answered this request: the object refuses it at once too.
+    await auditOAuth(env, "oauth_grant_revoked_by_provider", {
+      grant_id: named.grantId, client_id: facts?.client_id ?? null, client, cause: PROVIDER_REVOCATION_CAUSES[tokenKind ?? ""] ?? "revoked by the provider",
+    });
   }
   if (url.pathname === "/mcp" && res.status === 401 && request.headers.has("authorization")) {
     const challenge = res.headers.get("www-authenticate") ?? "";
