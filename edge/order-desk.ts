@@ -20,6 +20,7 @@ import { updateTrade } from "./bridge-events";
 import { BridgeError } from "./bridge-link";
 import type { DeskContext } from "./desk-context";
 import { confirmEveryOrder, createApprovalLink, LINK_TTL_MS } from "./approval-links";
+import { confirmationRule, IN_CLIENT } from "./confirmation-rule";
 import { readBack, type AskPerson } from "./elicitation";
 import {
   closeRef,
@@ -186,10 +187,11 @@ function replayDetails(idempotencyKey: string | undefined, answer: ToolAnswer<Pl
 }
 
 /**
- * Places an order. `askPerson` is set when the caller's MCP session can elicit: the person then
- * confirms a read-back before the quote fetch and the synchronous check (never inside it). When
- * the account's "confirm every order" is on and the client cannot elicit, the order passes the
- * checks, reserves its risk and waits for its person behind a one-time link on `edgeOrigin`.
+ * Places an order. `askPerson` is set when the caller's MCP session can elicit. Who confirms is
+ * edge/confirmation-rule.ts's to say: with "confirm every order" on, the order passes the checks,
+ * reserves its risk and waits for a person behind a one-time link on `edgeOrigin` (or in the
+ * dashboard), whatever the client; otherwise a client that can elicit is asked first (before the
+ * quote fetch and the synchronous check, never inside it) and its answer is audited as the client's.
  */
 export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPerson?: AskPerson, edgeOrigin = ""): Promise<ToolAnswer<PlaceOrderOutput>> {
   const { idempotency_key, ...order } = input;
@@ -214,7 +216,8 @@ export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPe
   }
 
   // Only an order whose risk is computable is read back: any other is refused by the checks below.
-  if (askPerson && analysis.errors.length === 0 && analysis.worstCaseLoss !== null) {
+  const ask = confirmationRule({ confirmEveryOrder: confirmEveryOrder(ctx.sql), clientCanElicit: askPerson !== undefined });
+  if (askPerson && ask.askInClient && analysis.errors.length === 0 && analysis.worstCaseLoss !== null) {
     const message = readBack(input, analysis);
     ctx.audit("edge", "confirmation_requested", { symbol: input.symbol, strategy: input.strategy, idempotency_key, computed_max_risk: analysis.worstCaseLoss });
     const person = await askPerson(message);
@@ -226,12 +229,12 @@ export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPe
         return settled;
       }
       const answer = refusal(analysis, [person.violation]);
-      ctx.audit("person", person.outcome === "unreachable" ? "order_person_unreachable" : "order_declined_by_person", {
+      ctx.audit(IN_CLIENT.actor, person.outcome === "unreachable" ? IN_CLIENT.unanswered : IN_CLIENT.declined, {
         symbol: input.symbol, strategy: input.strategy, idempotency_key, outcome: person.outcome, violations: [person.violation],
       });
       return storeAnswer(ctx, key, argsHash, null, answer);
     }
-    ctx.audit("person", "order_confirmed_by_person", { symbol: input.symbol, strategy: input.strategy, idempotency_key });
+    ctx.audit(IN_CLIENT.actor, IN_CLIENT.confirmed, { symbol: input.symbol, strategy: input.strategy, idempotency_key, note: IN_CLIENT.note });
   }
 
   // The underlying known and a bridge linked: no quote now, the bridge collars with its own (one
@@ -257,8 +260,9 @@ export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPe
     return storeAnswer(ctx, key, argsHash, null, answer);
   }
   const shadow = shadowMode(ctx.sql, ctx.settings);
-  // Read in this turn: an order placed after the setting went on never goes out unanswered.
-  const awaitPerson = !askPerson && confirmEveryOrder(ctx.sql);
+  // Read again in this turn: an order placed after the setting went on (even while its client was
+  // answering) never goes out without a person.
+  const awaitPerson = confirmationRule({ confirmEveryOrder: confirmEveryOrder(ctx.sql), clientCanElicit: askPerson !== undefined }).awaitPerson;
   const tradeId = uniqueTradeId(ctx, input.strategy, input.symbol, now);
   const limitPrice = netLimitPrice(input.legs);
   const waitMs = awaitPerson ? LINK_TTL_MS : APPROVAL_TTL_MS;
@@ -279,7 +283,7 @@ export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPe
   });
   if (awaitPerson) {
     const link = createApprovalLink(ctx, tradeId, now.getTime());
-    const waiting = `Order passed every check and waits for your person to confirm it: "confirm every order" is on and this client cannot ask them.`;
+    const waiting = `Order passed every check and waits for your person to confirm it: "confirm every order" is on, so a person approves each order by its one-time link or in the dashboard, whatever the client.`;
     const output: PlaceOrderOutput = {
       success: true, trade_id: tradeId, order_id: null, status: "awaiting_confirmation", violations: [], ...summary(analysis),
       message: `${waiting} Give them the confirmation_url (it needs the dashboard login, works once, expires ${link.expiresAt}); approving re-runs every check with a fresh quote and sends the order. Follow it with list_trades or get_order_status.`,

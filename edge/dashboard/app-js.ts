@@ -199,7 +199,7 @@ export const APP_JS = String.raw`"use strict";
   function renderApprovals(s) {
     $("shadow-state").textContent = s.shadow_mode ? "on (every order waits for approval here)" : "off";
     $("shadow-toggle").textContent = s.shadow_mode ? "Turn shadow mode off" : "Turn shadow mode on";
-    $("confirm-state").textContent = s.confirm_every_order ? "on (every order needs its person's answer: in their MCP client, or by the approval link)" : "off";
+    $("confirm-state").textContent = s.confirm_every_order ? "on (every order waits for a person: its approval link, or the list below; an answer in the MCP client does not count)" : "off";
     $("confirm-toggle").textContent = s.confirm_every_order ? "Turn confirm every order off" : "Turn confirm every order on";
     var tbody = $("approvals-body");
     tbody.replaceChildren();

@@ -167,32 +167,25 @@ describe("confirm every order without elicitation", () => {
 });
 
 describe("confirm every order with a client that can elicit", () => {
-  it("asks the person in the client as today (no link), and a decline sends nothing", async () => {
+  // Issue 24: the client's own answer is not the person's. Whatever the client can do, the order
+  // waits for the link or the dashboard (edge/confirmation-rule.ts; confirmation-rule.test.ts).
+  it("does not ask in the client: the order waits for the person's link like any other, nothing is sent", async () => {
     const own = new Edge();
     const ownBridge = await FakeBridge.connect(own, { account: 100_000 });
     expect((await own.admin("/api/confirm-every-order", { on: true, reason: "test", by: "owner" })).status).toBe(200);
-    const connect = async (yes: boolean) => {
-      const client = new Client({ name: "eliciting", version: "1.0.0" }, { capabilities: { elicitation: {} }, jsonSchemaValidator: new CfWorkerJsonSchemaValidator() });
-      const asked: string[] = [];
-      client.setRequestHandler(ElicitRequestSchema, async (request) => {
-        asked.push(request.params.message);
-        return { action: "accept", content: { confirm: yes } };
-      });
-      await client.connect(new StreamableHTTPClientTransport(new URL("https://edge.test/mcp"), { fetch: (input, init) => own.stub().fetch(input as string, init) }));
-      return { client, asked };
-    };
-    const declining = await connect(false);
-    const refused = (await declining.client.callTool({ name: "place_order", arguments: condorOrder({}, 100) })) as { structuredContent: any };
-    expect(declining.asked).toHaveLength(1);
-    expect(refused.structuredContent.status).toBe("Refused");
-    expect(refused.structuredContent.confirmation_url).toBeUndefined();
-    const confirming = await connect(true);
-    const sent = (await confirming.client.callTool({ name: "place_order", arguments: condorOrder({}, 130) })) as { structuredContent: any };
-    expect(confirming.asked).toHaveLength(1);
-    expect(sent.structuredContent.status).toBe("Submitted");
-    expect(ownBridge.sent("place")).toHaveLength(1);
-    await declining.client.close();
-    await confirming.client.close();
+    const client = new Client({ name: "eliciting", version: "1.0.0" }, { capabilities: { elicitation: {} }, jsonSchemaValidator: new CfWorkerJsonSchemaValidator() });
+    const asked: string[] = [];
+    client.setRequestHandler(ElicitRequestSchema, async (request) => {
+      asked.push(request.params.message);
+      return { action: "accept", content: { confirm: true } };
+    });
+    await client.connect(new StreamableHTTPClientTransport(new URL("https://edge.test/mcp"), { fetch: (input, init) => own.stub().fetch(input as string, init) }));
+    const placed = (await client.callTool({ name: "place_order", arguments: condorOrder({}, 130) })) as { structuredContent: any };
+    expect(asked).toHaveLength(0);
+    expect(placed.structuredContent.status).toBe("awaiting_confirmation");
+    expect(placed.structuredContent.confirmation_url).toMatch(/\/approve/);
+    expect(ownBridge.sent("place")).toHaveLength(0);
+    await client.close();
     ownBridge.close();
   });
 });
