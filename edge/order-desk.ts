@@ -19,7 +19,7 @@ import { suspectViolations } from "./account-jumps";
 import { updateTrade } from "./bridge-events";
 import { BridgeError } from "./bridge-link";
 import type { DeskContext } from "./desk-context";
-import { confirmEveryOrder, createApprovalLink, LINK_TTL_MS } from "./approval-links";
+import { approvalUrl, confirmEveryOrder, createApprovalLink, LINK_TTL_MS } from "./approval-links";
 import { confirmationRule, IN_CLIENT } from "./confirmation-rule";
 import { readBack, type AskPerson } from "./elicitation";
 import {
@@ -290,7 +290,7 @@ export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPe
     };
     // The stored answer (for an idempotent replay) keeps no link: it is a one-time secret.
     storeAnswer(ctx, key, argsHash, tradeId, { output: { ...output, message: `${waiting} The one-time link was given in the first answer; the order also waits in the dashboard's approval list.` }, isError: false });
-    return { output: { ...output, confirmation_url: `${edgeOrigin}/approve/${link.token}`, confirmation_expires_at: link.expiresAt }, isError: false };
+    return { output: { ...output, confirmation_url: approvalUrl(edgeOrigin, link.token), confirmation_expires_at: link.expiresAt }, isError: false };
   }
   if (shadow) {
     const answer: ToolAnswer<PlaceOrderOutput> = {

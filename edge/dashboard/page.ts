@@ -12,8 +12,8 @@ const HEAD = (title: string) => `<!doctype html>
 <title>${title}</title>
 <link rel="stylesheet" href="/dashboard/styles.css">`;
 
-/** Where a login may send the person back to: an approval link's page (edge/approval-page.ts). */
-export const LOGIN_NEXT = /^\/approve\/[A-Za-z0-9_-]{43}$/;
+/** Where a login may send the person back to: the approval link's page (edge/approval-page.ts), which carries no token. */
+export const LOGIN_NEXT = /^\/approve$/;
 
 export function loginPage(failed: boolean, next?: string): string {
   const back = next !== undefined && LOGIN_NEXT.test(next) ? `\n  <input type="hidden" name="next" value="${next}">` : "";
