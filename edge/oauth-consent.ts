@@ -162,7 +162,7 @@ consent.post("/authorize", async (c) => {
     const { redirectTo } = await oauth.completeAuthorization({
       request: approved.request, userId: OWNER, scope: scopes,
       metadata: { client_name: client_name.slice(0, 200), granted_at: grantedAt },
-      props: { kind: "oauth", scopes } satisfies McpProps,
+      props: { kind: "oauth", scopes, client_id: approved.request.clientId, client_name: client_name.slice(0, 100) } satisfies McpProps,
     });
     await auditOAuth(c.env, "oauth_grant", { client, client_id: approved.request.clientId, client_name: client_name.slice(0, 200), scopes, redirect_host: new URL(approved.request.redirectUri).host, resource: approved.request.resource ?? null });
     const headers = new Headers(approved.headers);

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { auditUnauthenticated, isUnauthenticated } from "./audit-flood";
 import { clientAddress, UNKNOWN_CLIENT } from "./client-address";
+import { credentialOf, MCP_CREDENTIAL_HEADER } from "./credential";
 import type { DeskContext } from "./desk-context";
 import { MCP_GRANT_HEADER, MCP_SCOPES_HEADER, canTrade, parseScopes } from "./mcp-scopes";
 import type { McpAccess } from "./mcp-server";
@@ -20,7 +21,7 @@ export function mcpAccess(request: Request): McpAccess {
   const header = request.headers.get(MCP_SCOPES_HEADER);
   // The Worker forwards the caller's own request, so its URL is the edge's public one.
   const origin = new URL(request.url).origin;
-  return { trade: header === null ? true : canTrade(parseScopes(header)), origin };
+  return { trade: header === null ? true : canTrade(parseScopes(header)), origin, credential: credentialOf(request.headers.get(MCP_CREDENTIAL_HEADER)) };
 }
 
 /**

@@ -12,6 +12,7 @@ import { getOAuthApi, insufficientScope, OAuthProvider, type OAuthHelpers, type 
 import { timingSafeEqual } from "hono/utils/buffer";
 import type { Env } from "./account-do";
 import { clientAddress } from "./client-address";
+import { encodeCredential, MCP_CREDENTIAL_HEADER, oauthCredential, STATIC_CREDENTIAL, type Credential } from "./credential";
 import { MCP_GRANT_HEADER, MCP_SCOPES_HEADER, SCOPES, canRead, canTrade, parseScopes, scopeForTool, type Scope } from "./mcp-scopes";
 import { refuseRedirectUris } from "./redirect-uris";
 import { REFRESH_TOKEN_PATH, type RefreshRequest, type RefreshVerdict } from "./refresh-tokens";
@@ -31,8 +32,11 @@ const REFRESH_TOKEN_TTL_S = 30 * 24 * 60 * 60;
 /** Token-request bodies the Worker peeks at for the audit are small; larger ones are not read here. */
 const MAX_PEEK_BYTES = 64 * 1024;
 
-/** What an API call carries in ctx.props: which credential and what it may do. */
-export interface McpProps { kind: "static" | "oauth"; scopes: Scope[] }
+/**
+ * What an API call carries in ctx.props: which credential and what it may do; grants made since
+ * issue 24 also carry the app's client id and name (older ones: looked up by client id).
+ */
+export interface McpProps { kind: "static" | "oauth"; scopes: Scope[]; client_id?: string; client_name?: string }
 
 /** The edge's own origin: PUBLIC_ORIGIN when configured (behind a custom domain), else the request's. */
 export function edgeOrigin(env: Pick<Env, "PUBLIC_ORIGIN">, request: Request): string {
@@ -112,8 +116,21 @@ export async function forwardMcp(request: Request, env: Env, ctx: ExecutionConte
   headers.set(MCP_SCOPES_HEADER, [...scopes].join(" "));
   headers.delete(MCP_GRANT_HEADER);
   if (grantId) headers.set(MCP_GRANT_HEADER, grantId);
+  headers.set(MCP_CREDENTIAL_HEADER, encodeCredential(await credentialFor(env, props, auth.clientId ?? null, grantId)));
   const res = await accountStub(env).fetch(new Request(forwarded, { headers }));
   return new Response(res.body, res);
+}
+
+/** Who the token belongs to: the static token, or the OAuth app by client id and registered name. */
+async function credentialFor(env: Env, props: McpProps | undefined, clientId: string | null, grantId: string | null): Promise<Credential> {
+  if (props?.kind === "static" || !clientId) return STATIC_CREDENTIAL;
+  let name = props?.client_name ?? null;
+  if (name === null) {
+    // A grant from before names were kept in its props: one KV read for the client's registration.
+    const helpers = (env as Env & { OAUTH_PROVIDER?: OAuthHelpers }).OAUTH_PROVIDER;
+    name = (await helpers?.lookupClient(clientId).catch(() => null))?.clientName ?? null;
+  }
+  return oauthCredential(clientId, name, grantId);
 }
 
 /**

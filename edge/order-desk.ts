@@ -21,6 +21,8 @@ import { BridgeError } from "./bridge-link";
 import type { DeskContext } from "./desk-context";
 import { approvalUrl, confirmEveryOrder, createApprovalLink, LINK_TTL_MS } from "./approval-links";
 import { confirmationRule, IN_CLIENT } from "./confirmation-rule";
+import { adminCredential, STATIC_CREDENTIAL, type Credential } from "./credential";
+import { recordAct } from "./trade-acts";
 import { readBack, type AskPerson } from "./elicitation";
 import {
   closeRef,
@@ -193,7 +195,7 @@ function replayDetails(idempotencyKey: string | undefined, answer: ToolAnswer<Pl
  * dashboard), whatever the client; otherwise a client that can elicit is asked first (before the
  * quote fetch and the synchronous check, never inside it) and its answer is audited as the client's.
  */
-export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPerson?: AskPerson, edgeOrigin = ""): Promise<ToolAnswer<PlaceOrderOutput>> {
+export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPerson?: AskPerson, edgeOrigin = "", by: Credential = STATIC_CREDENTIAL): Promise<ToolAnswer<PlaceOrderOutput>> {
   const { idempotency_key, ...order } = input;
   const key = idempotency_key ? `place:${idempotency_key}` : null;
   const argsHash = hashArgs(order);
@@ -208,7 +210,7 @@ export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPe
     violations: [{ check: "idempotency_key", message: "idempotency_key reused with different arguments" }],
   });
 
-  ctx.audit("agent", "tool_call", { tool: "place_order", arguments: input });
+  ctx.audit("agent", "tool_call", { tool: "place_order", arguments: input, credential: by });
   const early = replay(ctx, key, argsHash, inFlight, conflict);
   if (early) {
     ctx.audit("edge", "idempotent_replay", replayDetails(idempotency_key, early));
@@ -276,6 +278,7 @@ export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPe
     expires_at: shadow || awaitPerson ? new Date(now.getTime() + waitMs).toISOString() : null,
   });
   recordOrderTime(ctx.sql, tradeId, now.getTime());
+  recordAct(ctx.sql, tradeId, "placed", by, now);
   claimKey(ctx, key, argsHash, tradeId);
   ctx.audit("edge", "order_checks_passed", {
     trade_id: tradeId, symbol: input.symbol, strategy: input.strategy, legs: input.legs, reserved_risk: decision.riskUsed,
@@ -410,7 +413,7 @@ export async function previewOrder(ctx: DeskContext, input: PlaceOrderInput) {
 
 // ---- close_position --------------------------------------------------------------------------
 
-export async function closePosition(ctx: DeskContext, input: { trade_id: string; limit_price?: number | undefined; idempotency_key?: string | undefined }, actor = "agent"): Promise<ToolAnswer<CloseOutput>> {
+export async function closePosition(ctx: DeskContext, input: { trade_id: string; limit_price?: number | undefined; idempotency_key?: string | undefined }, actor = "agent", by: Credential = actor === "agent" ? STATIC_CREDENTIAL : adminCredential(actor)): Promise<ToolAnswer<CloseOutput>> {
   const key = input.idempotency_key ? `close:${input.idempotency_key}` : null;
   const argsHash = hashArgs(input.limit_price === undefined ? { trade_id: input.trade_id } : { trade_id: input.trade_id, limit_price: input.limit_price });
   const fail = (message: string, check: string): ToolAnswer<CloseOutput> => ({
@@ -418,7 +421,7 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
     isError: true,
   });
   const inFlight = (): CloseOutput => ({ success: true, trade_id: input.trade_id, close_order_id: null, status: "PendingSubmit", message: "The first close request with this key is still being sent", violations: [] });
-  ctx.audit(actor, "tool_call", { tool: "close_position", arguments: input });
+  ctx.audit(actor, "tool_call", { tool: "close_position", arguments: input, credential: by });
   // Every refused close is audited with its reason, like a refused order.
   const refuse = (answer: ToolAnswer<CloseOutput>): ToolAnswer<CloseOutput> => {
     ctx.audit("edge", "close_refused", { trade_id: input.trade_id, violations: answer.output.violations });
@@ -483,6 +486,7 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
   setTradeState(ctx.sql, trade.trade_id, "closing", now);
   upsertOrder(ctx.sql, { order_ref: ref, trade_id: trade.trade_id, intent: "close", status: "PendingSubmit" }, now);
   recordOrderTime(ctx.sql, ref, now.getTime());
+  recordAct(ctx.sql, trade.trade_id, "closed", by, now);
   claimKey(ctx, key, argsHash, trade.trade_id);
   ctx.audit("edge", "close_approved", { trade_id: trade.trade_id, close_trade_id: ref, by: actor, ...(input.limit_price !== undefined ? { limit_price: input.limit_price, quote_mid: limited?.quote.context?.mid ?? null } : {}) });
 
@@ -549,8 +553,8 @@ async function cancelRestOfOpening(ctx: DeskContext, tradeId: string, actor: str
 
 // ---- cancel_order ----------------------------------------------------------------------------
 
-export async function cancelOrder(ctx: DeskContext, input: { order_id?: number | undefined; trade_id?: string | undefined }, actor = "agent") {
-  ctx.audit(actor, "tool_call", { tool: "cancel_order", arguments: input });
+export async function cancelOrder(ctx: DeskContext, input: { order_id?: number | undefined; trade_id?: string | undefined }, actor = "agent", by: Credential = actor === "agent" ? STATIC_CREDENTIAL : adminCredential(actor)) {
+  ctx.audit(actor, "tool_call", { tool: "cancel_order", arguments: input, credential: by });
   const lookup = input.order_id !== undefined ? resolveOrderId(ctx.sql, input.order_id) : null;
   if (lookup && !lookup.order && lookup.ambiguous.length > 0)
     return { ok: false as const, message: `Order id ${input.order_id} is ambiguous (held by trades ${lookup.ambiguous.map((o) => o.trade_id).join(", ")} in different TWS sessions): cancel by trade_id` };
@@ -560,6 +564,7 @@ export async function cancelOrder(ctx: DeskContext, input: { order_id?: number |
   if (!trade && !order) return { ok: false as const, message: `No order ${input.order_id ?? input.trade_id} in this account's ledger` };
   if (trade?.state === "pending_approval") {
     setTradeState(ctx.sql, trade.trade_id, "cancelled");
+    recordAct(ctx.sql, trade.trade_id, "cancelled", by, ctx.now());
     ctx.audit(actor, "approval_cancelled", { trade_id: trade.trade_id });
     return { ok: true as const, trade_id: trade.trade_id, order_id: null, status: "Cancelled" as const, message: "The order was waiting for approval and is withdrawn; its reserved risk is released" };
   }
@@ -568,6 +573,7 @@ export async function cancelOrder(ctx: DeskContext, input: { order_id?: number |
   if (["Filled", "Cancelled", "Rejected", "Inactive"].includes(target.status)) return { ok: false as const, message: `Order ${target.order_id} is already ${target.status}` };
   try {
     const result = await ctx.link.request("cancel", { order_id: target.order_id });
+    recordAct(ctx.sql, target.trade_id, "cancelled", by, ctx.now());
     ctx.audit("bridge", "cancel_requested", { trade_id: target.trade_id, order_id: target.order_id, status: result.status, by: actor });
     return { ok: true as const, trade_id: target.trade_id, order_id: target.order_id, status: result.status, message: `Cancel of order ${target.order_id} requested; its status follows in get_order_status` };
   } catch (error) {

@@ -54,6 +54,11 @@ export const SCHEMA = [
   // OAuth dynamic client registrations let through in the last hour, per address (edge/registration-gate.ts).
   `CREATE TABLE IF NOT EXISTS oauth_registrations (client TEXT NOT NULL, at_ms INTEGER NOT NULL)`,
   `CREATE INDEX IF NOT EXISTS oauth_registrations_client ON oauth_registrations(client, at_ms)`,
+  // Who placed, modified, closed or cancelled each trade, by credential (edge/trade-acts.ts).
+  `CREATE TABLE IF NOT EXISTS trade_acts (id INTEGER PRIMARY KEY AUTOINCREMENT, trade_id TEXT NOT NULL, act TEXT NOT NULL,
+     credential_id TEXT NOT NULL, credential_json TEXT NOT NULL, at TEXT NOT NULL)`,
+  `CREATE INDEX IF NOT EXISTS trade_acts_trade ON trade_acts(trade_id)`,
+  `CREATE INDEX IF NOT EXISTS trade_acts_credential ON trade_acts(credential_id)`,
   `CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
      details_json TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)`,
 ];

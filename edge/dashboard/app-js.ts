@@ -10,7 +10,8 @@ export const APP_JS = String.raw`"use strict";
   var $ = function (id) { return document.getElementById(id); };
   var state = null;
   var lastAuditSeq = 0;
-  var auditFilter = { action: "", actor: "" };
+  var auditFilter = { action: "", actor: "", credential: "" };
+  var tradesCredential = "";
   var socket = null;
   var reconnectDelay = 1000;
   var refreshing = null;
@@ -282,6 +283,12 @@ export const APP_JS = String.raw`"use strict";
       box.appendChild(legsList(t.legs));
       if (t.leg_ends) box.appendChild(legEnds(t));
       box.appendChild(el("p", "Intent " + (t.intent || "—") + ", reserved risk " + usd(t.reserved_risk) + ", created " + when(t.created_at)));
+      // Who acted on it: an OAuth app (its name is the registrant's own words, shown as text), the static token, or an admin.
+      if (t.acts && t.acts.length) {
+        var acts = el("p", "By: " + t.acts.map(function (a) { return a.act + " by " + a.by.name + (a.by.kind === "oauth" ? " (OAuth app " + a.by.id + ")" : "") + " at " + when(a.at); }).join("; "), "acts");
+        acts.dataset.acts = t.trade_id;
+        box.appendChild(acts);
+      }
       if (t.standing) box.appendChild(el("p", "Mark " + (t.standing.mark === null ? "—" : t.standing.mark) + ", unrealized P&L " + usd(t.standing.unrealized_pnl) +
         ", " + usd(t.standing.distance_to_worst_case) + " from its worst case, " + (t.standing.days_to_expiry === null ? "—" : t.standing.days_to_expiry) + " days to expiry" +
         (t.standing.reason ? " (" + t.standing.reason + ")" : ""), "standing"));
@@ -359,6 +366,7 @@ export const APP_JS = String.raw`"use strict";
     q.set("limit", "200");
     if (auditFilter.action) q.set("action", auditFilter.action);
     if (auditFilter.actor) q.set("actor", auditFilter.actor);
+    if (auditFilter.credential) q.set("credential", auditFilter.credential);
     return "/api/audit?" + q.toString();
   }
   function addAuditRows(rows) {
@@ -366,6 +374,11 @@ export const APP_JS = String.raw`"use strict";
     rows.forEach(function (r) {
       if (auditFilter.action && r.action !== auditFilter.action) return;
       if (auditFilter.actor && r.actor !== auditFilter.actor) return;
+      if (auditFilter.credential) {
+        var cred = null;
+        try { cred = JSON.parse(r.details_json).credential; } catch (e) { cred = null; }
+        if (!cred || cred.id !== auditFilter.credential) return;
+      }
       var details = el("code", r.details_json);
       var tr = row([r.seq, when(r.at), r.actor, r.action, details]);
       tr.dataset.seq = String(r.seq);
@@ -390,7 +403,7 @@ export const APP_JS = String.raw`"use strict";
 
   function refresh() {
     if (refreshing) { refreshAgain = true; return refreshing; }
-    refreshing = Promise.all([api("/api/state").then(renderState), loadAuditSince(lastAuditSeq), api("/api/oauth/grants").then(renderApps)])
+    refreshing = Promise.all([api("/api/state" + (tradesCredential ? "?credential=" + encodeURIComponent(tradesCredential) : "")).then(renderState), loadAuditSince(lastAuditSeq), api("/api/oauth/grants").then(renderApps)])
       .catch(function (err) { $("live-status").textContent = "Could not load: " + err.message; })
       .then(function () {
         refreshing = null;
@@ -522,14 +535,19 @@ export const APP_JS = String.raw`"use strict";
     });
     $("confirm-toggle").addEventListener("click", function () {
       var on = !(state && state.confirm_every_order);
-      confirmAction({ title: on ? "Turn confirm every order on?" : "Turn confirm every order off?", text: on ? "Every new order needs its person's answer first: asked in their MCP client when it can, otherwise by a one-time approval link." : "Orders go out after the checks without asking the person (unless their client asks them anyway)." }, function (reason) {
+      confirmAction({ title: on ? "Turn confirm every order on?" : "Turn confirm every order off?", text: on ? "Every new order waits for a person after the checks: its one-time approval link, or the approval list here, whatever the agent's client can do (an answer in the client does not count)." : "Orders go out after the checks without a person (a client that can ask in the client still asks; its answer is recorded as the client's)." }, function (reason) {
         return api("/api/confirm-every-order", withBy({ on: on, reason: reason }));
       }, "Confirm every order " + (on ? "on" : "off"));
     });
     $("audit-filter").addEventListener("submit", function (ev) {
       ev.preventDefault();
-      auditFilter = { action: $("audit-action").value.trim(), actor: $("audit-actor").value.trim() };
+      auditFilter = { action: $("audit-action").value.trim(), actor: $("audit-actor").value.trim(), credential: $("audit-credential").value.trim() };
       reloadAudit().catch(function (err) { announce("Audit: " + err.message); });
+    });
+    $("trades-filter").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      tradesCredential = $("trades-credential").value.trim();
+      refresh();
     });
     $("audit-verify").addEventListener("click", function () {
       api("/api/audit/verify").then(function (v) {

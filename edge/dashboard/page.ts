@@ -124,6 +124,7 @@ export function dashboardPage(csrfToken: string): string {
 
 <section id="trades" aria-labelledby="trades-heading">
   <h2 id="trades-heading">Trades</h2>
+  <form id="trades-filter"><label for="trades-credential">Placed, modified, closed or cancelled by (OAuth client id, MCP_TOKEN or admin)</label> <input id="trades-credential" name="credential"> <button type="submit">Filter</button></form>
   <div id="trades-list"></div>
 </section>
 
@@ -132,6 +133,7 @@ export function dashboardPage(csrfToken: string): string {
   <form id="audit-filter">
     <label for="audit-action">Action</label> <input id="audit-action" name="action">
     <label for="audit-actor">Actor</label> <input id="audit-actor" name="actor">
+    <label for="audit-credential">Credential</label> <input id="audit-credential" name="credential">
     <button type="submit">Filter</button>
     <a href="/api/audit/export" download="audit.jsonl">Export JSONL</a>
     <button type="button" id="audit-verify">Verify chain</button>
