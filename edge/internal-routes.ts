@@ -10,7 +10,7 @@ import { LoginAttempt, loginAttempt } from "./login-gate";
 import { OAUTH_AUDIT_PATH, OAUTH_GRANT_USE_PATH } from "./oauth";
 import { appendOAuthAudit, grantUses, OAuthAuditRequest } from "./oauth-grants";
 import { checkRefresh, recordRotation, REFRESH_TOKEN_PATH, RefreshRequest } from "./refresh-tokens";
-import { REGISTRATION_GATE_PATH, RegistrationAttempt, registrationAttempt } from "./registration-gate";
+import { REGISTRATION_DONE_PATH, REGISTRATION_GATE_PATH, RegistrationAttempt, registrationAttempt, RegistrationDone, registrationDone } from "./registration-gate";
 
 export async function handleInternal(ctx: DeskContext, request: Request, url: URL): Promise<Response | null> {
   if (request.method === "POST" && url.pathname === OAUTH_AUDIT_PATH) {
@@ -22,6 +22,11 @@ export async function handleInternal(ctx: DeskContext, request: Request, url: UR
     const parsed = RegistrationAttempt.safeParse(await request.json().catch(() => null));
     if (!parsed.success) return Response.json({ error: `registration attempt: ${parsed.error.issues[0]?.message ?? "invalid"}` }, { status: 400 });
     return Response.json(registrationAttempt(ctx, parsed.data));
+  }
+  if (request.method === "POST" && url.pathname === REGISTRATION_DONE_PATH) {
+    const parsed = RegistrationDone.safeParse(await request.json().catch(() => null));
+    if (!parsed.success) return Response.json({ error: `registration: ${parsed.error.issues[0]?.message ?? "invalid"}` }, { status: 400 });
+    return Response.json(registrationDone(ctx, parsed.data));
   }
   if (request.method === "POST" && url.pathname === OAUTH_GRANT_USE_PATH) return Response.json(grantUses(ctx));
   if (request.method === "POST" && url.pathname === REFRESH_TOKEN_PATH) {

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { auditUnauthenticated, isUnauthenticated } from "./audit-flood";
 import { clientAddress, UNKNOWN_CLIENT } from "./client-address";
 import { credentialOf, MCP_CREDENTIAL_HEADER } from "./credential";
+import { markRegistrationGranted } from "./registration-gate";
 import type { DeskContext } from "./desk-context";
 import { MCP_GRANT_HEADER, MCP_SCOPES_HEADER, canTrade, parseScopes } from "./mcp-scopes";
 import type { McpAccess } from "./mcp-server";
@@ -73,6 +74,8 @@ export function appendOAuthAudit(ctx: DeskContext, body: z.infer<typeof OAuthAud
     ctx.sql.exec("INSERT OR IGNORE INTO oauth_revoked_grants (grant_id, revoked_ms) VALUES (?, ?)", grantId, ctx.now().getTime());
   // A Deny on the consent page needs no login, so it is not known to be the owner's.
   const actor = body.action === "oauth_grant" || body.action === "oauth_grant_revoked" ? "owner" : "oauth";
+  // A granted client is never deleted for want of a grant (edge/registration-gate.ts).
+  if (body.action === "oauth_grant" && typeof body.details.client_id === "string") markRegistrationGranted(ctx, body.details.client_id);
   if (isUnauthenticated(body.action)) {
     // The Worker puts the caller's address bucket in `client` (edge/client-address.ts).
     const client = typeof body.details.client === "string" && body.details.client.length > 0 && body.details.client.length <= 64 ? body.details.client : UNKNOWN_CLIENT;

@@ -16,7 +16,7 @@ import { encodeCredential, MCP_CREDENTIAL_HEADER, oauthCredential, STATIC_CREDEN
 import { MCP_GRANT_HEADER, MCP_SCOPES_HEADER, SCOPES, canRead, canTrade, parseScopes, scopeForTool, type Scope } from "./mcp-scopes";
 import { refuseRedirectUris } from "./redirect-uris";
 import { REFRESH_TOKEN_PATH, type RefreshRequest, type RefreshVerdict } from "./refresh-tokens";
-import { REGISTRATION_GATE_PATH, registrationRefusal, type RegistrationAnswer } from "./registration-gate";
+import { REGISTRATION_DONE_PATH, REGISTRATION_GATE_PATH, registrationRefusal, type RegistrationAnswer } from "./registration-gate";
 
 export const AUTHORIZE_PATH = "/oauth/authorize";
 export const TOKEN_PATH = "/oauth/token";
@@ -67,6 +67,18 @@ async function registrationSlot(env: Pick<Env, "ACCOUNT" | "IBKR_ACCOUNT_ID">, c
     throw new Error(`registration check failed (${res.status})`);
   }
   return (await res.json()) as RegistrationAnswer;
+}
+
+/** Records a registered client against its slot; answers the never-granted clients to delete from KV. */
+async function registrationDone(env: Pick<Env, "ACCOUNT" | "IBKR_ACCOUNT_ID">, body: unknown): Promise<{ evict: string[] }> {
+  const res = await accountStub(env).fetch(`https://account${REGISTRATION_DONE_PATH}`, {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
+  });
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new Error(`registration record failed (${res.status})`);
+  }
+  return (await res.json()) as { evict: string[] };
 }
 
 /** The JSON-RPC tool calls in a body (one message or a batch); empty when it is not JSON-RPC. */
@@ -281,9 +293,10 @@ export async function handleWithAudit(provider: OAuthProvider<Env>, request: Req
   const url = new URL(request.url);
   const client = clientAddress(request.headers);
   const facts = url.pathname === TOKEN_PATH ? await tokenRequestFacts(request) : null;
+  let slot: RegistrationAnswer | null = null;
   if (url.pathname === REGISTER_PATH && request.method === "POST") {
     // Over the limit: refused (and its audit row written, bounded) in the Durable Object; no KV write.
-    const slot = await registrationSlot(env, client);
+    slot = await registrationSlot(env, client);
     if (!slot.allowed) {
       await request.body?.cancel();
       return registrationRefusal(slot);
@@ -346,13 +359,16 @@ export async function handleWithAudit(provider: OAuthProvider<Env>, request: Req
       await auditOAuth(env, "oauth_token_refused", { client, client_id: facts.client_id, grant_type: kind, status: res.status, ...(await oauthError(res)) });
     }
   } else if (url.pathname === REGISTER_PATH && request.method === "POST") {
-    if (res.ok) {
-      const registered = (await res.clone().json().catch(() => null)) as { client_id?: string; client_name?: string; redirect_uris?: string[] } | null;
-      await auditOAuth(env, "oauth_client_registered", {
-        client, client_id: registered?.client_id ?? null, client_name: registered?.client_name?.slice(0, 200) ?? null,
-        redirect_hosts: (registered?.redirect_uris ?? []).map((u) => { try { return new URL(u).host; } catch { return "?"; } }),
+    const registered = res.ok ? ((await res.clone().json().catch(() => null)) as { client_id?: string; client_name?: string; redirect_uris?: string[] } | null) : null;
+    if (registered?.client_id && slot?.allowed) {
+      const { evict } = await registrationDone(env, {
+        client, slot: slot.slot, client_id: registered.client_id.slice(0, 300), client_name: registered.client_name?.slice(0, 200) ?? null,
+        redirect_hosts: (registered.redirect_uris ?? []).slice(0, 50).map((u) => { try { return new URL(u).host.slice(0, 300); } catch { return "?"; } }),
       });
-    } else await auditOAuth(env, "oauth_registration_refused", { client, status: res.status, ...(await oauthError(res)) });
+      // Storage stays bounded: never-granted clients past the bound leave KV too.
+      const helpers = oauthHelpers(env, request);
+      for (const clientId of evict) await helpers.deleteClient(clientId).catch(() => undefined);
+    } else if (!res.ok) await auditOAuth(env, "oauth_registration_refused", { client, status: res.status, ...(await oauthError(res)) });
   }
   return res;
 }

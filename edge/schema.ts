@@ -51,7 +51,7 @@ export const SCHEMA = [
   // Counts of unauthenticated audit causes in the open window (edge/audit-flood.ts); closed windows are summarized and deleted.
   `CREATE TABLE IF NOT EXISTS audit_flood (window_start_ms INTEGER NOT NULL, action TEXT NOT NULL, client TEXT NOT NULL,
      written INTEGER NOT NULL, suppressed INTEGER NOT NULL, PRIMARY KEY (window_start_ms, action, client))`,
-  // OAuth dynamic client registrations let through in the last hour, per address (edge/registration-gate.ts).
+  // OAuth dynamic client registrations let through, per address, and the clients they stored (edge/registration-gate.ts).
   `CREATE TABLE IF NOT EXISTS oauth_registrations (client TEXT NOT NULL, at_ms INTEGER NOT NULL)`,
   `CREATE INDEX IF NOT EXISTS oauth_registrations_client ON oauth_registrations(client, at_ms)`,
   // Who placed, modified, closed or cancelled each trade, by credential (edge/trade-acts.ts).
@@ -79,4 +79,8 @@ export const COLUMN_MIGRATIONS = [
   // Executions no order made (edge/settlements.ts): "option" (exercise, assignment, lapse) or "delivery" (its stock).
   `ALTER TABLE fills ADD COLUMN settlement TEXT`,
   `ALTER TABLE fills ADD COLUMN paired_exec_id TEXT`,
+  // The client a let-through registration stored, and whether the owner granted it (edge/registration-gate.ts).
+  `ALTER TABLE oauth_registrations ADD COLUMN client_id TEXT`,
+  `ALTER TABLE oauth_registrations ADD COLUMN granted INTEGER NOT NULL DEFAULT 0`,
+  `CREATE INDEX IF NOT EXISTS oauth_registrations_client_id ON oauth_registrations(client_id)`,
 ];
