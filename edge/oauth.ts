@@ -15,7 +15,7 @@ import { clientAddress } from "./client-address";
 import { encodeCredential, MCP_CREDENTIAL_HEADER, oauthCredential, STATIC_CREDENTIAL, type Credential } from "./credential";
 import { MCP_GRANT_HEADER, MCP_SCOPES_HEADER, SCOPES, canRead, canTrade, parseScopes, scopeForTool, type Scope } from "./mcp-scopes";
 import { refuseRedirectUris } from "./redirect-uris";
-import { REFRESH_TOKEN_PATH, type RefreshRequest, type RefreshVerdict } from "./refresh-tokens";
+import { REFRESH_RETRY_WINDOW_MS, REFRESH_TOKEN_PATH, type RefreshRequest, type RefreshVerdict } from "./refresh-tokens";
 import { REGISTRATION_DONE_PATH, REGISTRATION_GATE_PATH, registrationRefusal, type RegistrationAnswer } from "./registration-gate";
 
 export const AUTHORIZE_PATH = "/oauth/authorize";
@@ -338,7 +338,7 @@ export async function handleWithAudit(provider: OAuthProvider<Env>, request: Req
       await res.body?.cancel();
       return refuseRefresh(oauthHelpers(env, request), env, refreshing, verdict, { client, client_id: facts?.client_id ?? null });
     }
-    if (verdict.retry) await auditOAuth(env, "oauth_token_refresh_retried", { client, client_id: facts?.client_id ?? null, grant_id: refreshing.grantId, retry_window_s: 60 });
+    if (verdict.retry) await auditOAuth(env, "oauth_token_refresh_retried", { client, client_id: facts?.client_id ?? null, grant_id: refreshing.grantId, retry_window_s: REFRESH_RETRY_WINDOW_MS / 1000 });
   }
   if (named && heldBefore && !(await grantHeld(env, named))) {
     // Revoked by the provider while it answered this request: the object refuses it at once too.
