@@ -6,7 +6,8 @@
 // for its R1. The provider's token-exchange callback cannot tell which token was presented, so the
 // Worker asks this object before and after each refresh, by the token's SHA-256 (never the token):
 // - a token is spent when a refresh with it succeeds; its one retry (a client that lost the
-//   answer) is allowed within REFRESH_RETRY_WINDOW_MS, and supersedes what the first use issued;
+//   answer) is allowed within REFRESH_RETRY_WINDOW_MS while what the first use issued is unused,
+//   and supersedes it;
 // - any other use of a spent token, or any use of a superseded one, revokes the grant: here at
 //   once (oauth_revoked_grants, which /mcp checks on every call) and in KV by the Worker; audited
 //   as oauth_refresh_token_reused.
@@ -55,6 +56,9 @@ function revokeForReuse(ctx: DeskContext, req: RefreshRequest, row: TokenRow, ho
 function reuseOf(ctx: DeskContext, req: RefreshRequest, row: TokenRow): RefreshVerdict | null {
   if (row.superseded) return revokeForReuse(ctx, req, row, "a refresh token superseded by a retry of its parent was presented");
   if (row.spent_ms === null) return null;
+  // A client retrying never received what the first use issued; if that was used, this is someone else.
+  const childUsed = ctx.sql.exec("SELECT 1 FROM oauth_refresh_tokens WHERE parent_hash = ? AND spent_ms IS NOT NULL LIMIT 1", row.token_hash).toArray().length > 0;
+  if (childUsed) return revokeForReuse(ctx, req, row, "a spent refresh token was presented after its replacement was used");
   if (row.retries === 0 && ctx.now().getTime() - row.spent_ms <= REFRESH_RETRY_WINDOW_MS) return null;
   return revokeForReuse(ctx, req, row, row.retries > 0 ? "a spent refresh token was presented after its one retry" : "a spent refresh token was presented after the retry window");
 }

@@ -90,4 +90,12 @@ describe("refresh-token reuse", () => {
     for (const r of answers.filter((a) => !a.ok)) expect(((await r.json()) as { error: string }).error).toBe("invalid_grant");
     await expectRevoked(g, [g.access, ...issued.map((t) => t.access_token)], issued.map((t) => t.refresh_token));
   });
+
+  it("R0 → R1 → R2, then R0 again within the window ends the grant: its replacement was used, so this is no retry", async () => {
+    const g = await grant(["read"]);
+    const first = await tokens(await refresh(g, g.refresh));
+    const second = await tokens(await refresh(g, first.refresh_token));
+    expect(await refused(await refresh(g, g.refresh))).toBe("invalid_grant");
+    await expectRevoked(g, [second.access_token], [second.refresh_token]);
+  });
 });
