@@ -124,7 +124,7 @@ export function dashboardPage(csrfToken: string): string {
 
 <section id="trades" aria-labelledby="trades-heading">
   <h2 id="trades-heading">Trades</h2>
-  <form id="trades-filter"><label for="trades-credential">Placed, modified, closed or cancelled by (OAuth client id, MCP_TOKEN or admin)</label> <input id="trades-credential" name="credential"> <button type="submit">Filter</button></form>
+  <form id="trades-filter"><label for="trades-credential">Placed, modified, closed or cancelled by (OAuth client id, MCP_TOKEN or admin)</label> <input id="trades-credential" name="credential"> <button type="submit">Show trades</button></form>
   <div id="trades-list"></div>
 </section>
 
