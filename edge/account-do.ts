@@ -6,10 +6,12 @@ import { DurableObject } from "cloudflare:workers";
 import { Event, Hello, PROTOCOL_VERSION, Response as BridgeResponse } from "../shared/protocol";
 import { handleAdmin } from "./admin-api";
 import { appendAudit } from "./audit";
-import { writeClosedFloodWindows } from "./audit-flood";
+import { auditUnauthenticated, writeClosedFloodWindows } from "./audit-flood";
 import { applyEvent, lastEventSeq, storeEventSeq } from "./bridge-events";
 import { HELLO_TIMEOUT_MS, importPinnedKey, newChallenge, verifyHello, type PinnedKey } from "./bridge-identity";
 import { BridgeLink, type BridgeAttachment } from "./bridge-link";
+import { MAX_BRIDGE_FRAME_CHARS, MAX_UNPROVEN_FRAME_CHARS, MAX_UNPROVEN_SOCKETS, MAX_UNPROVEN_SOCKETS_PER_CLIENT, unprovenSockets, victimOfCap } from "./bridge-sockets";
+import { clientAddress, UNKNOWN_CLIENT } from "./client-address";
 import { checkBreakers } from "./breakers";
 import { sessionSocketTag } from "./dashboard-sessions";
 import { DASHBOARD_SESSION_HEADER } from "./dashboard/session";
@@ -159,6 +161,19 @@ export class AccountDO extends DurableObject<Env> {
   // Hibernation API: the socket outlives this instance; its hello state lives in the attachment.
   private async acceptSocket(request: Request, tag: "bridge" | "dashboard"): Promise<Response> {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return new Response("expected websocket", { status: 426 });
+    const client = clientAddress(request.headers);
+    if (tag === "bridge") {
+      // Nothing is accepted past the caps: a token holder without the key holds a few sockets at most.
+      const unproven = unprovenSockets(this.ctx.getWebSockets("bridge"));
+      if (unproven.filter((u) => u.client === client).length >= MAX_UNPROVEN_SOCKETS_PER_CLIENT) {
+        auditUnauthenticated(this.desk, "bridge", "bridge_refused", client, { reason: `upgrade refused: ${MAX_UNPROVEN_SOCKETS_PER_CLIENT} sockets from this address have not proven the bridge key yet`, claimed_bridge_id: null, client });
+        return new Response(`too many bridge sockets from this address have not proven the bridge key (at most ${MAX_UNPROVEN_SOCKETS_PER_CLIENT})`, { status: 429, headers: { "retry-after": "5" } });
+      }
+      if (unproven.length >= MAX_UNPROVEN_SOCKETS) {
+        const victim = victimOfCap(unproven);
+        if (victim) this.refuseBridge(victim.ws, `closed to make room: more than ${MAX_UNPROVEN_SOCKETS} sockets had not proven the bridge key`, null);
+      }
+    }
     const pair = new WebSocketPair();
     // A dashboard socket opened with a session cookie is tagged with it, so logout closes it.
     const session = tag === "dashboard" ? request.headers.get(DASHBOARD_SESSION_HEADER) : null;
@@ -167,7 +182,7 @@ export class AccountDO extends DurableObject<Env> {
       // The edge speaks first: a fresh challenge the bridge must sign in its hello.
       const challenge = newChallenge(this.env.IBKR_ACCOUNT_ID);
       const now = Date.now();
-      pair[1].serializeAttachment({ hello: false, connection_id: challenge.connection_id, nonce: challenge.nonce, accepted_ms: now } satisfies BridgeAttachment);
+      pair[1].serializeAttachment({ hello: false, connection_id: challenge.connection_id, nonce: challenge.nonce, accepted_ms: now, client } satisfies BridgeAttachment);
       pair[1].send(JSON.stringify(challenge));
       // Closed by the alarm if it has not proven itself by then.
       const alarm = await this.ctx.storage.getAlarm();
@@ -235,16 +250,25 @@ export class AccountDO extends DurableObject<Env> {
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     if (!this.isBridge(ws)) return; // dashboards only listen
+    const attachment = ws.deserializeAttachment() as BridgeAttachment | null;
+    // A replaced link's late frames are stale: its successor owns the account now. A refused
+    // socket is not heard again, whatever its peer keeps sending after the close.
+    if (attachment?.replaced || attachment?.refused) return;
+    // Bounded before anything reads it: a socket that has not proven the key sends a hello, no more.
+    const chars = typeof message === "string" ? message.length : message.byteLength;
+    if (!attachment?.hello && chars > MAX_UNPROVEN_FRAME_CHARS) return this.refuseBridge(ws, `first frame over ${MAX_UNPROVEN_FRAME_CHARS} characters: not a hello`, null);
+    if (chars > MAX_BRIDGE_FRAME_CHARS) {
+      this.audit("bridge", "bridge_frame_invalid", { type: "oversize", chars, limit: MAX_BRIDGE_FRAME_CHARS });
+      return this.closeBridge(ws, `frame over ${MAX_BRIDGE_FRAME_CHARS} characters`);
+    }
     let frame: { type?: unknown; t?: unknown } & Record<string, unknown>;
     try {
       frame = JSON.parse(typeof message === "string" ? message : new TextDecoder().decode(message));
     } catch {
+      if (!attachment?.hello) return this.refuseBridge(ws, "frames must be JSON", null, 1003);
       ws.close(1003, "frames must be JSON");
       return;
     }
-    const attachment = ws.deserializeAttachment() as BridgeAttachment | null;
-    // A replaced link's late frames are stale: its successor owns the account now.
-    if (attachment?.replaced) return;
     if (!attachment?.hello) return this.onHello(ws, attachment, frame);
     // A link accepted before bridges proved a key (an older deployment) must prove one now.
     if (!attachment.key_id) return this.refuseBridge(ws, "link from before bridge identity: reconnect and prove the key", attachment.bridge_id ?? null);
@@ -276,11 +300,19 @@ export class AccountDO extends DurableObject<Env> {
     }
   }
 
-  /** Refuses a socket that did not prove itself: audited (never its token or signature), closed. */
-  private refuseBridge(ws: WebSocket, reason: string, claimedBridgeId: string | null): void {
-    this.audit("bridge", "bridge_refused", { reason, claimed_bridge_id: claimedBridgeId });
+  /**
+   * Refuses a socket that did not prove itself, once: audited within the per-address bound of
+   * edge/audit-flood.ts (never its token, signature or any text it sent — `reason` is ours, the
+   * claimed id passed its schema), closed, and from now on not heard.
+   */
+  private refuseBridge(ws: WebSocket, reason: string, claimedBridgeId: string | null, code = 1008): void {
+    const a = ws.deserializeAttachment() as BridgeAttachment | null;
+    if (a?.refused) return;
+    ws.serializeAttachment({ ...(a ?? { hello: false }), refused: true } satisfies BridgeAttachment);
+    const client = a?.client ?? UNKNOWN_CLIENT;
+    auditUnauthenticated(this.desk, "bridge", "bridge_refused", client, { reason, claimed_bridge_id: claimedBridgeId, client });
     try {
-      ws.close(1008, reason.slice(0, 120));
+      ws.close(code, reason.slice(0, 120));
     } catch {
       // already closing
     }
@@ -294,7 +326,7 @@ export class AccountDO extends DurableObject<Env> {
     if (!hello.success || hello.data.account_id !== this.env.IBKR_ACCOUNT_ID) {
       return this.refuseBridge(
         ws,
-        hello.success ? `hello for account ${hello.data.account_id}, this edge serves ${this.env.IBKR_ACCOUNT_ID}` : "first frame was not a valid signed hello",
+        hello.success ? `hello for another account than the one this edge serves (${this.env.IBKR_ACCOUNT_ID})` : "first frame was not a valid signed hello",
         hello.success ? hello.data.bridge_id : null,
       );
     }
@@ -423,7 +455,7 @@ export class AccountDO extends DurableObject<Env> {
     let next = Number.POSITIVE_INFINITY;
     for (const other of this.ctx.getWebSockets("bridge")) {
       const a = other.deserializeAttachment() as BridgeAttachment | null;
-      if (a?.hello || other.readyState !== WebSocket.OPEN) continue;
+      if (a?.hello || a?.refused || other.readyState !== WebSocket.OPEN) continue;
       const deadline = (a?.accepted_ms ?? 0) + HELLO_TIMEOUT_MS;
       if (deadline <= now) this.refuseBridge(other, `no signed hello within ${HELLO_TIMEOUT_MS / 1000} s`, null);
       else next = Math.min(next, deadline);

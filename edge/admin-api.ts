@@ -5,6 +5,7 @@ import { z } from "zod";
 import { NetLimitPrice, TradeId } from "../shared/tools";
 import { confirmEveryOrder, setConfirmEveryOrder } from "./approval-links";
 import { readAudit, verifyAudit } from "./audit";
+import { adminCredential } from "./credential";
 import { resetBreaker } from "./breakers";
 import { endAllDashboardSessions } from "./dashboard-sessions";
 import type { DeskContext } from "./desk-context";
@@ -81,7 +82,7 @@ export async function handleAdmin(ctx: DeskContext, request: Request, url: URL):
 
   if (route === "GET /api/state") {
     const expiring = await expiryDayFlags(ctx);
-    return json({ ...stateView(ctx), expiry_day: expiring });
+    return json({ ...stateView(ctx, { credential: url.searchParams.get("credential") }), expiry_day: expiring });
   }
   if (route === "GET /api/health") {
     const h = healthView(ctx);
@@ -97,7 +98,7 @@ export async function handleAdmin(ctx: DeskContext, request: Request, url: URL):
     const limit = Number(url.searchParams.get("limit") ?? 200);
     if (!Number.isInteger(after) || after < 0) return error("after must be a non-negative integer");
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return error("limit must be an integer from 1 to 1000");
-    return json({ rows: readAudit(sql, { after, limit, action: url.searchParams.get("action"), actor: url.searchParams.get("actor") }) });
+    return json({ rows: readAudit(sql, { after, limit, action: url.searchParams.get("action"), actor: url.searchParams.get("actor"), credential: url.searchParams.get("credential") }) });
   }
   if (route === "GET /api/audit/export") {
     const lines: string[] = [];
@@ -129,7 +130,7 @@ export async function handleAdmin(ctx: DeskContext, request: Request, url: URL):
       // Trades first, each brought up to its fills; then whatever TWS holds that no trade accounts for.
       reassessTrades(ctx);
       for (const trade of listTrades(sql, { state: "open", limit: 1000 })) {
-        const closed = await closePosition(ctx, { trade_id: trade.trade_id }, "admin");
+        const closed = await closePosition(ctx, { trade_id: trade.trade_id }, "admin", adminCredential(by));
         closes.push({ trade_id: trade.trade_id, success: closed.output.success, status: closed.output.status, message: closed.output.message });
       }
       for (const { position, quantity } of uncoveredPositions(ctx)) {
@@ -138,7 +139,7 @@ export async function handleAdmin(ctx: DeskContext, request: Request, url: URL):
           closes.push({ trade_id: null, con_id: position.con_id, success: false, status: "Refused", message: `${position.symbol} ${position.sec_type} position (con_id ${position.con_id}) cannot be closed from here; close it in TWS` });
           continue;
         }
-        const closed = await closePosition(ctx, { trade_id: tradeId }, "admin");
+        const closed = await closePosition(ctx, { trade_id: tradeId }, "admin", adminCredential(by));
         closes.push({ trade_id: tradeId, con_id: position.con_id, success: closed.output.success, status: closed.output.status, message: closed.output.message });
       }
       result.closes = closes;

@@ -11,8 +11,13 @@ import { getKv, setKv } from "./kv";
 
 /** How long an approval link (and the order's reserved risk) waits for the person. */
 export const LINK_TTL_MS = 10 * 60_000;
-/** The link's path on the edge; the token is 43 base64url characters. */
-export const APPROVE_PREFIX = "/approve/";
+/**
+ * The link's page on the edge. The link is `<origin>/approve#<token>` (43 base64url characters):
+ * the token rides in the fragment, which browsers never send, so no request line, trace or log
+ * holds it (edge/approval-page.ts).
+ */
+export const APPROVE_PAGE = "/approve";
+export const approvalUrl = (origin: string, token: string) => `${origin}${APPROVE_PAGE}#${token}`;
 export const LINK_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
 export const hashLinkToken = (token: string): string => createHash("sha256").update(token).digest("hex");

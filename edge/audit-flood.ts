@@ -20,14 +20,20 @@ export const AUDIT_SUPPRESSED = "audit_suppressed";
 /**
  * The allowlist: events a caller without any credential can cause. `oauth_token_revoked` is here
  * because RFC 7009 answers 200 to a revocation of an unknown token, so a public client's id (no
- * secret) is enough to make one. `oauth_client_registered` is not: a registration stores a client,
- * so its row is always written, and registrations themselves are bounded (edge/registration-gate.ts).
+ * secret) is enough to make one.
  */
 export const UNAUTHENTICATED_ACTIONS = [
   "mcp_token_refused", "mcp_origin_refused", "form_origin_refused",
   "oauth_token_refused", "oauth_authorize_refused", "oauth_revocation_refused", "oauth_token_revoked",
   "oauth_registration_refused",
   "dashboard_login_failed", "dashboard_login_locked",
+  // The consent page's Deny needs no login (denying grants nothing), so anyone can press it.
+  "oauth_consent_denied",
+  // Registration needs no credential; the clients it stores are bounded (edge/registration-gate.ts).
+  "oauth_client_registered", "oauth_client_evicted",
+  // A socket holding the bridge token but not the bridge key (or any text on an upgrade refused
+  // before it reaches the object): the token alone must not buy unbounded rows.
+  "bridge_refused",
 ] as const;
 export type UnauthenticatedAction = (typeof UNAUTHENTICATED_ACTIONS)[number];
 

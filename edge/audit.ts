@@ -33,13 +33,15 @@ export function appendAudit(sql: SqlStorage, actor: string, action: string, deta
   return row;
 }
 
-export interface AuditFilter { after?: number; limit?: number; action?: string | null; actor?: string | null }
+/** `credential`: rows whose details name it (edge/credential.ts: an OAuth client id, `MCP_TOKEN`, `admin`). */
+export interface AuditFilter { after?: number; limit?: number; action?: string | null; actor?: string | null; credential?: string | null }
 
 export function readAudit(sql: SqlStorage, filter: AuditFilter = {}): AuditRow[] {
   const where = ["seq > ?"];
   const args: (string | number)[] = [filter.after ?? 0];
   if (filter.action) (where.push("action = ?"), args.push(filter.action));
   if (filter.actor) (where.push("actor = ?"), args.push(filter.actor));
+  if (filter.credential) (where.push("json_extract(details_json, '$.credential.id') = ?"), args.push(filter.credential));
   return sql
     .exec<AuditRow>(`SELECT * FROM audit WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`, ...args, filter.limit ?? 1000)
     .toArray()

@@ -28,6 +28,10 @@ export interface BridgeAttachment {
   last_frame_ms?: number;
   /** Set when a newer bridge took over; this socket's frames are then ignored. */
   replaced?: boolean;
+  /** The upgrading request's client address (edge/client-address.ts): caps and audit bounds count by it. */
+  client?: string;
+  /** Set when the edge refused this socket (never proven): its later frames are dropped unheard. */
+  refused?: boolean;
 }
 
 /** A request the bridge refused or never answered; `code` is the protocol's error code. */

@@ -8,6 +8,7 @@ import { secureHeaders } from "hono/secure-headers";
 import type { Env } from "./account-do";
 import { approvals } from "./approval-page";
 import { boundedBody } from "./bounded-body";
+import { MCP_CREDENTIAL_HEADER } from "./credential";
 import { MCP_GRANT_HEADER, MCP_SCOPES_HEADER } from "./mcp-scopes";
 import { accountStub, edgeOrigin, forwardMcp, handleWithAudit, oauthProvider } from "./oauth";
 import { oauthAdmin } from "./oauth-admin";
@@ -73,10 +74,11 @@ export default {
       const refused = await refuseForeignOrigin(env, request);
       if (refused) return refused;
       // Only the Worker sets these, after authentication.
-      if (request.headers.has(MCP_SCOPES_HEADER) || request.headers.has(MCP_GRANT_HEADER)) {
+      if (request.headers.has(MCP_SCOPES_HEADER) || request.headers.has(MCP_GRANT_HEADER) || request.headers.has(MCP_CREDENTIAL_HEADER)) {
         const headers = new Headers(request.headers);
         headers.delete(MCP_SCOPES_HEADER);
         headers.delete(MCP_GRANT_HEADER);
+        headers.delete(MCP_CREDENTIAL_HEADER);
         request = new Request(request, { headers });
       }
     }

@@ -6,12 +6,13 @@
 // ONE synchronous turn, so parallel guesses cannot all pass the check before the first is counted.
 // The bearer-token API is not affected, so a locked form cannot keep an admin from the kill switch.
 import { z } from "zod";
-import { auditUnauthenticated } from "./audit-flood";
+import { auditUnauthenticated, OVERFLOW_ADDRESS } from "./audit-flood";
 import { NewSession, startDashboardSession } from "./dashboard-sessions";
 import type { DeskContext } from "./desk-context";
 
 export const LOGIN_WINDOW_MS = 15 * 60_000;
 export const LOGIN_FAILURES_BEFORE_LOCK = 10;
+export const TRACKED_LOGIN_ADDRESSES = 1_000;
 
 export interface LoginGateAnswer {
   /** locked: refused unread, this address is locked out; failed: counted; admitted: its session is recorded. */
@@ -39,10 +40,23 @@ function state(ctx: DeskContext, client: string, nowMs: number): { locked: boole
   return { locked, retry_after_s: Math.max(0, Math.ceil((unlockAt - nowMs) / 1000)), failures_in_window: rows.length };
 }
 
+/**
+ * The bucket an address is counted in: its own while fewer than TRACKED_LOGIN_ADDRESSES addresses
+ * failed within the window, else one bucket shared by all later ones — so a flood from many
+ * addresses keeps the table bounded. Sharing can only lock sooner, never later: during such a
+ * flood a new address's form may be locked; the bearer-token API (and the kill switch) is not.
+ */
+function bucketOf(ctx: DeskContext, client: string): string {
+  if (ctx.sql.exec("SELECT 1 FROM login_failures_by_client WHERE client = ? LIMIT 1", client).toArray().length > 0) return client;
+  const tracked = ctx.sql.exec<{ n: number }>("SELECT COUNT(DISTINCT client) AS n FROM login_failures_by_client").one().n;
+  return tracked >= TRACKED_LOGIN_ADDRESSES ? OVERFLOW_ADDRESS : client;
+}
+
 /** Judges one login attempt; synchronous from the lock check to the write. */
 export function loginAttempt(ctx: DeskContext, attempt: LoginAttempt): LoginGateAnswer {
-  const { client } = attempt;
   const nowMs = ctx.now().getTime();
+  ctx.sql.exec("DELETE FROM login_failures_by_client WHERE at_ms <= ?", nowMs - LOGIN_WINDOW_MS);
+  const client = bucketOf(ctx, attempt.client);
   const before = state(ctx, client, nowMs);
   // Locked: refused whatever was typed, and not counted (the window does not slide forward).
   if (before.locked) return { outcome: "locked", retry_after_s: before.retry_after_s, failures_in_window: before.failures_in_window };
@@ -50,13 +64,13 @@ export function loginAttempt(ctx: DeskContext, attempt: LoginAttempt): LoginGate
     ctx.sql.exec("INSERT INTO login_failures_by_client (client, at_ms) VALUES (?, ?)", client, nowMs);
     const after = state(ctx, client, nowMs);
     // Anyone can fail a login: the rows are bounded across addresses (edge/audit-flood.ts); the lockout's own count is not.
-    auditUnauthenticated(ctx, "dashboard", "dashboard_login_failed", client, { client, failures_in_window: after.failures_in_window });
+    auditUnauthenticated(ctx, "dashboard", "dashboard_login_failed", attempt.client, { client: attempt.client, counted_as: client, failures_in_window: after.failures_in_window });
     if (after.failures_in_window === LOGIN_FAILURES_BEFORE_LOCK)
-      auditUnauthenticated(ctx, "dashboard", "dashboard_login_locked", client, { client, minutes: LOGIN_WINDOW_MS / 60_000, failures: LOGIN_FAILURES_BEFORE_LOCK });
+      auditUnauthenticated(ctx, "dashboard", "dashboard_login_locked", attempt.client, { client: attempt.client, counted_as: client, minutes: LOGIN_WINDOW_MS / 60_000, failures: LOGIN_FAILURES_BEFORE_LOCK });
     return { outcome: "failed", retry_after_s: after.retry_after_s, failures_in_window: after.failures_in_window };
   }
-  startDashboardSession(ctx, attempt.session, client);
-  ctx.audit("admin", "dashboard_login", { client });
+  startDashboardSession(ctx, attempt.session, attempt.client);
+  ctx.audit("admin", "dashboard_login", { client: attempt.client });
   return { outcome: "admitted", retry_after_s: 0, failures_in_window: before.failures_in_window };
 }
 

@@ -32,6 +32,7 @@ import { accountSnapshot } from "./safety-state";
 import { netGreeks, openTradeStandings } from "./standing";
 import { learnFromQuote } from "./underlyings";
 import { WRITE_TOOLS } from "./mcp-scopes";
+import type { Credential } from "./credential";
 import {
   CancelOrderInput,
   CancelOrderOutput,
@@ -66,8 +67,8 @@ function fail(message: string): CallToolResult {
   return { content: [{ type: "text", text: message }], isError: true };
 }
 
-/** What the caller's credential allows (edge/mcp-scopes.ts), and the edge's origin for approval links. */
-export interface McpAccess { trade: boolean; origin: string }
+/** What the caller's credential allows (edge/mcp-scopes.ts), who it is (edge/credential.ts), and the edge's origin for approval links. */
+export interface McpAccess { trade: boolean; origin: string; credential?: Credential }
 
 /** Which tools one request may see (e.g. by its OAuth scopes); applied to the cached catalog. */
 export type ToolFilter = (tool: Tool) => boolean;
@@ -240,11 +241,11 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
   if (!ctx.settings.readOnly && access.trade) {
     server.registerTool("place_order", {
       description:
-        "Places a defined-risk options order (or a single stock leg) as ONE combo limit order after every safety check. The price IBKR binds is the legs' net per combo unit (debit positive, credit negative); risk is computed from that net price held to expiry, never from one leg's price. Combos mixing stock and option legs are refused. max_risk is your claim of the worst-case loss; the edge computes it and refuses a claim below it. A refused order lists every violated check. In shadow mode the order waits for a person's approval. Send an idempotency_key to retry safely. When your MCP client supports elicitation, the person is first asked to confirm a read-back of the order (legs, net limit, computed worst-case loss); a decline refuses it (check person_declined), no answer within 2 minutes refuses it (person_unreachable). Shadow mode still applies after a confirmation: the dashboard approval is a separate gate.",
+        "Places a defined-risk options order (or a single stock leg) as ONE combo limit order after every safety check. The price IBKR binds is the legs' net per combo unit (debit positive, credit negative); risk is computed from that net price held to expiry, never from one leg's price. Combos mixing stock and option legs are refused. max_risk is your claim of the worst-case loss; the edge computes it and refuses a claim below it. A refused order lists every violated check. In shadow mode the order waits for a person's approval. Send an idempotency_key to retry safely. When the account's \"confirm every order\" is on, every order passes the checks and then waits (status awaiting_confirmation) until a person approves it by the one-time confirmation_url or in the dashboard, whatever your client can do. Otherwise, when your MCP client supports elicitation, it is first asked to confirm a read-back of the order (legs, net limit, computed worst-case loss); a decline refuses it (check person_declined), no answer within 2 minutes refuses it (person_unreachable). Shadow mode still applies after a confirmation: the dashboard approval is a separate gate.",
       inputSchema: PlaceOrderInput, outputSchema: PlaceOrderOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     }, async (input, call) => {
-      const result = await placeOrder(ctx, input, elicitationAsker(server.server, call) ?? undefined, access.origin);
+      const result = await placeOrder(ctx, input, elicitationAsker(server.server, call) ?? undefined, access.origin, access.credential);
       return answer(result.output, result.isError);
     });
 
@@ -253,7 +254,7 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
       inputSchema: ClosePositionInput, outputSchema: ClosePositionOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     }, async (input) => {
-      const result = await closePosition(ctx, input);
+      const result = await closePosition(ctx, input, "agent", access.credential);
       return answer(result.output, result.isError);
     });
 
@@ -263,7 +264,7 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
       inputSchema: ModifyOrderInput, outputSchema: ModifyOrderOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     }, async (input) => {
-      const result = await modifyOrder(ctx, input);
+      const result = await modifyOrder(ctx, input, "agent", access.credential);
       return answer(result.output as unknown as Record<string, unknown>, result.isError);
     });
 
@@ -272,7 +273,7 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
       inputSchema: CancelOrderInput, outputSchema: CancelOrderOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
     }, async (input) => {
-      const result = await cancelOrder(ctx, input);
+      const result = await cancelOrder(ctx, input, "agent", access.credential);
       return result.ok
         ? ok({ success: true, trade_id: result.trade_id, order_id: result.order_id, status: result.status, message: result.message })
         : answer({ success: false, trade_id: input.trade_id ?? null, order_id: input.order_id ?? null, status: null, message: result.message }, true);

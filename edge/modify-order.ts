@@ -16,6 +16,7 @@ import { analyzeOrder, type RiskAnalysis } from "../shared/risk";
 import { tradingDay } from "../shared/trade-id";
 import type { OrderStatusName, Violation } from "../shared/tools";
 import { BridgeError, PLACE_TIMEOUT_MS } from "./bridge-link";
+import { STATIC_CREDENTIAL, type Credential } from "./credential";
 import type { DeskContext } from "./desk-context";
 import { closeOrdersLastMinute, closeRef, getOrderByRef, getTrade, legsOf, ordersLastMinute, recordOrderTime } from "./ledger";
 import { heldLegs } from "./held-legs";
@@ -23,6 +24,7 @@ import { fetchQuote, linkViolations, mayHaveReachedTws, type ToolAnswer, withQuo
 import { closeLimit, endPendingModifiesOfTrade, ledgerLimit, pendingModify, recordPendingModify, setCloseLimit, twsActionOf, writeTradePrice } from "./pending-modify";
 import { buildAccountState, shadowMode } from "./safety-state";
 import { settlementFor } from "./settlement-styles";
+import { recordAct } from "./trade-acts";
 
 export interface ModifyOrderInput {
   trade_id: string;
@@ -69,8 +71,8 @@ function unconfirmedMessage(orderId: number, p: { from: number | null; to: numbe
   return `The modify of order ${orderId} from ${p.from === null ? "its previous price" : formatUsd(p.from)} to ${formatUsd(p.to)} is unconfirmed since ${p.since}: TWS may work the order at either price. It settles when the bridge next shows TWS's order (reconnect or its next status), or when the order ends; walking the price again on top of an unknown price is refused until then (see pending_modify in list_trades)`;
 }
 
-export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, actor = "agent"): Promise<ToolAnswer<ModifyOrderOutput>> {
-  ctx.audit(actor, "tool_call", { tool: "modify_order", arguments: input });
+export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, actor = "agent", by: Credential = STATIC_CREDENTIAL): Promise<ToolAnswer<ModifyOrderOutput>> {
+  ctx.audit(actor, "tool_call", { tool: "modify_order", arguments: input, credential: by });
   const refuse = (message: string, violations: Violation[], extra: Partial<ModifyOrderOutput> = {}): ToolAnswer<ModifyOrderOutput> => {
     ctx.audit("edge", "modify_refused", { trade_id: input.trade_id, limit_price: input.limit_price, violations });
     return {
@@ -165,6 +167,7 @@ export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, act
     writeTradePrice(ctx, current.trade_id, { ...current, reserved_risk: Math.max(before.reserved_risk, reserve.risk), exposure: Math.max(before.exposure, reserve.exposure) });
   }
   recordOrderTime(ctx.sql, ref, now.getTime(), intent === "open" ? "modify_open" : "modify_close");
+  recordAct(ctx.sql, current.trade_id, "modified", by, now);
   ctx.audit("edge", "modify_checks_passed", {
     trade_id: current.trade_id, order_id: orderId, intent, from: previous, to: input.limit_price, reserved_risk: reserve?.risk ?? null,
     exposure: reserve?.exposure ?? null, quote_mid: quote.context?.mid ?? null, by: actor,

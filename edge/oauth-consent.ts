@@ -16,6 +16,7 @@ import { SCOPES, type Scope } from "./mcp-scopes";
 import { auditOAuth, OWNER, type McpProps } from "./oauth";
 import { refuseForeignForm } from "./origin-guard";
 
+const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 const escape = (value: string) => value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 
 const SCOPE_WORDS: Record<Scope, string> = {
@@ -111,6 +112,12 @@ consent.get("/authorize", async (c) => {
     await auditOAuth(c.env, "oauth_authorize_refused", { stage: "request", client: clientAddress(c.req.raw.headers), client_id: request.clientId, error: "invalid_request", message: "PKCE code_challenge is required" });
     return errorPage(400, "PKCE is required: the request has no code_challenge (S256)");
   }
+  // RFC 7636 §4.2: an S256 challenge is the base64url of a SHA-256, exactly 43 characters. A
+  // shorter one was not made from a verifier of enough entropy (or not by S256 at all).
+  if (!S256_CHALLENGE.test(request.codeChallenge)) {
+    await auditOAuth(c.env, "oauth_authorize_refused", { stage: "request", client: clientAddress(c.req.raw.headers), client_id: request.clientId, error: "invalid_request", message: `code_challenge is ${request.codeChallenge.length} characters, not an S256 value` });
+    return errorPage(400, `PKCE code_challenge must be an S256 value: 43 base64url characters (RFC 7636), not ${Math.min(request.codeChallenge.length, 999)}`);
+  }
   const transaction = await oauth.beginConsent(request);
   const session = await readSession(c as unknown as Context, c.env);
   return new Response(consentPage(details, transaction.handle, session !== null), { status: 200, headers: pageHeaders(transaction.headers, request.redirectUri) });
@@ -155,7 +162,7 @@ consent.post("/authorize", async (c) => {
     const { redirectTo } = await oauth.completeAuthorization({
       request: approved.request, userId: OWNER, scope: scopes,
       metadata: { client_name: client_name.slice(0, 200), granted_at: grantedAt },
-      props: { kind: "oauth", scopes } satisfies McpProps,
+      props: { kind: "oauth", scopes, client_id: approved.request.clientId, client_name: client_name.slice(0, 100) } satisfies McpProps,
     });
     await auditOAuth(c.env, "oauth_grant", { client, client_id: approved.request.clientId, client_name: client_name.slice(0, 200), scopes, redirect_host: new URL(approved.request.redirectUri).host, resource: approved.request.resource ?? null });
     const headers = new Headers(approved.headers);

@@ -5,6 +5,8 @@
 import { z } from "zod";
 import { auditUnauthenticated, isUnauthenticated } from "./audit-flood";
 import { clientAddress, UNKNOWN_CLIENT } from "./client-address";
+import { credentialOf, MCP_CREDENTIAL_HEADER } from "./credential";
+import { markRegistrationGranted } from "./registration-gate";
 import type { DeskContext } from "./desk-context";
 import { MCP_GRANT_HEADER, MCP_SCOPES_HEADER, canTrade, parseScopes } from "./mcp-scopes";
 import type { McpAccess } from "./mcp-server";
@@ -20,7 +22,7 @@ export function mcpAccess(request: Request): McpAccess {
   const header = request.headers.get(MCP_SCOPES_HEADER);
   // The Worker forwards the caller's own request, so its URL is the edge's public one.
   const origin = new URL(request.url).origin;
-  return { trade: header === null ? true : canTrade(parseScopes(header)), origin };
+  return { trade: header === null ? true : canTrade(parseScopes(header)), origin, credential: credentialOf(request.headers.get(MCP_CREDENTIAL_HEADER)) };
 }
 
 /**
@@ -59,15 +61,21 @@ const OAUTH_ACTIONS = [
   "oauth_grant", "oauth_consent_denied", "oauth_authorize_refused", "oauth_token_issued", "oauth_token_refreshed",
   "oauth_token_refused", "oauth_token_revoked", "oauth_revocation_refused", "oauth_client_registered",
   "oauth_registration_refused", "oauth_grant_revoked", "mcp_token_refused", "mcp_scope_refused", "mcp_origin_refused", "form_origin_refused",
+  "oauth_token_refresh_retried", "oauth_grant_revoked_by_provider",
 ] as const;
 export const OAuthAuditRequest = z.strictObject({ action: z.enum(OAUTH_ACTIONS), details: z.record(z.string(), z.unknown()) });
 
 /** The row's seq, or null when it was one that anyone can cause and its bound was reached (edge/audit-flood.ts). */
 export function appendOAuthAudit(ctx: DeskContext, body: z.infer<typeof OAuthAuditRequest>): number | null {
   const grantId = body.details.grant_id;
-  if (body.action === "oauth_grant_revoked" && typeof grantId === "string" && GRANT_ID.test(grantId))
+  // The owner's revocation (dashboard) and the provider's own (RFC 7009, a replayed code): the
+  // Worker posts both only after the grant left KV, and this record is what /mcp checks at once.
+  if ((body.action === "oauth_grant_revoked" || body.action === "oauth_grant_revoked_by_provider") && typeof grantId === "string" && GRANT_ID.test(grantId))
     ctx.sql.exec("INSERT OR IGNORE INTO oauth_revoked_grants (grant_id, revoked_ms) VALUES (?, ?)", grantId, ctx.now().getTime());
-  const actor = body.action === "oauth_grant" || body.action === "oauth_consent_denied" || body.action === "oauth_grant_revoked" ? "owner" : "oauth";
+  // A Deny on the consent page needs no login, so it is not known to be the owner's.
+  const actor = body.action === "oauth_grant" || body.action === "oauth_grant_revoked" ? "owner" : "oauth";
+  // A granted client is never deleted for want of a grant (edge/registration-gate.ts).
+  if (body.action === "oauth_grant" && typeof body.details.client_id === "string") markRegistrationGranted(ctx, body.details.client_id);
   if (isUnauthenticated(body.action)) {
     // The Worker puts the caller's address bucket in `client` (edge/client-address.ts).
     const client = typeof body.details.client === "string" && body.details.client.length > 0 && body.details.client.length <= 64 ? body.details.client : UNKNOWN_CLIENT;

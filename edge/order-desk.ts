@@ -20,7 +20,10 @@ import { suspectViolations } from "./account-jumps";
 import { updateTrade } from "./bridge-events";
 import { BridgeError } from "./bridge-link";
 import type { DeskContext } from "./desk-context";
-import { confirmEveryOrder, createApprovalLink, LINK_TTL_MS } from "./approval-links";
+import { approvalUrl, confirmEveryOrder, createApprovalLink, LINK_TTL_MS } from "./approval-links";
+import { confirmationRule, IN_CLIENT } from "./confirmation-rule";
+import { adminCredential, STATIC_CREDENTIAL, type Credential } from "./credential";
+import { recordAct } from "./trade-acts";
 import { readBack, type AskPerson } from "./elicitation";
 import {
   closeOrdersLastMinute,
@@ -190,12 +193,13 @@ function replayDetails(idempotencyKey: string | undefined, answer: ToolAnswer<Pl
 }
 
 /**
- * Places an order. `askPerson` is set when the caller's MCP session can elicit: the person then
- * confirms a read-back before the quote fetch and the synchronous check (never inside it). When
- * the account's "confirm every order" is on and the client cannot elicit, the order passes the
- * checks, reserves its risk and waits for its person behind a one-time link on `edgeOrigin`.
+ * Places an order. `askPerson` is set when the caller's MCP session can elicit. Who confirms is
+ * edge/confirmation-rule.ts's to say: with "confirm every order" on, the order passes the checks,
+ * reserves its risk and waits for a person behind a one-time link on `edgeOrigin` (or in the
+ * dashboard), whatever the client; otherwise a client that can elicit is asked first (before the
+ * quote fetch and the synchronous check, never inside it) and its answer is audited as the client's.
  */
-export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPerson?: AskPerson, edgeOrigin = ""): Promise<ToolAnswer<PlaceOrderOutput>> {
+export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPerson?: AskPerson, edgeOrigin = "", by: Credential = STATIC_CREDENTIAL): Promise<ToolAnswer<PlaceOrderOutput>> {
   const { idempotency_key, ...order } = input;
   const key = idempotency_key ? `place:${idempotency_key}` : null;
   const argsHash = hashArgs(order);
@@ -211,7 +215,7 @@ export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPe
     violations: [{ check: "idempotency_key", message: "idempotency_key reused with different arguments" }],
   });
 
-  ctx.audit("agent", "tool_call", { tool: "place_order", arguments: input });
+  ctx.audit("agent", "tool_call", { tool: "place_order", arguments: input, credential: by });
   const early = replay(ctx, key, argsHash, inFlight, conflict);
   if (early) {
     ctx.audit("edge", "idempotent_replay", replayDetails(idempotency_key, early));
@@ -227,7 +231,8 @@ export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPe
   }
 
   // Only an order whose risk is computable is read back: any other is refused by the checks below.
-  if (askPerson && analysis.errors.length === 0 && analysis.worstCaseLoss !== null) {
+  const ask = confirmationRule({ confirmEveryOrder: confirmEveryOrder(ctx.sql), clientCanElicit: askPerson !== undefined });
+  if (askPerson && ask.askInClient && analysis.errors.length === 0 && analysis.worstCaseLoss !== null) {
     const message = readBack(input, analysis);
     ctx.audit("edge", "confirmation_requested", { symbol: input.symbol, strategy: input.strategy, idempotency_key, computed_max_risk: analysis.worstCaseLoss });
     const person = await askPerson(message);
@@ -239,12 +244,12 @@ export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPe
         return settled;
       }
       const answer = refusal(analysis, [person.violation]);
-      ctx.audit("person", person.outcome === "unreachable" ? "order_person_unreachable" : "order_declined_by_person", {
+      ctx.audit(IN_CLIENT.actor, person.outcome === "unreachable" ? IN_CLIENT.unanswered : IN_CLIENT.declined, {
         symbol: input.symbol, strategy: input.strategy, idempotency_key, outcome: person.outcome, violations: [person.violation],
       });
       return storeAnswer(ctx, key, argsHash, null, answer);
     }
-    ctx.audit("person", "order_confirmed_by_person", { symbol: input.symbol, strategy: input.strategy, idempotency_key });
+    ctx.audit(IN_CLIENT.actor, IN_CLIENT.confirmed, { symbol: input.symbol, strategy: input.strategy, idempotency_key, note: IN_CLIENT.note });
   }
 
   // The underlying known and a bridge linked: no quote now, the bridge collars with its own (one
@@ -271,8 +276,9 @@ export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPe
     return storeAnswer(ctx, key, argsHash, null, answer);
   }
   const shadow = shadowMode(ctx.sql, ctx.settings);
-  // Read in this turn: an order placed after the setting went on never goes out unanswered.
-  const awaitPerson = !askPerson && confirmEveryOrder(ctx.sql);
+  // Read again in this turn: an order placed after the setting went on (even while its client was
+  // answering) never goes out without a person.
+  const awaitPerson = confirmationRule({ confirmEveryOrder: confirmEveryOrder(ctx.sql), clientCanElicit: askPerson !== undefined }).awaitPerson;
   const tradeId = uniqueTradeId(ctx, input.strategy, input.symbol, now);
   const limitPrice = netLimitPrice(input.legs);
   const waitMs = awaitPerson ? LINK_TTL_MS : APPROVAL_TTL_MS;
@@ -286,6 +292,7 @@ export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPe
     expires_at: shadow || awaitPerson ? new Date(now.getTime() + waitMs).toISOString() : null,
   });
   recordOrderTime(ctx.sql, tradeId, now.getTime());
+  recordAct(ctx.sql, tradeId, "placed", by, now);
   claimKey(ctx, key, argsHash, tradeId);
   ctx.audit("edge", "order_checks_passed", {
     trade_id: tradeId, symbol: input.symbol, strategy: input.strategy, legs: input.legs, reserved_risk: decision.riskUsed,
@@ -293,14 +300,14 @@ export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPe
   });
   if (awaitPerson) {
     const link = createApprovalLink(ctx, tradeId, now.getTime());
-    const waiting = `Order passed every check and waits for your person to confirm it: "confirm every order" is on and this client cannot ask them.`;
+    const waiting = `Order passed every check and waits for your person to confirm it: "confirm every order" is on, so a person approves each order by its one-time link or in the dashboard, whatever the client.`;
     const output: PlaceOrderOutput = {
       success: true, trade_id: tradeId, order_id: null, status: "awaiting_confirmation", violations: [], ...summary(analysis),
       message: `${waiting} Give them the confirmation_url (it needs the dashboard login, works once, expires ${link.expiresAt}); approving re-runs every check with a fresh quote and sends the order. Follow it with list_trades or get_order_status.`,
     };
     // The stored answer (for an idempotent replay) keeps no link: it is a one-time secret.
     storeAnswer(ctx, key, argsHash, tradeId, { output: { ...output, message: `${waiting} The one-time link was given in the first answer; the order also waits in the dashboard's approval list.` }, isError: false });
-    return { output: { ...output, confirmation_url: `${edgeOrigin}/approve/${link.token}`, confirmation_expires_at: link.expiresAt }, isError: false };
+    return { output: { ...output, confirmation_url: approvalUrl(edgeOrigin, link.token), confirmation_expires_at: link.expiresAt }, isError: false };
   }
   if (shadow) {
     const answer: ToolAnswer<PlaceOrderOutput> = {
@@ -424,7 +431,7 @@ export async function previewOrder(ctx: DeskContext, input: PlaceOrderInput) {
 
 // ---- close_position --------------------------------------------------------------------------
 
-export async function closePosition(ctx: DeskContext, input: { trade_id: string; limit_price?: number | undefined; idempotency_key?: string | undefined }, actor = "agent"): Promise<ToolAnswer<CloseOutput>> {
+export async function closePosition(ctx: DeskContext, input: { trade_id: string; limit_price?: number | undefined; idempotency_key?: string | undefined }, actor = "agent", by: Credential = actor === "agent" ? STATIC_CREDENTIAL : adminCredential(actor)): Promise<ToolAnswer<CloseOutput>> {
   const key = input.idempotency_key ? `close:${input.idempotency_key}` : null;
   const argsHash = hashArgs(input.limit_price === undefined ? { trade_id: input.trade_id } : { trade_id: input.trade_id, limit_price: input.limit_price });
   const fail = (message: string, check: string): ToolAnswer<CloseOutput> => ({
@@ -432,7 +439,7 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
     isError: true,
   });
   const inFlight = (): CloseOutput => ({ success: true, trade_id: input.trade_id, close_order_id: null, status: "PendingSubmit", message: "The first close request with this key is still being sent", violations: [] });
-  ctx.audit(actor, "tool_call", { tool: "close_position", arguments: input });
+  ctx.audit(actor, "tool_call", { tool: "close_position", arguments: input, credential: by });
   // Every refused close is audited with its reason, like a refused order.
   const refuse = (answer: ToolAnswer<CloseOutput>): ToolAnswer<CloseOutput> => {
     ctx.audit("edge", "close_refused", { trade_id: input.trade_id, violations: answer.output.violations });
@@ -502,6 +509,7 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
   setTradeState(ctx.sql, trade.trade_id, "closing", now);
   upsertOrder(ctx.sql, { order_ref: ref, trade_id: trade.trade_id, intent: "close", status: "PendingSubmit" }, now);
   recordOrderTime(ctx.sql, ref, now.getTime(), "close");
+  recordAct(ctx.sql, trade.trade_id, "closed", by, now);
   claimKey(ctx, key, argsHash, trade.trade_id);
   ctx.audit("edge", "close_approved", { trade_id: trade.trade_id, close_trade_id: ref, by: actor, ...(input.limit_price !== undefined ? { limit_price: input.limit_price, quote_mid: limited?.quote.context?.mid ?? null } : {}) });
 
@@ -571,8 +579,8 @@ async function cancelRestOfOpening(ctx: DeskContext, tradeId: string, actor: str
 
 // ---- cancel_order ----------------------------------------------------------------------------
 
-export async function cancelOrder(ctx: DeskContext, input: { order_id?: number | undefined; trade_id?: string | undefined }, actor = "agent") {
-  ctx.audit(actor, "tool_call", { tool: "cancel_order", arguments: input });
+export async function cancelOrder(ctx: DeskContext, input: { order_id?: number | undefined; trade_id?: string | undefined }, actor = "agent", by: Credential = actor === "agent" ? STATIC_CREDENTIAL : adminCredential(actor)) {
+  ctx.audit(actor, "tool_call", { tool: "cancel_order", arguments: input, credential: by });
   const lookup = input.order_id !== undefined ? resolveOrderId(ctx.sql, input.order_id) : null;
   if (lookup && !lookup.order && lookup.ambiguous.length > 0)
     return { ok: false as const, message: `Order id ${input.order_id} is ambiguous (held by trades ${lookup.ambiguous.map((o) => o.trade_id).join(", ")} in different TWS sessions): cancel by trade_id` };
@@ -582,6 +590,7 @@ export async function cancelOrder(ctx: DeskContext, input: { order_id?: number |
   if (!trade && !order) return { ok: false as const, message: `No order ${input.order_id ?? input.trade_id} in this account's ledger` };
   if (trade?.state === "pending_approval") {
     setTradeState(ctx.sql, trade.trade_id, "cancelled", ctx.now());
+    recordAct(ctx.sql, trade.trade_id, "cancelled", by, ctx.now());
     ctx.audit(actor, "approval_cancelled", { trade_id: trade.trade_id });
     return { ok: true as const, trade_id: trade.trade_id, order_id: null, status: "Cancelled" as const, message: "The order was waiting for approval and is withdrawn; its reserved risk is released" };
   }
@@ -590,6 +599,7 @@ export async function cancelOrder(ctx: DeskContext, input: { order_id?: number |
   if (["Filled", "Cancelled", "Rejected", "Inactive"].includes(target.status)) return { ok: false as const, message: `Order ${target.order_id} is already ${target.status}` };
   try {
     const result = await ctx.link.request("cancel", { order_id: target.order_id });
+    recordAct(ctx.sql, target.trade_id, "cancelled", by, ctx.now());
     ctx.audit("bridge", "cancel_requested", { trade_id: target.trade_id, order_id: target.order_id, status: result.status, by: actor });
     return { ok: true as const, trade_id: target.trade_id, order_id: target.order_id, status: result.status, message: `Cancel of order ${target.order_id} requested; its status follows in get_order_status` };
   } catch (error) {

@@ -41,15 +41,24 @@ export const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS oauth_grant_use (grant_id TEXT PRIMARY KEY, last_used_ms INTEGER NOT NULL, uses INTEGER NOT NULL)`,
   // Grants the owner revoked: refused here at once, whatever a KV replica elsewhere still says.
   `CREATE TABLE IF NOT EXISTS oauth_revoked_grants (grant_id TEXT PRIMARY KEY, revoked_ms INTEGER NOT NULL)`,
+  // Refresh tokens the provider accepted, by SHA-256 (edge/refresh-tokens.ts): spent once, one retry, reuse revokes the grant.
+  `CREATE TABLE IF NOT EXISTS oauth_refresh_tokens (token_hash TEXT PRIMARY KEY, grant_id TEXT NOT NULL, issued_ms INTEGER NOT NULL,
+     spent_ms INTEGER, retries INTEGER NOT NULL DEFAULT 0, superseded INTEGER NOT NULL DEFAULT 0, parent_hash TEXT)`,
+  `CREATE INDEX IF NOT EXISTS oauth_refresh_tokens_grant ON oauth_refresh_tokens(grant_id, issued_ms)`,
   // One-time approval links of "confirm every order" (edge/approval-links.ts): the token's SHA-256, never the token.
   `CREATE TABLE IF NOT EXISTS approval_links (token_hash TEXT PRIMARY KEY, trade_id TEXT NOT NULL, created_ms INTEGER NOT NULL,
      expires_ms INTEGER NOT NULL, used_ms INTEGER)`,
   // Counts of unauthenticated audit causes in the open window (edge/audit-flood.ts); closed windows are summarized and deleted.
   `CREATE TABLE IF NOT EXISTS audit_flood (window_start_ms INTEGER NOT NULL, action TEXT NOT NULL, client TEXT NOT NULL,
      written INTEGER NOT NULL, suppressed INTEGER NOT NULL, PRIMARY KEY (window_start_ms, action, client))`,
-  // OAuth dynamic client registrations let through in the last hour, per address (edge/registration-gate.ts).
+  // OAuth dynamic client registrations let through, per address, and the clients they stored (edge/registration-gate.ts).
   `CREATE TABLE IF NOT EXISTS oauth_registrations (client TEXT NOT NULL, at_ms INTEGER NOT NULL)`,
   `CREATE INDEX IF NOT EXISTS oauth_registrations_client ON oauth_registrations(client, at_ms)`,
+  // Who placed, modified, closed or cancelled each trade, by credential (edge/trade-acts.ts).
+  `CREATE TABLE IF NOT EXISTS trade_acts (id INTEGER PRIMARY KEY AUTOINCREMENT, trade_id TEXT NOT NULL, act TEXT NOT NULL,
+     credential_id TEXT NOT NULL, credential_json TEXT NOT NULL, at TEXT NOT NULL)`,
+  `CREATE INDEX IF NOT EXISTS trade_acts_trade ON trade_acts(trade_id)`,
+  `CREATE INDEX IF NOT EXISTS trade_acts_credential ON trade_acts(credential_id)`,
   `CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
      details_json TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)`,
 ];
@@ -74,4 +83,8 @@ export const COLUMN_MIGRATIONS = [
   `ALTER TABLE order_times ADD COLUMN kind TEXT`,
   // Realized P&L of stock the trade's options delivered, booked so far (edge/delivered-stock.ts); null: none.
   `ALTER TABLE trades ADD COLUMN delivered_stock_pnl REAL`,
+  // The client a let-through registration stored, and whether the owner granted it (edge/registration-gate.ts).
+  `ALTER TABLE oauth_registrations ADD COLUMN client_id TEXT`,
+  `ALTER TABLE oauth_registrations ADD COLUMN granted INTEGER NOT NULL DEFAULT 0`,
+  `CREATE INDEX IF NOT EXISTS oauth_registrations_client_id ON oauth_registrations(client_id)`,
 ];

@@ -65,6 +65,10 @@ export const SafetyStatusOutput = z.object({
   blocked_by: z.array(z.string()),
   /** Net greeks of the open trades per underlying group, from TWS's option computations. */
   net_greeks: NetGreeksView.optional(),
+  /** The account object's storage: its SQLite size, the alert threshold and Cloudflare's limit (edge/storage-figure.ts). */
+  storage: z.object({
+    database_bytes: z.number(), alert_at_bytes: z.number(), limit_bytes: z.number(), alert: z.boolean(), message: z.string().nullable(),
+  }),
 });
 
 export const PreviewOrderOutput = z.object({

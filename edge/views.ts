@@ -14,6 +14,8 @@ import { tradeStanding } from "./standing";
 import { positionRisk } from "./expirations";
 import { legOutcomes, type LegSettlement } from "./settlements";
 import { pendingModifyOfTrade } from "./pending-modify";
+import { storageStatus } from "./storage-figure";
+import { actsOf, tradesActedOnBy } from "./trade-acts";
 
 export function tradeView(sql: SqlStorage, t: TradeRow, now = new Date()) {
   return {
@@ -116,6 +118,7 @@ export function safetyStatusView(ctx: DeskContext) {
     data_age_seconds: health.data_age_seconds,
     can_open_new_trades: blockedBy.length === 0 && !ctx.settings.readOnly,
     blocked_by: blockedBy,
+    storage: storageStatus(ctx.sql.databaseSize),
   };
 }
 
@@ -129,15 +132,21 @@ export function positionsAsOf(sql: SqlStorage): string | null {
   return getKv<string | null>(sql, "positions_as_of", null);
 }
 
-/** The dashboard's whole picture (admin API contract, GET /api/state). */
-export function stateView(ctx: DeskContext) {
+/**
+ * The dashboard's whole picture (admin API contract, GET /api/state). Each trade carries its acts
+ * (who placed, modified, closed or cancelled it); `credential` keeps the trades it acted on.
+ */
+export function stateView(ctx: DeskContext, filter: { credential?: string | null } = {}) {
   const health = healthView(ctx);
-  const trades = listTrades(ctx.sql, { limit: 200 });
+  const actedOn = filter.credential ? tradesActedOnBy(ctx.sql, filter.credential) : null;
+  const all = listTrades(ctx.sql, { limit: 200 });
+  const trades = actedOn ? all.filter((t) => actedOn.has(t.trade_id)) : all;
   return {
     account_id: ctx.settings.accountId,
     shadow_mode: shadowMode(ctx.sql, ctx.settings),
     confirm_every_order: confirmEveryOrder(ctx.sql),
     read_only: ctx.settings.readOnly,
+    storage: storageStatus(ctx.sql.databaseSize),
     bridge: health.bridge,
     tws: health.tws,
     account: accountSnapshot(ctx.sql)?.summary ?? null,
@@ -146,9 +155,9 @@ export function stateView(ctx: DeskContext) {
     emergency_stop: emergencyStop(ctx.sql),
     breakers: breakersView(ctx),
     positions: positionsView(ctx.sql),
-    trades: trades.map((t) => ({ ...tradeView(ctx.sql, t, ctx.now()), payoff: payoffView(ctx.sql, t) })),
+    trades: trades.map((t) => ({ ...tradeView(ctx.sql, t, ctx.now()), payoff: payoffView(ctx.sql, t), acts: actsOf(ctx.sql, t.trade_id) })),
     pnl_series: pnlSeries(ctx.sql, ctx.now()),
-    pending_approvals: trades
+    pending_approvals: all
       .filter((t) => t.state === "pending_approval")
       .map((t) => ({ trade_id: t.trade_id, symbol: t.symbol, strategy: t.strategy, legs: legsOf(t), computed_max_risk: t.computed_max_risk, net_premium: t.net_premium, created_at: t.created_at, expires_at: t.expires_at })),
   };

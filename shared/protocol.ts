@@ -11,6 +11,26 @@ export const LegSettlements = z.array(LegSettlement.nullable()).max(16);
 
 export const PROTOCOL_VERSION = 1;
 
+// Every string and list a frame carries has a stated bound, checked before anything is stored or
+// audited: a frame is a claim until its schema has held it (issue 24: a 900 KB account id in a
+// hello became a 900 KB audit row). The bounds are far above anything TWS or the bridge sends.
+/** Ids and versions: bridge ids, request ids, execution ids, account ids. */
+const Id = z.string().max(64);
+/** Order refs (trade ids, `…_CLOSE`): at most ~80 characters from makeTradeId. */
+const Ref = z.string().max(128);
+/** Times as the bridge or TWS writes them (ISO, or TWS's "yyyymmdd hh:mm:ss zone"). */
+const Stamp = z.string().max(64);
+/** Symbols, security types, currencies, order types, expiries, IBKR durations. */
+const Word = z.string().max(32);
+/** Sentences: TWS's error texts, the bridge's reasons, warnings, notes. */
+const Text = z.string().max(2_000);
+/** Rows of one answer (positions, orders, executions of a day): far above one account's. */
+const MAX_ROWS = 10_000;
+/** Legs of one order or quote: four at most are ever placed; a few more may be quoted. */
+const MAX_LEGS = 16;
+/** A violation as the bridge reports it (its second key's refusals). */
+const BridgeViolation = Violation.extend({ check: Id, message: Text });
+
 export const IbkrMode = z.enum(["paper_tws", "paper_gateway", "live_tws", "live_gateway", "sim"]);
 export type IbkrMode = z.infer<typeof IbkrMode>;
 
@@ -18,8 +38,8 @@ export const TwsSession = z.string().min(1).max(100);
 
 export const TwsHealth = z.object({
   state: z.enum(["connected", "degraded", "down"]),
-  since: z.string(),
-  last_error: z.string().nullable(),
+  since: Stamp,
+  last_error: Text.nullable(),
   server_version: z.number().int().nullable(),
   /**
    * The TWS session (its handshake's connection time, numbered by the bridge): TWS order ids mean
@@ -29,15 +49,19 @@ export const TwsHealth = z.object({
 });
 export type TwsHealth = z.infer<typeof TwsHealth>;
 
+/** A position and the account summary as the bridge sends them: the tools' shapes, their text bounded. */
+const BridgePosition = Position.extend({ symbol: Word, expiry: Word.nullable(), risk_note: Text.optional() });
+const BridgeAccountSummary = AccountSummary.extend({ account_id: Id, currency: Word, as_of: Stamp });
+
 // ---- operations (edge → bridge requests) ---------------------------------------------------
 
 const Empty = z.strictObject({});
 
 export const PlaceParams = z.strictObject({
-  trade_id: z.string().min(1),
+  trade_id: Ref.min(1),
   symbol: Symbol,
-  strategy: z.string(),
-  legs: z.array(Leg).min(1),
+  strategy: Id,
+  legs: z.array(Leg).min(1).max(MAX_LEGS),
   /** The edge's approved worst-case loss; the bridge recomputes it (second key). */
   max_risk: z.number(),
   order_type: z.enum(["LMT", "MKT"]).default("LMT"),
@@ -75,14 +99,14 @@ export const PreviewResult = z.object({
   maint_margin_change: z.number().nullable(),
   equity_with_loan_change: z.number().nullable(),
   commission: z.number().nullable(),
-  warning: z.string().nullable(),
+  warning: Text.nullable(),
 });
 
 export const CloseParams = z.strictObject({
-  trade_id: z.string().min(1),
-  close_trade_id: z.string().min(1),
+  trade_id: Ref.min(1),
+  close_trade_id: Ref.min(1),
   /** The legs as they were opened; the bridge sends the reverse combo. */
-  legs: z.array(Leg).min(1),
+  legs: z.array(Leg).min(1).max(MAX_LEGS),
   symbol: Symbol,
   /** Net limit per unit of the closing order (debit > 0); absent: the natural (marketable) price. */
   limit_price: z.number().optional(),
@@ -99,16 +123,16 @@ export const CloseParams = z.strictObject({
  */
 export const ModifyParams = z.strictObject({
   /** The order's orderRef: the trade id for an opening order, its close ref for a close. */
-  order_ref: z.string().min(1),
+  order_ref: Ref.min(1),
   order_id: z.number().int().positive(),
   symbol: Symbol,
-  strategy: z.string(),
+  strategy: Id,
   intent: z.enum(["open", "close"]),
   /**
    * Opening order: its legs priced at the new net (the bridge re-checks them, second key).
    * Close: the legs as they were opened; the bridge sends their reverse at `limit_price`.
    */
-  legs: z.array(Leg).min(1),
+  legs: z.array(Leg).min(1).max(MAX_LEGS),
   /** The new net limit per combo unit of the order as it goes to IBKR (debit > 0, credit < 0). */
   limit_price: z.number(),
   /** The edge's approved worst-case loss at the new price (opening orders). */
@@ -123,12 +147,12 @@ export type ModifyParams = z.infer<typeof ModifyParams>;
 export const OpenOrder = z.object({
   order_id: z.number().int(),
   perm_id: z.number().int().nullable(),
-  order_ref: z.string().nullable(),
-  symbol: z.string(),
-  sec_type: z.string(),
+  order_ref: Ref.nullable(),
+  symbol: Word,
+  sec_type: Word,
   action: z.enum(["BUY", "SELL"]),
   quantity: z.number(),
-  order_type: z.string(),
+  order_type: Word,
   limit_price: z.number().nullable(),
   status: OrderStatusName,
   filled: z.number(),
@@ -137,20 +161,20 @@ export const OpenOrder = z.object({
 export type OpenOrder = z.infer<typeof OpenOrder>;
 
 export const Execution = z.object({
-  exec_id: z.string(),
+  exec_id: Id,
   order_id: z.number().int(),
   perm_id: z.number().int().nullable(),
-  order_ref: z.string().nullable(),
+  order_ref: Ref.nullable(),
   con_id: z.number().int(),
-  symbol: z.string(),
-  sec_type: z.string(),
-  expiry: z.string().nullable(),
+  symbol: Word,
+  sec_type: Word,
+  expiry: Word.nullable(),
   strike: z.number().nullable(),
   right: z.enum(["C", "P"]).nullable(),
   side: z.enum(["BOT", "SLD"]),
   shares: z.number(),
   price: z.number(),
-  time: z.string(),
+  time: Stamp,
   commission: z.number().nullable(),
   realized_pnl: z.number().nullable(),
 });
@@ -162,17 +186,17 @@ export type Execution = z.infer<typeof Execution>;
  */
 export const CompletedOrder = z.object({
   perm_id: z.number().int().nullable(),
-  order_ref: z.string().nullable(),
+  order_ref: Ref.nullable(),
   status: OrderStatusName,
   filled: z.number(),
-  completed_time: z.string().nullable(),
+  completed_time: Stamp.nullable(),
   completed_status: z.string().max(500).nullable(),
 });
 export type CompletedOrder = z.infer<typeof CompletedOrder>;
 
 export const QuoteParams = z.strictObject({
   /** One leg (stock or option) or a whole combo's legs; the combo's mid is net per unit. */
-  legs: z.array(Leg.omit({ price: true }).extend({ price: z.number().optional() })).min(1),
+  legs: z.array(Leg.omit({ price: true }).extend({ price: z.number().optional() })).min(1).max(MAX_LEGS),
 });
 export const MarketDataType = z.enum(["live", "frozen", "delayed", "delayed_frozen", "unavailable"]);
 
@@ -192,7 +216,7 @@ export const Greeks = z.object({
   underlying_price: z.number().nullable(),
   data_type: MarketDataType,
   /** When the bridge received them, and their age when the bridge answered. */
-  as_of: z.string(),
+  as_of: Stamp,
   age_seconds: z.number().nonnegative(),
 });
 export type Greeks = z.infer<typeof Greeks>;
@@ -200,7 +224,7 @@ export type Greeks = z.infer<typeof Greeks>;
 /** Greeks of one option, or why there are none (a stock leg, or TWS sent no computation). */
 export const OptionGreeks = z.object({
   greeks: Greeks.nullable(),
-  greeks_reason: z.string().nullable(),
+  greeks_reason: Text.nullable(),
 });
 
 export const Quote = z.object({
@@ -210,8 +234,8 @@ export const Quote = z.object({
   mid: z.number().nullable(),
   /** `live`, `delayed`, or `unavailable` with the reason: never a silent zero. */
   data_type: MarketDataType,
-  reason: z.string().nullable(),
-  as_of: z.string(),
+  reason: Text.nullable(),
+  as_of: Stamp,
   /**
    * The underlying TWS reports for the legs (ContractDetails.underSymbol; the stock's own symbol
    * for a stock leg): what the concentration limit groups by. Absent from older bridges.
@@ -225,18 +249,18 @@ export const Quote = z.object({
   settlement: LegSettlements.optional(),
   /** A single option's IV and greeks; null with `greeks_reason` otherwise. Absent from older bridges. */
   greeks: Greeks.nullable().optional(),
-  greeks_reason: z.string().nullable().optional(),
+  greeks_reason: Text.nullable().optional(),
   /** Per leg, in the order given, for combos: each option leg's greeks or why there are none. */
-  leg_greeks: z.array(OptionGreeks).optional(),
+  leg_greeks: z.array(OptionGreeks).max(MAX_LEGS).optional(),
 });
 export type Quote = z.infer<typeof Quote>;
 
 /** preview_order's one trip: the legs' quote and IBKR's what-if, asked together; either may fail alone. */
 export const PreviewWithQuote = z.object({
   quote: Quote.nullable(),
-  quote_error: z.string().nullable(),
+  quote_error: Text.nullable(),
   margin: PreviewResult.nullable(),
-  margin_error: z.string().nullable(),
+  margin_error: Text.nullable(),
 });
 
 /**
@@ -285,22 +309,22 @@ export const ChainQuote = z.object({
   ask: z.number().nullable(),
   mid: z.number().nullable(),
   data_type: MarketDataType.optional(),
-  reason: z.string().nullable().optional(),
+  reason: Text.nullable().optional(),
   greeks: Greeks.nullable().optional(),
-  greeks_reason: z.string().nullable().optional(),
+  greeks_reason: Text.nullable().optional(),
 });
 export const OptionChain = z.object({
-  symbol: z.string(),
+  symbol: Word,
   underlying_price: z.number().nullable(),
-  expiries: z.array(z.string()),
-  strikes: z.array(z.number()),
-  expiry: z.string().nullable(),
-  quotes: z.array(ChainQuote),
+  expiries: z.array(Word).max(MAX_ROWS),
+  strikes: z.array(z.number()).max(MAX_ROWS),
+  expiry: Word.nullable(),
+  quotes: z.array(ChainQuote).max(MAX_ROWS),
   /** Strikes whose options were quoted (before a delta filter), and the lines that took. */
-  quoted_strikes: z.array(z.number()).optional(),
+  quoted_strikes: z.array(z.number()).max(MAX_ROWS).optional(),
   market_data_lines: z.object({ used: z.number().int(), budget: z.number().int() }).optional(),
   /** What was quoted and left out, in words (the default 25-strike view; options without a delta). */
-  note: z.string().nullable().optional(),
+  note: Text.nullable().optional(),
 });
 export type OptionChain = z.infer<typeof OptionChain>;
 
@@ -317,7 +341,7 @@ export const PriceHistoryParams = z.strictObject({
 export type PriceHistoryParams = z.infer<typeof PriceHistoryParams>;
 export const PriceBar = z.object({
   /** Start of the bar: YYYY-MM-DD for daily bars, ISO date-time (UTC) for intraday bars. */
-  time: z.string(),
+  time: Stamp,
   open: z.number(),
   high: z.number(),
   low: z.number(),
@@ -325,12 +349,12 @@ export const PriceBar = z.object({
   volume: z.number().nullable(),
 });
 export const PriceHistory = z.object({
-  symbol: z.string(),
+  symbol: Word,
   bar_size: z.enum(BAR_SIZES),
-  bars: z.array(PriceBar),
+  bars: z.array(PriceBar).max(MAX_HISTORY_BARS),
   /** What TWS was asked for (IBKR's duration string), and when. */
-  duration: z.string(),
-  as_of: z.string(),
+  duration: Word,
+  as_of: Stamp,
 });
 export type PriceHistory = z.infer<typeof PriceHistory>;
 
@@ -343,8 +367,8 @@ export const LogParams = z.strictObject({
 
 /** Every operation with its params and result. */
 export const Ops = {
-  account: { params: Empty, result: AccountSummary },
-  positions: { params: z.strictObject({ symbol: Symbol.optional() }), result: z.array(Position) },
+  account: { params: Empty, result: BridgeAccountSummary },
+  positions: { params: z.strictObject({ symbol: Symbol.optional() }), result: z.array(BridgePosition).max(MAX_ROWS) },
   place: { params: PlaceParams, result: PlaceResult },
   preview: { params: PlaceParams, result: PreviewResult },
   preview_with_quote: { params: PlaceParams, result: PreviewWithQuote },
@@ -353,10 +377,10 @@ export const Ops = {
   close: { params: CloseParams, result: PlaceResult },
   modify: { params: ModifyParams, result: PlaceResult },
   order_status: { params: z.strictObject({ order_id: z.number().int().positive() }), result: OrderStatus },
-  open_orders: { params: Empty, result: z.array(OpenOrder) },
-  executions: { params: z.strictObject({ since: z.string().optional() }), result: z.array(Execution) },
+  open_orders: { params: Empty, result: z.array(OpenOrder).max(MAX_ROWS) },
+  executions: { params: z.strictObject({ since: Stamp.optional() }), result: z.array(Execution).max(MAX_ROWS) },
   /** The orders TWS lists as finished in its current session (its last re-sync's reqCompletedOrders). */
-  completed_orders: { params: Empty, result: z.array(CompletedOrder) },
+  completed_orders: { params: Empty, result: z.array(CompletedOrder).max(MAX_ROWS) },
   quote: { params: QuoteParams, result: Quote },
   option_chain: { params: OptionChainParams, result: OptionChain },
   price_history: { params: PriceHistoryParams, result: PriceHistory },
@@ -374,14 +398,14 @@ export const Events = {
   order_status: z.object({
     order_id: z.number().int(),
     perm_id: z.number().int().nullable(),
-    order_ref: z.string().nullable(),
+    order_ref: Ref.nullable(),
     status: OrderStatusName,
     filled: z.number(),
     remaining: z.number(),
     avg_fill_price: z.number().nullable(),
-    why_held: z.string().nullable(),
+    why_held: Text.nullable(),
     /** TWS error text when the status is a rejection. */
-    reason: z.string().nullable(),
+    reason: Text.nullable(),
     /** The TWS session that spoke (order ids are per session); absent from older bridges. */
     tws_session: TwsSession.nullable().optional(),
     /**
@@ -391,17 +415,17 @@ export const Events = {
     limit_price: z.number().nullable().optional(),
   }),
   execution: Execution,
-  position: Position.extend({ account: z.string() }),
-  account: AccountSummary,
+  position: BridgePosition.extend({ account: Id }),
+  account: BridgeAccountSummary,
   pnl: z.object({ daily: z.number().nullable(), unrealized: z.number().nullable(), realized: z.number().nullable() }),
   tws_health: TwsHealth,
   /**
    * TWS's own clock (its answer to the heartbeat's reqCurrentTime), sent when it runs apart from the
    * bridge's by more than a minute, or comes back in line: the broker's day decides expiries.
    */
-  tws_clock: z.object({ tws_time: z.string(), skew_ms: z.number().int() }),
+  tws_clock: z.object({ tws_time: Stamp, skew_ms: z.number().int() }),
   /** The bridge refused an order the edge approved (second key) — the edge must hear why. */
-  refusal: z.object({ trade_id: z.string(), violations: z.array(Violation) }),
+  refusal: z.object({ trade_id: Ref, violations: z.array(BridgeViolation).max(32) }),
   /**
    * TWS came back (a new session, or 1101/1102 after IB's connectivity returned) and the bridge
    * has re-read open orders, executions, completed orders, positions and the account: the edge reconciles its ledger
@@ -431,7 +455,7 @@ const V = z.literal(PROTOCOL_VERSION);
 export const Challenge = z.strictObject({
   v: V,
   type: z.literal("challenge"),
-  account_id: z.string(),
+  account_id: Id,
   connection_id: z.string().min(16).max(64),
   nonce: z.string().min(32).max(128),
 });
@@ -440,10 +464,10 @@ export type Challenge = z.infer<typeof Challenge>;
 export const Hello = z.strictObject({
   v: V,
   type: z.literal("hello"),
-  bridge_version: z.string(),
+  bridge_version: Id.min(1),
   /** Random per bridge process; with `seq` it identifies an event exactly once. */
-  bridge_id: z.string().min(8).max(100),
-  account_id: z.string(),
+  bridge_id: Id.min(8).regex(/^[\x21-\x7e]+$/, "bridge_id is printable ASCII without spaces"),
+  account_id: Id,
   mode: IbkrMode,
   tws: TwsHealth,
   /** The highest event seq this bridge_id has numbered: the edge never welcomes it with a higher one. */
@@ -455,11 +479,19 @@ export type Hello = z.infer<typeof Hello>;
 
 /**
  * The exact text a bridge signs: the challenge (so a signature cannot be replayed on another
- * socket or account) and the hello fields that decide what the edge does with the link.
+ * socket or account) and every field of the hello, its TWS health included (what the edge records
+ * and shows of the link must be what the key holder said). Fields are listed one by one, not
+ * serialized as an object, so key order and keys a schema strips cannot change the text; a test
+ * holds this list against the Hello schema's fields.
  */
-export function helloSigningText(challenge: Pick<Challenge, "account_id" | "connection_id" | "nonce">, hello: Pick<Hello, "bridge_id" | "account_id" | "mode" | "last_seq">): string {
+export function helloSigningText(challenge: Pick<Challenge, "account_id" | "connection_id" | "nonce">, hello: Omit<Hello, "v" | "type" | "signature">): string {
+  const tws = hello.tws;
   // A JSON array: no field can spill into the next, whatever characters it holds.
-  return JSON.stringify(["ibkr-mcp bridge hello v1", challenge.account_id, challenge.connection_id, challenge.nonce, hello.bridge_id, hello.account_id, hello.mode, hello.last_seq]);
+  return JSON.stringify([
+    "ibkr-mcp bridge hello v2", challenge.account_id, challenge.connection_id, challenge.nonce,
+    hello.bridge_id, hello.bridge_version, hello.account_id, hello.mode, hello.last_seq,
+    [tws.state, tws.since, tws.last_error, tws.server_version, tws.session ?? null],
+  ]);
 }
 
 export const Welcome = z.strictObject({
@@ -472,7 +504,7 @@ export const Welcome = z.strictObject({
 export const Request = z.strictObject({
   v: V,
   type: z.literal("request"),
-  id: z.string().min(1),
+  id: Id.min(1),
   op: OpName,
   params: z.unknown(),
   /**
@@ -489,20 +521,20 @@ export interface RequestMeta {
 }
 
 export const ErrorBody = z.object({
-  code: z.string(),
-  message: z.string(),
-  violations: z.array(Violation).optional(),
+  code: Id,
+  message: Text,
+  violations: z.array(BridgeViolation).max(32).optional(),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
 
 export const Response = z.union([
-  z.strictObject({ v: V, type: z.literal("response"), id: z.string(), ok: z.literal(true), result: z.unknown() }),
-  z.strictObject({ v: V, type: z.literal("response"), id: z.string(), ok: z.literal(false), error: ErrorBody }),
+  z.strictObject({ v: V, type: z.literal("response"), id: Id, ok: z.literal(true), result: z.unknown() }),
+  z.strictObject({ v: V, type: z.literal("response"), id: Id, ok: z.literal(false), error: ErrorBody }),
 ]);
 export type Response = z.infer<typeof Response>;
 
 const eventVariants = Object.entries(Events).map(([type, data]) =>
-  z.strictObject({ v: V, type: z.literal("event"), seq: z.number().int().positive(), at: z.string(), event: z.literal(type), data }),
+  z.strictObject({ v: V, type: z.literal("event"), seq: z.number().int().positive(), at: Stamp, event: z.literal(type), data }),
 );
 export const Event = z.discriminatedUnion("event", eventVariants as unknown as [typeof eventVariants[number], ...typeof eventVariants]);
 export type Event = { v: 1; type: "event"; seq: number; at: string } & {
@@ -517,9 +549,9 @@ export const EmergencyStopPush = z.strictObject({
   v: V,
   type: z.literal("emergency_stop"),
   on: z.boolean(),
-  reason: z.string().nullable(),
-  at: z.string().nullable(),
-  by: z.string().nullable(),
+  reason: Text.nullable(),
+  at: Stamp.nullable(),
+  by: z.string().max(100).nullable(),
 });
 export type EmergencyStopPush = z.infer<typeof EmergencyStopPush>;
 

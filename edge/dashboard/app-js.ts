@@ -10,7 +10,8 @@ export const APP_JS = String.raw`"use strict";
   var $ = function (id) { return document.getElementById(id); };
   var state = null;
   var lastAuditSeq = 0;
-  var auditFilter = { action: "", actor: "" };
+  var auditFilter = { action: "", actor: "", credential: "" };
+  var tradesCredential = "";
   var socket = null;
   var reconnectDelay = 1000;
   var refreshing = null;
@@ -124,6 +125,11 @@ export const APP_JS = String.raw`"use strict";
     $("tws-health").className = t && t.state === "connected" ? "ok" : "bad";
     $("data-age").textContent = s.data_age_seconds === null || s.data_age_seconds === undefined ? "no account data" : Math.round(s.data_age_seconds) + " s";
     $("modes").textContent = (s.read_only ? "read-only" : "trading") + ", shadow mode " + (s.shadow_mode ? "on" : "off");
+    var st = s.storage;
+    if (st) {
+      $("storage-health").textContent = st.alert ? "ALERT — " + st.message : (st.database_bytes / 1e6).toFixed(1) + " MB used (alert from " + (st.alert_at_bytes / 1e9).toFixed(1) + " GB; the limit is " + (st.limit_bytes / 1e9).toFixed(0) + " GB)";
+      $("storage-health").className = st.alert ? "bad" : "ok";
+    }
   }
   function renderAccount(s) {
     var a = s.account || {};
@@ -194,7 +200,7 @@ export const APP_JS = String.raw`"use strict";
   function renderApprovals(s) {
     $("shadow-state").textContent = s.shadow_mode ? "on (every order waits for approval here)" : "off";
     $("shadow-toggle").textContent = s.shadow_mode ? "Turn shadow mode off" : "Turn shadow mode on";
-    $("confirm-state").textContent = s.confirm_every_order ? "on (every order needs its person's answer: in their MCP client, or by the approval link)" : "off";
+    $("confirm-state").textContent = s.confirm_every_order ? "on (every order waits for a person: its approval link, or the list below; an answer in the MCP client does not count)" : "off";
     $("confirm-toggle").textContent = s.confirm_every_order ? "Turn confirm every order off" : "Turn confirm every order on";
     var tbody = $("approvals-body");
     tbody.replaceChildren();
@@ -277,6 +283,12 @@ export const APP_JS = String.raw`"use strict";
       box.appendChild(legsList(t.legs));
       if (t.leg_ends) box.appendChild(legEnds(t));
       box.appendChild(el("p", "Intent " + (t.intent || "—") + ", reserved risk " + usd(t.reserved_risk) + ", created " + when(t.created_at)));
+      // Who acted on it: an OAuth app (its name is the registrant's own words, shown as text), the static token, or an admin.
+      if (t.acts && t.acts.length) {
+        var acts = el("p", "By: " + t.acts.map(function (a) { return a.act + " by " + a.by.name + (a.by.kind === "oauth" ? " (OAuth app " + a.by.id + ")" : "") + " at " + when(a.at); }).join("; "), "acts");
+        acts.dataset.acts = t.trade_id;
+        box.appendChild(acts);
+      }
       if (t.standing) box.appendChild(el("p", "Mark " + (t.standing.mark === null ? "—" : t.standing.mark) + ", unrealized P&L " + usd(t.standing.unrealized_pnl) +
         ", " + usd(t.standing.distance_to_worst_case) + " from its worst case, " + (t.standing.days_to_expiry === null ? "—" : t.standing.days_to_expiry) + " days to expiry" +
         (t.standing.reason ? " (" + t.standing.reason + ")" : ""), "standing"));
@@ -354,6 +366,7 @@ export const APP_JS = String.raw`"use strict";
     q.set("limit", "200");
     if (auditFilter.action) q.set("action", auditFilter.action);
     if (auditFilter.actor) q.set("actor", auditFilter.actor);
+    if (auditFilter.credential) q.set("credential", auditFilter.credential);
     return "/api/audit?" + q.toString();
   }
   function addAuditRows(rows) {
@@ -361,6 +374,11 @@ export const APP_JS = String.raw`"use strict";
     rows.forEach(function (r) {
       if (auditFilter.action && r.action !== auditFilter.action) return;
       if (auditFilter.actor && r.actor !== auditFilter.actor) return;
+      if (auditFilter.credential) {
+        var cred = null;
+        try { cred = JSON.parse(r.details_json).credential; } catch (e) { cred = null; }
+        if (!cred || cred.id !== auditFilter.credential) return;
+      }
       var details = el("code", r.details_json);
       var tr = row([r.seq, when(r.at), r.actor, r.action, details]);
       tr.dataset.seq = String(r.seq);
@@ -385,7 +403,7 @@ export const APP_JS = String.raw`"use strict";
 
   function refresh() {
     if (refreshing) { refreshAgain = true; return refreshing; }
-    refreshing = Promise.all([api("/api/state").then(renderState), loadAuditSince(lastAuditSeq), api("/api/oauth/grants").then(renderApps)])
+    refreshing = Promise.all([api("/api/state" + (tradesCredential ? "?credential=" + encodeURIComponent(tradesCredential) : "")).then(renderState), loadAuditSince(lastAuditSeq), api("/api/oauth/grants").then(renderApps)])
       .catch(function (err) { $("live-status").textContent = "Could not load: " + err.message; })
       .then(function () {
         refreshing = null;
@@ -517,14 +535,19 @@ export const APP_JS = String.raw`"use strict";
     });
     $("confirm-toggle").addEventListener("click", function () {
       var on = !(state && state.confirm_every_order);
-      confirmAction({ title: on ? "Turn confirm every order on?" : "Turn confirm every order off?", text: on ? "Every new order needs its person's answer first: asked in their MCP client when it can, otherwise by a one-time approval link." : "Orders go out after the checks without asking the person (unless their client asks them anyway)." }, function (reason) {
+      confirmAction({ title: on ? "Turn confirm every order on?" : "Turn confirm every order off?", text: on ? "Every new order waits for a person after the checks: its one-time approval link, or the approval list here, whatever the agent's client can do (an answer in the client does not count)." : "Orders go out after the checks without a person (a client that can ask in the client still asks; its answer is recorded as the client's)." }, function (reason) {
         return api("/api/confirm-every-order", withBy({ on: on, reason: reason }));
       }, "Confirm every order " + (on ? "on" : "off"));
     });
     $("audit-filter").addEventListener("submit", function (ev) {
       ev.preventDefault();
-      auditFilter = { action: $("audit-action").value.trim(), actor: $("audit-actor").value.trim() };
+      auditFilter = { action: $("audit-action").value.trim(), actor: $("audit-actor").value.trim(), credential: $("audit-credential").value.trim() };
       reloadAudit().catch(function (err) { announce("Audit: " + err.message); });
+    });
+    $("trades-filter").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      tradesCredential = $("trades-credential").value.trim();
+      refresh();
     });
     $("audit-verify").addEventListener("click", function () {
       api("/api/audit/verify").then(function (v) {

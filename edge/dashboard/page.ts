@@ -12,8 +12,8 @@ const HEAD = (title: string) => `<!doctype html>
 <title>${title}</title>
 <link rel="stylesheet" href="/dashboard/styles.css">`;
 
-/** Where a login may send the person back to: an approval link's page (edge/approval-page.ts). */
-export const LOGIN_NEXT = /^\/approve\/[A-Za-z0-9_-]{43}$/;
+/** Where a login may send the person back to: the approval link's page (edge/approval-page.ts), which carries no token. */
+export const LOGIN_NEXT = /^\/approve$/;
 
 export function loginPage(failed: boolean, next?: string): string {
   const back = next !== undefined && LOGIN_NEXT.test(next) ? `\n  <input type="hidden" name="next" value="${next}">` : "";
@@ -70,6 +70,7 @@ export function dashboardPage(csrfToken: string): string {
     <dt>TWS</dt><dd id="tws-health">—</dd>
     <dt>Account data age</dt><dd id="data-age">—</dd>
     <dt>Mode</dt><dd id="modes">—</dd>
+    <dt>Storage</dt><dd id="storage-health">—</dd>
   </dl>
 </section>
 
@@ -123,6 +124,7 @@ export function dashboardPage(csrfToken: string): string {
 
 <section id="trades" aria-labelledby="trades-heading">
   <h2 id="trades-heading">Trades</h2>
+  <form id="trades-filter"><label for="trades-credential">Placed, modified, closed or cancelled by (OAuth client id, MCP_TOKEN or admin)</label> <input id="trades-credential" name="credential"> <button type="submit">Show trades</button></form>
   <div id="trades-list"></div>
 </section>
 
@@ -131,6 +133,7 @@ export function dashboardPage(csrfToken: string): string {
   <form id="audit-filter">
     <label for="audit-action">Action</label> <input id="audit-action" name="action">
     <label for="audit-actor">Actor</label> <input id="audit-actor" name="actor">
+    <label for="audit-credential">Credential</label> <input id="audit-credential" name="credential">
     <button type="submit">Filter</button>
     <a href="/api/audit/export" download="audit.jsonl">Export JSONL</a>
     <button type="button" id="audit-verify">Verify chain</button>

@@ -12,6 +12,13 @@ import { clientAddress } from "../client-address";
 import { askSession, type LoginGateEnv } from "./login-client";
 
 export const SESSION_COOKIE = "ibkr_dashboard";
+/**
+ * Over https the cookie is `__Host-ibkr_dashboard`: the browser then accepts it only Secure, for
+ * Path=/ and without a Domain, so no sibling subdomain or plain-http page can plant or shadow it.
+ * Plain http (wrangler dev on loopback) cannot hold a Secure cookie and keeps the bare name.
+ */
+export const HOST_SESSION_COOKIE = `__Host-${SESSION_COOKIE}`;
+const cookiePrefix = (c: Context) => (isHttps(c) ? ("host" as const) : undefined);
 export const CSRF_HEADER = "x-csrf-token";
 /** Set by the Worker alone on a live-socket upgrade made with a session (see edge/index.ts). */
 export const DASHBOARD_SESSION_HEADER = "x-ibkr-dashboard-session";
@@ -75,7 +82,7 @@ export function isHttps(c: Context): boolean {
 /** The session value from a cookie whose signature and expiry hold (not yet checked as live). */
 export async function readSignedSession(c: Context, adminToken: string | undefined): Promise<string | null> {
   if (!adminToken) return null;
-  const value = await getSignedCookie(c, await sessionKey(adminToken), SESSION_COOKIE);
+  const value = await getSignedCookie(c, await sessionKey(adminToken), SESSION_COOKIE, cookiePrefix(c));
   if (typeof value !== "string") return null;
   return sessionExpiry(value) === null ? null : value;
 }
@@ -105,13 +112,14 @@ export async function setSessionCookie(c: Context, adminToken: string, value: st
     sameSite: "Strict",
     secure: isHttps(c),
     maxAge: SESSION_TTL_SECONDS,
+    ...(cookiePrefix(c) ? { prefix: "host" as const } : {}),
   });
 }
 
 /** Logout: the Durable Object forgets the session (so a copied cookie dies too), then the cookie goes. */
 export async function endSession(c: Context, env: SessionEnv): Promise<boolean> {
   const value = await readSignedSession(c, env.ADMIN_TOKEN);
-  deleteCookie(c, SESSION_COOKIE, { path: "/", httpOnly: true, sameSite: "Strict", secure: isHttps(c) });
+  deleteCookie(c, SESSION_COOKIE, { path: "/", httpOnly: true, sameSite: "Strict", secure: isHttps(c), ...(cookiePrefix(c) ? { prefix: "host" as const } : {}) });
   if (value === null) return true;
   return askSession(env, { op: "end", id_hash: await sessionIdHash(value), client: clientAddress(c.req.raw.headers) }).then(() => true, () => false);
 }

@@ -149,6 +149,25 @@ describe("dashboard in Chromium", () => {
     expect(rows.map((r) => r.action)).toContain("emergency_stop_set");
   });
 
+  it("names who acted on each trade and filters the trades and the audit log by credential (issue 24)", async () => {
+    // The shadow-mode order above was placed by the test's MCP client with the static token.
+    await expect.poll(() => page.locator("#trades-list p.acts").allTextContents()).toEqual(expect.arrayContaining([expect.stringContaining("placed by static MCP_TOKEN")]));
+    await page.locator("#trades-credential").fill("no-such-client");
+    await page.getByRole("button", { name: "Show trades" }).click();
+    await expect.poll(() => page.locator("#trades-list").textContent()).toContain("No trades yet");
+    await page.locator("#trades-credential").fill("MCP_TOKEN");
+    await page.getByRole("button", { name: "Show trades" }).click();
+    await expect.poll(() => page.locator("#trades-list p.acts").count()).toBeGreaterThan(0);
+    await page.locator("#audit-credential").fill("MCP_TOKEN");
+    await page.getByRole("button", { name: "Filter", exact: true }).click();
+    await expect.poll(() => page.locator("#audit-body tr td:nth-child(4)").allTextContents()).toContain("tool_call");
+    const details = await page.locator("#audit-body tr td:nth-child(5)").allTextContents();
+    expect(details.length).toBeGreaterThan(0);
+    expect(details.every((d) => d.includes('"id":"MCP_TOKEN"'))).toBe(true);
+    await page.locator("#audit-credential").fill("");
+    await page.getByRole("button", { name: "Filter", exact: true }).click();
+  });
+
   it("ran no injected script and raised no dialog, page error or CSP violation", async () => {
     expect(await page.evaluate("typeof window.__pwned")).toBe("undefined");
     expect(browser.dialogs).toEqual([]);

@@ -127,7 +127,7 @@ describe("OAuth with the MCP SDK's client and a real browser", () => {
     expect((await audit("oauth_grant")).at(-1)).toMatchObject({ client_id: agent.client!.client_id, client_name: "Cloud Agent (e2e)", scopes: ["read", "trade"] });
   });
 
-  it("refreshes with rotation: the new token works, a superseded refresh token is refused", async () => {
+  it("refreshes with rotation: the new token works; a spent refresh token used again ends the grant, and the agent connects anew", async () => {
     const first = agent.saved!;
     expect(await auth(agent, { serverUrl: new URL(t.stack.mcpUrl) })).toBe("AUTHORIZED");
     const second = agent.saved!;
@@ -139,11 +139,17 @@ describe("OAuth with the MCP SDK's client and a real browser", () => {
       body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: first.refresh_token!, client_id: agent.client!.client_id }),
     });
     expect(old.status).toBe(400);
-    const fresh = new Client({ name: "after refresh", version: "1.0.0" });
-    await fresh.connect(new StreamableHTTPClientTransport(new URL(t.stack.mcpUrl), { authProvider: agent }));
-    expect((await fresh.callTool({ name: "get_safety_status", arguments: {} })).isError).toBeFalsy();
+    // Issue 24: its replacement was already used, so this is someone else's copy: the grant ends,
+    // for the agent too.
+    expect((await audit("oauth_refresh_token_reused")).some((r) => r.client_id === agent.client!.client_id)).toBe(true);
+    const ended = await fetch(t.stack.mcpUrl, { method: "POST", headers: { authorization: `Bearer ${agent.saved!.access_token}`, "content-type": "application/json", accept: "application/json, text/event-stream" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} }) });
+    expect(ended.status).toBe(401);
     expect((await audit("oauth_token_refreshed")).filter((r) => r.client_id === agent.client!.client_id).length).toBeGreaterThanOrEqual(2);
     expect((await audit("oauth_token_refused")).some((r) => r.client_id === agent.client!.client_id && r.grant_type === "refresh_token")).toBe(true);
+    // The agent's next connection goes back through the owner's consent and works.
+    agent.consent = ownerGrants(["read", "trade"], "oauth-consent-again.png");
+    const fresh = await connectWithOAuth(agent);
+    expect((await fresh.callTool({ name: "get_safety_status", arguments: {} })).isError).toBeFalsy();
     await fresh.close();
   });
 

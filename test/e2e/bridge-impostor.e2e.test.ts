@@ -32,7 +32,7 @@ function connectImpostor(): Promise<Impostor> {
   });
 }
 
-const tws = { state: "connected", since: new Date().toISOString(), last_error: null, server_version: 193 };
+const tws = { state: "connected" as const, since: new Date().toISOString(), last_error: null, server_version: 193 };
 
 describe("a bridge impostor holding the bridge token", () => {
   it("cannot replace the bridge, fake a cancel, or advance the real bridge's event seq", async () => {

@@ -31,13 +31,16 @@ async function tradeState(tradeId: string): Promise<string> {
   const res = await SELF.fetch(`${ORIGIN}/mcp`, { method: "POST", headers: MCP_HEADERS, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "list_trades", arguments: {} } }) });
   return ((await res.json()) as any).result.structuredContent.trades.find((t: any) => t.trade_id === tradeId).state;
 }
+/** The link's one-time code: after `#` in the link (issue 24: never in a path). */
+const codeOf = (url: string) => new URL(url).hash.slice(1);
+/** What the page's script does with the link: posts its code to /approve/open. */
 async function open(url: string, withCookie = true): Promise<Response> {
-  return SELF.fetch(url, { headers: withCookie ? { cookie } : {} });
+  return SELF.fetch(`${ORIGIN}/approve/open`, { method: "POST", headers: { ...(withCookie ? { cookie } : {}), origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ token: codeOf(url) }) });
 }
 async function decide(url: string, decision: string, csrf: string | null): Promise<Response> {
-  const form = new URLSearchParams({ decision });
+  const form = new URLSearchParams({ token: codeOf(url), decision });
   if (csrf !== null) form.set("csrf", csrf);
-  return SELF.fetch(url, { method: "POST", redirect: "manual", headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" }, body: form });
+  return SELF.fetch(`${ORIGIN}/approve/decide`, { method: "POST", redirect: "manual", headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" }, body: form });
 }
 const csrfOf = (html: string) => /name="csrf" value="([0-9a-f]{64})"/.exec(html)![1]!;
 async function audit(action: string): Promise<Array<Record<string, unknown>>> {
@@ -63,7 +66,7 @@ describe("confirm every order without elicitation", () => {
   it("place_order waits with a one-time link; the logged-in person approves; the order is sent once", async () => {
     const placed = await placeOrder(100);
     expect(placed).toMatchObject({ success: true, status: "awaiting_confirmation", order_id: null });
-    expect(placed.confirmation_url).toMatch(/^https:\/\/edge\.test\/approve\/[A-Za-z0-9_-]{43}$/);
+    expect(placed.confirmation_url).toMatch(/^https:\/\/edge\.test\/approve#[A-Za-z0-9_-]{43}$/);
     expect(Date.parse(placed.confirmation_expires_at) - edge.now().getTime()).toBeGreaterThan(9 * 60_000);
     expect(Date.parse(placed.confirmation_expires_at) - edge.now().getTime()).toBeLessThanOrEqual(10 * 60_000);
     expect(bridge.sent("place")).toHaveLength(0);
@@ -74,7 +77,7 @@ describe("confirm every order without elicitation", () => {
     // Not logged in: the login form, sending the person back here.
     const anonymous = await open(placed.confirmation_url, false);
     expect(anonymous.status).toBe(401);
-    expect(await anonymous.text()).toContain(`name="next" value="${new URL(placed.confirmation_url).pathname}"`);
+    expect(await anonymous.text()).toContain('name="next" value="/approve"');
 
     const page = await open(placed.confirmation_url);
     expect(page.status).toBe(200);
@@ -82,7 +85,7 @@ describe("confirm every order without elicitation", () => {
     for (const line of ["SELL 1 AAPL", "Net limit: 1.00 credit", "Worst-case loss (computed from the legs): $400.00", "Max gain: $100.00", "Breakevens: 94.00, 106.00"]) expect(html).toContain(line);
 
     expect((await decide(placed.confirmation_url, "approve", null)).status).toBe(403);
-    const foreign = await SELF.fetch(placed.confirmation_url, { method: "POST", headers: { cookie, origin: "https://evil.example", "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ decision: "approve", csrf: csrfOf(html) }) });
+    const foreign = await SELF.fetch(`${ORIGIN}/approve/decide`, { method: "POST", headers: { cookie, origin: "https://evil.example", "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ token: codeOf(placed.confirmation_url), decision: "approve", csrf: csrfOf(html) }) });
     expect(foreign.status).toBe(403);
     expect((await audit("form_origin_refused")).at(-1)).toMatchObject({ form: "approval_link", origin: "https://evil.example" });
     expect(bridge.sent("place")).toHaveLength(0);
@@ -100,7 +103,7 @@ describe("confirm every order without elicitation", () => {
     expect((await audit("approval_link_refused")).at(-1)).toMatchObject({ reason: "used", trade_id: placed.trade_id });
     // The token itself never lands in the audit.
     const jsonl = await (await SELF.fetch(`${ORIGIN}/api/audit/export`, { headers: ADMIN })).text();
-    expect(jsonl).not.toContain(placed.confirmation_url.split("/").at(-1));
+    expect(jsonl).not.toContain(codeOf(placed.confirmation_url));
   });
 
   it("a replay with the same idempotency_key says it still waits, without handing out the link again", async () => {
@@ -110,7 +113,7 @@ describe("confirm every order without elicitation", () => {
     expect(again).toMatchObject({ trade_id: first.trade_id, status: "awaiting_confirmation" });
     expect(again.confirmation_url).toBeUndefined();
     const stored = await edge.inside((sql) => sql.exec<{ answer_json: string }>("SELECT answer_json FROM idempotency WHERE key = ?", "place:confirm-replay-1").toArray()[0]!.answer_json);
-    expect(stored).not.toContain(first.confirmation_url.split("/").at(-1));
+    expect(stored).not.toContain(codeOf(first.confirmation_url));
     // Decline it so its risk does not count in the tests below.
     const html = await (await open(first.confirmation_url)).text();
     await decide(first.confirmation_url, "reject", csrfOf(html));
@@ -139,8 +142,8 @@ describe("confirm every order without elicitation", () => {
   });
 
   it("an unknown or malformed link is refused and audited", async () => {
-    for (const path of [`/approve/${"A".repeat(43)}`, "/approve/not-a-token"]) {
-      const res = await open(`${ORIGIN}${path}`);
+    for (const code of ["A".repeat(43), "not-a-token"]) {
+      const res = await open(`${ORIGIN}/approve#${code}`);
       expect(res.status).toBe(404);
       expect(await res.text()).toContain("not valid");
     }
@@ -170,32 +173,25 @@ describe("confirm every order without elicitation", () => {
 });
 
 describe("confirm every order with a client that can elicit", () => {
-  it("asks the person in the client as today (no link), and a decline sends nothing", async () => {
+  // Issue 24: the client's own answer is not the person's. Whatever the client can do, the order
+  // waits for the link or the dashboard (edge/confirmation-rule.ts; confirmation-rule.test.ts).
+  it("does not ask in the client: the order waits for the person's link like any other, nothing is sent", async () => {
     const own = new Edge();
     const ownBridge = await FakeBridge.connect(own, { account: 100_000 });
     expect((await own.admin("/api/confirm-every-order", { on: true, reason: "test", by: "owner" })).status).toBe(200);
-    const connect = async (yes: boolean) => {
-      const client = new Client({ name: "eliciting", version: "1.0.0" }, { capabilities: { elicitation: {} }, jsonSchemaValidator: new CfWorkerJsonSchemaValidator() });
-      const asked: string[] = [];
-      client.setRequestHandler(ElicitRequestSchema, async (request) => {
-        asked.push(request.params.message);
-        return { action: "accept", content: { confirm: yes } };
-      });
-      await client.connect(new StreamableHTTPClientTransport(new URL("https://edge.test/mcp"), { fetch: (input, init) => own.stub().fetch(input as string, init) }));
-      return { client, asked };
-    };
-    const declining = await connect(false);
-    const refused = (await declining.client.callTool({ name: "place_order", arguments: condorOrder({}, 100) })) as { structuredContent: any };
-    expect(declining.asked).toHaveLength(1);
-    expect(refused.structuredContent.status).toBe("Refused");
-    expect(refused.structuredContent.confirmation_url).toBeUndefined();
-    const confirming = await connect(true);
-    const sent = (await confirming.client.callTool({ name: "place_order", arguments: condorOrder({}, 130) })) as { structuredContent: any };
-    expect(confirming.asked).toHaveLength(1);
-    expect(sent.structuredContent.status).toBe("Submitted");
-    expect(ownBridge.sent("place")).toHaveLength(1);
-    await declining.client.close();
-    await confirming.client.close();
+    const client = new Client({ name: "eliciting", version: "1.0.0" }, { capabilities: { elicitation: {} }, jsonSchemaValidator: new CfWorkerJsonSchemaValidator() });
+    const asked: string[] = [];
+    client.setRequestHandler(ElicitRequestSchema, async (request) => {
+      asked.push(request.params.message);
+      return { action: "accept", content: { confirm: true } };
+    });
+    await client.connect(new StreamableHTTPClientTransport(new URL("https://edge.test/mcp"), { fetch: (input, init) => own.stub().fetch(input as string, init) }));
+    const placed = (await client.callTool({ name: "place_order", arguments: condorOrder({}, 130) })) as { structuredContent: any };
+    expect(asked).toHaveLength(0);
+    expect(placed.structuredContent.status).toBe("awaiting_confirmation");
+    expect(placed.structuredContent.confirmation_url).toMatch(/\/approve/);
+    expect(ownBridge.sent("place")).toHaveLength(0);
+    await client.close();
     ownBridge.close();
   });
 });

@@ -11,7 +11,7 @@ import {
   auditUnauthenticated, FLOOD_WINDOW_MS, OVERFLOW_ADDRESS, ROWS_PER_CAUSE_AND_ADDRESS, ROWS_PER_WINDOW, TRACKED_PER_WINDOW, writeClosedFloodWindows,
 } from "../../edge/audit-flood";
 import type { DeskContext } from "../../edge/desk-context";
-import { REGISTRATION_WINDOW_MS, REGISTRATIONS_PER_ADDRESS, REGISTRATIONS_PER_HOUR } from "../../edge/registration-gate";
+import { REGISTRATION_WINDOW_MS, REGISTRATIONS_PER_ADDRESS } from "../../edge/registration-gate";
 import { condorOrder } from "./harness";
 
 const ORIGIN = "https://edge.test";
@@ -198,19 +198,21 @@ describe("the ceiling across addresses", () => {
       body: new URLSearchParams({ token: "test-admin-token" }).toString(),
     });
     expect(login.status).toBe(303);
-    // A registration stores a client: its row is written too (registrations have their own bound).
+    // A registration needs no credential either: it goes through (201) but its row is counted, not
+    // written, once the ceiling is reached (issue 24: the clients it stores are bounded instead).
     expect((await register("203.0.113.201")).status).toBe(201);
     await (await badToken("192.0.2.1", 1)).body?.cancel();
     const during = (await rowsAfter(mark)).map((r) => r.action);
-    expect(during).toEqual(expect.arrayContaining(["emergency_stop_set", "emergency_stop_cleared", "tool_call", "order_refused", "dashboard_login", "oauth_client_registered"]));
+    expect(during).toEqual(expect.arrayContaining(["emergency_stop_set", "emergency_stop_cleared", "tool_call", "order_refused", "dashboard_login"]));
     expect(during).not.toContain("mcp_token_refused");
+    expect(during).not.toContain("oauth_client_registered");
 
     await closeWindow();
     const summary = (await rowsAfter(from)).find((r) => r.action === "audit_suppressed")!;
-    // 100 rows fill addresses 0..19; addresses 20..29 (five of each cause) are counted.
+    // 100 rows fill addresses 0..19; addresses 20..29 (five of each cause) are counted, and the registration.
     expect(summary.details).toMatchObject({
-      suppressed: addresses * each - ROWS_PER_WINDOW + 1, addresses: 11, addresses_exact: true,
-      by_action: { mcp_token_refused: { rows: 26, addresses: 6 }, oauth_token_refused: { rows: 25, addresses: 5 } },
+      suppressed: addresses * each - ROWS_PER_WINDOW + 2, addresses: 12, addresses_exact: true,
+      by_action: { mcp_token_refused: { rows: 26, addresses: 6 }, oauth_token_refused: { rows: 25, addresses: 5 }, oauth_client_registered: { rows: 1, addresses: 1 } },
     });
     await verified();
   });
@@ -272,14 +274,6 @@ describe("client registration", () => {
     await verified();
   });
 
-  it(`at most ${REGISTRATIONS_PER_HOUR} an hour from all addresses together`, async () => {
-    for (let i = 0; i < REGISTRATIONS_PER_HOUR; i++) expect((await register(`192.0.2.${i + 1}`)).status).toBe(201);
-    const over = await register("192.0.2.200");
-    expect(over.status).toBe(429);
-    expect(Number(over.headers.get("retry-after"))).toBeGreaterThan(0);
-    expect(((await over.json()) as { error_description: string }).error_description).toContain("on this server");
-    const stored = await inside((sql) => sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM oauth_registrations").one().n);
-    expect(stored).toBe(REGISTRATIONS_PER_HOUR);
-    await verified();
-  });
+  // No cap for all addresses together any more (issue 24, item 5): a handful of addresses could
+  // lock the owner out. Storage is bounded instead: registration-lockout.test.ts.
 });

@@ -4,7 +4,7 @@
 import { SELF } from "cloudflare:test";
 import { generateSignedCookie } from "hono/cookie";
 import { describe, expect, it } from "vitest";
-import { csrfTokenFor, newSessionValue, SESSION_COOKIE, sessionExpiry, sessionKey } from "../../edge/dashboard/session";
+import { csrfTokenFor, HOST_SESSION_COOKIE, newSessionValue, SESSION_COOKIE, sessionExpiry, sessionKey } from "../../edge/dashboard/session";
 
 const ORIGIN = "https://edge.test";
 const ADMIN = "test-admin-token";
@@ -68,13 +68,13 @@ describe("dashboard login", () => {
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/dashboard");
     const setCookie = res.headers.get("set-cookie") ?? "";
-    expect(setCookie.startsWith(`${SESSION_COOKIE}=`)).toBe(true);
+    expect(setCookie.startsWith(`${HOST_SESSION_COOKIE}=`)).toBe(true);
     expect(setCookie).toContain("HttpOnly");
     expect(setCookie).toContain("SameSite=Strict");
     expect(setCookie).toContain("Secure");
     expect(setCookie).toMatch(/Max-Age=43200/);
     expect(setCookie).not.toContain(ADMIN);
-    const value = decodeURIComponent(setCookie.split(";")[0]!.slice(SESSION_COOKIE.length + 1));
+    const value = decodeURIComponent(setCookie.split(";")[0]!.slice(HOST_SESSION_COOKIE.length + 1));
     expect(sessionExpiry(value.slice(0, value.lastIndexOf(".")))).toBeGreaterThan(Date.now());
   });
 
@@ -102,7 +102,7 @@ describe("dashboard login", () => {
   it("logout clears the cookie", async () => {
     const res = await SELF.fetch(`${ORIGIN}/dashboard/logout`, { method: "POST", redirect: "manual", headers: { origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" } });
     expect(res.status).toBe(303);
-    expect(res.headers.get("set-cookie")).toMatch(new RegExp(`^${SESSION_COOKIE}=;.*Max-Age=0`));
+    expect(res.headers.get("set-cookie")).toMatch(new RegExp(`^${HOST_SESSION_COOKIE}=;.*Max-Age=0`));
   });
 });
 
@@ -155,18 +155,18 @@ describe("/api/* with the session cookie", () => {
     const tampered = `${name}=${encodeURIComponent(`${extended}.${signature}`)}`;
     expect((await SELF.fetch(`${ORIGIN}/api/audit`, { headers: { cookie: tampered } })).status).toBe(401);
 
-    const foreign = (await generateSignedCookie(SESSION_COOKIE, newSessionValue(), await sessionKey("some-other-admin-token"))).split(";")[0]!;
+    const foreign = (await generateSignedCookie(SESSION_COOKIE, newSessionValue(), await sessionKey("some-other-admin-token"), { prefix: "host" })).split(";")[0]!;
     expect((await SELF.fetch(`${ORIGIN}/api/audit`, { headers: { cookie: foreign } })).status).toBe(401);
 
     const expiredValue = newSessionValue(Date.now() - 13 * 3600_000);
-    const expired = (await generateSignedCookie(SESSION_COOKIE, expiredValue, await sessionKey(ADMIN))).split(";")[0]!;
+    const expired = (await generateSignedCookie(SESSION_COOKIE, expiredValue, await sessionKey(ADMIN), { prefix: "host" })).split(";")[0]!;
     expect((await SELF.fetch(`${ORIGIN}/api/audit`, { headers: { cookie: expired } })).status).toBe(401);
     // The same construction of the logged-in session's own value is accepted, so the refusals
     // above are about the signature and the expiry, not the way the cookie was built.
-    const rebuilt = (await generateSignedCookie(SESSION_COOKIE, sessionValue, await sessionKey(ADMIN))).split(";")[0]!;
+    const rebuilt = (await generateSignedCookie(SESSION_COOKIE, sessionValue, await sessionKey(ADMIN), { prefix: "host" })).split(";")[0]!;
     expect((await SELF.fetch(`${ORIGIN}/api/audit`, { headers: { cookie: rebuilt } })).status).toBe(200);
     // A well-signed, unexpired value that no login opened is refused: the Durable Object does not hold it.
-    const neverOpened = (await generateSignedCookie(SESSION_COOKIE, newSessionValue(), await sessionKey(ADMIN))).split(";")[0]!;
+    const neverOpened = (await generateSignedCookie(SESSION_COOKIE, newSessionValue(), await sessionKey(ADMIN), { prefix: "host" })).split(";")[0]!;
     expect((await SELF.fetch(`${ORIGIN}/api/audit`, { headers: { cookie: neverOpened } })).status).toBe(401);
   });
 

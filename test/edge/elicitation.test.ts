@@ -74,7 +74,7 @@ describe("place_order with MCP elicitation", () => {
     expect(message).toContain("Worst-case loss (computed from the legs): $400.00");
     expect(message).toContain("Max gain: $100.00");
     expect(message).toContain("94.00, 106.00");
-    expect((await edge.audit("order_confirmed_by_person")).length).toBe(1);
+    expect((await edge.audit("confirmed_in_client")).length).toBe(1);
     await c.client.close();
     bridge.close();
   });
@@ -92,7 +92,7 @@ describe("place_order with MCP elicitation", () => {
     // Only the quote that told how the legs settle, for the figure read back (issue 23).
     expect(bridge.sent("quote")).toHaveLength(1);
     expect(await edge.inside((sql) => sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM trades").one().n)).toBe(0);
-    const audit = await edge.audit("order_declined_by_person");
+    const audit = await edge.audit("declined_in_client");
     expect(audit).toHaveLength(1);
     expect(JSON.parse(audit[0]!.details_json)).toMatchObject({ outcome: "declined", symbol: "AAPL" });
     // Same key again: the stored refusal, without asking the person again.
@@ -123,8 +123,8 @@ describe("place_order with MCP elicitation", () => {
     expect(third.isError).toBe(true);
     expect(third.structuredContent.violations[0].check).toBe("person_unreachable");
     expect(bridge.sent("place")).toHaveLength(0);
-    expect((await edge.audit("order_person_unreachable")).length).toBe(1);
-    expect((await edge.audit("order_declined_by_person")).map((r) => JSON.parse(r.details_json).outcome)).toEqual(["not_confirmed", "cancelled"]);
+    expect((await edge.audit("unanswered_in_client")).length).toBe(1);
+    expect((await edge.audit("declined_in_client")).map((r) => JSON.parse(r.details_json).outcome)).toEqual(["not_confirmed", "cancelled"]);
     await c.client.close();
     bridge.close();
   });

@@ -127,16 +127,21 @@ describe("bridge protocol", () => {
     expect(Hello.safeParse(unsigned).success).toBe(false);
   });
 
-  it("signs the challenge with the hello's identity and numbering: any change makes another text", () => {
+  it("signs the challenge with every field of the hello: any change makes another text", () => {
     const challenge = { account_id: "DU123456", connection_id: "0b9f3c1e-0000-4000-8000-000000000001", nonce: "n".repeat(43) };
-    const fields = { bridge_id: "b-12345678", account_id: "DU123456", mode: "sim" as const, last_seq: 4 };
+    const tws = { state: "connected" as const, since: "2026-11-24T15:00:00Z", last_error: null, server_version: 193, session: "s-1" };
+    const fields = { bridge_version: "0.1.0", bridge_id: "b-12345678", account_id: "DU123456", mode: "sim" as const, last_seq: 4, tws };
     const text = helloSigningText(challenge, fields);
     for (const changed of [
       helloSigningText({ ...challenge, nonce: "m".repeat(43) }, fields),
       helloSigningText({ ...challenge, connection_id: "0b9f3c1e-0000-4000-8000-000000000002" }, fields),
       helloSigningText(challenge, { ...fields, bridge_id: "b-87654321" }),
+      helloSigningText(challenge, { ...fields, bridge_version: "0.1.1" }),
       helloSigningText(challenge, { ...fields, last_seq: 5 }),
       helloSigningText(challenge, { ...fields, mode: "live_tws" }),
+      helloSigningText(challenge, { ...fields, tws: { ...tws, state: "down" } }),
+      helloSigningText(challenge, { ...fields, tws: { ...tws, last_error: "x" } }),
+      helloSigningText(challenge, { ...fields, tws: { ...tws, session: "s-2" } }),
     ])
       expect(changed).not.toBe(text);
   });
