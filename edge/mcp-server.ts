@@ -8,6 +8,7 @@ import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
 import { type CallToolResult, ListToolsRequestSchema, type Tool } from "@modelcontextprotocol/sdk/types.js";
 import { LIMITS } from "../shared/limits";
+import { LEGS_AS_STRING_NOTE } from "../shared/order";
 import {
   ClosePositionInput,
   ClosePositionOutput,
@@ -195,7 +196,7 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
   }, async () => ok(healthView(ctx)));
 
   server.registerTool("get_quote", {
-    description: "Current bid/ask/mid of a stock, an option, or a whole combo (net per combo unit, positive = debit), from TWS through the bridge. An option's quote carries TWS's model IV and greeks (delta, gamma, theta per day, vega per vol point, per share) with the underlying price they refer to, their data_type and age; a combo gives them per leg (leg_greeks). Greeks TWS did not send are null with greeks_reason, never estimated.",
+    description: "Current bid/ask/mid of a stock, an option, or a whole combo (net per combo unit, positive = debit), from TWS through the bridge. An option's quote carries TWS's model IV and greeks (delta, gamma, theta per day, vega per vol point, per share) with the underlying price they refer to, their data_type and age; a combo gives them per leg (leg_greeks). Greeks TWS did not send are null with greeks_reason, never estimated. " + LEGS_AS_STRING_NOTE,
     inputSchema: GetQuoteInput, outputSchema: GetQuoteOutput, annotations: READ_MARKET,
   }, async ({ legs }) => {
     try {
@@ -232,7 +233,7 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
   });
 
   server.registerTool("preview_order", {
-    description: "Runs every safety check on an order and asks IBKR for its what-if margin, without placing it. Same arguments as place_order.",
+    description: "Runs every safety check on an order and asks IBKR for its what-if margin, without placing it. Same arguments as place_order; " + LEGS_AS_STRING_NOTE,
     inputSchema: PlaceOrderInput, outputSchema: PreviewOrderOutput, annotations: READ_MARKET,
   }, async (input) => ok(await previewOrder(ctx, input)));
 
@@ -240,7 +241,7 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
   if (!ctx.settings.readOnly && access.trade) {
     server.registerTool("place_order", {
       description:
-        "Places a defined-risk options order (or a single stock leg) as ONE combo limit order after every safety check. The price IBKR binds is the legs' net per combo unit (debit positive, credit negative); risk is computed from that net price held to expiry, never from one leg's price. Combos mixing stock and option legs are refused. max_risk is your claim of the worst-case loss; the edge computes it and refuses a claim below it. A refused order lists every violated check. In shadow mode the order waits for a person's approval. Send an idempotency_key to retry safely. When your MCP client supports elicitation, the person is first asked to confirm a read-back of the order (legs, net limit, computed worst-case loss); a decline refuses it (check person_declined), no answer within 2 minutes refuses it (person_unreachable). Shadow mode still applies after a confirmation: the dashboard approval is a separate gate.",
+        "Places a defined-risk options order (or a single stock leg) as ONE combo limit order after every safety check. The price IBKR binds is the legs' net per combo unit (debit positive, credit negative); risk is computed from that net price held to expiry, never from one leg's price. Combos mixing stock and option legs are refused. max_risk is your claim of the worst-case loss; the edge computes it and refuses a claim below it. A refused order lists every violated check. In shadow mode the order waits for a person's approval. Send an idempotency_key to retry safely. When your MCP client supports elicitation, the person is first asked to confirm a read-back of the order (legs, net limit, computed worst-case loss); a decline refuses it (check person_declined), no answer within 2 minutes refuses it (person_unreachable). Shadow mode still applies after a confirmation: the dashboard approval is a separate gate. " + LEGS_AS_STRING_NOTE,
       inputSchema: PlaceOrderInput, outputSchema: PlaceOrderOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     }, async (input, call) => {

@@ -1,7 +1,7 @@
 // Input and output schemas of the edge-only MCP tools (the seed's five live in shared/tools.ts).
 // Only the edge registers these, so they stay here rather than in shared/.
 import { z } from "zod";
-import { Leg, Symbol } from "../shared/order";
+import { Leg, legsOrJsonString, Symbol } from "../shared/order";
 import { OptionChain, OptionChainParams, PreviewResult, PriceHistory, PriceHistoryParams, Quote, TwsHealth } from "../shared/protocol";
 import { GetPositionsOutput, MAX_CLAIM_USD, NetLimitPrice, OrderStatusName, PlaceOrderOutput, TradeId, Violation } from "../shared/tools";
 import { NetGreeksView, TradeStanding } from "./standing";
@@ -156,7 +156,7 @@ export const HealthCheckOutput = z.object({
 });
 
 export const GetQuoteInput = z.strictObject({
-  legs: z.array(Leg.omit({ price: true }).extend({ price: z.number().optional() })).min(1, "give at least one leg").max(4, "at most 4 legs"),
+  legs: legsOrJsonString(z.array(Leg.omit({ price: true }).extend({ price: z.number().optional() })).min(1, "give at least one leg").max(4, "at most 4 legs")),
 });
 export const GetQuoteOutput = Quote;
 export const GetOptionChainInput = OptionChainParams;

@@ -2,7 +2,7 @@
 // the edge registers these schemas as-is (inputSchema/outputSchema) and the bridge fills the
 // account and position shapes, so both sides read one definition.
 import { z } from "zod";
-import { Leg, Symbol } from "./order";
+import { Leg, legsOrJsonString, Symbol } from "./order";
 
 const Money = z.number().finite();
 /** Largest `max_risk` or `capital_required` an agent may claim, in USD: finite, far above any limit. */
@@ -88,7 +88,7 @@ export const GetPositionsOutput = z.object({
 export const PlaceOrderInput = z.strictObject({
   symbol: Symbol,
   strategy: Strategy,
-  legs: z.array(Leg).min(1, "an order needs at least one leg"),
+  legs: legsOrJsonString(z.array(Leg).min(1, "an order needs at least one leg")),
   /** The caller's claim of the worst-case loss (USD); checked against the computed one. */
   max_risk: Claim("max_risk"),
   capital_required: Claim("capital_required"),
