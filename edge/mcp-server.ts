@@ -25,7 +25,8 @@ import { readAudit, type AuditRow } from "./audit";
 import type { DeskContext } from "./desk-context";
 import { elicitationAsker } from "./elicitation";
 import { expiryDayFlags } from "./expiry-day";
-import { listTrades, resolveOrderId } from "./ledger";
+import { getTrade, listTrades, resolveOrderId } from "./ledger";
+import { unaccountedNote } from "./order-ends";
 import { cancelOrder, closePosition, placeOrder, previewOrder } from "./order-desk";
 import { modifyOrder } from "./modify-order";
 import { recordUnderlyingPrice } from "./pictures";
@@ -148,7 +149,7 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
   });
 
   server.registerTool("get_order_status", {
-    description: "Status of one IBKR order by its order_id, from the ledger kept in sync with TWS.",
+    description: "Status of one IBKR order by its order_id, from the ledger kept in sync with TWS. unaccounted: true means TWS neither holds the order nor lists it as finished: status is the last TWS reported, the trade's risk stays reserved, and unaccounted_note says since when and what settles it.",
     inputSchema: GetOrderStatusInput, outputSchema: GetOrderStatusOutput, annotations: READ,
   }, async ({ order_id }) => {
     const lookup = resolveOrderId(ctx.sql, order_id);
@@ -169,6 +170,7 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
     const pending = pendingModify(ctx.sql, order.order_ref);
     return ok({
       order_id, trade_id: order.trade_id, status: order.status, filled: order.filled, remaining: order.remaining, avg_fill_price: order.avg_fill_price, last_update: order.updated_at, why_held: order.why_held,
+      unaccounted: order.unaccounted_at !== null, unaccounted_since: order.unaccounted_at, unaccounted_note: unaccountedNote(order, getTrade(ctx.sql, order.trade_id)),
       ...(pending ? { pending_modify: { from: pending.from, to: pending.to, since: pending.since } } : {}),
     });
   });

@@ -124,6 +124,8 @@ export const TradeView = z.object({
     /** TWS neither holds it nor lists it finished: its risk stays reserved until TWS or an admin settles it. */
     unaccounted: z.boolean().optional(),
     unaccounted_since: z.string().nullable().optional(),
+    /** One sentence: unaccounted since when, the risk kept reserved, and what settles it (null otherwise). */
+    unaccounted_note: z.string().nullable().optional(),
   })),
   /** Set when the trade's short legs expire today: pin risk and the time left. */
   expiry_day: ExpiryDayFlag.nullable().optional(),

@@ -14,6 +14,7 @@ import { tradeStanding } from "./standing";
 import { positionRisk } from "./expirations";
 import { legOutcomes, type LegSettlement } from "./settlements";
 import { pendingModifyOfTrade } from "./pending-modify";
+import { unaccountedNote } from "./order-ends";
 
 export function tradeView(sql: SqlStorage, t: TradeRow, now = new Date()) {
   return {
@@ -25,7 +26,7 @@ export function tradeView(sql: SqlStorage, t: TradeRow, now = new Date()) {
       order_ref: o.order_ref, intent: o.intent, order_id: o.order_id, status: o.status, filled: o.filled, remaining: o.remaining,
       avg_fill_price: o.avg_fill_price, updated_at: o.updated_at, reason: o.reason, tws_session: o.tws_session,
       // TWS neither holds nor lists it as finished: its risk stays reserved until TWS or an admin settles it.
-      unaccounted: o.unaccounted_at !== null, unaccounted_since: o.unaccounted_at,
+      unaccounted: o.unaccounted_at !== null, unaccounted_since: o.unaccounted_at, unaccounted_note: unaccountedNote(o, t),
     })),
     fills: fillsOfTrade(sql, t.trade_id).map((f) => ({
       exec_id: f.exec_id, symbol: f.symbol, sec_type: f.sec_type, side: f.side, shares: f.shares, price: f.price, commission: f.commission, time: f.time,

@@ -194,6 +194,14 @@ export const OrderStatus = z.object({
   last_update: z.string(),
   why_held: z.string().nullable(),
   /**
+   * TWS neither holds this order nor lists it as finished: `status` is the last TWS reported, and
+   * its trade's risk stays reserved until TWS accounts for it or an admin settles it.
+   */
+  unaccounted: z.boolean().optional(),
+  unaccounted_since: z.string().nullable().optional(),
+  /** One sentence: unaccounted since when, the risk kept reserved, and what settles it (null otherwise). */
+  unaccounted_note: z.string().nullable().optional(),
+  /**
    * A modify of this order whose answer was lost (the link dropped, or it timed out): TWS may work
    * the order at either net price (debit positive) until the edge next sees TWS's order.
    */
