@@ -31,6 +31,7 @@ import { cancelOrder, closePosition, placeOrder, previewOrder } from "./order-de
 import { modifyOrder } from "./modify-order";
 import { recordUnderlyingPrice } from "./pictures";
 import { accountSnapshot } from "./safety-state";
+import { accountFreshness } from "./freshness";
 import { netGreeks, openTradeStandings } from "./standing";
 import { learnFromQuote } from "./underlyings";
 import { WRITE_TOOLS } from "./mcp-scopes";
@@ -128,12 +129,13 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
   const server = new McpServer({ name: "ibkr-mcp", version: "0.2.0" }, { capabilities: { resources: {} }, jsonSchemaValidator: new CfWorkerJsonSchemaValidator() });
 
   server.registerTool("get_account", {
-    description: "Account summary (net liquidation, cash, buying power, margin, P&L) from the bridge's latest snapshot, with its age.",
+    description: "Account summary (net liquidation, cash, buying power, margin, P&L) from the bridge's latest snapshot, with its age. stale: true (with stale_reason) when these are the last figures reported and not live: no bridge, TWS not connected, or older than trading allows.",
     inputSchema: GetAccountInput, outputSchema: GetAccountOutput, annotations: READ,
   }, async () => {
     const snapshot = accountSnapshot(ctx.sql);
     if (!snapshot) return fail("No account data yet: the bridge has not reported this account (is it connected?)");
-    return ok({ ...snapshot.summary, data_age_seconds: dataAgeSeconds(ctx) ?? 0 });
+    // Staleness first: an agent reads it before the figures it qualifies.
+    return ok({ ...accountFreshness(ctx), ...snapshot.summary, data_age_seconds: dataAgeSeconds(ctx) ?? 0 });
   });
 
   server.registerTool("get_positions", {
@@ -145,7 +147,7 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
     const asOf = account?.summary.as_of ?? positionsAsOf(ctx.sql);
     if (!asOf) return fail("No position data yet: the bridge has not reported this account (is it connected?)");
     const trades = openTradeStandings(ctx.sql, ctx.now()).filter((t) => !symbol || t.symbol === symbol);
-    return ok({ positions: positionsView(ctx.sql, symbol), as_of: asOf, data_age_seconds: dataAgeSeconds(ctx) ?? 0, trades });
+    return ok({ ...accountFreshness(ctx), positions: positionsView(ctx.sql, symbol), as_of: asOf, data_age_seconds: dataAgeSeconds(ctx) ?? 0, trades });
   });
 
   server.registerTool("get_order_status", {
@@ -189,11 +191,11 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
   }, async (input) => {
     const trades = listTrades(ctx.sql, input);
     const expiring = new Map((await expiryDayFlags(ctx, trades)).map((f) => [f.trade_id, f]));
-    return ok({ trades: trades.map((t) => ({ ...tradeView(ctx.sql, t, ctx.now()), ...(expiring.has(t.trade_id) ? { expiry_day: expiring.get(t.trade_id) } : {}) })) });
+    return ok({ ...accountFreshness(ctx), trades: trades.map((t) => ({ ...tradeView(ctx.sql, t, ctx.now()), ...(expiring.has(t.trade_id) ? { expiry_day: expiring.get(t.trade_id) } : {}) })) });
   });
 
   server.registerTool("health_check", {
-    description: "Bridge link, TWS connection and the age of the account data; ready_to_trade is false with the reasons when orders would be refused.",
+    description: "Bridge link, TWS connection and the age of the account data. can_open_new_trades says whether a new trade can be opened now, and blocked_by every reason it cannot (emergency stop, breakers, read-only mode, link or data problems); ready_to_trade is false with problems when not even a close could reach TWS.",
     inputSchema: z.strictObject({}), outputSchema: HealthCheckOutput, annotations: READ,
   }, async () => ok(healthView(ctx)));
 

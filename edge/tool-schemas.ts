@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { Leg, legsOrJsonString, Symbol } from "../shared/order";
 import { OptionChain, OptionChainParams, PreviewResult, PriceHistory, PriceHistoryParams, Quote, TwsHealth } from "../shared/protocol";
-import { GetPositionsOutput, MAX_CLAIM_USD, NetLimitPrice, OrderStatusName, PlaceOrderOutput, TradeId, Violation } from "../shared/tools";
+import { GetPositionsOutput, MAX_CLAIM_USD, NetLimitPrice, OrderStatusName, PlaceOrderOutput, StaleFigures, TradeId, Violation } from "../shared/tools";
 import { NetGreeksView, TradeStanding } from "./standing";
 
 export const LimitUsage = z.object({
@@ -34,6 +34,8 @@ export type ExpiryDayFlag = z.infer<typeof ExpiryDayFlag>;
 const Stop = z.object({ on: z.boolean(), reason: z.string().nullable(), at: z.string().nullable(), by: z.string().nullable() });
 
 export const SafetyStatusOutput = z.object({
+  /** The account figures behind the usage and budget (net liquidation, today's P&L) are not live. */
+  ...StaleFigures,
   account_id: z.string(),
   shadow_mode: z.boolean(),
   read_only: z.boolean(),
@@ -146,15 +148,21 @@ export const TradeView = z.object({
   /** For an open or closing trade: its mark, unrealized P&L, distance to its worst case, days to expiry. */
   standing: TradeStanding.nullable().optional(),
 });
-export const ListTradesOutput = z.object({ trades: z.array(TradeView) });
+/** `stale`: the marks and P&L in the trades' standing come from figures that are not live. */
+export const ListTradesOutput = z.object({ ...StaleFigures, trades: z.array(TradeView) });
 
 export const HealthCheckOutput = z.object({
   bridge: z.object({ connected: z.boolean(), since: z.string().nullable(), bridge_version: z.string().nullable(), mode: z.string().nullable() }),
   tws: TwsHealth.nullable(),
   data_age_seconds: z.number().nullable(),
   account_data_fresh: z.boolean(),
+  /** The bridge, TWS and the account data can carry an order (a close needs no more). */
   ready_to_trade: z.boolean(),
   problems: z.array(z.string()),
+  /** Whether a new trade can be opened now: false under the emergency stop, a tripped breaker, read-only mode or any problem. */
+  can_open_new_trades: z.boolean(),
+  /** Every reason a new trade would be refused now, whatever the order. */
+  blocked_by: z.array(z.string()),
 });
 
 export const GetQuoteInput = z.strictObject({

@@ -4,7 +4,8 @@ import { LIMITS, DAILY_LOSS_LIMIT, MAX_ACCOUNT_DATA_AGE_MS, MAX_CONCENTRATION, M
 import { roundCents } from "../shared/money";
 import type { Position } from "../shared/tools";
 import type { DeskContext } from "./desk-context";
-import { fillsOfTrade, legsOf, listTrades, ordersOfTrade, storedPositions, type TradeRow } from "./ledger";
+import { activeTrades, fillsOfTrade, legsOf, listTrades, ordersOfTrade, storedPositions, type TradeRow } from "./ledger";
+import { accountFreshness } from "./freshness";
 import { linkViolations } from "./order-desk";
 import { confirmEveryOrder } from "./approval-links";
 import { accountDataAgeMs, accountSnapshot, BREAKERS, breakerNow, buildAccountState, emergencyStop, limitUsage, shadowMode, twsHealth } from "./safety-state";
@@ -53,7 +54,8 @@ export function dataAgeSeconds(ctx: DeskContext): number | null {
   return age === null ? null : Math.round(age / 100) / 10;
 }
 
-export function healthView(ctx: DeskContext) {
+/** The link's part of the health: bridge, TWS, the account data's age, and what keeps an order from reaching TWS. */
+function linkHealth(ctx: DeskContext) {
   const info = ctx.link.info();
   const tws = twsHealth(ctx.sql);
   const age = dataAgeSeconds(ctx);
@@ -68,6 +70,27 @@ export function healthView(ctx: DeskContext) {
     ready_to_trade: problems.length === 0,
     problems,
   };
+}
+
+/**
+ * Whether a new trade can be opened now, and every reason it cannot, in the order a person acts
+ * on them: the one answer health_check, get_safety_status and the dashboard's headline give.
+ * Closing stays possible under a stop or a breaker (ready_to_trade says whether the link can carry it).
+ */
+function openingGate(ctx: DeskContext, link: ReturnType<typeof linkHealth>) {
+  const stop = emergencyStop(ctx.sql);
+  const blockedBy = [
+    ...(ctx.settings.readOnly ? ["read-only mode (READ_ONLY): this edge registers no write tools"] : []),
+    ...(stop.on ? [`emergency stop: ${stop.reason ?? ""}`] : []),
+    ...breakersView(ctx).filter((b) => b.tripped).map((b) => `${b.name} breaker: ${b.reason ?? ""}`),
+    ...link.problems,
+  ];
+  return { can_open_new_trades: blockedBy.length === 0, blocked_by: blockedBy };
+}
+
+export function healthView(ctx: DeskContext) {
+  const link = linkHealth(ctx);
+  return { ...link, ...openingGate(ctx, link) };
 }
 
 export function breakersView(ctx: DeskContext) {
@@ -88,12 +111,8 @@ export function safetyStatusView(ctx: DeskContext) {
   const health = healthView(ctx);
   const stop = emergencyStop(ctx.sql);
   const breakers = breakersView(ctx);
-  const blockedBy = [
-    ...(stop.on ? [`emergency stop: ${stop.reason ?? ""}`] : []),
-    ...breakers.filter((b) => b.tripped).map((b) => `${b.name} breaker: ${b.reason ?? ""}`),
-    ...health.problems,
-  ];
   return {
+    ...accountFreshness(ctx),
     account_id: ctx.settings.accountId,
     shadow_mode: shadowMode(ctx.sql, ctx.settings),
     read_only: ctx.settings.readOnly,
@@ -112,8 +131,8 @@ export function safetyStatusView(ctx: DeskContext) {
     bridge_connected: health.bridge.connected,
     tws_state: health.tws?.state ?? null,
     data_age_seconds: health.data_age_seconds,
-    can_open_new_trades: blockedBy.length === 0 && !ctx.settings.readOnly,
-    blocked_by: blockedBy,
+    can_open_new_trades: health.can_open_new_trades,
+    blocked_by: health.blocked_by,
   };
 }
 
@@ -131,6 +150,7 @@ export function positionsAsOf(sql: SqlStorage): string | null {
 export function stateView(ctx: DeskContext) {
   const health = healthView(ctx);
   const trades = listTrades(ctx.sql, { limit: 200 });
+  const active = activeTrades(ctx.sql);
   return {
     account_id: ctx.settings.accountId,
     shadow_mode: shadowMode(ctx.sql, ctx.settings),
@@ -139,7 +159,14 @@ export function stateView(ctx: DeskContext) {
     bridge: health.bridge,
     tws: health.tws,
     account: accountSnapshot(ctx.sql)?.summary ?? null,
+    ...accountFreshness(ctx),
     data_age_seconds: health.data_age_seconds,
+    // The headline: can a new trade be opened now, and why not (health_check's answer).
+    can_open_new_trades: health.can_open_new_trades,
+    blocked_by: health.blocked_by,
+    ready_to_trade: health.ready_to_trade,
+    /** Risk reserved by every active trade (working, open, closing, waiting for approval). */
+    risk_in_use: { reserved_risk: roundCents(active.reduce((sum, t) => sum + t.reserved_risk, 0)), active_trades: active.length },
     limits: limitUsage(ctx.sql, ctx.now()),
     emergency_stop: emergencyStop(ctx.sql),
     breakers: breakersView(ctx),

@@ -50,7 +50,16 @@ export const AccountSummary = z.object({
   as_of: z.string(),
 });
 export type AccountSummary = z.infer<typeof AccountSummary>;
+/**
+ * On every read that shows account figures: `stale` when they are the last the bridge reported and
+ * not live (no bridge, TWS not connected, or older than trading allows), and one sentence of why.
+ */
+export const StaleFigures = {
+  stale: z.boolean(),
+  stale_reason: z.string().nullable(),
+};
 export const GetAccountOutput = AccountSummary.extend({
+  ...StaleFigures,
   /** Age of the snapshot when answered, so the agent knows how fresh it is. */
   data_age_seconds: z.number(),
 });
@@ -78,6 +87,7 @@ export const Position = z.object({
 });
 export type Position = z.infer<typeof Position>;
 export const GetPositionsOutput = z.object({
+  ...StaleFigures,
   positions: z.array(Position),
   as_of: z.string(),
   data_age_seconds: z.number(),
