@@ -32,6 +32,7 @@ import { modifyOrder } from "./modify-order";
 import { recordUnderlyingPrice } from "./pictures";
 import { accountSnapshot } from "./safety-state";
 import { accountFreshness } from "./freshness";
+import { PACKAGE_VERSION } from "./version";
 import { netGreeks, openTradeStandings } from "./standing";
 import { learnFromQuote } from "./underlyings";
 import { WRITE_TOOLS } from "./mcp-scopes";
@@ -126,7 +127,7 @@ export function buildMcpServer(ctx: DeskContext, access: McpAccess = { trade: tr
 
 function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
   // Ajv (the SDK's default validator of elicitation answers) compiles code, which workerd forbids.
-  const server = new McpServer({ name: "ibkr-mcp", version: "0.2.0" }, { capabilities: { resources: {} }, jsonSchemaValidator: new CfWorkerJsonSchemaValidator() });
+  const server = new McpServer({ name: "ibkr-mcp", version: PACKAGE_VERSION }, { capabilities: { resources: {} }, jsonSchemaValidator: new CfWorkerJsonSchemaValidator() });
 
   server.registerTool("get_account", {
     description: "Account summary (net liquidation, cash, buying power, margin, P&L) from the bridge's latest snapshot, with its age. stale: true (with stale_reason) when these are the last figures reported and not live: no bridge, TWS not connected, or older than trading allows.",
