@@ -45,7 +45,7 @@ export interface Bridge {
 }
 
 export function startBridge(config: BridgeConfig, options: StartOptions = {}): Bridge {
-  const logger = options.logger ?? createLogger(config.logLevel, options.logDestination);
+  const logger = options.logger ?? createLogger(config.logLevel, options.logDestination, config.logFormat);
   const tws = new TwsConnection({
     host: config.host,
     port: config.port,

@@ -78,6 +78,8 @@ async function main(): Promise<void> {
       shadowMode: process.env.SHADOW_MODE === "true",
       tws,
       echo: process.env.QUIET !== "1",
+      // A person at a terminal reads the bridge's lines echoed here: readable ones (LOG_FORMAT wins if set).
+      ...(process.stdout.isTTY && !process.env.LOG_FORMAT ? { bridgeEnv: { LOG_FORMAT: "pretty" } } : {}),
     });
   } catch (error) {
     if (stopping) return;
