@@ -53,7 +53,7 @@ export class Edge {
   }
   async admin(path: string, body?: unknown): Promise<{ status: number; body: any }> {
     const res = await this.stub().fetch(`https://edge.test${path}`, body === undefined ? {} : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-    const text = await res.text();
+    const text = await bodyText(res);
     return { status: res.status, body: text && res.headers.get("content-type")?.includes("json") ? JSON.parse(text) : text };
   }
   async audit(action?: string): Promise<Array<{ seq: number; actor: string; action: string; details_json: string }>> {
@@ -63,6 +63,14 @@ export class Edge {
   inside<T>(fn: (sql: SqlStorage) => T): Promise<T> {
     return runInDurableObject(this.stub(), async (_o: AccountDO, state) => fn(state.storage.sql));
   }
+}
+
+/**
+ * A body read as UTF-8 text whatever its content type: workerd warns on `.text()` of a body it
+ * does not take for text (the audit export's application/x-ndjson), so JSONL is decoded here.
+ */
+export async function bodyText(res: Response): Promise<string> {
+  return new TextDecoder().decode(await res.arrayBuffer());
 }
 
 export async function waitFor<T>(probe: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 5_000): Promise<T> {
