@@ -133,6 +133,10 @@ export const TradeView = z.object({
   expiry_day: ExpiryDayFlag.nullable().optional(),
   fills: z.array(z.object({
     exec_id: z.string(), symbol: z.string(), sec_type: z.string(), side: z.enum(["BOT", "SLD"]), shares: z.number(), price: z.number(), commission: z.number().nullable(), time: z.string(),
+    /** The leg it filled (null for stock and for a combo's own execution). */
+    expiry: z.string().nullable().optional(), strike: z.number().nullable().optional(), right: z.enum(["C", "P"]).nullable().optional(),
+    /** Whether it filled the trade's opening order or a closing one. */
+    intent: z.enum(["open", "close"]).optional(),
     /** An execution no order made: an option leaving by exercise, assignment or lapse, or the stock it delivered (not in the trade's P&L). */
     settlement: z.enum(["option", "delivery"]).optional(),
   })),

@@ -4,7 +4,8 @@ import { LIMITS, DAILY_LOSS_LIMIT, MAX_ACCOUNT_DATA_AGE_MS, MAX_CONCENTRATION, M
 import { roundCents } from "../shared/money";
 import type { Position } from "../shared/tools";
 import type { DeskContext } from "./desk-context";
-import { activeTrades, fillsOfTrade, legsOf, listTrades, ordersOfTrade, storedPositions, type TradeRow } from "./ledger";
+import { activeTrades, closeRef, fillsOfTrade, type FillRow, legsOf, listTrades, ordersOfTrade, storedPositions, type TradeRow } from "./ledger";
+import type { Execution } from "../shared/protocol";
 import { accountFreshness } from "./freshness";
 import { linkViolations } from "./order-desk";
 import { confirmEveryOrder } from "./approval-links";
@@ -31,11 +32,29 @@ export function tradeView(sql: SqlStorage, t: TradeRow, now = new Date()) {
     })),
     fills: fillsOfTrade(sql, t.trade_id).map((f) => ({
       exec_id: f.exec_id, symbol: f.symbol, sec_type: f.sec_type, side: f.side, shares: f.shares, price: f.price, commission: f.commission, time: f.time,
+      ...fillLeg(f, t.trade_id),
       ...(f.settlement ? { settlement: f.settlement } : {}),
     })),
     ...legEnds(sql, t),
     ...pendingModifyView(sql, t.trade_id),
   };
+}
+
+/**
+ * Which leg a fill filled (a combo fills leg by leg, and "SPY" alone does not say which), from the
+ * execution as TWS reported it, and whether it filled the opening order or a close.
+ */
+function fillLeg(f: FillRow, tradeId: string): { expiry: string | null; strike: number | null; right: "C" | "P" | null; intent?: "open" | "close" } {
+  let e: Partial<Pick<Execution, "expiry" | "strike" | "right">> = {};
+  try {
+    e = JSON.parse(f.details_json) as typeof e;
+  } catch {
+    // A row without its execution: the leg stays unnamed rather than guessed.
+  }
+  const leg = { expiry: e.expiry ?? null, strike: e.strike ?? null, right: e.right ?? null };
+  // A settlement (exercise, assignment, lapse) filled no order of ours.
+  if (f.settlement || !f.order_ref) return leg;
+  return f.order_ref === tradeId ? { ...leg, intent: "open" } : f.order_ref === closeRef(tradeId) ? { ...leg, intent: "close" } : leg;
 }
 
 function pendingModifyView(sql: SqlStorage, tradeId: string): { pending_modify?: NonNullable<ReturnType<typeof pendingModifyOfTrade>> } {
