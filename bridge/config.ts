@@ -35,6 +35,8 @@ export const ENV_DOCS: { name: string; default: string; meaning: string }[] = [
   { name: "BRIDGE_IDENTITY_FILE", default: "$TRADING_WORKSPACE/bridge_identity.pem", meaning: "the bridge's Ed25519 private key (made at first run, mode 0600); its public key is the edge's BRIDGE_PUBLIC_KEY (`ibkr-bridge public-key` prints it)" },
   { name: "EMERGENCY_STOP_FILE", default: "$TRADING_WORKSPACE/EMERGENCY_STOP", meaning: "while this file exists every opening order is refused" },
   { name: "LOG_LEVEL", default: "info", meaning: "pino level: fatal, error, warn, info, debug, trace, silent" },
+  { name: "LOG_FORMAT", default: "auto", meaning: "auto: readable lines (pino-pretty) when stdout is a terminal, JSON lines otherwise; or pretty, or json" },
+  { name: "BRIDGE_LOG_REPEAT_MS", default: "60000", meaning: "a connection failure that repeats unchanged is logged once, then at most once per this long with how many were held back" },
   { name: "BRIDGE_TWS_HEARTBEAT_MS", default: "10000", meaning: "reqCurrentTime sent this often while connected" },
   { name: "BRIDGE_TWS_HEARTBEAT_TIMEOUT_MS", default: "5000", meaning: "no answer to a heartbeat within this time = TWS is dead, reconnect" },
   { name: "BRIDGE_TWS_CONNECT_TIMEOUT_MS", default: "10000", meaning: "a connect attempt without nextValidId in this time fails" },
@@ -137,6 +139,18 @@ const EnvSchema = z
     EMERGENCY_STOP_FILE: z.string().optional(),
     BRIDGE_IDENTITY_FILE: z.string().optional(),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], { error: "LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent" }).optional(),
+    LOG_FORMAT: z
+      .string()
+      .optional()
+      .transform((text, ctx) => {
+        const format = text?.trim() || "auto";
+        if (format !== "auto" && format !== "pretty" && format !== "json") {
+          ctx.addIssue({ code: "custom", message: `LOG_FORMAT must be auto, pretty or json (got "${text}")` });
+          return z.NEVER;
+        }
+        return format;
+      }),
+    BRIDGE_LOG_REPEAT_MS: ms("BRIDGE_LOG_REPEAT_MS", 60_000, 10),
     BRIDGE_TWS_HEARTBEAT_MS: ms("BRIDGE_TWS_HEARTBEAT_MS", 10_000, 50),
     BRIDGE_TWS_HEARTBEAT_TIMEOUT_MS: ms("BRIDGE_TWS_HEARTBEAT_TIMEOUT_MS", 5_000, 50),
     BRIDGE_TWS_CONNECT_TIMEOUT_MS: ms("BRIDGE_TWS_CONNECT_TIMEOUT_MS", 10_000, 100),
@@ -174,6 +188,8 @@ export interface BridgeConfig {
   /** The Ed25519 identity key the bridge signs its hello with (bridge/identity.ts). */
   identityFile: string;
   logLevel: string;
+  /** auto: pretty when stdout is a terminal, JSON otherwise. */
+  logFormat: "auto" | "pretty" | "json";
   timing: {
     twsHeartbeatMs: number;
     twsHeartbeatTimeoutMs: number;
@@ -186,6 +202,8 @@ export interface BridgeConfig {
     linkBackoffMaxMs: number;
     accountHeartbeatMs: number;
     orderAckTimeoutMs: number;
+    /** An unchanged repeating failure is logged at most once per this long (with the count held back). */
+    logRepeatMs: number;
   };
 }
 
@@ -231,6 +249,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BridgeConfig {
     emergencyStopFile: e.EMERGENCY_STOP_FILE?.trim() ? expandHome(e.EMERGENCY_STOP_FILE.trim()) : join(workspace, "EMERGENCY_STOP"),
     identityFile: e.BRIDGE_IDENTITY_FILE?.trim() ? expandHome(e.BRIDGE_IDENTITY_FILE.trim()) : join(workspace, "bridge_identity.pem"),
     logLevel: e.LOG_LEVEL ?? "info",
+    logFormat: e.LOG_FORMAT,
     timing: {
       twsHeartbeatMs: e.BRIDGE_TWS_HEARTBEAT_MS,
       twsHeartbeatTimeoutMs: e.BRIDGE_TWS_HEARTBEAT_TIMEOUT_MS,
@@ -243,6 +262,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BridgeConfig {
       linkBackoffMaxMs: Math.max(e.BRIDGE_LINK_BACKOFF_MAX_MS, e.BRIDGE_LINK_BACKOFF_MIN_MS),
       accountHeartbeatMs: e.BRIDGE_ACCOUNT_HEARTBEAT_MS,
       orderAckTimeoutMs: e.BRIDGE_ORDER_ACK_TIMEOUT_MS,
+      logRepeatMs: e.BRIDGE_LOG_REPEAT_MS,
     },
   };
 }

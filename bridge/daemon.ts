@@ -2,6 +2,7 @@
 // `startBridge(config)` runs it in-process (the CLI and the tests both use it) and returns the
 // handle to stop it and read its health.
 import type { DestinationStream } from "pino";
+import packageJson from "../package.json";
 import type { EventData, EventType, OpName, RequestMeta, TwsHealth } from "../shared/protocol";
 import { type BridgeConfig, safeUrl } from "./config";
 import { ContractResolver } from "./contracts";
@@ -13,7 +14,8 @@ import { createOperations, type EdgeStop, type Handlers } from "./operations";
 import { TradeLogs } from "./trade-logs";
 import { TwsConnection } from "./tws-connection";
 
-export const BRIDGE_VERSION = "0.1.0";
+/** The package's version (package.json is the one source; the edge reports the same). */
+export const BRIDGE_VERSION: string = packageJson.version;
 
 export interface StartOptions {
   /** Where pino writes (tests capture it); stdout when absent. */
@@ -43,7 +45,7 @@ export interface Bridge {
 }
 
 export function startBridge(config: BridgeConfig, options: StartOptions = {}): Bridge {
-  const logger = options.logger ?? createLogger(config.logLevel, options.logDestination);
+  const logger = options.logger ?? createLogger(config.logLevel, options.logDestination, config.logFormat);
   const tws = new TwsConnection({
     host: config.host,
     port: config.port,

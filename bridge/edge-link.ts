@@ -11,13 +11,13 @@ import { EdgeMessage, type EmergencyStopPush, type Event, type EventData, type E
 import { safeUrl } from "./config";
 import { BridgeError } from "./errors";
 import { type BridgeIdentity, loadOrCreateIdentity } from "./identity";
-import type { Logger } from "./log";
+import { heldBackField, type Logger, RepeatGate, repeatedMessage } from "./log";
 
 export interface EdgeLinkOptions {
   url: URL;
   token: string;
   logger: Logger;
-  timing: { linkPingMs: number; linkDeadMs: number; linkBackoffMinMs: number; linkBackoffMaxMs: number };
+  timing: { linkPingMs: number; linkDeadMs: number; linkBackoffMinMs: number; linkBackoffMaxMs: number; logRepeatMs: number };
   hello: () => Omit<Hello, "v" | "type" | "bridge_id" | "last_seq" | "signature">;
   /** The identity key file (made at first run); the hello is signed with it. */
   identityFile: string;
@@ -62,8 +62,12 @@ export class EdgeLink {
   /** Proves this bridge to the edge: signs the edge's per-socket challenge. */
   readonly identity: BridgeIdentity;
 
+  /** An edge that stays unreachable is told once, then once per logRepeatMs with the count (log.ts). */
+  private readonly failures: RepeatGate;
+
   constructor(private readonly options: EdgeLinkOptions) {
     this.identity = loadOrCreateIdentity(options.identityFile).identity;
+    this.failures = new RepeatGate(options.timing.logRepeatMs);
   }
 
   /** Number an event and send it now (link up) or when the link comes back. */
@@ -154,7 +158,8 @@ export class EdgeLink {
           shouldRetry: () => !this.stopped,
           onFailedAttempt: ({ error, attemptNumber, retryDelay }) => {
             this.lastError = error.message;
-            logger.warn({ attempt: attemptNumber, retry_in_ms: retryDelay, edge: safeUrl(this.options.url) }, `edge link failed: ${error.message}`);
+            const shown = this.failures.pass("dial", error.message);
+            if (shown) logger.warn({ attempt: attemptNumber, retry_in_ms: retryDelay, edge: safeUrl(this.options.url), ...heldBackField(shown) }, repeatedMessage("edge link failed", error.message, shown));
           },
         });
       } catch {
@@ -270,6 +275,7 @@ export class EdgeLink {
             this.lastError = null;
             pingTimer = setInterval(() => this.sendFrame({ v: PROTOCOL_VERSION, type: "ping", t: Date.now() }), timing.linkPingMs);
             logger.info({ edge: safeUrl(this.options.url), last_event_seq: parsed.last_event_seq, resent: this.queue.length }, "edge link up");
+            this.failures.clear("dial");
             resolve({ ended });
             return;
           }

@@ -8,12 +8,12 @@ import pRetry, { AbortError } from "p-retry";
 import type { TwsHealth } from "../shared/protocol";
 import { type BridgeConfig, isLiveMode, isPaperAccount } from "./config";
 import { BridgeError, notConnected, TwsError } from "./errors";
-import type { Logger } from "./log";
+import { heldBackField, type Logger, RepeatGate, repeatedMessage } from "./log";
 import { Pacer, PacerClosedError } from "./pacer";
 
 /** The settings of bridge/config.ts this connection reads, typed from there so they cannot drift. */
 export type TwsOptions = Pick<BridgeConfig, "host" | "port" | "clientId" | "mode" | "accountId" | "marketDataType"> & {
-  timing: Pick<BridgeConfig["timing"], "twsHeartbeatMs" | "twsHeartbeatTimeoutMs" | "twsConnectTimeoutMs" | "twsBackoffMinMs" | "twsBackoffMaxMs">;
+  timing: Pick<BridgeConfig["timing"], "twsHeartbeatMs" | "twsHeartbeatTimeoutMs" | "twsConnectTimeoutMs" | "twsBackoffMinMs" | "twsBackoffMaxMs" | "logRepeatMs">;
   logger: Logger;
 };
 
@@ -82,8 +82,12 @@ export class TwsConnection extends EventEmitter {
   /** The account this bridge trades, known after the first connect. */
   account: string | null = null;
 
+  /** A TWS that stays down is told once, then once per logRepeatMs with the count (log.ts). */
+  private readonly failures: RepeatGate;
+
   constructor(private readonly options: TwsOptions) {
     super();
+    this.failures = new RepeatGate(options.timing.logRepeatMs);
     // Each cancel/preview in flight listens for its order's errors.
     this.setMaxListeners(200);
   }
@@ -246,7 +250,8 @@ export class TwsConnection extends EventEmitter {
           shouldRetry: ({ error }) => !(error instanceof FatalTwsError) && !this.stopped,
           onFailedAttempt: ({ error, attemptNumber, retryDelay }) => {
             this.setHealth("down", error.message, null);
-            this.options.logger.warn({ attempt: attemptNumber, retry_in_ms: retryDelay }, `TWS connect failed: ${error.message}`);
+            const shown = this.failures.pass("connect", error.message);
+            if (shown) this.options.logger.warn({ attempt: attemptNumber, retry_in_ms: retryDelay, ...heldBackField(shown) }, repeatedMessage("TWS connect failed", error.message, shown));
           },
         });
       } catch (error) {
@@ -422,6 +427,7 @@ export class TwsConnection extends EventEmitter {
     // TWS's clock at once, not at the first heartbeat: its answer comes before those of the
     // subscriptions started on "ready" (TWS answers in order), so their stamps use it.
     void this.send("current time", (api) => api.reqCurrentTime()).catch(() => undefined);
+    this.failures.clear("connect");
     void this.send("market data type", (api) => api.reqMarketDataType(marketDataType)).catch(() => undefined);
     this.emit("ready", account);
     return ended;

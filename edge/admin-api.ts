@@ -86,7 +86,7 @@ export async function handleAdmin(ctx: DeskContext, request: Request, url: URL):
   }
   if (route === "GET /api/health") {
     const h = healthView(ctx);
-    return json({ bridge: h.bridge, tws: h.tws, data_age_seconds: h.data_age_seconds });
+    return json({ bridge: h.bridge, tws: h.tws, data_age_seconds: h.data_age_seconds, can_open_new_trades: h.can_open_new_trades, blocked_by: h.blocked_by });
   }
   // The benchmark's probe: the bridge link's own round trip and the requests sent per op so far.
   if (route === "GET /api/link") {

@@ -8,6 +8,7 @@ import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
 import { type CallToolResult, ListToolsRequestSchema, type Tool } from "@modelcontextprotocol/sdk/types.js";
 import { LIMITS } from "../shared/limits";
+import { LEGS_AS_STRING_NOTE } from "../shared/order";
 import {
   ClosePositionInput,
   ClosePositionOutput,
@@ -24,11 +25,14 @@ import { readAudit, type AuditRow } from "./audit";
 import type { DeskContext } from "./desk-context";
 import { elicitationAsker } from "./elicitation";
 import { expiryDayFlags } from "./expiry-day";
-import { listTrades, resolveOrderId } from "./ledger";
+import { getTrade, listTrades, resolveOrderId } from "./ledger";
+import { unaccountedNote } from "./order-ends";
 import { cancelOrder, closePosition, placeOrder, previewOrder } from "./order-desk";
 import { modifyOrder } from "./modify-order";
 import { recordUnderlyingPrice } from "./pictures";
 import { accountSnapshot } from "./safety-state";
+import { accountFreshness } from "./freshness";
+import { PACKAGE_VERSION } from "./version";
 import { netGreeks, openTradeStandings } from "./standing";
 import { learnFromQuote } from "./underlyings";
 import { WRITE_TOOLS } from "./mcp-scopes";
@@ -124,15 +128,16 @@ export function buildMcpServer(ctx: DeskContext, access: McpAccess = { trade: tr
 
 function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
   // Ajv (the SDK's default validator of elicitation answers) compiles code, which workerd forbids.
-  const server = new McpServer({ name: "ibkr-mcp", version: "0.2.0" }, { capabilities: { resources: {} }, jsonSchemaValidator: new CfWorkerJsonSchemaValidator() });
+  const server = new McpServer({ name: "ibkr-mcp", version: PACKAGE_VERSION }, { capabilities: { resources: {} }, jsonSchemaValidator: new CfWorkerJsonSchemaValidator() });
 
   server.registerTool("get_account", {
-    description: "Account summary (net liquidation, cash, buying power, margin, P&L) from the bridge's latest snapshot, with its age.",
+    description: "Account summary (net liquidation, cash, buying power, margin, P&L) from the bridge's latest snapshot, with its age. stale: true (with stale_reason) when these are the last figures reported and not live: no bridge, TWS not connected, or older than trading allows.",
     inputSchema: GetAccountInput, outputSchema: GetAccountOutput, annotations: READ,
   }, async () => {
     const snapshot = accountSnapshot(ctx.sql);
     if (!snapshot) return fail("No account data yet: the bridge has not reported this account (is it connected?)");
-    return ok({ ...snapshot.summary, data_age_seconds: dataAgeSeconds(ctx) ?? 0 });
+    // Staleness first: an agent reads it before the figures it qualifies.
+    return ok({ ...accountFreshness(ctx), ...snapshot.summary, data_age_seconds: dataAgeSeconds(ctx) ?? 0 });
   });
 
   server.registerTool("get_positions", {
@@ -144,11 +149,11 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
     const asOf = account?.summary.as_of ?? positionsAsOf(ctx.sql);
     if (!asOf) return fail("No position data yet: the bridge has not reported this account (is it connected?)");
     const trades = openTradeStandings(ctx.sql, ctx.now()).filter((t) => !symbol || t.symbol === symbol);
-    return ok({ positions: positionsView(ctx.sql, symbol), as_of: asOf, data_age_seconds: dataAgeSeconds(ctx) ?? 0, trades });
+    return ok({ ...accountFreshness(ctx), positions: positionsView(ctx.sql, symbol), as_of: asOf, data_age_seconds: dataAgeSeconds(ctx) ?? 0, trades });
   });
 
   server.registerTool("get_order_status", {
-    description: "Status of one IBKR order by its order_id, from the ledger kept in sync with TWS.",
+    description: "Status of one IBKR order by its order_id, from the ledger kept in sync with TWS. unaccounted: true means TWS neither holds the order nor lists it as finished: status is the last TWS reported, the trade's risk stays reserved, and unaccounted_note says since when and what settles it.",
     inputSchema: GetOrderStatusInput, outputSchema: GetOrderStatusOutput, annotations: READ,
   }, async ({ order_id }) => {
     const lookup = resolveOrderId(ctx.sql, order_id);
@@ -169,6 +174,7 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
     const pending = pendingModify(ctx.sql, order.order_ref);
     return ok({
       order_id, trade_id: order.trade_id, status: order.status, filled: order.filled, remaining: order.remaining, avg_fill_price: order.avg_fill_price, last_update: order.updated_at, why_held: order.why_held,
+      unaccounted: order.unaccounted_at !== null, unaccounted_since: order.unaccounted_at, unaccounted_note: unaccountedNote(order, getTrade(ctx.sql, order.trade_id)),
       ...(pending ? { pending_modify: { from: pending.from, to: pending.to, since: pending.since } } : {}),
     });
   });
@@ -187,16 +193,16 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
   }, async (input) => {
     const trades = listTrades(ctx.sql, input);
     const expiring = new Map((await expiryDayFlags(ctx, trades)).map((f) => [f.trade_id, f]));
-    return ok({ trades: trades.map((t) => ({ ...tradeView(ctx.sql, t, ctx.now()), ...(expiring.has(t.trade_id) ? { expiry_day: expiring.get(t.trade_id) } : {}) })) });
+    return ok({ ...accountFreshness(ctx), trades: trades.map((t) => ({ ...tradeView(ctx.sql, t, ctx.now()), ...(expiring.has(t.trade_id) ? { expiry_day: expiring.get(t.trade_id) } : {}) })) });
   });
 
   server.registerTool("health_check", {
-    description: "Bridge link, TWS connection and the age of the account data; ready_to_trade is false with the reasons when orders would be refused.",
+    description: "Bridge link, TWS connection and the age of the account data. can_open_new_trades says whether a new trade can be opened now, and blocked_by every reason it cannot (emergency stop, breakers, read-only mode, link or data problems); ready_to_trade is false with problems when not even a close could reach TWS.",
     inputSchema: z.strictObject({}), outputSchema: HealthCheckOutput, annotations: READ,
   }, async () => ok(healthView(ctx)));
 
   server.registerTool("get_quote", {
-    description: "Current bid/ask/mid of a stock, an option, or a whole combo (net per combo unit, positive = debit), from TWS through the bridge. An option's quote carries TWS's model IV and greeks (delta, gamma, theta per day, vega per vol point, per share) with the underlying price they refer to, their data_type and age; a combo gives them per leg (leg_greeks). Greeks TWS did not send are null with greeks_reason, never estimated.",
+    description: "Current bid/ask/mid of a stock, an option, or a whole combo (net per combo unit, positive = debit), from TWS through the bridge. An option's quote carries TWS's model IV and greeks (delta, gamma, theta per day, vega per vol point, per share) with the underlying price they refer to, their data_type and age; a combo gives them per leg (leg_greeks). Greeks TWS did not send are null with greeks_reason, never estimated. " + LEGS_AS_STRING_NOTE,
     inputSchema: GetQuoteInput, outputSchema: GetQuoteOutput, annotations: READ_MARKET,
   }, async ({ legs }) => {
     try {
@@ -233,7 +239,7 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
   });
 
   server.registerTool("preview_order", {
-    description: "Runs every safety check on an order and asks IBKR for its what-if margin, without placing it. Same arguments as place_order.",
+    description: "Runs every safety check on an order and asks IBKR for its what-if margin, without placing it. Same arguments as place_order; " + LEGS_AS_STRING_NOTE,
     inputSchema: PlaceOrderInput, outputSchema: PreviewOrderOutput, annotations: READ_MARKET,
   }, async (input) => ok(await previewOrder(ctx, input)));
 
@@ -241,7 +247,7 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
   if (!ctx.settings.readOnly && access.trade) {
     server.registerTool("place_order", {
       description:
-        "Places a defined-risk options order (or a single stock leg) as ONE combo limit order after every safety check. The price IBKR binds is the legs' net per combo unit (debit positive, credit negative); risk is computed from that net price held to expiry, never from one leg's price. Combos mixing stock and option legs are refused. max_risk is your claim of the worst-case loss; the edge computes it and refuses a claim below it. A refused order lists every violated check. In shadow mode the order waits for a person's approval. Send an idempotency_key to retry safely. When the account's \"confirm every order\" is on, every order passes the checks and then waits (status awaiting_confirmation) until a person approves it by the one-time confirmation_url or in the dashboard, whatever your client can do. Otherwise, when your MCP client supports elicitation, it is first asked to confirm a read-back of the order (legs, net limit, computed worst-case loss); a decline refuses it (check person_declined), no answer within 2 minutes refuses it (person_unreachable). Shadow mode still applies after a confirmation: the dashboard approval is a separate gate.",
+        "Places a defined-risk options order (or a single stock leg) as ONE combo limit order after every safety check. The price IBKR binds is the legs' net per combo unit (debit positive, credit negative); risk is computed from that net price held to expiry, never from one leg's price. Combos mixing stock and option legs are refused. max_risk is your claim of the worst-case loss; the edge computes it and refuses a claim below it. A refused order lists every violated check. In shadow mode the order waits for a person's approval. Send an idempotency_key to retry safely. When the account's \"confirm every order\" is on, every order passes the checks and then waits (status awaiting_confirmation) until a person approves it by the one-time confirmation_url or in the dashboard, whatever your client can do. Otherwise, when your MCP client supports elicitation, it is first asked to confirm a read-back of the order (legs, net limit, computed worst-case loss); a decline refuses it (check person_declined), no answer within 2 minutes refuses it (person_unreachable). Shadow mode still applies after a confirmation: the dashboard approval is a separate gate. " + LEGS_AS_STRING_NOTE,
       inputSchema: PlaceOrderInput, outputSchema: PlaceOrderOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     }, async (input, call) => {

@@ -176,6 +176,12 @@ function providerOptions(origin: string, defaultHandler: ExportedHandler<Env>, a
     // metadata URL can never make the Worker fetch a private address.
     clientIdMetadataDocumentEnabled: true,
     resolveExternalToken: (input) => staticToken(resource, input),
+    // A 4xx is the caller's (an expired or revoked token, a replayed code): handleWithAudit writes
+    // each one to the audit log with its reason, so the library's default console line per refusal
+    // only repeated it (half of the test log). A 5xx is ours and stays in the Worker's log.
+    onError: ({ status, code, description, internal }) => {
+      if (status >= 500) console.error(`OAuth error response: ${status} ${code} - ${description} (${internal.category}: ${internal.reason})`);
+    },
   };
 }
 

@@ -6,11 +6,12 @@
 import type { CompletedOrder } from "../shared/protocol";
 import { comboSize } from "../shared/combo-price";
 import { orderSession, type Product } from "../shared/market-calendar";
+import { formatUsd } from "../shared/money";
 import type { Leg } from "../shared/order";
 import type { Position } from "../shared/tools";
 import { updateTrade } from "./bridge-events";
 import type { DeskContext } from "./desk-context";
-import { getOrderByRef, getTrade, insertFill, legSharesFilled, legsOf, setTradeState, storedPositions, upsertOrder, type OrderRow } from "./ledger";
+import { getOrderByRef, getTrade, insertFill, legSharesFilled, legsOf, setTradeState, storedPositions, upsertOrder, type OrderRow, type TradeRow } from "./ledger";
 
 export type OrderEnd = "Filled" | "Cancelled" | "Expired" | "Rejected" | "Inactive";
 const FINAL = new Set(["Filled", "Cancelled", "Rejected", "Inactive"]);
@@ -91,6 +92,20 @@ export function settleOrder(ctx: DeskContext, order: OrderRow, end: OrderEnd, re
 export function markUnaccounted(ctx: DeskContext, order: OrderRow, note: string): void {
   if (!order.unaccounted_at) ctx.sql.exec("UPDATE orders SET unaccounted_at = ? WHERE order_ref = ?", ctx.now().toISOString(), order.order_ref);
   ctx.audit("edge", "order_unmatched", { trade_id: order.trade_id, order_ref: order.order_ref, order_id: order.order_id, perm_id: order.perm_id, unaccounted_since: order.unaccounted_at ?? ctx.now().toISOString(), note });
+}
+
+/**
+ * What every read of an unaccounted order says (get_order_status, list_trades, the dashboard): that
+ * TWS has lost it, since when, that its trade's risk stays reserved, and what settles it. Null for
+ * an order TWS still accounts for.
+ */
+export function unaccountedNote(order: Pick<OrderRow, "order_ref" | "order_id" | "unaccounted_at">, trade: Pick<TradeRow, "trade_id" | "reserved_risk"> | null): string | null {
+  if (!order.unaccounted_at) return null;
+  const which = order.order_id === null ? order.order_ref : `${order.order_id} (${order.order_ref})`;
+  const risk = trade ? `trade ${trade.trade_id}'s reserved risk of ${formatUsd(trade.reserved_risk)} stays reserved and counted in every limit` : "its trade's reserved risk stays reserved and counted in every limit";
+  return `TWS neither holds order ${which} nor lists it as finished, since ${order.unaccounted_at}: the status shown is the last TWS reported, and ${risk}. ` +
+    "It settles when TWS accounts for it at the next bridge reconnect (open, completed and executed orders are matched again), " +
+    "or when a person settles it as cancelled or as filled at a price, with a reason: dashboard (Trades) or POST /api/orders/settle.";
 }
 
 export type AdminSettle = { order_ref: string; as: "cancelled" | "filled"; price?: number | undefined; reason: string; by: string };

@@ -1,9 +1,9 @@
 // Input and output schemas of the edge-only MCP tools (the seed's five live in shared/tools.ts).
 // Only the edge registers these, so they stay here rather than in shared/.
 import { z } from "zod";
-import { Leg, Symbol } from "../shared/order";
+import { Leg, legsOrJsonString, Symbol } from "../shared/order";
 import { OptionChain, OptionChainParams, PreviewResult, PriceHistory, PriceHistoryParams, Quote, TwsHealth } from "../shared/protocol";
-import { GetPositionsOutput, MAX_CLAIM_USD, NetLimitPrice, OrderStatusName, PlaceOrderOutput, TradeId, Violation } from "../shared/tools";
+import { GetPositionsOutput, MAX_CLAIM_USD, NetLimitPrice, OrderStatusName, PlaceOrderOutput, StaleFigures, TradeId, Violation } from "../shared/tools";
 import { RiskBounds } from "./risk-bounds";
 import { NetGreeksView, TradeStanding } from "./standing";
 
@@ -35,6 +35,8 @@ export type ExpiryDayFlag = z.infer<typeof ExpiryDayFlag>;
 const Stop = z.object({ on: z.boolean(), reason: z.string().nullable(), at: z.string().nullable(), by: z.string().nullable() });
 
 export const SafetyStatusOutput = z.object({
+  /** The account figures behind the usage and budget (net liquidation, today's P&L) are not live. */
+  ...StaleFigures,
   account_id: z.string(),
   shadow_mode: z.boolean(),
   read_only: z.boolean(),
@@ -137,11 +139,17 @@ export const TradeView = z.object({
     /** TWS neither holds it nor lists it finished: its risk stays reserved until TWS or an admin settles it. */
     unaccounted: z.boolean().optional(),
     unaccounted_since: z.string().nullable().optional(),
+    /** One sentence: unaccounted since when, the risk kept reserved, and what settles it (null otherwise). */
+    unaccounted_note: z.string().nullable().optional(),
   })),
   /** Set when the trade's short legs expire today: pin risk and the time left. */
   expiry_day: ExpiryDayFlag.nullable().optional(),
   fills: z.array(z.object({
     exec_id: z.string(), symbol: z.string(), sec_type: z.string(), side: z.enum(["BOT", "SLD"]), shares: z.number(), price: z.number(), commission: z.number().nullable(), time: z.string(),
+    /** The leg it filled (null for stock and for a combo's own execution). */
+    expiry: z.string().nullable().optional(), strike: z.number().nullable().optional(), right: z.enum(["C", "P"]).nullable().optional(),
+    /** Whether it filled the trade's opening order or a closing one. */
+    intent: z.enum(["open", "close"]).optional(),
     /** An execution no order made: an option leaving by exercise, assignment or lapse, or the stock it delivered (not in the trade's P&L). */
     settlement: z.enum(["option", "delivery"]).optional(),
   })),
@@ -157,19 +165,25 @@ export const TradeView = z.object({
   /** For an open or closing trade: its mark, unrealized P&L, distance to its worst case, days to expiry. */
   standing: TradeStanding.nullable().optional(),
 });
-export const ListTradesOutput = z.object({ trades: z.array(TradeView) });
+/** `stale`: the marks and P&L in the trades' standing come from figures that are not live. */
+export const ListTradesOutput = z.object({ ...StaleFigures, trades: z.array(TradeView) });
 
 export const HealthCheckOutput = z.object({
   bridge: z.object({ connected: z.boolean(), since: z.string().nullable(), bridge_version: z.string().nullable(), mode: z.string().nullable() }),
   tws: TwsHealth.nullable(),
   data_age_seconds: z.number().nullable(),
   account_data_fresh: z.boolean(),
+  /** The bridge, TWS and the account data can carry an order (a close needs no more). */
   ready_to_trade: z.boolean(),
   problems: z.array(z.string()),
+  /** Whether a new trade can be opened now: false under the emergency stop, a tripped breaker, read-only mode or any problem. */
+  can_open_new_trades: z.boolean(),
+  /** Every reason a new trade would be refused now, whatever the order. */
+  blocked_by: z.array(z.string()),
 });
 
 export const GetQuoteInput = z.strictObject({
-  legs: z.array(Leg.omit({ price: true }).extend({ price: z.number().optional() })).min(1, "give at least one leg").max(4, "at most 4 legs"),
+  legs: legsOrJsonString(z.array(Leg.omit({ price: true }).extend({ price: z.number().optional() })).min(1, "give at least one leg").max(4, "at most 4 legs")),
 });
 export const GetQuoteOutput = Quote;
 export const GetOptionChainInput = OptionChainParams;

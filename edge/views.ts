@@ -4,7 +4,9 @@ import { LIMITS, DAILY_LOSS_LIMIT, MAX_ACCOUNT_DATA_AGE_MS, MAX_CONCENTRATION, M
 import { roundCents } from "../shared/money";
 import type { Position } from "../shared/tools";
 import type { DeskContext } from "./desk-context";
-import { fillsOfTrade, legsOf, listTrades, ordersOfTrade, storedPositions, type TradeRow } from "./ledger";
+import { activeTrades, closeRef, fillsOfTrade, type FillRow, legsOf, listTrades, ordersOfTrade, storedPositions, type TradeRow } from "./ledger";
+import type { Execution } from "../shared/protocol";
+import { accountFreshness } from "./freshness";
 import { linkViolations } from "./order-desk";
 import { confirmEveryOrder } from "./approval-links";
 import { accountDataAgeMs, accountSnapshot, BREAKERS, breakerNow, buildAccountState, emergencyStop, limitUsage, shadowMode, twsHealth } from "./safety-state";
@@ -16,6 +18,7 @@ import { legOutcomes, type LegSettlement } from "./settlements";
 import { pendingModifyOfTrade } from "./pending-modify";
 import { storageStatus } from "./storage-figure";
 import { actsOf, tradesActedOnBy } from "./trade-acts";
+import { unaccountedNote } from "./order-ends";
 
 export function tradeView(sql: SqlStorage, t: TradeRow, now = new Date()) {
   return {
@@ -28,15 +31,33 @@ export function tradeView(sql: SqlStorage, t: TradeRow, now = new Date()) {
       order_ref: o.order_ref, intent: o.intent, order_id: o.order_id, status: o.status, filled: o.filled, remaining: o.remaining,
       avg_fill_price: o.avg_fill_price, updated_at: o.updated_at, reason: o.reason, tws_session: o.tws_session,
       // TWS neither holds nor lists it as finished: its risk stays reserved until TWS or an admin settles it.
-      unaccounted: o.unaccounted_at !== null, unaccounted_since: o.unaccounted_at,
+      unaccounted: o.unaccounted_at !== null, unaccounted_since: o.unaccounted_at, unaccounted_note: unaccountedNote(o, t),
     })),
     fills: fillsOfTrade(sql, t.trade_id).map((f) => ({
       exec_id: f.exec_id, symbol: f.symbol, sec_type: f.sec_type, side: f.side, shares: f.shares, price: f.price, commission: f.commission, time: f.time,
+      ...fillLeg(f, t.trade_id),
       ...(f.settlement ? { settlement: f.settlement } : {}),
     })),
     ...legEnds(sql, t),
     ...pendingModifyView(sql, t.trade_id),
   };
+}
+
+/**
+ * Which leg a fill filled (a combo fills leg by leg, and "SPY" alone does not say which), from the
+ * execution as TWS reported it, and whether it filled the opening order or a close.
+ */
+function fillLeg(f: FillRow, tradeId: string): { expiry: string | null; strike: number | null; right: "C" | "P" | null; intent?: "open" | "close" } {
+  let e: Partial<Pick<Execution, "expiry" | "strike" | "right">> = {};
+  try {
+    e = JSON.parse(f.details_json) as typeof e;
+  } catch {
+    // A row without its execution: the leg stays unnamed rather than guessed.
+  }
+  const leg = { expiry: e.expiry ?? null, strike: e.strike ?? null, right: e.right ?? null };
+  // A settlement (exercise, assignment, lapse) filled no order of ours.
+  if (f.settlement || !f.order_ref) return leg;
+  return f.order_ref === tradeId ? { ...leg, intent: "open" } : f.order_ref === closeRef(tradeId) ? { ...leg, intent: "close" } : leg;
 }
 
 function pendingModifyView(sql: SqlStorage, tradeId: string): { pending_modify?: NonNullable<ReturnType<typeof pendingModifyOfTrade>> } {
@@ -55,7 +76,8 @@ export function dataAgeSeconds(ctx: DeskContext): number | null {
   return age === null ? null : Math.round(age / 100) / 10;
 }
 
-export function healthView(ctx: DeskContext) {
+/** The link's part of the health: bridge, TWS, the account data's age, and what keeps an order from reaching TWS. */
+function linkHealth(ctx: DeskContext) {
   const info = ctx.link.info();
   const tws = twsHealth(ctx.sql);
   const age = dataAgeSeconds(ctx);
@@ -70,6 +92,27 @@ export function healthView(ctx: DeskContext) {
     ready_to_trade: problems.length === 0,
     problems,
   };
+}
+
+/**
+ * Whether a new trade can be opened now, and every reason it cannot, in the order a person acts
+ * on them: the one answer health_check, get_safety_status and the dashboard's headline give.
+ * Closing stays possible under a stop or a breaker (ready_to_trade says whether the link can carry it).
+ */
+function openingGate(ctx: DeskContext, link: ReturnType<typeof linkHealth>) {
+  const stop = emergencyStop(ctx.sql);
+  const blockedBy = [
+    ...(ctx.settings.readOnly ? ["read-only mode (READ_ONLY): this edge registers no write tools"] : []),
+    ...(stop.on ? [`emergency stop: ${stop.reason ?? ""}`] : []),
+    ...breakersView(ctx).filter((b) => b.tripped).map((b) => `${b.name} breaker: ${b.reason ?? ""}`),
+    ...link.problems,
+  ];
+  return { can_open_new_trades: blockedBy.length === 0, blocked_by: blockedBy };
+}
+
+export function healthView(ctx: DeskContext) {
+  const link = linkHealth(ctx);
+  return { ...link, ...openingGate(ctx, link) };
 }
 
 export function breakersView(ctx: DeskContext) {
@@ -91,12 +134,8 @@ export function safetyStatusView(ctx: DeskContext) {
   const health = healthView(ctx);
   const stop = emergencyStop(ctx.sql);
   const breakers = breakersView(ctx);
-  const blockedBy = [
-    ...(stop.on ? [`emergency stop: ${stop.reason ?? ""}`] : []),
-    ...breakers.filter((b) => b.tripped).map((b) => `${b.name} breaker: ${b.reason ?? ""}`),
-    ...health.problems,
-  ];
   return {
+    ...accountFreshness(ctx),
     account_id: ctx.settings.accountId,
     shadow_mode: shadowMode(ctx.sql, ctx.settings),
     read_only: ctx.settings.readOnly,
@@ -116,8 +155,8 @@ export function safetyStatusView(ctx: DeskContext) {
     bridge_connected: health.bridge.connected,
     tws_state: health.tws?.state ?? null,
     data_age_seconds: health.data_age_seconds,
-    can_open_new_trades: blockedBy.length === 0 && !ctx.settings.readOnly,
-    blocked_by: blockedBy,
+    can_open_new_trades: health.can_open_new_trades,
+    blocked_by: health.blocked_by,
     storage: storageStatus(ctx.sql.databaseSize),
   };
 }
@@ -141,6 +180,7 @@ export function stateView(ctx: DeskContext, filter: { credential?: string | null
   const actedOn = filter.credential ? tradesActedOnBy(ctx.sql, filter.credential) : null;
   const all = listTrades(ctx.sql, { limit: 200 });
   const trades = actedOn ? all.filter((t) => actedOn.has(t.trade_id)) : all;
+  const active = activeTrades(ctx.sql);
   return {
     account_id: ctx.settings.accountId,
     shadow_mode: shadowMode(ctx.sql, ctx.settings),
@@ -150,7 +190,14 @@ export function stateView(ctx: DeskContext, filter: { credential?: string | null
     bridge: health.bridge,
     tws: health.tws,
     account: accountSnapshot(ctx.sql)?.summary ?? null,
+    ...accountFreshness(ctx),
     data_age_seconds: health.data_age_seconds,
+    // The headline: can a new trade be opened now, and why not (health_check's answer).
+    can_open_new_trades: health.can_open_new_trades,
+    blocked_by: health.blocked_by,
+    ready_to_trade: health.ready_to_trade,
+    /** Risk reserved by every active trade (working, open, closing, waiting for approval). */
+    risk_in_use: { reserved_risk: roundCents(active.reduce((sum, t) => sum + t.reserved_risk, 0)), active_trades: active.length },
     limits: limitUsage(ctx.sql, ctx.now()),
     emergency_stop: emergencyStop(ctx.sql),
     breakers: breakersView(ctx),

@@ -96,6 +96,39 @@ export const Leg = z.strictObject({
 });
 export type Leg = z.infer<typeof Leg>;
 
+/** Longest `legs` accepted as a JSON string (four full legs take under 1,000 characters). */
+export const MAX_LEGS_JSON_CHARS = 8_192;
+
+/**
+ * `legs` as an array, or as a JSON string of that array: some desktop MCP clients send nested
+ * arrays stringified. The string is parsed here, before any validation, so the legs it holds meet
+ * exactly the schema, checks and limits an array would; the advertised JSON Schema stays the array.
+ */
+export function legsOrJsonString<T extends z.ZodType>(array: T) {
+  return z.preprocess((value, ctx) => {
+    if (typeof value !== "string") return value;
+    if (value.length > MAX_LEGS_JSON_CHARS) {
+      ctx.addIssue({ code: "custom", message: `legs as a string is too long (${value.length} characters, at most ${MAX_LEGS_JSON_CHARS}): send the array itself` });
+      return z.NEVER;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: `legs is a string but not valid JSON (${(error as Error).message}): send the array of legs, or its exact JSON text` });
+      return z.NEVER;
+    }
+    if (!Array.isArray(parsed)) {
+      ctx.addIssue({ code: "custom", message: `legs as a string must hold a JSON array of legs (it holds ${parsed === null ? "null" : typeof parsed})` });
+      return z.NEVER;
+    }
+    return parsed;
+  }, array);
+}
+
+/** What the tools that take legs say about the string form (their descriptions). */
+export const LEGS_AS_STRING_NOTE = "legs may also be sent as a JSON string of that array (as some desktop clients send it); it is parsed and checked exactly like the array.";
+
 export function isStockLeg(leg: Leg): leg is Leg & { contract: StockContract } {
   return leg.contract.sec_type === "STK";
 }

@@ -2,7 +2,7 @@
 // the edge registers these schemas as-is (inputSchema/outputSchema) and the bridge fills the
 // account and position shapes, so both sides read one definition.
 import { z } from "zod";
-import { Leg, Symbol } from "./order";
+import { Leg, legsOrJsonString, Symbol } from "./order";
 
 const Money = z.number().finite();
 /** Largest `max_risk` or `capital_required` an agent may claim, in USD: finite, far above any limit. */
@@ -50,7 +50,16 @@ export const AccountSummary = z.object({
   as_of: z.string(),
 });
 export type AccountSummary = z.infer<typeof AccountSummary>;
+/**
+ * On every read that shows account figures: `stale` when they are the last the bridge reported and
+ * not live (no bridge, TWS not connected, or older than trading allows), and one sentence of why.
+ */
+export const StaleFigures = {
+  stale: z.boolean(),
+  stale_reason: z.string().nullable(),
+};
 export const GetAccountOutput = AccountSummary.extend({
+  ...StaleFigures,
   /** Age of the snapshot when answered, so the agent knows how fresh it is. */
   data_age_seconds: z.number(),
 });
@@ -78,6 +87,7 @@ export const Position = z.object({
 });
 export type Position = z.infer<typeof Position>;
 export const GetPositionsOutput = z.object({
+  ...StaleFigures,
   positions: z.array(Position),
   as_of: z.string(),
   data_age_seconds: z.number(),
@@ -88,7 +98,7 @@ export const GetPositionsOutput = z.object({
 export const PlaceOrderInput = z.strictObject({
   symbol: Symbol,
   strategy: Strategy,
-  legs: z.array(Leg).min(1, "an order needs at least one leg"),
+  legs: legsOrJsonString(z.array(Leg).min(1, "an order needs at least one leg")),
   /** The caller's claim of the worst-case loss (USD); checked against the computed one. */
   max_risk: Claim("max_risk"),
   capital_required: Claim("capital_required"),
@@ -193,6 +203,14 @@ export const OrderStatus = z.object({
   avg_fill_price: z.number().nullable(),
   last_update: z.string(),
   why_held: z.string().nullable(),
+  /**
+   * TWS neither holds this order nor lists it as finished: `status` is the last TWS reported, and
+   * its trade's risk stays reserved until TWS accounts for it or an admin settles it.
+   */
+  unaccounted: z.boolean().optional(),
+  unaccounted_since: z.string().nullable().optional(),
+  /** One sentence: unaccounted since when, the risk kept reserved, and what settles it (null otherwise). */
+  unaccounted_note: z.string().nullable().optional(),
   /**
    * A modify of this order whose answer was lost (the link dropped, or it timed out): TWS may work
    * the order at either net price (debit positive) until the edge next sees TWS's order.

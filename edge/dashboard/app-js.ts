@@ -2,6 +2,9 @@
 // Every value from the API is put on the page with textContent or DOM properties, never as
 // markup: strategy names and metadata come from agents and may be hostile. It refetches the
 // state on each `changed` message of the /api/live WebSocket, and polls slowly as a fallback.
+// What it shows is said plainly: whether a new trade can be opened now and why not (the edge's own
+// answer), stale figures marked stale, every premium as a credit or a debit, every time in New York
+// time labelled ET, and every action reachable on a phone.
 // Plain ES2020 in a string (no template literals inside), so no build step and no framework.
 export const APP_JS = String.raw`"use strict";
 (function () {
@@ -32,6 +35,22 @@ export const APP_JS = String.raw`"use strict";
     });
     return tr;
   }
+  // Each cell carries its column's name, which narrow screens show beside it (tables become cards).
+  function labelCells(table) {
+    var head = table.querySelector("thead tr") || table.querySelector("tr.head");
+    if (!head) return;
+    var names = Array.prototype.map.call(head.children, function (th) { return th.textContent; });
+    table.querySelectorAll("tbody tr, tr:not(.head)").forEach(function (tr) {
+      if (tr.parentNode && tr.parentNode.tagName === "THEAD") return;
+      Array.prototype.forEach.call(tr.children, function (td, i) { if (td.tagName === "TD" && names[i]) td.dataset.label = names[i]; });
+    });
+  }
+  function headRow(names) {
+    var tr = document.createElement("tr");
+    tr.className = "head";
+    names.forEach(function (h) { var th = el("th", h); th.scope = "col"; tr.appendChild(th); });
+    return tr;
+  }
   function emptyRow(tbody, columns, text) {
     var tr = document.createElement("tr");
     var td = el("td", text, "empty");
@@ -50,10 +69,35 @@ export const APP_JS = String.raw`"use strict";
     if (unit === "pct") return (Math.round(n * 10000) / 100) + "%";
     return String(n);
   }
+  // One time format on the whole page: New York time, labelled ET (charts.js).
   function when(iso) {
     if (!iso) return "—";
-    var d = new Date(iso);
-    return isNaN(d.getTime()) ? String(iso) : d.toLocaleString();
+    return window.IbkrTime ? window.IbkrTime.nyTime(iso) : String(iso);
+  }
+  // Premiums say which way the money goes. Dollars of a whole order: credit positive (net_premium).
+  function dollarsCredit(n) {
+    if (typeof n !== "number") return "—";
+    if (n === 0) return "$0.00";
+    return usd(Math.abs(n)) + (n > 0 ? " credit" : " debit");
+  }
+  // A net price per combo unit in the broker's convention: debit positive, credit negative.
+  function perUnit(n) {
+    if (typeof n !== "number") return "—";
+    if (n === 0) return "0.00";
+    return Math.abs(n).toFixed(2) + (n > 0 ? " debit" : " credit");
+  }
+  // A per-share price paid (BUY/BOT) or received (SELL/SLD).
+  function sidePrice(price, paid) {
+    if (typeof price !== "number") return "—";
+    return price.toFixed(2) + (price === 0 ? "" : paid ? " debit" : " credit");
+  }
+  // An order's average fill: a combo's is signed per unit; a single leg's is its own price, paid or received by its side.
+  function orderPrice(n, t, o) {
+    if (typeof n !== "number") return "—";
+    var legs = t.legs || [];
+    if (legs.length !== 1) return perUnit(n);
+    var buys = (legs[0].action === "BUY") !== (o.intent === "close");
+    return sidePrice(Math.abs(n), buys);
   }
   function announce(text) {
     var a = $("announcer");
@@ -89,7 +133,7 @@ export const APP_JS = String.raw`"use strict";
     return legs.map(function (leg) {
       var c = leg.contract || {};
       var what = c.sec_type === "STK" ? c.symbol + " stock" : c.symbol + " " + c.expiry + " " + c.strike + c.right;
-      return leg.action + " " + leg.quantity + " " + what + " @ " + leg.price;
+      return leg.action + " " + leg.quantity + " " + what + " @ " + sidePrice(leg.price, leg.action === "BUY");
     }).join("; ");
   }
 
@@ -121,8 +165,10 @@ export const APP_JS = String.raw`"use strict";
       : "NOT connected" + (b.since ? " since " + when(b.since) : "");
     $("bridge-health").className = b.connected ? "ok" : "bad";
     var t = s.tws;
-    $("tws-health").textContent = t ? t.state + " since " + when(t.since) + (t.last_error ? " — last error: " + t.last_error : "") : "unknown (no bridge)";
-    $("tws-health").className = t && t.state === "connected" ? "ok" : "bad";
+    // Without a bridge nobody reports TWS: what is stored is its last word, not its state now.
+    if (!b.connected) $("tws-health").textContent = "unknown (no bridge)" + (t ? "; last reported " + t.state + " since " + when(t.since) : "");
+    else $("tws-health").textContent = t ? t.state + " since " + when(t.since) + (t.last_error ? " — last error: " + t.last_error : "") : "not reported yet";
+    $("tws-health").className = b.connected && t && t.state === "connected" ? "ok" : "bad";
     $("data-age").textContent = s.data_age_seconds === null || s.data_age_seconds === undefined ? "no account data" : Math.round(s.data_age_seconds) + " s";
     $("modes").textContent = (s.read_only ? "read-only" : "trading") + ", shadow mode " + (s.shadow_mode ? "on" : "off");
     var st = s.storage;
@@ -131,12 +177,61 @@ export const APP_JS = String.raw`"use strict";
       $("storage-health").className = st.alert ? "bad" : "ok";
     }
   }
+  function staleNote(node, s) {
+    node.hidden = !s.stale;
+    node.textContent = s.stale ? "STALE — not live: " + (s.stale_reason || "no account data") : "";
+  }
   function renderAccount(s) {
     var a = s.account || {};
     $("net-liquidation").textContent = usd(a.net_liquidation);
     $("total-cash").textContent = usd(a.total_cash);
     $("buying-power").textContent = usd(a.buying_power);
     $("daily-pnl").textContent = usd(a.daily_pnl);
+    $("account-as-of").textContent = when(a.as_of);
+    staleNote($("account-stale"), s);
+    $("account").classList.toggle("is-stale", !!s.stale);
+  }
+  // The strip at the top: can a new trade be opened now (the edge's answer, as health_check gives
+  // it), and the few numbers behind it, each a tap away from its section.
+  function tile(id, text, cls, href) {
+    var dd = $(id);
+    dd.replaceChildren();
+    if (href) { var a = el("a", text); a.href = href; dd.appendChild(a); } else dd.textContent = text;
+    dd.className = cls || "";
+  }
+  function renderSummary(s) {
+    var open = s.can_open_new_trades === true;
+    var why = s.blocked_by || [];
+    var gated = s.shadow_mode || s.confirm_every_order;
+    $("trade-now").textContent = open
+      ? "Orders can be placed now" + (s.shadow_mode ? " — each waits for approval here (shadow mode)" : s.confirm_every_order ? " — each needs its person's confirmation" : "")
+      : "New trades are refused now" + (s.ready_to_trade ? " — closing positions still works" : "");
+    $("trade-now").className = "headline " + (open ? "ok" : "bad");
+    $("summary").className = open ? "open" : "blocked";
+    var list = $("trade-now-why");
+    list.replaceChildren();
+    why.forEach(function (reason) { list.appendChild(el("li", reason)); });
+    if (!open && !s.ready_to_trade) list.appendChild(el("li", "Closing positions cannot reach TWS either until the bridge and TWS are connected"));
+    var stop = s.emergency_stop || {};
+    tile("sum-stop", stop.on ? "ON — " + (stop.reason || "") : "off", stop.on ? "bad" : "ok", "#kill-switch");
+    var tripped = (s.breakers || []).filter(function (b) { return b.tripped; });
+    tile("sum-breakers", tripped.length ? tripped.map(function (b) { return b.name.replace(/_/g, " "); }).join(", ") + " TRIPPED" : "none tripped", tripped.length ? "bad" : "ok", "#breakers");
+    var series = s.pnl_series || {};
+    var limit = series.daily_loss_limit;
+    var pnl = typeof series.current === "number" ? series.current : null;
+    var used = limit && pnl !== null && pnl < 0 ? Math.round(100 * -pnl / limit) : 0;
+    tile("sum-pnl", pnl === null ? "—" : usd(pnl) + (limit ? " of " + usd(-limit) + " limit (" + used + "% used)" : ""), used >= 80 ? "bad" : "", "#pnl");
+    var risk = s.risk_in_use || {};
+    tile("sum-risk", typeof risk.reserved_risk === "number" ? usd(risk.reserved_risk) + " in " + risk.active_trades + " trade" + (risk.active_trades === 1 ? "" : "s") : "—", "", "#trades");
+    // Stale says its cause in a few words (the whole reason is in the Account section).
+    tile("sum-data", s.stale ? "STALE — " + String(s.stale_reason || "no account data").split(":")[0] : "live", s.stale ? "warn" : "ok", "#account");
+    var waiting = (s.pending_approvals || []).length;
+    var lost = 0;
+    (s.trades || []).forEach(function (t) { (t.orders || []).forEach(function (o) { if (o.unaccounted) lost++; }); });
+    var parts = [];
+    if (waiting) parts.push(waiting + " approval" + (waiting === 1 ? "" : "s"));
+    if (lost) parts.push(lost + " unaccounted order" + (lost === 1 ? "" : "s"));
+    tile("sum-waiting", parts.length ? parts.join(", ") : "nothing", parts.length ? "warn" : "", waiting ? "#approvals" : lost ? "#trades" : null);
   }
   function renderLimits(s) {
     var tbody = $("limits-body");
@@ -155,12 +250,13 @@ export const APP_JS = String.raw`"use strict";
       tbody.appendChild(tr);
     });
     if (!tbody.children.length) emptyRow(tbody, 5, "No limits reported");
+    labelCells(tbody.parentNode);
     var charts = window.IbkrCharts;
-    if (charts) $("limit-bars").replaceChildren(charts.limitBars(s.limits || []));
+    if (charts) $("limit-bars").replaceChildren(charts.limitBars(s.limits || [], $("limits").clientWidth));
   }
   function renderPnl(s) {
     var charts = window.IbkrCharts;
-    var chart = charts ? charts.pnl(s.pnl_series) : null;
+    var chart = charts ? charts.pnl(s.pnl_series, $("pnl").clientWidth) : null;
     $("pnl-chart").replaceChildren();
     if (chart) $("pnl-chart").appendChild(chart);
   }
@@ -168,7 +264,8 @@ export const APP_JS = String.raw`"use strict";
     var e = s.emergency_stop || { on: false };
     var on = e.on === true;
     $("kill-switch").className = on ? "stopped" : "";
-    $("estop-state").textContent = on ? "EMERGENCY STOP IS ON — no new orders" : "Emergency stop is off — trading allowed";
+    // Whether trading is possible is the summary's answer; here only the stop itself.
+    $("estop-state").textContent = on ? "EMERGENCY STOP IS ON — no new orders" : "Emergency stop is off";
     $("estop-detail").textContent = on ? "Reason: " + (e.reason || "—") + (e.by ? " (by " + e.by + ")" : "") + ", since " + when(e.at) : "";
     $("estop-toggle").textContent = on ? "Release emergency stop" : "Engage emergency stop";
     $("estop-toggle").dataset.on = on ? "true" : "false";
@@ -196,6 +293,7 @@ export const APP_JS = String.raw`"use strict";
       tbody.appendChild(tr);
     });
     if (!tbody.children.length) emptyRow(tbody, 5, "No breakers reported");
+    labelCells(tbody.parentNode);
   }
   function renderApprovals(s) {
     $("shadow-state").textContent = s.shadow_mode ? "on (every order waits for approval here)" : "off";
@@ -206,6 +304,7 @@ export const APP_JS = String.raw`"use strict";
     tbody.replaceChildren();
     (s.pending_approvals || []).forEach(function (p) {
       var decide = document.createElement("span");
+      decide.className = "decide";
       [["approve", "Approve"], ["reject", "Reject"]].forEach(function (pair) {
         var btn = el("button", pair[1], pair[0] === "reject" ? "secondary" : "");
         btn.type = "button";
@@ -219,11 +318,12 @@ export const APP_JS = String.raw`"use strict";
         decide.appendChild(btn);
         decide.appendChild(document.createTextNode(" "));
       });
-      var tr = row([p.trade_id, p.symbol, p.strategy, legsList(p.legs), usd(p.computed_max_risk), usd(p.net_premium), when(p.expires_at), decide]);
+      var tr = row([p.trade_id, p.symbol, p.strategy, legsList(p.legs), usd(p.computed_max_risk), dollarsCredit(p.net_premium), when(p.expires_at), decide]);
       tr.dataset.tradeId = p.trade_id;
       tbody.appendChild(tr);
     });
     if (!tbody.children.length) emptyRow(tbody, 8, "Nothing waiting for approval");
+    labelCells(tbody.parentNode);
   }
   function renderPositions(s) {
     var tbody = $("positions-body");
@@ -235,10 +335,15 @@ export const APP_JS = String.raw`"use strict";
       tbody.appendChild(row([p.symbol, contract, p.quantity, usd(p.avg_cost), p.current_price, usd(p.market_value), usd(p.unrealized_pnl)]));
     });
     if (!tbody.children.length) emptyRow(tbody, 7, "No open positions");
+    labelCells(tbody.parentNode);
+    staleNote($("positions-stale"), s);
   }
   // An order TWS neither holds nor lists as finished keeps its risk reserved until a person says how it ended.
   function settleControls(t, o) {
-    var p = el("p", "Order " + o.order_ref + " is unaccounted: TWS neither holds it nor lists it as finished, so its risk stays reserved. ", "bad");
+    // The edge's unaccounted_note says the same for agents (with an ISO time); here in the page's time format.
+    var p = el("p", "TWS neither holds order " + (o.order_id === null ? o.order_ref : o.order_id + " (" + o.order_ref + ")") + " nor lists it as finished, since " + when(o.unaccounted_since) +
+      ": the status shown is the last TWS reported, and this trade's reserved risk of " + usd(t.reserved_risk) + " stays reserved in every limit. " +
+      "It settles when TWS accounts for it at the next bridge reconnect, or when you settle it here, with a reason (or by POST /api/orders/settle). ", "bad");
     p.dataset.unaccounted = o.order_ref;
     [["cancelled", "Settle as cancelled"], ["filled", "Settle as filled…"]].forEach(function (pair) {
       var b = el("button", pair[1]);
@@ -272,7 +377,8 @@ export const APP_JS = String.raw`"use strict";
       box.dataset.tradeId = t.trade_id;
       if (open[t.trade_id]) box.open = true;
       var flag = expiring[t.trade_id];
-      var summary = el("summary", t.trade_id + " — " + t.symbol + " " + t.strategy + " — " + t.state + " — risk " + usd(t.computed_max_risk) + (flag ? (flag.near_money === false ? " — expires today" : " — PIN RISK") + ", " + flag.minutes_left + " min left" : ""));
+      var lost = (t.orders || []).some(function (o) { return o.unaccounted; });
+      var summary = el("summary", t.trade_id + " — " + t.symbol + " " + t.strategy + " — " + t.state + " — risk " + usd(t.computed_max_risk) + (flag ? (flag.near_money === false ? " — expires today" : " — PIN RISK") + ", " + flag.minutes_left + " min left" : "") + (lost ? " — UNACCOUNTED ORDER" : ""));
       box.appendChild(summary);
       if (flag) {
         var warn = el("p", flag.note, flag.near_money === false ? "" : "bad");
@@ -282,39 +388,48 @@ export const APP_JS = String.raw`"use strict";
       box.appendChild(el("p", "Legs:"));
       box.appendChild(legsList(t.legs));
       if (t.leg_ends) box.appendChild(legEnds(t));
-      box.appendChild(el("p", "Intent " + (t.intent || "—") + ", reserved risk " + usd(t.reserved_risk) + ", created " + when(t.created_at)));
+      box.appendChild(el("p", "Limit " + perUnit(t.limit_price) + " per unit (" + dollarsCredit(t.net_premium) + " in all), reserved risk " + usd(t.reserved_risk) + ", created " + when(t.created_at)));
       // Who acted on it: an OAuth app (its name is the registrant's own words, shown as text), the static token, or an admin.
       if (t.acts && t.acts.length) {
         var acts = el("p", "By: " + t.acts.map(function (a) { return a.act + " by " + a.by.name + (a.by.kind === "oauth" ? " (OAuth app " + a.by.id + ")" : "") + " at " + when(a.at); }).join("; "), "acts");
         acts.dataset.acts = t.trade_id;
         box.appendChild(acts);
       }
-      if (t.standing) box.appendChild(el("p", "Mark " + (t.standing.mark === null ? "—" : t.standing.mark) + ", unrealized P&L " + usd(t.standing.unrealized_pnl) +
-        ", " + usd(t.standing.distance_to_worst_case) + " from its worst case, " + (t.standing.days_to_expiry === null ? "—" : t.standing.days_to_expiry) + " days to expiry" +
-        (t.standing.reason ? " (" + t.standing.reason + ")" : ""), "standing"));
+      if (t.standing) {
+        // mark: the structure's net per unit now, opening side (debit positive); closing it is the reverse.
+        var mark = t.standing.mark;
+        box.appendChild(el("p", "Mark " + (mark === null ? "—" : perUnit(mark) + " (to close now: " + perUnit(-mark) + ")") + ", unrealized P&L " + usd(t.standing.unrealized_pnl) +
+          ", " + usd(t.standing.distance_to_worst_case) + " from its worst case, " + (t.standing.days_to_expiry === null ? "—" : t.standing.days_to_expiry) + " days to expiry" +
+          (t.standing.reason ? " (" + t.standing.reason + ")" : "") + (s.stale ? " — STALE: from figures that are not live" : ""), "standing"));
+      }
       if (t.payoff && window.IbkrCharts) {
-        var picture = window.IbkrCharts.payoff(t.payoff, t.trade_id);
+        var picture = window.IbkrCharts.payoff(t.payoff, t.trade_id, list.clientWidth - 24);
         if (picture) { picture.dataset.tradeId = t.trade_id; box.appendChild(picture); }
         else if (t.payoff.reason) box.appendChild(el("p", "No payoff picture: " + t.payoff.reason, "empty"));
         if (picture && t.payoff.underlying_price === null) box.appendChild(el("p", "The underlying's price is not known yet (no quote has passed through since the edge started)", "empty"));
       }
       var orders = document.createElement("table");
       orders.appendChild(el("caption", "Orders"));
-      var ohead = document.createElement("tr");
-      ["Order", "Status", "Filled", "Remaining", "Avg price", "Updated"].forEach(function (h) { var th = el("th", h); th.scope = "col"; ohead.appendChild(th); });
-      orders.appendChild(ohead);
-      (t.orders || []).forEach(function (o) { orders.appendChild(row([o.order_id, o.unaccounted ? o.status + " — unaccounted since " + when(o.unaccounted_since) : o.status, o.filled, o.remaining, o.avg_fill_price, when(o.updated_at)])); });
+      orders.className = "cards";
+      orders.appendChild(headRow(["Order", "Status", "Filled", "Remaining", "Avg price", "Updated"]));
+      (t.orders || []).forEach(function (o) {
+        var status = o.unaccounted ? o.status + " — unaccounted since " + when(o.unaccounted_since) + ", risk kept reserved" : o.status;
+        orders.appendChild(row([o.order_id === null ? "— (" + o.intent + ")" : o.order_id + " (" + o.intent + ")", status, o.filled, o.remaining, orderPrice(o.avg_fill_price, t, o), when(o.updated_at)]));
+      });
+      labelCells(orders);
       box.appendChild(orders);
       (t.orders || []).filter(function (o) { return o.unaccounted; }).forEach(function (o) { box.appendChild(settleControls(t, o)); });
       var fills = document.createElement("table");
       fills.appendChild(el("caption", "Fills"));
-      var fhead = document.createElement("tr");
-      ["Exec id", "Contract", "Side", "Qty", "Price", "Commission", "Time"].forEach(function (h) { var th = el("th", h); th.scope = "col"; fhead.appendChild(th); });
-      fills.appendChild(fhead);
+      fills.className = "cards";
+      fills.appendChild(headRow(["Exec id", "Leg", "Side", "Qty", "Price", "Commission", "Time"]));
       (t.fills || []).forEach(function (f) {
-        var what = f.settlement === "delivery" ? f.symbol + " stock delivered (not in this trade's P&L)" : f.settlement === "option" ? f.symbol + " option's end (no order)" : f.symbol;
-        fills.appendChild(row([f.exec_id, what, f.side, f.shares, f.price, f.commission, f.time]));
+        // Name the leg: a combo fills leg by leg, and "SPY" alone does not say which.
+        var leg = f.sec_type === "STK" ? f.symbol + " stock" : f.sec_type === "BAG" ? f.symbol + " combo" : f.symbol + (f.expiry ? " " + f.expiry + " " + f.strike + f.right : "");
+        var what = f.settlement === "delivery" ? f.symbol + " stock delivered (not in this trade's P&L)" : f.settlement === "option" ? leg + " option's end (no order)" : leg + (f.intent === "close" ? " (close)" : "");
+        fills.appendChild(row([f.exec_id, what, f.side, f.shares, sidePrice(f.price, f.side === "BOT"), f.commission, when(f.time)]));
       });
+      labelCells(fills);
       box.appendChild(fills);
       list.appendChild(box);
     });
@@ -338,6 +453,7 @@ export const APP_JS = String.raw`"use strict";
       tbody.appendChild(tr);
     });
     if (!tbody.children.length) emptyRow(tbody, 5, "No app is connected by OAuth");
+    labelCells(tbody.parentNode);
   }
   // Re-render a section only when its data changed, so keyboard focus and opened trade
   // details survive the refreshes that other sections' changes cause.
@@ -350,12 +466,12 @@ export const APP_JS = String.raw`"use strict";
   }
   function renderState(s) {
     state = s;
-    renderHealth(s); renderAccount(s); renderStop(s);
+    renderSummary(s); renderHealth(s); renderAccount(s); renderStop(s);
     if (changed("limits", s.limits)) renderLimits(s);
     if (changed("breakers", s.breakers)) renderBreakers(s);
     if (changed("approvals", [s.shadow_mode, s.confirm_every_order, s.pending_approvals])) renderApprovals(s);
-    if (changed("positions", s.positions)) renderPositions(s);
-    if (changed("trades", [s.trades, s.expiry_day])) renderTrades(s);
+    if (changed("positions", [s.positions, s.stale, s.stale_reason])) renderPositions(s);
+    if (changed("trades", [s.trades, s.expiry_day, s.stale])) renderTrades(s);
     if (changed("pnl", s.pnl_series)) renderPnl(s);
     document.body.dataset.loaded = "true";
   }
@@ -369,6 +485,26 @@ export const APP_JS = String.raw`"use strict";
     if (auditFilter.credential) q.set("credential", auditFilter.credential);
     return "/api/audit?" + q.toString();
   }
+  // The audit log stays folded away (a long day is thousands of rows): the newest AUDIT_PAGE are
+  // shown once it is opened, older ones on request, each row's details folded to one line.
+  var AUDIT_PAGE = 25;
+  var auditShown = AUDIT_PAGE;
+  function auditDetails(json) {
+    var box = document.createElement("details");
+    box.className = "audit-details";
+    box.appendChild(el("summary", json.length > 90 ? json.slice(0, 90) + "…" : json));
+    box.appendChild(el("code", json));
+    return box;
+  }
+  function showAuditRows() {
+    var rows = $("audit-body").children;
+    Array.prototype.forEach.call(rows, function (tr, i) { tr.hidden = i >= auditShown; });
+    $("audit-more").hidden = rows.length <= auditShown;
+    var newest = rows[0];
+    $("audit-summary").textContent = rows.length
+      ? "Audit log — " + (auditFilter.action || auditFilter.actor ? "filtered, " : "") + rows.length + (rows.length >= 200 ? "+" : "") + " rows, newest #" + newest.dataset.seq + " " + newest.dataset.action + " at " + when(newest.dataset.at)
+      : "Audit log — no rows" + (auditFilter.action || auditFilter.actor ? " match the filter" : "");
+  }
   function addAuditRows(rows) {
     var tbody = $("audit-body");
     rows.forEach(function (r) {
@@ -379,16 +515,20 @@ export const APP_JS = String.raw`"use strict";
         try { cred = JSON.parse(r.details_json).credential; } catch (e) { cred = null; }
         if (!cred || cred.id !== auditFilter.credential) return;
       }
-      var details = el("code", r.details_json);
-      var tr = row([r.seq, when(r.at), r.actor, r.action, details]);
+      var tr = row([r.seq, when(r.at), r.actor, r.action, auditDetails(r.details_json)]);
       tr.dataset.seq = String(r.seq);
+      tr.dataset.action = r.action;
+      tr.dataset.at = r.at;
       tbody.insertBefore(tr, tbody.firstChild);
       while (tbody.children.length > 200) tbody.removeChild(tbody.lastChild);
       if (r.seq > lastAuditSeq) lastAuditSeq = r.seq;
     });
+    labelCells(tbody.parentNode);
+    showAuditRows();
   }
   function reloadAudit() {
     lastAuditSeq = 0;
+    auditShown = AUDIT_PAGE;
     $("audit-body").replaceChildren();
     return loadAuditSince(0);
   }
@@ -549,6 +689,10 @@ export const APP_JS = String.raw`"use strict";
       tradesCredential = $("trades-credential").value.trim();
       refresh();
     });
+    $("audit-more").addEventListener("click", function () {
+      auditShown += AUDIT_PAGE;
+      showAuditRows();
+    });
     $("audit-verify").addEventListener("click", function () {
       api("/api/audit/verify").then(function (v) {
         $("audit-verify-result").textContent = v.ok ? "Chain intact (" + v.rows + " rows)" : "CHAIN BROKEN at seq " + v.bad_seq;
@@ -560,7 +704,23 @@ export const APP_JS = String.raw`"use strict";
     } catch (e) { /* storage disabled */ }
   }
 
+  // Pictures are drawn at the width they are shown at: redraw them when that changes (a phone turned).
+  var lastWidth = 0;
+  var resizeTimer = null;
+  function onResize() {
+    window.clearTimeout(resizeTimer);
+    resizeTimer = window.setTimeout(function () {
+      var width = document.documentElement.clientWidth;
+      if (!state || Math.abs(width - lastWidth) < 8) return;
+      lastWidth = width;
+      delete lastJson.limits; delete lastJson.pnl; delete lastJson.trades;
+      renderState(state);
+    }, 150);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    lastWidth = document.documentElement.clientWidth;
+    window.addEventListener("resize", onResize);
     setupDialog();
     setupActions();
     refresh();

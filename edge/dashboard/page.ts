@@ -44,23 +44,45 @@ export function dashboardPage(csrfToken: string): string {
 <body>
 <header>
   <h1>IBKR MCP <span id="account-id"></span></h1>
-  <p id="live-status" role="status" aria-live="polite">Connecting…</p>
-  <p><label for="actor">Your name (for the audit log)</label> <input id="actor" autocomplete="name" maxlength="60"></p>
-  <form method="post" action="/dashboard/logout"><button type="submit">Log out</button> <button type="button" id="logout-everywhere">Log out everywhere</button></form>
+  <p class="status"><span id="live-status" role="status" aria-live="polite">Connecting…</span> · <span class="note">times are New York (ET)</span></p>
+  <p class="actor"><label for="actor">Your name (for the audit log)</label> <input id="actor" autocomplete="name" maxlength="60" size="14"></p>
+  <form method="post" action="/dashboard/logout" class="logout"><button type="submit">Log out</button> <button type="button" id="logout-everywhere">Log out everywhere</button></form>
 </header>
 <div id="announcer" class="visually-hidden" aria-live="assertive" role="alert"></div>
 <main>
+<section id="summary" aria-labelledby="trade-now">
+  <h2 class="visually-hidden">At a glance</h2>
+  <p id="trade-now" class="headline" aria-live="polite">Loading…</p>
+  <ul id="trade-now-why"></ul>
+  <dl class="tiles">
+    <div><dt>Emergency stop</dt><dd id="sum-stop">—</dd></div>
+    <div><dt>Breakers</dt><dd id="sum-breakers">—</dd></div>
+    <div><dt>Today's P&amp;L</dt><dd id="sum-pnl">—</dd></div>
+    <div><dt>Risk in use</dt><dd id="sum-risk">—</dd></div>
+    <div><dt>Account data</dt><dd id="sum-data">—</dd></div>
+    <div><dt>Waiting for you</dt><dd id="sum-waiting">—</dd></div>
+  </dl>
+</section>
+
 <section id="kill-switch" aria-labelledby="kill-heading">
   <h2 id="kill-heading">Emergency stop</h2>
   <p id="estop-state" class="estop-state" aria-live="assertive">Unknown</p>
   <p id="estop-detail"></p>
   <fieldset>
     <legend>When engaging the stop, also</legend>
-    <p><input type="checkbox" id="estop-cancel"> <label for="estop-cancel">cancel all working orders</label></p>
-    <p><input type="checkbox" id="estop-close"> <label for="estop-close">close all positions</label></p>
+    <span class="choice"><input type="checkbox" id="estop-cancel"> <label for="estop-cancel">cancel all working orders</label></span>
+    <span class="choice"><input type="checkbox" id="estop-close"> <label for="estop-close">close all positions</label></span>
   </fieldset>
-  <p><button type="button" id="estop-toggle" class="danger">Engage emergency stop</button>
+  <p class="actions"><button type="button" id="estop-toggle" class="danger">Engage emergency stop</button>
   <button type="button" id="cancel-all">Cancel all working orders</button></p>
+</section>
+
+<section id="approvals" aria-labelledby="approvals-heading">
+  <h2 id="approvals-heading">Pending approvals</h2>
+  <table class="cards"><thead><tr><th scope="col">Trade</th><th scope="col">Symbol</th><th scope="col">Strategy</th><th scope="col">Legs</th><th scope="col">Max risk</th><th scope="col">Net premium</th><th scope="col">Expires</th><th scope="col">Decision</th></tr></thead>
+  <tbody id="approvals-body"></tbody></table>
+  <p class="toggle">Shadow mode: <strong id="shadow-state">—</strong> <button type="button" id="shadow-toggle">Turn shadow mode on</button></p>
+  <p class="toggle">Confirm every order: <strong id="confirm-state">—</strong> <button type="button" id="confirm-toggle">Turn confirm every order on</button></p>
 </section>
 
 <section id="health" aria-labelledby="health-heading">
@@ -76,11 +98,13 @@ export function dashboardPage(csrfToken: string): string {
 
 <section id="account" aria-labelledby="account-heading">
   <h2 id="account-heading">Account</h2>
+  <p id="account-stale" class="stale" hidden></p>
   <dl>
     <dt>Net liquidation</dt><dd id="net-liquidation">—</dd>
     <dt>Cash</dt><dd id="total-cash">—</dd>
     <dt>Buying power</dt><dd id="buying-power">—</dd>
     <dt>Daily P&amp;L</dt><dd id="daily-pnl">—</dd>
+    <dt>As of</dt><dd id="account-as-of">—</dd>
   </dl>
 </section>
 
@@ -92,33 +116,20 @@ export function dashboardPage(csrfToken: string): string {
 <section id="limits" aria-labelledby="limits-heading">
   <h2 id="limits-heading">Limits</h2>
   <div id="limit-bars"></div>
-  <table><thead><tr><th scope="col">Limit</th><th scope="col">Value</th><th scope="col">Used</th><th scope="col">Remaining</th><th scope="col">Share used</th></tr></thead>
+  <table class="cards"><thead><tr><th scope="col">Limit</th><th scope="col">Value</th><th scope="col">Used</th><th scope="col">Remaining</th><th scope="col">Share used</th></tr></thead>
   <tbody id="limits-body"></tbody></table>
 </section>
 
 <section id="breakers" aria-labelledby="breakers-heading">
   <h2 id="breakers-heading">Circuit breakers</h2>
-  <table><thead><tr><th scope="col">Breaker</th><th scope="col">State</th><th scope="col">Reason</th><th scope="col">Since</th><th scope="col">Action</th></tr></thead>
+  <table class="cards"><thead><tr><th scope="col">Breaker</th><th scope="col">State</th><th scope="col">Reason</th><th scope="col">Since</th><th scope="col">Action</th></tr></thead>
   <tbody id="breakers-body"></tbody></table>
-</section>
-
-<section id="approvals" aria-labelledby="approvals-heading">
-  <h2 id="approvals-heading">Pending approvals</h2>
-  <p>Shadow mode: <strong id="shadow-state">—</strong> <button type="button" id="shadow-toggle">Turn shadow mode on</button></p>
-  <p>Confirm every order: <strong id="confirm-state">—</strong> <button type="button" id="confirm-toggle">Turn confirm every order on</button></p>
-  <table><thead><tr><th scope="col">Trade</th><th scope="col">Symbol</th><th scope="col">Strategy</th><th scope="col">Legs</th><th scope="col">Max risk</th><th scope="col">Net premium</th><th scope="col">Expires</th><th scope="col">Decision</th></tr></thead>
-  <tbody id="approvals-body"></tbody></table>
-</section>
-
-<section id="connected-apps" aria-labelledby="apps-heading">
-  <h2 id="apps-heading">Connected apps (OAuth)</h2>
-  <table><thead><tr><th scope="col">App</th><th scope="col">Scopes</th><th scope="col">Granted</th><th scope="col">Last used</th><th scope="col">Revoke</th></tr></thead>
-  <tbody id="apps-body"></tbody></table>
 </section>
 
 <section id="positions" aria-labelledby="positions-heading">
   <h2 id="positions-heading">Positions</h2>
-  <table><thead><tr><th scope="col">Symbol</th><th scope="col">Contract</th><th scope="col">Quantity</th><th scope="col">Avg cost</th><th scope="col">Price</th><th scope="col">Market value</th><th scope="col">Unrealized P&amp;L</th></tr></thead>
+  <p id="positions-stale" class="stale" hidden></p>
+  <table class="cards"><thead><tr><th scope="col">Symbol</th><th scope="col">Contract</th><th scope="col">Quantity</th><th scope="col">Avg cost</th><th scope="col">Price</th><th scope="col">Market value</th><th scope="col">Unrealized P&amp;L</th></tr></thead>
   <tbody id="positions-body"></tbody></table>
 </section>
 
@@ -128,19 +139,29 @@ export function dashboardPage(csrfToken: string): string {
   <div id="trades-list"></div>
 </section>
 
+<section id="connected-apps" aria-labelledby="apps-heading">
+  <h2 id="apps-heading">Connected apps (OAuth)</h2>
+  <table class="cards"><thead><tr><th scope="col">App</th><th scope="col">Scopes</th><th scope="col">Granted</th><th scope="col">Last used</th><th scope="col">Revoke</th></tr></thead>
+  <tbody id="apps-body"></tbody></table>
+</section>
+
 <section id="audit" aria-labelledby="audit-heading">
   <h2 id="audit-heading">Audit log</h2>
+  <details id="audit-panel">
+  <summary id="audit-summary">Show the audit log</summary>
   <form id="audit-filter">
-    <label for="audit-action">Action</label> <input id="audit-action" name="action">
+    <p><label for="audit-action">Action</label> <input id="audit-action" name="action">
     <label for="audit-actor">Actor</label> <input id="audit-actor" name="actor">
     <label for="audit-credential">Credential</label> <input id="audit-credential" name="credential">
-    <button type="submit">Filter</button>
-    <a href="/api/audit/export" download="audit.jsonl">Export JSONL</a>
+    <button type="submit">Filter</button></p>
+    <p><a href="/api/audit/export" download="audit.jsonl">Export JSONL</a>
     <button type="button" id="audit-verify">Verify chain</button>
-    <span id="audit-verify-result" role="status" aria-live="polite"></span>
+    <span id="audit-verify-result" role="status" aria-live="polite"></span></p>
   </form>
-  <table><thead><tr><th scope="col">Seq</th><th scope="col">Time</th><th scope="col">Actor</th><th scope="col">Action</th><th scope="col">Details</th></tr></thead>
+  <table class="cards audit"><thead><tr><th scope="col">Seq</th><th scope="col">Time</th><th scope="col">Actor</th><th scope="col">Action</th><th scope="col">Details</th></tr></thead>
   <tbody id="audit-body"></tbody></table>
+  <p><button type="button" id="audit-more" hidden>Show older rows</button></p>
+  </details>
 </section>
 </main>
 
@@ -150,7 +171,7 @@ export function dashboardPage(csrfToken: string): string {
     <p id="confirm-text"></p>
     <div id="confirm-extra"></div>
     <p><label for="confirm-reason">Reason (required, goes to the audit log)</label><br>
-    <textarea id="confirm-reason" required rows="2" cols="50" maxlength="500"></textarea></p>
+    <textarea id="confirm-reason" required rows="2" maxlength="500"></textarea></p>
     <p><button type="submit" value="ok" id="confirm-ok">Confirm</button> <button type="button" id="confirm-cancel">Cancel</button></p>
   </form>
 </dialog>

@@ -5,6 +5,7 @@
 import { chmodSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import packageJson from "../../package.json";
 import { startBridge } from "../../bridge/daemon";
 import { loadOrCreateIdentity } from "../../bridge/identity";
 import { bridgeUrl } from "../../bridge/edge-link";
@@ -23,7 +24,7 @@ function expectInOrderWithoutGaps(events: Event[]): void {
 describe("edge link", () => {
   it("says hello with version, bridge id, account, mode and TWS health, and maps the URL to /bridge", async () => {
     const { edge, bridge } = await rigFor();
-    expect(edge.hellos[0]).toMatchObject({ v: 1, type: "hello", bridge_version: "0.1.0", bridge_id: bridge.bridgeId, account_id: "DU1234567", mode: "sim", tws: { state: "connected", server_version: 193 } });
+    expect(edge.hellos[0]).toMatchObject({ v: 1, type: "hello", bridge_version: packageJson.version, bridge_id: bridge.bridgeId, account_id: "DU1234567", mode: "sim", tws: { state: "connected", server_version: 193 } });
     expect(bridgeUrl(new URL("https://edge.example.com/base/")).href).toBe("wss://edge.example.com/base/bridge");
     expect(bridgeUrl(new URL("http://127.0.0.1:8787")).href).toBe("ws://127.0.0.1:8787/bridge");
   });

@@ -18,6 +18,8 @@ const FAST = {
   BRIDGE_TWS_CONNECT_TIMEOUT_MS: "400",
   BRIDGE_TWS_BACKOFF_MIN_MS: "50",
   BRIDGE_TWS_BACKOFF_MAX_MS: "200",
+  // Every failed attempt logged (the default tells a repeating one once a minute): the test counts them.
+  BRIDGE_LOG_REPEAT_MS: "10",
 };
 const risk = (legs: Parameters<typeof analyzeOrder>[0]) => analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)), settlement: simSettlement(legs) }).worstCaseLoss as number;
 const failedAttempts = (logs: LogCapture) => logs.lines.filter((l) => l.includes("TWS connect failed")).length;

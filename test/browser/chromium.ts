@@ -27,11 +27,14 @@ export interface DashboardBrowser {
   close(): Promise<void>;
 }
 
-export async function openDashboardBrowser(): Promise<DashboardBrowser> {
+/** A desk's screen by default; a phone is `{ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 3 }`. */
+export interface Screen { viewport: { width: number; height: number }; isMobile?: boolean; hasTouch?: boolean; deviceScaleFactor?: number }
+
+export async function openDashboardBrowser(screen: Screen = { viewport: { width: 1280, height: 1000 } }): Promise<DashboardBrowser> {
   mkdirSync(SHOTS, { recursive: true });
   const userDataDir = mkdtempSync(join(tmpdir(), "ibkr-dashboard-chromium-"));
   const binary = dashboardChromium();
-  const context = await chromium.launchPersistentContext(userDataDir, { executablePath: binary.executablePath, env: { ...process.env, ...binary.env }, headless: true, args: FLAGS, viewport: { width: 1280, height: 1000 } });
+  const context = await chromium.launchPersistentContext(userDataDir, { executablePath: binary.executablePath, env: { ...process.env, ...binary.env }, headless: true, args: FLAGS, ...screen });
   const page = context.pages()[0] ?? (await context.newPage());
   const dialogs: string[] = [];
   const pageErrors: string[] = [];

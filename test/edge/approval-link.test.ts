@@ -8,7 +8,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
 import { beforeAll, describe, expect, it } from "vitest";
-import { condorOrder, Edge, FakeBridge } from "./harness";
+import { bodyText, condorOrder, Edge, FakeBridge } from "./harness";
 
 const ORIGIN = "https://edge.test";
 const ADMIN = { authorization: "Bearer test-admin-token" };
@@ -102,7 +102,7 @@ describe("confirm every order without elicitation", () => {
     expect(bridge.sent("place")).toHaveLength(1);
     expect((await audit("approval_link_refused")).at(-1)).toMatchObject({ reason: "used", trade_id: placed.trade_id });
     // The token itself never lands in the audit.
-    const jsonl = await (await SELF.fetch(`${ORIGIN}/api/audit/export`, { headers: ADMIN })).text();
+    const jsonl = await bodyText(await SELF.fetch(`${ORIGIN}/api/audit/export`, { headers: ADMIN }));
     expect(jsonl).not.toContain(codeOf(placed.confirmation_url));
   });
 

@@ -2,6 +2,7 @@
 // Storage is shared by the tests of one file, so the tests here run in order on one chain.
 import { SELF, env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { bodyText } from "./harness";
 import type { AccountDO } from "../../edge/account-do";
 
 const ADMIN = { authorization: "Bearer test-admin-token", "content-type": "application/json" };
@@ -35,7 +36,7 @@ describe("audit chain", () => {
     expect((await setStop(false, "test resume")).status).toBe(200);
     const verify = (await (await SELF.fetch("https://edge.test/api/audit/verify", { headers: ADMIN })).json()) as { ok: boolean; rows: number };
     expect(verify).toEqual({ ok: true, rows: 2 });
-    const jsonl = await (await SELF.fetch("https://edge.test/api/audit/export", { headers: ADMIN })).text();
+    const jsonl = await bodyText(await SELF.fetch("https://edge.test/api/audit/export", { headers: ADMIN }));
     const rows = jsonl.trim().split("\n").map((l) => JSON.parse(l) as { action: string; details_json: string });
     expect(rows.map((r) => r.action)).toEqual(["emergency_stop_set", "emergency_stop_cleared"]);
     expect(JSON.parse(rows[0]!.details_json)).toMatchObject({ reason: "test halt", by: "admin" });

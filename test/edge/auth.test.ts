@@ -2,6 +2,7 @@
 // are refused; only the route's own token passes. The account comes from configuration.
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { bodyText } from "./harness";
 
 const TOKENS = { mcp: "test-mcp-token", bridge: "test-bridge-token", admin: "test-admin-token" } as const;
 
@@ -65,7 +66,7 @@ describe("auth on every route", () => {
       } } }),
     });
     await res.json();
-    const jsonl = await (await SELF.fetch("https://edge.test/api/audit/export", { headers: { authorization: `Bearer ${TOKENS.admin}` } })).text();
+    const jsonl = await bodyText(await SELF.fetch("https://edge.test/api/audit/export", { headers: { authorization: `Bearer ${TOKENS.admin}` } }));
     expect(jsonl).toContain("[redacted]");
     for (const token of Object.values(TOKENS)) expect(jsonl).not.toContain(token);
   });

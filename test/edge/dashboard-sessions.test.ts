@@ -4,6 +4,7 @@
 // real Worker (SELF); the object's storage lives for the whole file.
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { bodyText } from "./harness";
 import { DASHBOARD_SESSION_HEADER, sessionIdHash } from "../../edge/dashboard/session";
 
 const ORIGIN = "https://edge.test";
@@ -42,7 +43,7 @@ async function powers(s: Session, reason: string): Promise<{ state: number; expo
   const state = await SELF.fetch(`${ORIGIN}/api/state`, { headers: { cookie: s.cookie } });
   await state.text();
   const exported = await SELF.fetch(`${ORIGIN}/api/audit/export`, { headers: { cookie: s.cookie } });
-  await exported.text();
+  await bodyText(exported);
   const stop = await setStop(s, reason);
   await stop.text();
   const page = await (await SELF.fetch(`${ORIGIN}/dashboard`, { headers: { cookie: s.cookie } })).text();
@@ -138,7 +139,9 @@ describe("dashboard sessions held by the Durable Object", () => {
     const ws = res.webSocket!;
     ws.accept();
     let closedCode: number | null = null;
-    ws.addEventListener("close", (e) => (closedCode = e.code));
+    ws.addEventListener("close", (e) => {
+      closedCode = e.code;
+    });
     const sessionSocket = await SELF.fetch(`${ORIGIN}/api/live`, { headers: { cookie: s.cookie, upgrade: "websocket", origin: ORIGIN } });
     const tied = sessionSocket.webSocket!;
     tied.accept();

@@ -46,8 +46,17 @@ const num = (v: unknown): v is number => typeof v === "number" && Number.isFinit
 const keysSeen = (o: Record<string, unknown>): string[] => Object.keys(o).filter((k) => k !== "__proto__");
 
 /** Necessary (not sufficient) conditions for an order to be sent; written apart from shared/. */
-function sendable(args: unknown): boolean {
-  if (!isObj(args)) return false;
+function sendable(input: unknown): boolean {
+  if (!isObj(input)) return false;
+  // legs may come as the JSON text of the array (some desktop clients send it so).
+  let args = input;
+  if (typeof input.legs === "string" && input.legs.length <= 8_192) {
+    try {
+      args = { ...input, legs: JSON.parse(input.legs) };
+    } catch {
+      return false;
+    }
+  }
   const allowedKeys = new Set(["symbol", "strategy", "legs", "max_risk", "capital_required", "metadata", "idempotency_key"]);
   if (keysSeen(args).some((k) => !allowedKeys.has(k))) return false;
   if (typeof args.symbol !== "string" || !ALLOWED.includes(args.symbol.trim().toUpperCase())) return false;

@@ -110,7 +110,7 @@ export class Edge {
   }
   async admin(path: string, body?: unknown): Promise<{ status: number; body: any }> {
     const res = await this.stub().fetch(`https://edge.test${path}`, body === undefined ? {} : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-    const text = await res.text();
+    const text = await bodyText(res);
     const parsed = text && res.headers.get("content-type")?.includes("json") ? JSON.parse(text) : text;
     // A clock move answers the Durable Object's exact shift: from then on now() is exact.
     if (path === "/api/test/clock" && res.status === 200 && typeof parsed?.shift_ms === "number") this.knownShiftMs = parsed.shift_ms;
@@ -141,6 +141,14 @@ export async function edgeAt(startMs: number): Promise<Edge> {
   await evictDurableObject(edge.stub());
   await edge.syncClock();
   return edge;
+}
+
+/**
+ * A body read as UTF-8 text whatever its content type: workerd warns on `.text()` of a body it
+ * does not take for text (the audit export's application/x-ndjson), so JSONL is decoded here.
+ */
+export async function bodyText(res: Response): Promise<string> {
+  return new TextDecoder().decode(await res.arrayBuffer());
 }
 
 export async function waitFor<T>(probe: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 5_000): Promise<T> {

@@ -1,6 +1,7 @@
 // Edge tests inside workerd: auth on /mcp and real MCP JSON-RPC requests to the Durable Object.
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import packageJson from "../../package.json";
 
 const MCP_HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
 
@@ -57,6 +58,8 @@ describe("the MCP SDK client", () => {
       requestInit: { headers: { authorization: "Bearer test-mcp-token" } },
     });
     await client.connect(transport);
+    // The server says the package's version (one source: package.json), not a second copy.
+    expect(client.getServerVersion()).toMatchObject({ name: "ibkr-mcp", version: packageJson.version });
     const { tools } = await client.listTools();
     expect(tools.length).toBe(14);
     const result = await client.callTool({ name: "health_check", arguments: {} });

@@ -4,7 +4,8 @@
 // revocation (from the client and from the dashboard), and the refusals of bad input — each
 // audited, never with a token.
 import { env, SELF } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { bodyText } from "./harness";
 import { WRITE_TOOLS } from "../../edge/mcp-scopes";
 import { Edge } from "./harness";
 
@@ -88,7 +89,7 @@ async function audit(action: string): Promise<Array<{ actor: string; details: Re
   return ((await res.json()) as { rows: Array<{ actor: string; details_json: string }> }).rows.map((r) => ({ actor: r.actor, details: JSON.parse(r.details_json) }));
 }
 async function exportAudit(): Promise<string> {
-  return (await SELF.fetch(`${ORIGIN}/api/audit/export`, { headers: { authorization: `Bearer ${ADMIN}` } })).text();
+  return bodyText(await SELF.fetch(`${ORIGIN}/api/audit/export`, { headers: { authorization: `Bearer ${ADMIN}` } }));
 }
 
 describe("OAuth discovery", () => {
@@ -203,6 +204,27 @@ describe("OAuth grant, scopes, refresh and revocation", () => {
 
   it("the static MCP_TOKEN keeps full scopes", async () => {
     expect(await toolNames("test-mcp-token")).toContain("place_order");
+  });
+});
+
+describe("what a refused credential leaves behind", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it("an expired, revoked or garbage token is an audit row, not a console line per refusal", async () => {
+    const warn = vi.spyOn(console, "warn");
+    const error = vi.spyOn(console, "error");
+    const before = (await audit("mcp_token_refused")).length;
+    const refused = await mcp("user:grant:not-a-real-secret", "tools/list");
+    expect(refused.status).toBe(401);
+    await refused.body?.cancel();
+    const bad = await exchange({ grant_type: "refresh_token", refresh_token: "user:grant:nothing", client_id: "nobody" });
+    expect(bad.status).toBeGreaterThanOrEqual(400);
+    expect(bad.status).toBeLessThan(500);
+    await bad.body?.cancel();
+    expect((await audit("mcp_token_refused")).length).toBe(before + 1);
+    expect((await audit("oauth_token_refused")).some((r) => r.details.client_id === "nobody")).toBe(true);
+    const printed = [...warn.mock.calls, ...error.mock.calls].map((args) => args.join(" "));
+    expect(printed.filter((line) => line.includes("OAuth error response"))).toEqual([]);
   });
 });
 

@@ -43,6 +43,21 @@ describe("orders that ended while nobody watched", () => {
     // Still counted in the limits: its risk stays reserved.
     const safety = (await edge.call("get_safety_status", {})).structuredContent;
     expect(JSON.stringify(safety)).toContain("400");
+    // Every read of the order says so, not only list_trades: unaccounted, since when, the risk kept, what settles it.
+    const since = after[b.trade_id].orders[0].unaccounted_since;
+    expect(Date.parse(since)).not.toBeNaN();
+    const status = await edge.call("get_order_status", { order_id: b.order_id });
+    expect(status.isError).toBeFalsy();
+    expect(status.structuredContent).toMatchObject({ order_id: b.order_id, trade_id: b.trade_id, status: "Submitted", unaccounted: true, unaccounted_since: since });
+    for (const note of [status.structuredContent.unaccounted_note, after[b.trade_id].orders[0].unaccounted_note]) {
+      expect(note).toContain("TWS neither holds");
+      expect(note).toContain("$400.00");
+      expect(note).toMatch(/stays reserved/);
+      expect(note).toMatch(/reconnect/);
+      expect(note).toContain("/api/orders/settle");
+    }
+    const settledA = await edge.call("get_order_status", { order_id: a.order_id });
+    expect(settledA.structuredContent).toMatchObject({ status: "Cancelled", unaccounted: false, unaccounted_since: null, unaccounted_note: null });
 
     // Bad input changes nothing; a working order TWS speaks for cannot be settled by hand.
     expect((await edge.admin("/api/orders/settle", { order_ref: b.trade_id, as: "filled", reason: "x" })).status).toBe(400);
@@ -55,7 +70,8 @@ describe("orders that ended while nobody watched", () => {
     expect(settled.status, JSON.stringify(settled.body)).toBe(200);
     after = await trades(edge);
     expect(after[b.trade_id].state).toBe("open");
-    expect(after[b.trade_id].orders[0]).toMatchObject({ status: "Filled", filled: 1, unaccounted: false });
+    expect(after[b.trade_id].orders[0]).toMatchObject({ status: "Filled", filled: 1, unaccounted: false, unaccounted_note: null });
+    expect((await edge.call("get_order_status", { order_id: b.order_id })).structuredContent).toMatchObject({ status: "Filled", unaccounted: false, unaccounted_note: null });
     // One fill per leg; their net is the entered price (a 1.00 credit per unit).
     const fills = after[b.trade_id].fills as { side: string; price: number; shares: number }[];
     expect(fills).toHaveLength(4);

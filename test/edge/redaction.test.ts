@@ -5,7 +5,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { redact, REDACTED, secretsOf } from "../../edge/redact";
-import { condorOrder, Edge, FakeBridge } from "./harness";
+import { bodyText, condorOrder, Edge, FakeBridge } from "./harness";
 
 const TOKENS = [env.MCP_TOKEN, env.BRIDGE_TOKEN, env.ADMIN_TOKEN] as string[];
 const noToken = (what: string, value: unknown) => {
@@ -27,7 +27,7 @@ describe("redaction everywhere", () => {
     expect(status.structuredContent.emergency_stop.reason).toBe(`pasted by mistake: ${REDACTED} and ${REDACTED}`);
     noToken("/api/state", (await edge.admin("/api/state")).body);
     noToken("the audit", await edge.audit());
-    noToken("the audit export", await (await edge.stub().fetch("https://edge.test/api/audit/export")).text());
+    noToken("the audit export", await bodyText(await edge.stub().fetch("https://edge.test/api/audit/export")));
     const logs = bridge.sent("write_log");
     expect(logs.map((l) => l.params.kind)).toContain("circuit_breaker");
     noToken("the bridge's write_log frames", logs);

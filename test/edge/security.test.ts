@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { FUZZ_SEED, mutate, mutation } from "../shared/fuzz-mutations";
 import { LIMITS, MAX_TRADE_RISK } from "../../shared/limits";
-import { condorOrder, Edge, FakeBridge, futureExpiry } from "./harness";
+import { bodyText, condorOrder, Edge, FakeBridge, futureExpiry } from "./harness";
 
 const ORIGIN = "https://edge.test";
 const TOKENS = { mcp: "test-mcp-token", bridge: "test-bridge-token", admin: "test-admin-token" } as const;
@@ -25,7 +25,7 @@ async function hit(path: string, init: RequestInit = {}): Promise<Response> {
     seen.push({ request: path, answer: `${res.status}\n${headers}` });
     return res;
   }
-  const text = await res.text();
+  const text = await bodyText(res);
   seen.push({ request: path, answer: `${res.status}\n${headers}\n${text}` });
   return new Response(text, { status: res.status, headers: res.headers });
 }
@@ -416,7 +416,7 @@ describe("tokens never appear in answers or audit rows", () => {
 
 afterAll(async () => {
   // Every answer and header the Worker gave in this file (refusals, errors, pages, exports).
-  const exported = await (await SELF.fetch(`${ORIGIN}/api/audit/export`, { headers: admin })).text();
+  const exported = await bodyText(await SELF.fetch(`${ORIGIN}/api/audit/export`, { headers: admin }));
   expect(seen.length).toBeGreaterThan(300);
   for (const [name, token] of Object.entries(TOKENS)) {
     const where = seen.find((s) => s.answer.includes(token));

@@ -113,6 +113,10 @@ describe("MCP tools", () => {
     const byId = Object.fromEntries(listed.structuredContent.trades.map((t: any) => [t.trade_id, t]));
     expect(byId[trade_id].state).toBe("open");
     expect(byId[trade_id].fills).toHaveLength(4);
+    // Each fill names its leg, and which order it filled.
+    const legs = ironCondor();
+    expect(byId[trade_id].fills.map((f: any) => [f.expiry, f.strike, f.right, f.intent])).toEqual(
+      legs.map((l) => { const c = l.contract as { expiry: string; strike: number; right: string }; return [c.expiry, c.strike, c.right, "open"]; }));
     expect(byId[other.structuredContent.trade_id].state).toBe("cancelled");
 
     const closed = await edge.call("close_position", { trade_id });

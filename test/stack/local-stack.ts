@@ -52,6 +52,14 @@ export interface StackClock {
   edge: { now: string; shift_ms: number };
 }
 
+/** The part of the edge's GET /api/health the start-up and the tests read. */
+export interface StackHealth {
+  bridge: { connected: boolean };
+  tws: { state: string; last_error: string | null } | null;
+  can_open_new_trades?: boolean;
+  blocked_by?: string[];
+}
+
 export interface Stack {
   edgeUrl: string;
   mcpUrl: string;
@@ -77,6 +85,10 @@ export interface Stack {
    * the bridge follows TWS's clock at its next heartbeat. `moveClock(0)` reads and aligns them.
    */
   moveClock(advanceMs: number): Promise<StackClock>;
+  /** Waits until the bridge holds its link to the edge, whatever TWS's state (a real TWS may be down). */
+  waitEdgeLinked(timeoutMs?: number): Promise<void>;
+  /** The edge's /api/health (bridge link, TWS, can a trade be opened), or null while it does not answer. */
+  health(): Promise<StackHealth | null>;
   /** Called once when a child dies without being asked to (a crash, a port clash, a typo). */
   onUnexpectedExit(listener: (process: ManagedProcess, code: number | null) => void): void;
   stop(): Promise<void>;
@@ -198,13 +210,22 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
 
+  const health = async (): Promise<StackHealth | null> => {
+    const res = await admin("/api/health");
+    if (!res.ok) {
+      await res.body?.cancel();
+      return null;
+    }
+    return (await res.json()) as StackHealth;
+  };
   const waitBridgeLinked = async (timeoutMs = 60_000) => {
     await waitUntil("the bridge to link to the edge and TWS", async () => {
-      const res = await admin("/api/health");
-      if (!res.ok) return false;
-      const health = (await res.json()) as { bridge?: { connected?: boolean }; tws?: { state?: string } };
-      return health.bridge?.connected === true && health.tws?.state === "connected";
+      const now = await health();
+      return now?.bridge.connected === true && now.tws?.state === "connected";
     }, timeoutMs, 300);
+  };
+  const waitEdgeLinked = async (timeoutMs = 60_000) => {
+    await waitUntil("the bridge to link to the edge", async () => (await health())?.bridge.connected === true, timeoutMs, 300);
   };
 
   /** The two clocks: each read (0) or moved, then the one behind brought up to the other. */
@@ -257,6 +278,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     stopEdge,
     waitBridgeLinked,
     moveClock,
+    waitEdgeLinked,
+    health,
     onUnexpectedExit(listener) {
       exitListeners.push(listener);
     },

@@ -6,7 +6,7 @@
 // SHADOW_MODE=true, QUIET=1, TRADING_WORKSPACE, DEV_VARS_FILE (.dev.vars), STATE_DIR (.wrangler/state).
 import { join, resolve } from "node:path";
 import { IbkrMode } from "../../shared/protocol";
-import { type Stack, startStack } from "./local-stack";
+import { type Stack, type StackHealth, startStack } from "./local-stack";
 import { canConnect, portInUse, stopAllManaged } from "./processes";
 import { ensureDevVars } from "./secrets";
 
@@ -78,6 +78,8 @@ async function main(): Promise<void> {
       shadowMode: process.env.SHADOW_MODE === "true",
       tws,
       echo: process.env.QUIET !== "1",
+      // A person at a terminal reads the bridge's lines echoed here: readable ones (LOG_FORMAT wins if set).
+      ...(process.stdout.isTTY && !process.env.LOG_FORMAT ? { bridgeEnv: { LOG_FORMAT: "pretty" } } : {}),
     });
   } catch (error) {
     if (stopping) return;
@@ -92,27 +94,83 @@ async function main(): Promise<void> {
     void shutdown(`${child.name} died`, 1);
   });
 
+  // Ready means the edge has the bridge's link. TWS is the bridge's business: a real TWS may be
+  // down or not started yet, and then the person is told so at once, and again when it connects.
+  const twsAt = running.sim ? `the simulator at 127.0.0.1:${running.sim.port}` : `${tws.host}:${tws.port ?? MODE_PORTS[mode as Exclude<IbkrMode, "sim">]}`;
+  let linked = true;
   try {
-    await running.waitBridgeLinked(60_000);
-  } catch (error) {
-    console.warn(`The bridge has not linked yet (${(error as Error).message}); the edge refuses orders until it does.`);
+    await running.waitEdgeLinked(60_000);
+  } catch {
+    linked = false;
   }
+  // The link is up; the bridge dials TWS beside it. A simulator answers at once, a real TWS within seconds or not at all.
+  let health = await running.health().catch(() => null);
+  const twsDeadline = Date.now() + (running.sim ? 30_000 : 5_000);
+  while (linked && health?.tws?.state !== "connected" && Date.now() < twsDeadline) {
+    await new Promise((r) => setTimeout(r, 300));
+    health = await running.health().catch(() => null);
+  }
+  const twsUp = health?.tws?.state === "connected";
+  const twsLine = twsUp
+    ? `connected (${twsAt})`
+    : `NOT connected at ${twsAt}${health?.tws?.last_error ? ` (${health.tws.last_error})` : ""}\n` +
+      "              Start TWS or IB Gateway with the API on (Configure → API → Settings: Enable ActiveX and Socket Clients, that port);\n" +
+      "              the bridge keeps retrying, and this window says when TWS connects.";
+  const headline = !linked
+    ? `Not ready: the bridge has not linked to the edge within 60 s, so the edge refuses every order. Its last output:\n${lastLines(running, "bridge", 8)}`
+    : twsUp
+      ? "Ready."
+      : "Ready — but TWS is not connected, so the edge refuses every order until it is.";
 
   const mcpEntry = { mcpServers: { ibkr: { type: "http", url: running.mcpUrl, headers: { Authorization: `Bearer ${secrets.MCP_TOKEN}` } } } };
+  // mcp-remote reads ${AUTH_HEADER} from its env: some clients mangle spaces inside args.
+  const desktopEntry = { mcpServers: { ibkr: { command: "npx", args: ["mcp-remote", running.mcpUrl, "--header", "Authorization:${AUTH_HEADER}"], env: { AUTH_HEADER: `Bearer ${secrets.MCP_TOKEN}` } } } };
   console.log(`
-Ready.
+${headline}
   MCP URL:    ${running.mcpUrl}
   MCP token:  ${secrets.MCP_TOKEN}
-  Dashboard:  ${running.dashboardUrl}  (log in with ADMIN_TOKEN from ${devVars})
+  Dashboard:  ${running.dashboardUrl}
+              log in with ADMIN_TOKEN, kept in ${devVars}: grep ADMIN_TOKEN ${devVars}
+  TWS:        ${twsLine}
 ${running.sim ? `  Simulator:  TWS API on 127.0.0.1:${running.sim.port}, control ${running.sim.controlUrl}\n` : ""}
 Claude Code:
   claude mcp add --transport http ibkr ${running.mcpUrl} --header "Authorization: Bearer ${secrets.MCP_TOKEN}"
   (or without --header: OAuth in the browser; the consent page takes ADMIN_TOKEN)
 
+Claude Desktop, or any client that only runs local commands (through mcp-remote):
+  npx mcp-remote ${running.mcpUrl} --header "Authorization: Bearer ${secrets.MCP_TOKEN}"
+  as claude_desktop_config.json:
+${JSON.stringify(desktopEntry, null, 2)}
+
 Any MCP client (JSON):
 ${JSON.stringify(mcpEntry, null, 2)}
 
 Ctrl-C stops everything.`);
+  if (linked) watchLink(running, twsAt, health);
+}
+
+/** The last `count` lines a child printed, indented, for a message that says why. */
+function lastLines(stack: Stack, name: string, count: number): string {
+  const output = stack.processes().find((p) => p.name === name)?.output() ?? "";
+  return output.trim().split("\n").slice(-count).map((line) => `    ${line}`).join("\n") || "    (nothing)";
+}
+
+/** Says each change of the bridge's link or of TWS as it happens, so "Ready" never goes stale. */
+function watchLink(stack: Stack, twsAt: string, first: StackHealth | null): void {
+  let last = { bridge: first?.bridge.connected ?? false, tws: first?.tws?.state ?? null };
+  const timer = setInterval(() => {
+    void stack.health().then((now) => {
+      if (!now) return;
+      const current = { bridge: now.bridge.connected, tws: now.bridge.connected ? (now.tws?.state ?? null) : null };
+      if (current.bridge !== last.bridge) console.log(current.bridge ? "The bridge linked to the edge again." : "The bridge's link to the edge is down: the edge refuses every order until it is back.");
+      if (current.bridge && current.tws !== last.tws) {
+        if (current.tws === "connected") console.log(`TWS connected (${twsAt}).${now.can_open_new_trades === false ? ` New trades are still refused: ${(now.blocked_by ?? []).join("; ")}` : " Orders can be placed."}`);
+        else console.log(`TWS is ${current.tws ?? "not reported"} at ${twsAt}${now.tws?.last_error ? ` (${now.tws.last_error})` : ""}: the edge refuses orders until it connects; the bridge keeps retrying.`);
+      }
+      last = current;
+    }, () => undefined);
+  }, 2_000);
+  timer.unref();
 }
 
 main().catch(async (error: unknown) => {
