@@ -70,4 +70,8 @@ export const COLUMN_MIGRATIONS = [
   // Executions no order made (edge/settlements.ts): "option" (exercise, assignment, lapse) or "delivery" (its stock).
   `ALTER TABLE fills ADD COLUMN settlement TEXT`,
   `ALTER TABLE fills ADD COLUMN paired_exec_id TEXT`,
+  // The evidence sequence of the write that last changed the row (ledger.ts nextEvidence): a
+  // reconciliation's snapshot, read before that write, must not overwrite it.
+  `ALTER TABLE orders ADD COLUMN evidence_seq INTEGER NOT NULL DEFAULT 0`,
+  `ALTER TABLE positions ADD COLUMN evidence_seq INTEGER NOT NULL DEFAULT 0`,
 ];

@@ -5,7 +5,7 @@
 // early assignment, expiry, clock jumps over closes and weekends). Every parameter is drawn by
 // fast-check from the seed, so a failing schedule replays exactly and shrinks to its core.
 import fc from "fast-check";
-import { expiryClose, orderSession } from "../../shared/market-calendar";
+import { expiryClose, newYorkInstant, nextTradingDate, orderSession, sessionOn } from "../../shared/market-calendar";
 import type { Leg } from "../../shared/order";
 import { buildOrder, type OrderSpec, PRICINGS, SHAPES, SYMBOLS, touchNet } from "./agent";
 import { InvariantViolation } from "./invariants";
@@ -14,7 +14,7 @@ import type { Direction, FrameFault } from "./network";
 import { SimulationStall } from "./world";
 
 export type Model = Record<string, never>;
-export type Command = fc.AsyncCommand<Model, Run, true>;
+export type Command = fc.AsyncCommand<Model, Run, false>;
 
 abstract class Step implements Command {
   check(): true {
@@ -223,23 +223,30 @@ class SlowFills extends Step {
 }
 
 class JumpClock extends Step {
-  constructor(readonly to: "hours" | "close" | "weekend" | "expiry") {
+  constructor(readonly to: "hours" | "close" | "weekend" | "expiry_day" | "expiry") {
     super();
   }
   async act(r: Run) {
     const now = r.now;
+    // The nearest expiry of an option the account holds, else the first listed.
+    const held = [...r.world.sim.account.positions.values()].filter((p) => p.contract.secType === "OPT" && p.qty !== 0).map((p) => p.contract.expiry).sort();
+    const firstExpiry = held[0] ?? r.world.sim.market.expiries[0];
+    const expiry = firstExpiry ? `${firstExpiry.slice(0, 4)}-${firstExpiry.slice(4, 6)}-${firstExpiry.slice(6, 8)}` : null;
     let target = now + 3 * 3_600_000;
     if (this.to === "close") target = orderSession(now).close + 60_000;
     if (this.to === "weekend") {
-      let t = orderSession(now).close + 60_000;
-      for (let i = 0; i < 6 && new Date(t).getUTCDay() !== 6; i++) t = orderSession(t).close + 60_000;
-      target = t + 36 * 3_600_000;
+      // The next session after which the exchange closes for more than a night, then into that break.
+      let session = orderSession(now);
+      for (let i = 0; i < 10; i++) {
+        const next = nextTradingDate(session.date);
+        if (Date.parse(`${next}T00:00:00Z`) - Date.parse(`${session.date}T00:00:00Z`) > 86_400_000) break;
+        session = sessionOn(next)!;
+      }
+      target = session.close + 40 * 3_600_000;
     }
-    if (this.to === "expiry") {
-      const first = r.world.sim.market.expiries[0];
-      if (!first) return;
-      target = Math.max(now, expiryClose(`${first.slice(0, 4)}-${first.slice(4, 6)}-${first.slice(6, 8)}`)) + 60_000;
-    }
+    if (this.to === "expiry_day" && expiry) target = newYorkInstant(expiry, 10, 0);
+    if (this.to === "expiry" && expiry) target = expiryClose(expiry) + 60_000;
+    if (target <= now) return say(r, "already past it");
     r.world.jumpClock(target - now);
     await r.world.elapse(1_000);
   }
@@ -247,7 +254,7 @@ class JumpClock extends Step {
     return ["jump", this.to];
   }
   toString() {
-    return `clock jumps to ${this.to}`;
+    return `clock jumps to ${this.to.replace("_", " ")}`;
   }
 }
 
@@ -368,6 +375,12 @@ class AssignEarly extends Step {
     const shorts = [...r.world.sim.account.positions.values()].filter((p) => p.contract.secType === "OPT" && p.qty < 0);
     const p = shorts[this.pick % Math.max(1, shorts.length)];
     if (!p) return say(r, "no short option held");
+    // OCC assigns after the close: notices reach the account overnight, never mid-session.
+    const session = orderSession(r.now);
+    if (r.now >= session.open && r.now < session.close) {
+      r.world.jumpClock(session.close + 30 * 60_000 - r.now);
+      await r.world.elapse(1_000);
+    }
     r.world.sim.engine.assignEarly(p.contract.conId);
     await r.world.elapse(500);
   }
@@ -446,7 +459,7 @@ export const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
   w(10, fc.tuple(fc.constantFrom(...SYMBOLS), fc.integer({ min: -40, max: 40 })).map(([s, p]) => new MoveMarket(s, p / 10))),
   w(6, fc.integer({ min: 100, max: 75_000 }).map((ms) => new Elapse(ms))),
   w(1, fc.boolean().map((on) => new SlowFills(on))),
-  w(2, fc.constantFrom("hours" as const, "close" as const, "weekend" as const, "expiry" as const).map((to) => new JumpClock(to))),
+  w(2, fc.constantFrom("hours" as const, "close" as const, "weekend" as const, "expiry_day" as const, "expiry" as const).map((to) => new JumpClock(to))),
   // Faults, mostly for a while; some left on until the next heal.
   w(2, fc.constant(new CutLinks())),
   w(4, frameFault),

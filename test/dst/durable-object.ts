@@ -6,6 +6,9 @@
 import type { DatabaseSync } from "node:sqlite";
 import { SimSqlStorage } from "./sql-storage";
 
+/** How storage calls of an instance that was reset fail (workerd words it alike). */
+export const RESET_MARKER = "Durable Object reset";
+
 export const OPEN = 1;
 export const CLOSING = 2;
 export const CLOSED = 3;
@@ -99,7 +102,7 @@ export class SimDurableObjectState {
 
   /** The instance is gone (restart): storage refuses it, its sockets are cut. */
   reset(reason: string): EdgeSocket[] {
-    this.storage.sql.poisoned = `Durable Object reset: ${reason}`;
+    this.storage.sql.poisoned = `${RESET_MARKER}: ${reason}`;
     const open = this.sockets.map((s) => s.ws).filter((ws) => ws.readyState !== CLOSED);
     for (const ws of open) ws.readyState = CLOSED;
     return open;

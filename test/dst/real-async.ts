@@ -22,7 +22,7 @@ let patched = false;
 export function trackWebCrypto(): void {
   if (patched) return;
   patched = true;
-  const subtle = globalThis.crypto.subtle as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const subtle = (globalThis as unknown as { crypto: { subtle: unknown } }).crypto.subtle as Record<string, (...args: unknown[]) => Promise<unknown>>;
   for (const name of ["importKey", "verify", "sign", "digest", "exportKey", "generateKey", "deriveBits", "encrypt", "decrypt"]) {
     const original = subtle[name];
     if (typeof original !== "function") continue;

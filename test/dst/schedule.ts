@@ -13,6 +13,7 @@ import { CALENDAR_INSTANTS, type CalendarInstant } from "./calendar-instants";
 import { type Command, commandArbitrary, decodeStep, type Model } from "./commands";
 import { InvariantViolation } from "./invariants";
 import { trackWebCrypto } from "./real-async";
+import { RESET_MARKER } from "./durable-object";
 import { Run } from "./run";
 import { type Clock, World } from "./world";
 
@@ -33,7 +34,24 @@ export function startSimulation(): Simulation {
   const file = join(mkdtempSync(join(tmpdir(), "ibkr-dst-id-")), "bridge_identity.pem");
   const identity = loadOrCreateIdentity(file).identity;
   const clock = FakeTimers.install({ now: CALENDAR_INSTANTS[0]!.at, toFake: [...FAKED] });
-  return { clock, identity: { file, publicKey: identity.publicKey }, dispose: () => clock.uninstall() };
+  // An ended instance's code still running storage calls fails them, as workerd's does after a
+  // reset; workerd logs those rejections and moves on, so the simulation drops them too (and only them).
+  const listeners = process.listeners("unhandledRejection");
+  process.removeAllListeners("unhandledRejection");
+  const filter = (reason: unknown, promise: Promise<unknown>) => {
+    if (reason instanceof Error && reason.message.startsWith(RESET_MARKER)) return;
+    for (const l of listeners) l(reason, promise);
+  };
+  process.on("unhandledRejection", filter);
+  return {
+    clock,
+    identity: { file, publicKey: identity.publicKey },
+    dispose: () => {
+      clock.uninstall();
+      process.off("unhandledRejection", filter);
+      for (const l of listeners) process.on("unhandledRejection", l);
+    },
+  };
 }
 
 /** A small, fast, seedable generator (mulberry32) for Math.random inside a world. */
@@ -50,6 +68,8 @@ function seeded(seed: number): () => number {
 
 export interface ScheduleResult {
   steps: string[];
+  /** The edge's audit log at the end, for a regression's proof that its situation arose. */
+  audit: { action: string; details: Record<string, unknown> }[];
   placements: number;
   executions: number;
   simulatedMs: number;
@@ -77,7 +97,8 @@ export async function runSchedule(sim: Simulation, start: CalendarInstant, comma
     await fc.asyncModelRun(() => ({ model: {} as Model, real: run }), commands);
     await run.heal();
     await run.closeEverything();
-    return { steps: run.steps, placements: log.placements.length, executions: log.executions.size, simulatedMs: clock.now - start.at, realMs: realNow() - realStart };
+    const audit = (world.db.prepare("SELECT action, details_json FROM audit ORDER BY seq").all() as { action: string; details_json: string }[]).map((r) => ({ action: r.action, details: JSON.parse(r.details_json) as Record<string, unknown> }));
+    return { steps: run.steps, audit, placements: log.placements.length, executions: log.executions.size, simulatedMs: clock.now - start.at, realMs: realNow() - realStart };
   } catch (error) {
     if (error instanceof InvariantViolation) throw error;
     throw new InvariantViolation(run.report("crash", [(error as Error).stack ?? String(error)]));

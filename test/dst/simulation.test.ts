@@ -20,6 +20,7 @@ const replay = process.env.DST_REPLAY;
 it.runIf(replay !== undefined)("replays DST_REPLAY", async () => {
   const result = await replaySchedule(sim, JSON.parse(replay!));
   console.log(result.steps.join("\n"));
+  if (process.env.DST_TRACE) console.log(result.audit.map((a) => `${a.action} ${JSON.stringify(a.details).slice(0, 300)}`).join("\n"));
 });
 
 it.runIf(replay === undefined)(`holds every invariant over ${runs} seeded schedules`, async () => {

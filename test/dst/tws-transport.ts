@@ -30,22 +30,22 @@ export function routeTwsTo(target: TwsEndpoint | null): void {
  */
 class SimSocket extends Duplex {
   peer!: SimSocket;
-  _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
     const peer = this.peer;
     setTimeout(() => {
       if (!peer.destroyed) peer.push(chunk);
     }, 0);
     done();
   }
-  _read(): void {}
-  _final(done: (error?: Error | null) => void): void {
+  override _read(): void {}
+  override _final(done: (error?: Error | null) => void): void {
     const peer = this.peer;
     setTimeout(() => {
       if (!peer.destroyed) peer.push(null);
     }, 0);
     done();
   }
-  _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
     const peer = this.peer;
     setTimeout(() => {
       if (!peer.destroyed) peer.destroy();

@@ -22,7 +22,7 @@ export const ACCOUNT_ID = "DU1234567";
 const EDGE_URL = "http://edge.dst.invalid";
 const BRIDGE_TOKEN = "dst-bridge-token-0123456789";
 
-export type Clock = FakeTimers.InstalledClock;
+export type Clock = FakeTimers.Clock;
 
 export interface ToolAnswer {
   isError: boolean;
