@@ -181,7 +181,7 @@ class MoveMarket extends Step {
     const sim = r.world.sim;
     sim.market.setPrice(this.symbol, sim.market.getPrice(this.symbol) * (1 + this.pct / 100));
     sim.marketChanged([this.symbol]);
-    await r.world.elapse(500);
+    await r.world.elapse(200);
   }
   toJSON() {
     return ["market", this.symbol, this.pct];
@@ -457,7 +457,7 @@ export const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
   w(1, fc.constant(new ResetBreakers())),
   // The market and time.
   w(10, fc.tuple(fc.constantFrom(...SYMBOLS), fc.integer({ min: -40, max: 40 })).map(([s, p]) => new MoveMarket(s, p / 10))),
-  w(6, fc.integer({ min: 100, max: 75_000 }).map((ms) => new Elapse(ms))),
+  w(6, fc.integer({ min: 100, max: 30_000 }).map((ms) => new Elapse(ms))),
   w(1, fc.boolean().map((on) => new SlowFills(on))),
   w(2, fc.constantFrom("hours" as const, "close" as const, "weekend" as const, "expiry_day" as const, "expiry" as const).map((to) => new JumpClock(to))),
   // Faults, mostly for a while; some left on until the next heal.

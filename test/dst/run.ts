@@ -64,8 +64,9 @@ export class Run {
     if (!w.bridge) w.startBridge();
     const linked = await w.pump(() => this.linked(), 180_000);
     if (!linked) throw new InvariantViolation(this.report("liveness", ["the bridge did not link to the edge with TWS connected within 180 s of healing every fault"]));
-    // Reconciliation, the events it triggers and the answers to them.
-    await w.elapse(20_000);
+    // Reconciliation, the events it triggers and the answers to them (milliseconds here; a few
+    // seconds also let one account heartbeat through).
+    await w.elapse(6_000);
     this.checkSafety();
     const violations = agreementViolations(w, this.log);
     if (violations.length > 0) throw new InvariantViolation(this.report("agreement", violations));
@@ -115,11 +116,11 @@ export class Run {
       const stop = await w.admin("/api/emergency-stop", { on: true, reason: "simulation: close everything", cancel_orders: true, close_positions: true });
       this.stopOn(true);
       this.step(`close everything (round ${round + 1}): ${stop.status} ${JSON.stringify(stop.body?.closes ?? []).slice(0, 300)}`);
-      await w.elapse(70_000);
+      await w.elapse(12_000);
     }
     await w.admin("/api/emergency-stop", { on: false, reason: "simulation: done" });
     this.stopOn(false);
-    await w.elapse(20_000);
+    await w.elapse(6_000);
     this.checkSafety();
     const left = [...this.log.positions()].map(([conId, qty]) => `con ${conId}: ${qty}`);
     if (left.length > 0) throw new InvariantViolation(this.report("closable", [`positions left after closing everything: ${left.join(", ")}`]));

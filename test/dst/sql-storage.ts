@@ -55,7 +55,7 @@ const fromSqlite = (row: Record<string, unknown>): Row => {
 };
 
 export class SimSqlStorage {
-  private readonly statements = new Map<string, StatementSync>();
+  private readonly statements = new Map<string, { stmt: StatementSync; columns: string[]; blobs: boolean }>();
   /** Set when the object that owned this handle was reset: its late continuations must not write. */
   poisoned: string | null = null;
 
@@ -63,14 +63,16 @@ export class SimSqlStorage {
 
   exec<T extends Row>(query: string, ...bindings: unknown[]): Cursor<T> {
     if (this.poisoned) throw new Error(this.poisoned);
-    let stmt = this.statements.get(query);
-    if (!stmt) {
-      stmt = this.db.prepare(query);
-      this.statements.set(query, stmt);
+    let prepared = this.statements.get(query);
+    if (!prepared) {
+      const stmt = this.db.prepare(query);
+      const columns = stmt.columns();
+      prepared = { stmt, columns: columns.map((c) => c.name), blobs: columns.some((c) => c.type?.toUpperCase() === "BLOB" || c.type === null) };
+      this.statements.set(query, prepared);
     }
-    const rows = stmt.all(...bindings.map(toSqlite)) as Record<string, unknown>[];
-    const columns = stmt.columns().map((c) => c.name);
-    return new Cursor<T>(rows.map(fromSqlite) as T[], columns);
+    const rows = prepared.stmt.all(...bindings.map(toSqlite)) as Record<string, unknown>[];
+    // Rows are plain objects; only a BLOB (or an expression of unknown type) can hold bytes to convert.
+    return new Cursor<T>((prepared.blobs ? rows.map(fromSqlite) : rows) as T[], prepared.columns);
   }
 
   get databaseSize(): number {
