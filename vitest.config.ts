@@ -1,6 +1,7 @@
 // Test projects: "node" runs shared/, the TWS simulator and the bridge in Node 22;
 // edge tests (workerd via @cloudflare/vitest-plugin) join as their own project.
 import { defineConfig } from "vitest/config";
+import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { testStart } from "./test/support/clock-pin.js";
 import type { Plugin } from "vite";
@@ -42,9 +43,21 @@ export default defineConfig({
           name: "node",
           environment: "node",
           include: ["test/**/*.test.ts"],
-          exclude: ["test/edge/**", "test/e2e/**", "test/browser/**", "node_modules/**"],
+          exclude: ["test/edge/**", "test/e2e/**", "test/browser/**", "test/dst/**", "node_modules/**"],
           testTimeout: 20_000,
           hookTimeout: 20_000,
+        },
+      },
+      {
+        // The deterministic simulation (test/dst/): the edge's Durable Object code in Node on
+        // node:sqlite, with the real bridge and the simulator, on one virtual clock.
+        resolve: { alias: { "cloudflare:workers": fileURLToPath(new URL("./test/dst/cloudflare-workers.ts", import.meta.url)) } },
+        test: {
+          name: "dst",
+          environment: "node",
+          include: ["test/dst/**/*.test.ts"],
+          server: { deps: { inline: [/workers-oauth-provider/] } },
+          testTimeout: 180_000,
         },
       },
       {

@@ -6,7 +6,7 @@ import packageJson from "../package.json";
 import type { EventData, EventType, OpName, RequestMeta, TwsHealth } from "../shared/protocol";
 import { type BridgeConfig, safeUrl } from "./config";
 import { ContractResolver } from "./contracts";
-import { EdgeLink } from "./edge-link";
+import { EdgeLink, type EdgeLinkOptions } from "./edge-link";
 import { createLogger, type Logger } from "./log";
 import { MarketData } from "./market-data";
 import { Mirror } from "./mirror";
@@ -23,6 +23,8 @@ export interface StartOptions {
   logger?: Logger;
   /** Event queue bound of the edge link (tests use a small one). */
   maxQueuedEvents?: number;
+  /** The edge link's socket, when the deterministic simulation (test/dst/) carries it. */
+  openEdgeSocket?: EdgeLinkOptions["openSocket"];
 }
 
 export interface Bridge {
@@ -74,6 +76,7 @@ export function startBridge(config: BridgeConfig, options: StartOptions = {}): B
       if (changed) logger.warn({ emergency_stop: edgeStop }, on ? `edge emergency stop set by ${by ?? "?"}: ${reason ?? ""}; no opening order leaves the bridge` : "edge emergency stop cleared");
     },
     ...(options.maxQueuedEvents ? { maxQueuedEvents: options.maxQueuedEvents } : {}),
+    ...(options.openEdgeSocket ? { openSocket: options.openEdgeSocket } : {}),
   });
   const publish = <T extends EventType>(event: T, data: EventData<T>) => {
     link.publish(event, data);

@@ -26,6 +26,8 @@ export interface EdgeLinkOptions {
   onEmergencyStop?: (stop: EmergencyStopPush) => void;
   /** Most events kept for an unreachable edge (default MAX_QUEUED_EVENTS). */
   maxQueuedEvents?: number;
+  /** Opens the socket; the `ws` client unless the deterministic simulation (test/dst/) supplies its own. */
+  openSocket?: (url: URL, headers: Record<string, string>) => WebSocket;
 }
 
 /** The most events kept for an unreachable edge before the bridge starts a new event stream. */
@@ -177,7 +179,8 @@ export class EdgeLink {
     const { token, timing, logger } = this.options;
     const target = bridgeUrl(this.options.url);
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(target, { headers: { Authorization: `Bearer ${token}` }, handshakeTimeout: WELCOME_TIMEOUT_MS });
+      const headers = { Authorization: `Bearer ${token}` };
+      const ws = this.options.openSocket ? this.options.openSocket(target, headers) : new WebSocket(target, { headers, handshakeTimeout: WELCOME_TIMEOUT_MS });
       let phase: "opening" | "challenge" | "hello" | "live" | "ended" = "opening";
       let deadTimer: NodeJS.Timeout | null = null;
       let pingTimer: NodeJS.Timeout | null = null;

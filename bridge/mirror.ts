@@ -161,6 +161,11 @@ export class Mirror {
   /** The next executions re-sync is the process's first: it fills the mirror without publishing. */
   private quietSync = true;
   positionsLoaded = false;
+  /**
+   * The contracts TWS listed in the account download under way: when it ends, a position the
+   * mirror holds that TWS did not list went flat while no session was there to hear it.
+   */
+  private downloadListed: Set<number> | null = null;
   /** Callbacks waiting for an order's first acknowledgement or its rejection. */
   private readonly orderWatchers = new Map<number, Set<(order: MirrorOrder, rejection: { code: number; text: string } | null) => void>>();
   /**
@@ -192,6 +197,14 @@ export class Mirror {
     );
     tws.onIb(EventName.accountDownloadEnd, () => {
       this.positionsLoaded = true;
+      const listed = this.downloadListed;
+      this.downloadListed = null;
+      if (!listed) return;
+      for (const [conId, position] of [...this.positionsByConId]) {
+        if (listed.has(conId)) continue;
+        this.positionsByConId.delete(conId);
+        this.publish("position", { ...position, quantity: 0, market_value: 0, unrealized_pnl: 0, unrealized_pnl_pct: null, account: this.tws.account ?? "" });
+      }
     });
     tws.onIb(EventName.accountSummary, (reqId: number, _account: string, tag: string, value: string, currency: string) => {
       if (reqId !== this.summaryReqId) return;
@@ -258,6 +271,7 @@ export class Mirror {
     } else this.sessions++;
     this.accountLive = false;
     this.positionsLoaded = false;
+    this.downloadListed = new Set();
     this.summaryReqId = this.tws.nextReqId();
     this.pnlReqId = this.tws.nextReqId();
     const summaryId = this.summaryReqId;
@@ -596,6 +610,7 @@ export class Mirror {
 
   private onPortfolio(contract: IbContract, quantity: number, marketPrice: number, marketValue: number, averageCost?: number, unrealizedPNL?: number): void {
     const conId = contract.conId ?? 0;
+    this.downloadListed?.add(conId);
     const avgCost = num(averageCost) ?? 0;
     const unrealized = num(unrealizedPNL);
     const basis = Math.abs(quantity * avgCost);

@@ -2,7 +2,7 @@
 // from the mirror or a TWS query, orders pass the second key and go out as ONE order with
 // orderRef = trade_id and transmit = true, and only while TWS is connected (never queued).
 import { EventName, type Order as IbOrder, OrderType, TimeInForce } from "@stoqey/ib";
-import { contractKey, type Leg } from "../shared/order";
+import { contractKey, describeLeg, type Leg } from "../shared/order";
 import { closingLegs, netLimitPrice, repriceLegs } from "../shared/combo-price";
 import { closeCapViolations } from "../shared/close-cap";
 import { tradingDay } from "../shared/trade-id";
@@ -16,7 +16,8 @@ import type { MarketData } from "./market-data";
 import { PriceHistoryReader } from "./price-history";
 import { type MirrorOrder, type Publish, num, type Mirror, orderFlows } from "./mirror";
 import { marketCheckViolations } from "../shared/checks";
-import { closeViolations, emergencyStopOn, placeViolations, reduceOnlyViolations, settlementViolations } from "./second-key";
+import { accountSides, closeViolations, emergencyStopOn, placeViolations, reduceOnlyViolations, settlementViolations } from "./second-key";
+import { opposingLegViolations } from "../shared/one-direction";
 import { SAFE_ID, type TradeLogs } from "./trade-logs";
 import type { TwsConnection } from "./tws-connection";
 
@@ -243,6 +244,11 @@ export function createOperations(deps: OperationDeps): Handlers {
       const marketViolations = marketCheckViolations(p, quote, tws.brokerNow().getTime());
       if (marketViolations.length > 0) refuse(p.trade_id, "second_key_refused", marketViolations);
     }
+    if (p.intent === "open") {
+      // One direction per contract: an opening leg against a held or working side would net out at TWS.
+      const opposing = opposingLegViolations(p.legs, (_leg, i) => String(resolved[i]?.conId ?? 0), accountSides(mirror.positions(), mirror.openOrders()), describeLeg);
+      if (opposing.length > 0) refuse(p.trade_id, "second_key_refused", opposing);
+    }
     if (p.intent === "close") {
       const notReducing = reduceOnlyViolations(p.legs, resolved, (id) => mirror.positionOf(id), mirror.positionsLoaded, mirror.workingFlows());
       if (notReducing.length > 0) refuse(p.trade_id, stopped ? "emergency_stop_file" : "second_key_refused", stopped ? [stopFileViolation(), ...notReducing] : notReducing);
@@ -453,7 +459,10 @@ export function createOperations(deps: OperationDeps): Handlers {
         const quotes = await market.legQuotes(outgoing);
         const priced: Leg[] = outgoing.map((leg, i) => {
           const q = quotes.get(contractKey(leg.contract));
-          const natural = leg.action === "BUY" ? q?.ask : q?.bid;
+          // A long option no one bids for is worth nothing: inside a combo it is sold at 0 with the
+          // rest (its worthless wing must not keep the legs that carry risk from being closed).
+          const worthless = outgoing.length > 1 && leg.action === "SELL" && q !== undefined && q.bid === null && q.ask !== null;
+          const natural = worthless ? 0 : leg.action === "BUY" ? q?.ask : q?.bid;
           if (natural === null || natural === undefined)
             throw new BridgeError("tws_error", `No ${leg.action === "BUY" ? "ask" : "bid"} for ${leg.contract.symbol} leg ${i + 1} of the close (${q?.dataType ?? "no quote"}${q?.reason ? `: ${q.reason}` : ""}); not sending a close at a guessed price`);
           return { ...leg, price: natural };

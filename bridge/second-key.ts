@@ -18,6 +18,7 @@ import type { Violation } from "../shared/tools";
 import { tradingDay } from "../shared/trade-id";
 import type { ResolvedContract } from "./contracts";
 import type { Position } from "../shared/tools";
+import { addSide, type ContractSides } from "../shared/one-direction";
 
 /**
  * Per-order checks of a `place` (both intents), with the bridge's own additions. `now` is the
@@ -94,4 +95,18 @@ export function reduceOnlyViolations(
 /** The operator's hard stop on the trading box: present = no opening order goes out. */
 export function emergencyStopOn(file: string): boolean {
   return existsSync(file);
+}
+
+/**
+ * Each contract's side at TWS, as the mirror knows it: the positions, and the working opening
+ * orders (a close works against its own position by design, so closes are left out).
+ */
+export function accountSides(positions: readonly Position[], working: readonly { orderRef: string | null; flows: readonly { conId: number; action: "BUY" | "SELL" }[] }[]): ContractSides {
+  const sides = new Map<string, { long: string[]; short: string[] }>();
+  for (const p of positions) if (p.quantity !== 0) addSide(sides, String(p.con_id), p.quantity > 0 ? "long" : "short", `the position TWS holds (${p.quantity})`);
+  for (const o of working) {
+    if (o.orderRef?.endsWith("_CLOSE")) continue;
+    for (const f of o.flows) addSide(sides, String(f.conId), f.action === "BUY" ? "long" : "short", `working order ${o.orderRef ?? "(no ref)"}`);
+  }
+  return sides;
 }

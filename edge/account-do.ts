@@ -177,18 +177,26 @@ export class AccountDO extends DurableObject<Env> {
     const pair = new WebSocketPair();
     // A dashboard socket opened with a session cookie is tagged with it, so logout closes it.
     const session = tag === "dashboard" ? request.headers.get(DASHBOARD_SESSION_HEADER) : null;
-    this.ctx.acceptWebSocket(pair[1], session && /^[0-9a-f]{64}$/.test(session) ? [tag, "session", sessionSocketTag(session)] : [tag]);
-    if (tag === "bridge") {
-      // The edge speaks first: a fresh challenge the bridge must sign in its hello.
-      const challenge = newChallenge(this.env.IBKR_ACCOUNT_ID);
-      const now = Date.now();
-      pair[1].serializeAttachment({ hello: false, connection_id: challenge.connection_id, nonce: challenge.nonce, accepted_ms: now, client } satisfies BridgeAttachment);
-      pair[1].send(JSON.stringify(challenge));
-      // Closed by the alarm if it has not proven itself by then.
-      const alarm = await this.ctx.storage.getAlarm();
-      if (alarm === null || alarm > now + HELLO_TIMEOUT_MS) await this.ctx.storage.setAlarm(now + HELLO_TIMEOUT_MS);
-    }
+    await this.adoptSocket(pair[1], session && /^[0-9a-f]{64}$/.test(session) ? [tag, "session", sessionSocketTag(session)] : [tag], client);
     return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  /**
+   * Takes an accepted socket on: a bridge socket is sent a fresh challenge and must prove itself
+   * before the alarm's deadline. Public for the deterministic simulation (test/dst/), which hands
+   * the object sockets of its own instead of a WebSocketPair.
+   */
+  async adoptSocket(ws: WebSocket, tags: string[], client: string): Promise<void> {
+    this.ctx.acceptWebSocket(ws, tags);
+    if (!tags.includes("bridge")) return;
+    // The edge speaks first: a fresh challenge the bridge must sign in its hello.
+    const challenge = newChallenge(this.env.IBKR_ACCOUNT_ID);
+    const now = Date.now();
+    ws.serializeAttachment({ hello: false, connection_id: challenge.connection_id, nonce: challenge.nonce, accepted_ms: now, client } satisfies BridgeAttachment);
+    ws.send(JSON.stringify(challenge));
+    // Closed by the alarm if it has not proven itself by then.
+    const alarm = await this.ctx.storage.getAlarm();
+    if (alarm === null || alarm > now + HELLO_TIMEOUT_MS) await this.ctx.storage.setAlarm(now + HELLO_TIMEOUT_MS);
   }
 
   private pinned: Promise<PinnedKey> | null = null;

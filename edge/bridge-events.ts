@@ -28,6 +28,7 @@ import {
   isRetiredOrderId,
   legSharesFilled,
   legsOf,
+  nextEvidence,
   realizedPnl,
   resolveOrderId,
   setTradeState,
@@ -241,12 +242,7 @@ export function applyEvent(ctx: DeskContext, event: Event): void {
         ctx.audit("bridge", "foreign_account_data", { account_id: account, con_id: position.con_id });
         return;
       }
-      if (position.quantity === 0) ctx.sql.exec("DELETE FROM positions WHERE con_id = ?", position.con_id);
-      else
-        ctx.sql.exec(
-          "INSERT INTO positions (con_id, position_json, updated_at) VALUES (?, ?, ?) ON CONFLICT(con_id) DO UPDATE SET position_json = excluded.position_json, updated_at = excluded.updated_at",
-          position.con_id, JSON.stringify(position), now.toISOString(),
-        );
+      writePosition(ctx.sql, position, now);
       setKv(ctx.sql, "positions_as_of", now.toISOString());
       // Legs that left after their expiry close their trade; stock in their underlying is an assignment's.
       settleExpirations(ctx);
@@ -284,10 +280,15 @@ export function storeEventSeq(sql: SqlStorage, bridgeId: string, seq: number): v
   setKv(sql, `bridge_seq:${bridgeId}`, seq);
 }
 
-/** Adopts an open order reported by TWS whose acknowledgement the edge never got (never resent). */
-export function adoptOpenOrder(ctx: DeskContext, o: OpenOrder): "adopted" | "updated" | "foreign" {
+/**
+ * Adopts an open order reported by TWS whose acknowledgement the edge never got (never resent).
+ * A snapshot read before `evidenceAt` does not speak for an order whose row changed since (a
+ * later status or fill already told what happened to it): that order is left as it is.
+ */
+export function adoptOpenOrder(ctx: DeskContext, o: OpenOrder, evidenceAt = Number.POSITIVE_INFINITY): "adopted" | "updated" | "foreign" | "newer" {
   const ours = o.order_ref ? getOrderByRef(ctx.sql, o.order_ref) : null;
   if (!ours) return "foreign";
+  if (ours.evidence_seq > evidenceAt) return "newer";
   const adopted = ours.order_id === null || ours.status === "Unknown" || ours.status === "PendingSubmit";
   applyOrderStatus(ctx, { order_id: o.order_id, perm_id: o.perm_id, order_ref: o.order_ref, status: o.status, filled: o.filled, remaining: o.remaining, avg_fill_price: null }, adopted ? "order_adopted" : "order_status");
   // TWS's own limit price settles a modify whose answer was lost (pending-modify.ts).
@@ -295,11 +296,36 @@ export function adoptOpenOrder(ctx: DeskContext, o: OpenOrder): "adopted" | "upd
   return adopted ? "adopted" : "updated";
 }
 
-/** Replaces the position snapshot with TWS's full list (on reconnect). */
-export function replacePositions(ctx: DeskContext, positions: readonly Position[]): void {
+/** One position as TWS streamed it; a flat one leaves a tombstone, so an older snapshot cannot bring it back. */
+function writePosition(sql: SqlStorage, position: Position, at: Date): void {
+  const evidence = nextEvidence(sql);
+  if (position.quantity === 0) {
+    sql.exec("DELETE FROM positions WHERE con_id = ?", position.con_id);
+    setKv(sql, "position_tombstones", { ...getKv<Record<string, number>>(sql, "position_tombstones", {}), [position.con_id]: evidence });
+    return;
+  }
+  sql.exec(
+    "INSERT INTO positions (con_id, position_json, updated_at, evidence_seq) VALUES (?, ?, ?, ?) ON CONFLICT(con_id) DO UPDATE SET position_json = excluded.position_json, updated_at = excluded.updated_at, evidence_seq = excluded.evidence_seq",
+    position.con_id, JSON.stringify(position), at.toISOString(), evidence,
+  );
+}
+
+/**
+ * Replaces the positions with TWS's full list (on reconnect), read when the evidence counter stood
+ * at `evidenceAt`: a position streamed after that (or gone flat after it) keeps its newer value.
+ */
+export function replacePositions(ctx: DeskContext, positions: readonly Position[], evidenceAt = Number.POSITIVE_INFINITY): void {
   const now = ctx.now().toISOString();
-  ctx.sql.exec("DELETE FROM positions");
+  const tombstones = getKv<Record<string, number>>(ctx.sql, "position_tombstones", {});
+  const newer = new Set(
+    ctx.sql.exec<{ con_id: number }>("SELECT con_id FROM positions WHERE evidence_seq > ?", evidenceAt).toArray().map((r) => r.con_id),
+  );
+  for (const [conId, seq] of Object.entries(tombstones)) if (seq > evidenceAt) newer.add(Number(conId));
+  ctx.sql.exec("DELETE FROM positions WHERE evidence_seq <= ?", evidenceAt);
   for (const p of positions)
-    if (p.quantity !== 0) ctx.sql.exec("INSERT OR REPLACE INTO positions (con_id, position_json, updated_at) VALUES (?, ?, ?)", p.con_id, JSON.stringify(p), now);
+    if (p.quantity !== 0 && !newer.has(p.con_id))
+      ctx.sql.exec("INSERT OR REPLACE INTO positions (con_id, position_json, updated_at, evidence_seq) VALUES (?, ?, ?, ?)", p.con_id, JSON.stringify(p), now, evidenceAt === Number.POSITIVE_INFINITY ? 0 : evidenceAt);
+  // Tombstones older than this snapshot have done their work.
+  setKv(ctx.sql, "position_tombstones", Object.fromEntries(Object.entries(tombstones).filter(([, seq]) => seq > evidenceAt)));
   setKv(ctx.sql, "positions_as_of", now);
 }

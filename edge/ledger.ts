@@ -71,6 +71,8 @@ export type OrderRow = {
   tws_session: string | null;
   /** When reconciliation last could not account for this working order (null: accounted for). */
   unaccounted_at: string | null;
+  /** The evidence counter when the row last changed (nextEvidence). */
+  evidence_seq: number;
 };
 
 export type FillRow = {
@@ -203,21 +205,38 @@ export function currentTwsSession(sql: SqlStorage): string | null {
  */
 export function upsertOrder(sql: SqlStorage, o: Partial<OrderRow> & Pick<OrderRow, "order_ref" | "trade_id" | "intent" | "status">, at = new Date()): void {
   const now = at.toISOString();
+  const evidence = nextEvidence(sql);
   const session = o.order_id != null ? (o.tws_session ?? currentTwsSession(sql)) : null;
   const unaccounted = ["Filled", "Cancelled", "Rejected", "Inactive"].includes(o.status) ? null : (o.unaccounted_at ?? null);
   sql.exec(
-    `INSERT INTO orders (order_ref, trade_id, intent, order_id, perm_id, status, filled, remaining, avg_fill_price, why_held, reason, created_at, updated_at, tws_session, unaccounted_at)
-     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+    `INSERT INTO orders (order_ref, trade_id, intent, order_id, perm_id, status, filled, remaining, avg_fill_price, why_held, reason, created_at, updated_at, tws_session, unaccounted_at, evidence_seq)
+     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
      ON CONFLICT(order_ref) DO UPDATE SET order_id = COALESCE(excluded.order_id, orders.order_id),
        tws_session = CASE WHEN excluded.order_id IS NULL THEN orders.tws_session
                           WHEN orders.order_id IS excluded.order_id THEN COALESCE(orders.tws_session, excluded.tws_session)
                           ELSE excluded.tws_session END,
        perm_id = COALESCE(excluded.perm_id, orders.perm_id), status = excluded.status, filled = excluded.filled,
        remaining = excluded.remaining, avg_fill_price = excluded.avg_fill_price, why_held = excluded.why_held,
-       reason = excluded.reason, updated_at = excluded.updated_at, unaccounted_at = excluded.unaccounted_at`,
+       reason = excluded.reason, updated_at = excluded.updated_at, unaccounted_at = excluded.unaccounted_at, evidence_seq = excluded.evidence_seq`,
     o.order_ref, o.trade_id, o.intent, o.order_id ?? null, o.perm_id ?? null, o.status, o.filled ?? 0, o.remaining ?? 0,
-    o.avg_fill_price ?? null, o.why_held ?? null, o.reason ?? null, now, now, session, unaccounted,
+    o.avg_fill_price ?? null, o.why_held ?? null, o.reason ?? null, now, now, session, unaccounted, evidence,
   );
+}
+
+/**
+ * A counter every write of an order or position row takes a number from. Reconciliation notes it
+ * when TWS's snapshot arrives; a row whose number is higher changed after the snapshot was taken
+ * (a status, a fill or a position streamed meanwhile, or an order just placed), so the snapshot
+ * no longer speaks for it. Later evidence beats an earlier snapshot.
+ */
+export function nextEvidence(sql: SqlStorage): number {
+  const next = getKv<number>(sql, "evidence_seq", 0) + 1;
+  setKv(sql, "evidence_seq", next);
+  return next;
+}
+
+export function currentEvidence(sql: SqlStorage): number {
+  return getKv<number>(sql, "evidence_seq", 0);
 }
 
 export function setOrderUnaccounted(sql: SqlStorage, orderRef: string, at: Date | null): void {
@@ -234,7 +253,7 @@ export function retireOrderId(sql: SqlStorage, order: OrderRow): void {
     const ids = getKv<number[]>(sql, key, []);
     if (!ids.includes(order.order_id)) setKv(sql, key, [...ids, order.order_id]);
   }
-  sql.exec("UPDATE orders SET order_id = NULL, perm_id = NULL WHERE order_ref = ?", order.order_ref);
+  sql.exec("UPDATE orders SET order_id = NULL, perm_id = NULL, evidence_seq = ? WHERE order_ref = ?", nextEvidence(sql), order.order_ref);
 }
 
 export function isRetiredOrderId(sql: SqlStorage, orderRef: string, orderId: number): boolean {

@@ -6,11 +6,15 @@ import { comboSize } from "../shared/combo-price";
 import { PLACE_TIMEOUT_MS } from "./bridge-link";
 import { adoptOpenOrder, applyExecution, applyOrderStatus, replacePositions, updateTrade } from "./bridge-events";
 import type { DeskContext } from "./desk-context";
-import { getOrderByRef, getTrade, lastFillTime, legSharesFilled, legsOf, setOrderUnaccounted, upsertOrder, type OrderRow } from "./ledger";
+import { getKv, setKv } from "./kv";
+import { currentEvidence, getOrderByRef, getTrade, lastFillTime, legSharesFilled, legsOf, setOrderUnaccounted, upsertOrder, type OrderRow } from "./ledger";
 import { settleExpirations } from "./expirations";
 import { hasPendingModifies } from "./pending-modify";
 import { completedFor, dayOrderEnded, endOfCompleted, holdsAnyLeg, markUnaccounted, settleOrder } from "./order-ends";
 import { productOf } from "../shared/market-calendar";
+
+/** Set while the last reconciliation could not read TWS's state: the alarm tries again. */
+const RECONCILE_DUE_KEY = "reconcile_due";
 
 export interface ReconcileReport {
   adopted: string[]; updated: number; fills_recovered: number; filled_offline: number; not_found: string[]; foreign_orders: number;
@@ -18,17 +22,27 @@ export interface ReconcileReport {
   settled: { order_ref: string; end: string; reason: string }[];
   /** Working orders TWS neither holds nor lists as finished: their risk stays reserved. */
   unaccounted: string[];
+  /** Orders TWS listed that the event stream had already moved on (a later status or fill): left as they are. */
+  newer_than_snapshot: string[];
 }
 
 export async function reconcile(ctx: DeskContext): Promise<ReconcileReport | null> {
   const since = lastFillTime(ctx.sql);
   let openOrders, executions, positions;
+  // Where the evidence counter stood when each snapshot arrived: rows written after that (events
+  // applied while the next request was out) are newer than the snapshot and keep their values.
+  let openOrdersAt = 0;
+  let positionsAt = 0;
   try {
     openOrders = await ctx.link.request("open_orders", {});
+    openOrdersAt = currentEvidence(ctx.sql);
     executions = await ctx.link.request("executions", since ? { since } : {});
     positions = await ctx.link.request("positions", {});
+    positionsAt = currentEvidence(ctx.sql);
   } catch (error) {
-    ctx.audit("edge", "reconcile_failed", { message: (error as Error).message });
+    // Retried by the alarm (needsReconcile) until one succeeds: the ledger may be behind TWS until then.
+    setKv(ctx.sql, RECONCILE_DUE_KEY, true);
+    ctx.audit("edge", "reconcile_failed", { message: (error as Error).message, retried: true });
     return null;
   }
   // What TWS lists as finished (an older bridge has no such request: then only the day's end and
@@ -41,14 +55,15 @@ export async function reconcile(ctx: DeskContext): Promise<ReconcileReport | nul
   }
   // From here on, synchronous: the ledger is fixed in one turn.
   // Positions that went flat while the link was down are never streamed again: replace them all.
-  replacePositions(ctx, positions);
-  const report: ReconcileReport = { adopted: [], updated: 0, fills_recovered: 0, filled_offline: 0, not_found: [], foreign_orders: 0, settled: [], unaccounted: [] };
+  replacePositions(ctx, positions, positionsAt);
+  const report: ReconcileReport = { adopted: [], updated: 0, fills_recovered: 0, filled_offline: 0, not_found: [], foreign_orders: 0, settled: [], unaccounted: [], newer_than_snapshot: [] };
   const seenRefs = new Set<string>();
   for (const o of openOrders) {
     if (o.order_ref) seenRefs.add(o.order_ref);
-    const outcome = adoptOpenOrder(ctx, o);
+    const outcome = adoptOpenOrder(ctx, o, openOrdersAt);
     if (outcome === "adopted") report.adopted.push(o.order_ref!);
     else if (outcome === "updated") report.updated++;
+    else if (outcome === "newer") report.newer_than_snapshot.push(o.order_ref!);
     else report.foreign_orders++;
   }
   const unfilledBefore = new Set(
@@ -66,6 +81,8 @@ export async function reconcile(ctx: DeskContext): Promise<ReconcileReport | nul
     .exec<OrderRow>("SELECT * FROM orders WHERE status NOT IN ('Filled', 'Cancelled', 'Rejected', 'Inactive')")
     .toArray() as OrderRow[];
   for (const order of working) {
+    // Placed, or changed by the event stream, after TWS listed its open orders: not this snapshot's to judge.
+    if (order.evidence_seq > openOrdersAt) continue;
     if (openOrders.some((o) => o.order_ref === order.order_ref)) {
       if (order.unaccounted_at) setOrderUnaccounted(ctx.sql, order.order_ref, null);
       continue;
@@ -106,7 +123,8 @@ export async function reconcile(ctx: DeskContext): Promise<ReconcileReport | nul
     .exec<OrderRow>("SELECT * FROM orders WHERE order_id IS NULL AND status IN ('Unknown', 'PendingSubmit') AND (status = 'Unknown' OR updated_at < ?)", cutoff)
     .toArray() as OrderRow[];
   for (const order of unconfirmed) {
-    if (seenRefs.has(order.order_ref)) continue;
+    // Sent (or timed out) after TWS listed its orders: the snapshot cannot say it never arrived.
+    if (seenRefs.has(order.order_ref) || order.evidence_seq > openOrdersAt) continue;
     const trade = getTrade(ctx.sql, order.trade_id);
     if (!trade || !["submitting", "unknown", "closing"].includes(trade.state)) continue;
     upsertOrder(ctx.sql, { ...order, status: "Cancelled", reason: "not found at TWS after reconnect (never reached it)" }, ctx.now());
@@ -114,6 +132,7 @@ export async function reconcile(ctx: DeskContext): Promise<ReconcileReport | nul
     updateTrade(ctx, order.trade_id);
     report.not_found.push(order.order_ref);
   }
+  setKv(ctx.sql, RECONCILE_DUE_KEY, false);
   ctx.audit("edge", "reconciled", report);
   // Positions and executions are fresh: options that expired while nobody watched close their trades.
   settleExpirations(ctx, true);
@@ -122,12 +141,13 @@ export async function reconcile(ctx: DeskContext): Promise<ReconcileReport | nul
 
 /**
  * Orders the ledger cannot settle from the event stream alone, so reconciliation runs again while
- * any exists: one still Unknown (its send timed out), a working one with a fill recorded after
+ * any exists (or while the last reconciliation failed, its snapshot never read): one still Unknown (its send timed out), a working one with a fill recorded after
  * its last status (it may have finished while TWS was away, and TWS sends no status for that), or
  * one whose modify's answer was lost (TWS's open orders show which price took: pending-modify.ts).
  */
 export function needsReconcile(sql: SqlStorage): boolean {
   return (
+    getKv<boolean>(sql, RECONCILE_DUE_KEY, false) ||
     hasPendingModifies(sql) ||
     sql
       .exec(

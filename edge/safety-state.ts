@@ -15,7 +15,9 @@ import { type EmergencyStopPush, PROTOCOL_VERSION, type TwsHealth } from "../sha
 import { tradingDay } from "../shared/trade-id";
 import type { AccountSummary } from "../shared/tools";
 import { getKv, setKv } from "./kv";
-import { closeOrdersLastMinute, exposureBySymbol, ordersLastMinute, realizedOnDay, recentFingerprints, workingOrdersRisk } from "./ledger";
+import { activeTrades, closeOrdersLastMinute, exposureBySymbol, legsOf, ordersLastMinute, realizedOnDay, recentFingerprints, storedPositions, workingOrdersRisk } from "./ledger";
+import { addSide, type ContractSides } from "../shared/one-direction";
+import { type Contract, contractKey } from "../shared/order";
 import { untrackedExposureByGroup } from "./untracked-exposure";
 
 /** `assignment`: a short stock position left by an option assignment (edge/expirations.ts). */
@@ -119,7 +121,24 @@ export function buildAccountState(sql: SqlStorage, settings: Settings, now: Date
     accountDataAgeMs: accountDataAgeMs(snapshot, now.getTime()),
     recentOrderFingerprints: recentFingerprints(sql, now.getTime(), exceptTradeId),
     allowedSymbols: settings.allowedSymbols,
+    contractSides: contractSides(sql, exceptTradeId),
   };
+}
+
+/** Each contract's side as the active trades' legs and TWS's positions hold it (shared/one-direction.ts). */
+export function contractSides(sql: SqlStorage, exceptTradeId?: string): ContractSides {
+  const sides = new Map<string, { long: string[]; short: string[] }>();
+  for (const trade of activeTrades(sql)) {
+    if (trade.trade_id === exceptTradeId) continue;
+    for (const leg of legsOf(trade)) addSide(sides, contractKey(leg.contract), leg.action === "BUY" ? "long" : "short", `trade ${trade.trade_id}`);
+  }
+  for (const p of storedPositions(sql)) {
+    if (p.quantity === 0 || (p.sec_type !== "STK" && p.sec_type !== "OPT")) continue;
+    const contract: Contract =
+      p.sec_type === "STK" ? { symbol: p.symbol, sec_type: "STK" } : { symbol: p.symbol, expiry: p.expiry ?? "", strike: p.strike ?? 0, right: p.right === "P" ? "P" : "C" };
+    addSide(sides, contractKey(contract), p.quantity > 0 ? "long" : "short", `the position TWS holds (${p.quantity})`);
+  }
+  return sides;
 }
 
 /** A daily-loss trip holds only for the trading day it tripped on; the others hold until an admin resets them. */

@@ -87,4 +87,8 @@ export const COLUMN_MIGRATIONS = [
   `ALTER TABLE oauth_registrations ADD COLUMN client_id TEXT`,
   `ALTER TABLE oauth_registrations ADD COLUMN granted INTEGER NOT NULL DEFAULT 0`,
   `CREATE INDEX IF NOT EXISTS oauth_registrations_client_id ON oauth_registrations(client_id)`,
+  // The evidence sequence of the write that last changed the row (ledger.ts nextEvidence): a
+  // reconciliation's snapshot, read before that write, must not overwrite it.
+  `ALTER TABLE orders ADD COLUMN evidence_seq INTEGER NOT NULL DEFAULT 0`,
+  `ALTER TABLE positions ADD COLUMN evidence_seq INTEGER NOT NULL DEFAULT 0`,
 ];

@@ -117,9 +117,37 @@ function recordOption(ctx: DeskContext, e: Execution, o: OptionFacts): boolean {
   });
   if (waiting) noteDelivery(ctx, o.symbol, e.time);
   if (tradeId && e.price !== 0) rebookLateCash(ctx, tradeId, e);
+  cancelClosesTrading(ctx, o, e);
   if (early && outcome !== "lapsed")
     ctx.writeLog("circuit_breaker", `Early ${outcome === "assigned" ? "assignment" : "exercise"}: ${e.shares} ${o.symbol} ${o.expiry} ${o.strike}${o.right} before its expiry`, { trade_id: tradeId, exec_id: e.exec_id });
   return true;
+}
+
+/**
+ * A close still working that trades a contract TWS just settled would, when it fills, open that
+ * contract again the other way (buying back a short leg that was assigned leaves a long one): it
+ * is cancelled, and audited. Assignments are processed overnight, when a close placed for the
+ * next session is held by TWS until the open, so the cancel arrives first; the agent then closes
+ * what remains (close_position sizes a close from what is still held).
+ */
+function cancelClosesTrading(ctx: DeskContext, o: OptionFacts, e: Execution): void {
+  const working = ctx.sql
+    .exec<{ order_ref: string; trade_id: string; order_id: number | null }>(
+      "SELECT order_ref, trade_id, order_id FROM orders WHERE intent = 'close' AND status NOT IN ('Filled', 'Cancelled', 'Rejected', 'Inactive')",
+    )
+    .toArray();
+  for (const order of working) {
+    const trade = getTrade(ctx.sql, order.trade_id);
+    if (!trade || !legsOf(trade).some((leg) => sameContract(leg, o))) continue;
+    ctx.audit("edge", "close_cancelled_after_settlement", {
+      trade_id: order.trade_id, order_ref: order.order_ref, order_id: order.order_id, exec_id: e.exec_id, contract: `${o.symbol} ${o.expiry} ${o.strike}${o.right}`,
+      why: "TWS settled a leg this close trades: filled now, the close would open it again the other way",
+    });
+    if (order.order_id === null) continue;
+    ctx.link.request("cancel", { order_id: order.order_id }).catch((error: Error) =>
+      ctx.audit("edge", "close_cancel_failed", { trade_id: order.trade_id, order_ref: order.order_ref, message: error.message }),
+    );
+  }
 }
 
 /**

@@ -15,7 +15,8 @@ import {
   MIN_PRICE_COLLAR,
 } from "./limits";
 import { formatPct, formatUsd, roundCents } from "./money";
-import type { Leg } from "./order";
+import { contractKey, describeLeg, type Leg } from "./order";
+import { type ContractSides, opposingLegViolations } from "./one-direction";
 import { netLimitPrice, signedMid } from "./combo-price";
 import type { RiskAnalysis } from "./risk";
 import { exposureGroup, exposureMultiple } from "./underlying";
@@ -53,6 +54,8 @@ export interface AccountState {
   recentOrderFingerprints?: readonly string[];
   /** When set, only these underlyings may be traded. It can only narrow, never loosen a limit. */
   allowedSymbols?: readonly string[] | null;
+  /** Which side each contract is held or worked on (contractKey), by active trades and TWS's positions (one-direction.ts). */
+  contractSides?: ContractSides;
 }
 
 /** The order as the checks see it (the fields of place_order they read). */
@@ -214,6 +217,8 @@ export function evaluateOrder(order: CheckedOrder, analysis: RiskAnalysis, state
 
     if (state.ordersLastMinute >= MAX_ORDERS_PER_MINUTE)
       out.push(v("order_rate", `${state.ordersLastMinute} orders in the last minute; the limit is ${MAX_ORDERS_PER_MINUTE} per minute`, state.ordersLastMinute, MAX_ORDERS_PER_MINUTE));
+
+    if (state.contractSides) out.push(...opposingLegViolations(order.legs, (leg) => contractKey(leg.contract), state.contractSides, describeLeg));
 
     if (state.recentOrderFingerprints?.includes(orderFingerprint(order)))
       out.push(v("duplicate_order", "An identical order was placed moments ago; send it with the same idempotency_key to retry, or change it"));

@@ -82,6 +82,8 @@ export class Engine {
   readonly orders = new Map<string, SimOrder>();
   readonly executions: SimExecution[] = [];
   connectivityLost = false;
+  /** Most order units one fill slice may take (tests make partial fills with it); unset: the displayed size. */
+  sliceLimit: number | undefined;
   private rejectNext: string | undefined;
   /** The next cancel is reported, then the order fills anyway (see fillAfterNextCancel). */
   private raceNextCancel = false;
@@ -521,7 +523,7 @@ export class Engine {
     const price = forcedPrice ?? this.fillPrice(o);
     const p = this.priced(o);
     if (price === undefined || !p) return;
-    const qty = forcedPrice === undefined ? Math.min(o.remaining, Math.max(1, p.size)) : o.remaining;
+    const qty = forcedPrice === undefined ? Math.min(o.remaining, Math.max(1, p.size), this.sliceLimit ?? Number.POSITIVE_INFINITY) : o.remaining;
     const legFills = this.legFills(o, price);
     const now = this.now(); // TWS stamps executions by its own clock (the tests may have moved it)
     const execs: SimExecution[] = [];

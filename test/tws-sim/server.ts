@@ -230,7 +230,8 @@ export class SimServer {
 
   // ---------------------------------------------------------------- sockets
 
-  private accept(sock: net.Socket): void {
+  /** A client connection: from the TCP listener, or an in-memory stream of the deterministic simulation (test/dst/). */
+  accept(sock: net.Socket): void {
     if (this.refusing) {
       sock.destroy();
       return;
