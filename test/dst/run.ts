@@ -3,6 +3,8 @@
 // `closeEverything` is the last act of a schedule (every real position must be closable).
 import { expiryClose, orderSession } from "../../shared/market-calendar";
 import type { BrokerLog } from "./broker-log";
+import { needsReconcile } from "../../edge/reconcile";
+import { SimSqlStorage } from "./sql-storage";
 import { agreementViolations, InvariantViolation, safetyViolations, type StopWindow } from "./invariants";
 import type { World } from "./world";
 
@@ -64,12 +66,21 @@ export class Run {
     if (!w.bridge) w.startBridge();
     const linked = await w.pump(() => this.linked(), 180_000);
     if (!linked) throw new InvariantViolation(this.report("liveness", ["the bridge did not link to the edge with TWS connected within 180 s of healing every fault"]));
-    // Reconciliation, the events it triggers and the answers to them (milliseconds here; a few
-    // seconds also let one account heartbeat through).
+    // Reconciliation, the events it triggers and the answers to them: a few seconds, and as long
+    // as the edge itself says one is still due (its alarm retries a failed one every 10 s or so).
     await w.elapse(6_000);
+    const settled = await w.pump(() => !this.reconcileDue(), 180_000);
+    if (!settled) throw new InvariantViolation(this.report("liveness", ["a reconciliation was still due 180 s after healing every fault"]));
+    await w.elapse(3_000);
     this.checkSafety();
     const violations = agreementViolations(w, this.log);
     if (violations.length > 0) throw new InvariantViolation(this.report("agreement", violations));
+  }
+
+  /** The edge's own word that its ledger still needs a reconciliation (edge/reconcile.ts needsReconcile). */
+  private reconcileDue(): boolean {
+    const sql = new SimSqlStorage(this.world.db) as unknown as SqlStorage;
+    return needsReconcile(sql);
   }
 
   /** Bridge linked and TWS connected, as the edge sees them (its stored health and its live socket). */
