@@ -13,7 +13,7 @@ import { setKv } from "./kv";
 import { flattenTrade, reassessTrades, uncoveredPositions } from "./flatten";
 import { listTrades } from "./ledger";
 import { clearLoginLockout } from "./login-gate";
-import { closePosition, decideApproval } from "./order-desk";
+import { closeLostAtTws, closePosition, decideApproval } from "./order-desk";
 import { adminSettleOrder } from "./order-ends";
 import { expiryDayFlags } from "./expiry-day";
 import { emergencyStop, emergencyStopFrame, setEmergencyStop } from "./safety-state";
@@ -129,7 +129,9 @@ export async function handleAdmin(ctx: DeskContext, request: Request, url: URL):
       const closes = [];
       // Trades first, each brought up to its fills; then whatever TWS holds that no trade accounts for.
       reassessTrades(ctx);
-      for (const trade of listTrades(sql, { state: "open", limit: 1000 })) {
+      // Open trades, and closing ones whose close TWS lost (its position is held with nothing working to close it).
+      const closable = [...listTrades(sql, { state: "open", limit: 1000 }), ...listTrades(sql, { state: "closing", limit: 1000 }).filter((t) => closeLostAtTws(ctx, t.trade_id))];
+      for (const trade of closable) {
         const closed = await closePosition(ctx, { trade_id: trade.trade_id }, "admin", adminCredential(by));
         closes.push({ trade_id: trade.trade_id, success: closed.output.success, status: closed.output.status, message: closed.output.message });
       }

@@ -42,6 +42,7 @@ import {
   setTradeState,
   tradeExists,
   upsertOrder,
+  type OrderRow,
   type TradeRow,
 } from "./ledger";
 import { heldLegs } from "./held-legs";
@@ -474,7 +475,11 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
   updateTrade(ctx, input.trade_id);
   const trade = getTrade(ctx.sql, input.trade_id);
   if (!trade) return storeAnswer(ctx, key, argsHash, null, refuse(fail(`No trade ${input.trade_id} in this account's ledger`, "unknown_trade")));
-  if (trade.state !== "open") {
+  // A close TWS lost (restarted without it; reconciliation found it nowhere) is sent again: the
+  // position is still held and nothing works to close it. The bridge's reduce-only check still
+  // counts every order TWS does hold, so a close that did survive cannot be doubled.
+  const lostClose = trade.state === "closing" ? closeLostAtTws(ctx, trade.trade_id) : null;
+  if (trade.state !== "open" && !lostClose) {
     const why: Record<string, string> = {
       closing: "a close order for it is already working",
       working: (getOrderByRef(ctx.sql, input.trade_id)?.filled ?? 0) > 0
@@ -505,7 +510,8 @@ export async function closePosition(ctx: DeskContext, input: { trade_id: string;
   // Sized before the new close's row replaces the earlier one, whose filled count it reads.
   const closeLegs = heldLegs(ctx, trade);
   const earlier = getOrderByRef(ctx.sql, ref);
-  if (earlier) retireOrderId(ctx.sql, earlier); // an earlier close ended short of the position
+  if (earlier) retireOrderId(ctx.sql, earlier); // an earlier close ended short of the position, or TWS lost it
+  if (lostClose) ctx.audit("edge", "close_resent_after_loss", { trade_id: trade.trade_id, lost_order_id: lostClose.order_id, unaccounted_since: lostClose.unaccounted_at, by: actor });
   setTradeState(ctx.sql, trade.trade_id, "closing", now);
   upsertOrder(ctx.sql, { order_ref: ref, trade_id: trade.trade_id, intent: "close", status: "PendingSubmit" }, now);
   recordOrderTime(ctx.sql, ref, now.getTime(), "close");
@@ -652,4 +658,10 @@ export async function decideApproval(ctx: DeskContext, tradeId: string, decision
   ctx.audit("admin", "approval_approved", { trade_id: tradeId, by, reason });
   const sent = await sendOpen(ctx, getTrade(ctx.sql, tradeId)!, analysis);
   return { status: sent.isError ? 409 : 200, body: { ...sent.output, ...(sent.isError ? { error: sent.output.message } : {}) } };
+}
+
+/** The trade's close order when TWS lost it: still working in the ledger, found by reconciliation nowhere at TWS. */
+export function closeLostAtTws(ctx: DeskContext, tradeId: string): OrderRow | null {
+  const close = getOrderByRef(ctx.sql, closeRef(tradeId));
+  return close && close.unaccounted_at !== null && !["Filled", "Cancelled", "Rejected", "Inactive"].includes(close.status) ? close : null;
 }

@@ -170,6 +170,9 @@ export function agreementViolations(world: World, log: BrokerLog): string[] {
   // Orders: each ledger order TWS still holds has TWS's status and fill count; one TWS forgot is finished or shown unaccounted.
   const byPerm = new Map([...log.orders.values()].map((o) => [o.permId, o]));
   for (const o of orders) {
+    // A close ref is reused by a later close: a row TWS never acknowledged (no permId) that ended
+    // Rejected or Cancelled is an attempt the bridge refused or that never arrived, not TWS's order of that ref.
+    if (o.perm_id === null && (o.status === "Rejected" || o.status === "Cancelled")) continue;
     const tws = o.perm_id !== null ? byPerm.get(o.perm_id) : [...log.orders.values()].filter((x) => x.orderRef === o.order_ref).at(-1);
     if (!tws) {
       if (!FINAL.has(o.status) && o.status !== "Unknown" && !o.unaccounted_at) out.push(`ledger order ${o.order_ref} is ${o.status} but never reached TWS and is not shown unaccounted`);

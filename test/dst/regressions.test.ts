@@ -68,6 +68,21 @@ const regressions: { name: string; schedule: WrittenSchedule; arose: (r: Schedul
     },
     arose: (r) => expect(r.audit.filter((a) => a.action === "close_approved").length).toBeGreaterThan(0),
   },
+  {
+    // Was: "positions left after closing everything". A close was working when TWS restarted
+    // without it; reconciliation marked it unaccounted, and then nothing could close the position:
+    // close_position refused ("a close order for it is already working"), the kill switch skipped
+    // the closing trade, and the bridge's mirror still counted the lost order as working, refusing
+    // a new close as a duplicate of its orderRef. Fixed: a close TWS lost is sent again (edge,
+    // kill switch included; audited close_resent_after_loss), and the mirror counts orders a new
+    // TWS session no longer lists as lost, not working (bridge/mirror.ts).
+    name: "a close TWS lost in a restart is sent again, so the position can still be closed",
+    schedule: {
+      start: midSession, noise: 1,
+      steps: [["place", longCall({ offset: 0, width: 3, pricing: "touch" })], ["market", "SPY", 0], ["close", 0, false], ["tws", "restart"], ["modify", 0, "touch"]],
+    },
+    arose: (r) => expect(actions(r)).toContain("close_resent_after_loss"),
+  },
 ];
 
 for (const { name, schedule, arose } of regressions) {
