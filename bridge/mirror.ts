@@ -35,6 +35,8 @@ export interface MirrorOrder {
    * edge's reconciliation finds it missing and keeps its risk reserved until TWS or a person speaks.
    */
   lost?: boolean;
+  /** The TWS session (Mirror's count) that last placed it or spoke of it: an id means something only within its session. */
+  session?: number;
 }
 
 /** The contracts one unit of an order trades: each combo leg (flipped for a SELL of the BAG), or the contract itself. */
@@ -364,7 +366,12 @@ export class Mirror {
 
   /** Register an order the bridge is about to send, so its events carry the orderRef at once. */
   expectOrder(order: Omit<MirrorOrder, "lastUpdate">): void {
-    this.orders.set(order.orderId, { ...order, lastUpdate: this.tws.brokerNow().toISOString() });
+    this.orders.set(order.orderId, { ...order, session: this.sessions, lastUpdate: this.tws.brokerNow().toISOString() });
+  }
+
+  /** The TWS session under way, as this mirror counts them (one per "ready"). */
+  get session(): number {
+    return this.sessions;
   }
 
   /** Call `fn` on the order's next update (or its rejection); returns an unsubscribe. */
@@ -400,6 +407,7 @@ export class Mirror {
     const next: MirrorOrder = {
       orderId,
       flows: flows.length > 0 && flows.every((f) => f.conId > 0) ? flows : known?.flows ?? flows,
+      session: this.sessions,
       permId: num(order.permId) ?? known?.permId ?? null,
       orderRef: order.orderRef || known?.orderRef || null,
       symbol: contract.symbol ?? known?.symbol ?? "",
@@ -431,6 +439,7 @@ export class Mirror {
       // Not known yet (a status before its openOrder): the reduce-only check then cannot count it,
       // which is why the bridge registers every order it sends before sending it.
       flows: known?.flows ?? [],
+      session: this.sessions,
       permId: num(permId) ?? known?.permId ?? null,
       orderRef: known?.orderRef ?? null,
       symbol: known?.symbol ?? "",

@@ -18,7 +18,7 @@ import type { OrderStatusName, Violation } from "../shared/tools";
 import { BridgeError, PLACE_TIMEOUT_MS } from "./bridge-link";
 import { STATIC_CREDENTIAL, type Credential } from "./credential";
 import type { DeskContext } from "./desk-context";
-import { closeOrdersLastMinute, closeRef, getOrderByRef, getTrade, legsOf, ordersLastMinute, recordOrderTime } from "./ledger";
+import { closeOrdersLastMinute, closeRef, currentTwsSession, getOrderByRef, getTrade, legsOf, ordersLastMinute, recordOrderTime } from "./ledger";
 import { heldLegs } from "./held-legs";
 import { fetchQuote, linkViolations, mayHaveReachedTws, type ToolAnswer, withQuoteNote } from "./order-desk";
 import { closeLimit, endPendingModifiesOfTrade, ledgerLimit, pendingModify, recordPendingModify, setCloseLimit, twsActionOf, writeTradePrice } from "./pending-modify";
@@ -102,6 +102,12 @@ export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, act
   const order = getOrderByRef(ctx.sql, ref);
   if (!order || order.order_id === null) return one("order_state", `The ${intent === "open" ? "opening" : "close"} order of ${trade.trade_id} has no IBKR order id yet (not acknowledged by TWS)`);
   if (!MODIFIABLE.has(order.status)) return one("order_state", `Order ${order.order_id} is ${order.status}: only a working order (PreSubmitted, Submitted, PartiallyFilled) can be modified`);
+  // An id names an order only within its TWS session: after a restart, a modify sent with it would reach TWS as a new order.
+  if (order.unaccounted_at !== null)
+    return one("order_state", `Order ${order.order_id} is unaccounted since ${order.unaccounted_at}: TWS does not hold it, so it cannot be modified (cancel it, or let reconciliation or a person settle it)`);
+  const session = currentTwsSession(ctx.sql);
+  if (order.tws_session !== null && session !== null && order.tws_session !== session)
+    return one("order_state", `Order ${order.order_id} was placed in an earlier TWS session (TWS has restarted since): it cannot be modified until reconciliation accounts for it`);
   const orderId = order.order_id;
   const unsettled = pendingModify(ctx.sql, ref);
   if (unsettled) return one("modify_unconfirmed", unconfirmedMessage(orderId, unsettled));

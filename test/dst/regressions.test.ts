@@ -83,6 +83,19 @@ const regressions: { name: string; schedule: WrittenSchedule; arose: (r: Schedul
     },
     arose: (r) => expect(actions(r)).toContain("close_resent_after_loss"),
   },
+  {
+    // Was: "trade … reached TWS as 2 opening orders". TWS restarted (forgetting the condor and
+    // handing out ids from 1); the agent then modified the trade, and the modify — placeOrder with
+    // the old id 1 — reached the new TWS as a NEW order: the trade opened twice. Fixed with both
+    // keys: the edge refuses a modify of an order from an earlier TWS session or unaccounted, and
+    // the bridge one its current session has not confirmed (bridge/operations.ts modify).
+    name: "a modify after TWS restarted never reaches the new TWS as a second opening order",
+    schedule: {
+      start: midSession, noise: 1,
+      steps: [["place", { symbol: "SPY", shape: "iron_condor", expiryIndex: 0, offset: 3, width: 1, quantity: 1, pricing: "mid", claim: "exact", idempotent: false }], ["tws", "restart"], ["modify", 0, "away"]],
+    },
+    arose: (r) => expect(r.audit.some((a) => a.action === "modify_refused" && /unaccounted|session/.test(JSON.stringify(a.details)))).toBe(true),
+  },
 ];
 
 for (const { name, schedule, arose } of regressions) {
