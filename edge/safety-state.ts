@@ -168,11 +168,11 @@ export function limitUsage(sql: SqlStorage, now: Date): LimitUsage[] {
   };
   return [
     row("max_trade_risk", "Largest trade risk (last 24 h) vs per-trade limit", MAX_TRADE_RISK, largestRisk, "usd"),
-    row("daily_loss", "Loss today (New York trading day) + worst case of orders still working", DAILY_LOSS_LIMIT, lossToday, "usd"),
+    row("daily_loss", "Loss this trading day + worst case of working orders", DAILY_LOSS_LIMIT, lossToday, "usd"),
     row("concentration", "Largest single-underlying exposure", MAX_CONCENTRATION, topShare, "pct"),
     row("drawdown", "Drawdown from high-water mark", DRAWDOWN_CIRCUIT_BREAKER, drawdown, "pct"),
     row("consecutive_losses", "Losing trades in a row", CONSECUTIVE_LOSS_LIMIT, state.lossStreak, "count"),
-    row("order_rate", "Orders and modifies sent in the last minute (all kinds; openings stop at the limit)", MAX_ORDERS_PER_MINUTE, state.ordersLastMinute, "count"),
-    row("close_order_rate", "Closing orders and their modifies in the last minute (closes' own allowance)", MAX_CLOSE_ORDERS_PER_MINUTE, closeOrdersLastMinute(sql, now.getTime()), "count"),
+    row("order_rate", "Orders and modifies in the last minute (all kinds)", MAX_ORDERS_PER_MINUTE, state.ordersLastMinute, "count"),
+    row("close_order_rate", "Closes and their modifies in the last minute", MAX_CLOSE_ORDERS_PER_MINUTE, closeOrdersLastMinute(sql, now.getTime()), "count"),
   ];
 }

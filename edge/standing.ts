@@ -116,7 +116,9 @@ export const NetGreeksView = z.object({
 
 /**
  * Net greeks per underlying of every open or closing trade, from one bridge quote per trade
- * (TWS's model greeks per leg). Without a bridge: null figures and the reason.
+ * (TWS's model greeks per leg). Keyed by the trade's own symbol, not its concentration group: a
+ * delta is in shares of that underlying, so SPY's and SPX's cannot be added. Without a bridge:
+ * null figures and the reason.
  */
 export async function netGreeks(ctx: DeskContext): Promise<z.infer<typeof NetGreeksView>> {
   const trades = [...listTrades(ctx.sql, { state: "open", limit: 50 }), ...listTrades(ctx.sql, { state: "closing", limit: 50 })];
@@ -132,7 +134,7 @@ export async function netGreeks(ctx: DeskContext): Promise<z.infer<typeof NetGre
         const q = await ctx.link.request("quote", { legs: legs.map((l) => ({ ...l })) });
         recordQuoteUnderlying(ctx.sql, t.symbol, q);
         const perLeg: ({ greeks: Greeks | null } | undefined)[] = legs.length === 1 ? [{ greeks: q.greeks ?? null }] : (q.leg_greeks ?? []);
-        const group = (out[t.exposure_group ?? t.symbol] ??= { delta: 0, gamma: 0, theta: 0, vega: 0, legs_without_greeks: 0 });
+        const group = (out[t.symbol] ??= { delta: 0, gamma: 0, theta: 0, vega: 0, legs_without_greeks: 0 });
         legs.forEach((leg, i) => {
           const sign = leg.action === "BUY" ? 1 : -1;
           if (!isOptionLeg(leg)) {
@@ -152,7 +154,7 @@ export async function netGreeks(ctx: DeskContext): Promise<z.infer<typeof NetGre
         });
       } catch (error) {
         problems.push(`${t.trade_id}: ${(error as Error).message}`);
-        const group = (out[t.exposure_group ?? t.symbol] ??= { delta: 0, gamma: 0, theta: 0, vega: 0, legs_without_greeks: 0 });
+        const group = (out[t.symbol] ??= { delta: 0, gamma: 0, theta: 0, vega: 0, legs_without_greeks: 0 });
         group.legs_without_greeks += legs.filter(isOptionLeg).length;
       }
     }),

@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Leg } from "../../shared/order";
 import { sessionClose } from "../tws-sim/orders";
+import { orderSession } from "../../shared/market-calendar";
 import { expectLevel, type FaultStack, type PlaceAnswer, simChain, startFaultStack, waitUntil } from "../faults/support";
 import { waitOrderStatus } from "./scenario";
 
@@ -29,10 +30,19 @@ const trade = async (id: string) => ((await (await t.stack.admin("/api/state")).
 const account = async () => ((await t.simState()) as unknown as { account: SimAccount }).account;
 const openPositions = async () => ((await t.simState()) as unknown as { positions: { conId: number; secType: string; position: number; strike: number; right: string; expiry: string }[] }).positions.filter((p) => p.position !== 0);
 const simNow = async () => Date.parse(((await t.stack.simControl("/clock", { advance_ms: 0 })) as { now: string }).now);
-/** Moves the simulator's clock to a minute past the close of an expiry (yyyymmdd). */
+/** Moves TWS's (the simulator's) and the edge's clocks together to a minute past the close of an expiry (yyyymmdd). */
 async function pastClose(expiry: string) {
   const close = sessionClose(Date.UTC(Number(expiry.slice(0, 4)), Number(expiry.slice(4, 6)) - 1, Number(expiry.slice(6, 8)), 15));
-  return (await t.stack.simControl("/clock", { advance_ms: close + 60_000 - (await simNow()) })) as { settled: { outcome: string; quantity: number; cashValue?: number; stockShares?: number }[] };
+  return (await t.stack.moveClock(close + 60_000 - (await simNow()))).sim as { settled: { outcome: string; quantity: number; cashValue?: number; stockShares?: number }[] };
+}
+
+/** Both clocks to a minute after the next session opens, unless one is under way: TWS holds orders outside their session. */
+async function intoSession() {
+  const now = await simNow();
+  const session = orderSession(now);
+  if (now < session.open) await t.stack.moveClock(session.open + 60_000 - now);
+  // The bridge follows TWS's clock at its next heartbeat; its next account report is then fresh again.
+  await waitUntil("account data fresh by the moved clocks", async () => ((await (await t.stack.admin("/api/health")).json()) as { data_age_seconds: number | null }).data_age_seconds! < 30, 30_000);
 }
 
 /** A leg priced at the touch (buy at the ask, sell at the bid), from get_quote. */
@@ -97,7 +107,8 @@ describe("settlement paths on the stack", () => {
 
   it("SPY: the issue's near 560C/561C + far 560P is refused as unbounded; a calendar assigned weeks early loses no more than its figure through a rally and both expiries", async () => {
     const spy = (await simChain(t)).SPY!;
-    // The first test moved TWS's clock past the first expiry.
+    // The first test moved the clocks past the first expiry's close: the next session, for orders to fill.
+    await intoSession();
     const [near, far] = [spy.expiries[1]!, spy.expiries[2]!];
     const ordersBefore = (await t.simState()).orders.length;
 
