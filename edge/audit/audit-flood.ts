@@ -7,7 +7,7 @@
 // other row (orders, fills, breakers, admin acts, grants) goes through ctx.audit untouched.
 // The counts live in the `audit_flood` table: one row per (window, cause, address), at most
 // TRACKED_PER_WINDOW of them (later addresses are counted together), and only the open window's.
-import type { DeskContext } from "./desk-context";
+import type { DeskContext } from "../store/desk-context";
 
 export const FLOOD_WINDOW_MS = 60 * 60_000;
 export const ROWS_PER_CAUSE_AND_ADDRESS = 20;

@@ -2,10 +2,10 @@
 // outside path under /internal/): one login attempt, the check or end of a dashboard session, an
 // OAuth audit row, an OAuth client registration's slot, the grants' last use, and the record of
 // spent refresh tokens.
-import { APPROVAL_LINK_PATH, ApprovalLinkRequest, handleApprovalLink } from "./approval-link-answer";
+import { APPROVAL_LINK_PATH, ApprovalLinkRequest, handleApprovalLink } from "../desk/approval-link-answer";
 import { checkDashboardSession, endDashboardSession, SessionRequest } from "./dashboard-sessions";
-import { LOGIN_GATE_PATH, SESSION_PATH } from "./dashboard/login-client";
-import type { DeskContext } from "./desk-context";
+import { LOGIN_GATE_PATH, SESSION_PATH } from "./login-client";
+import type { DeskContext } from "../store/desk-context";
 import { LoginAttempt, loginAttempt } from "./login-gate";
 import { OAUTH_AUDIT_PATH, OAUTH_GRANT_USE_PATH } from "./oauth";
 import { appendOAuthAudit, grantUses, OAuthAuditRequest } from "./oauth-grants";

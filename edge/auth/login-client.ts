@@ -1,8 +1,8 @@
 // The Worker's side of the login lockout and of the dashboard sessions: both live in the account's
 // Durable Object (the one place that counts failures and holds sessions), reached on paths the
 // Worker never forwards from outside.
-import type { LoginAttempt, LoginGateAnswer } from "../login-gate";
-import type { SessionRequest } from "../dashboard-sessions";
+import type { LoginAttempt, LoginGateAnswer } from "./login-gate";
+import type { SessionRequest } from "./dashboard-sessions";
 
 /** Paths the Worker never forwards from outside, so only this code reaches them. */
 export const LOGIN_GATE_PATH = "/internal/login-gate";

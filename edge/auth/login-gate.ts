@@ -6,9 +6,9 @@
 // ONE synchronous turn, so parallel guesses cannot all pass the check before the first is counted.
 // The bearer-token API is not affected, so a locked form cannot keep an admin from the kill switch.
 import { z } from "zod";
-import { auditUnauthenticated, OVERFLOW_ADDRESS } from "./audit-flood";
+import { auditUnauthenticated, OVERFLOW_ADDRESS } from "../audit/audit-flood";
 import { NewSession, startDashboardSession } from "./dashboard-sessions";
-import type { DeskContext } from "./desk-context";
+import type { DeskContext } from "../store/desk-context";
 
 export const LOGIN_WINDOW_MS = 15 * 60_000;
 export const LOGIN_FAILURES_BEFORE_LOCK = 10;

@@ -8,13 +8,13 @@ import { AuthorizationError, CimdFetchError, type AuthRequest, type ConsentDescr
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { csrf } from "hono/csrf";
-import type { Env } from "./account-do";
-import { clientAddress } from "./client-address";
-import { askLoginGate } from "./dashboard/login-client";
-import { isAdminToken, newSession, readSession, setSessionCookie } from "./dashboard/session";
-import { SCOPES, type Scope } from "./mcp-scopes";
+import type { Env } from "../account-do";
+import { clientAddress } from "../http/client-address";
+import { askLoginGate } from "./login-client";
+import { isAdminToken, newSession, readSession, setSessionCookie } from "./session-cookie";
+import { SCOPES, type Scope } from "../mcp/mcp-scopes";
 import { auditOAuth, OWNER, type McpProps } from "./oauth";
-import { refuseForeignForm } from "./origin-guard";
+import { refuseForeignForm } from "../http/origin-guard";
 
 const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 const escape = (value: string) => value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);

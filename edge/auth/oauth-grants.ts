@@ -3,13 +3,13 @@
 // grants the owner revoked, and the audit rows the Worker sends for OAuth events. Grants and
 // tokens themselves live in OAUTH_KV.
 import { z } from "zod";
-import { auditUnauthenticated, isUnauthenticated } from "./audit-flood";
-import { clientAddress, UNKNOWN_CLIENT } from "./client-address";
-import { credentialOf, MCP_CREDENTIAL_HEADER } from "./credential";
+import { auditUnauthenticated, isUnauthenticated } from "../audit/audit-flood";
+import { clientAddress, UNKNOWN_CLIENT } from "../http/client-address";
+import { credentialOf, MCP_CREDENTIAL_HEADER } from "../ledger/credential";
 import { markRegistrationGranted } from "./registration-gate";
-import type { DeskContext } from "./desk-context";
-import { MCP_GRANT_HEADER, MCP_SCOPES_HEADER, canTrade, parseScopes } from "./mcp-scopes";
-import type { McpAccess } from "./mcp-server";
+import type { DeskContext } from "../store/desk-context";
+import { MCP_GRANT_HEADER, MCP_SCOPES_HEADER, canTrade, parseScopes } from "../mcp/mcp-scopes";
+import type { McpAccess } from "../mcp/mcp-server";
 
 const GRANT_ID = /^[A-Za-z0-9_-]{1,128}$/;
 

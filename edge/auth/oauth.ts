@@ -10,10 +10,10 @@
 // registrations (edge/registration-gate.ts: 429 with Retry-After over the limit).
 import { getOAuthApi, insufficientScope, OAuthProvider, type OAuthHelpers, type OAuthProviderOptions } from "@cloudflare/workers-oauth-provider";
 import { timingSafeEqual } from "hono/utils/buffer";
-import type { Env } from "./account-do";
-import { clientAddress } from "./client-address";
-import { encodeCredential, MCP_CREDENTIAL_HEADER, oauthCredential, STATIC_CREDENTIAL, type Credential } from "./credential";
-import { MCP_GRANT_HEADER, MCP_SCOPES_HEADER, SCOPES, canRead, canTrade, parseScopes, scopeForTool, type Scope } from "./mcp-scopes";
+import type { Env } from "../account-do";
+import { clientAddress } from "../http/client-address";
+import { encodeCredential, MCP_CREDENTIAL_HEADER, oauthCredential, STATIC_CREDENTIAL, type Credential } from "../ledger/credential";
+import { MCP_GRANT_HEADER, MCP_SCOPES_HEADER, SCOPES, canRead, canTrade, parseScopes, scopeForTool, type Scope } from "../mcp/mcp-scopes";
 import { refuseRedirectUris } from "./redirect-uris";
 import { REFRESH_RETRY_WINDOW_MS, REFRESH_TOKEN_PATH, type RefreshRequest, type RefreshVerdict } from "./refresh-tokens";
 import { REGISTRATION_DONE_PATH, REGISTRATION_GATE_PATH, registrationRefusal, type RegistrationAnswer } from "./registration-gate";

@@ -14,7 +14,7 @@
 // Only hashes of tokens the provider accepted are stored, at most MAX_REFRESH_TOKENS_PER_GRANT per
 // grant, and grants exist only by the owner's consent: a caller without a token writes nothing.
 import { z } from "zod";
-import type { DeskContext } from "./desk-context";
+import type { DeskContext } from "../store/desk-context";
 
 /** A client that lost a refresh answer may present the spent token once more within this time. */
 export const REFRESH_RETRY_WINDOW_MS = 60_000;

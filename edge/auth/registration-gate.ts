@@ -11,8 +11,8 @@
 // its clientRegistrationCallback gets no env, so the Worker asks here before and after it hands
 // the request to the provider. Check and count happen in one synchronous turn.
 import { z } from "zod";
-import { auditUnauthenticated } from "./audit-flood";
-import type { DeskContext } from "./desk-context";
+import { auditUnauthenticated } from "../audit/audit-flood";
+import type { DeskContext } from "../store/desk-context";
 
 export const REGISTRATION_WINDOW_MS = 60 * 60_000;
 export const REGISTRATIONS_PER_ADDRESS = 10;

@@ -8,7 +8,7 @@ import { bearerAuth } from "hono/bearer-auth";
 import { getSignedCookie, setSignedCookie, deleteCookie } from "hono/cookie";
 import { csrf } from "hono/csrf";
 import { timingSafeEqual } from "hono/utils/buffer";
-import { clientAddress } from "../client-address";
+import { clientAddress } from "../http/client-address";
 import { askSession, type LoginGateEnv } from "./login-client";
 
 export const SESSION_COOKIE = "ibkr_dashboard";

@@ -2,22 +2,22 @@
 // already authenticated the caller. Admin acts can only make things safer or reset a breaker;
 // each takes a non-empty reason and is audited with who and why before the answer goes out.
 import { z } from "zod";
-import { NetLimitPrice, TradeId } from "../shared/tools";
-import { confirmEveryOrder, setConfirmEveryOrder } from "./approval-links";
-import { readAudit, verifyAudit } from "./audit";
-import { adminCredential } from "./credential";
-import { resetBreaker } from "./breakers";
-import { endAllDashboardSessions } from "./dashboard-sessions";
-import type { DeskContext } from "./desk-context";
-import { setKv } from "./kv";
-import { flattenTrade, reassessTrades, uncoveredPositions } from "./flatten";
-import { listTrades } from "./ledger";
-import { clearLoginLockout } from "./login-gate";
-import { closePosition, decideApproval } from "./order-desk";
-import { adminSettleOrder } from "./order-ends";
-import { expiryDayFlags } from "./expiry-day";
-import { emergencyStop, emergencyStopFrame, setEmergencyStop } from "./safety-state";
-import { healthView, stateView } from "./views";
+import { NetLimitPrice, TradeId } from "../../shared/tools";
+import { confirmEveryOrder, setConfirmEveryOrder } from "../desk/approval-links";
+import { readAudit, verifyAudit } from "../audit/audit";
+import { adminCredential } from "../ledger/credential";
+import { resetBreaker } from "../safety/breakers";
+import { endAllDashboardSessions } from "../auth/dashboard-sessions";
+import type { DeskContext } from "../store/desk-context";
+import { setKv } from "../store/kv";
+import { flattenTrade, reassessTrades, uncoveredPositions } from "../desk/flatten";
+import { listTrades } from "../store/ledger";
+import { clearLoginLockout } from "../auth/login-gate";
+import { closePosition, decideApproval } from "../desk/order-desk";
+import { adminSettleOrder } from "../ledger/order-ends";
+import { expiryDayFlags } from "../ledger/expiry-day";
+import { emergencyStop, emergencyStopFrame, setEmergencyStop } from "../safety/safety-state";
+import { healthView, stateView } from "../views/views";
 
 const Reason = z.string().trim().min(1, "reason must be a non-empty string").max(500, "reason must be at most 500 characters");
 const By = z.string().trim().min(1).max(80).optional();

@@ -9,8 +9,8 @@
 // moves ctx.now() only: alarms and the link's pings time real waits with Date.now().
 import { z } from "zod";
 import { parseBody } from "./admin-api";
-import type { DeskContext } from "./desk-context";
-import { getKv, setKv } from "./kv";
+import type { DeskContext } from "../store/desk-context";
+import { getKv, setKv } from "../store/kv";
 
 export const TEST_CLOCK_ROUTE = "/api/test/clock";
 /** The whole shift of ctx.now() from the machine's clock (negative for a start in the past). */

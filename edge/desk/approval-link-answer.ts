@@ -2,11 +2,11 @@
 // the link is checked and spent in one synchronous turn, then decideApproval — the same machinery
 // as a shadow-mode approval in the dashboard — re-runs every check with a fresh quote and sends.
 import { z } from "zod";
-import { analyzeOrder } from "../shared/risk";
-import { tradingDay } from "../shared/trade-id";
-import type { DeskContext } from "./desk-context";
-import { readBack } from "./elicitation";
-import { getTrade, legsOf } from "./ledger";
+import { analyzeOrder } from "../../shared/risk";
+import { tradingDay } from "../../shared/trade-id";
+import type { DeskContext } from "../store/desk-context";
+import { readBack } from "../mcp/elicitation";
+import { getTrade, legsOf } from "../store/ledger";
 import { decideApproval } from "./order-desk";
 import { settlementFor } from "./settlement-styles";
 

@@ -6,8 +6,8 @@
 // The link's token is stored only as its SHA-256; it works once and for LINK_TTL_MS. Every refused
 // link (unknown, expired, used) is audited and changes nothing.
 import { createHash } from "node:crypto";
-import type { DeskContext } from "./desk-context";
-import { getKv, setKv } from "./kv";
+import type { DeskContext } from "../store/desk-context";
+import { getKv, setKv } from "../store/kv";
 
 /** How long an approval link (and the order's reserved risk) waits for the person. */
 export const LINK_TTL_MS = 10 * 60_000;

@@ -5,15 +5,15 @@
 // of its own — one leg, the position as held — and is closed through the same close path (and
 // the bridge's reduce-only second key). A flatten books no realized P&L in the ledger: its cost
 // basis was never the ledger's, and TWS's own daily P&L already counts it.
-import { OPTION_MULTIPLIER } from "../shared/limits";
-import { roundCents } from "../shared/money";
-import type { Leg } from "../shared/order";
-import { makeTradeId } from "../shared/trade-id";
-import type { Position } from "../shared/tools";
-import { updateTrade } from "./bridge-events";
-import type { DeskContext } from "./desk-context";
-import { FLATTEN_STRATEGY, heldByActiveTrades, insertTrade, tradeExists } from "./ledger";
-import { positionsView } from "./views";
+import { OPTION_MULTIPLIER } from "../../shared/limits";
+import { roundCents } from "../../shared/money";
+import type { Leg } from "../../shared/order";
+import { makeTradeId } from "../../shared/trade-id";
+import type { Position } from "../../shared/tools";
+import { updateTrade } from "../ledger/bridge-events";
+import type { DeskContext } from "../store/desk-context";
+import { FLATTEN_STRATEGY, heldByActiveTrades, insertTrade, tradeExists } from "../store/ledger";
+import { positionsView } from "../views/views";
 
 /** Re-derives every not-yet-closed trade that has fills from that evidence. */
 export function reassessTrades(ctx: DeskContext): void {

@@ -6,25 +6,25 @@
 // holds; a refusal restores the old one, and an answer lost on the way leaves the modify pending
 // until TWS shows the order's price (pending-modify.ts). Closes are walked too (the collar, and the closes' own order-rate allowance: closes reduce risk, but a walk in a loop is stopped).
 // In shadow mode an opening order's new price would skip the person's approval, so it is refused.
-import { closeRateViolations, evaluateOrder, orderGroup, perOrderChecks, priceCollar } from "../shared/checks";
-import { closingLegs, repriceLegs } from "../shared/combo-price";
-import { closeCapViolations } from "../shared/close-cap";
-import { MIN_LEG_PRICE } from "../shared/limits";
-import { formatUsd, roundCents } from "../shared/money";
-import type { Leg } from "../shared/order";
-import { analyzeOrder, type RiskAnalysis } from "../shared/risk";
-import { tradingDay } from "../shared/trade-id";
-import type { OrderStatusName, Violation } from "../shared/tools";
-import { BridgeError, PLACE_TIMEOUT_MS } from "./bridge-link";
-import { STATIC_CREDENTIAL, type Credential } from "./credential";
-import type { DeskContext } from "./desk-context";
-import { closeOrdersLastMinute, closeRef, getOrderByRef, getTrade, legsOf, ordersLastMinute, recordOrderTime } from "./ledger";
-import { heldLegs } from "./held-legs";
+import { closeRateViolations, evaluateOrder, orderGroup, perOrderChecks, priceCollar } from "../../shared/checks";
+import { closingLegs, repriceLegs } from "../../shared/combo-price";
+import { closeCapViolations } from "../../shared/close-cap";
+import { MIN_LEG_PRICE } from "../../shared/limits";
+import { formatUsd, roundCents } from "../../shared/money";
+import type { Leg } from "../../shared/order";
+import { analyzeOrder, type RiskAnalysis } from "../../shared/risk";
+import { tradingDay } from "../../shared/trade-id";
+import type { OrderStatusName, Violation } from "../../shared/tools";
+import { BridgeError, PLACE_TIMEOUT_MS } from "../link/bridge-link";
+import { STATIC_CREDENTIAL, type Credential } from "../ledger/credential";
+import type { DeskContext } from "../store/desk-context";
+import { closeOrdersLastMinute, closeRef, getOrderByRef, getTrade, legsOf, ordersLastMinute, recordOrderTime } from "../store/ledger";
+import { heldLegs } from "../ledger/held-legs";
 import { fetchQuote, linkViolations, mayHaveReachedTws, type ToolAnswer, withQuoteNote } from "./order-desk";
-import { closeLimit, endPendingModifiesOfTrade, ledgerLimit, pendingModify, recordPendingModify, setCloseLimit, twsActionOf, writeTradePrice } from "./pending-modify";
-import { buildAccountState, shadowMode } from "./safety-state";
+import { closeLimit, endPendingModifiesOfTrade, ledgerLimit, pendingModify, recordPendingModify, setCloseLimit, twsActionOf, writeTradePrice } from "../ledger/pending-modify";
+import { buildAccountState, shadowMode } from "../safety/safety-state";
 import { settlementFor } from "./settlement-styles";
-import { recordAct } from "./trade-acts";
+import { recordAct } from "../ledger/trade-acts";
 
 export interface ModifyOrderInput {
   trade_id: string;

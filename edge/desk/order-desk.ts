@@ -6,25 +6,25 @@
 // sending, may only refuse (the reservation is then released). A quote is fetched before the turn
 // only while the legs' underlying is not yet known to this object (edge/underlyings.ts).
 import { createHash } from "node:crypto";
-import { closeRateViolations, collarBand, effectiveRisk, evaluateOrder, orderFingerprint, orderGroup, priceCollar, type CheckContext } from "../shared/checks";
-import { MIN_LEG_PRICE } from "../shared/limits";
-import { formatUsd } from "../shared/money";
-import type { Leg } from "../shared/order";
-import type { OpResult } from "../shared/protocol";
-import { analyzeOrder, type RiskAnalysis } from "../shared/risk";
-import { closingLegs, comboSize, netLimitPrice, repriceLegs } from "../shared/combo-price";
-import { closeCapViolations } from "../shared/close-cap";
-import { makeTradeId, tradingDay } from "../shared/trade-id";
-import type { PlaceOrderInput, PlaceOrderOutput, Violation } from "../shared/tools";
-import { suspectViolations } from "./account-jumps";
-import { updateTrade } from "./bridge-events";
-import { BridgeError } from "./bridge-link";
-import type { DeskContext } from "./desk-context";
+import { closeRateViolations, collarBand, effectiveRisk, evaluateOrder, orderFingerprint, orderGroup, priceCollar, type CheckContext } from "../../shared/checks";
+import { MIN_LEG_PRICE } from "../../shared/limits";
+import { formatUsd } from "../../shared/money";
+import type { Leg } from "../../shared/order";
+import type { OpResult } from "../../shared/protocol";
+import { analyzeOrder, type RiskAnalysis } from "../../shared/risk";
+import { closingLegs, comboSize, netLimitPrice, repriceLegs } from "../../shared/combo-price";
+import { closeCapViolations } from "../../shared/close-cap";
+import { makeTradeId, tradingDay } from "../../shared/trade-id";
+import type { PlaceOrderInput, PlaceOrderOutput, Violation } from "../../shared/tools";
+import { suspectViolations } from "../safety/account-jumps";
+import { updateTrade } from "../ledger/bridge-events";
+import { BridgeError } from "../link/bridge-link";
+import type { DeskContext } from "../store/desk-context";
 import { approvalUrl, confirmEveryOrder, createApprovalLink, LINK_TTL_MS } from "./approval-links";
 import { confirmationRule, IN_CLIENT } from "./confirmation-rule";
-import { adminCredential, STATIC_CREDENTIAL, type Credential } from "./credential";
-import { recordAct } from "./trade-acts";
-import { readBack, type AskPerson } from "./elicitation";
+import { adminCredential, STATIC_CREDENTIAL, type Credential } from "../ledger/credential";
+import { recordAct } from "../ledger/trade-acts";
+import { readBack, type AskPerson } from "../mcp/elicitation";
 import {
   closeOrdersLastMinute,
   closeRef,
@@ -43,11 +43,11 @@ import {
   tradeExists,
   upsertOrder,
   type TradeRow,
-} from "./ledger";
-import { heldLegs } from "./held-legs";
+} from "../store/ledger";
+import { heldLegs } from "../ledger/held-legs";
 import { riskBounds } from "./risk-bounds";
-import { ledgerLimit, setCloseLimit } from "./pending-modify";
-import { buildAccountState, shadowMode, twsHealth } from "./safety-state";
+import { ledgerLimit, setCloseLimit } from "../ledger/pending-modify";
+import { buildAccountState, shadowMode, twsHealth } from "../safety/safety-state";
 import { knownUnderlying, learnFromQuote } from "./underlyings";
 import { settlementFor, settlementKnown } from "./settlement-styles";
 

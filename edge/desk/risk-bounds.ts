@@ -9,10 +9,10 @@
 // @example
 //   riskBounds(legs, analysis).notes  // ["Dividends: up to 100 shares …", "After the last expiry …"]
 import { z } from "zod";
-import { formatUsd } from "../shared/money";
-import type { Leg } from "../shared/order";
-import type { RiskAnalysis } from "../shared/risk";
-import { LegSettlement } from "../shared/settlement";
+import { formatUsd } from "../../shared/money";
+import type { Leg } from "../../shared/order";
+import type { RiskAnalysis } from "../../shared/risk";
+import { LegSettlement } from "../../shared/settlement";
 
 export const RiskBounds = z.object({
   /** True when nothing the model leaves out can add to the worst case (no shares can be held). */

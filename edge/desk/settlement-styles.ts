@@ -7,10 +7,10 @@
 //
 // Remembered per contract and per option symbol, in memory like the broker's underlying
 // (edge/underlyings.ts): after an eviction the first order of a symbol asks for a quote again.
-import type { Leg } from "../shared/order";
-import { contractKey } from "../shared/order";
-import type { Quote } from "../shared/protocol";
-import type { LegSettlement } from "../shared/settlement";
+import type { Leg } from "../../shared/order";
+import { contractKey } from "../../shared/order";
+import type { Quote } from "../../shared/protocol";
+import type { LegSettlement } from "../../shared/settlement";
 
 const MAX_CONTRACTS = 2_000;
 const MAX_SYMBOLS = 500;

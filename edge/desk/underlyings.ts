@@ -3,10 +3,10 @@
 // first, so the order costs one bridge trip; the bridge re-checks the group against TWS before
 // sending (bridge/second-key.ts). Per object instance and in memory: after an eviction the first
 // order of a symbol asks for a quote again, exactly as before.
-import type { Leg } from "../shared/order";
-import type { OpResult } from "../shared/protocol";
-import type { DeskContext } from "./desk-context";
-import { recordQuoteUnderlying } from "./pictures";
+import type { Leg } from "../../shared/order";
+import type { OpResult } from "../../shared/protocol";
+import type { DeskContext } from "../store/desk-context";
+import { recordQuoteUnderlying } from "../views/pictures";
 import { learnSettlement } from "./settlement-styles";
 
 const MAX_SYMBOLS = 500;

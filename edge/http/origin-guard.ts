@@ -3,9 +3,9 @@
 // before it reaches authentication or the account. A request without Origin (a server-side MCP
 // client) passes; browsers always send one on a cross-origin fetch.
 import type { MiddlewareHandler } from "hono";
-import type { Env } from "./account-do";
+import type { Env } from "../account-do";
 import { clientAddress } from "./client-address";
-import { auditOAuth, edgeOrigin } from "./oauth";
+import { auditOAuth, edgeOrigin } from "../auth/oauth";
 
 /** The origins /mcp accepts from a browser: this edge's own, plus ALLOWED_ORIGINS (comma-separated). */
 export function allowedOrigins(env: Pick<Env, "PUBLIC_ORIGIN" | "ALLOWED_ORIGINS">, request: Request): Set<string> {

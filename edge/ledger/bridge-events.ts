@@ -1,20 +1,20 @@
 // Applies the bridge's events to the ledger and the safety state, synchronously: order status
 // changes and fills (matched by orderRef), account and P&L snapshots (which may trip a breaker),
 // positions and TWS health. Trade state follows its orders; a closed trade books its realized P&L.
-import type { Event, EventData, OpenOrder } from "../shared/protocol";
-import { comboSize } from "../shared/combo-price";
-import { roundCents } from "../shared/money";
-import { tradingDay } from "../shared/trade-id";
-import type { Position } from "../shared/tools";
-import { applyAccountSnapshot } from "./account-jumps";
+import type { Event, EventData, OpenOrder } from "../../shared/protocol";
+import { comboSize } from "../../shared/combo-price";
+import { roundCents } from "../../shared/money";
+import { tradingDay } from "../../shared/trade-id";
+import type { Position } from "../../shared/tools";
+import { applyAccountSnapshot } from "../safety/account-jumps";
 import { checkAssignedStock, settleExpirations } from "./expirations";
 import { isAccountExecution, recordSettlement } from "./settlements";
 import { settledShares } from "./held-legs";
 import { bookDeliveredStock } from "./delivered-stock";
-import { checkBreakers } from "./breakers";
-import type { DeskContext } from "./desk-context";
-import { getKv, setKv } from "./kv";
-import { recordPnlPoint } from "./pictures";
+import { checkBreakers } from "../safety/breakers";
+import type { DeskContext } from "../store/desk-context";
+import { getKv, setKv } from "../store/kv";
+import { recordPnlPoint } from "../views/pictures";
 import {
   addDailyPnl,
   closeRef,
@@ -36,8 +36,8 @@ import {
   type OrderRow,
   type TradeRow,
   type TradeState,
-} from "./ledger";
-import { lossStreak, twsHealth } from "./safety-state";
+} from "../store/ledger";
+import { lossStreak, twsHealth } from "../safety/safety-state";
 import { endPendingModifiesOfTrade, settlePendingModify } from "./pending-modify";
 
 const DONE = new Set(["Cancelled", "Rejected", "Inactive"]);

@@ -14,13 +14,13 @@
 // once, and on the trade's realized P&L when it is already closed (a closing trade takes it in).
 // Not covered: stock held before the edge saw it (a lot it never saw cannot be matched), and
 // delivered stock still held, whose loss so far is unrealized and counts through TWS's daily P&L.
-import { roundCents } from "../shared/money";
-import { tradingDay } from "../shared/trade-id";
-import { checkBreakers } from "./breakers";
-import type { DeskContext } from "./desk-context";
-import { setKv } from "./kv";
-import { addDailyPnl, FLATTEN_STRATEGY } from "./ledger";
-import { lossStreak } from "./safety-state";
+import { roundCents } from "../../shared/money";
+import { tradingDay } from "../../shared/trade-id";
+import { checkBreakers } from "../safety/breakers";
+import type { DeskContext } from "../store/desk-context";
+import { setKv } from "../store/kv";
+import { addDailyPnl, FLATTEN_STRATEGY } from "../store/ledger";
+import { lossStreak } from "../safety/safety-state";
 
 interface Lot { tradeId: string | null; sign: 1 | -1; shares: number; price: number }
 

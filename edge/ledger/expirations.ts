@@ -5,18 +5,18 @@
 // at no price, as IBKR books them, so the P&L is the premium flows of its fills. Stock that TWS
 // then holds in the underlying is an assignment's: it is alerted, carries its own risk on
 // get_positions, and a short stock position trips a breaker until a person resets it.
-import { expiryClose, productOf } from "../shared/market-calendar";
-import { calendarDay } from "../shared/trade-id";
-import type { OptionContract } from "../shared/order";
-import type { Position } from "../shared/tools";
-import { checkBreakers } from "./breakers";
+import { expiryClose, productOf } from "../../shared/market-calendar";
+import { calendarDay } from "../../shared/trade-id";
+import type { OptionContract } from "../../shared/order";
+import type { Position } from "../../shared/tools";
+import { checkBreakers } from "../safety/breakers";
 import { applyExecution, bookClose } from "./bridge-events";
 import { legOutcomes } from "./settlements";
 import { heldLegs } from "./held-legs";
-import type { DeskContext } from "./desk-context";
-import { getKv, setKv } from "./kv";
-import { getOrderByRef, closeRef, legsOf, listTrades, storedPositions } from "./ledger";
-import { breaker, setBreaker } from "./safety-state";
+import type { DeskContext } from "../store/desk-context";
+import { getKv, setKv } from "../store/kv";
+import { getOrderByRef, closeRef, legsOf, listTrades, storedPositions } from "../store/ledger";
+import { breaker, setBreaker } from "../safety/safety-state";
 
 /** How long after an expiry settlement stock in its underlying is taken for an assignment's. */
 const ASSIGNMENT_WINDOW_MS = 7 * 86_400_000;

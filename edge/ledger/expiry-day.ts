@@ -2,13 +2,13 @@
 // whether they are assigned turns on the last minutes' price. Such trades are flagged with the time
 // left to the close and, when TWS quotes the underlying, how near the money their short strikes are.
 // close_position stays allowed for them under every stop and breaker (closes are never refused).
-import { expiryClose, lastTradingDate, newYorkClock, productOf } from "../shared/market-calendar";
-import type { OptionContract } from "../shared/order";
-import { calendarDay } from "../shared/trade-id";
-import type { DeskContext } from "./desk-context";
+import { expiryClose, lastTradingDate, newYorkClock, productOf } from "../../shared/market-calendar";
+import type { OptionContract } from "../../shared/order";
+import { calendarDay } from "../../shared/trade-id";
+import type { DeskContext } from "../store/desk-context";
 import { brokerNow } from "./expirations";
-import { activeTrades, legsOf, type TradeRow } from "./ledger";
-import type { ExpiryDayFlag } from "./tool-schemas";
+import { activeTrades, legsOf, type TradeRow } from "../store/ledger";
+import type { ExpiryDayFlag } from "../mcp/tool-schemas";
 
 /** A short strike within this fraction of the underlying's price is "near the money". */
 export const PIN_BAND = 0.01;

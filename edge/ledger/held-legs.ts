@@ -2,10 +2,10 @@
 // and what TWS settled without an order (an exercise or assignment, settlements.ts). A close is
 // sized to exactly this — never more (an over-sized close would open the opposite side) — and
 // drops a leg that is gone, so a trade whose short leg was assigned early can still be closed.
-import { comboSize } from "../shared/combo-price";
-import type { Leg } from "../shared/order";
-import type { DeskContext } from "./desk-context";
-import { closeRef, fillsOfTrade, getOrderByRef, legsOf, type FillRow, type TradeRow } from "./ledger";
+import { comboSize } from "../../shared/combo-price";
+import type { Leg } from "../../shared/order";
+import type { DeskContext } from "../store/desk-context";
+import { closeRef, fillsOfTrade, getOrderByRef, legsOf, type FillRow, type TradeRow } from "../store/ledger";
 
 /** Whether a fill trades a leg's contract (a combo's BAG row and delivered stock never do). */
 export function fillIsLeg(f: FillRow, leg: Leg): boolean {

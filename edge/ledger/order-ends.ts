@@ -3,15 +3,15 @@
 // a DAY order whose session has closed (the exchange calendar's: the session under way when it was
 // placed, or the next one) is dead; what still cannot be accounted for stays
 // reserved and "unaccounted" until TWS tells, or an admin settles it with a reason (audited).
-import type { CompletedOrder } from "../shared/protocol";
-import { comboSize } from "../shared/combo-price";
-import { orderSession, type Product } from "../shared/market-calendar";
-import { formatUsd } from "../shared/money";
-import type { Leg } from "../shared/order";
-import type { Position } from "../shared/tools";
+import type { CompletedOrder } from "../../shared/protocol";
+import { comboSize } from "../../shared/combo-price";
+import { orderSession, type Product } from "../../shared/market-calendar";
+import { formatUsd } from "../../shared/money";
+import type { Leg } from "../../shared/order";
+import type { Position } from "../../shared/tools";
 import { updateTrade } from "./bridge-events";
-import type { DeskContext } from "./desk-context";
-import { getOrderByRef, getTrade, insertFill, legSharesFilled, legsOf, setTradeState, storedPositions, upsertOrder, type OrderRow, type TradeRow } from "./ledger";
+import type { DeskContext } from "../store/desk-context";
+import { getOrderByRef, getTrade, insertFill, legSharesFilled, legsOf, setTradeState, storedPositions, upsertOrder, type OrderRow, type TradeRow } from "../store/ledger";
 
 export type OrderEnd = "Filled" | "Cancelled" | "Expired" | "Rejected" | "Inactive";
 const FINAL = new Set(["Filled", "Cancelled", "Rejected", "Inactive"]);

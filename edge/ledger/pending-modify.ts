@@ -3,11 +3,11 @@
 // the object) with what a confirmed modify would write, and settled when TWS next shows the
 // order's limit price — in reconciliation's open orders or a live order status (the old price
 // only once the modify could no longer take) — or when the order ends. Until then the larger reservation holds and no other modify of the order is sent.
-import { roundCents } from "../shared/money";
-import type { DeskContext } from "./desk-context";
-import { getKv, setKv } from "./kv";
-import type { Leg } from "../shared/order";
-import { closeRef, getOrderByRef, getTrade, type TradeRow } from "./ledger";
+import { roundCents } from "../../shared/money";
+import type { DeskContext } from "../store/desk-context";
+import { getKv, setKv } from "../store/kv";
+import type { Leg } from "../../shared/order";
+import { closeRef, getOrderByRef, getTrade, type TradeRow } from "../store/ledger";
 
 const PREFIX = "modify_pending:";
 /**

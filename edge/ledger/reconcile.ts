@@ -1,17 +1,17 @@
 // Reconciliation on every bridge (re)connect: ask TWS (through the bridge) for its open orders and
 // the executions since the last fill we hold, match them by orderRef, adopt orders whose ack was
 // lost (never sending them again), record missed fills, and release orders TWS never saw.
-import type { CompletedOrder } from "../shared/protocol";
-import { comboSize } from "../shared/combo-price";
-import { PLACE_TIMEOUT_MS } from "./bridge-link";
+import type { CompletedOrder } from "../../shared/protocol";
+import { comboSize } from "../../shared/combo-price";
+import { PLACE_TIMEOUT_MS } from "../link/bridge-link";
 import { adoptOpenOrder, applyExecution, applyOrderStatus, replacePositions, updateTrade } from "./bridge-events";
-import type { DeskContext } from "./desk-context";
-import { getKv, setKv } from "./kv";
-import { currentEvidence, getOrderByRef, getTrade, lastFillTime, legSharesFilled, legsOf, setOrderUnaccounted, upsertOrder, type OrderRow } from "./ledger";
+import type { DeskContext } from "../store/desk-context";
+import { getKv, setKv } from "../store/kv";
+import { currentEvidence, getOrderByRef, getTrade, lastFillTime, legSharesFilled, legsOf, setOrderUnaccounted, upsertOrder, type OrderRow } from "../store/ledger";
 import { settleExpirations } from "./expirations";
 import { hasPendingModifies } from "./pending-modify";
 import { completedFor, dayOrderEnded, endOfCompleted, holdsAnyLeg, markUnaccounted, settleOrder } from "./order-ends";
-import { productOf } from "../shared/market-calendar";
+import { productOf } from "../../shared/market-calendar";
 
 /** Set while the last reconciliation could not read TWS's state: the alarm tries again. */
 const RECONCILE_DUE_KEY = "reconcile_due";

@@ -11,18 +11,18 @@
 // size); a contract held by several trades stays unattributed rather than guessed. A delivery is
 // booked on its option's trade but never in its realized P&L: the stock is a new position, with
 // its own risk (expirations.ts positionRisk), as IBKR books it.
-import type { Execution } from "../shared/protocol";
-import type { Leg } from "../shared/order";
-import type { DeskContext } from "./desk-context";
-import { getKv, setKv } from "./kv";
-import { OPTION_MULTIPLIER } from "../shared/limits";
-import { addDailyPnl, getTrade, insertFill, legsOf, realizedPnl, type FillRow, type TradeRow } from "./ledger";
+import type { Execution } from "../../shared/protocol";
+import type { Leg } from "../../shared/order";
+import type { DeskContext } from "../store/desk-context";
+import { getKv, setKv } from "../store/kv";
+import { OPTION_MULTIPLIER } from "../../shared/limits";
+import { addDailyPnl, getTrade, insertFill, legsOf, realizedPnl, type FillRow, type TradeRow } from "../store/ledger";
 import { fillIsLeg, heldLegs } from "./held-legs";
-import { checkBreakers } from "./breakers";
-import { lossStreak } from "./safety-state";
-import { roundCents } from "../shared/money";
-import { lastTradingDate } from "../shared/market-calendar";
-import { calendarDay, tradingDay } from "../shared/trade-id";
+import { checkBreakers } from "../safety/breakers";
+import { lossStreak } from "../safety/safety-state";
+import { roundCents } from "../../shared/money";
+import { lastTradingDate } from "../../shared/market-calendar";
+import { calendarDay, tradingDay } from "../../shared/trade-id";
 
 export type LegOutcome = "lapsed" | "exercised" | "assigned" | "cash_settled";
 /** A leg whose contracts ended differently (some exercised, some not): each execution tells. */

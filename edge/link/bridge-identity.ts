@@ -2,7 +2,7 @@
 // account and the connection), and the Ed25519 check of the signed hello against the pinned
 // public key (Worker secret BRIDGE_PUBLIC_KEY: base64url of the raw 32-byte key). Without a
 // configured key no bridge is accepted: the bearer token alone never makes a bridge.
-import { type Challenge, type Hello, helloSigningText, PROTOCOL_VERSION } from "../shared/protocol";
+import { type Challenge, type Hello, helloSigningText, PROTOCOL_VERSION } from "../../shared/protocol";
 
 /** A socket that has not proven itself within this time is closed. */
 export const HELLO_TIMEOUT_MS = 5_000;

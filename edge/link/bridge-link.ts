@@ -1,8 +1,8 @@
 // The edge's side of the bridge WebSocket: which socket is the live bridge, and requests to it
 // correlated by id with a timeout. Only the pending promises live in memory; a hibernated or
 // restarted object has none, and everything else about the link is in the socket attachment.
-import { Ops, PROTOCOL_VERSION, type ErrorBody, type OpName, type OpParams, type OpResult } from "../shared/protocol";
-import type { Violation } from "../shared/tools";
+import { Ops, PROTOCOL_VERSION, type ErrorBody, type OpName, type OpParams, type OpResult } from "../../shared/protocol";
+import type { Violation } from "../../shared/tools";
 
 export const PLACE_TIMEOUT_MS = 10_000;
 export const DEFAULT_TIMEOUT_MS = 5_000;

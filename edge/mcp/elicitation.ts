@@ -3,11 +3,11 @@
 // timeout or cancellation counts as "not confirmed" (fail closed), never as a yes.
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import type { RequestId } from "@modelcontextprotocol/sdk/types.js";
-import { formatUsd } from "../shared/money";
-import { isStockLeg, type Leg } from "../shared/order";
-import { type RiskAnalysis } from "../shared/risk";
-import { netLimitPrice } from "../shared/combo-price";
-import type { Violation } from "../shared/tools";
+import { formatUsd } from "../../shared/money";
+import { isStockLeg, type Leg } from "../../shared/order";
+import { type RiskAnalysis } from "../../shared/risk";
+import { netLimitPrice } from "../../shared/combo-price";
+import type { Violation } from "../../shared/tools";
 
 /** How long a person has to answer before the order is refused as unconfirmed. */
 export const CONFIRM_TIMEOUT_MS = 120_000;

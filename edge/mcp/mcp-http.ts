@@ -10,7 +10,7 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { createHash } from "node:crypto";
-import { clientAddress } from "./client-address";
+import { clientAddress } from "../http/client-address";
 
 /** A session nobody used for this long is closed on the next /mcp request. */
 export const SESSION_IDLE_MS = 30 * 60_000;

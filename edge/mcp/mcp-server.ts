@@ -7,8 +7,8 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
 import { type CallToolResult, ListToolsRequestSchema, type Tool } from "@modelcontextprotocol/sdk/types.js";
-import { LIMITS } from "../shared/limits";
-import { LEGS_AS_STRING_NOTE } from "../shared/order";
+import { LIMITS } from "../../shared/limits";
+import { LEGS_AS_STRING_NOTE } from "../../shared/order";
 import {
   ClosePositionInput,
   ClosePositionOutput,
@@ -19,24 +19,24 @@ import {
   GetPositionsInput,
   PlaceOrderInput,
   PlaceOrderOutput,
-} from "../shared/tools";
+} from "../../shared/tools";
 import { z } from "zod";
-import { readAudit, type AuditRow } from "./audit";
-import type { DeskContext } from "./desk-context";
+import { readAudit, type AuditRow } from "../audit/audit";
+import type { DeskContext } from "../store/desk-context";
 import { elicitationAsker } from "./elicitation";
-import { expiryDayFlags } from "./expiry-day";
-import { getTrade, listTrades, resolveOrderId } from "./ledger";
-import { unaccountedNote } from "./order-ends";
-import { cancelOrder, closePosition, placeOrder, previewOrder } from "./order-desk";
-import { modifyOrder } from "./modify-order";
-import { recordUnderlyingPrice } from "./pictures";
-import { accountSnapshot } from "./safety-state";
-import { accountFreshness } from "./freshness";
+import { expiryDayFlags } from "../ledger/expiry-day";
+import { getTrade, listTrades, resolveOrderId } from "../store/ledger";
+import { unaccountedNote } from "../ledger/order-ends";
+import { cancelOrder, closePosition, placeOrder, previewOrder } from "../desk/order-desk";
+import { modifyOrder } from "../desk/modify-order";
+import { recordUnderlyingPrice } from "../views/pictures";
+import { accountSnapshot } from "../safety/safety-state";
+import { accountFreshness } from "../safety/freshness";
 import { PACKAGE_VERSION } from "./version";
-import { netGreeks, openTradeStandings } from "./standing";
-import { learnFromQuote } from "./underlyings";
+import { netGreeks, openTradeStandings } from "../views/standing";
+import { learnFromQuote } from "../desk/underlyings";
 import { WRITE_TOOLS } from "./mcp-scopes";
-import type { Credential } from "./credential";
+import type { Credential } from "../ledger/credential";
 import {
   CancelOrderInput,
   CancelOrderOutput,
@@ -55,8 +55,8 @@ import {
   PreviewOrderOutput,
   SafetyStatusOutput,
 } from "./tool-schemas";
-import { pendingModify } from "./pending-modify";
-import { dataAgeSeconds, healthView, positionsAsOf, positionsView, safetyStatusView, tradeView } from "./views";
+import { pendingModify } from "../ledger/pending-modify";
+import { dataAgeSeconds, healthView, positionsAsOf, positionsView, safetyStatusView, tradeView } from "../views/views";
 
 const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 const READ_MARKET = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true } as const;

@@ -1,11 +1,11 @@
 // Input and output schemas of the edge-only MCP tools (the seed's five live in shared/tools.ts).
 // Only the edge registers these, so they stay here rather than in shared/.
 import { z } from "zod";
-import { Leg, legsOrJsonString, Symbol } from "../shared/order";
-import { OptionChain, OptionChainParams, PreviewResult, PriceHistory, PriceHistoryParams, Quote, TwsHealth } from "../shared/protocol";
-import { GetPositionsOutput, MAX_CLAIM_USD, NetLimitPrice, OrderStatusName, PlaceOrderOutput, StaleFigures, TradeId, Violation } from "../shared/tools";
-import { RiskBounds } from "./risk-bounds";
-import { NetGreeksView, TradeStanding } from "./standing";
+import { Leg, legsOrJsonString, Symbol } from "../../shared/order";
+import { OptionChain, OptionChainParams, PreviewResult, PriceHistory, PriceHistoryParams, Quote, TwsHealth } from "../../shared/protocol";
+import { GetPositionsOutput, MAX_CLAIM_USD, NetLimitPrice, OrderStatusName, PlaceOrderOutput, StaleFigures, TradeId, Violation } from "../../shared/tools";
+import { RiskBounds } from "../desk/risk-bounds";
+import { NetGreeksView, TradeStanding } from "../views/standing";
 
 export const LimitUsage = z.object({
   name: z.string(),

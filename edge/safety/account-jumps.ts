@@ -10,11 +10,11 @@
 // far enough for the real value to trip the breaker, nor widen the 30% concentration room by more
 // than a twentieth; $1,000 (the daily loss limit) keeps ordinary trading of a small account from
 // counting as a jump. Deposits and withdrawals above it cost ~10 s of refused openings.
-import { formatUsd, roundCents } from "../shared/money";
-import type { AccountSummary, Violation } from "../shared/tools";
+import { formatUsd, roundCents } from "../../shared/money";
+import type { AccountSummary, Violation } from "../../shared/tools";
 import { checkBreakers } from "./breakers";
-import type { DeskContext } from "./desk-context";
-import { getKv, setKv } from "./kv";
+import type { DeskContext } from "../store/desk-context";
+import { getKv, setKv } from "../store/kv";
 import { accountSnapshot, highWaterMark } from "./safety-state";
 
 export const JUMP_FRACTION = 0.05;

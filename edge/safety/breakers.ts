@@ -1,12 +1,12 @@
 // Circuit breakers trip themselves from persisted state after every account, P&L and trade-close
 // event: daily loss (clears at the next New York trading day), drawdown from the high-water mark
 // and consecutive losses (these two clear only by an admin, with a reason).
-import { CONSECUTIVE_LOSS_LIMIT, DAILY_LOSS_LIMIT, DRAWDOWN_CIRCUIT_BREAKER } from "../shared/limits";
-import { formatPct, formatUsd } from "../shared/money";
-import { tradingDay } from "../shared/trade-id";
-import type { DeskContext } from "./desk-context";
-import { setKv } from "./kv";
-import { storedPositions } from "./ledger";
+import { CONSECUTIVE_LOSS_LIMIT, DAILY_LOSS_LIMIT, DRAWDOWN_CIRCUIT_BREAKER } from "../../shared/limits";
+import { formatPct, formatUsd } from "../../shared/money";
+import { tradingDay } from "../../shared/trade-id";
+import type { DeskContext } from "../store/desk-context";
+import { setKv } from "../store/kv";
+import { storedPositions } from "../store/ledger";
 import { accountSnapshot, breaker, dailyPnl, highWaterMark, lossStreak, setBreaker, type BreakerName } from "./safety-state";
 
 function trip(ctx: DeskContext, name: BreakerName, reason: string, now: Date): void {

@@ -3,8 +3,8 @@
 // earlier run's state) would show old figures as if they were now. Every read that shows account
 // figures carries `stale` and one sentence of why (get_account, get_positions, list_trades,
 // get_safety_status, the dashboard).
-import { MAX_ACCOUNT_DATA_AGE_MS } from "../shared/limits";
-import type { DeskContext } from "./desk-context";
+import { MAX_ACCOUNT_DATA_AGE_MS } from "../../shared/limits";
+import type { DeskContext } from "../store/desk-context";
 import { accountDataAgeMs, accountSnapshot, twsHealth } from "./safety-state";
 
 export interface Freshness {

@@ -1,6 +1,6 @@
 // The account's persisted safety state: emergency stop, circuit breakers, shadow mode, the latest
 // account/P&L/TWS snapshots from the bridge, and the AccountState that shared/checks.ts evaluates.
-import type { AccountState } from "../shared/checks";
+import type { AccountState } from "../../shared/checks";
 import {
   CONSECUTIVE_LOSS_LIMIT,
   DAILY_LOSS_LIMIT,
@@ -9,15 +9,15 @@ import {
   MAX_CLOSE_ORDERS_PER_MINUTE,
   MAX_ORDERS_PER_MINUTE,
   MAX_TRADE_RISK,
-} from "../shared/limits";
-import { roundCents } from "../shared/money";
-import { type EmergencyStopPush, PROTOCOL_VERSION, type TwsHealth } from "../shared/protocol";
-import { tradingDay } from "../shared/trade-id";
-import type { AccountSummary } from "../shared/tools";
-import { getKv, setKv } from "./kv";
-import { activeTrades, closeOrdersLastMinute, exposureBySymbol, legsOf, ordersLastMinute, realizedOnDay, recentFingerprints, storedPositions, workingOrdersRisk } from "./ledger";
-import { addSide, type ContractSides } from "../shared/one-direction";
-import { type Contract, contractKey } from "../shared/order";
+} from "../../shared/limits";
+import { roundCents } from "../../shared/money";
+import { type EmergencyStopPush, PROTOCOL_VERSION, type TwsHealth } from "../../shared/protocol";
+import { tradingDay } from "../../shared/trade-id";
+import type { AccountSummary } from "../../shared/tools";
+import { getKv, setKv } from "../store/kv";
+import { activeTrades, closeOrdersLastMinute, exposureBySymbol, legsOf, ordersLastMinute, realizedOnDay, recentFingerprints, storedPositions, workingOrdersRisk } from "../store/ledger";
+import { addSide, type ContractSides } from "../../shared/one-direction";
+import { type Contract, contractKey } from "../../shared/order";
 import { untrackedExposureByGroup } from "./untracked-exposure";
 
 /** `assignment`: a short stock position left by an option assignment (edge/expirations.ts). */

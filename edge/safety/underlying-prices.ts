@@ -2,7 +2,7 @@
 // edge: the payoff picture marks it, and the concentration limit values a short call held in TWS
 // that no trade accounts for at it (untracked-exposure.ts). Kept apart from pictures.ts so the
 // safety state can read it without importing the dashboard's pictures.
-import { getKv, setKv } from "./kv";
+import { getKv, setKv } from "../store/kv";
 
 type UnderlyingPrices = Record<string, { price: number; at: string }>;
 const MAX_SYMBOLS = 200;

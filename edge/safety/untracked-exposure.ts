@@ -21,11 +21,11 @@
 //     market value and |qty| × average cost.
 // An option position's `symbol` is its underlying, and it is grouped by economic underlying, a
 // leveraged fund's counting its multiple, exactly as a trade's exposure is (shared/underlying.ts).
-import { OPTION_MULTIPLIER } from "../shared/limits";
-import { roundCents } from "../shared/money";
-import type { Position } from "../shared/tools";
-import { exposureGroup, exposureMultiple } from "../shared/underlying";
-import { heldByActiveTrades, storedPositions } from "./ledger";
+import { OPTION_MULTIPLIER } from "../../shared/limits";
+import { roundCents } from "../../shared/money";
+import type { Position } from "../../shared/tools";
+import { exposureGroup, exposureMultiple } from "../../shared/underlying";
+import { heldByActiveTrades, storedPositions } from "../store/ledger";
 import { underlyingPrice } from "./underlying-prices";
 
 /** Dollars of exposure of `quantity` (signed, the position's sign) of a position; `underlying` is the underlying's last known price. */

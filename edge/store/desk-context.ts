@@ -1,8 +1,8 @@
 // What the order desk, the event handler and the admin API need from the account's Durable
 // Object: its storage, the bridge link, its settings, the audit append, the clock and its
 // dashboard sockets.
-import type { BridgeLink } from "./bridge-link";
-import type { Settings } from "./safety-state";
+import type { BridgeLink } from "../link/bridge-link";
+import type { Settings } from "../safety/safety-state";
 
 export interface DeskContext {
   sql: SqlStorage;

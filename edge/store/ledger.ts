@@ -1,11 +1,11 @@
 // The trade ledger in SQLite: trades, their IBKR orders (matched by orderRef) and fills, and the
 // realized P&L of a closed trade computed from its fills. Pure SQL helpers, no I/O beyond storage.
-import { OPTION_MULTIPLIER } from "../shared/limits";
-import { roundCents } from "../shared/money";
-import { exposureGroup } from "../shared/underlying";
-import type { Leg } from "../shared/order";
-import type { Execution } from "../shared/protocol";
-import type { OrderStatusName, Position } from "../shared/tools";
+import { OPTION_MULTIPLIER } from "../../shared/limits";
+import { roundCents } from "../../shared/money";
+import { exposureGroup } from "../../shared/underlying";
+import type { Leg } from "../../shared/order";
+import type { Execution } from "../../shared/protocol";
+import type { OrderStatusName, Position } from "../../shared/tools";
 import { getKv, setKv } from "./kv";
 
 /** Trade states. Active ones hold their reserved risk and count toward concentration. */

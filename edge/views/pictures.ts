@@ -2,15 +2,15 @@
 // each active trade's payoff at expiry (shared/payoff.ts, with the risk figures the decision
 // stored: worst case, max gain, breakevens) and the underlying's last price any quote through
 // this edge carried; the day's P&L as a series of points against the daily loss limit.
-import { DAILY_LOSS_LIMIT } from "../shared/limits";
-import { payoffCurve } from "../shared/payoff";
-import type { OpResult } from "../shared/protocol";
-import { tradingDay } from "../shared/trade-id";
-import { legsOf, type TradeRow } from "./ledger";
-import { dailyPnl } from "./safety-state";
-import { recordUnderlyingPrice, underlyingPrice } from "./underlying-prices";
+import { DAILY_LOSS_LIMIT } from "../../shared/limits";
+import { payoffCurve } from "../../shared/payoff";
+import type { OpResult } from "../../shared/protocol";
+import { tradingDay } from "../../shared/trade-id";
+import { legsOf, type TradeRow } from "../store/ledger";
+import { dailyPnl } from "../safety/safety-state";
+import { recordUnderlyingPrice, underlyingPrice } from "../safety/underlying-prices";
 
-export { recordUnderlyingPrice, underlyingPrice } from "./underlying-prices";
+export { recordUnderlyingPrice, underlyingPrice } from "../safety/underlying-prices";
 
 /** Points kept per day: one every 30 s at most (a whole session is 780). */
 const PNL_POINT_SPACING_MS = 30_000;

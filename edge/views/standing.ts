@@ -4,15 +4,15 @@
 // option computations. Marks come from the positions TWS reports (PORTFOLIO_VALUE's per-share
 // market price); nothing is estimated: a leg without a price leaves the figure null with a reason.
 import { z } from "zod";
-import { OPTION_MULTIPLIER } from "../shared/limits";
-import { roundCents } from "../shared/money";
-import { comboSize } from "../shared/combo-price";
-import { isOptionLeg, type Leg } from "../shared/order";
-import type { Greeks } from "../shared/protocol";
-import { calendarDay } from "../shared/trade-id";
-import type { Position } from "../shared/tools";
-import type { DeskContext } from "./desk-context";
-import { fillsOfTrade, legsOf, listTrades, type TradeRow } from "./ledger";
+import { OPTION_MULTIPLIER } from "../../shared/limits";
+import { roundCents } from "../../shared/money";
+import { comboSize } from "../../shared/combo-price";
+import { isOptionLeg, type Leg } from "../../shared/order";
+import type { Greeks } from "../../shared/protocol";
+import { calendarDay } from "../../shared/trade-id";
+import type { Position } from "../../shared/tools";
+import type { DeskContext } from "../store/desk-context";
+import { fillsOfTrade, legsOf, listTrades, type TradeRow } from "../store/ledger";
 import { recordQuoteUnderlying } from "./pictures";
 
 export const TradeStanding = z.object({

@@ -1,24 +1,24 @@
 // Read-only views of the account built from storage: trades with their orders and fills, the
 // safety status (limits, usage, breakers, budget), link health, and the dashboard's /api/state.
-import { LIMITS, DAILY_LOSS_LIMIT, MAX_ACCOUNT_DATA_AGE_MS, MAX_CONCENTRATION, MAX_TRADE_RISK } from "../shared/limits";
-import { roundCents } from "../shared/money";
-import type { Position } from "../shared/tools";
-import type { DeskContext } from "./desk-context";
-import { activeTrades, closeRef, fillsOfTrade, type FillRow, legsOf, listTrades, ordersOfTrade, storedPositions, type TradeRow } from "./ledger";
-import type { Execution } from "../shared/protocol";
-import { accountFreshness } from "./freshness";
-import { linkViolations } from "./order-desk";
-import { confirmEveryOrder } from "./approval-links";
-import { accountDataAgeMs, accountSnapshot, BREAKERS, breakerNow, buildAccountState, emergencyStop, limitUsage, shadowMode, twsHealth } from "./safety-state";
-import { getKv } from "./kv";
+import { LIMITS, DAILY_LOSS_LIMIT, MAX_ACCOUNT_DATA_AGE_MS, MAX_CONCENTRATION, MAX_TRADE_RISK } from "../../shared/limits";
+import { roundCents } from "../../shared/money";
+import type { Position } from "../../shared/tools";
+import type { DeskContext } from "../store/desk-context";
+import { activeTrades, closeRef, fillsOfTrade, type FillRow, legsOf, listTrades, ordersOfTrade, storedPositions, type TradeRow } from "../store/ledger";
+import type { Execution } from "../../shared/protocol";
+import { accountFreshness } from "../safety/freshness";
+import { linkViolations } from "../desk/order-desk";
+import { confirmEveryOrder } from "../desk/approval-links";
+import { accountDataAgeMs, accountSnapshot, BREAKERS, breakerNow, buildAccountState, emergencyStop, limitUsage, shadowMode, twsHealth } from "../safety/safety-state";
+import { getKv } from "../store/kv";
 import { payoffView, pnlSeries } from "./pictures";
 import { tradeStanding } from "./standing";
-import { positionRisk } from "./expirations";
-import { legOutcomes, type LegSettlement } from "./settlements";
-import { pendingModifyOfTrade } from "./pending-modify";
-import { storageStatus } from "./storage-figure";
-import { actsOf, tradesActedOnBy } from "./trade-acts";
-import { unaccountedNote } from "./order-ends";
+import { positionRisk } from "../ledger/expirations";
+import { legOutcomes, type LegSettlement } from "../ledger/settlements";
+import { pendingModifyOfTrade } from "../ledger/pending-modify";
+import { storageStatus } from "../store/storage-figure";
+import { actsOf, tradesActedOnBy } from "../ledger/trade-acts";
+import { unaccountedNote } from "../ledger/order-ends";
 
 export function tradeView(sql: SqlStorage, t: TradeRow, now = new Date()) {
   return {

@@ -3,7 +3,7 @@
 // `closeEverything` is the last act of a schedule (every real position must be closable).
 import { expiryClose, orderSession } from "../../shared/market-calendar";
 import type { BrokerLog } from "./broker-log";
-import { needsReconcile } from "../../edge/reconcile";
+import { needsReconcile } from "../../edge/ledger/reconcile";
 import { SimSqlStorage } from "./sql-storage";
 import { agreementViolations, InvariantViolation, safetyViolations, type StopWindow } from "./invariants";
 import type { World } from "./world";

@@ -6,12 +6,12 @@
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { AccountDO } from "../../edge/account-do";
-import { appendAudit } from "../../edge/audit";
+import { appendAudit } from "../../edge/audit/audit";
 import {
   auditUnauthenticated, FLOOD_WINDOW_MS, OVERFLOW_ADDRESS, ROWS_PER_CAUSE_AND_ADDRESS, ROWS_PER_WINDOW, TRACKED_PER_WINDOW, writeClosedFloodWindows,
-} from "../../edge/audit-flood";
-import type { DeskContext } from "../../edge/desk-context";
-import { REGISTRATION_WINDOW_MS, REGISTRATIONS_PER_ADDRESS } from "../../edge/registration-gate";
+} from "../../edge/audit/audit-flood";
+import type { DeskContext } from "../../edge/store/desk-context";
+import { REGISTRATION_WINDOW_MS, REGISTRATIONS_PER_ADDRESS } from "../../edge/auth/registration-gate";
 import { condorOrder } from "./harness";
 
 const ORIGIN = "https://edge.test";

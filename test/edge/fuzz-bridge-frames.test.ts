@@ -7,7 +7,7 @@ import { env, runInDurableObject, SELF } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { AccountDO } from "../../edge/account-do";
-import { ROWS_PER_CAUSE_AND_ADDRESS } from "../../edge/audit-flood";
+import { ROWS_PER_CAUSE_AND_ADDRESS } from "../../edge/audit/audit-flood";
 import { MAX_TRADE_RISK } from "../../shared/limits";
 import { Event, Ping, Pong, Response as BridgeResponse } from "../../shared/protocol";
 import { FUZZ_SEED, mutate, mutation } from "../shared/fuzz-mutations";

@@ -8,7 +8,7 @@ import { netLimitPrice } from "../../shared/combo-price";
 import { newYorkDate } from "../../shared/market-calendar";
 import type { Leg } from "../../shared/order";
 import type { AccountDO } from "../../edge/account-do";
-import type { DeskContext } from "../../edge/desk-context";
+import type { DeskContext } from "../../edge/store/desk-context";
 import { marketCheckViolations } from "../../shared/checks";
 import type { Quote } from "../../shared/protocol";
 import { type LegSettlement, settlementFromContract } from "../../shared/settlement";

@@ -6,7 +6,7 @@
 import { env, SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { bodyText } from "./harness";
-import { WRITE_TOOLS } from "../../edge/mcp-scopes";
+import { WRITE_TOOLS } from "../../edge/mcp/mcp-scopes";
 import { Edge } from "./harness";
 
 const ORIGIN = "https://edge.test";

@@ -5,7 +5,7 @@
 // TWS order id held by orders of several TWS sessions resolves to the current session's or is
 // refused, for tools and for events.
 import { describe, expect, it } from "vitest";
-import { completedFor } from "../../edge/order-ends";
+import { completedFor } from "../../edge/ledger/order-ends";
 import { newYorkInstant, previousTradingDate } from "../../shared/market-calendar";
 import { tradingDay } from "../../shared/trade-id";
 import { condorOrder, Edge, FakeBridge, ironCondor, reconciled, testNow } from "./harness";
