@@ -18,6 +18,7 @@ import { DASHBOARD_SESSION_HEADER } from "./auth/session-cookie";
 import type { DeskContext } from "./store/desk-context";
 import { setKv } from "./store/kv";
 import { handleInternal } from "./auth/internal-routes";
+import type { Env } from "./http/env";
 import { McpHttp } from "./mcp/mcp-http";
 import { buildMcpServer } from "./mcp/mcp-server";
 import { checkGrant, mcpAccess } from "./auth/oauth-grants";
@@ -28,30 +29,6 @@ import { redact, redactJsonRequest, secretsOf } from "./http/redact";
 import { emergencyStopFrame, twsHealth, truthy, type Settings } from "./safety/safety-state";
 import { COLUMN_MIGRATIONS, SCHEMA } from "./store/schema";
 import { advanceTestClock, startTestClock, TEST_CLOCK_ROUTE, testClockSetting } from "./dashboard/test-clock";
-
-export interface Env {
-  ACCOUNT: DurableObjectNamespace<AccountDO>;
-  IBKR_ACCOUNT_ID: string;
-  MCP_TOKEN: string;
-  BRIDGE_TOKEN: string;
-  /** The bridge's Ed25519 public key, base64url of the raw 32 bytes (`ibkr-bridge --public-key`). */
-  BRIDGE_PUBLIC_KEY?: string;
-  ADMIN_TOKEN: string;
-  /** Initial shadow mode; afterwards the persisted per-account setting (admin API) decides. */
-  SHADOW_MODE?: string;
-  /** "true" registers no write tool at all. */
-  READ_ONLY?: string;
-  /** Comma-separated underlyings; when set, only these may be traded (it can only narrow). */
-  ALLOWED_SYMBOLS?: string;
-  /** OAuth grants, clients and token hashes (edge/oauth.ts; @cloudflare/workers-oauth-provider). */
-  OAUTH_KV: KVNamespace;
-  /** This edge's public origin (https://…) when it differs from the request's, e.g. behind a proxy. */
-  PUBLIC_ORIGIN?: string;
-  /** Comma-separated extra browser origins allowed on /mcp (edge/origin-guard.ts). */
-  ALLOWED_ORIGINS?: string;
-  /** Tests only: "movable" or "movable:<ISO instant>" starts the desk's clock there and lets POST /api/test/clock move it (edge/test-clock.ts). */
-  TEST_CLOCK?: string;
-}
 
 const PING_EVERY_MS = 10_000;
 const DEAD_LINK_MS = 30_000;

@@ -5,7 +5,7 @@
 import { Hono, type Context } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { secureHeaders } from "hono/secure-headers";
-import type { Env } from "./account-do";
+import type { Env } from "./http/env";
 import { approvals } from "./dashboard/approval-page";
 import { boundedBody } from "./http/bounded-body";
 import { MCP_CREDENTIAL_HEADER } from "./ledger/credential";

@@ -5,7 +5,7 @@
 import type { OAuthHelpers } from "@cloudflare/workers-oauth-provider";
 import { Hono } from "hono";
 import { z } from "zod";
-import type { Env } from "../account-do";
+import type { Env } from "../http/env";
 import { accountStub, auditOAuth, OAUTH_GRANT_USE_PATH, OWNER } from "./oauth";
 
 const MAX_GRANTS_LISTED = 1000;

@@ -8,7 +8,7 @@ import { AuthorizationError, CimdFetchError, type AuthRequest, type ConsentDescr
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { csrf } from "hono/csrf";
-import type { Env } from "../account-do";
+import type { Env } from "../http/env";
 import { clientAddress } from "../http/client-address";
 import { askLoginGate } from "./login-client";
 import { isAdminToken, newSession, readSession, setSessionCookie } from "./session-cookie";

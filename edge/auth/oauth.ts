@@ -10,7 +10,7 @@
 // registrations (edge/registration-gate.ts: 429 with Retry-After over the limit).
 import { getOAuthApi, insufficientScope, OAuthProvider, type OAuthHelpers, type OAuthProviderOptions } from "@cloudflare/workers-oauth-provider";
 import { timingSafeEqual } from "hono/utils/buffer";
-import type { Env } from "../account-do";
+import type { Env } from "../http/env";
 import { clientAddress } from "../http/client-address";
 import { encodeCredential, MCP_CREDENTIAL_HEADER, oauthCredential, STATIC_CREDENTIAL, type Credential } from "../ledger/credential";
 import { MCP_GRANT_HEADER, MCP_SCOPES_HEADER, SCOPES, canRead, canTrade, parseScopes, scopeForTool, type Scope } from "../mcp/mcp-scopes";

@@ -11,7 +11,7 @@ import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { csrf } from "hono/csrf";
 import { secureHeaders } from "hono/secure-headers";
-import type { Env } from "../account-do";
+import type { Env } from "../http/env";
 import { APPROVAL_LINK_PATH, type LinkAnswer } from "../desk/approval-link-answer";
 import { APPROVE_PAGE, hashLinkToken, LINK_TOKEN } from "../desk/approval-links";
 import { clientAddress } from "../http/client-address";

@@ -3,7 +3,7 @@
 // before it reaches authentication or the account. A request without Origin (a server-side MCP
 // client) passes; browsers always send one on a cross-origin fetch.
 import type { MiddlewareHandler } from "hono";
-import type { Env } from "../account-do";
+import type { Env } from "./env";
 import { clientAddress } from "./client-address";
 import { auditOAuth, edgeOrigin } from "../auth/oauth";
 
