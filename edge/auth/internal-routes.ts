@@ -7,7 +7,8 @@ import { checkDashboardSession, endDashboardSession, SessionRequest } from "./da
 import { LOGIN_GATE_PATH, SESSION_PATH } from "./login-client";
 import type { DeskContext } from "../store/desk-context";
 import { LoginAttempt, loginAttempt } from "./login-gate";
-import { OAUTH_AUDIT_PATH, OAUTH_GRANT_USE_PATH } from "./oauth";
+import { OAUTH_AUDIT_PATH } from "../http/account-stub";
+import { OAUTH_GRANT_USE_PATH } from "./oauth";
 import { appendOAuthAudit, grantUses, OAuthAuditRequest } from "./oauth-grants";
 import { checkRefresh, recordRotation, REFRESH_TOKEN_PATH, RefreshRequest } from "./refresh-tokens";
 import { REGISTRATION_DONE_PATH, REGISTRATION_GATE_PATH, RegistrationAttempt, registrationAttempt, RegistrationDone, registrationDone } from "./registration-gate";

@@ -6,7 +6,8 @@ import type { OAuthHelpers } from "@cloudflare/workers-oauth-provider";
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Env } from "../http/env";
-import { accountStub, auditOAuth, OAUTH_GRANT_USE_PATH, OWNER } from "./oauth";
+import { accountStub, auditOAuth } from "../http/account-stub";
+import { OAUTH_GRANT_USE_PATH, OWNER } from "./oauth";
 
 const MAX_GRANTS_LISTED = 1000;
 const GrantId = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, "grant id must be letters, digits, - or _");

@@ -13,7 +13,8 @@ import { clientAddress } from "../http/client-address";
 import { askLoginGate } from "./login-client";
 import { isAdminToken, newSession, readSession, setSessionCookie } from "./session-cookie";
 import { SCOPES, type Scope } from "../mcp/mcp-scopes";
-import { auditOAuth, OWNER, type McpProps } from "./oauth";
+import { auditOAuth } from "../http/account-stub";
+import { OWNER, type McpProps } from "./oauth";
 import { refuseForeignForm } from "../http/origin-guard";
 
 const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;

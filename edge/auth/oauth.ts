@@ -11,7 +11,9 @@
 import { getOAuthApi, insufficientScope, OAuthProvider, type OAuthHelpers, type OAuthProviderOptions } from "@cloudflare/workers-oauth-provider";
 import { timingSafeEqual } from "hono/utils/buffer";
 import type { Env } from "../http/env";
+import { accountStub, auditOAuth } from "../http/account-stub";
 import { clientAddress } from "../http/client-address";
+import { edgeOrigin } from "../http/origin-guard";
 import { encodeCredential, MCP_CREDENTIAL_HEADER, oauthCredential, STATIC_CREDENTIAL, type Credential } from "../ledger/credential";
 import { MCP_GRANT_HEADER, MCP_SCOPES_HEADER, SCOPES, canRead, canTrade, parseScopes, scopeForTool, type Scope } from "../mcp/mcp-scopes";
 import { refuseRedirectUris } from "./redirect-uris";
@@ -23,8 +25,6 @@ export const TOKEN_PATH = "/oauth/token";
 export const REGISTER_PATH = "/oauth/register";
 /** The one person who can grant access: the account's owner (the dashboard's admin). */
 export const OWNER = "owner";
-/** The Durable Object's internal path for an OAuth audit row (the Worker forwards no outside path there). */
-export const OAUTH_AUDIT_PATH = "/internal/oauth-audit";
 export const OAUTH_GRANT_USE_PATH = "/internal/oauth-grant-use";
 /** Access tokens are short; a refresh token rotates on every use and dies after 30 idle days. */
 const ACCESS_TOKEN_TTL_S = 60 * 60;
@@ -37,25 +37,6 @@ const MAX_PEEK_BYTES = 64 * 1024;
  * issue 24 also carry the app's client id and name (older ones: looked up by client id).
  */
 export interface McpProps { kind: "static" | "oauth"; scopes: Scope[]; client_id?: string; client_name?: string }
-
-/** The edge's own origin: PUBLIC_ORIGIN when configured (behind a custom domain), else the request's. */
-export function edgeOrigin(env: Pick<Env, "PUBLIC_ORIGIN">, request: Request): string {
-  const configured = env.PUBLIC_ORIGIN?.trim();
-  return configured ? new URL(configured).origin : new URL(request.url).origin;
-}
-
-export function accountStub(env: Pick<Env, "ACCOUNT" | "IBKR_ACCOUNT_ID">) {
-  return env.ACCOUNT.get(env.ACCOUNT.idFromName(env.IBKR_ACCOUNT_ID || "default"));
-}
-
-/** Appends an OAuth event to the account's audit chain; the Worker awaits it before answering. */
-export async function auditOAuth(env: Pick<Env, "ACCOUNT" | "IBKR_ACCOUNT_ID">, action: string, details: Record<string, unknown>): Promise<void> {
-  const res = await accountStub(env).fetch(`https://account${OAUTH_AUDIT_PATH}`, {
-    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ action, details }),
-  });
-  await res.body?.cancel();
-  if (!res.ok) throw new Error(`audit of ${action} failed (${res.status})`);
-}
 
 /** Takes one of the caller's registration slots in the account's Durable Object, or says when to come back. */
 async function registrationSlot(env: Pick<Env, "ACCOUNT" | "IBKR_ACCOUNT_ID">, client: string): Promise<RegistrationAnswer> {

@@ -18,7 +18,7 @@ import { clientAddress } from "../http/client-address";
 import { CONTENT_SECURITY_POLICY } from "./routes";
 import { loginPage } from "./page";
 import { csrfTokenFor, readSession, verifyCsrfToken } from "../auth/session-cookie";
-import { accountStub } from "../auth/oauth";
+import { accountStub } from "../http/account-stub";
 import { refuseForeignForm } from "../http/origin-guard";
 
 const NO_STORE = { "cache-control": "no-store" };

@@ -5,7 +5,13 @@
 import type { MiddlewareHandler } from "hono";
 import type { Env } from "./env";
 import { clientAddress } from "./client-address";
-import { auditOAuth, edgeOrigin } from "../auth/oauth";
+import { auditOAuth } from "./account-stub";
+
+/** The edge's own origin: PUBLIC_ORIGIN when configured (behind a custom domain), else the request's. */
+export function edgeOrigin(env: Pick<Env, "PUBLIC_ORIGIN">, request: Request): string {
+  const configured = env.PUBLIC_ORIGIN?.trim();
+  return configured ? new URL(configured).origin : new URL(request.url).origin;
+}
 
 /** The origins /mcp accepts from a browser: this edge's own, plus ALLOWED_ORIGINS (comma-separated). */
 export function allowedOrigins(env: Pick<Env, "PUBLIC_ORIGIN" | "ALLOWED_ORIGINS">, request: Request): Set<string> {
