@@ -5,8 +5,10 @@
 // the machine's clock, the one the Worker signs the cookie's expiry with: never the desk's clock,
 // which a test may have moved days ahead (edge/test-clock.ts).
 import { z } from "zod";
-import { SESSION_TTL_SECONDS } from "./session-cookie";
 import type { DeskContext } from "../store/desk-context";
+
+/** A working day at the desk; after that the trader logs in again. */
+export const SESSION_TTL_SECONDS = 12 * 60 * 60;
 
 /** Live sessions kept per account; the least recently seen one makes room for a new login. */
 export const MAX_DASHBOARD_SESSIONS = 20;

@@ -9,6 +9,7 @@ import { getSignedCookie, setSignedCookie, deleteCookie } from "hono/cookie";
 import { csrf } from "hono/csrf";
 import { timingSafeEqual } from "hono/utils/buffer";
 import { clientAddress } from "../http/client-address";
+import { SESSION_TTL_SECONDS } from "./dashboard-sessions";
 import { askSession, type LoginGateEnv } from "./login-client";
 
 export const SESSION_COOKIE = "ibkr_dashboard";
@@ -22,8 +23,6 @@ const cookiePrefix = (c: Context) => (isHttps(c) ? ("host" as const) : undefined
 export const CSRF_HEADER = "x-csrf-token";
 /** Set by the Worker alone on a live-socket upgrade made with a session (see edge/index.ts). */
 export const DASHBOARD_SESSION_HEADER = "x-ibkr-dashboard-session";
-/** A working day at the desk; after that the trader logs in again. */
-export const SESSION_TTL_SECONDS = 12 * 60 * 60;
 const SESSION_KEY_LABEL = "ibkr-mcp/dashboard-session/v1";
 const CSRF_LABEL = "ibkr-mcp/dashboard-csrf/v1";
 const SAFE_METHOD = /^(GET|HEAD|OPTIONS)$/;
