@@ -15,7 +15,7 @@ import { clientAddress, UNKNOWN_CLIENT } from "./http/client-address";
 import { checkBreakers } from "./safety/breakers";
 import { sessionSocketTag } from "./auth/dashboard-sessions";
 import { DASHBOARD_SESSION_HEADER } from "./auth/session-cookie";
-import type { DeskContext } from "./store/desk-context";
+import type { DeskContext, Settings } from "./store/desk-context";
 import { setKv } from "./store/kv";
 import { handleInternal } from "./auth/internal-routes";
 import type { Env } from "./http/env";
@@ -26,7 +26,7 @@ import { expireApprovals } from "./desk/order-desk";
 import { needsReconcile, reconcile } from "./ledger/reconcile";
 import { hasPendingModifies } from "./ledger/pending-modify";
 import { redact, redactJsonRequest, secretsOf } from "./http/redact";
-import { emergencyStopFrame, twsHealth, truthy, type Settings } from "./safety/safety-state";
+import { emergencyStopFrame, twsHealth, truthy } from "./safety/safety-state";
 import { COLUMN_MIGRATIONS, SCHEMA } from "./store/schema";
 import { advanceTestClock, startTestClock, TEST_CLOCK_ROUTE, testClockSetting } from "./dashboard/test-clock";
 

@@ -14,6 +14,7 @@ import { roundCents } from "../../shared/money";
 import { type EmergencyStopPush, PROTOCOL_VERSION, type TwsHealth } from "../../shared/protocol";
 import { tradingDay } from "../../shared/trade-id";
 import type { AccountSummary } from "../../shared/tools";
+import type { Settings } from "../store/desk-context";
 import { getKv, setKv } from "../store/kv";
 import { activeTrades, closeOrdersLastMinute, exposureBySymbol, legsOf, ordersLastMinute, realizedOnDay, recentFingerprints, storedPositions, workingOrdersRisk } from "../store/ledger";
 import { addSide, type ContractSides } from "../../shared/one-direction";
@@ -27,8 +28,6 @@ export interface BreakerRecord { tripped: boolean; reason: string | null; at: st
 export interface EmergencyStop { on: boolean; reason: string | null; at: string | null; by: string | null }
 export interface AccountSnapshot { summary: AccountSummary; received_at_ms: number }
 export interface PnlSnapshot { daily: number | null; unrealized: number | null; realized: number | null; trading_day: string; received_at_ms: number }
-
-export interface Settings { accountId: string; readOnly: boolean; allowedSymbols: string[] | null; shadowDefault: boolean }
 
 export const truthy = (value: string | undefined): boolean => /^(1|true|yes|on)$/i.test((value ?? "").trim());
 

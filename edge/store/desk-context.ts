@@ -2,7 +2,9 @@
 // Object: its storage, the bridge link, its settings, the audit append, the clock and its
 // dashboard sockets.
 import type { BridgeLink } from "../link/bridge-link";
-import type { Settings } from "../safety/safety-state";
+
+/** The account's configuration, from the Worker's vars (account-do.ts builds it once). */
+export interface Settings { accountId: string; readOnly: boolean; allowedSymbols: string[] | null; shadowDefault: boolean }
 
 export interface DeskContext {
   sql: SqlStorage;
