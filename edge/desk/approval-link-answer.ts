@@ -5,7 +5,7 @@ import { z } from "zod";
 import { analyzeOrder } from "../../shared/risk";
 import { tradingDay } from "../../shared/trade-id";
 import type { DeskContext } from "../store/desk-context";
-import { readBack } from "../mcp/elicitation";
+import { readBack } from "./read-back";
 import { getTrade, legsOf } from "../store/ledger";
 import { decideApproval } from "./order-desk";
 import { settlementFor } from "./settlement-styles";

@@ -24,7 +24,7 @@ import { approvalUrl, confirmEveryOrder, createApprovalLink, LINK_TTL_MS } from 
 import { confirmationRule, IN_CLIENT } from "./confirmation-rule";
 import { adminCredential, STATIC_CREDENTIAL, type Credential } from "../ledger/credential";
 import { recordAct } from "../ledger/trade-acts";
-import { readBack, type AskPerson } from "../mcp/elicitation";
+import { readBack, type AskPerson } from "./read-back";
 import {
   closeOrdersLastMinute,
   closeRef,
