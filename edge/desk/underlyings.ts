@@ -6,7 +6,7 @@
 import type { Leg } from "../../shared/order";
 import type { OpResult } from "../../shared/protocol";
 import type { DeskContext } from "../store/desk-context";
-import { recordQuoteUnderlying } from "../views/pictures";
+import { recordQuoteUnderlying } from "../safety/underlying-prices";
 import { learnSettlement } from "./settlement-styles";
 
 const MAX_SYMBOLS = 500;

@@ -14,7 +14,7 @@ import { bookDeliveredStock } from "./delivered-stock";
 import { checkBreakers } from "../safety/breakers";
 import type { DeskContext } from "../store/desk-context";
 import { getKv, setKv } from "../store/kv";
-import { recordPnlPoint } from "../views/pictures";
+import { recordPnlPoint } from "../safety/pnl-points";
 import {
   addDailyPnl,
   closeRef,

@@ -29,7 +29,7 @@ import { getTrade, listTrades, resolveOrderId } from "../store/ledger";
 import { unaccountedNote } from "../ledger/order-ends";
 import { cancelOrder, closePosition, placeOrder, previewOrder } from "../desk/order-desk";
 import { modifyOrder } from "../desk/modify-order";
-import { recordUnderlyingPrice } from "../views/pictures";
+import { recordUnderlyingPrice } from "../safety/underlying-prices";
 import { accountSnapshot } from "../safety/safety-state";
 import { accountFreshness } from "../safety/freshness";
 import { PACKAGE_VERSION } from "./version";

@@ -2,6 +2,7 @@
 // edge: the payoff picture marks it, and the concentration limit values a short call held in TWS
 // that no trade accounts for at it (untracked-exposure.ts). Kept apart from pictures.ts so the
 // safety state can read it without importing the dashboard's pictures.
+import type { OpResult } from "../../shared/protocol";
 import { getKv, setKv } from "../store/kv";
 
 type UnderlyingPrices = Record<string, { price: number; at: string }>;
@@ -19,4 +20,10 @@ export function recordUnderlyingPrice(sql: SqlStorage, symbol: string | null | u
 
 export function underlyingPrice(sql: SqlStorage, symbol: string): { price: number; at: string } | null {
   return getKv<UnderlyingPrices>(sql, "underlying_prices", {})[symbol.toUpperCase()] ?? null;
+}
+
+/** From a quote answer: the underlying price of its greeks (single option or any combo leg). */
+export function recordQuoteUnderlying(sql: SqlStorage, symbol: string | null | undefined, quote: OpResult<"quote">): void {
+  const g = quote.greeks ?? quote.leg_greeks?.find((l) => l.greeks?.underlying_price)?.greeks ?? null;
+  recordUnderlyingPrice(sql, quote.underlying ?? symbol, g?.underlying_price, g?.as_of ?? quote.as_of);
 }

@@ -4,34 +4,10 @@
 // this edge carried; the day's P&L as a series of points against the daily loss limit.
 import { DAILY_LOSS_LIMIT } from "../../shared/limits";
 import { payoffCurve } from "../../shared/payoff";
-import type { OpResult } from "../../shared/protocol";
 import { tradingDay } from "../../shared/trade-id";
 import { legsOf, type TradeRow } from "../store/ledger";
 import { dailyPnl } from "../safety/safety-state";
-import { recordUnderlyingPrice, underlyingPrice } from "../safety/underlying-prices";
-
-export { recordUnderlyingPrice, underlyingPrice } from "../safety/underlying-prices";
-
-/** Points kept per day: one every 30 s at most (a whole session is 780). */
-const PNL_POINT_SPACING_MS = 30_000;
-const MAX_PNL_POINTS = 2_000;
-
-/** From a quote answer: the underlying price of its greeks (single option or any combo leg). */
-export function recordQuoteUnderlying(sql: SqlStorage, symbol: string | null | undefined, quote: OpResult<"quote">): void {
-  const g = quote.greeks ?? quote.leg_greeks?.find((l) => l.greeks?.underlying_price)?.greeks ?? null;
-  recordUnderlyingPrice(sql, quote.underlying ?? symbol, g?.underlying_price, g?.as_of ?? quote.as_of);
-}
-
-/** Append today's P&L (the figure the daily-loss check uses), at most one point per 30 s. */
-export function recordPnlPoint(sql: SqlStorage, now: Date): void {
-  const day = tradingDay(now);
-  const pnl = dailyPnl(sql, now);
-  const last = sql.exec<{ at_ms: number; trading_day: string }>("SELECT at_ms, trading_day FROM pnl_points ORDER BY at_ms DESC LIMIT 1").toArray()[0];
-  if (last && last.trading_day === day && now.getTime() - last.at_ms < PNL_POINT_SPACING_MS)
-    sql.exec("UPDATE pnl_points SET pnl = ? WHERE at_ms = ?", pnl, last.at_ms);
-  else sql.exec("INSERT OR REPLACE INTO pnl_points (at_ms, trading_day, pnl) VALUES (?, ?, ?)", now.getTime(), day, pnl);
-  sql.exec("DELETE FROM pnl_points WHERE trading_day != ? OR at_ms < (SELECT MIN(at_ms) FROM (SELECT at_ms FROM pnl_points ORDER BY at_ms DESC LIMIT ?))", day, MAX_PNL_POINTS);
-}
+import { underlyingPrice } from "../safety/underlying-prices";
 
 export function pnlSeries(sql: SqlStorage, now: Date) {
   const day = tradingDay(now);

@@ -13,7 +13,7 @@ import { calendarDay } from "../../shared/trade-id";
 import type { Position } from "../../shared/tools";
 import type { DeskContext } from "../store/desk-context";
 import { fillsOfTrade, legsOf, listTrades, type TradeRow } from "../store/ledger";
-import { recordQuoteUnderlying } from "./pictures";
+import { recordQuoteUnderlying } from "../safety/underlying-prices";
 
 export const TradeStanding = z.object({
   /** Net per combo unit to buy the structure now, debit positive (the opening limit's convention). */
