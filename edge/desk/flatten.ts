@@ -13,7 +13,7 @@ import type { Position } from "../../shared/tools";
 import { updateTrade } from "../ledger/bridge-events";
 import type { DeskContext } from "../store/desk-context";
 import { FLATTEN_STRATEGY, heldByActiveTrades, insertTrade, tradeExists } from "../store/ledger";
-import { positionsView } from "../views/views";
+import { positionsView } from "../ledger/positions";
 
 /** Re-derives every not-yet-closed trade that has fills from that evidence. */
 export function reassessTrades(ctx: DeskContext): void {

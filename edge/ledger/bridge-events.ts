@@ -5,7 +5,6 @@ import type { Event, EventData, OpenOrder } from "../../shared/protocol";
 import { comboSize } from "../../shared/combo-price";
 import { roundCents } from "../../shared/money";
 import { tradingDay } from "../../shared/trade-id";
-import type { Position } from "../../shared/tools";
 import { applyAccountSnapshot } from "../safety/account-jumps";
 import { checkAssignedStock, settleExpirations } from "./expirations";
 import { isAccountExecution, recordSettlement } from "./settlements";
@@ -28,7 +27,6 @@ import {
   isRetiredOrderId,
   legSharesFilled,
   legsOf,
-  nextEvidence,
   realizedPnl,
   resolveOrderId,
   setTradeState,
@@ -39,6 +37,7 @@ import {
 } from "../store/ledger";
 import { lossStreak, twsHealth } from "../safety/safety-state";
 import { endPendingModifiesOfTrade, settlePendingModify } from "./pending-modify";
+import { writePosition } from "./positions";
 
 const DONE = new Set(["Cancelled", "Rejected", "Inactive"]);
 
@@ -294,38 +293,4 @@ export function adoptOpenOrder(ctx: DeskContext, o: OpenOrder, evidenceAt = Numb
   // TWS's own limit price settles a modify whose answer was lost (pending-modify.ts).
   if (o.limit_price !== null) settlePendingModify(ctx, ours.order_ref, { lmtPrice: o.limit_price, action: o.action }, "reconcile");
   return adopted ? "adopted" : "updated";
-}
-
-/** One position as TWS streamed it; a flat one leaves a tombstone, so an older snapshot cannot bring it back. */
-function writePosition(sql: SqlStorage, position: Position, at: Date): void {
-  const evidence = nextEvidence(sql);
-  if (position.quantity === 0) {
-    sql.exec("DELETE FROM positions WHERE con_id = ?", position.con_id);
-    setKv(sql, "position_tombstones", { ...getKv<Record<string, number>>(sql, "position_tombstones", {}), [position.con_id]: evidence });
-    return;
-  }
-  sql.exec(
-    "INSERT INTO positions (con_id, position_json, updated_at, evidence_seq) VALUES (?, ?, ?, ?) ON CONFLICT(con_id) DO UPDATE SET position_json = excluded.position_json, updated_at = excluded.updated_at, evidence_seq = excluded.evidence_seq",
-    position.con_id, JSON.stringify(position), at.toISOString(), evidence,
-  );
-}
-
-/**
- * Replaces the positions with TWS's full list (on reconnect), read when the evidence counter stood
- * at `evidenceAt`: a position streamed after that (or gone flat after it) keeps its newer value.
- */
-export function replacePositions(ctx: DeskContext, positions: readonly Position[], evidenceAt = Number.POSITIVE_INFINITY): void {
-  const now = ctx.now().toISOString();
-  const tombstones = getKv<Record<string, number>>(ctx.sql, "position_tombstones", {});
-  const newer = new Set(
-    ctx.sql.exec<{ con_id: number }>("SELECT con_id FROM positions WHERE evidence_seq > ?", evidenceAt).toArray().map((r) => r.con_id),
-  );
-  for (const [conId, seq] of Object.entries(tombstones)) if (seq > evidenceAt) newer.add(Number(conId));
-  ctx.sql.exec("DELETE FROM positions WHERE evidence_seq <= ?", evidenceAt);
-  for (const p of positions)
-    if (p.quantity !== 0 && !newer.has(p.con_id))
-      ctx.sql.exec("INSERT OR REPLACE INTO positions (con_id, position_json, updated_at, evidence_seq) VALUES (?, ?, ?, ?)", p.con_id, JSON.stringify(p), now, evidenceAt === Number.POSITIVE_INFINITY ? 0 : evidenceAt);
-  // Tombstones older than this snapshot have done their work.
-  setKv(ctx.sql, "position_tombstones", Object.fromEntries(Object.entries(tombstones).filter(([, seq]) => seq > evidenceAt)));
-  setKv(ctx.sql, "positions_as_of", now);
 }

@@ -141,10 +141,3 @@ export function checkAssignedStock(ctx: DeskContext, held: readonly Position[] =
   if (changed) setKv(ctx.sql, "assignment_alerted", alerted);
   checkBreakers(ctx);
 }
-
-/** The loss a position can bring by itself: stock to zero (long), unbounded (short: null); options are valued in their trades. */
-export function positionRisk(p: Position): { worst_case_loss?: number | null; risk_note?: string } {
-  if (p.sec_type !== "STK") return {};
-  if (p.quantity < 0) return { worst_case_loss: null, risk_note: "short stock: the loss is unbounded" };
-  return { worst_case_loss: Math.round(p.quantity * (p.current_price ?? p.avg_cost) * 100) / 100, risk_note: "long stock: the price could go to zero" };
-}

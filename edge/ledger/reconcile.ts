@@ -4,7 +4,8 @@
 import type { CompletedOrder } from "../../shared/protocol";
 import { comboSize } from "../../shared/combo-price";
 import { PLACE_TIMEOUT_MS } from "../link/bridge-link";
-import { adoptOpenOrder, applyExecution, applyOrderStatus, replacePositions, updateTrade } from "./bridge-events";
+import { adoptOpenOrder, applyExecution, applyOrderStatus, updateTrade } from "./bridge-events";
+import { replacePositions } from "./positions";
 import type { DeskContext } from "../store/desk-context";
 import { getKv, setKv } from "../store/kv";
 import { currentEvidence, getOrderByRef, getTrade, lastFillTime, legSharesFilled, legsOf, setOrderUnaccounted, upsertOrder, type OrderRow } from "../store/ledger";

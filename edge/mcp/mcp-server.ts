@@ -56,7 +56,8 @@ import {
   SafetyStatusOutput,
 } from "./tool-schemas";
 import { pendingModify } from "../ledger/pending-modify";
-import { dataAgeSeconds, healthView, positionsAsOf, positionsView, safetyStatusView, tradeView } from "../views/views";
+import { positionsAsOf, positionsView } from "../ledger/positions";
+import { dataAgeSeconds, healthView, safetyStatusView, tradeView } from "../views/views";
 
 const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 const READ_MARKET = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true } as const;

@@ -2,18 +2,16 @@
 // safety status (limits, usage, breakers, budget), link health, and the dashboard's /api/state.
 import { LIMITS, DAILY_LOSS_LIMIT, MAX_ACCOUNT_DATA_AGE_MS, MAX_CONCENTRATION, MAX_TRADE_RISK } from "../../shared/limits";
 import { roundCents } from "../../shared/money";
-import type { Position } from "../../shared/tools";
 import type { DeskContext } from "../store/desk-context";
-import { activeTrades, closeRef, fillsOfTrade, type FillRow, legsOf, listTrades, ordersOfTrade, storedPositions, type TradeRow } from "../store/ledger";
+import { activeTrades, closeRef, fillsOfTrade, type FillRow, legsOf, listTrades, ordersOfTrade, type TradeRow } from "../store/ledger";
 import type { Execution } from "../../shared/protocol";
 import { accountFreshness } from "../safety/freshness";
 import { linkViolations } from "../desk/order-desk";
 import { confirmEveryOrder } from "../desk/approval-links";
 import { accountDataAgeMs, accountSnapshot, BREAKERS, breakerNow, buildAccountState, emergencyStop, limitUsage, shadowMode, twsHealth } from "../safety/safety-state";
-import { getKv } from "../store/kv";
 import { payoffView, pnlSeries } from "./pictures";
 import { tradeStanding } from "./standing";
-import { positionRisk } from "../ledger/expirations";
+import { positionsView } from "../ledger/positions";
 import { legOutcomes, type LegSettlement } from "../ledger/settlements";
 import { pendingModifyOfTrade } from "../ledger/pending-modify";
 import { storageStatus } from "../store/storage-figure";
@@ -159,16 +157,6 @@ export function safetyStatusView(ctx: DeskContext) {
     blocked_by: health.blocked_by,
     storage: storageStatus(ctx.sql.databaseSize),
   };
-}
-
-export function positionsView(sql: SqlStorage, symbol?: string): Position[] {
-  return storedPositions(sql)
-    .filter((p) => !symbol || p.symbol === symbol)
-    .map((p) => ({ ...p, ...positionRisk(p) }));
-}
-
-export function positionsAsOf(sql: SqlStorage): string | null {
-  return getKv<string | null>(sql, "positions_as_of", null);
 }
 
 /**
