@@ -6,7 +6,7 @@ import { expiryClose, lastTradingDate, newYorkClock, productOf } from "../../sha
 import type { OptionContract } from "../../shared/order";
 import { calendarDay } from "../../shared/trade-id";
 import type { DeskContext } from "../store/desk-context";
-import { brokerNow } from "./expirations";
+import { brokerNow } from "../store/broker-clock";
 import { activeTrades, legsOf, type TradeRow } from "../store/ledger";
 import type { ExpiryDayFlag } from "../mcp/tool-schemas";
 

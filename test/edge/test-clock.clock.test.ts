@@ -8,7 +8,7 @@ import { evictDurableObject, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { AccountDO } from "../../edge/account-do";
 import type { DeskContext } from "../../edge/store/desk-context";
-import { brokerNow } from "../../edge/ledger/expirations";
+import { brokerNow } from "../../edge/store/broker-clock";
 import { startTestClock, testClockSetting } from "../../edge/dashboard/test-clock";
 import { tradingDay } from "../../shared/trade-id";
 import { bookLosingCondor, Edge, FakeBridge, limitsUsed, PINNED_START_MS, reconciled } from "./harness";
