@@ -10,7 +10,7 @@ import { roundCents } from "../../shared/money";
 import type { Leg } from "../../shared/order";
 import { makeTradeId } from "../../shared/trade-id";
 import type { Position } from "../../shared/tools";
-import { updateTrade } from "../ledger/bridge-events";
+import { updateTrade } from "../ledger/trade-state";
 import type { DeskContext } from "../store/desk-context";
 import { FLATTEN_STRATEGY, heldByActiveTrades, insertTrade, tradeExists } from "../store/ledger";
 import { positionsView } from "../ledger/positions";

@@ -17,7 +17,7 @@ import { closeCapViolations } from "../../shared/close-cap";
 import { makeTradeId, tradingDay } from "../../shared/trade-id";
 import type { PlaceOrderInput, PlaceOrderOutput, Violation } from "../../shared/tools";
 import { suspectViolations } from "../safety/account-jumps";
-import { updateTrade } from "../ledger/bridge-events";
+import { updateTrade } from "../ledger/trade-state";
 import { BridgeError } from "../link/bridge-link";
 import type { DeskContext } from "../store/desk-context";
 import { approvalUrl, confirmEveryOrder, createApprovalLink, LINK_TTL_MS } from "./approval-links";

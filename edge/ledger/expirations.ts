@@ -9,7 +9,7 @@ import { expiryClose, productOf } from "../../shared/market-calendar";
 import { calendarDay } from "../../shared/trade-id";
 import type { OptionContract } from "../../shared/order";
 import type { Position } from "../../shared/tools";
-import { applyExecution, bookClose } from "./bridge-events";
+import { applyExecution, bookClose } from "./trade-state";
 import { legOutcomes } from "./settlements";
 import { heldLegs } from "./held-legs";
 import type { DeskContext } from "../store/desk-context";

@@ -9,7 +9,7 @@ import { orderSession, type Product } from "../../shared/market-calendar";
 import { formatUsd } from "../../shared/money";
 import type { Leg } from "../../shared/order";
 import type { Position } from "../../shared/tools";
-import { updateTrade } from "./bridge-events";
+import { updateTrade } from "./trade-state";
 import type { DeskContext } from "../store/desk-context";
 import { getOrderByRef, getTrade, insertFill, legSharesFilled, legsOf, setTradeState, storedPositions, upsertOrder, type OrderRow, type TradeRow } from "../store/ledger";
 

@@ -4,7 +4,7 @@
 import type { CompletedOrder } from "../../shared/protocol";
 import { comboSize } from "../../shared/combo-price";
 import { PLACE_TIMEOUT_MS } from "../link/bridge-link";
-import { adoptOpenOrder, applyExecution, applyOrderStatus, updateTrade } from "./bridge-events";
+import { adoptOpenOrder, applyExecution, applyOrderStatus, updateTrade } from "./trade-state";
 import { replacePositions } from "./positions";
 import type { DeskContext } from "../store/desk-context";
 import { getKv, setKv } from "../store/kv";
