@@ -15,7 +15,7 @@ import { listTrades } from "../store/ledger";
 import { clearLoginLockout } from "../auth/login-gate";
 import { closePosition, decideApproval } from "../desk/order-desk";
 import { adminSettleOrder } from "../ledger/order-ends";
-import { expiryDayFlags } from "../ledger/expiry-day";
+import { expiryDayFlags } from "../views/expiry-day";
 import { emergencyStop, emergencyStopFrame, setEmergencyStop } from "../safety/safety-state";
 import { healthView, stateView } from "../views/views";
 

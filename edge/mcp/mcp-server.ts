@@ -24,7 +24,7 @@ import { z } from "zod";
 import { readAudit, type AuditRow } from "../audit/audit";
 import type { DeskContext } from "../store/desk-context";
 import { elicitationAsker } from "./elicitation";
-import { expiryDayFlags } from "../ledger/expiry-day";
+import { expiryDayFlags } from "../views/expiry-day";
 import { getTrade, listTrades, resolveOrderId } from "../store/ledger";
 import { unaccountedNote } from "../ledger/order-ends";
 import { cancelOrder, closePosition, placeOrder, previewOrder } from "../desk/order-desk";

@@ -5,6 +5,7 @@ import { Leg, legsOrJsonString, Symbol } from "../../shared/order";
 import { OptionChain, OptionChainParams, PreviewResult, PriceHistory, PriceHistoryParams, Quote, TwsHealth } from "../../shared/protocol";
 import { GetPositionsOutput, MAX_CLAIM_USD, NetLimitPrice, OrderStatusName, PlaceOrderOutput, StaleFigures, TradeId, Violation } from "../../shared/tools";
 import { RiskBounds } from "../desk/risk-bounds";
+import { ExpiryDayFlag } from "../views/expiry-day";
 import { NetGreeksView, TradeStanding } from "../views/standing";
 
 export const LimitUsage = z.object({
@@ -16,22 +17,6 @@ export const LimitUsage = z.object({
   remaining: z.number(),
 });
 const Breaker = z.object({ name: z.enum(["daily_loss", "drawdown", "consecutive_losses", "assignment"]), tripped: z.boolean(), reason: z.string().nullable(), at: z.string().nullable() });
-/** A trade whose short option legs expire today (edge/expiry-day.ts): pin risk and the time left. */
-export const ExpiryDayFlag = z.object({
-  trade_id: z.string(),
-  symbol: z.string(),
-  expiry: z.string(),
-  short_strikes: z.array(z.object({ strike: z.number(), right: z.enum(["C", "P"]) })),
-  /** Minutes to 16:00 New York today (0 once the session has closed). */
-  minutes_left: z.number(),
-  underlying_price: z.number().nullable(),
-  /** A short strike within PIN_BAND of the price; null when the price could not be read (treat as at risk). */
-  near_money: z.boolean().nullable(),
-  nearest_short_distance_pct: z.number().nullable(),
-  note: z.string(),
-});
-export type ExpiryDayFlag = z.infer<typeof ExpiryDayFlag>;
-
 const Stop = z.object({ on: z.boolean(), reason: z.string().nullable(), at: z.string().nullable(), by: z.string().nullable() });
 
 export const SafetyStatusOutput = z.object({

@@ -2,18 +2,34 @@
 // whether they are assigned turns on the last minutes' price. Such trades are flagged with the time
 // left to the close and, when TWS quotes the underlying, how near the money their short strikes are.
 // close_position stays allowed for them under every stop and breaker (closes are never refused).
+import { z } from "zod";
 import { expiryClose, lastTradingDate, newYorkClock, productOf } from "../../shared/market-calendar";
 import type { OptionContract } from "../../shared/order";
 import { calendarDay } from "../../shared/trade-id";
 import type { DeskContext } from "../store/desk-context";
 import { brokerNow } from "../store/broker-clock";
 import { activeTrades, legsOf, type TradeRow } from "../store/ledger";
-import type { ExpiryDayFlag } from "../mcp/tool-schemas";
 
 /** A short strike within this fraction of the underlying's price is "near the money". */
 export const PIN_BAND = 0.01;
 /** The longest an expiry-day read waits for the bridge's quote of an underlying. */
 const QUOTE_WAIT_MS = 3_000;
+
+/** A trade whose short option legs expire today: pin risk and the time left (get_safety_status, list_trades, the dashboard). */
+export const ExpiryDayFlag = z.object({
+  trade_id: z.string(),
+  symbol: z.string(),
+  expiry: z.string(),
+  short_strikes: z.array(z.object({ strike: z.number(), right: z.enum(["C", "P"]) })),
+  /** Minutes to 16:00 New York today (0 once the session has closed). */
+  minutes_left: z.number(),
+  underlying_price: z.number().nullable(),
+  /** A short strike within PIN_BAND of the price; null when the price could not be read (treat as at risk). */
+  near_money: z.boolean().nullable(),
+  nearest_short_distance_pct: z.number().nullable(),
+  note: z.string(),
+});
+export type ExpiryDayFlag = z.infer<typeof ExpiryDayFlag>;
 
 /**
  * Trades with short option legs whose last trading date is today's New York calendar date (the
