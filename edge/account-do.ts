@@ -1,6 +1,6 @@
 // The Durable Object of one IBKR account: the single decision point and its SQLite state.
 // Serves MCP (Streamable HTTP: stateless, or a session when the client can confirm orders by
-// elicitation — edge/mcp-http.ts), the bridge WebSocket
+// elicitation — edge/mcp/mcp-http.ts), the bridge WebSocket
 // and the dashboard live socket (hibernation API), and the admin API.
 import { DurableObject } from "cloudflare:workers";
 import { Event, Hello, PROTOCOL_VERSION, Response as BridgeResponse } from "../shared/protocol";
@@ -287,7 +287,7 @@ export class AccountDO extends DurableObject<Env> {
 
   /**
    * Refuses a socket that did not prove itself, once: audited within the per-address bound of
-   * edge/audit-flood.ts (never its token, signature or any text it sent — `reason` is ours, the
+   * edge/audit/audit-flood.ts (never its token, signature or any text it sent — `reason` is ours, the
    * claimed id passed its schema), closed, and from now on not heard.
    */
   private refuseBridge(ws: WebSocket, reason: string, claimedBridgeId: string | null, code = 1008): void {

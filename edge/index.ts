@@ -1,7 +1,7 @@
 // The Worker: authenticates and routes /mcp, /bridge, /api and /dashboard to the account's Durable
 // Object. The account comes from configuration, never from the request. /mcp sits behind the OAuth
-// provider (edge/oauth.ts: OAuth tokens, or the static MCP_TOKEN) and the Origin check
-// (edge/origin-guard.ts); /oauth/authorize is the owner's consent page (edge/oauth-consent.ts).
+// provider (edge/auth/oauth.ts: OAuth tokens, or the static MCP_TOKEN) and the Origin check
+// (edge/http/origin-guard.ts); /oauth/authorize is the owner's consent page (edge/auth/oauth-consent.ts).
 import { Hono, type Context } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { secureHeaders } from "hono/secure-headers";

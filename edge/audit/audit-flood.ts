@@ -1,6 +1,6 @@
 // A bound on the audit rows that anyone on the internet can cause without a credential (a refused
 // token, a refused client registration, a foreign Origin, a failed dashboard login): per cause and client
-// address (edge/client-address.ts) at most ROWS_PER_CAUSE_AND_ADDRESS rows per FLOOD_WINDOW_MS, and
+// address (edge/http/client-address.ts) at most ROWS_PER_CAUSE_AND_ADDRESS rows per FLOOD_WINDOW_MS, and
 // at most ROWS_PER_WINDOW such rows in all. Beyond the bound an event is counted, not written; once
 // its window has closed, ONE `audit_suppressed` row says how many of which kind were left out and
 // from how many addresses. Only the actions in UNAUTHENTICATED_ACTIONS can be held back: every
@@ -29,7 +29,7 @@ export const UNAUTHENTICATED_ACTIONS = [
   "dashboard_login_failed", "dashboard_login_locked",
   // The consent page's Deny needs no login (denying grants nothing), so anyone can press it.
   "oauth_consent_denied",
-  // Registration needs no credential; the clients it stores are bounded (edge/registration-gate.ts).
+  // Registration needs no credential; the clients it stores are bounded (edge/auth/registration-gate.ts).
   "oauth_client_registered", "oauth_client_evicted",
   // A socket holding the bridge token but not the bridge key (or any text on an upgrade refused
   // before it reaches the object): the token alone must not buy unbounded rows.

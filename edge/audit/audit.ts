@@ -33,7 +33,7 @@ export function appendAudit(sql: SqlStorage, actor: string, action: string, deta
   return row;
 }
 
-/** `credential`: rows whose details name it (edge/credential.ts: an OAuth client id, `MCP_TOKEN`, `admin`). */
+/** `credential`: rows whose details name it (edge/ledger/credential.ts: an OAuth client id, `MCP_TOKEN`, `admin`). */
 export interface AuditFilter { after?: number; limit?: number; action?: string | null; actor?: string | null; credential?: string | null }
 
 export function readAudit(sql: SqlStorage, filter: AuditFilter = {}): AuditRow[] {

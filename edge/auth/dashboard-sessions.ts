@@ -3,7 +3,7 @@
 // everywhere" ends all of them, and a cookie copied before either is refused afterwards. Live
 // dashboard sockets opened with a session are closed with it. A session's lifetime is a duration on
 // the machine's clock, the one the Worker signs the cookie's expiry with: never the desk's clock,
-// which a test may have moved days ahead (edge/test-clock.ts).
+// which a test may have moved days ahead (edge/dashboard/test-clock.ts).
 import { z } from "zod";
 import type { DeskContext } from "../store/desk-context";
 

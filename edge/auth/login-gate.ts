@@ -1,5 +1,5 @@
 // The dashboard's login form, seen from the Durable Object: failed attempts are counted per
-// client address (edge/client-address.ts) and audited within the bound of edge/audit-flood.ts
+// client address (edge/http/client-address.ts) and audited within the bound of edge/audit/audit-flood.ts
 // (never the text that was typed); after LOGIN_FAILURES_BEFORE_LOCK failures within
 // LOGIN_WINDOW_MS from one address the form refuses every attempt from it until the window has passed. The Worker checks the token first and sends
 // one attempt; the lock check, the record of a failure and the start of a session happen here in
@@ -63,7 +63,7 @@ export function loginAttempt(ctx: DeskContext, attempt: LoginAttempt): LoginGate
   if (!attempt.token_ok || !attempt.session) {
     ctx.sql.exec("INSERT INTO login_failures_by_client (client, at_ms) VALUES (?, ?)", client, nowMs);
     const after = state(ctx, client, nowMs);
-    // Anyone can fail a login: the rows are bounded across addresses (edge/audit-flood.ts); the lockout's own count is not.
+    // Anyone can fail a login: the rows are bounded across addresses (edge/audit/audit-flood.ts); the lockout's own count is not.
     auditUnauthenticated(ctx, "dashboard", "dashboard_login_failed", attempt.client, { client: attempt.client, counted_as: client, failures_in_window: after.failures_in_window });
     if (after.failures_in_window === LOGIN_FAILURES_BEFORE_LOCK)
       auditUnauthenticated(ctx, "dashboard", "dashboard_login_locked", attempt.client, { client: attempt.client, counted_as: client, minutes: LOGIN_WINDOW_MS / 60_000, failures: LOGIN_FAILURES_BEFORE_LOCK });

@@ -65,7 +65,7 @@ const OAUTH_ACTIONS = [
 ] as const;
 export const OAuthAuditRequest = z.strictObject({ action: z.enum(OAUTH_ACTIONS), details: z.record(z.string(), z.unknown()) });
 
-/** The row's seq, or null when it was one that anyone can cause and its bound was reached (edge/audit-flood.ts). */
+/** The row's seq, or null when it was one that anyone can cause and its bound was reached (edge/audit/audit-flood.ts). */
 export function appendOAuthAudit(ctx: DeskContext, body: z.infer<typeof OAuthAuditRequest>): number | null {
   const grantId = body.details.grant_id;
   // The owner's revocation (dashboard) and the provider's own (RFC 7009, a replayed code): the
@@ -74,10 +74,10 @@ export function appendOAuthAudit(ctx: DeskContext, body: z.infer<typeof OAuthAud
     ctx.sql.exec("INSERT OR IGNORE INTO oauth_revoked_grants (grant_id, revoked_ms) VALUES (?, ?)", grantId, ctx.now().getTime());
   // A Deny on the consent page needs no login, so it is not known to be the owner's.
   const actor = body.action === "oauth_grant" || body.action === "oauth_grant_revoked" ? "owner" : "oauth";
-  // A granted client is never deleted for want of a grant (edge/registration-gate.ts).
+  // A granted client is never deleted for want of a grant (edge/auth/registration-gate.ts).
   if (body.action === "oauth_grant" && typeof body.details.client_id === "string") markRegistrationGranted(ctx, body.details.client_id);
   if (isUnauthenticated(body.action)) {
-    // The Worker puts the caller's address bucket in `client` (edge/client-address.ts).
+    // The Worker puts the caller's address bucket in `client` (edge/http/client-address.ts).
     const client = typeof body.details.client === "string" && body.details.client.length > 0 && body.details.client.length <= 64 ? body.details.client : UNKNOWN_CLIENT;
     return auditUnauthenticated(ctx, actor, body.action, client, body.details);
   }

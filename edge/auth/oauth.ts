@@ -6,8 +6,8 @@
 // encrypted under a key wrapped by the token. The static MCP_TOKEN keeps working for clients that
 // can send a header (full scopes). Every grant, refresh, revocation and refused token is audited
 // in the account's Durable Object (never a token, a code or a client secret); the rows a caller
-// without credentials can cause are bounded there (edge/audit-flood.ts), and so are client
-// registrations (edge/registration-gate.ts: 429 with Retry-After over the limit).
+// without credentials can cause are bounded there (edge/audit/audit-flood.ts), and so are client
+// registrations (edge/auth/registration-gate.ts: 429 with Retry-After over the limit).
 import { getOAuthApi, insufficientScope, OAuthProvider, type OAuthHelpers, type OAuthProviderOptions } from "@cloudflare/workers-oauth-provider";
 import { timingSafeEqual } from "hono/utils/buffer";
 import type { Env } from "../http/env";
@@ -90,7 +90,7 @@ export async function forwardMcp(request: Request, env: Env, ctx: ExecutionConte
   }
   let forwarded = request;
   if (request.method === "POST" && !canTrade(scopes)) {
-    // Already read whole and bounded by the Worker (edge/bounded-body.ts).
+    // Already read whole and bounded by the Worker (edge/http/bounded-body.ts).
     const text = await request.text();
     let body: unknown = null;
     try {
@@ -208,7 +208,7 @@ async function tokenRequestFacts(request: Request): Promise<{ grant_type: string
   }
 }
 
-/** Asks the account object's record of spent refresh tokens (edge/refresh-tokens.ts). */
+/** Asks the account object's record of spent refresh tokens (edge/auth/refresh-tokens.ts). */
 async function refreshRecord(env: Pick<Env, "ACCOUNT" | "IBKR_ACCOUNT_ID">, body: RefreshRequest): Promise<RefreshVerdict> {
   const res = await accountStub(env).fetch(`https://account${REFRESH_TOKEN_PATH}`, {
     method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),

@@ -20,7 +20,7 @@ import type { DeskContext } from "../store/desk-context";
 export const REFRESH_RETRY_WINDOW_MS = 60_000;
 /** Token hashes remembered per grant (the newest ones); a grant rotates one per refresh. */
 export const MAX_REFRESH_TOKENS_PER_GRANT = 8;
-/** Refresh tokens lapse after 30 idle days (edge/oauth.ts); records older than that are dropped. */
+/** Refresh tokens lapse after 30 idle days (edge/auth/oauth.ts); records older than that are dropped. */
 const RECORD_TTL_MS = 31 * 24 * 60 * 60_000;
 export const REFRESH_TOKEN_PATH = "/internal/oauth-refresh";
 

@@ -1,6 +1,6 @@
 // OAuth dynamic client registration, bounded by address and by storage — not by a global count.
 // Each registration is a KV write that anyone can cause, so at most REGISTRATIONS_PER_ADDRESS per
-// client address (edge/client-address.ts) reach the provider within a sliding hour; beyond that
+// client address (edge/http/client-address.ts) reach the provider within a sliding hour; beyond that
 // the Worker answers 429 with Retry-After. There is no cap for all addresses together: one let a
 // handful of addresses lock the owner out of connecting a new app for an hour (issue 24). What
 // bounds storage instead: a registered client that nobody has granted is kept for at most
@@ -59,7 +59,7 @@ type PendingRow = { rowid: number; client: string; at_ms: number; client_id: str
 
 /**
  * The provider registered a client: record it against its slot (audited, within the bound of
- * edge/audit-flood.ts) and answer which never-granted clients must now be deleted from KV.
+ * edge/audit/audit-flood.ts) and answer which never-granted clients must now be deleted from KV.
  */
 export function registrationDone(ctx: DeskContext, done: z.infer<typeof RegistrationDone>): { evict: string[] } {
   const nowMs = ctx.now().getTime();

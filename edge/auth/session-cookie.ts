@@ -2,7 +2,7 @@
 // bearer ADMIN_TOKEN or a valid session. The cookie holds a signed expiry and nonce, never the
 // token: its HMAC-SHA256 key is derived from ADMIN_TOKEN, so rotating the token ends every
 // session. A signature alone is not enough: the session must also be live in the account's
-// Durable Object (edge/dashboard-sessions.ts), so logout and "log out everywhere" end it at once.
+// Durable Object (edge/auth/dashboard-sessions.ts), so logout and "log out everywhere" end it at once.
 import type { Context, MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { getSignedCookie, setSignedCookie, deleteCookie } from "hono/cookie";

@@ -6,7 +6,7 @@
 // origin, under the dashboard's CSP) reads the fragment, keeps it in this tab's sessionStorage
 // (so it survives the login form), takes it out of the address bar and posts it in a form body to
 // /approve/open; the decision goes to /approve/decide in a body too. The account's Durable Object
-// checks and spends the link (edge/approval-link-answer.ts); this page only shows what it answers.
+// checks and spends the link (edge/desk/approval-link-answer.ts); this page only shows what it answers.
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { csrf } from "hono/csrf";

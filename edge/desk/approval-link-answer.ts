@@ -1,4 +1,4 @@
-// The person's answer through an approval link (edge/approval-links.ts), on the Durable Object:
+// The person's answer through an approval link (edge/desk/approval-links.ts), on the Durable Object:
 // the link is checked and spent in one synchronous turn, then decideApproval — the same machinery
 // as a shadow-mode approval in the dashboard — re-runs every check with a fresh quote and sends.
 import { z } from "zod";

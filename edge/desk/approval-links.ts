@@ -14,7 +14,7 @@ export const LINK_TTL_MS = 10 * 60_000;
 /**
  * The link's page on the edge. The link is `<origin>/approve#<token>` (43 base64url characters):
  * the token rides in the fragment, which browsers never send, so no request line, trace or log
- * holds it (edge/approval-page.ts).
+ * holds it (edge/dashboard/approval-page.ts).
  */
 export const APPROVE_PAGE = "/approve";
 export const approvalUrl = (origin: string, token: string) => `${origin}${APPROVE_PAGE}#${token}`;

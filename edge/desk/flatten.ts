@@ -1,5 +1,5 @@
 // "Close all positions" works from what TWS holds, not only from the ledger's states. First every
-// trade with fills is brought up to its evidence (bridge-events.ts), so a trade wrongly left
+// trade with fills is brought up to its evidence (ledger/trade-state.ts), so a trade wrongly left
 // cancelled or working is closed as a trade. Then each position TWS reports that no active trade
 // accounts for (placed by hand, or a fill the ledger never tied to a trade) gets a flatten trade
 // of its own — one leg, the position as held — and is closed through the same close path (and

@@ -211,7 +211,7 @@ export async function modifyOrder(ctx: DeskContext, input: ModifyOrderInput, act
     if (!(error instanceof BridgeError) || mayHaveReachedTws(e)) {
       // It may have reached TWS: the larger reservation stays until the order's fate is known.
       ctx.audit("edge", "modify_unconfirmed", { trade_id: current.trade_id, order_id: orderId, code: e.code, message: e.message });
-      // Kept until TWS shows the order's price (reconcile.ts, bridge-events.ts) or the order ends.
+      // Kept until TWS shows the order's price (reconcile.ts, trade-state.ts) or the order ends.
       const confirmed = intent === "open" && reserve && analysis
         ? {
             reserved_risk: reserve.risk, exposure: reserve.exposure, computed_max_risk: analysis.worstCaseLoss, claimed_max_risk: claim, net_premium: analysis.netPremium,

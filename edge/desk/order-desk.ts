@@ -4,7 +4,7 @@
 // concurrent calls cannot overshoot a limit. Only then is the bridge asked — once: the order goes
 // out with its collar band and exposure group, and the bridge, quoting the legs itself just before
 // sending, may only refuse (the reservation is then released). A quote is fetched before the turn
-// only while the legs' underlying is not yet known to this object (edge/underlyings.ts).
+// only while the legs' underlying is not yet known to this object (edge/desk/underlyings.ts).
 import { createHash } from "node:crypto";
 import { closeRateViolations, collarBand, effectiveRisk, evaluateOrder, orderFingerprint, orderGroup, priceCollar, type CheckContext } from "../../shared/checks";
 import { MIN_LEG_PRICE } from "../../shared/limits";
@@ -194,7 +194,7 @@ function replayDetails(idempotencyKey: string | undefined, answer: ToolAnswer<Pl
 
 /**
  * Places an order. `askPerson` is set when the caller's MCP session can elicit. Who confirms is
- * edge/confirmation-rule.ts's to say: with "confirm every order" on, the order passes the checks,
+ * edge/desk/confirmation-rule.ts's to say: with "confirm every order" on, the order passes the checks,
  * reserves its risk and waits for a person behind a one-time link on `edgeOrigin` (or in the
  * dashboard), whatever the client; otherwise a client that can elicit is asked first (before the
  * quote fetch and the synchronous check, never inside it) and its answer is audited as the client's.

@@ -6,7 +6,7 @@
 // only make the edge's figure wrong by refusing, never by sending.
 //
 // Remembered per contract and per option symbol, in memory like the broker's underlying
-// (edge/underlyings.ts): after an eviction the first order of a symbol asks for a quote again.
+// (edge/desk/underlyings.ts): after an eviction the first order of a symbol asks for a quote again.
 import type { Leg } from "../../shared/order";
 import { contractKey } from "../../shared/order";
 import type { Quote } from "../../shared/protocol";

@@ -74,7 +74,7 @@ export async function reconcile(ctx: DeskContext): Promise<ReconcileReport | nul
     if (e.order_ref) seenRefs.add(e.order_ref);
     if (applyExecution(ctx, e, "fill_recovered")) report.fills_recovered++;
   }
-  // Recovered executions that cover an order fill it whatever its last status said (bridge-events.ts).
+  // Recovered executions that cover an order fill it whatever its last status said (trade-state.ts).
   for (const ref of unfilledBefore) if (getOrderByRef(ctx.sql, ref)?.status === "Filled") report.filled_offline++;
   // An order TWS no longer holds, whose fills cover every leg, filled while we were away. Its ack
   // may have been lost too (no order id yet): then the executions carry its id.

@@ -10,7 +10,7 @@
 // The option leg is booked on the one trade that holds it (by contract and side, up to the leg's
 // size); a contract held by several trades stays unattributed rather than guessed. A delivery is
 // booked on its option's trade but never in its realized P&L: the stock is a new position, with
-// its own risk (expirations.ts positionRisk), as IBKR books it.
+// its own risk (positions.ts positionRisk), as IBKR books it.
 import type { Execution } from "../../shared/protocol";
 import type { Leg } from "../../shared/order";
 import type { DeskContext } from "../store/desk-context";
@@ -198,10 +198,10 @@ function couldDeliver(ctx: DeskContext, e: Execution): boolean {
   );
 }
 
-/** Stock delivered in an underlying: expirations.ts alerts it (and trips the breaker when short). */
+/** Stock delivered in an underlying: safety/assigned-stock.ts alerts it (and trips the breaker when short). */
 function noteDelivery(ctx: DeskContext, symbol: string, time: string): void {
   const settled = getKv<Record<string, string>>(ctx.sql, "expiry_settled", {});
-  // A calendar date: the assignment alert window counts calendar days (expirations.ts).
+  // A calendar date: the assignment alert window counts calendar days (safety/assigned-stock.ts).
   const day = calendarDay(new Date(time));
   if ((settled[symbol] ?? "") < day) {
     settled[symbol] = day;

@@ -1,5 +1,5 @@
 // Who acted on each trade: placed, modified, closed or cancelled it, by which credential
-// (edge/credential.ts). One row per act, written in the same turn as the act's own audit row;
+// (edge/ledger/credential.ts). One row per act, written in the same turn as the act's own audit row;
 // read by the dashboard's trades and its credential filter.
 import { Credential } from "./credential";
 

@@ -12,7 +12,7 @@ export const CHAIN_TIMEOUT_MS = 15_000;
 export interface BridgeAttachment {
   /** True once the socket proved the pinned identity (a signed hello); only then is it the bridge. */
   hello: boolean;
-  /** The challenge this socket must sign (edge/bridge-identity.ts), and when it was issued. */
+  /** The challenge this socket must sign (edge/link/bridge-identity.ts), and when it was issued. */
   connection_id?: string;
   nonce?: string;
   accepted_ms?: number;
@@ -28,7 +28,7 @@ export interface BridgeAttachment {
   last_frame_ms?: number;
   /** Set when a newer bridge took over; this socket's frames are then ignored. */
   replaced?: boolean;
-  /** The upgrading request's client address (edge/client-address.ts): caps and audit bounds count by it. */
+  /** The upgrading request's client address (edge/http/client-address.ts): caps and audit bounds count by it. */
   client?: string;
   /** Set when the edge refused this socket (never proven): its later frames are dropped unheard. */
   refused?: boolean;

@@ -1,5 +1,5 @@
 // MCP server of one account: built fresh per stateless request, or once per elicitation session
-// (edge/mcp-http.ts). Every tool has input and output schemas and annotations; write tools are
+// (edge/mcp/mcp-http.ts). Every tool has input and output schemas and annotations; write tools are
 // left out entirely in read-only mode. A refused order is a tool result with isError and every
 // violated check. tools/list is answered from a catalog computed once per tool set (converting the
 // tools' zod schemas to JSON Schema was ~3 ms of every tools/list), through a per-request filter.
@@ -72,7 +72,7 @@ function fail(message: string): CallToolResult {
   return { content: [{ type: "text", text: message }], isError: true };
 }
 
-/** What the caller's credential allows (edge/mcp-scopes.ts), who it is (edge/credential.ts), and the edge's origin for approval links. */
+/** What the caller's credential allows (edge/mcp/mcp-scopes.ts), who it is (edge/ledger/credential.ts), and the edge's origin for approval links. */
 export interface McpAccess { trade: boolean; origin: string; credential?: Credential }
 
 /** Which tools one request may see (e.g. by its OAuth scopes); applied to the cached catalog. */

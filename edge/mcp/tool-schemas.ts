@@ -52,7 +52,7 @@ export const SafetyStatusOutput = z.object({
   blocked_by: z.array(z.string()),
   /** Net greeks of the open trades per underlying group, from TWS's option computations. */
   net_greeks: NetGreeksView.optional(),
-  /** The account object's storage: its SQLite size, the alert threshold and Cloudflare's limit (edge/storage-figure.ts). */
+  /** The account object's storage: its SQLite size, the alert threshold and Cloudflare's limit (edge/store/storage-figure.ts). */
   storage: z.object({
     database_bytes: z.number(), alert_at_bytes: z.number(), limit_bytes: z.number(), alert: z.boolean(), message: z.string().nullable(),
   }),
@@ -70,7 +70,7 @@ export const PreviewOrderOutput = z.object({
   breakevens: z.array(z.number()),
   net_premium: z.number(),
   risk_method: z.string(),
-  /** Whether computed_max_risk is exact and, where it is a bound, what it leaves out and by how much (edge/risk-bounds.ts). */
+  /** Whether computed_max_risk is exact and, where it is a bound, what it leaves out and by how much (edge/desk/risk-bounds.ts). */
   risk_bounds: RiskBounds,
   /** IBKR's what-if answer, as the bridge's `preview` op returns it. */
   margin: PreviewResult.nullable(),

@@ -21,7 +21,7 @@ import { addSide, type ContractSides } from "../../shared/one-direction";
 import { type Contract, contractKey } from "../../shared/order";
 import { untrackedExposureByGroup } from "./untracked-exposure";
 
-/** `assignment`: a short stock position left by an option assignment (edge/expirations.ts). */
+/** `assignment`: a short stock position left by an option assignment (edge/safety/assigned-stock.ts). */
 export type BreakerName = "daily_loss" | "drawdown" | "consecutive_losses" | "assignment";
 export const BREAKERS: readonly BreakerName[] = ["daily_loss", "drawdown", "consecutive_losses", "assignment"];
 export interface BreakerRecord { tripped: boolean; reason: string | null; at: string | null; trading_day?: string | null }

@@ -15,7 +15,7 @@ export interface DeskContext {
   /** Asks the bridge to append to safety_violations.log / circuit_breaker.log; never throws. */
   writeLog(kind: "safety_violation" | "circuit_breaker", message: string, details: Record<string, unknown>): void;
   now(): Date;
-  /** How far a test's clock runs from the machine's (edge/test-clock.ts: its start and its moves); 0 outside tests. */
+  /** How far a test's clock runs from the machine's (edge/dashboard/test-clock.ts: its start and its moves); 0 outside tests. */
   clockShiftMs(): number;
   /** Closes the dashboard live sockets carrying this tag; returns how many. */
   closeDashboardSockets(tag: string, reason: string): number;

@@ -25,7 +25,7 @@ export const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS daily_pnl (trading_day TEXT PRIMARY KEY, pnl REAL NOT NULL)`,
   // Send (or queue) times of orders, for the per-minute rate limit.
   `CREATE TABLE IF NOT EXISTS order_times (id INTEGER PRIMARY KEY AUTOINCREMENT, trade_id TEXT NOT NULL, at_ms INTEGER NOT NULL)`,
-  // Today's P&L over time (edge/pictures.ts), for the dashboard's P&L line.
+  // Today's P&L over time (edge/safety/pnl-points.ts), for the dashboard's P&L line (edge/views/pictures.ts).
   `CREATE TABLE IF NOT EXISTS pnl_points (at_ms INTEGER PRIMARY KEY, trading_day TEXT NOT NULL, pnl REAL NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS positions (con_id INTEGER PRIMARY KEY, position_json TEXT NOT NULL, updated_at TEXT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value_json TEXT NOT NULL)`,
@@ -37,24 +37,24 @@ export const SCHEMA = [
   // Live dashboard sessions: the SHA-256 of the cookie's session value, never the value (dashboard-sessions.ts).
   `CREATE TABLE IF NOT EXISTS dashboard_sessions (id_hash TEXT PRIMARY KEY, created_ms INTEGER NOT NULL,
      expires_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL, client TEXT NOT NULL)`,
-  // When each OAuth grant last called /mcp (grants themselves live in OAUTH_KV; edge/oauth-grants.ts).
+  // When each OAuth grant last called /mcp (grants themselves live in OAUTH_KV; edge/auth/oauth-grants.ts).
   `CREATE TABLE IF NOT EXISTS oauth_grant_use (grant_id TEXT PRIMARY KEY, last_used_ms INTEGER NOT NULL, uses INTEGER NOT NULL)`,
   // Grants the owner revoked: refused here at once, whatever a KV replica elsewhere still says.
   `CREATE TABLE IF NOT EXISTS oauth_revoked_grants (grant_id TEXT PRIMARY KEY, revoked_ms INTEGER NOT NULL)`,
-  // Refresh tokens the provider accepted, by SHA-256 (edge/refresh-tokens.ts): spent once, one retry, reuse revokes the grant.
+  // Refresh tokens the provider accepted, by SHA-256 (edge/auth/refresh-tokens.ts): spent once, one retry, reuse revokes the grant.
   `CREATE TABLE IF NOT EXISTS oauth_refresh_tokens (token_hash TEXT PRIMARY KEY, grant_id TEXT NOT NULL, issued_ms INTEGER NOT NULL,
      spent_ms INTEGER, retries INTEGER NOT NULL DEFAULT 0, superseded INTEGER NOT NULL DEFAULT 0, parent_hash TEXT)`,
   `CREATE INDEX IF NOT EXISTS oauth_refresh_tokens_grant ON oauth_refresh_tokens(grant_id, issued_ms)`,
-  // One-time approval links of "confirm every order" (edge/approval-links.ts): the token's SHA-256, never the token.
+  // One-time approval links of "confirm every order" (edge/desk/approval-links.ts): the token's SHA-256, never the token.
   `CREATE TABLE IF NOT EXISTS approval_links (token_hash TEXT PRIMARY KEY, trade_id TEXT NOT NULL, created_ms INTEGER NOT NULL,
      expires_ms INTEGER NOT NULL, used_ms INTEGER)`,
-  // Counts of unauthenticated audit causes in the open window (edge/audit-flood.ts); closed windows are summarized and deleted.
+  // Counts of unauthenticated audit causes in the open window (edge/audit/audit-flood.ts); closed windows are summarized and deleted.
   `CREATE TABLE IF NOT EXISTS audit_flood (window_start_ms INTEGER NOT NULL, action TEXT NOT NULL, client TEXT NOT NULL,
      written INTEGER NOT NULL, suppressed INTEGER NOT NULL, PRIMARY KEY (window_start_ms, action, client))`,
-  // OAuth dynamic client registrations let through, per address, and the clients they stored (edge/registration-gate.ts).
+  // OAuth dynamic client registrations let through, per address, and the clients they stored (edge/auth/registration-gate.ts).
   `CREATE TABLE IF NOT EXISTS oauth_registrations (client TEXT NOT NULL, at_ms INTEGER NOT NULL)`,
   `CREATE INDEX IF NOT EXISTS oauth_registrations_client ON oauth_registrations(client, at_ms)`,
-  // Who placed, modified, closed or cancelled each trade, by credential (edge/trade-acts.ts).
+  // Who placed, modified, closed or cancelled each trade, by credential (edge/ledger/trade-acts.ts).
   `CREATE TABLE IF NOT EXISTS trade_acts (id INTEGER PRIMARY KEY AUTOINCREMENT, trade_id TEXT NOT NULL, act TEXT NOT NULL,
      credential_id TEXT NOT NULL, credential_json TEXT NOT NULL, at TEXT NOT NULL)`,
   `CREATE INDEX IF NOT EXISTS trade_acts_trade ON trade_acts(trade_id)`,
@@ -76,14 +76,14 @@ export const COLUMN_MIGRATIONS = [
   // it): its risk stays reserved, the dashboard shows it, and an admin may settle it.
   `ALTER TABLE orders ADD COLUMN unaccounted_at TEXT`,
   `CREATE INDEX IF NOT EXISTS orders_perm_id ON orders(perm_id)`,
-  // Executions no order made (edge/settlements.ts): "option" (exercise, assignment, lapse) or "delivery" (its stock).
+  // Executions no order made (edge/ledger/settlements.ts): "option" (exercise, assignment, lapse) or "delivery" (its stock).
   `ALTER TABLE fills ADD COLUMN settlement TEXT`,
   `ALTER TABLE fills ADD COLUMN paired_exec_id TEXT`,
   // What an order_times row was sent as (ledger.ts OrderKind); null on rows made before it (counted as openings).
   `ALTER TABLE order_times ADD COLUMN kind TEXT`,
-  // Realized P&L of stock the trade's options delivered, booked so far (edge/delivered-stock.ts); null: none.
+  // Realized P&L of stock the trade's options delivered, booked so far (edge/ledger/delivered-stock.ts); null: none.
   `ALTER TABLE trades ADD COLUMN delivered_stock_pnl REAL`,
-  // The client a let-through registration stored, and whether the owner granted it (edge/registration-gate.ts).
+  // The client a let-through registration stored, and whether the owner granted it (edge/auth/registration-gate.ts).
   `ALTER TABLE oauth_registrations ADD COLUMN client_id TEXT`,
   `ALTER TABLE oauth_registrations ADD COLUMN granted INTEGER NOT NULL DEFAULT 0`,
   `CREATE INDEX IF NOT EXISTS oauth_registrations_client_id ON oauth_registrations(client_id)`,

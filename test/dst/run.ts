@@ -77,7 +77,7 @@ export class Run {
     if (violations.length > 0) throw new InvariantViolation(this.report("agreement", violations));
   }
 
-  /** The edge's own word that its ledger still needs a reconciliation (edge/reconcile.ts needsReconcile). */
+  /** The edge's own word that its ledger still needs a reconciliation (edge/ledger/reconcile.ts needsReconcile). */
   private reconcileDue(): boolean {
     const sql = new SimSqlStorage(this.world.db) as unknown as SqlStorage;
     return needsReconcile(sql);

@@ -1,5 +1,5 @@
-// Audit rows anyone can cause without credentials are bounded (edge/audit-flood.ts), and so are
-// OAuth client registrations (edge/registration-gate.ts), through the real Worker (SELF) into the
+// Audit rows anyone can cause without credentials are bounded (edge/audit/audit-flood.ts), and so are
+// OAuth client registrations (edge/auth/registration-gate.ts), through the real Worker (SELF) into the
 // real account Durable Object: a flood from one address writes the bound and then one summary
 // with the exact count, another address has its own budget, the ceiling holds across many
 // addresses, owner/admin/trading rows are written throughout, and the chain verifies.

@@ -281,7 +281,7 @@ describe("fuzzing the bridge link's frames", () => {
     );
     expect(refused).toBeGreaterThan(40);
     // Every refusal is counted; a caller without the key gets at most the per-address bound of rows
-    // (edge/audit-flood.ts), the rest summed up in one audit_suppressed row when the hour ends.
+    // (edge/audit/audit-flood.ts), the rest summed up in one audit_suppressed row when the hour ends.
     const rows = (await api("/api/audit?action=bridge_refused&limit=1000")).rows;
     expect(rows.length).toBe(Math.min(refused, ROWS_PER_CAUSE_AND_ADDRESS));
     const counted = await runInDurableObject(env.ACCOUNT.get(env.ACCOUNT.idFromName("sim")), async (_o: AccountDO, state) =>

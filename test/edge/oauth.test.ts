@@ -22,7 +22,7 @@ async function pkce(): Promise<{ verifier: string; challenge: string }> {
   return { verifier, challenge: b64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))) };
 }
 
-// Each registration from its own address: registrations are limited per address (edge/registration-gate.ts).
+// Each registration from its own address: registrations are limited per address (edge/auth/registration-gate.ts).
 let registrations = 0;
 async function register(name = "Test Agent"): Promise<string> {
   const res = await SELF.fetch(`${ORIGIN}/oauth/register`, {

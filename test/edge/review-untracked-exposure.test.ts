@@ -1,4 +1,4 @@
-// Adversarial review of untracked exposure (edge/untracked-exposure.ts), inside workerd over MCP
+// Adversarial review of untracked exposure (edge/safety/untracked-exposure.ts), inside workerd over MCP
 // with a fake bridge: a position TWS marks at no price is not counted as worth nothing.
 import { describe, expect, it } from "vitest";
 import type { Leg } from "../../shared/order";

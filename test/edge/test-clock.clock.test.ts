@@ -1,4 +1,4 @@
-// The test-only clock (TEST_CLOCK=movable:<ISO>, this project's binding; edge/test-clock.ts): each
+// The test-only clock (TEST_CLOCK=movable:<ISO>, this project's binding; edge/dashboard/test-clock.ts): each
 // Durable Object starts at the pinned instant, not the machine's clock, and keeps it across a
 // restart; POST /api/test/clock moves it forward only, refuses anything else with a clear 400 that
 // changes nothing, is audited, and turns the New York trading day the limits use. TWS's clock
