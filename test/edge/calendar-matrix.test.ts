@@ -9,7 +9,7 @@
 // has closed. The expected sessions and closes are written out below from NYSE's published 2026-27
 // calendar, not computed by shared/market-calendar.ts.
 import { describe, expect, it } from "vitest";
-import { bookLosingCondor, condorOrder, Edge, edgeAt, FakeBridge, ironCondor, limitsUsed, reconciled } from "./harness";
+import { bookLosingCondor, condorOrder, Edge, edgeAt, FakeBridge, ironCondor, limitsUsed, reconciled, trades } from "./harness";
 
 const DAY_MS = 86_400_000;
 
@@ -43,7 +43,6 @@ const CASES: Case[] = [
 const dateOf = (iso: string) => iso.slice(0, 10);
 /** A calendar date some days after an instant (an expiry far enough out for every case). */
 const daysAfter = (iso: string, days: number) => new Date(Date.parse(iso) + days * DAY_MS).toISOString().slice(0, 10);
-const trades = async (edge: Edge) => Object.fromEntries((await edge.call("list_trades", {})).structuredContent.trades.map((t: any) => [t.trade_id, t]));
 
 /** The bridge is away while the clock moves; a new one connects and TWS holds none of the orders. */
 async function reconnect(edge: Edge, count: number) {

@@ -12,7 +12,7 @@ import type { DeskContext } from "../../edge/store/desk-context";
 import { MAX_UNPROVEN_SOCKETS, MAX_UNPROVEN_SOCKETS_PER_CLIENT } from "../../edge/link/bridge-sockets";
 import { STORAGE_ALERT_BYTES, STORAGE_LIMIT_BYTES } from "../../edge/store/storage-figure";
 import { ACCOUNT_ID, Edge, FakeBridge, waitFor } from "./harness";
-import { account, ADMIN, audit, authorizeUrl, cookiesOf, inAccount, MCP_HEADERS, ORIGIN, pkce, REDIRECT, register } from "./oauth-flow";
+import { account, ADMIN, audit, authorizeUrl, cookiesOf, inAccount, lastSeq, MCP_HEADERS, ORIGIN, pkce, REDIRECT, register } from "./oauth-flow";
 
 const BRIDGE_AUTH = { authorization: "Bearer test-bridge-token" };
 /** What a whole flood of every kind below may add to the object's SQLite file, at most. */
@@ -51,7 +51,6 @@ const hello = (fields: Record<string, unknown> = {}) => JSON.stringify({
   v: 1, type: "hello", bridge_version: "0.1.0", bridge_id: "bridge-flood-0001", account_id: ACCOUNT_ID, mode: "sim", last_seq: 0, signature: "c2ln",
   tws: { state: "connected", since: new Date().toISOString(), last_error: null, server_version: 193 }, ...fields,
 });
-const lastSeq = () => inAccount((sql) => sql.exec<{ n: number }>("SELECT COALESCE(MAX(seq), 0) AS n FROM audit").one().n);
 const refusedSince = async (seq: number) => (await audit("bridge_refused")).filter((r) => r.seq > seq);
 
 describe("bridge sockets that never prove the key", () => {
