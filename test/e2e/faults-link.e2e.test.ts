@@ -4,7 +4,7 @@
 // through a TCP proxy, and the bridge SIGKILLed) while orders fill. Afterwards the ledger and audit
 // log match TWS: no event or fill recorded twice, no status moving backwards, audit chain intact.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AuditRow, type FaultStack, type PlaceAnswer, differences, expectLevel, longOption, quotedOptions, simChain, startFaultStack, statusRegressions, waitUntil } from "../faults/support";
+import { type AuditRow, type FaultStack, type PlaceAnswer, differences, expectLevel, longOption, quotedOptions, simChain, startFaultStack, statusRegressions, waitUntil } from "./faults";
 import type { McpClient } from "./harness";
 import { waitOrderStatus } from "./scenario";
 

@@ -5,7 +5,7 @@
 // opening order already inside the bridge when the emergency stop is set never reaches TWS, while
 // closes stay allowed. After each step the simulator's orders and executions match the ledger.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FAST_TWS_FAULT_ENV, type FaultStack, type PlaceAnswer, details, edgeTwsState, waitEdgeTws, expectLevel, longOption, quotedOptions, simChain, startFaultStack, statusRegressions, waitUntil } from "../faults/support";
+import { FAST_TWS_FAULT_ENV, type FaultStack, type PlaceAnswer, details, edgeTwsState, waitEdgeTws, expectLevel, longOption, quotedOptions, simChain, startFaultStack, statusRegressions, waitUntil } from "./faults";
 import { waitOrderStatus } from "./scenario";
 
 let t: FaultStack;

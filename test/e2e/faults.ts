@@ -5,8 +5,9 @@
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
-import { dashboardLogin, FAST_BRIDGE_ENV, OUTPUT, ROOT, type McpClient, saveStackLogs, type SimStateView } from "../e2e/harness";
-import { connectMcp } from "../e2e/mcp-client";
+import { dashboardLogin, FAST_BRIDGE_ENV, OUTPUT, ROOT, type McpClient, saveStackLogs, type SimStateView } from "./harness";
+import { connectMcp } from "./mcp-client";
+import { isoDate } from "./scenario";
 import { type Stack, startStack } from "../stack/local-stack";
 import { freePort, waitUntil } from "../stack/processes";
 import { type LocalSecrets, newSecrets } from "../stack/secrets";
@@ -391,7 +392,6 @@ export interface PlaceAnswer {
 export interface SimChain { price: number; expiries: string[]; strikes: number[] }
 export interface OptionQuote { symbol: string; expiry: string; strike: number; right: "C" | "P"; bid: number; ask: number; mid: number }
 
-const iso = (expiry: string) => (/^\d{8}$/.test(expiry) ? `${expiry.slice(0, 4)}-${expiry.slice(4, 6)}-${expiry.slice(6, 8)}` : expiry);
 
 /** The simulator's strikes and expiries (control port GET /chain), by symbol. */
 export async function simChain(t: FaultStack): Promise<Record<string, SimChain>> {
@@ -403,7 +403,7 @@ export async function simChain(t: FaultStack): Promise<Record<string, SimChain>>
  * each quoted through get_quote, whose mid lies in [minMid, maxMid] (so a 1-lot stays under $500).
  */
 export async function quotedOptions(mcp: McpClient, chain: SimChain, symbol: string, right: "C" | "P", count: number, minMid = 0.5, maxMid = 4): Promise<OptionQuote[]> {
-  const expiry = iso(chain.expiries[1] ?? chain.expiries[0]!);
+  const expiry = isoDate(chain.expiries[1] ?? chain.expiries[0]!);
   const sign = right === "C" ? 1 : -1;
   const strikes = chain.strikes.filter((k) => sign * (k - chain.price) > 0).sort((a, b) => sign * (a - b));
   const out: OptionQuote[] = [];
