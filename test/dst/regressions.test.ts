@@ -21,7 +21,7 @@ const regressions: { name: string; schedule: WrittenSchedule; arose: (r: Schedul
     // read TWS's open orders, the kill switch's cancel arrived as an event while it awaited the
     // next answer, and the older snapshot then re-opened the cancelled trade (risk reserved for an
     // order TWS no longer worked, for good). Fixed: rows carry an evidence number; a snapshot no
-    // longer speaks for a row changed after it (edge/ledger.ts nextEvidence).
+    // longer speaks for a row changed after it (edge/store/ledger.ts nextEvidence).
     name: "an open-orders snapshot read before a cancel does not re-open the cancelled trade",
     schedule: { start: midSession, noise: 1, steps: [["place", longCall({})], ["for_a_while", ["bridge", false], ["bridge", true], 100], ["stop", true, true, false], ["place", longCall({ quantity: 4, pricing: "away" })]] },
     arose: (r) => expect(actions(r)).toContain("cancel_all_sent"),
@@ -40,7 +40,7 @@ const regressions: { name: string; schedule: WrittenSchedule; arose: (r: Schedul
     // Was: "order … of an earlier TWS session is Submitted in the ledger and not shown unaccounted".
     // TWS restarted (forgetting the order) and the reconciliation's open-orders answer was delayed
     // past its timeout; reconcile_failed, and nothing ever ran it again. Fixed: a failed
-    // reconciliation is retried by the alarm until one succeeds (edge/reconcile.ts reconcile_due).
+    // reconciliation is retried by the alarm until one succeeds (edge/ledger/reconcile.ts reconcile_due).
     name: "a reconciliation that times out is retried until it succeeds",
     schedule: { start: midSession, noise: 1, steps: [["place", longCall({ width: 3, quantity: 2, pricing: "rest" })], ["frame", "to_edge", "response", { kind: "delay", ms: 4997 }], ["tws", "restart"], ["wait", 100]] },
     arose: (r) => expect(actions(r)).toContain("reconcile_failed"),

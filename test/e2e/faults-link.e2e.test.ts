@@ -5,7 +5,7 @@
 // intact. Link cuts, lost, duplicated and delayed frames by the hundred are the deterministic
 // simulation's (test/dst/).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AuditRow, type FaultStack, type PlaceAnswer, expectLevel, longOption, quotedOptions, simChain, startFaultStack, waitUntil } from "../faults/support";
+import { type AuditRow, type FaultStack, type PlaceAnswer, expectLevel, longOption, quotedOptions, simChain, startFaultStack, waitUntil } from "./faults";
 import type { McpClient } from "./harness";
 import { waitOrderStatus } from "./scenario";
 

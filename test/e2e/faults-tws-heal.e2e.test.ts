@@ -6,7 +6,7 @@
 // acknowledgement never comes (TWS silent, an answer lost) is the deterministic simulation's
 // (test/dst/: every schedule heals and the ledger must then hold no Unknown order).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FAST_TWS_FAULT_ENV, type FaultStack, type PlaceAnswer, details, edgeTwsState, waitEdgeTws, expectLevel, longOption, quotedOptions, simChain, startFaultStack, statusRegressions, waitUntil } from "../faults/support";
+import { FAST_TWS_FAULT_ENV, type FaultStack, type PlaceAnswer, details, edgeTwsState, waitEdgeTws, expectLevel, longOption, quotedOptions, simChain, startFaultStack, statusRegressions, waitUntil } from "./faults";
 import { waitOrderStatus } from "./scenario";
 
 let t: FaultStack;

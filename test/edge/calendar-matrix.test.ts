@@ -9,7 +9,7 @@
 // has closed. The expected sessions and closes are written out below from NYSE's published 2026-27
 // calendar, not computed by shared/market-calendar.ts.
 import { describe, expect, it } from "vitest";
-import { bookLosingCondor, condorOrder, Edge, edgeAt, FakeBridge, ironCondor, reconciled } from "./harness";
+import { bookLosingCondor, condorOrder, Edge, edgeAt, FakeBridge, ironCondor, reconciled, trades } from "./harness";
 
 const DAY_MS = 86_400_000;
 
@@ -52,7 +52,6 @@ async function lossToday(edge: Edge): Promise<number> {
   const used = status.limits.find((l: { name: string }) => l.name === "daily_loss").used as number;
   return Math.round((used - status.remaining_risk_budget.working_orders_worst_case) * 100) / 100;
 }
-const trades = async (edge: Edge) => Object.fromEntries((await edge.call("list_trades", {})).structuredContent.trades.map((t: any) => [t.trade_id, t]));
 
 /** The bridge is away while the clock moves; a new one connects and TWS holds none of the orders. */
 async function reconnect(edge: Edge, count: number) {
