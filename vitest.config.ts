@@ -11,6 +11,7 @@ const TEST_BRIDGE_PUBLIC_KEY = "NV_ejCHOVAgLdx28o76Rbt3DwIJntr7M0Ms6RoPqx-k";
 const EDGE_BINDINGS = { MCP_TOKEN: "test-mcp-token", BRIDGE_TOKEN: "test-bridge-token", BRIDGE_PUBLIC_KEY: TEST_BRIDGE_PUBLIC_KEY, ADMIN_TOKEN: "test-admin-token", ALLOWED_SYMBOLS: "AAPL,MSFT,SPY,QQQ,IWM,SPX,SPXW,XSP,MRUT,XND,VOO,UPRO" };
 /** The test clock file that must run without TEST_CLOCK (production's case). */
 const CLOCK_ABSENT = "test/edge/test-clock-absent.test.ts";
+const FAST_CHECK_SEED = "./test/support/fast-check-seed.ts";
 
 /**
  * Vite warns once per file when a package's source map names sources the package does not ship
@@ -44,6 +45,7 @@ export default defineConfig({
           environment: "node",
           include: ["test/**/*.test.ts"],
           exclude: ["test/edge/**", "test/e2e/**", "test/browser/**", "test/dst/**", "node_modules/**"],
+          setupFiles: [FAST_CHECK_SEED],
           testTimeout: 20_000,
           hookTimeout: 20_000,
         },
@@ -64,7 +66,7 @@ export default defineConfig({
         // Every Durable Object starts its clock at the pinned instant (edge/dashboard/test-clock.ts), not
         // the machine's, and the harness computes dates from it (test/edge/harness.ts).
         plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" }, miniflare: { bindings: { ...EDGE_BINDINGS, TEST_CLOCK: `movable:${testStart()}` } } }), quietThirdPartySourcemaps()],
-        test: { name: "edge", include: ["test/edge/**/*.test.ts"], exclude: [CLOCK_ABSENT], testTimeout: 20_000, hookTimeout: 20_000 },
+        test: { name: "edge", include: ["test/edge/**/*.test.ts"], exclude: [CLOCK_ABSENT], setupFiles: [FAST_CHECK_SEED], testTimeout: 20_000, hookTimeout: 20_000 },
       },
       {
         // Without TEST_CLOCK, as in production: bindings are per project, so this file runs in its own workerd.

@@ -1,5 +1,6 @@
 // Child processes of the local stack (wrangler dev, the bridge, the simulator): spawned in their
 // own process group so a stop reaches grandchildren (workerd), with output kept for diagnosis.
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type ChildProcess, spawn } from "node:child_process";
 import { connect, createServer } from "node:net";
@@ -146,17 +147,31 @@ export function spawnManaged(name: string, command: string, args: string[], opti
   return managed;
 }
 
-/** A port nothing listens on right now (wrangler dev does not check; we must). */
+/**
+ * A port nothing listens on right now (wrangler dev does not check; we must), chosen below the
+ * kernel's ephemeral range: a port handed out by `listen(0)` and closed again could be handed to
+ * the next `listen(0)` of a parallel test (a simulator) before its taker binds it, and a bridge
+ * told to dial a deliberately unbound port would then greet that simulator over HTTP.
+ */
 export async function freePort(host = "127.0.0.1"): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
+  const [ephemeralLow] = ephemeralRange();
+  const low = 10_000;
+  const high = Math.max(low + 1_000, ephemeralLow) - 1;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low + 1));
+    if (!(await portInUse(port, host))) return port;
+  }
+  throw new Error(`no free port found between ${low} and ${high}`);
+}
+
+function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
+    if (Number.isInteger(lo) && Number.isInteger(hi)) return [lo!, hi!];
+  } catch {
+    // Not Linux: the IANA range is the usual default.
+  }
+  return [49_152, 65_535];
 }
 
 /** True when something accepts connections on the port. */
