@@ -30,16 +30,20 @@ export interface ReconcileReport {
 export async function reconcile(ctx: DeskContext): Promise<ReconcileReport | null> {
   const since = lastFillTime(ctx.sql);
   let openOrders, executions, positions;
-  // Where the evidence counter stood when each snapshot arrived: rows written after that (events
-  // applied while the next request was out) are newer than the snapshot and keep their values.
+  // Where the evidence counter stood when each snapshot was asked for: a row written after that (an
+  // event applied while the request was out) may be newer than the snapshot and keeps its value. Not
+  // when the answer arrived: an answer the bridge computed before an event can arrive after it (a
+  // delayed frame, found by the simulation: a DAY order TWS had ended was set working again).
   let openOrdersAt = 0;
   let positionsAt = 0;
   try {
+    const openOrdersAsked = currentEvidence(ctx.sql);
     openOrders = await ctx.link.request("open_orders", {});
-    openOrdersAt = currentEvidence(ctx.sql);
+    openOrdersAt = openOrdersAsked;
     executions = await ctx.link.request("executions", since ? { since } : {});
+    const positionsAsked = currentEvidence(ctx.sql);
     positions = await ctx.link.request("positions", {});
-    positionsAt = currentEvidence(ctx.sql);
+    positionsAt = positionsAsked;
   } catch (error) {
     // Retried by the alarm (needsReconcile) until one succeeds: the ledger may be behind TWS until then.
     setKv(ctx.sql, RECONCILE_DUE_KEY, true);

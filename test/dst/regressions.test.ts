@@ -96,6 +96,28 @@ const regressions: { name: string; schedule: WrittenSchedule; arose: (r: Schedul
     },
     arose: (r) => expect(r.audit.some((a) => a.action === "modify_refused" && /unaccounted|session/.test(JSON.stringify(a.details)))).toBe(true),
   },
+  {
+    // Was: "order …: ledger PreSubmitted, TWS Cancelled" (found by a 4,000-schedule soak, seed
+    // 840990005). A reconciliation asked for the open orders; the bridge's answer (the DAY order
+    // still held for its session) was delayed; the clock jumped to Friday, TWS ended the order at
+    // Thursday's close and its Cancelled event was applied; then the older answer arrived and set
+    // the trade working again. The evidence mark was taken when the answer arrived, not when it
+    // was asked for. Fixed: a snapshot speaks only for rows unchanged since it was asked for
+    // (edge/ledger/reconcile.ts).
+    name: "an open-orders answer overtaken by a later Cancelled does not set the ended trade working again",
+    schedule: {
+      start: "a weekday after the close (17:30)", noise: 1,
+      steps: [
+        ["place", {"symbol": "QQQ", "shape": "long_call", "expiryIndex": 0, "offset": 1, "width": 3, "quantity": 1, "pricing": "touch", "claim": "exact", "idempotent": false}],
+        ["for_a_while", ["bridge", false], ["bridge", true], 100],
+        ["frame", "to_edge", "response", {"kind": "delay", "ms": 4}],
+        ["place", {"symbol": "SPY", "shape": "long_call", "expiryIndex": 1, "offset": 0, "width": 1, "quantity": 1, "pricing": "mid", "claim": "exact", "idempotent": false}],
+        ["jump", "expiry_day"],
+        ["stop", true, false, false],
+      ],
+    },
+    arose: (r) => expect(r.audit.some((a) => a.action === "reconciled" && ((a.details as { newer_than_snapshot?: string[] }).newer_than_snapshot ?? []).length > 0)).toBe(true),
+  },
 ];
 
 for (const { name, schedule, arose } of regressions) {
