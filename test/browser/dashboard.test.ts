@@ -118,7 +118,10 @@ describe("dashboard in Chromium", () => {
   it("is keyboard usable: the kill switch is reachable by Tab, Enter opens its dialog, Escape backs out", async () => {
     await page.locator("#actor").focus();
     let focused = "";
-    for (let i = 0; i < 10 && focused !== "estop-toggle"; i++) {
+    // The summary tiles above the kill switch are links, and how many depends on what is waiting
+    // (a lost trade makes "Waiting for you" one more): bound the walk by the page, not a guess.
+    const stops = (await page.evaluate("document.querySelectorAll('a[href], button, input, select, textarea, summary').length")) as number;
+    for (let i = 0; i < stops && focused !== "estop-toggle"; i++) {
       await page.keyboard.press("Tab");
       focused = await page.evaluate("document.activeElement && document.activeElement.id");
     }
