@@ -24,7 +24,7 @@ import { checkGrant, mcpAccess } from "./oauth-grants";
 import { expireApprovals } from "./order-desk";
 import { needsReconcile, reconcile } from "./reconcile";
 import { hasPendingModifies } from "./pending-modify";
-import { redact, redactJsonRequest, secretsOf } from "./redact";
+import { redact, redactedJsonBody, redactJsonRequest, secretsOf } from "./redact";
 import { emergencyStopFrame, twsHealth, truthy, type Settings } from "./safety-state";
 import { COLUMN_MIGRATIONS, SCHEMA } from "./schema";
 import { advanceTestClock, startTestClock, TEST_CLOCK_ROUTE, testClockSetting } from "./test-clock";
@@ -118,7 +118,7 @@ export class AccountDO extends DurableObject<Env> {
         return sockets.length;
       },
     };
-    this.mcp = new McpHttp((request) => buildMcpServer(this.desk, mcpAccess(request)));
+    this.mcp = new McpHttp((request, era) => buildMcpServer(this.desk, mcpAccess(request), era));
   }
 
   /** Appends to the audit chain (tokens redacted) and tells every dashboard socket. */
@@ -494,7 +494,8 @@ export class AccountDO extends DurableObject<Env> {
       await request.arrayBuffer().catch(() => undefined);
       return revoked;
     }
-    return this.mcp.handle(await redactJsonRequest(request, this.secrets));
+    const { request: scrubbed, body } = await redactedJsonBody(request, this.secrets);
+    return this.mcp.handle(scrubbed, body);
   }
 }
 

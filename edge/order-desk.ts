@@ -25,6 +25,7 @@ import { confirmationRule, IN_CLIENT } from "./confirmation-rule";
 import { adminCredential, STATIC_CREDENTIAL, type Credential } from "./credential";
 import { recordAct } from "./trade-acts";
 import { readBack, type AskPerson } from "./elicitation";
+import type { QuestionForClient } from "./elicitation-round-trip";
 import {
   closeOrdersLastMinute,
   closeRef,
@@ -193,13 +194,15 @@ function replayDetails(idempotencyKey: string | undefined, answer: ToolAnswer<Pl
 }
 
 /**
- * Places an order. `askPerson` is set when the caller's MCP session can elicit. Who confirms is
- * edge/confirmation-rule.ts's to say: with "confirm every order" on, the order passes the checks,
- * reserves its risk and waits for a person behind a one-time link on `edgeOrigin` (or in the
- * dashboard), whatever the client; otherwise a client that can elicit is asked first (before the
- * quote fetch and the synchronous check, never inside it) and its answer is audited as the client's.
+ * Places an order. `askPerson` is set when the caller's MCP client can elicit (a 2025-11-25
+ * session, or a 2026-07-28 call declaring it). Who confirms is edge/confirmation-rule.ts's to say:
+ * with "confirm every order" on, the order passes the checks, reserves its risk and waits for a
+ * person behind a one-time link on `edgeOrigin` (or in the dashboard), whatever the client;
+ * otherwise a client that can elicit is asked first (before the quote fetch and the synchronous
+ * check, never inside it) and its answer is audited as the client's. A 2026-07-28 call that does
+ * not yet carry the answer gets the question back instead of a result, and nothing is reserved.
  */
-export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPerson?: AskPerson, edgeOrigin = "", by: Credential = STATIC_CREDENTIAL): Promise<ToolAnswer<PlaceOrderOutput>> {
+export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPerson?: AskPerson, edgeOrigin = "", by: Credential = STATIC_CREDENTIAL): Promise<ToolAnswer<PlaceOrderOutput> | QuestionForClient> {
   const { idempotency_key, ...order } = input;
   const key = idempotency_key ? `place:${idempotency_key}` : null;
   const argsHash = hashArgs(order);
@@ -234,8 +237,9 @@ export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPe
   const ask = confirmationRule({ confirmEveryOrder: confirmEveryOrder(ctx.sql), clientCanElicit: askPerson !== undefined });
   if (askPerson && ask.askInClient && analysis.errors.length === 0 && analysis.worstCaseLoss !== null) {
     const message = readBack(input, analysis);
-    ctx.audit("edge", "confirmation_requested", { symbol: input.symbol, strategy: input.strategy, idempotency_key, computed_max_risk: analysis.worstCaseLoss });
-    const person = await askPerson(message);
+    const person = await askPerson(message, () => ctx.audit("edge", "confirmation_requested", { symbol: input.symbol, strategy: input.strategy, idempotency_key, computed_max_risk: analysis.worstCaseLoss }));
+    // A 2026-07-28 client: the question is this call's answer; nothing was reserved or stored.
+    if (person.confirmed === "ask") return { question: message };
     if (!person.confirmed) {
       // A twin call with the same key may have been answered meanwhile: its answer stands.
       const settled = replay(ctx, key, argsHash, inFlight, conflict);
