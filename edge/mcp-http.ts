@@ -56,6 +56,8 @@ export class McpHttp {
   private readonly modern: McpHttpHandler;
 
   constructor(private readonly build: BuildServer, private readonly now: () => number = () => Date.now()) {
+    // A subscriptions/listen request is acknowledged honouring nothing (the server says its lists
+    // never change) and its stream closed at once: none is held open to keep the object awake.
     this.modern = createMcpHandler(({ era, requestInfo }) => build(requestInfo!, era), { legacy: "reject" });
   }
 

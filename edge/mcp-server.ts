@@ -102,7 +102,9 @@ export function buildMcpServer(ctx: DeskContext, access: McpAccess = { trade: tr
 
 function registerAll(ctx: DeskContext, access: McpAccess, era: McpEra): McpServer {
   const server = new McpServer({ name: "ibkr-mcp", version: PACKAGE_VERSION }, {
-    capabilities: { resources: {} },
+    // The lists never change while a client holds them (scopes and READ_ONLY are per credential
+    // and per deployment): a 2026-07-28 listen stream is acknowledged and carries nothing.
+    capabilities: { tools: { listChanged: false }, resources: { listChanged: false } },
     // Ajv (the SDK's default validator of elicitation answers in Node) compiles code, which workerd forbids.
     jsonSchemaValidator: new CfWorkerJsonSchemaValidator(),
     // A 2026-07-28 retry's state is checked before any handler runs: forged or expired → -32602.

@@ -264,6 +264,24 @@ describe("MCP 2026-07-28 (v2 SDK)", () => {
     bridge.close();
   });
 
+  it("acknowledges a subscriptions/listen request honouring nothing (the lists never change) and ends its stream at once", async () => {
+    const edge = new Edge();
+    const discovered = await raw(edge, "server/discover", {});
+    expect(discovered.body.result.capabilities).toMatchObject({ tools: { listChanged: false }, resources: { listChanged: false } });
+    const res = await edge.stub().fetch("https://edge.test/mcp", {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": MODERN, "mcp-method": "subscriptions/listen" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 42, method: "subscriptions/listen", params: { notifications: { toolsListChanged: true, resourcesListChanged: true }, _meta: envelope({}) } }),
+    });
+    expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    // The whole stream arrives and ends: an open one would hold the Durable Object awake.
+    const frames = [...(await res.text()).matchAll(/^data: (.*)$/gm)].map((m) => JSON.parse(m[1]!));
+    expect(frames).toHaveLength(2);
+    expect(frames[0]).toMatchObject({ method: "notifications/subscriptions/acknowledged", params: { notifications: {} } });
+    expect(frames[0].params._meta["io.modelcontextprotocol/subscriptionId"]).toBe(42);
+    expect(frames[1]).toMatchObject({ id: 42, result: { resultType: "complete" } });
+  });
+
   it("answers GET /mcp with 405 and keeps no session for a 2026-07-28 client", async () => {
     const edge = new Edge();
     const get = await edge.stub().fetch("https://edge.test/mcp", { headers: { accept: "text/event-stream", "mcp-protocol-version": MODERN } });
