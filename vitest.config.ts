@@ -61,7 +61,7 @@ export default defineConfig({
         },
       },
       {
-        // Every Durable Object starts its clock at the pinned instant (edge/test-clock.ts), not
+        // Every Durable Object starts its clock at the pinned instant (edge/dashboard/test-clock.ts), not
         // the machine's, and the harness computes dates from it (test/edge/harness.ts).
         plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" }, miniflare: { bindings: { ...EDGE_BINDINGS, TEST_CLOCK: `movable:${testStart()}` } } }), quietThirdPartySourcemaps()],
         test: { name: "edge", include: ["test/edge/**/*.test.ts"], exclude: [CLOCK_ABSENT], testTimeout: 20_000, hookTimeout: 20_000 },

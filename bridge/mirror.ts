@@ -29,6 +29,14 @@ export interface MirrorOrder {
   lastUpdate: string;
   /** What one unit of the order trades, per contract (a BAG's legs with the order's side applied). */
   flows: { conId: number; action: "BUY" | "SELL"; ratio: number }[];
+  /**
+   * A new TWS session no longer lists it (TWS restarted without it): it no longer works anywhere,
+   * so it neither counts in reduce-only nor holds its orderRef. No status is published for it: the
+   * edge's reconciliation finds it missing and keeps its risk reserved until TWS or a person speaks.
+   */
+  lost?: boolean;
+  /** The TWS session (Mirror's count) that last placed it or spoke of it: an id means something only within its session. */
+  session?: number;
 }
 
 /** The contracts one unit of an order trades: each combo leg (flipped for a SELL of the BAG), or the contract itself. */
@@ -293,15 +301,24 @@ export class Mirror {
    */
   private async resync(reason: EventData<"tws_resynced">["reason"], code: number | null): Promise<void> {
     const session = this.sessions;
+    // What this mirror thought was working before the session began: what TWS no longer lists is lost.
+    const before = reason === "session_started" ? this.openOrders().map((o) => o.orderId) : [];
     try {
-      const openOrders = await this.tws.call<number>("re-sync: open orders", RESYNC_STEP_MS, (ctx) => {
+      const listed = await this.tws.call<Set<number>>("re-sync: open orders", RESYNC_STEP_MS, (ctx) => {
         const ids = new Set<number>();
         ctx.on(EventName.openOrder, (orderId: number, _contract: IbContract, order: IbOrder) => {
           if (!order.whatIf) ids.add(orderId);
         });
-        ctx.on(EventName.openOrderEnd, () => ctx.resolve(ids.size));
+        ctx.on(EventName.openOrderEnd, () => ctx.resolve(ids));
         return (ib) => ib.reqOpenOrders();
       });
+      const openOrders = listed.size;
+      for (const id of before) {
+        const o = this.orders.get(id);
+        if (!o || listed.has(id) || TERMINAL.has(o.status)) continue;
+        o.lost = true;
+        this.logger.warn({ order_id: id, order_ref: o.orderRef }, "TWS's new session does not list this working order: counted as lost (the edge reconciles it)");
+      }
       const executions = await this.tws.call<number>("re-sync: executions", RESYNC_STEP_MS, (ctx) => {
         // Today's executions: the first session fills the mirror quietly (the edge reconciles what
         // happened before this process); later sessions publish the fills made while TWS was away.
@@ -349,7 +366,12 @@ export class Mirror {
 
   /** Register an order the bridge is about to send, so its events carry the orderRef at once. */
   expectOrder(order: Omit<MirrorOrder, "lastUpdate">): void {
-    this.orders.set(order.orderId, { ...order, lastUpdate: this.tws.brokerNow().toISOString() });
+    this.orders.set(order.orderId, { ...order, session: this.sessions, lastUpdate: this.tws.brokerNow().toISOString() });
+  }
+
+  /** The TWS session under way, as this mirror counts them (one per "ready"). */
+  get session(): number {
+    return this.sessions;
   }
 
   /** Call `fn` on the order's next update (or its rejection); returns an unsubscribe. */
@@ -385,6 +407,7 @@ export class Mirror {
     const next: MirrorOrder = {
       orderId,
       flows: flows.length > 0 && flows.every((f) => f.conId > 0) ? flows : known?.flows ?? flows,
+      session: this.sessions,
       permId: num(order.permId) ?? known?.permId ?? null,
       orderRef: order.orderRef || known?.orderRef || null,
       symbol: contract.symbol ?? known?.symbol ?? "",
@@ -416,6 +439,7 @@ export class Mirror {
       // Not known yet (a status before its openOrder): the reduce-only check then cannot count it,
       // which is why the bridge registers every order it sends before sending it.
       flows: known?.flows ?? [],
+      session: this.sessions,
       permId: num(permId) ?? known?.permId ?? null,
       orderRef: known?.orderRef ?? null,
       symbol: known?.symbol ?? "",
@@ -504,7 +528,7 @@ export class Mirror {
   knownOrderRef(orderRef: string, workingOnly = false): number | null {
     for (const o of this.orders.values()) {
       if (o.orderRef !== orderRef || o.status === "Rejected") continue;
-      if (!workingOnly || !TERMINAL.has(o.status)) return o.orderId;
+      if (!workingOnly || (!TERMINAL.has(o.status) && !o.lost)) return o.orderId;
     }
     if (workingOnly) return null;
     for (const r of this.executions.values()) if (r.data.order_ref === orderRef) return r.data.order_id;
@@ -517,7 +541,7 @@ export class Mirror {
   }
 
   openOrders(): MirrorOrder[] {
-    return [...this.orders.values()].filter((o) => !TERMINAL.has(o.status));
+    return [...this.orders.values()].filter((o) => !TERMINAL.has(o.status) && !o.lost);
   }
 
   /**

@@ -277,6 +277,10 @@ export function createOperations(deps: OperationDeps): Handlers {
     if (!known) throw notModifiable("it is not known to this bridge (not placed or seen since it started)");
     if (known.orderRef !== p.order_ref) throw notModifiable(`it carries orderRef ${known.orderRef ?? "(none)"}, not ${p.order_ref}`);
     if (TERMINAL.has(known.status) || known.status === "PendingSubmit") throw notModifiable(`it is ${known.status}`);
+    // An order id names an order only within the TWS session that issued it: after TWS restarted,
+    // placeOrder with an old id would be a NEW order (a second opening order of the trade).
+    if (known.lost || known.session !== mirror.session)
+      throw notModifiable(`TWS's current session has not confirmed it (TWS restarted since it was placed${known.lost ? ", and no longer lists it" : ""}); the edge reconciles it — cancel and place a new order if it is gone`);
     const stopped = emergencyStopOn(deps.emergencyStopFile);
     if (stopped && p.intent === "open") refuse(p.order_ref, "emergency_stop_file", [stopFileViolation()]);
     let outgoing: Leg[];

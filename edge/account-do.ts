@@ -1,57 +1,34 @@
 // The Durable Object of one IBKR account: the single decision point and its SQLite state.
 // Serves MCP (Streamable HTTP: stateless, or a session when the client can confirm orders by
-// elicitation — edge/mcp-http.ts), the bridge WebSocket
+// elicitation — edge/mcp/mcp-http.ts), the bridge WebSocket
 // and the dashboard live socket (hibernation API), and the admin API.
 import { DurableObject } from "cloudflare:workers";
 import { Event, Hello, PROTOCOL_VERSION, Response as BridgeResponse } from "../shared/protocol";
-import { handleAdmin } from "./admin-api";
-import { appendAudit } from "./audit";
-import { auditUnauthenticated, writeClosedFloodWindows } from "./audit-flood";
-import { applyEvent, lastEventSeq, storeEventSeq } from "./bridge-events";
-import { HELLO_TIMEOUT_MS, importPinnedKey, newChallenge, verifyHello, type PinnedKey } from "./bridge-identity";
-import { BridgeLink, type BridgeAttachment } from "./bridge-link";
-import { MAX_BRIDGE_FRAME_CHARS, MAX_UNPROVEN_FRAME_CHARS, MAX_UNPROVEN_SOCKETS, MAX_UNPROVEN_SOCKETS_PER_CLIENT, unprovenSockets, victimOfCap } from "./bridge-sockets";
-import { clientAddress, UNKNOWN_CLIENT } from "./client-address";
-import { checkBreakers } from "./breakers";
-import { sessionSocketTag } from "./dashboard-sessions";
-import { DASHBOARD_SESSION_HEADER } from "./dashboard/session";
-import type { DeskContext } from "./desk-context";
-import { setKv } from "./kv";
-import { handleInternal } from "./internal-routes";
-import { McpHttp } from "./mcp-http";
-import { buildMcpServer } from "./mcp-server";
-import { checkGrant, mcpAccess } from "./oauth-grants";
-import { expireApprovals } from "./order-desk";
-import { needsReconcile, reconcile } from "./reconcile";
-import { hasPendingModifies } from "./pending-modify";
-import { redact, redactedJsonBody, redactJsonRequest, secretsOf } from "./redact";
-import { emergencyStopFrame, twsHealth, truthy, type Settings } from "./safety-state";
-import { COLUMN_MIGRATIONS, SCHEMA } from "./schema";
-import { advanceTestClock, startTestClock, TEST_CLOCK_ROUTE, testClockSetting } from "./test-clock";
-
-export interface Env {
-  ACCOUNT: DurableObjectNamespace<AccountDO>;
-  IBKR_ACCOUNT_ID: string;
-  MCP_TOKEN: string;
-  BRIDGE_TOKEN: string;
-  /** The bridge's Ed25519 public key, base64url of the raw 32 bytes (`ibkr-bridge --public-key`). */
-  BRIDGE_PUBLIC_KEY?: string;
-  ADMIN_TOKEN: string;
-  /** Initial shadow mode; afterwards the persisted per-account setting (admin API) decides. */
-  SHADOW_MODE?: string;
-  /** "true" registers no write tool at all. */
-  READ_ONLY?: string;
-  /** Comma-separated underlyings; when set, only these may be traded (it can only narrow). */
-  ALLOWED_SYMBOLS?: string;
-  /** OAuth grants, clients and token hashes (edge/oauth.ts; @cloudflare/workers-oauth-provider). */
-  OAUTH_KV: KVNamespace;
-  /** This edge's public origin (https://…) when it differs from the request's, e.g. behind a proxy. */
-  PUBLIC_ORIGIN?: string;
-  /** Comma-separated extra browser origins allowed on /mcp (edge/origin-guard.ts). */
-  ALLOWED_ORIGINS?: string;
-  /** Tests only: "movable" or "movable:<ISO instant>" starts the desk's clock there and lets POST /api/test/clock move it (edge/test-clock.ts). */
-  TEST_CLOCK?: string;
-}
+import { handleAdmin } from "./dashboard/admin-api";
+import { appendAudit } from "./audit/audit";
+import { auditUnauthenticated, writeClosedFloodWindows } from "./audit/audit-flood";
+import { applyEvent, lastEventSeq, storeEventSeq } from "./ledger/bridge-events";
+import { HELLO_TIMEOUT_MS, importPinnedKey, newChallenge, verifyHello, type PinnedKey } from "./link/bridge-identity";
+import { BridgeLink, type BridgeAttachment } from "./link/bridge-link";
+import { MAX_BRIDGE_FRAME_CHARS, MAX_UNPROVEN_FRAME_CHARS, MAX_UNPROVEN_SOCKETS, MAX_UNPROVEN_SOCKETS_PER_CLIENT, unprovenSockets, victimOfCap } from "./link/bridge-sockets";
+import { clientAddress, UNKNOWN_CLIENT } from "./http/client-address";
+import { checkBreakers } from "./safety/breakers";
+import { sessionSocketTag } from "./auth/dashboard-sessions";
+import { DASHBOARD_SESSION_HEADER } from "./auth/session-cookie";
+import type { DeskContext, Settings } from "./store/desk-context";
+import { setKv } from "./store/kv";
+import { handleInternal } from "./auth/internal-routes";
+import type { Env } from "./http/env";
+import { McpHttp } from "./mcp/mcp-http";
+import { buildMcpServer } from "./mcp/mcp-server";
+import { checkGrant, mcpAccess } from "./auth/oauth-grants";
+import { expireApprovals } from "./desk/order-desk";
+import { needsReconcile, reconcile } from "./ledger/reconcile";
+import { hasPendingModifies } from "./ledger/pending-modify";
+import { redact, redactedJsonBody, redactJsonRequest, secretsOf } from "./http/redact";
+import { emergencyStopFrame, twsHealth, truthy } from "./safety/safety-state";
+import { COLUMN_MIGRATIONS, SCHEMA } from "./store/schema";
+import { advanceTestClock, startTestClock, TEST_CLOCK_ROUTE, testClockSetting } from "./dashboard/test-clock";
 
 const PING_EVERY_MS = 10_000;
 const DEAD_LINK_MS = 30_000;
@@ -310,7 +287,7 @@ export class AccountDO extends DurableObject<Env> {
 
   /**
    * Refuses a socket that did not prove itself, once: audited within the per-address bound of
-   * edge/audit-flood.ts (never its token, signature or any text it sent — `reason` is ours, the
+   * edge/audit/audit-flood.ts (never its token, signature or any text it sent — `reason` is ours, the
    * claimed id passed its schema), closed, and from now on not heard.
    */
   private refuseBridge(ws: WebSocket, reason: string, claimedBridgeId: string | null, code = 1008): void {

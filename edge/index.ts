@@ -1,21 +1,22 @@
 // The Worker: authenticates and routes /mcp, /bridge, /api and /dashboard to the account's Durable
 // Object. The account comes from configuration, never from the request. /mcp sits behind the OAuth
-// provider (edge/oauth.ts: OAuth tokens, or the static MCP_TOKEN) and the Origin check
-// (edge/origin-guard.ts); /oauth/authorize is the owner's consent page (edge/oauth-consent.ts).
+// provider (edge/auth/oauth.ts: OAuth tokens, or the static MCP_TOKEN) and the Origin check
+// (edge/http/origin-guard.ts); /oauth/authorize is the owner's consent page (edge/auth/oauth-consent.ts).
 import { Hono, type Context } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { secureHeaders } from "hono/secure-headers";
-import type { Env } from "./account-do";
-import { approvals } from "./approval-page";
-import { boundedBody } from "./bounded-body";
-import { MCP_CREDENTIAL_HEADER } from "./credential";
-import { MCP_GRANT_HEADER, MCP_SCOPES_HEADER } from "./mcp-scopes";
-import { accountStub, edgeOrigin, forwardMcp, handleWithAudit, oauthProvider } from "./oauth";
-import { oauthAdmin } from "./oauth-admin";
-import { consent } from "./oauth-consent";
-import { refuseForeignOrigin } from "./origin-guard";
+import type { Env } from "./http/env";
+import { approvals } from "./dashboard/approval-page";
+import { boundedBody } from "./http/bounded-body";
+import { MCP_CREDENTIAL_HEADER } from "./ledger/credential";
+import { MCP_GRANT_HEADER, MCP_SCOPES_HEADER } from "./mcp/mcp-scopes";
+import { forwardMcp, handleWithAudit, oauthProvider } from "./auth/oauth";
+import { accountStub } from "./http/account-stub";
+import { oauthAdmin } from "./auth/oauth-admin";
+import { consent } from "./auth/oauth-consent";
+import { edgeOrigin, refuseForeignOrigin } from "./http/origin-guard";
 import { dashboard } from "./dashboard/routes";
-import { adminAuth, DASHBOARD_SESSION_HEADER } from "./dashboard/session";
+import { adminAuth, DASHBOARD_SESSION_HEADER } from "./auth/session-cookie";
 export { AccountDO } from "./account-do";
 
 const MAX_BODY_BYTES = 64 * 1024;

@@ -14,7 +14,6 @@
 //   stop at 4:00 p.m. on their last day (3:00 p.m. Chicago), like equity options.
 // - Unscheduled closures declared by the exchange are listed by date in SPECIAL_CLOSURES.
 // The test test/shared/market-calendar.test.ts holds these rules against NYSE's published dates.
-import { exposureGroup } from "./underlying";
 
 export const NEW_YORK = "America/New_York";
 
@@ -33,14 +32,20 @@ const SPECIAL_CLOSURES: Readonly<Record<string, string>> = Object.freeze({
   "2025-01-09": "National Day of Mourning for President Jimmy Carter",
 });
 
-/** Index families whose options are broad-based cash-settled index options (the 4:15 p.m. close). */
-const INDEX_OPTION_GROUPS = new Set(["SPX", "NDX", "RUT", "DJI", "VIX", "OEX"]);
+/**
+ * Option symbols (and trading classes) of broad-based cash-settled index options: the 4:15 p.m.
+ * close. Listed here, not derived from the concentration groups (shared/underlying.ts), which put
+ * the ETFs that track an index with it: SPY's options still close at 4:00 p.m.
+ */
+const INDEX_OPTION_SYMBOLS = new Set([
+  "SPX", "SPXW", "SPXPM", "XSP", "NDX", "NDXP", "XND", "RUT", "RUTW", "MRUT", "DJX", "VIX", "VIXW", "OEX", "XEO",
+]);
 
 /** Which close applies: equity (and ETF) options and stock at 4:00 p.m., broad-based index options at 4:15 p.m. */
 export type Product = "equity" | "index";
 
 export function productOf(symbol: string): Product {
-  return INDEX_OPTION_GROUPS.has(exposureGroup(symbol)) ? "index" : "equity";
+  return INDEX_OPTION_SYMBOLS.has(symbol.trim().toUpperCase()) ? "index" : "equity";
 }
 
 export interface Session {

@@ -12,7 +12,7 @@ const HEAD = (title: string) => `<!doctype html>
 <title>${title}</title>
 <link rel="stylesheet" href="/dashboard/styles.css">`;
 
-/** Where a login may send the person back to: the approval link's page (edge/approval-page.ts), which carries no token. */
+/** Where a login may send the person back to: the approval link's page (edge/dashboard/approval-page.ts), which carries no token. */
 export const LOGIN_NEXT = /^\/approve$/;
 
 export function loginPage(failed: boolean, next?: string): string {

@@ -7,10 +7,10 @@ import { csrf } from "hono/csrf";
 import { secureHeaders } from "hono/secure-headers";
 import { APP_JS } from "./app-js";
 import { CHARTS_JS } from "./charts-js";
-import { clientAddress } from "../client-address";
-import { askLoginGate } from "./login-client";
+import { clientAddress } from "../http/client-address";
+import { askLoginGate } from "../auth/login-client";
 import { dashboardPage, LOGIN_NEXT, loginPage } from "./page";
-import { csrfTokenFor, endSession, isAdminToken, newSession, readSession, setSessionCookie, type SessionEnv } from "./session";
+import { csrfTokenFor, endSession, isAdminToken, newSession, readSession, setSessionCookie, type SessionEnv } from "../auth/session-cookie";
 import { STYLES_CSS } from "./styles";
 
 type Bindings = SessionEnv;

@@ -3,8 +3,8 @@
 // ping and a trivial tools/call, per request. `npx tsx test/bench/mcp-micro.ts`. Typechecked with
 // the edge (edge/tsconfig.json), whose code it imports.
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import { buildMcpServer } from "../../edge/mcp-server";
-import type { DeskContext } from "../../edge/desk-context";
+import { buildMcpServer } from "../../edge/mcp/mcp-server";
+import type { DeskContext } from "../../edge/store/desk-context";
 
 const ctx = { settings: { readOnly: false }, sql: { exec: () => ({ toArray: () => [] }) } } as unknown as DeskContext;
 const req = (method: string, params: unknown) => new Request("http://x/mcp", { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });

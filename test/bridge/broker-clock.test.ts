@@ -5,7 +5,7 @@
 // (expires_at) stay on the machine's clock (expiry.test.ts).
 import { afterEach, describe, expect, it } from "vitest";
 import { analyzeOrder } from "../../shared/risk";
-import { isoExpiry, placeParams, type Rig, spyIronCondor, startRig, until } from "./helpers";
+import { isoExpiry, placeParams, type Rig, spyIronCondor, startRig, until, simSettlement } from "./helpers";
 
 let rig: Rig | undefined;
 afterEach(async () => {
@@ -17,7 +17,7 @@ afterEach(async () => {
 });
 
 const twsNow = () => Date.parse(rig!.sim.advanceClock(0).now);
-const risk = (legs: Parameters<typeof analyzeOrder>[0], today: string) => analyzeOrder(legs, { today }).worstCaseLoss as number;
+const risk = (legs: Parameters<typeof analyzeOrder>[0], today: string) => analyzeOrder(legs, { today, settlement: simSettlement(legs) }).worstCaseLoss as number;
 
 describe("the broker's clock", () => {
   it("lets through an option that trades today by TWS's clock though the machine's date is past its expiry", async () => {

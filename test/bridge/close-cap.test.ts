@@ -3,12 +3,13 @@
 // On a deep in-the-money 5-wide put spread that price is above the most the spread can cost at
 // expiry ($5.00 a share) plus the tolerance: the bridge refuses it. A close a person ordered goes
 // out; a limit over the cap that reached the bridge anyway (an edge gone wrong) is refused too.
+import { TEST_START_MS } from "../support/pinned-sim";
 import { describe, expect, it } from "vitest";
 import { CLOSE_PRICE_TOLERANCE } from "../../shared/limits";
 import type { Leg } from "../../shared/order";
 import { analyzeOrder } from "../../shared/risk";
 import { tradingDay } from "../../shared/trade-id";
-import { isoExpiry, optionQuote, placeParams, until, useRig } from "./helpers";
+import { isoExpiry, optionQuote, placeParams, until, useRig, simSettlement } from "./helpers";
 
 const current = useRig();
 
@@ -25,7 +26,7 @@ describe("the close cap at the bridge", () => {
     const { sim, edge, bridge } = current.rig;
     const legs = putSpread();
     const tradeId = "CAP_SPY_20261201_100000";
-    await edge.ok("place", placeParams(tradeId, legs, analyzeOrder(legs, { today: tradingDay(new Date()) }).worstCaseLoss ?? 1));
+    await edge.ok("place", placeParams(tradeId, legs, analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)), settlement: simSettlement(legs) }).worstCaseLoss ?? 1));
     await until(() => bridge.mirror.positions().length === 2, 5_000, "the spread to fill and reach the mirror");
     sim.setPrice("SPY", 450); // both puts deep in the money: the spread is worth about its width
     const expiry = legs[0]!.contract.sec_type === "STK" ? "" : legs[0]!.contract.expiry;
@@ -51,7 +52,7 @@ describe("the close cap at the bridge", () => {
     const { sim, edge, bridge } = current.rig;
     const legs = putSpread();
     const tradeId = "CAP_SPY_20261201_110000";
-    await edge.ok("place", placeParams(tradeId, legs, analyzeOrder(legs, { today: tradingDay(new Date()) }).worstCaseLoss ?? 1));
+    await edge.ok("place", placeParams(tradeId, legs, analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)), settlement: simSettlement(legs) }).worstCaseLoss ?? 1));
     await until(() => bridge.mirror.positions().length === 2, 5_000, "the spread to fill and reach the mirror");
     const closed = await edge.ok<{ order_id: number }>("close", { trade_id: tradeId, close_trade_id: `${tradeId}_CLOSE`, legs, symbol: "SPY", limit_price: 0.05 });
     await until(() => bridge.mirror.orders.get(closed.order_id)?.status === "Submitted", 5_000, "the resting close");

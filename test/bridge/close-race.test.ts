@@ -7,11 +7,12 @@
 // Today the edge link runs requests one at a time (edge-link.ts), which hides the race from the
 // edge; the handler must not lean on that, so the first test calls it as the link would if it ran
 // two requests at once. The second test is the same through the link (a guard of that order).
+import { TEST_START_MS } from "../support/pinned-sim";
 import { describe, expect, it } from "vitest";
 import type { Leg } from "../../shared/order";
 import { analyzeOrder } from "../../shared/risk";
 import { tradingDay } from "../../shared/trade-id";
-import { isoExpiry, optionQuote, placeParams, sleep, until, useRig } from "./helpers";
+import { isoExpiry, optionQuote, placeParams, sleep, until, useRig, simSettlement } from "./helpers";
 
 const current = useRig();
 
@@ -28,7 +29,7 @@ describe("closes without a limit count as working before they await their quotes
     const { sim, edge, bridge } = current.rig;
     const legs = vertical(2);
     const tradeId = "RACE_SPY_20261201_100000";
-    await edge.ok("place", placeParams(tradeId, legs, analyzeOrder(legs, { today: tradingDay(new Date()) }).worstCaseLoss ?? 1));
+    await edge.ok("place", placeParams(tradeId, legs, analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)), settlement: simSettlement(legs) }).worstCaseLoss ?? 1));
     await until(() => bridge.mirror.positions().length === 2, 5_000, "the vertical to fill and reach the mirror");
     sim.fault.delayFills(3_000); // the close that goes out rests, working
 
@@ -49,6 +50,8 @@ describe("closes without a limit count as working before they await their quotes
     expect(refused[0]!.violations?.filter((v) => v.check === "reduce_only")).toHaveLength(2);
     // The refused close's reservation is gone: once the working close is done, nothing is left held against it.
     await until(() => sim.positions().every((p) => p.position === 0), 8_000, "the one close to fill");
+    // TWS's position update can come before the close's Filled status: wait for the status, then nothing may be held.
+    await until(() => bridge.mirror.openOrders().length === 0, 5_000, "the close's final status");
     expect(bridge.mirror.workingFlows()).toEqual([]);
   });
 
@@ -56,7 +59,7 @@ describe("closes without a limit count as working before they await their quotes
     const { sim, bridge } = current.rig;
     const legs = vertical(1);
     const tradeId = "RACE_SPY_20261201_110000";
-    await current.rig.edge.ok("place", placeParams(tradeId, legs, analyzeOrder(legs, { today: tradingDay(new Date()) }).worstCaseLoss ?? 1));
+    await current.rig.edge.ok("place", placeParams(tradeId, legs, analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)), settlement: simSettlement(legs) }).worstCaseLoss ?? 1));
     await until(() => bridge.mirror.positions().length === 2, 5_000, "the vertical to fill and reach the mirror");
     // TWS sends no quote: the snapshot runs out (4 s) without a bid or ask, and the close is not sent.
     sim.fault.silent(true);
@@ -76,7 +79,7 @@ describe("closes without a limit count as working before they await their quotes
     const { sim, edge, bridge } = current.rig;
     const legs = vertical(2);
     const tradeId = "RACE_SPY_20261201_120000";
-    await edge.ok("place", placeParams(tradeId, legs, analyzeOrder(legs, { today: tradingDay(new Date()) }).worstCaseLoss ?? 1));
+    await edge.ok("place", placeParams(tradeId, legs, analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)), settlement: simSettlement(legs) }).worstCaseLoss ?? 1));
     await until(() => bridge.mirror.positions().length === 2, 5_000, "the vertical to fill and reach the mirror");
     sim.fault.delayFills(3_000);
     const answers = await Promise.all([`${tradeId}_CLOSE`, `${tradeId}_CLOSE_2`].map((ref) => edge.request("close", { trade_id: tradeId, close_trade_id: ref, legs, symbol: "SPY" })));

@@ -8,15 +8,11 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { collarBand } from "../../shared/checks";
 import { netLimitPrice } from "../../shared/combo-price";
-import { analyzeOrder } from "../../shared/risk";
-import { tradingDay } from "../../shared/trade-id";
-import { TEST_START_MS } from "../support/pinned-sim";
-import { placeParams, spyIronCondor, until, useRig, simSettlement } from "./helpers";
+import { placeParams, spyIronCondor, until, useRig, risk } from "./helpers";
 import { cents } from "../support/cents";
 
 const current = useRig();
 
-const risk = (legs: Parameters<typeof analyzeOrder>[0]) => analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)), settlement: simSettlement(legs) }).worstCaseLoss as number;
 
 describe("the bridge's collar on its own quote", () => {
   it("sends an order whose band holds the market's mid, refuses one priced off the market with the amounts, and nothing of it reaches TWS", async () => {

@@ -4,14 +4,10 @@
 // orders out again. And the bridge's TWS re-sync: a new TWS session and 1101/1102 each end with a
 // `tws_resynced` event after the fills made meanwhile, so the edge can reconcile.
 import { describe, expect, it } from "vitest";
-import { analyzeOrder } from "../../shared/risk";
-import { tradingDay } from "../../shared/trade-id";
-import { TEST_START_MS } from "../support/pinned-sim";
-import { cleanupAfterEach, isoExpiry, optionQuote, placeParams, rigStarter, sleep, spyIronCondor, until, simSettlement } from "./helpers";
+import { cleanupAfterEach, isoExpiry, optionQuote, placeParams, rigStarter, sleep, spyIronCondor, until, risk } from "./helpers";
 
 const cleanups = cleanupAfterEach();
 const startRig = rigStarter(cleanups);
-const risk = (legs: Parameters<typeof analyzeOrder>[0]) => analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)), settlement: simSettlement(legs) }).worstCaseLoss as number;
 const TRADE = "IRON_CONDOR_SPY_20261125_130000";
 const STOP = { type: "emergency_stop", on: true, reason: "operator stop", at: "2026-11-25T13:00:00.000Z", by: "admin" };
 const CLEAR = { type: "emergency_stop", on: false, reason: "all clear", at: "2026-11-25T13:05:00.000Z", by: "admin" };

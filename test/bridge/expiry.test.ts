@@ -1,11 +1,8 @@
 // A request the edge has stopped waiting for must not become an order: the bridge checks the
 // request's expires_at at the moment the order would leave, after every await before it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { analyzeOrder } from "../../shared/risk";
-import { tradingDay } from "../../shared/trade-id";
-import { TEST_START_MS } from "../support/pinned-sim";
 import { EXPIRY_MARGIN_MS } from "../../bridge/operations";
-import { placeParams, type Rig, spyIronCondor, startRig, simSettlement } from "./helpers";
+import { placeParams, type Rig, spyIronCondor, startRig, risk } from "./helpers";
 
 let rig: Rig;
 beforeAll(async () => {
@@ -15,7 +12,6 @@ afterAll(async () => {
   await rig?.stop();
 });
 
-const risk = (legs: Parameters<typeof analyzeOrder>[0]) => analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)), settlement: simSettlement(legs) }).worstCaseLoss as number;
 
 describe("request deadlines", () => {
   it("refuses an expired place with code expired and sends nothing to TWS", async () => {

@@ -12,7 +12,7 @@ import { LIMITS, MAX_TRADE_RISK } from "../../shared/limits";
 import { tradingDay } from "../../shared/trade-id";
 import { OpName } from "../../shared/protocol";
 import { FUZZ_SEED, mutate, mutation } from "../shared/fuzz-mutations";
-import { placeParams, type Rig, spyIronCondor, startRig, TOKEN, until } from "./helpers";
+import { gcd, placeParams, type Rig, spyIronCondor, startRig, TOKEN, until } from "./helpers";
 
 const CODES = new Set(["invalid_params", "second_key_refused", "emergency_stop_file", "tws_not_connected", "tws_error", "timeout", "unknown_order", "internal_error"]);
 const ORDER_OPS = new Set(["place", "close"]);
@@ -44,7 +44,6 @@ async function ask(op: string, params: unknown): Promise<{ ok: boolean; code?: s
 
 const isObj = (v: unknown): v is Record<string, any> => !!v && typeof v === "object" && !Array.isArray(v);
 const num = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
-const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
 /** Necessary conditions for a `place` that may reach TWS, written apart from the bridge's code. */
 function sendable(p: unknown): boolean {

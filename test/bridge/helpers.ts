@@ -10,10 +10,12 @@ import { type WebSocket, WebSocketServer } from "ws";
 import { type Bridge, startBridge } from "../../bridge/daemon";
 import { type BridgeConfig, loadConfig } from "../../bridge/config";
 import type { Leg } from "../../shared/order";
+import { analyzeOrder } from "../../shared/risk";
 import { type LegSettlement, settlementFromContract } from "../../shared/settlement";
+import { tradingDay } from "../../shared/trade-id";
 import { type Challenge, type Event, type Hello, helloSigningText, PROTOCOL_VERSION } from "../../shared/protocol";
 import { type Simulator } from "../tws-sim/index";
-import { startPinnedSimulator } from "../support/pinned-sim";
+import { startPinnedSimulator, TEST_START_MS } from "../support/pinned-sim";
 import { sleep, until as pollUntil } from "../support/ib-client";
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
 
@@ -322,6 +324,9 @@ export function simSettlement(legs: readonly Leg[]): (LegSettlement | null)[] {
   );
 }
 
+/** The worst-case loss the edge computes for `legs` on the pinned test day, with the simulator's settlement styles. */
+export const risk = (legs: Parameters<typeof analyzeOrder>[0]) => analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)), settlement: simSettlement(legs) }).worstCaseLoss as number;
+
 export function placeParams(tradeId: string, legs: Leg[], maxRisk: number, extra: Record<string, unknown> = {}) {
   let net = 0;
   const size = legs.reduce((g, l) => gcd(g, l.quantity), 0);
@@ -339,4 +344,5 @@ export function placeParams(tradeId: string, legs: Leg[], maxRisk: number, extra
     ...extra,
   };
 }
-const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+/** Greatest common divisor: a combo's order size is the gcd of its legs' quantities. */
+export const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));

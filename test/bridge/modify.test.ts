@@ -6,16 +6,12 @@ import { describe, expect, it } from "vitest";
 import { repriceLegs } from "../../shared/combo-price";
 import { MIN_LEG_PRICE } from "../../shared/limits";
 import type { Leg } from "../../shared/order";
-import { analyzeOrder } from "../../shared/risk";
-import { tradingDay } from "../../shared/trade-id";
-import { TEST_START_MS } from "../support/pinned-sim";
-import { placeParams, spyIronCondor, until, useRig, simSettlement } from "./helpers";
+import { placeParams, spyIronCondor, until, useRig, simSettlement, risk } from "./helpers";
 import { cents } from "../support/cents";
 
 const current = useRig();
 
 const TRADE = "IRON_CONDOR_SPY_20261125_103045";
-const risk = (legs: Leg[]) => analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)), settlement: simSettlement(legs) }).worstCaseLoss as number;
 const priced = (legs: Leg[], net: number): Leg[] => {
   const r = repriceLegs(legs, net, MIN_LEG_PRICE);
   if (!r.ok) throw new Error(r.reason);

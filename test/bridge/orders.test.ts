@@ -6,16 +6,12 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { analyzeOrder } from "../../shared/risk";
-import { tradingDay } from "../../shared/trade-id";
-import { TEST_START_MS } from "../support/pinned-sim";
-import { placeParams, spyIronCondor, until, optionQuote, isoExpiry, useRig, simSettlement } from "./helpers";
+import { placeParams, spyIronCondor, until, optionQuote, isoExpiry, useRig, risk } from "./helpers";
 import { cents } from "../support/cents";
 
 const current = useRig();
 
 const TRADE = "IRON_CONDOR_SPY_20261125_103045";
-const risk = (legs: Parameters<typeof analyzeOrder>[0]) => analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)), settlement: simSettlement(legs) }).worstCaseLoss as number;
 
 describe("placing orders", () => {
   it("sends an iron condor as one BAG order with orderRef = trade_id, streams four fills with commissions, writes the trade log", async () => {

@@ -4,11 +4,9 @@
 // id already in use") is retried with backoff until the id is free. Real @stoqey/ib over TCP.
 import { describe, expect, it } from "vitest";
 import { startBridge } from "../../bridge/daemon";
-import { analyzeOrder } from "../../shared/risk";
-import { tradingDay } from "../../shared/trade-id";
 import { connect } from "../support/ib-client";
-import { startPinnedSimulator, TEST_START_MS } from "../support/pinned-sim";
-import { cleanupAfterEach, LogCapture, placeParams, rigStarter, sleep, spyIronCondor, TestEdge, testConfig, until, simSettlement } from "./helpers";
+import { startPinnedSimulator } from "../support/pinned-sim";
+import { cleanupAfterEach, LogCapture, placeParams, rigStarter, sleep, spyIronCondor, TestEdge, testConfig, until, risk } from "./helpers";
 
 const cleanups = cleanupAfterEach();
 const startRig = rigStarter(cleanups);
@@ -21,7 +19,6 @@ const FAST = {
   // Every failed attempt logged (the default tells a repeating one once a minute): the test counts them.
   BRIDGE_LOG_REPEAT_MS: "10",
 };
-const risk = (legs: Parameters<typeof analyzeOrder>[0]) => analyzeOrder(legs, { today: tradingDay(new Date(TEST_START_MS)), settlement: simSettlement(legs) }).worstCaseLoss as number;
 const failedAttempts = (logs: LogCapture) => logs.lines.filter((l) => l.includes("TWS connect failed")).length;
 
 

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sessionClose } from "../tws-sim/orders";
-import { type TestStack, startTestStack, waitUntil } from "../e2e/harness";
+import { simNow, type TestStack, startTestStack, waitUntil } from "../e2e/harness";
 import { ironCondor, waitOrderStatus } from "../e2e/scenario";
 import { type DashboardBrowser, openDashboardBrowser, SHOTS } from "./chromium";
 
@@ -29,7 +29,6 @@ afterAll(async () => {
 
 type StateView = { trades: { trade_id: string; state: string }[]; breakers: { name: string; tripped: boolean }[] };
 const state = async () => (await (await t.stack.admin("/api/state")).json()) as StateView;
-const simNow = async () => Date.parse(((await t.stack.simControl("/clock", { advance_ms: 0 })) as { now: string }).now);
 
 describe("expiration on the dashboard", () => {
   it("flags pin risk on expiry day, then shows each leg's end, the assigned short stock with its risk, and the breaker a person resets", async () => {
@@ -44,7 +43,7 @@ describe("expiration on the dashboard", () => {
     await t.stack.simControl("/price", { symbol: "SPY", price: shortCall.strike + 1 });
     const [y, m, d] = shortCall.expiry.split("-").map(Number) as [number, number, number];
     const close = sessionClose(Date.UTC(y, m - 1, d, 15));
-    await t.stack.simControl("/clock", { advance_ms: close - 90 * 60_000 - (await simNow()) });
+    await t.stack.simControl("/clock", { advance_ms: close - 90 * 60_000 - (await simNow(t.stack)) });
     await waitUntil("the expiry-day flag", async () => ((await t.mcp.tool<{ expiry_day?: unknown[] }>("get_safety_status", {})).structured.expiry_day ?? []).length > 0, 20_000, 300);
 
     await browser.login(t.stack.dashboardUrl, t.secrets.ADMIN_TOKEN);
@@ -57,7 +56,7 @@ describe("expiration on the dashboard", () => {
     await page.screenshot({ path: join(SHOTS, "expiry-day-pin-risk.png"), fullPage: true });
 
     // Past the close: TWS assigns the short call and lets the other legs lapse.
-    await t.stack.simControl("/clock", { advance_ms: close + 60_000 - (await simNow()) });
+    await t.stack.simControl("/clock", { advance_ms: close + 60_000 - (await simNow(t.stack)) });
     await waitUntil("the expired trade to close", async () => (await state()).trades.find((x) => x.trade_id === tradeId)?.state === "closed", 30_000, 300);
     await expect.poll(() => box.locator("summary").textContent(), { timeout: 20_000 }).toMatch(/— closed —/);
     if (!(await box.evaluate((node) => (node as unknown as { open: boolean }).open))) await box.locator("summary").click();

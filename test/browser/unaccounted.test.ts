@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { longOption, quotedOptions, type SimChain } from "../faults/support";
+import { longOption, quotedOptions, type SimChain } from "../e2e/faults";
 import { type TestStack, startTestStack, waitUntil } from "../e2e/harness";
 import { waitOrderStatus } from "../e2e/scenario";
 import { type DashboardBrowser, openDashboardBrowser, SHOTS } from "./chromium";

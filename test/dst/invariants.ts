@@ -10,8 +10,8 @@ import { MAX_ORDERS_PER_MINUTE, MAX_TRADE_RISK } from "../../shared/limits";
 import { comboSize, repriceLegs } from "../../shared/combo-price";
 import type { Leg } from "../../shared/order";
 import type { LegSettlement } from "../../shared/settlement";
-import { verifyAudit } from "../../edge/audit";
-import { ACTIVE_STATES, type FillRow, type OrderRow, type TradeRow } from "../../edge/ledger";
+import { verifyAudit } from "../../edge/audit/audit";
+import { ACTIVE_STATES, type FillRow, type OrderRow, type TradeRow } from "../../edge/store/ledger";
 import { oracleWorstLoss } from "../shared/risk-oracle";
 import type { BrokerLog, Placement } from "./broker-log";
 import { SimSqlStorage } from "./sql-storage";
@@ -170,6 +170,9 @@ export function agreementViolations(world: World, log: BrokerLog): string[] {
   // Orders: each ledger order TWS still holds has TWS's status and fill count; one TWS forgot is finished or shown unaccounted.
   const byPerm = new Map([...log.orders.values()].map((o) => [o.permId, o]));
   for (const o of orders) {
+    // A close ref is reused by a later close: a row TWS never acknowledged (no permId) that ended
+    // Rejected or Cancelled is an attempt the bridge refused or that never arrived, not TWS's order of that ref.
+    if (o.perm_id === null && (o.status === "Rejected" || o.status === "Cancelled")) continue;
     const tws = o.perm_id !== null ? byPerm.get(o.perm_id) : [...log.orders.values()].filter((x) => x.orderRef === o.order_ref).at(-1);
     if (!tws) {
       if (!FINAL.has(o.status) && o.status !== "Unknown" && !o.unaccounted_at) out.push(`ledger order ${o.order_ref} is ${o.status} but never reached TWS and is not shown unaccounted`);

@@ -3,7 +3,7 @@
 // `closeEverything` is the last act of a schedule (every real position must be closable).
 import { expiryClose, orderSession } from "../../shared/market-calendar";
 import type { BrokerLog } from "./broker-log";
-import { needsReconcile } from "../../edge/reconcile";
+import { needsReconcile } from "../../edge/ledger/reconcile";
 import { SimSqlStorage } from "./sql-storage";
 import { agreementViolations, InvariantViolation, safetyViolations, type StopWindow } from "./invariants";
 import type { World } from "./world";
@@ -77,7 +77,7 @@ export class Run {
     if (violations.length > 0) throw new InvariantViolation(this.report("agreement", violations));
   }
 
-  /** The edge's own word that its ledger still needs a reconciliation (edge/reconcile.ts needsReconcile). */
+  /** The edge's own word that its ledger still needs a reconciliation (edge/ledger/reconcile.ts needsReconcile). */
   private reconcileDue(): boolean {
     const sql = new SimSqlStorage(this.world.db) as unknown as SqlStorage;
     return needsReconcile(sql);

@@ -12,7 +12,9 @@ beforeAll(() => {
 afterAll(() => sim?.dispose());
 
 const runs = Number(process.env.DST_SCHEDULES ?? 500);
-const seed = process.env.DST_SEED === undefined ? undefined : Number(process.env.DST_SEED);
+// A fixed seed: `npm test` runs the same 500 schedules every time (CI fails only on a change);
+// `npm run sim:soak` explores fresh ones.
+const seed = Number(process.env.DST_SEED ?? 20_261_205);
 const path = process.env.DST_PATH;
 
 const replay = process.env.DST_REPLAY;
@@ -34,7 +36,7 @@ it.runIf(replay === undefined)(`holds every invariant over ${runs} seeded schedu
       if (process.env.DST_VERBOSE) console.log(`schedule ${count}: ${r.steps.length} steps, ${r.placements} placements, ${Math.round(r.simulatedMs / 1000)} s simulated, ${Math.round(r.realMs)} ms real`);
       if (process.env.DST_STEPS) console.log(r.steps.join("\n"));
     }),
-    { numRuns: runs, ...(seed !== undefined ? { seed } : {}), ...(path ? { path, endOnFailure: true } : {}) },
+    { numRuns: runs, seed, ...(path ? { path, endOnFailure: true } : {}) },
   );
   expect(count).toBeGreaterThanOrEqual(runs);
   console.log(`${count} schedules, ${placements} orders and modifies reached TWS`);

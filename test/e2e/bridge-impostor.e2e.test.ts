@@ -7,7 +7,7 @@ import { generateKeyPairSync, sign } from "node:crypto";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { helloSigningText } from "../../shared/protocol";
-import { type FaultStack, type PlaceAnswer, details, startFaultStack, waitUntil } from "../faults/support";
+import { type FaultStack, type PlaceAnswer, details, startFaultStack, waitUntil } from "./faults";
 import { ironCondor, waitOrderStatus } from "./scenario";
 
 let t: FaultStack;

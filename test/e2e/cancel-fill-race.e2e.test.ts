@@ -3,7 +3,7 @@
 // that raced the cancel. The ledger must end where TWS is: the trade open with its risk counted,
 // every execution recorded, and close_position able to flatten it at the simulator.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type FaultStack, type PlaceAnswer, startFaultStack, waitUntil } from "../faults/support";
+import { type FaultStack, type PlaceAnswer, startFaultStack, waitUntil } from "./faults";
 import { ironCondor, waitOrderStatus } from "./scenario";
 
 let t: FaultStack;

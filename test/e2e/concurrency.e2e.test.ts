@@ -6,7 +6,7 @@
 // log with its reason (refusals in the audit = refused answers, check by check).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_ORDERS_PER_MINUTE, MAX_TRADE_RISK } from "../../shared/limits";
-import { type FaultStack, type OptionQuote, type PlaceAnswer, details, expectLevel, longOption, quotedOptions, simChain, startFaultStack, waitUntil } from "../faults/support";
+import { type FaultStack, type OptionQuote, type PlaceAnswer, details, expectLevel, longOption, quotedOptions, simChain, startFaultStack, waitUntil } from "./faults";
 import type { McpClient } from "./harness";
 
 const AGENTS = 10;

@@ -6,7 +6,7 @@
 // its P&L. The simulator's orders, executions and positions match the ledger and audit log throughout.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SimPosition } from "../tws-sim/index";
-import { details, expectLevel, type FaultStack, type PlaceAnswer, startFaultStack, waitUntil } from "../faults/support";
+import { details, expectLevel, type FaultStack, type PlaceAnswer, startFaultStack, waitUntil } from "./faults";
 import { ironCondor, waitOrderStatus } from "./scenario";
 import { cents } from "../support/cents";
 

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expiryClose, orderSession } from "../../shared/market-calendar";
 import { tradingDay } from "../../shared/trade-id";
 import { sessionClose } from "../tws-sim/orders";
-import { details, type FaultStack, longOption, type PlaceAnswer, quotedOptions, type SimChain, startFaultStack, waitUntil } from "../faults/support";
+import { details, type FaultStack, longOption, type PlaceAnswer, quotedOptions, type SimChain, startFaultStack, waitUntil } from "./faults";
 import { ironCondor, waitOrderStatus } from "./scenario";
 import { cents } from "../support/cents";
 

@@ -5,7 +5,7 @@
 // order that never reached TWS released, a close's P&L booked once. The bridge reaches the
 // simulator through a TCP proxy that can drop or mute one PLACE_ORDER message.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type FaultStack, type PlaceAnswer, details, expectLevel, startFaultStack, statusRegressions, waitUntil } from "../faults/support";
+import { type FaultStack, type PlaceAnswer, details, expectLevel, startFaultStack, statusRegressions, waitUntil } from "./faults";
 import { ironCondor, waitOrderStatus } from "./scenario";
 import { cents } from "../support/cents";
 

@@ -1,10 +1,11 @@
 // The bridge ⇄ edge link under faults: the edge (wrangler dev) stopped and started on the same port
 // with the same persisted Durable Object state while the bridge reconnects by itself; a fill that
-// lands while the edge is down; and the link flapping ten times within a minute (cut on the wire
-// through a TCP proxy, and the bridge SIGKILLed) while orders fill. Afterwards the ledger and audit
-// log match TWS: no event or fill recorded twice, no status moving backwards, audit chain intact.
+// lands while the edge is down; a place request stalled in a paused bridge past the edge's timeout.
+// Afterwards the ledger and audit log match TWS: no event or fill recorded twice, audit chain
+// intact. Link cuts, lost, duplicated and delayed frames by the hundred are the deterministic
+// simulation's (test/dst/).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AuditRow, type FaultStack, type PlaceAnswer, differences, expectLevel, longOption, quotedOptions, simChain, startFaultStack, statusRegressions, waitUntil } from "../faults/support";
+import { type AuditRow, type FaultStack, type PlaceAnswer, expectLevel, longOption, quotedOptions, simChain, startFaultStack, waitUntil } from "./faults";
 import type { McpClient } from "./harness";
 import { waitOrderStatus } from "./scenario";
 
@@ -66,57 +67,6 @@ describe("the bridge ⇄ edge link under faults", () => {
     const execs = sim.executions.filter((e) => e.orderRef === spy.tradeId);
     expect(execs.length).toBeGreaterThan(0);
     expect(trade!.fills.map((f) => f.exec_id).sort()).toEqual(execs.map((e) => e.execId).sort());
-  });
-
-  it("the link flaps ten times within a minute while orders fill: nothing recorded twice, audit chain intact", async () => {
-    const chain = await simChain(t);
-    const [qqq] = await quotedOptions(mcp, chain.QQQ!, "QQQ", "C", 1);
-    const [iwm] = await quotedOptions(mcp, chain.IWM!, "IWM", "P", 1);
-    const refs: string[] = [];
-    for (const order of [longOption(qqq!), longOption(iwm!, iwm!.mid, "LONG_PUT")]) {
-      const placed = await mcp.tool<PlaceAnswer>("place_order", order);
-      expect(placed.isError, placed.text).toBe(false);
-      refs.push(placed.structured.trade_id!);
-      await waitOrderStatus(mcp, placed.structured.order_id!, ["Submitted"]);
-    }
-
-    const started = Date.now();
-    const market: Record<number, () => Promise<unknown>> = {
-      1: () => t.stack.simControl("/move", { symbol: "QQQ", pct: -1 }), // the QQQ call fills
-      4: () => t.stack.simControl("/move", { symbol: "IWM", pct: 1.5 }), // the IWM put fills
-      6: () => t.stack.simControl("/move", { symbol: "SPY", pct: 1 }), // position and P&L events
-    };
-    for (let flap = 0; flap < 10; flap++) {
-      const before = links(await t.audit());
-      if (flap % 3 === 2) {
-        await t.stack.killBridge(); // queued events die with it: reconciliation must recover them
-        await market[flap]?.();
-        await t.stack.startBridge();
-      } else {
-        await market[flap]?.();
-        t.edgeProxy!.dropAll(); // same bridge process: its unacked events are resent after welcome
-      }
-      await waitUntil(`link ${flap + 1} of 10 back`, async () => links(await t.audit()) > before, 20_000, 100);
-    }
-    const flappedMs = Date.now() - started;
-    expect(flappedMs).toBeLessThan(60_000);
-
-    await t.stack.waitBridgeLinked(30_000);
-    await expectLevel(t);
-    const sim = await t.simState();
-    for (const ref of refs) expect(sim.orders.filter((o) => o.orderRef === ref).map((o) => o.status)).toEqual(["Filled"]);
-    const audit = await t.audit();
-    expect(statusRegressions(audit)).toEqual([]);
-    expect(differences(sim, (await t.adminState()).trades, audit)).toEqual([]);
-    for (const ref of refs) expect(audit.filter((r) => r.action === "trade_state" && r.details_json.includes(`"${ref}"`) && r.details_json.includes('"to":"open"'))).toHaveLength(1);
-    expect((await t.verifyAudit()).ok).toBe(true);
-
-    // And the link still trades (a cheap option: the moves above cost the long options some P&L).
-    const [aapl] = await quotedOptions(mcp, chain.AAPL!, "AAPL", "C", 1, 0.3, 1.5);
-    const last = await mcp.tool<PlaceAnswer>("place_order", longOption(aapl!, aapl!.ask));
-    expect(last.isError, last.text).toBe(false);
-    await waitOrderStatus(mcp, last.structured.order_id!, ["Filled"]);
-    await expectLevel(t);
   });
 
   // A place request that stalls inside the bridge (process paused: GC, swap, a laptop lid) past the

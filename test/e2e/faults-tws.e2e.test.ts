@@ -3,7 +3,7 @@
 // usable every new order is refused with the reason and nothing reaches TWS; afterwards the
 // resting order is still known once, the ledger matches TWS, and trading resumes.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FAST_TWS_FAULT_ENV, type FaultStack, type PlaceAnswer, expectLevel, startFaultStack, statusRegressions, waitEdgeTws, waitUntil } from "../faults/support";
+import { FAST_TWS_FAULT_ENV, type FaultStack, type PlaceAnswer, expectLevel, startFaultStack, statusRegressions, waitEdgeTws, waitUntil } from "./faults";
 import { ironCondor, waitOrderStatus } from "./scenario";
 
 let t: FaultStack;

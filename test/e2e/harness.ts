@@ -132,6 +132,11 @@ export async function startTestStack(name: string, options: { mode?: IbkrMode; s
   };
 }
 
+
+/** The simulator's clock (TWS's), read without moving it. */
+export async function simNow(stack: Pick<Stack, "simControl">): Promise<number> {
+  return Date.parse(((await stack.simControl("/clock", { advance_ms: 0 })) as { now: string }).now);
+}
 /** Logs in through the real form and reads the CSRF token from the page, as a browser would. */
 export async function dashboardLogin(edgeUrl: string, adminToken: string): Promise<DashboardSession> {
   const res = await fetch(`${edgeUrl}/dashboard/login`, {

@@ -4,7 +4,7 @@
 // what reached TWS.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_CLOSE_ORDERS_PER_MINUTE } from "../../shared/limits";
-import { details, expectLevel, type FaultStack, longOption, type PlaceAnswer, quotedOptions, simChain, startFaultStack, waitUntil } from "../faults/support";
+import { details, expectLevel, type FaultStack, longOption, type PlaceAnswer, quotedOptions, simChain, startFaultStack, waitUntil } from "./faults";
 import { waitOrderStatus } from "./scenario";
 
 let t: FaultStack;

@@ -8,7 +8,7 @@
 // the positions the edge holds, and the audit log: nothing lost, nothing doubled.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sessionClose } from "../tws-sim/orders";
-import { type AuditRow, dashboardLogin, details, type FaultStack, longOption, type PlaceAnswer, quotedOptions, simChain, startFaultStack, waitUntil } from "../faults/support";
+import { type AuditRow, dashboardLogin, details, type FaultStack, longOption, type PlaceAnswer, quotedOptions, simChain, startFaultStack, waitUntil } from "./faults";
 import type { McpClient, SimStateView } from "./harness";
 import { ironCondor, waitOrderStatus } from "./scenario";
 

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Leg } from "../../shared/order";
 import { type TestStack, startTestStack } from "./harness";
-import { optionChain, waitOrderStatus } from "./scenario";
+import { isoDate, optionChain, waitOrderStatus } from "./scenario";
 import { cents } from "../support/cents";
 
 interface Answer { success: boolean; trade_id: string | null; order_id: number | null; status: string; violations: { check: string; message: string }[]; computed_max_risk: number | null; net_premium: number }
@@ -20,7 +20,6 @@ afterAll(async () => {
   await t?.stop();
 });
 
-const iso = (e: string) => (/^\d{8}$/.test(e) ? `${e.slice(0, 4)}-${e.slice(4, 6)}-${e.slice(6, 8)}` : e);
 
 async function quote(symbol: string, expiry: string, strike: number, right: "C" | "P"): Promise<Quote> {
   const answer = await t.mcp.tool<Quote>("get_quote", { legs: [{ action: "BUY", contract: { symbol, expiry, strike, right }, quantity: 1 }] });
@@ -30,8 +29,8 @@ async function quote(symbol: string, expiry: string, strike: number, right: "C" 
 describe("risk that cannot be talked around, on the running stack", () => {
   it("refuses a skewed collar and a premium trap before anything reaches TWS", async () => {
     const chain = await optionChain(t.mcp, "SPY", undefined, 0.2);
-    const near = iso(chain.expiries[1]!);
-    const far = iso(chain.expiries[3] ?? chain.expiries[2]!);
+    const near = isoDate(chain.expiries[1]!);
+    const far = isoDate(chain.expiries[3] ?? chain.expiries[2]!);
     const spot = chain.underlying_price!;
     const k = chain.strikes.reduce((best, s) => (Math.abs(s - spot) < Math.abs(best - spot) ? s : best));
     const ordersBefore = (await t.simState()).orders.length;
@@ -63,8 +62,8 @@ describe("risk that cannot be talked around, on the running stack", () => {
 
   it("places a bounded calendar at its true figure, and the simulator's fills move exactly the dollars it binds", async () => {
     const chain = await optionChain(t.mcp, "SPY", undefined, 0.2);
-    const near = iso(chain.expiries[1]!);
-    const far = iso(chain.expiries[2]!);
+    const near = isoDate(chain.expiries[1]!);
+    const far = isoDate(chain.expiries[2]!);
     const spot = chain.underlying_price!;
     // An out-of-the-money call calendar: cheap, so its debit fits the $500 limit.
     const strikes = chain.strikes.filter((s) => s >= spot * 1.03).sort((a, b) => a - b);

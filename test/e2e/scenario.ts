@@ -19,7 +19,8 @@ export type CondorOrder = {
 };
 
 const cents = (n: number) => Math.round(n * 100) / 100;
-const isoDate = (expiry: string) => (/^\d{8}$/.test(expiry) ? `${expiry.slice(0, 4)}-${expiry.slice(4, 6)}-${expiry.slice(6, 8)}` : expiry);
+/** An expiry as TWS lists it (yyyymmdd) written as the tools take it (yyyy-mm-dd); any other form is kept. */
+export const isoDate = (expiry: string) => (/^\d{8}$/.test(expiry) ? `${expiry.slice(0, 4)}-${expiry.slice(4, 6)}-${expiry.slice(6, 8)}` : expiry);
 
 export async function optionChain(mcp: McpClient, symbol: string, expiry?: string, strikeRange?: number): Promise<Chain> {
   const answer = await mcp.tool<Chain>("get_option_chain", { symbol, ...(expiry ? { expiry } : {}), ...(strikeRange ? { strike_range: strikeRange } : {}) });

@@ -9,8 +9,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Leg } from "../../shared/order";
 import { sessionClose } from "../tws-sim/orders";
-import { expectLevel, type FaultStack, type PlaceAnswer, simChain, startFaultStack, waitUntil } from "../faults/support";
-import { waitOrderStatus } from "./scenario";
+import { orderSession } from "../../shared/market-calendar";
+import { expectLevel, type FaultStack, type PlaceAnswer, simChain, startFaultStack, waitUntil } from "./faults";
+import { simNow } from "./harness";
+import { isoDate, waitOrderStatus } from "./scenario";
 
 let t: FaultStack;
 beforeAll(async () => {
@@ -24,20 +26,27 @@ interface Preview { computed_max_risk: number | null; would_pass: boolean; viola
 interface ViewTrade { trade_id: string; state: string; realized_pnl: number | null; fills: { sec_type: string; side: string; shares: number; price: number; commission: number | null; settlement?: string }[] }
 interface SimAccount { cash: number; netLiquidation: number }
 
-const iso = (e: string) => `${e.slice(0, 4)}-${e.slice(4, 6)}-${e.slice(6, 8)}`;
 const trade = async (id: string) => ((await (await t.stack.admin("/api/state")).json()) as { trades: ViewTrade[] }).trades.find((x) => x.trade_id === id)!;
 const account = async () => ((await t.simState()) as unknown as { account: SimAccount }).account;
 const openPositions = async () => ((await t.simState()) as unknown as { positions: { conId: number; secType: string; position: number; strike: number; right: string; expiry: string }[] }).positions.filter((p) => p.position !== 0);
-const simNow = async () => Date.parse(((await t.stack.simControl("/clock", { advance_ms: 0 })) as { now: string }).now);
-/** Moves the simulator's clock to a minute past the close of an expiry (yyyymmdd). */
+/** Moves TWS's (the simulator's) and the edge's clocks together to a minute past the close of an expiry (yyyymmdd). */
 async function pastClose(expiry: string) {
   const close = sessionClose(Date.UTC(Number(expiry.slice(0, 4)), Number(expiry.slice(4, 6)) - 1, Number(expiry.slice(6, 8)), 15));
-  return (await t.stack.simControl("/clock", { advance_ms: close + 60_000 - (await simNow()) })) as { settled: { outcome: string; quantity: number; cashValue?: number; stockShares?: number }[] };
+  return (await t.stack.moveClock(close + 60_000 - (await simNow(t.stack)))).sim as { settled: { outcome: string; quantity: number; cashValue?: number; stockShares?: number }[] };
+}
+
+/** Both clocks to a minute after the next session opens, unless one is under way: TWS holds orders outside their session. */
+async function intoSession() {
+  const now = await simNow(t.stack);
+  const session = orderSession(now);
+  if (now < session.open) await t.stack.moveClock(session.open + 60_000 - now);
+  // The bridge follows TWS's clock at its next heartbeat; its next account report is then fresh again.
+  await waitUntil("account data fresh by the moved clocks", async () => ((await (await t.stack.admin("/api/health")).json()) as { data_age_seconds: number | null }).data_age_seconds! < 30, 30_000);
 }
 
 /** A leg priced at the touch (buy at the ask, sell at the bid), from get_quote. */
 async function touch(action: Leg["action"], symbol: string, expiry: string, strike: number, right: "C" | "P"): Promise<Leg> {
-  const contract = { symbol, expiry: iso(expiry), strike, right };
+  const contract = { symbol, expiry: isoDate(expiry), strike, right };
   const q = await t.mcp.tool<{ bid: number; ask: number }>("get_quote", { legs: [{ action: "BUY", contract, quantity: 1 }] });
   expect(q.isError, q.text).toBe(false);
   return { action, contract, quantity: 1, price: action === "BUY" ? q.structured.ask : q.structured.bid };
@@ -97,7 +106,8 @@ describe("settlement paths on the stack", () => {
 
   it("SPY: the issue's near 560C/561C + far 560P is refused as unbounded; a calendar assigned weeks early loses no more than its figure through a rally and both expiries", async () => {
     const spy = (await simChain(t)).SPY!;
-    // The first test moved TWS's clock past the first expiry.
+    // The first test moved the clocks past the first expiry's close: the next session, for orders to fill.
+    await intoSession();
     const [near, far] = [spy.expiries[1]!, spy.expiries[2]!];
     const ordersBefore = (await t.simState()).orders.length;
 

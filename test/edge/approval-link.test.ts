@@ -174,7 +174,7 @@ describe("confirm every order without elicitation", () => {
 
 describe("confirm every order with a client that can elicit", () => {
   // Issue 24: the client's own answer is not the person's. Whatever the client can do, the order
-  // waits for the link or the dashboard (edge/confirmation-rule.ts; confirmation-rule.test.ts).
+  // waits for the link or the dashboard (edge/desk/confirmation-rule.ts; confirmation-rule.test.ts).
   it("does not ask in the client: the order waits for the person's link like any other, nothing is sent", async () => {
     const own = new Edge();
     const ownBridge = await FakeBridge.connect(own, { account: 100_000 });

@@ -1,40 +1,34 @@
-// Audit rows anyone can cause without credentials are bounded (edge/audit-flood.ts), and so are
-// OAuth client registrations (edge/registration-gate.ts), through the real Worker (SELF) into the
+// Audit rows anyone can cause without credentials are bounded (edge/audit/audit-flood.ts), and so are
+// OAuth client registrations (edge/auth/registration-gate.ts), through the real Worker (SELF) into the
 // real account Durable Object: a flood from one address writes the bound and then one summary
 // with the exact count, another address has its own budget, the ceiling holds across many
 // addresses, owner/admin/trading rows are written throughout, and the chain verifies.
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { AccountDO } from "../../edge/account-do";
-import { appendAudit } from "../../edge/audit";
+import { appendAudit } from "../../edge/audit/audit";
 import {
   auditUnauthenticated, FLOOD_WINDOW_MS, OVERFLOW_ADDRESS, ROWS_PER_CAUSE_AND_ADDRESS, ROWS_PER_WINDOW, TRACKED_PER_WINDOW, writeClosedFloodWindows,
-} from "../../edge/audit-flood";
-import type { DeskContext } from "../../edge/desk-context";
-import { REGISTRATION_WINDOW_MS, REGISTRATIONS_PER_ADDRESS } from "../../edge/registration-gate";
+} from "../../edge/audit/audit-flood";
+import type { DeskContext } from "../../edge/store/desk-context";
+import { REGISTRATION_WINDOW_MS, REGISTRATIONS_PER_ADDRESS } from "../../edge/auth/registration-gate";
 import { condorOrder } from "./harness";
+import { account, ADMIN, inAccount, lastSeq, MCP_HEADERS, ORIGIN, REDIRECT } from "./oauth-flow";
 
-const ORIGIN = "https://edge.test";
-const ADMIN = { authorization: "Bearer test-admin-token" };
-const MCP_HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
-const REDIRECT = "http://127.0.0.1:33418/callback";
 
 type Row = { seq: number; actor: string; action: string; details: Record<string, any> };
 
-const account = () => env.ACCOUNT.get(env.ACCOUNT.idFromName(env.IBKR_ACCOUNT_ID));
-const inside = <T>(fn: (sql: SqlStorage) => T) => runInDurableObject(account(), async (_o: AccountDO, state) => fn(state.storage.sql));
 
 async function rowsAfter(seq: number): Promise<Row[]> {
   const res = await SELF.fetch(`${ORIGIN}/api/audit?limit=1000&after=${seq}`, { headers: ADMIN });
   const body = (await res.json()) as { rows: Array<{ seq: number; actor: string; action: string; details_json: string }> };
   return body.rows.map((r) => ({ seq: r.seq, actor: r.actor, action: r.action, details: JSON.parse(r.details_json) }));
 }
-const lastSeq = () => inside((sql) => sql.exec<{ n: number }>("SELECT COALESCE(MAX(seq), 0) AS n FROM audit").one().n);
 async function verified(): Promise<void> {
   expect(await (await SELF.fetch(`${ORIGIN}/api/audit/verify`, { headers: ADMIN })).json()).toMatchObject({ ok: true });
 }
 /** Lets the open window end: its counts now belong to a closed window. */
-const closeWindow = () => inside((sql) => void sql.exec("UPDATE audit_flood SET window_start_ms = window_start_ms - ?", FLOOD_WINDOW_MS));
+const closeWindow = () => inAccount((sql) => void sql.exec("UPDATE audit_flood SET window_start_ms = window_start_ms - ?", FLOOD_WINDOW_MS));
 
 function badToken(address: string, i: number): Promise<Response> {
   return SELF.fetch(`${ORIGIN}/mcp`, {
@@ -57,7 +51,7 @@ function register(address: string): Promise<Response> {
 
 beforeEach(async () => {
   // One account object serves the whole file: each test starts with no counts (rows stay).
-  await inside((sql) => {
+  await inAccount((sql) => {
     sql.exec("DELETE FROM audit_flood");
     sql.exec("DELETE FROM oauth_registrations");
   });
@@ -89,7 +83,7 @@ describe("refused tokens", () => {
       suppressed: flood - ROWS_PER_CAUSE_AND_ADDRESS, addresses: 1, addresses_exact: true,
       by_action: { mcp_token_refused: { rows: flood - ROWS_PER_CAUSE_AND_ADDRESS, addresses: 1 } },
     });
-    await expect(inside((sql) => sql.exec("SELECT * FROM audit_flood").toArray())).resolves.toEqual([]);
+    await expect(inAccount((sql) => sql.exec("SELECT * FROM audit_flood").toArray())).resolves.toEqual([]);
 
     // A new window, a new budget.
     await (await badToken("203.0.113.1", 99)).body?.cancel();
@@ -160,7 +154,7 @@ describe("every cause on the allowlist", () => {
       await res.body?.cancel();
     }
     expect((await rowsAfter(from)).filter((r) => r.action === "dashboard_login_failed")).toEqual([]);
-    expect(await inside((sql) => sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM login_failures_by_client WHERE client = ?", address).one().n)).toBe(3);
+    expect(await inAccount((sql) => sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM login_failures_by_client WHERE client = ?", address).one().n)).toBe(3);
     await closeWindow();
     expect((await rowsAfter(from)).find((r) => r.action === "audit_suppressed")!.details.by_action).toEqual({ dashboard_login_failed: { rows: 3, addresses: 1 } });
     await verified();
@@ -269,7 +263,7 @@ describe("client registration", () => {
       Array.from({ length: 3 }, () => expect.objectContaining({ client: "203.0.113.50", status: 429, limit: "address" })),
     );
     // An hour later the address registers again.
-    await inside((sql) => void sql.exec("UPDATE oauth_registrations SET at_ms = at_ms - ?", REGISTRATION_WINDOW_MS));
+    await inAccount((sql) => void sql.exec("UPDATE oauth_registrations SET at_ms = at_ms - ?", REGISTRATION_WINDOW_MS));
     expect((await register("203.0.113.50")).status).toBe(201);
     await verified();
   });

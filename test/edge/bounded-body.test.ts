@@ -5,7 +5,7 @@
 import { SELF } from "cloudflare:test";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import { boundedBody } from "../../edge/bounded-body";
+import { boundedBody } from "../../edge/http/bounded-body";
 
 const admin = { authorization: "Bearer test-admin-token", "content-type": "application/json" };
 const mcp = { authorization: "Bearer test-mcp-token", "content-type": "application/json", accept: "application/json, text/event-stream" };

@@ -1,9 +1,8 @@
 // Circuit breakers trip themselves from the bridge's events and reset as specified: consecutive
 // losses and drawdown only by an admin with a reason, daily loss by itself on the next NY day.
 import { describe, expect, it } from "vitest";
-import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, testNow } from "./harness";
+import { checksOf, condorOrder, Edge, FakeBridge, fillOrder, ironCondor, testNow } from "./harness";
 
-const checksOf = (r: { structuredContent?: any }) => (r.structuredContent?.violations ?? []).map((v: any) => v.check);
 
 /** Opens a condor, fills it for a $1.00 credit, closes it for $2.20 debit: a $128 loss (with $8 commissions). */
 async function losingTrade(edge: Edge, bridge: FakeBridge, center: number): Promise<string> {

@@ -1,9 +1,8 @@
 // Every check of the decision refusing, and passing just inside its limit, through place_order
 // over MCP with state seeded by a fake bridge on the real WebSocket protocol.
 import { describe, expect, it } from "vitest";
-import { condorOrder, Edge, FakeBridge, fillOrder, futureExpiry, ironCondor } from "./harness";
+import { checksOf, condorOrder, Edge, FakeBridge, fillOrder, futureExpiry, ironCondor } from "./harness";
 
-const checksOf = (r: { structuredContent?: any }) => (r.structuredContent?.violations ?? []).map((v: any) => v.check);
 
 async function fresh(netLiq = 100_000, opts: Parameters<typeof FakeBridge.connect>[1] = {}) {
   const edge = new Edge();

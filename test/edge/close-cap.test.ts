@@ -5,9 +5,8 @@
 // plus $0.10 a share; beyond that a person closes it (POST /api/trades/close, audited).
 import { describe, expect, it } from "vitest";
 import { CLOSE_PRICE_TOLERANCE } from "../../shared/limits";
-import { Edge, FakeBridge, fillOrder, futureExpiry } from "./harness";
+import { checksOf, Edge, FakeBridge, fillOrder, futureExpiry } from "./harness";
 
-const checksOf = (r: { structuredContent?: any }) => (r.structuredContent?.violations ?? []).map((v: any) => v.check);
 
 /** A 100/95 put credit spread (2.50 credit, worst case $250, most it can cost at expiry $500), opened and filled. */
 async function openPutSpread(edge: Edge, bridge: FakeBridge, quantity = 1, short = 100) {

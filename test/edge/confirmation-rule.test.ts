@@ -9,7 +9,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { ElicitRequestSchema, type ElicitResult } from "@modelcontextprotocol/sdk/types.js";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
 import { describe, expect, it } from "vitest";
-import { confirmationRule } from "../../edge/confirmation-rule";
+import { confirmationRule } from "../../edge/desk/confirmation-rule";
 import { condorOrder, Edge, FakeBridge } from "./harness";
 
 /** An SDK client that declares elicitation and answers every question with `answer` (the agent itself). */

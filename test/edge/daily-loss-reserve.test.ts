@@ -4,9 +4,8 @@
 // only what is left. A working order's reservation ends with the order: cancelled, it is released;
 // filled, the trade's loss counts by TWS's marks in today's P&L instead.
 import { describe, expect, it } from "vitest";
-import { Edge, FakeBridge, futureExpiry } from "./harness";
+import { checksOf, Edge, FakeBridge, futureExpiry } from "./harness";
 
-const checksOf = (r: { structuredContent?: any }) => (r.structuredContent?.violations ?? []).map((v: any) => v.check);
 
 function longCall(strike: number, price: number, symbol = "AAPL") {
   return {

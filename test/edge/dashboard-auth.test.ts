@@ -4,7 +4,7 @@
 import { SELF } from "cloudflare:test";
 import { generateSignedCookie } from "hono/cookie";
 import { describe, expect, it } from "vitest";
-import { csrfTokenFor, HOST_SESSION_COOKIE, newSessionValue, SESSION_COOKIE, sessionExpiry, sessionKey } from "../../edge/dashboard/session";
+import { csrfTokenFor, HOST_SESSION_COOKIE, newSessionValue, SESSION_COOKIE, sessionExpiry, sessionKey } from "../../edge/auth/session-cookie";
 
 const ORIGIN = "https://edge.test";
 const ADMIN = "test-admin-token";

@@ -5,7 +5,7 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { bodyText } from "./harness";
-import { DASHBOARD_SESSION_HEADER, sessionIdHash } from "../../edge/dashboard/session";
+import { DASHBOARD_SESSION_HEADER, sessionIdHash } from "../../edge/auth/session-cookie";
 
 const ORIGIN = "https://edge.test";
 const ADMIN = "test-admin-token";

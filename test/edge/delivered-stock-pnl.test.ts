@@ -24,15 +24,17 @@ async function openBearCall(edge: Edge, bridge: FakeBridge): Promise<{ tradeId: 
 
 /** TWS's report of the short 100 call assigned early: the option leaving at no price, 100 shares sold at the strike. */
 async function assignShortCall(bridge: FakeBridge, legs: Leg[]): Promise<void> {
-  await bridge.event("execution", settlement(optionOf(legs[0]!), "BOT", 1, 0));
-  await bridge.event("execution", settlement(STOCK, "SLD", 100, 100));
+  // Stamped by the object's own clock, as every execution the fake bridge sends: FIFO matching orders them by time.
+  const at = bridge.edge.now().toISOString();
+  await bridge.event("execution", settlement(optionOf(legs[0]!), "BOT", 1, 0, at));
+  await bridge.event("execution", settlement(STOCK, "SLD", 100, 100, at));
 }
 
 /** A stock execution of an order the ledger does not know (bought back by hand in TWS). */
-function byHand(side: "BOT" | "SLD", shares: number, price: number, commission = 1) {
+function byHand(edge: Edge, side: "BOT" | "SLD", shares: number, price: number, commission = 1) {
   return {
     exec_id: crypto.randomUUID(), order_id: 77, perm_id: 5_550_001, order_ref: null, con_id: 265598, symbol: "AAPL", sec_type: "STK",
-    expiry: null, strike: null, right: null, side, shares, price, time: new Date().toISOString(), commission, realized_pnl: null,
+    expiry: null, strike: null, right: null, side, shares, price, time: edge.now().toISOString(), commission, realized_pnl: null,
   };
 }
 
@@ -46,7 +48,7 @@ describe("stock delivered by an assignment: its realized P&L is the trade's", ()
     const { tradeId, legs } = await openBearCall(edge, bridge);
     await assignShortCall(bridge, legs);
     // AAPL rallies to 112; the short stock is bought back by hand: (100 − 112) × 100 − $1 = −$1,201.
-    await bridge.event("execution", byHand("BOT", 100, 112));
+    await bridge.event("execution", byHand(edge, "BOT", 100, 112));
     expect((await limitsUsed(edge)).daily_loss).toBe(1_201);
     expect(await breaker(edge, "daily_loss")).toMatchObject({ tripped: true });
     const booked = (await edge.audit("delivered_stock_pnl")).map((r) => JSON.parse(r.details_json));

@@ -2,9 +2,8 @@
 // (shared/underlying.ts's table), a leveraged or inverse fund by the size of its multiple, so an
 // agent cannot hold 30% of net liquidation in SPY, another 30% in VOO and another in SPX options.
 import { describe, expect, it } from "vitest";
-import { Edge, FakeBridge, futureExpiry } from "./harness";
+import { checksOf, Edge, FakeBridge, futureExpiry } from "./harness";
 
-const checksOf = (r: { structuredContent?: any }) => (r.structuredContent?.violations ?? []).map((v: any) => v.check);
 
 /** A one-lot call vertical on `symbol` (debit 1.00, worst case $100) claiming `capital` of exposure. */
 function vertical(symbol: string, strike: number, capital: number) {

@@ -3,7 +3,7 @@
 // that opens sessions and never answers costs only its own, never another client's.
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { MAX_SESSIONS, MAX_SESSIONS_PER_CLIENT, MAX_SESSIONS_PER_CREDENTIAL } from "../../edge/mcp-http";
+import { MAX_SESSIONS, MAX_SESSIONS_PER_CLIENT, MAX_SESSIONS_PER_CREDENTIAL } from "../../edge/mcp/mcp-http";
 import { Edge } from "./harness";
 
 interface Caller { ip: string; token?: string }

@@ -4,9 +4,8 @@
 // Filled whatever its status said; a close whose fills cover the position is booked.
 import { describe, expect, it } from "vitest";
 import type { Leg } from "../../shared/order";
-import { condorOrder, Edge, execution, FakeBridge, fillOrder, futureExpiry, ironCondor } from "./harness";
+import { condorOrder, Edge, execution, FakeBridge, fillOrder, futureExpiry, ironCondor, trades } from "./harness";
 
-const trades = async (edge: Edge) => Object.fromEntries(((await edge.call("list_trades", {})).structuredContent.trades as any[]).map((t) => [t.trade_id, t]));
 const concentrationUsed = async (edge: Edge): Promise<number> =>
   (await edge.call("get_safety_status")).structuredContent.limits.find((l: any) => l.name === "concentration").used;
 

@@ -7,7 +7,7 @@ import { env, runInDurableObject, SELF } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { AccountDO } from "../../edge/account-do";
-import { ROWS_PER_CAUSE_AND_ADDRESS } from "../../edge/audit-flood";
+import { ROWS_PER_CAUSE_AND_ADDRESS } from "../../edge/audit/audit-flood";
 import { MAX_TRADE_RISK } from "../../shared/limits";
 import { Event, Ping, Pong, Response as BridgeResponse } from "../../shared/protocol";
 import { FUZZ_SEED, mutate, mutation } from "../shared/fuzz-mutations";
@@ -281,7 +281,7 @@ describe("fuzzing the bridge link's frames", () => {
     );
     expect(refused).toBeGreaterThan(40);
     // Every refusal is counted; a caller without the key gets at most the per-address bound of rows
-    // (edge/audit-flood.ts), the rest summed up in one audit_suppressed row when the hour ends.
+    // (edge/audit/audit-flood.ts), the rest summed up in one audit_suppressed row when the hour ends.
     const rows = (await api("/api/audit?action=bridge_refused&limit=1000")).rows;
     expect(rows.length).toBe(Math.min(refused, ROWS_PER_CAUSE_AND_ADDRESS));
     const counted = await runInDurableObject(env.ACCOUNT.get(env.ACCOUNT.idFromName("sim")), async (_o: AccountDO, state) =>

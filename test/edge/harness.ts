@@ -8,7 +8,7 @@ import { netLimitPrice } from "../../shared/combo-price";
 import { newYorkDate } from "../../shared/market-calendar";
 import type { Leg } from "../../shared/order";
 import type { AccountDO } from "../../edge/account-do";
-import type { DeskContext } from "../../edge/desk-context";
+import type { DeskContext } from "../../edge/store/desk-context";
 import { marketCheckViolations } from "../../shared/checks";
 import type { Quote } from "../../shared/protocol";
 import { type LegSettlement, settlementFromContract } from "../../shared/settlement";
@@ -60,7 +60,21 @@ export function condorOrder(extra: Record<string, unknown> = {}, center = 100, s
   return { symbol, strategy: "iron condor", legs: ironCondor(symbol, center), max_risk: 400, capital_required: 400, ...extra };
 }
 
+/** An option leg of any symbol and expiry. */
+export const opt = (action: Leg["action"], symbol: string, expiry: string, strike: number, right: "C" | "P", price: number, quantity = 1): Leg => ({
+  action, quantity, price, contract: { symbol, expiry, strike, right },
+});
+
+/** An iron condor of `symbol` with short strikes `width` either side of `center` and wings `width` beyond, for `credit` in all. */
+export const condor = (symbol: string, center: number, width: number, credit: number, expiry: string): Leg[] => {
+  const leg = (action: Leg["action"], strike: number, right: "C" | "P", price: number): Leg => ({ action, quantity: 1, price, contract: { symbol, expiry, strike, right } });
+  return [leg("BUY", center - 2 * width, "P", 0.5), leg("SELL", center - width, "P", 0.5 + credit / 2), leg("SELL", center + width, "C", 0.5 + credit / 2), leg("BUY", center + 2 * width, "C", 0.5)];
+};
+
 export interface ToolResult { isError?: boolean; structuredContent?: any; content?: Array<{ type: string; text: string }> }
+
+/** The checks a tool result names as refusing it, in order (none: []). */
+export const checksOf = (r: { structuredContent?: any }) => (r.structuredContent?.violations ?? []).map((v: any) => v.check);
 
 export class Edge {
   readonly name: string;
@@ -147,6 +161,12 @@ export async function edgeAt(startMs: number): Promise<Edge> {
  * A body read as UTF-8 text whatever its content type: workerd warns on `.text()` of a body it
  * does not take for text (the audit export's application/x-ndjson), so JSONL is decoded here.
  */
+/** Every trade list_trades shows, by id. */
+export const trades = async (edge: Edge) => Object.fromEntries((await edge.call("list_trades", {})).structuredContent.trades.map((t: any) => [t.trade_id, t]));
+/** One trade as list_trades shows it (undefined when it does not). */
+export const trade = async (edge: Edge, tradeId: string) =>
+  (await edge.call("list_trades", {})).structuredContent.trades.find((t: { trade_id: string }) => t.trade_id === tradeId);
+
 export async function bodyText(res: Response): Promise<string> {
   return new TextDecoder().decode(await res.arrayBuffer());
 }

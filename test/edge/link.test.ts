@@ -5,8 +5,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { describe, expect, it } from "vitest";
 import type { AccountDO } from "../../edge/account-do";
-import type { DeskContext } from "../../edge/desk-context";
-import { buildMcpServer } from "../../edge/mcp-server";
+import type { DeskContext } from "../../edge/store/desk-context";
+import { buildMcpServer } from "../../edge/mcp/mcp-server";
 import { Edge, FakeBridge, fillOrder, ironCondor, placeTwoLots, waitFor } from "./harness";
 
 describe("bridge link", () => {

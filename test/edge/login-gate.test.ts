@@ -3,7 +3,7 @@
 // while the bearer-token API keeps working, and the lock lifts when the window has passed.
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { LOGIN_FAILURES_BEFORE_LOCK, LOGIN_WINDOW_MS } from "../../edge/login-gate";
+import { LOGIN_FAILURES_BEFORE_LOCK, LOGIN_WINDOW_MS } from "../../edge/auth/login-gate";
 
 const ORIGIN = "https://edge.test";
 const ADMIN = "test-admin-token";

@@ -5,8 +5,8 @@
 // never x-forwarded-for. Real parallel logins through the real Worker (SELF).
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { clientAddress, UNKNOWN_CLIENT } from "../../edge/client-address";
-import { LOGIN_FAILURES_BEFORE_LOCK } from "../../edge/login-gate";
+import { clientAddress, UNKNOWN_CLIENT } from "../../edge/http/client-address";
+import { LOGIN_FAILURES_BEFORE_LOCK } from "../../edge/auth/login-gate";
 
 const ORIGIN = "https://edge.test";
 const ADMIN = "test-admin-token";

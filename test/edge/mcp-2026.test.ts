@@ -6,8 +6,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { describe, expect, it } from "vitest";
-import { MCP_CREDENTIAL_HEADER, encodeCredential, oauthCredential } from "../../edge/credential";
-import { MCP_SCOPES_HEADER } from "../../edge/mcp-scopes";
+import { MCP_CREDENTIAL_HEADER, encodeCredential, oauthCredential } from "../../edge/ledger/credential";
+import { MCP_SCOPES_HEADER } from "../../edge/mcp/mcp-scopes";
 import { condorOrder, Edge, FakeBridge } from "./harness";
 
 const MODERN = "2026-07-28";

@@ -4,7 +4,7 @@
 // a close placed at a limit is walked as a close; nothing but a working order can be modified.
 import { describe, expect, it } from "vitest";
 import { netLimitPrice } from "../../shared/combo-price";
-import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, waitFor } from "./harness";
+import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor, trade, waitFor } from "./harness";
 
 async function workingCondor() {
   const edge = new Edge();
@@ -17,8 +17,6 @@ async function workingCondor() {
   return { edge, bridge, tradeId, orderId };
 }
 
-const trade = async (edge: Edge, tradeId: string) =>
-  (await edge.call("list_trades", {})).structuredContent.trades.find((t: { trade_id: string }) => t.trade_id === tradeId);
 
 describe("modify_order", () => {
   it("walks a working condor in place: new price checked, risk recomputed and reserved, audited", async () => {

@@ -7,7 +7,7 @@ import { evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { netLimitPrice } from "../../shared/combo-price";
 import type { Leg } from "../../shared/order";
-import { condorOrder, Edge, FakeBridge, fillOrder, futureExpiry, ironCondor, reconciled, waitFor } from "./harness";
+import { condorOrder, Edge, FakeBridge, fillOrder, futureExpiry, ironCondor, reconciled, trade, waitFor } from "./harness";
 
 /** A condor working at -1.00 ($400 reserved) whose modify to -0.95 ($405) was cut off with the link. */
 async function unconfirmedModify() {
@@ -52,8 +52,6 @@ const age = (edge: Edge, orderRef: string, ms: number) =>
     sql.exec("UPDATE kv SET value_json = ? WHERE key = ?", JSON.stringify(pending), key);
   });
 
-const trade = async (edge: Edge, tradeId: string) =>
-  (await edge.call("list_trades", {})).structuredContent.trades.find((t: { trade_id: string }) => t.trade_id === tradeId);
 const details = async (edge: Edge, action: string) => (await edge.audit(action)).map((r) => JSON.parse(r.details_json));
 
 describe("a modify whose answer was lost", () => {

@@ -32,10 +32,15 @@ export const clientMetadata = (name = "Test Agent", redirects = [REDIRECT]) => (
   client_name: name, redirect_uris: redirects, token_endpoint_auth_method: "none", grant_types: ["authorization_code", "refresh_token"], response_types: ["code"],
 });
 
+/** The name each client made by register() registered with: its consent page must show it. */
+const registeredNames = new Map<string, string>();
+
 export async function register(name = "Test Agent", address?: string): Promise<string> {
   const res = await registerRequest(clientMetadata(name), address);
   expect(res.status, await res.clone().text()).toBe(201);
-  return ((await res.json()) as { client_id: string }).client_id;
+  const clientId = ((await res.json()) as { client_id: string }).client_id;
+  registeredNames.set(clientId, name);
+  return clientId;
 }
 
 export function authorizeUrl(clientId: string, challenge: string, extra: Record<string, string> = {}): string {
@@ -45,12 +50,19 @@ export function authorizeUrl(clientId: string, challenge: string, extra: Record<
 
 export const cookiesOf = (res: Response) => res.headers.getSetCookie().map((c) => c.split(";")[0]!).join("; ");
 
-/** Opens the consent page and submits it as the owner (admin token typed); returns the redirect. */
-export async function consent(clientId: string, challenge: string, scopes: string[]): Promise<Response> {
+/**
+ * Opens the consent page, which must name the app (as it registered through register()), and
+ * submits it as the owner with `token` typed (the admin token unless a test types another);
+ * returns the redirect.
+ */
+export async function consent(clientId: string, challenge: string, scopes: string[], token = ADMIN_TOKEN): Promise<Response> {
   const page = await SELF.fetch(authorizeUrl(clientId, challenge));
   expect(page.status).toBe(200);
-  const handle = /name="handle" value="([^"]+)"/.exec(await page.text())![1]!;
-  const form = new URLSearchParams({ handle, decision: "approve", token: ADMIN_TOKEN });
+  const html = await page.text();
+  const name = registeredNames.get(clientId);
+  if (name !== undefined) expect(html).toContain(name);
+  const handle = /name="handle" value="([^"]+)"/.exec(html)![1]!;
+  const form = new URLSearchParams({ handle, decision: "approve", token });
   for (const s of scopes) form.append("scope", s);
   return SELF.fetch(`${ORIGIN}/oauth/authorize`, {
     method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN, cookie: cookiesOf(page) }, body: form,
@@ -63,19 +75,22 @@ export function exchange(body: Record<string, string>, address?: string): Promis
   });
 }
 
-export interface Grant { clientId: string; access: string; refresh: string; grantId: string; code: string; verifier: string }
+export interface Grant { clientId: string; access: string; refresh: string; grantId: string; code: string; verifier: string; scope: string }
 
-/** Registers, consents and exchanges the code: a working grant. */
+/** Registers, consents (redirected to REDIRECT with the request's state) and exchanges the code: a working grant. */
 export async function grant(scopes: string[] = ["read", "trade"], name = "Test Agent"): Promise<Grant> {
   const clientId = await register(name);
   const { verifier, challenge } = await pkce();
   const approved = await consent(clientId, challenge, scopes);
   expect(approved.status).toBe(302);
-  const code = new URL(approved.headers.get("location")!).searchParams.get("code")!;
+  const location = new URL(approved.headers.get("location")!);
+  expect(`${location.origin}${location.pathname}`).toBe(REDIRECT);
+  expect(location.searchParams.get("state")).toBe("st-1");
+  const code = location.searchParams.get("code")!;
   const res = await exchange({ grant_type: "authorization_code", code, redirect_uri: REDIRECT, client_id: clientId, code_verifier: verifier, resource: `${ORIGIN}/mcp` });
   expect(res.status).toBe(200);
-  const tokens = (await res.json()) as { access_token: string; refresh_token: string };
-  return { clientId, access: tokens.access_token, refresh: tokens.refresh_token, grantId: tokens.access_token.split(":")[1]!, code, verifier };
+  const tokens = (await res.json()) as { access_token: string; refresh_token: string; scope: string };
+  return { clientId, access: tokens.access_token, refresh: tokens.refresh_token, grantId: tokens.access_token.split(":")[1]!, code, verifier, scope: tokens.scope };
 }
 
 export function refresh(g: { clientId: string }, token: string): Promise<Response> {
@@ -105,3 +120,5 @@ export async function audit(query: string | Record<string, string> = {}): Promis
 /** The Worker's own account object (IBKR_ACCOUNT_ID), where /mcp, /bridge and the OAuth audit go. */
 export const account = () => env.ACCOUNT.get(env.ACCOUNT.idFromName(env.IBKR_ACCOUNT_ID));
 export const inAccount = <T>(fn: (sql: SqlStorage, state: DurableObjectState) => T) => runInDurableObject(account(), async (_o: AccountDO, state) => fn(state.storage.sql, state));
+/** The last audit row's seq, read in the account object's own SQLite. */
+export const lastSeq = () => inAccount((sql) => sql.exec<{ n: number }>("SELECT COALESCE(MAX(seq), 0) AS n FROM audit").one().n);

@@ -6,90 +6,18 @@
 import { env, SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { bodyText } from "./harness";
-import { WRITE_TOOLS } from "../../edge/mcp-scopes";
+import { WRITE_TOOLS } from "../../edge/mcp/mcp-scopes";
 import { Edge } from "./harness";
+import { ADMIN_TOKEN, audit, authorizeUrl, consent, cookiesOf, exchange, grant, MCP_HEADERS, mcp, ORIGIN, pkce, REDIRECT, register } from "./oauth-flow";
 
-const ORIGIN = "https://edge.test";
-const ADMIN = "test-admin-token";
-const REDIRECT = "http://127.0.0.1:33418/callback";
-const MCP_HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
-
-function b64url(bytes: ArrayBuffer | Uint8Array): string {
-  return btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-async function pkce(): Promise<{ verifier: string; challenge: string }> {
-  const verifier = b64url(crypto.getRandomValues(new Uint8Array(32)));
-  return { verifier, challenge: b64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))) };
-}
-
-// Each registration from its own address: registrations are limited per address (edge/registration-gate.ts).
-let registrations = 0;
-async function register(name = "Test Agent"): Promise<string> {
-  const res = await SELF.fetch(`${ORIGIN}/oauth/register`, {
-    method: "POST", headers: { "content-type": "application/json", "cf-connecting-ip": `198.18.0.${++registrations}` },
-    body: JSON.stringify({ client_name: name, redirect_uris: [REDIRECT], token_endpoint_auth_method: "none", grant_types: ["authorization_code", "refresh_token"], response_types: ["code"] }),
-  });
-  expect(res.status).toBe(201);
-  return ((await res.json()) as { client_id: string }).client_id;
-}
-
-function authorizeUrl(clientId: string, challenge: string, extra: Record<string, string> = {}): string {
-  const q = new URLSearchParams({ response_type: "code", client_id: clientId, redirect_uri: REDIRECT, scope: "read trade", state: "st-1", code_challenge: challenge, code_challenge_method: "S256", resource: `${ORIGIN}/mcp`, ...extra });
-  return `${ORIGIN}/oauth/authorize?${q}`;
-}
-
-const cookiesOf = (res: Response) => res.headers.getSetCookie().map((c) => c.split(";")[0]!).join("; ");
-
-/** Opens the consent page and submits it as the owner; returns the redirect Location. */
-async function consent(clientId: string, challenge: string, scopes: string[], token = ADMIN): Promise<Response> {
-  const page = await SELF.fetch(authorizeUrl(clientId, challenge));
-  expect(page.status).toBe(200);
-  const html = await page.text();
-  expect(html).toContain("Test Agent");
-  const handle = /name="handle" value="([^"]+)"/.exec(html)![1]!;
-  const form = new URLSearchParams({ handle, decision: "approve", token });
-  for (const s of scopes) form.append("scope", s);
-  return SELF.fetch(`${ORIGIN}/oauth/authorize`, {
-    method: "POST", redirect: "manual",
-    headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN, cookie: cookiesOf(page) },
-    body: form,
-  });
-}
-
-async function exchange(body: Record<string, string>): Promise<Response> {
-  return SELF.fetch(`${ORIGIN}/oauth/token`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(body) });
-}
-
-async function grant(scopes: string[]): Promise<{ clientId: string; access: string; refresh: string; scope: string }> {
-  const clientId = await register();
-  const { verifier, challenge } = await pkce();
-  const approved = await consent(clientId, challenge, scopes);
-  expect(approved.status).toBe(302);
-  const location = new URL(approved.headers.get("location")!);
-  expect(`${location.origin}${location.pathname}`).toBe(REDIRECT);
-  expect(location.searchParams.get("state")).toBe("st-1");
-  const code = location.searchParams.get("code")!;
-  const res = await exchange({ grant_type: "authorization_code", code, redirect_uri: REDIRECT, client_id: clientId, code_verifier: verifier, resource: `${ORIGIN}/mcp` });
-  expect(res.status).toBe(200);
-  const tokens = (await res.json()) as { access_token: string; refresh_token: string; scope: string };
-  return { clientId, access: tokens.access_token, refresh: tokens.refresh_token, scope: tokens.scope };
-}
-
-async function mcp(token: string, method: string, params: unknown = {}, headers: Record<string, string> = {}): Promise<Response> {
-  return SELF.fetch(`${ORIGIN}/mcp`, { method: "POST", headers: { ...MCP_HEADERS, authorization: `Bearer ${token}`, ...headers }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
-}
 async function toolNames(token: string): Promise<string[]> {
   const res = await mcp(token, "tools/list");
   expect(res.status).toBe(200);
   return ((await res.json()) as { result: { tools: Array<{ name: string }> } }).result.tools.map((t) => t.name);
 }
 
-async function audit(action: string): Promise<Array<{ actor: string; details: Record<string, unknown> }>> {
-  const res = await SELF.fetch(`${ORIGIN}/api/audit?limit=1000&action=${action}`, { headers: { authorization: `Bearer ${ADMIN}` } });
-  return ((await res.json()) as { rows: Array<{ actor: string; details_json: string }> }).rows.map((r) => ({ actor: r.actor, details: JSON.parse(r.details_json) }));
-}
 async function exportAudit(): Promise<string> {
-  return bodyText(await SELF.fetch(`${ORIGIN}/api/audit/export`, { headers: { authorization: `Bearer ${ADMIN}` } }));
+  return bodyText(await SELF.fetch(`${ORIGIN}/api/audit/export`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }));
 }
 
 describe("OAuth discovery", () => {
@@ -161,7 +89,7 @@ describe("OAuth grant, scopes, refresh and revocation", () => {
   it("the dashboard lists a granted client with scopes, granted at and last used, and revokes it", async () => {
     const g = await grant(["read", "trade"]);
     await toolNames(g.access);
-    const list = (await (await SELF.fetch(`${ORIGIN}/api/oauth/grants`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { grants: Array<Record<string, any>> };
+    const list = (await (await SELF.fetch(`${ORIGIN}/api/oauth/grants`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { grants: Array<Record<string, any>> };
     const mine = list.grants.find((x) => x.client_id === g.clientId)!;
     expect(mine).toMatchObject({ client_name: "Test Agent", scopes: ["read", "trade"], uses: 1 });
     expect(Date.parse(mine.granted_at)).toBeGreaterThan(Date.now() - 60_000);
@@ -172,10 +100,10 @@ describe("OAuth grant, scopes, refresh and revocation", () => {
     expect(Date.parse(mine.last_used)).toBeLessThanOrEqual(account.now().getTime());
     // An OAuth token is not an admin credential (hono's bearerAuth answers 400 to its ':' characters).
     expect([400, 401]).toContain((await SELF.fetch(`${ORIGIN}/api/oauth/grants`, { headers: { authorization: `Bearer ${g.access}` } })).status);
-    const noReason = await SELF.fetch(`${ORIGIN}/api/oauth/grants/${mine.grant_id}/revoke`, { method: "POST", headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" }, body: "{}" });
+    const noReason = await SELF.fetch(`${ORIGIN}/api/oauth/grants/${mine.grant_id}/revoke`, { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" }, body: "{}" });
     expect(noReason.status).toBe(400);
     const revoke = await SELF.fetch(`${ORIGIN}/api/oauth/grants/${mine.grant_id}/revoke`, {
-      method: "POST", headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" }, body: JSON.stringify({ reason: "lost laptop", by: "owner" }),
+      method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ reason: "lost laptop", by: "owner" }),
     });
     expect(revoke.status).toBe(200);
     expect((await mcp(g.access, "tools/list")).status).toBe(401);
@@ -279,7 +207,7 @@ describe("bad input changes nothing and is audited", () => {
     expect(res.status).toBe(401);
     expect(res.headers.get("location")).toBeNull();
     expect((await audit("dashboard_login_failed")).length).toBe(before + 1);
-    const list = (await (await SELF.fetch(`${ORIGIN}/api/oauth/grants`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { grants: Array<{ client_id: string }> };
+    const list = (await (await SELF.fetch(`${ORIGIN}/api/oauth/grants`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { grants: Array<{ client_id: string }> };
     expect(list.grants.some((x) => x.client_id === clientId)).toBe(false);
   });
 
@@ -291,7 +219,7 @@ describe("bad input changes nothing and is audited", () => {
     const post = (origin: string, site?: string) => SELF.fetch(`${ORIGIN}/oauth/authorize`, {
       method: "POST", redirect: "manual",
       headers: { "content-type": "application/x-www-form-urlencoded", origin, cookie: cookiesOf(page), ...(site ? { "sec-fetch-site": site } : {}) },
-      body: new URLSearchParams({ handle, decision: "approve", token: ADMIN, scope: "read" }),
+      body: new URLSearchParams({ handle, decision: "approve", token: ADMIN_TOKEN, scope: "read" }),
     });
     const foreign = await post("https://evil.example");
     expect(foreign.status).toBe(403);
@@ -312,7 +240,7 @@ describe("bad input changes nothing and is audited", () => {
     const submit = () => SELF.fetch(`${ORIGIN}/oauth/authorize`, {
       method: "POST", redirect: "manual",
       headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN, cookie: cookiesOf(page) },
-      body: new URLSearchParams({ handle, decision: "approve", token: ADMIN, scope: "read" }),
+      body: new URLSearchParams({ handle, decision: "approve", token: ADMIN_TOKEN, scope: "read" }),
     });
     expect((await submit()).status).toBe(302);
     const again = await submit();

@@ -6,10 +6,9 @@
 import { describe, expect, it } from "vitest";
 import { collarBand } from "../../shared/checks";
 import { MAX_CONCENTRATION } from "../../shared/limits";
-import { condorOrder, Edge, FakeBridge, ironCondor } from "./harness";
+import { checksOf, condorOrder, Edge, FakeBridge, ironCondor } from "./harness";
 
 const ORDER_OPS = new Set(["quote", "place", "preview", "preview_with_quote"]);
-const checksOf = (r: { structuredContent?: any }) => (r.structuredContent?.violations ?? []).map((v: any) => v.check);
 
 async function linked(netLiq = 100_000) {
   const edge = new Edge();

@@ -5,12 +5,11 @@
 // TWS order id held by orders of several TWS sessions resolves to the current session's or is
 // refused, for tools and for events.
 import { describe, expect, it } from "vitest";
-import { completedFor } from "../../edge/order-ends";
+import { completedFor } from "../../edge/ledger/order-ends";
 import { newYorkInstant, previousTradingDate } from "../../shared/market-calendar";
 import { tradingDay } from "../../shared/trade-id";
-import { condorOrder, Edge, FakeBridge, ironCondor, reconciled, testNow } from "./harness";
+import { condorOrder, Edge, FakeBridge, ironCondor, reconciled, testNow, trades } from "./harness";
 
-const trades = async (edge: Edge) => Object.fromEntries((await edge.call("list_trades", {})).structuredContent.trades.map((t: any) => [t.trade_id, t]));
 const health = (session: string) => ({ state: "connected", since: testNow().toISOString(), last_error: null, server_version: 193, session });
 
 describe("orders that ended while nobody watched", () => {

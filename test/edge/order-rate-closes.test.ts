@@ -5,9 +5,8 @@
 // stopped there. A person's kill-switch close is counted but never refused.
 import { describe, expect, it } from "vitest";
 import { MAX_CLOSE_ORDERS_PER_MINUTE, MAX_ORDERS_PER_MINUTE } from "../../shared/limits";
-import { condorOrder, Edge, FakeBridge, fillOrder, ironCondor } from "./harness";
+import { checksOf, condorOrder, Edge, FakeBridge, fillOrder, ironCondor } from "./harness";
 
-const checksOf = (r: { structuredContent?: any }) => (r.structuredContent?.violations ?? []).map((v: any) => v.check);
 
 async function fresh() {
   const edge = new Edge();

@@ -4,7 +4,7 @@
 // bridge (which writes circuit_breaker.log and the trade logs from what the edge sends).
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { redact, REDACTED, secretsOf } from "../../edge/redact";
+import { redact, REDACTED, secretsOf } from "../../edge/http/redact";
 import { bodyText, condorOrder, Edge, FakeBridge } from "./harness";
 
 const TOKENS = [env.MCP_TOKEN, env.BRIDGE_TOKEN, env.ADMIN_TOKEN] as string[];

@@ -6,7 +6,7 @@
 // superseded token revokes the grant — in KV and in the object's revocation record — audited.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { MAX_REFRESH_TOKENS_PER_GRANT, REFRESH_RETRY_WINDOW_MS } from "../../edge/refresh-tokens";
+import { MAX_REFRESH_TOKENS_PER_GRANT, REFRESH_RETRY_WINDOW_MS } from "../../edge/auth/refresh-tokens";
 import { audit, grant, inAccount, mcp, refresh, type Grant } from "./oauth-flow";
 
 async function tokens(res: Response): Promise<{ access_token: string; refresh_token: string }> {

@@ -6,7 +6,7 @@
 // addresses, and the owner connects and trades.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { MAX_PENDING_CLIENTS, REGISTRATIONS_PER_ADDRESS } from "../../edge/registration-gate";
+import { MAX_PENDING_CLIENTS, REGISTRATIONS_PER_ADDRESS } from "../../edge/auth/registration-gate";
 import { callTool, clientMetadata, consent, exchange, inAccount, ORIGIN, pkce, REDIRECT, registerRequest } from "./oauth-flow";
 
 const clientInKv = async (clientId: string) => (await env.OAUTH_KV.get(`client:${clientId}`)) !== null;

@@ -1,4 +1,4 @@
-// Adversarial review of what a trade still holds (edge/held-legs.ts), inside workerd with a fake
+// Adversarial review of what a trade still holds (edge/ledger/held-legs.ts), inside workerd with a fake
 // bridge: whatever the bridge reports, a close is never sized above what the trade opened.
 import { describe, expect, it } from "vitest";
 import type { Leg } from "../../shared/order";

@@ -1,4 +1,4 @@
-// Adversarial review of settlement attribution (edge/settlements.ts), inside workerd with a fake
+// Adversarial review of settlement attribution (edge/ledger/settlements.ts), inside workerd with a fake
 // bridge: a trade whose legs its close already bought back is no holder of their contracts.
 import { describe, expect, it } from "vitest";
 import type { Leg } from "../../shared/order";

@@ -1,15 +1,10 @@
-// Adversarial review of untracked exposure (edge/untracked-exposure.ts), inside workerd over MCP
+// Adversarial review of untracked exposure (edge/safety/untracked-exposure.ts), inside workerd over MCP
 // with a fake bridge: a position TWS marks at no price is not counted as worth nothing.
 import { describe, expect, it } from "vitest";
 import type { Leg } from "../../shared/order";
-import { Edge, FakeBridge, futureExpiry, reconciled } from "./harness";
+import { checksOf, condor, Edge, FakeBridge, futureExpiry, reconciled } from "./harness";
 
 const EXPIRY = futureExpiry(20);
-const checksOf = (r: { structuredContent?: any }) => (r.structuredContent?.violations ?? []).map((v: any) => v.check);
-const condor = (symbol: string, center: number, width: number, credit: number): Leg[] => {
-  const leg = (action: Leg["action"], strike: number, right: "C" | "P", price: number): Leg => ({ action, quantity: 1, price, contract: { symbol, expiry: EXPIRY, strike, right } });
-  return [leg("BUY", center - 2 * width, "P", 0.5), leg("SELL", center - width, "P", 0.5 + credit / 2), leg("SELL", center + width, "C", 0.5 + credit / 2), leg("BUY", center + 2 * width, "C", 0.5)];
-};
 
 describe("untracked positions TWS marks at no price", () => {
   it("long stock marked 0 (no market data) counts at its average cost: 100 SPY bought at 580 still fills SPY's room", async () => {
@@ -20,7 +15,7 @@ describe("untracked positions TWS marks at no price", () => {
       account: "sim", symbol: "SPY", sec_type: "STK", expiry: null, strike: null, right: null, con_id: 756733, quantity: 100, avg_cost: 580, current_price: 0,
       market_value: 0, unrealized_pnl: null, unrealized_pnl_pct: null,
     });
-    const spy = await edge.call("place_order", { symbol: "SPY", strategy: "iron condor", legs: condor("SPY", 580, 5, 1), max_risk: 400, capital_required: 400 });
+    const spy = await edge.call("place_order", { symbol: "SPY", strategy: "iron condor", legs: condor("SPY", 580, 5, 1, EXPIRY), max_risk: 400, capital_required: 400 });
     expect(checksOf(spy), JSON.stringify(spy.structuredContent)).toEqual(["concentration"]);
     bridge.close();
   });

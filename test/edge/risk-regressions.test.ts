@@ -3,15 +3,11 @@
 // Every case was ALLOWED (or mis-reported) before the fix.
 import { describe, expect, it } from "vitest";
 import type { Leg } from "../../shared/order";
-import { Edge, FakeBridge, futureExpiry } from "./harness";
+import { checksOf, Edge, FakeBridge, futureExpiry, opt } from "./harness";
 
-const checksOf = (r: { structuredContent?: any }) => (r.structuredContent?.violations ?? []).map((v: any) => v.check);
 const NEAR = futureExpiry(20);
 const FAR = futureExpiry(50);
 
-const opt = (action: Leg["action"], symbol: string, expiry: string, strike: number, right: "C" | "P", price: number, quantity = 1): Leg => ({
-  action, quantity, price, contract: { symbol, expiry, strike, right },
-});
 const stk = (action: Leg["action"], symbol: string, shares: number, price: number): Leg => ({ action, quantity: shares, price, contract: { symbol, sec_type: "STK" } });
 const order = (symbol: string, legs: Leg[], max_risk: number, capital_required = max_risk) => ({ symbol, strategy: "review case", legs, max_risk, capital_required });
 

@@ -5,15 +5,11 @@
 // before the engine modelled these paths.
 import { describe, expect, it } from "vitest";
 import type { Leg } from "../../shared/order";
-import { Edge, FakeBridge, futureExpiry, twsSettlement } from "./harness";
+import { checksOf, Edge, FakeBridge, futureExpiry, opt, twsSettlement } from "./harness";
 
-const checksOf = (r: { structuredContent?: any }) => (r.structuredContent?.violations ?? []).map((v: any) => v.check);
 const NEAR = futureExpiry(20);
 const FAR = futureExpiry(50);
 
-const opt = (action: Leg["action"], symbol: string, expiry: string, strike: number, right: "C" | "P", price: number, quantity = 1): Leg => ({
-  action, quantity, price, contract: { symbol, expiry, strike, right },
-});
 const order = (symbol: string, legs: Leg[], max_risk: number, capital_required = max_risk) => ({ symbol, strategy: "settlement case", legs, max_risk, capital_required });
 
 async function fresh(netLiq = 100_000) {

@@ -7,12 +7,12 @@
 import { runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { AccountDO } from "../../edge/account-do";
-import { ROWS_PER_CAUSE_AND_ADDRESS, ROWS_PER_WINDOW } from "../../edge/audit-flood";
-import type { DeskContext } from "../../edge/desk-context";
-import { MAX_UNPROVEN_SOCKETS, MAX_UNPROVEN_SOCKETS_PER_CLIENT } from "../../edge/bridge-sockets";
-import { STORAGE_ALERT_BYTES, STORAGE_LIMIT_BYTES } from "../../edge/storage-figure";
+import { ROWS_PER_CAUSE_AND_ADDRESS, ROWS_PER_WINDOW } from "../../edge/audit/audit-flood";
+import type { DeskContext } from "../../edge/store/desk-context";
+import { MAX_UNPROVEN_SOCKETS, MAX_UNPROVEN_SOCKETS_PER_CLIENT } from "../../edge/link/bridge-sockets";
+import { STORAGE_ALERT_BYTES, STORAGE_LIMIT_BYTES } from "../../edge/store/storage-figure";
 import { ACCOUNT_ID, Edge, FakeBridge, waitFor } from "./harness";
-import { account, ADMIN, audit, authorizeUrl, cookiesOf, inAccount, MCP_HEADERS, ORIGIN, pkce, REDIRECT, register } from "./oauth-flow";
+import { account, ADMIN, audit, authorizeUrl, cookiesOf, inAccount, lastSeq, MCP_HEADERS, ORIGIN, pkce, REDIRECT, register } from "./oauth-flow";
 
 const BRIDGE_AUTH = { authorization: "Bearer test-bridge-token" };
 /** What a whole flood of every kind below may add to the object's SQLite file, at most. */
@@ -51,7 +51,6 @@ const hello = (fields: Record<string, unknown> = {}) => JSON.stringify({
   v: 1, type: "hello", bridge_version: "0.1.0", bridge_id: "bridge-flood-0001", account_id: ACCOUNT_ID, mode: "sim", last_seq: 0, signature: "c2ln",
   tws: { state: "connected", since: new Date().toISOString(), last_error: null, server_version: 193 }, ...fields,
 });
-const lastSeq = () => inAccount((sql) => sql.exec<{ n: number }>("SELECT COALESCE(MAX(seq), 0) AS n FROM audit").one().n);
 const refusedSince = async (seq: number) => (await audit("bridge_refused")).filter((r) => r.seq > seq);
 
 describe("bridge sockets that never prove the key", () => {
@@ -206,7 +205,7 @@ describe("the storage figure", () => {
   });
 
   it("says so, in words, from the alert threshold on", async () => {
-    const { storageStatus } = await import("../../edge/storage-figure");
+    const { storageStatus } = await import("../../edge/store/storage-figure");
     expect(storageStatus(STORAGE_ALERT_BYTES - 1)).toMatchObject({ alert: false, message: null });
     const full = storageStatus(STORAGE_ALERT_BYTES + 500_000_000);
     expect(full.alert).toBe(true);
@@ -216,8 +215,8 @@ describe("the storage figure", () => {
 
 describe("per-address tracking tables", () => {
   it("failed logins from more addresses than TRACKED_LOGIN_ADDRESSES are counted in one shared bucket, so the table stays bounded", async () => {
-    const { loginAttempt, TRACKED_LOGIN_ADDRESSES } = await import("../../edge/login-gate");
-    const { OVERFLOW_ADDRESS } = await import("../../edge/audit-flood");
+    const { loginAttempt, TRACKED_LOGIN_ADDRESSES } = await import("../../edge/auth/login-gate");
+    const { OVERFLOW_ADDRESS } = await import("../../edge/audit/audit-flood");
     const distinct = await runInDurableObject(account(), async (instance: AccountDO, state) => {
       const desk = (instance as unknown as { desk: DeskContext }).desk;
       state.storage.sql.exec("DELETE FROM login_failures_by_client");

@@ -2,9 +2,8 @@
 // item 4): 620 and 620.0000000001 name one series at TWS, so they must be one series for the
 // duplicate-leg and contract-count checks too, or two 10-lot legs go out as one 20-lot series.
 import { describe, expect, it } from "vitest";
-import { Edge, FakeBridge, futureExpiry } from "./harness";
+import { checksOf, Edge, FakeBridge, futureExpiry } from "./harness";
 
-const checksOf = (r: { structuredContent?: any }) => (r.structuredContent?.violations ?? []).map((v: any) => v.check);
 
 function vertical20(expiry = futureExpiry()) {
   const leg = (action: "BUY" | "SELL", strike: number, price: number) => ({ action, quantity: 10, price, contract: { symbol: "SPY", expiry, strike, right: "C" as const } });

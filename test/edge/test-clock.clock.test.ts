@@ -1,4 +1,4 @@
-// The test-only clock (TEST_CLOCK=movable:<ISO>, this project's binding; edge/test-clock.ts): each
+// The test-only clock (TEST_CLOCK=movable:<ISO>, this project's binding; edge/dashboard/test-clock.ts): each
 // Durable Object starts at the pinned instant, not the machine's clock, and keeps it across a
 // restart; POST /api/test/clock moves it forward only, refuses anything else with a clear 400 that
 // changes nothing, is audited, and turns the New York trading day the limits use. TWS's clock
@@ -7,9 +7,9 @@
 import { evictDurableObject, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { AccountDO } from "../../edge/account-do";
-import type { DeskContext } from "../../edge/desk-context";
-import { brokerNow } from "../../edge/expirations";
-import { startTestClock, testClockSetting } from "../../edge/test-clock";
+import type { DeskContext } from "../../edge/store/desk-context";
+import { brokerNow } from "../../edge/store/broker-clock";
+import { startTestClock, testClockSetting } from "../../edge/dashboard/test-clock";
 import { tradingDay } from "../../shared/trade-id";
 import { bookLosingCondor, Edge, FakeBridge, limitsUsed, PINNED_START_MS, reconciled } from "./harness";
 

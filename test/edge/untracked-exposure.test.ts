@@ -5,9 +5,8 @@
 // Every case here was allowed (or showed the larger room) before the positions were counted.
 import { describe, expect, it } from "vitest";
 import type { Leg } from "../../shared/order";
-import { condorOrder, Edge, FakeBridge, fillOrder, futureExpiry, ironCondor, limitsUsed, reconciled, testNow, waitFor } from "./harness";
+import { checksOf, condor, condorOrder, Edge, FakeBridge, fillOrder, futureExpiry, ironCondor, limitsUsed, reconciled, testNow, waitFor } from "./harness";
 
-const checksOf = (r: { structuredContent?: any }) => (r.structuredContent?.violations ?? []).map((v: any) => v.check);
 const EXPIRY = futureExpiry(20);
 
 /** A position event as the bridge sends it (TWS's POSITION + PORTFOLIO_VALUE). */
@@ -24,10 +23,6 @@ function option(symbol: string, conId: number, quantity: number, strike: number,
     market_value: mark === null ? null : quantity * mark * 100, unrealized_pnl: null, unrealized_pnl_pct: null,
   };
 }
-const condor = (symbol: string, center: number, width: number, credit: number): Leg[] => {
-  const leg = (action: Leg["action"], strike: number, right: "C" | "P", price: number): Leg => ({ action, quantity: 1, price, contract: { symbol, expiry: EXPIRY, strike, right } });
-  return [leg("BUY", center - 2 * width, "P", 0.5), leg("SELL", center - width, "P", 0.5 + credit / 2), leg("SELL", center + width, "C", 0.5 + credit / 2), leg("BUY", center + 2 * width, "C", 0.5)];
-};
 const order = (symbol: string, legs: Leg[], maxRisk: number, capital = maxRisk) => ({ symbol, strategy: "iron condor", legs, max_risk: maxRisk, capital_required: capital });
 
 async function fresh(netLiq: number) {
@@ -44,13 +39,13 @@ describe("positions no trade accounts for count toward concentration", () => {
     // A short put assigned: TWS now holds 100 shares bought at the strike; no active trade holds them.
     await bridge.event("position", stock("SPY", 756733, 100, 580));
 
-    const spy = await edge.call("place_order", order("SPY", condor("SPY", 580, 5, 1), 400));
+    const spy = await edge.call("place_order", order("SPY", condor("SPY", 580, 5, 1, EXPIRY), 400));
     expect(spy.isError).toBe(true);
     expect(checksOf(spy)).toEqual(["concentration"]);
     expect(spy.structuredContent.message).toContain(
       "SPY (counted with SPX) exposure ($58,400.00 incl. this order and $58,000.00 in positions held that no trade accounts for) would be 58.4% of net liquidation ($100,000.00)",
     );
-    const preview = await edge.call("preview_order", order("SPY", condor("SPY", 580, 5, 1), 400));
+    const preview = await edge.call("preview_order", order("SPY", condor("SPY", 580, 5, 1, EXPIRY), 400));
     expect(checksOf(preview)).toEqual(["concentration"]);
 
     const aapl = await edge.call("place_order", condorOrder());
@@ -146,10 +141,10 @@ describe("positions no trade accounts for count toward concentration", () => {
     await bridge.event("position", stock("SPY", 756733, 100, 580)); // $58,000, the S&P 500 too
     expect(await room(edge)).toEqual({ SPX: 3_000 });
 
-    const spx = await edge.call("place_order", order("SPX", condor("SPX", 6000, 5, 1), 400, 3_100));
+    const spx = await edge.call("place_order", order("SPX", condor("SPX", 6000, 5, 1, EXPIRY), 400, 3_100));
     expect(checksOf(spx)).toEqual(["concentration"]);
     expect(spx.structuredContent.message).toContain("SPX exposure ($120,100.00 incl. this order and $117,000.00 in positions held that no trade accounts for)");
-    const spy = await edge.call("place_order", order("SPY", condor("SPY", 580, 5, 1), 400, 3_100));
+    const spy = await edge.call("place_order", order("SPY", condor("SPY", 580, 5, 1, EXPIRY), 400, 3_100));
     expect(checksOf(spy)).toEqual(["concentration"]);
     expect((await edge.call("place_order", condorOrder({ capital_required: 3_100 }))).isError).toBeFalsy();
     expect(bridge.sent("place")).toHaveLength(1);
@@ -177,7 +172,7 @@ describe("positions no trade accounts for count toward concentration", () => {
     expect(stop.body.closes[0].success).toBe(true);
     await edge.admin("/api/emergency-stop", { on: false, reason: "drill over" });
     expect((await room(edge)).SPX).toBe(2_000);
-    const spy = await edge.call("preview_order", order("SPY", condor("SPY", 580, 5, 1), 400, 2_100));
+    const spy = await edge.call("preview_order", order("SPY", condor("SPY", 580, 5, 1, EXPIRY), 400, 2_100));
     expect(checksOf(spy)).toEqual(["concentration"]);
   });
 });

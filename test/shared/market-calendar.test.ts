@@ -72,6 +72,9 @@ describe("the exchange calendar", () => {
     expect(productOf("SPXW")).toBe("index");
     expect(productOf("XSP")).toBe("index");
     expect(productOf("SPY")).toBe("equity");
+    // Concentration counts SPY with SPX; its options still close with equity options.
+    expect(productOf("VOO")).toBe("equity");
+    expect(productOf("NDXP")).toBe("index");
   });
 
   it("puts a DAY order in the session under way, or the next one after a close, a weekend or a holiday", () => {
