@@ -36,7 +36,6 @@ import {
   insertTrade,
   legSharesFilled,
   legsOf,
-  listTrades,
   recordOrderTime,
   retireOrderId,
   setTradeState,
@@ -622,11 +621,13 @@ export async function cancelOrder(ctx: DeskContext, input: { order_id?: number |
 /** Releases the risk of approvals nobody answered in time. */
 export function expireApprovals(ctx: DeskContext): void {
   const nowIso = ctx.now().toISOString();
-  for (const t of listTrades(ctx.sql, { state: "pending_approval", limit: 1000 })) {
-    if (t.expires_at && t.expires_at <= nowIso) {
-      setTradeState(ctx.sql, t.trade_id, "expired", ctx.now());
-      ctx.audit("system", "approval_expired", { trade_id: t.trade_id, expires_at: t.expires_at, released_risk: t.reserved_risk });
-    }
+  // Runs before every request: only the approvals already due are read (one indexed lookup when none is).
+  const due = ctx.sql.exec<{ trade_id: string; expires_at: string; reserved_risk: number }>(
+    "SELECT trade_id, expires_at, reserved_risk FROM trades WHERE state = 'pending_approval' AND expires_at <= ? ORDER BY created_ms DESC, trade_id DESC LIMIT 1000", nowIso,
+  ).toArray();
+  for (const t of due) {
+    setTradeState(ctx.sql, t.trade_id, "expired", ctx.now());
+    ctx.audit("system", "approval_expired", { trade_id: t.trade_id, expires_at: t.expires_at, released_risk: t.reserved_risk });
   }
 }
 
