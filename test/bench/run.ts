@@ -302,7 +302,7 @@ async function main(): Promise<void> {
 
     for (const era of ERAS) splitPlace(t, marks.filter((m) => m.era === era), era);
 
-    const direct = await directSeries(ROOT, first.legs, READS, 12);
+    const direct = await directSeries(ROOT, first.legs, READS, 12, (await t.stack.moveClock(0)).sim.now);
     console.log("\nDirect @stoqey/ib against a simulator of its own (no edge, no bridge), and the full path's added time (2025-11-25 / 2026-07-28):");
     console.log("| operation | full p50 ms | direct p50 ms | added p50 ms | DO floor p50 | target: floor + ping + direct + 3 ms | full − target |");
     console.log("|---|---|---|---|---|---|---|");
