@@ -25,7 +25,7 @@ import { checkGrant, mcpAccess } from "./auth/oauth-grants";
 import { expireApprovals } from "./desk/order-desk";
 import { needsReconcile, reconcile } from "./ledger/reconcile";
 import { hasPendingModifies } from "./ledger/pending-modify";
-import { redact, redactJsonRequest, secretsOf } from "./http/redact";
+import { redact, redactedJsonBody, redactJsonRequest, secretsOf } from "./http/redact";
 import { emergencyStopFrame, twsHealth, truthy } from "./safety/safety-state";
 import { COLUMN_MIGRATIONS, SCHEMA } from "./store/schema";
 import { advanceTestClock, startTestClock, TEST_CLOCK_ROUTE, testClockSetting } from "./dashboard/test-clock";
@@ -95,7 +95,7 @@ export class AccountDO extends DurableObject<Env> {
         return sockets.length;
       },
     };
-    this.mcp = new McpHttp((request) => buildMcpServer(this.desk, mcpAccess(request)));
+    this.mcp = new McpHttp((request, era) => buildMcpServer(this.desk, mcpAccess(request), era));
   }
 
   /** Appends to the audit chain (tokens redacted) and tells every dashboard socket. */
@@ -471,7 +471,8 @@ export class AccountDO extends DurableObject<Env> {
       await request.arrayBuffer().catch(() => undefined);
       return revoked;
     }
-    return this.mcp.handle(await redactJsonRequest(request, this.secrets));
+    const { request: scrubbed, body } = await redactedJsonBody(request, this.secrets);
+    return this.mcp.handle(scrubbed, body);
   }
 }
 

@@ -83,7 +83,7 @@ export default {
         request = new Request(request, { headers });
       }
     }
-    let res = await handleWithAudit(oauthProvider(edgeOrigin(env, request), app, mcp), request, env, ctx);
+    let res = await handleWithAudit(oauthProvider(edgeOrigin(env, request), app, mcp), request, env, ctx, url);
     if (url.pathname === "/mcp" && res.status === 401 && !request.headers.has("authorization")) {
       // RFC 6750 puts no error code in a challenge to a request without credentials; say in the
       // body what a person reading a client's error needs to know.

@@ -31,8 +31,23 @@ export function newYorkParts(at: Date): { date: string; time: string } {
  * day's P&L, and which expiries can still trade.
  */
 export function tradingDay(at: Date): string {
-  return tradingDayOf(at);
+  const ms = at.getTime();
+  let day = recentTradingDays.get(ms);
+  if (day === undefined) {
+    day = tradingDayOf(at);
+    if (recentTradingDays.size >= RECENT_TRADING_DAYS) recentTradingDays.delete(recentTradingDays.keys().next().value!);
+    recentTradingDays.set(ms, day);
+  }
+  return day;
 }
+
+/**
+ * The calendar's answer is a pure function of the instant, and one request asks it for the same
+ * few instants many times (its "now", a snapshot's as_of: workerd's clock does not move while a
+ * request computes), at ~60 µs each. The last answers are kept, oldest dropped first.
+ */
+const RECENT_TRADING_DAYS = 64;
+const recentTradingDays = new Map<number, string>();
 
 /**
  * The New York calendar date of an instant, YYYY-MM-DD: what "the expiry day" is measured in (pin

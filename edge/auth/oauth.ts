@@ -266,6 +266,12 @@ async function refuseRefresh(helpers: OAuthHelpers, env: Env, who: { userId: str
   return Response.json({ error: "invalid_grant", error_description: description }, { status: 400, headers: { "cache-control": "no-store", pragma: "no-cache" } });
 }
 
+/** A bearer token the provider refused on /mcp, with the reason its challenge gives (never the token). */
+async function auditRefusedMcpToken(env: Env, request: Request, res: Response): Promise<void> {
+  const challenge = res.headers.get("www-authenticate") ?? "";
+  await auditOAuth(env, "mcp_token_refused", { client: clientAddress(request.headers), reason: /error_description="([^"]*)"/.exec(challenge)?.[1] ?? /error="([^"]*)"/.exec(challenge)?.[1] ?? "invalid token" });
+}
+
 async function oauthError(res: Response): Promise<{ error: string | null; error_description: string | null }> {
   const body = (await res.clone().json().catch(() => null)) as { error?: unknown; error_description?: unknown } | null;
   return { error: typeof body?.error === "string" ? body.error : null, error_description: typeof body?.error_description === "string" ? body.error_description.slice(0, 300) : null };
@@ -276,8 +282,14 @@ async function oauthError(res: Response): Promise<{ error: string | null; error_
  * refusals (a replayed code, a wrong verifier, a used refresh token), client registration, and a
  * refused bearer token on /mcp. Awaited before the answer goes out.
  */
-export async function handleWithAudit(provider: OAuthProvider<Env>, request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-  const url = new URL(request.url);
+export async function handleWithAudit(provider: OAuthProvider<Env>, request: Request, env: Env, ctx: ExecutionContext, url = new URL(request.url)): Promise<Response> {
+  if (url.pathname !== TOKEN_PATH && url.pathname !== REGISTER_PATH) {
+    // Not a token or registration request (an API call, a page, metadata): nothing to read before
+    // the provider answers; only a refused bearer token on /mcp is audited.
+    const res = await provider.fetch(request, env, ctx);
+    if (url.pathname === "/mcp" && res.status === 401 && request.headers.has("authorization")) await auditRefusedMcpToken(env, request, res);
+    return res;
+  }
   const client = clientAddress(request.headers);
   const facts = url.pathname === TOKEN_PATH ? await tokenRequestFacts(request) : null;
   let slot: RegistrationAnswer | null = null;
@@ -333,10 +345,7 @@ export async function handleWithAudit(provider: OAuthProvider<Env>, request: Req
       grant_id: named.grantId, client_id: facts?.client_id ?? null, client, cause: PROVIDER_REVOCATION_CAUSES[tokenKind ?? ""] ?? "revoked by the provider",
     });
   }
-  if (url.pathname === "/mcp" && res.status === 401 && request.headers.has("authorization")) {
-    const challenge = res.headers.get("www-authenticate") ?? "";
-    await auditOAuth(env, "mcp_token_refused", { client, reason: /error_description="([^"]*)"/.exec(challenge)?.[1] ?? /error="([^"]*)"/.exec(challenge)?.[1] ?? "invalid token" });
-  } else if (url.pathname === TOKEN_PATH && facts) {
+  if (url.pathname === TOKEN_PATH && facts) {
     const kind = facts.grant_type ?? (request.method === "POST" ? "revocation" : null);
     if (kind === "revocation") {
       await auditOAuth(env, res.ok ? "oauth_token_revoked" : "oauth_revocation_refused", { client, client_id: facts.client_id, token_type_hint: facts.token_type_hint, ...(res.ok ? {} : await oauthError(res)) });

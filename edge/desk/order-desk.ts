@@ -24,7 +24,7 @@ import { approvalUrl, confirmEveryOrder, createApprovalLink, LINK_TTL_MS } from 
 import { confirmationRule, IN_CLIENT } from "./confirmation-rule";
 import { adminCredential, STATIC_CREDENTIAL, type Credential } from "../ledger/credential";
 import { recordAct } from "../ledger/trade-acts";
-import { readBack, type AskPerson } from "./read-back";
+import { readBack, type AskPerson, type QuestionForClient } from "./read-back";
 import {
   closeOrdersLastMinute,
   closeRef,
@@ -36,7 +36,6 @@ import {
   insertTrade,
   legSharesFilled,
   legsOf,
-  listTrades,
   recordOrderTime,
   retireOrderId,
   setTradeState,
@@ -194,13 +193,15 @@ function replayDetails(idempotencyKey: string | undefined, answer: ToolAnswer<Pl
 }
 
 /**
- * Places an order. `askPerson` is set when the caller's MCP session can elicit. Who confirms is
- * edge/desk/confirmation-rule.ts's to say: with "confirm every order" on, the order passes the checks,
- * reserves its risk and waits for a person behind a one-time link on `edgeOrigin` (or in the
- * dashboard), whatever the client; otherwise a client that can elicit is asked first (before the
- * quote fetch and the synchronous check, never inside it) and its answer is audited as the client's.
+ * Places an order. `askPerson` is set when the caller's MCP client can elicit (a 2025-11-25
+ * session, or a 2026-07-28 call declaring it). Who confirms is edge/desk/confirmation-rule.ts's to say:
+ * with "confirm every order" on, the order passes the checks, reserves its risk and waits for a
+ * person behind a one-time link on `edgeOrigin` (or in the dashboard), whatever the client;
+ * otherwise a client that can elicit is asked first (before the quote fetch and the synchronous
+ * check, never inside it) and its answer is audited as the client's. A 2026-07-28 call that does
+ * not yet carry the answer gets the question back instead of a result, and nothing is reserved.
  */
-export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPerson?: AskPerson, edgeOrigin = "", by: Credential = STATIC_CREDENTIAL): Promise<ToolAnswer<PlaceOrderOutput>> {
+export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPerson?: AskPerson, edgeOrigin = "", by: Credential = STATIC_CREDENTIAL): Promise<ToolAnswer<PlaceOrderOutput> | QuestionForClient> {
   const { idempotency_key, ...order } = input;
   const key = idempotency_key ? `place:${idempotency_key}` : null;
   const argsHash = hashArgs(order);
@@ -235,8 +236,9 @@ export async function placeOrder(ctx: DeskContext, input: PlaceOrderInput, askPe
   const ask = confirmationRule({ confirmEveryOrder: confirmEveryOrder(ctx.sql), clientCanElicit: askPerson !== undefined });
   if (askPerson && ask.askInClient && analysis.errors.length === 0 && analysis.worstCaseLoss !== null) {
     const message = readBack(input, analysis);
-    ctx.audit("edge", "confirmation_requested", { symbol: input.symbol, strategy: input.strategy, idempotency_key, computed_max_risk: analysis.worstCaseLoss });
-    const person = await askPerson(message);
+    const person = await askPerson(message, () => ctx.audit("edge", "confirmation_requested", { symbol: input.symbol, strategy: input.strategy, idempotency_key, computed_max_risk: analysis.worstCaseLoss }));
+    // A 2026-07-28 client: the question is this call's answer; nothing was reserved or stored.
+    if (person.confirmed === "ask") return { question: message };
     if (!person.confirmed) {
       // A twin call with the same key may have been answered meanwhile: its answer stands.
       const settled = replay(ctx, key, argsHash, inFlight, conflict);
@@ -619,11 +621,13 @@ export async function cancelOrder(ctx: DeskContext, input: { order_id?: number |
 /** Releases the risk of approvals nobody answered in time. */
 export function expireApprovals(ctx: DeskContext): void {
   const nowIso = ctx.now().toISOString();
-  for (const t of listTrades(ctx.sql, { state: "pending_approval", limit: 1000 })) {
-    if (t.expires_at && t.expires_at <= nowIso) {
-      setTradeState(ctx.sql, t.trade_id, "expired", ctx.now());
-      ctx.audit("system", "approval_expired", { trade_id: t.trade_id, expires_at: t.expires_at, released_risk: t.reserved_risk });
-    }
+  // Runs before every request: only the approvals already due are read (one indexed lookup when none is).
+  const due = ctx.sql.exec<{ trade_id: string; expires_at: string; reserved_risk: number }>(
+    "SELECT trade_id, expires_at, reserved_risk FROM trades WHERE state = 'pending_approval' AND expires_at <= ? ORDER BY created_ms DESC, trade_id DESC LIMIT 1000", nowIso,
+  ).toArray();
+  for (const t of due) {
+    setTradeState(ctx.sql, t.trade_id, "expired", ctx.now());
+    ctx.audit("system", "approval_expired", { trade_id: t.trade_id, expires_at: t.expires_at, released_risk: t.reserved_risk });
   }
 }
 

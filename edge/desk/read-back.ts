@@ -1,6 +1,8 @@
 // The read-back a person confirms before an order is sent (every leg, the net limit, the computed
 // risk), and AskPerson: how the desk asks them and hears back, whoever carries the question (MCP
-// elicitation, mcp/elicitation.ts). The desk depends on this contract, never on the MCP SDK.
+// elicitation on a 2025-11-25 session, mcp/elicitation.ts; an input-required round trip for a
+// 2026-07-28 client, mcp/elicitation-round-trip.ts). The desk depends on this contract, never on
+// the MCP SDK.
 import { formatUsd } from "../../shared/money";
 import { isStockLeg, type Leg } from "../../shared/order";
 import { type RiskAnalysis } from "../../shared/risk";
@@ -9,10 +11,20 @@ import type { Violation } from "../../shared/tools";
 
 export type PersonAnswer =
   | { confirmed: true }
-  | { confirmed: false; outcome: "declined" | "cancelled" | "not_confirmed" | "unreachable"; violation: Violation };
+  | { confirmed: false; outcome: "declined" | "cancelled" | "not_confirmed" | "unreachable"; violation: Violation }
+  /** 2026-07-28: this call carries no answer to this read-back; the question goes back in its result. */
+  | { confirmed: "ask" };
 
-/** Shows the read-back to the person and reports their answer; never throws. */
-export type AskPerson = (readBack: string) => Promise<PersonAnswer>;
+/**
+ * Shows the read-back to the person and reports their answer; never throws. `asked` is called
+ * when the question goes out to the client (for the audit), not when an answer is read.
+ */
+export type AskPerson = (readBack: string, asked: () => void) => Promise<PersonAnswer>;
+
+/** The question on its way to a 2026-07-28 client: what placeOrder answers instead of a result. */
+export interface QuestionForClient {
+  question: string;
+}
 
 const price = (value: number) => Math.abs(value).toFixed(2);
 

@@ -50,3 +50,18 @@ export async function redactJsonRequest(request: Request, secrets: readonly stri
   headers.delete("content-length");
   return new Request(request.url, { method: request.method, headers, body, signal: request.signal });
 }
+
+/**
+ * A POST's JSON body parsed once and scrubbed, for handlers that take a parsed body (the MCP
+ * transports): no second parse, no re-serialised copy of the request. `body` is undefined when
+ * the text is not JSON; the request returned then carries the text, for its handler to refuse.
+ */
+export async function redactedJsonBody(request: Request, secrets: readonly string[]): Promise<{ request: Request; body: unknown }> {
+  if (request.method !== "POST") return { request, body: undefined };
+  const text = await request.text();
+  try {
+    return { request, body: redact(JSON.parse(text) as unknown, secrets) };
+  } catch {
+    return { request: new Request(request.url, { method: request.method, headers: request.headers, body: text, signal: request.signal }), body: undefined };
+  }
+}

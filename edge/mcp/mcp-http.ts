@@ -1,16 +1,20 @@
-// MCP over Streamable HTTP for the account's Durable Object. Stateless by default (one server and
-// transport per POST, JSON answers, GET → 405). A client whose `initialize` declares elicitation
-// gets a session instead, so that place_order can ask its person to confirm on the tool call's
-// own SSE response stream. Sessions live only in this object's memory: after an eviction or a
-// restart they are gone, and the client's next request gets 404 "Session not found", on which the
-// MCP spec has it initialize again. Nothing about an order depends on a session surviving.
-// Sessions are owned by a credential (the bearer token's hash) and a client address: each owner
-// has its own cap, and a full cap closes an idle session of whoever holds the most, never refuses
-// the newcomer — so a client that opens sessions and never answers costs only its own sessions.
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+// MCP over Streamable HTTP for the account's Durable Object, through the official SDK (v2), both
+// protocol eras on one endpoint. A 2026-07-28 request (it carries the per-request `_meta` envelope)
+// goes to the SDK's per-request handler (`createMcpHandler`, modern only: a fresh server per
+// request, `server/discover`, confirmations as input-required round trips). A 2025-11-25 request
+// is routed by the SDK's own classifier (`isLegacyRequest`) to the wiring it has always had here:
+// stateless by default (one server and transport per POST, JSON answers, GET → 405), or, for a
+// client whose `initialize` declares elicitation, a session, so that place_order can ask its person
+// to confirm on the tool call's own SSE response stream. Sessions live only in this object's memory:
+// after an eviction or a restart they are gone, and the client's next request gets 404 "Session not
+// found", on which the MCP spec has it initialize again. Nothing about an order depends on a session
+// surviving. Sessions are owned by a credential (the bearer token's hash) and a client address:
+// each owner has its own cap, and a full cap closes an idle session of whoever holds the most,
+// never refuses the newcomer — so a client that opens sessions and never answers costs only its own.
+import { createMcpHandler, isLegacyRequest, type McpHttpHandler, type McpServer, WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
 import { createHash } from "node:crypto";
 import { clientAddress } from "../http/client-address";
+import type { McpEra } from "./mcp-server";
 
 /** A session nobody used for this long is closed on the next /mcp request. */
 export const SESSION_IDLE_MS = 30 * 60_000;
@@ -22,6 +26,8 @@ export const MAX_SESSIONS_PER_CREDENTIAL = 50;
 export const MAX_SESSIONS_PER_CLIENT = 10;
 
 interface Owner { credential: string; client: string }
+/** Builds the account's MCP server for one request (or one session) of the given era. */
+export type BuildServer = (request: Request, era: McpEra) => McpServer;
 interface Session { server: McpServer; transport: WebStandardStreamableHTTPServerTransport; lastUsed: number; owner: Owner }
 
 /** The caller's credential as a short hash of its Authorization header (never the token itself). */
@@ -46,37 +52,39 @@ function initializeWithElicitation(body: unknown): boolean {
 
 export class McpHttp {
   private readonly sessions = new Map<string, Session>();
+  /** The SDK's 2026-07-28 entry; 2025-era requests never reach it (they are routed here first). */
+  private readonly modern: McpHttpHandler;
 
-  constructor(private readonly build: (request: Request) => McpServer, private readonly now: () => number = () => Date.now()) {}
+  constructor(private readonly build: BuildServer, private readonly now: () => number = () => Date.now()) {
+    // A subscriptions/listen request is acknowledged honouring nothing (the server says its lists
+    // never change) and its stream closed at once: none is held open to keep the object awake.
+    this.modern = createMcpHandler(({ era, requestInfo }) => build(requestInfo!, era), { legacy: "reject" });
+  }
 
   get sessionCount(): number {
     return this.sessions.size;
   }
 
-  async handle(request: Request): Promise<Response> {
+  /**
+   * Answers one /mcp request. `parsedBody` is the request's JSON body as the object already read
+   * and scrubbed it (undefined when the body is not JSON: the transport then reads and refuses it).
+   */
+  async handle(request: Request, parsedBody?: unknown): Promise<Response> {
     this.sweep();
     const sessionId = request.headers.get("mcp-session-id");
-    if (sessionId) return this.handleSession(sessionId, request);
-    // Stateless: no server-to-client stream, so GET would only hold the object awake.
+    if (sessionId) return this.handleSession(sessionId, request, parsedBody);
+    // No server-to-client stream in either era's stateless serving: GET would only hold the object awake.
     if (request.method !== "POST") return new Response("method not allowed", { status: 405, headers: { Allow: "POST" } });
-    if (await this.wantsSession(request)) return this.openSession(request, { credential: credentialOf(request), client: clientAddress(request.headers) });
-    const server = this.build(request);
+    if (!(await isLegacyRequest(request, parsedBody))) return this.modern.fetch(request, parsedBody === undefined ? undefined : { parsedBody });
+    if (initializeWithElicitation(parsedBody)) return this.openSession(request, parsedBody, { credential: credentialOf(request), client: clientAddress(request.headers) });
+    const server = this.build(request, "legacy");
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     await server.connect(transport);
-    return transport.handleRequest(request);
+    return transport.handleRequest(request, parsedBody === undefined ? undefined : { parsedBody });
   }
 
-  private async wantsSession(request: Request): Promise<boolean> {
-    // Peek at a copy: the transport reads (and size-checks, parses, rejects) the original itself.
-    try {
-      return initializeWithElicitation(JSON.parse(await request.clone().text()));
-    } catch {
-      return false;
-    }
-  }
-
-  private async openSession(request: Request, owner: Owner): Promise<Response> {
-    const server = this.build(request);
+  private async openSession(request: Request, parsedBody: unknown, owner: Owner): Promise<Response> {
+    const server = this.build(request, "legacy");
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
       // SSE answers: the elicitation request travels on the tool call's response stream.
@@ -90,10 +98,10 @@ export class McpHttp {
       },
     });
     await server.connect(transport);
-    return transport.handleRequest(request);
+    return transport.handleRequest(request, { parsedBody });
   }
 
-  private async handleSession(sessionId: string, request: Request): Promise<Response> {
+  private async handleSession(sessionId: string, request: Request, parsedBody: unknown): Promise<Response> {
     const session = this.sessions.get(sessionId);
     // Unknown, expired, lost with an earlier instance of this object, or another credential's: the
     // client re-initializes.
@@ -107,7 +115,7 @@ export class McpHttp {
     // No standalone SSE stream: elicitation rides on the POST's answer, and an open GET stream
     // would keep the Durable Object awake for as long as the client stays connected.
     if (request.method === "GET") return new Response("method not allowed", { status: 405, headers: { Allow: "POST, DELETE" } });
-    const response = await session.transport.handleRequest(request);
+    const response = await session.transport.handleRequest(request, parsedBody === undefined ? undefined : { parsedBody });
     if (request.method === "DELETE" && response.ok) this.sessions.delete(sessionId);
     return response;
   }

@@ -1,12 +1,11 @@
-// MCP server of one account: built fresh per stateless request, or once per elicitation session
-// (edge/mcp/mcp-http.ts). Every tool has input and output schemas and annotations; write tools are
-// left out entirely in read-only mode. A refused order is a tool result with isError and every
-// violated check. tools/list is answered from a catalog computed once per tool set (converting the
-// tools' zod schemas to JSON Schema was ~3 ms of every tools/list), through a per-request filter.
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
-import { type CallToolResult, ListToolsRequestSchema, type Tool } from "@modelcontextprotocol/sdk/types.js";
+// MCP server of one account: built fresh per request (both protocol eras, edge/mcp/mcp-http.ts), or
+// once per 2025-11-25 elicitation session. Every tool has input and output schemas and annotations;
+// write tools are left out entirely in read-only mode or without the trade scope. A refused order is
+// a tool result with isError and every violated check. The tools' JSON Schemas are converted once
+// per isolate (edge/mcp/json-schema-once.ts), so the SDK's own tools/list and result projection cost
+// no conversion per request.
+import { McpServer, type CallToolResult, type InputRequiredResult } from "@modelcontextprotocol/server";
+import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/server/validators/cf-worker";
 import { LIMITS } from "../../shared/limits";
 import { LEGS_AS_STRING_NOTE } from "../../shared/order";
 import {
@@ -24,7 +23,9 @@ import { z } from "zod";
 import { readAudit, type AuditRow } from "../audit/audit";
 import type { DeskContext } from "../store/desk-context";
 import { elicitationAsker } from "./elicitation";
+import { askInClient, confirmationCodec, envelopeCanElicit, roundTripAsker } from "./elicitation-round-trip";
 import { expiryDayFlags } from "../views/expiry-day";
+import { jsonSchemaOnce } from "./json-schema-once";
 import { getTrade, listTrades, resolveOrderId } from "../store/ledger";
 import { unaccountedNote } from "../ledger/order-ends";
 import { cancelOrder, closePosition, placeOrder, previewOrder } from "../desk/order-desk";
@@ -35,8 +36,7 @@ import { accountFreshness } from "../safety/freshness";
 import { PACKAGE_VERSION } from "./version";
 import { netGreeks, openTradeStandings } from "../views/standing";
 import { learnFromQuote } from "../desk/underlyings";
-import { WRITE_TOOLS } from "./mcp-scopes";
-import type { Credential } from "../ledger/credential";
+import { STATIC_CREDENTIAL, type Credential } from "../ledger/credential";
 import {
   CancelOrderInput,
   CancelOrderOutput,
@@ -62,6 +62,25 @@ import { dataAgeSeconds, healthView, safetyStatusView, tradeView } from "../view
 const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 const READ_MARKET = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true } as const;
 
+/** Every tool's schemas, each converted to JSON Schema at most once per isolate. */
+const NO_ARGUMENTS = jsonSchemaOnce(z.strictObject({}));
+const SCHEMA = {
+  getAccount: { in: jsonSchemaOnce(GetAccountInput), out: jsonSchemaOnce(GetAccountOutput) },
+  getPositions: { in: jsonSchemaOnce(GetPositionsInput), out: jsonSchemaOnce(GetPositionsWithStandingOutput) },
+  getOrderStatus: { in: jsonSchemaOnce(GetOrderStatusInput), out: jsonSchemaOnce(GetOrderStatusOutput) },
+  safetyStatus: { in: NO_ARGUMENTS, out: jsonSchemaOnce(SafetyStatusOutput) },
+  listTrades: { in: jsonSchemaOnce(ListTradesInput), out: jsonSchemaOnce(ListTradesOutput) },
+  healthCheck: { in: NO_ARGUMENTS, out: jsonSchemaOnce(HealthCheckOutput) },
+  getQuote: { in: jsonSchemaOnce(GetQuoteInput), out: jsonSchemaOnce(GetQuoteOutput) },
+  optionChain: { in: jsonSchemaOnce(GetOptionChainInput), out: jsonSchemaOnce(GetOptionChainOutput) },
+  priceHistory: { in: jsonSchemaOnce(GetPriceHistoryInput), out: jsonSchemaOnce(GetPriceHistoryOutput) },
+  previewOrder: { in: jsonSchemaOnce(PlaceOrderInput), out: jsonSchemaOnce(PreviewOrderOutput) },
+  placeOrder: { in: jsonSchemaOnce(PlaceOrderInput), out: jsonSchemaOnce(PlaceOrderOutput) },
+  closePosition: { in: jsonSchemaOnce(ClosePositionInput), out: jsonSchemaOnce(ClosePositionOutput) },
+  modifyOrder: { in: jsonSchemaOnce(ModifyOrderInput), out: jsonSchemaOnce(ModifyOrderOutput) },
+  cancelOrder: { in: jsonSchemaOnce(CancelOrderInput), out: jsonSchemaOnce(CancelOrderOutput) },
+};
+
 function ok(output: Record<string, unknown>): CallToolResult {
   return { content: [{ type: "text", text: JSON.stringify(output) }], structuredContent: output };
 }
@@ -75,65 +94,28 @@ function fail(message: string): CallToolResult {
 /** What the caller's credential allows (edge/mcp/mcp-scopes.ts), who it is (edge/ledger/credential.ts), and the edge's origin for approval links. */
 export interface McpAccess { trade: boolean; origin: string; credential?: Credential }
 
-/** Which tools one request may see (e.g. by its OAuth scopes); applied to the cached catalog. */
-export type ToolFilter = (tool: Tool) => boolean;
+/** Which protocol era this server answers (the SDK's word): 2025-11-25 and before, or 2026-07-28. */
+export type McpEra = "legacy" | "modern";
 
-export interface BuildOptions {
-  toolFilter?: ToolFilter;
+export function buildMcpServer(ctx: DeskContext, access: McpAccess = { trade: true, origin: "" }, era: McpEra = "legacy"): McpServer {
+  return registerAll(ctx, access, era);
 }
 
-/** The SDK's own tools/list answer, per tool set (read-only or not), computed once per isolate. */
-const catalogs = new Map<boolean, Promise<Tool[]>>();
-
-function toolCatalog(ctx: DeskContext): Promise<Tool[]> {
-  const readOnly = ctx.settings.readOnly;
-  let catalog = catalogs.get(readOnly);
-  if (!catalog) {
-    catalog = computeCatalog(ctx);
-    catalogs.set(readOnly, catalog);
-    catalog.catch(() => catalogs.delete(readOnly));
-  }
-  return catalog;
-}
-
-/** One tools/list through an unfiltered server and the SDK's own handler, so the cache is its answer. */
-async function computeCatalog(ctx: DeskContext): Promise<Tool[]> {
-  const server = registerAll(ctx, { trade: true, origin: "" });
-  const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-  await server.connect(transport);
-  const response = await transport.handleRequest(new Request("https://catalog.internal/mcp", {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} }),
-  }));
-  const body = (await response.json()) as { result?: { tools?: Tool[] }; error?: { message: string } };
-  await server.close();
-  // Kept exactly as the SDK answered (no re-parse that could drop a field).
-  if (!Array.isArray(body.result?.tools)) throw new Error(`tools/list catalog: ${body.error?.message ?? "no tools in the answer"}`);
-  return body.result.tools;
-}
-
-export function buildMcpServer(ctx: DeskContext, access: McpAccess = { trade: true, origin: "" }, options: BuildOptions = {}): McpServer {
-  const server = registerAll(ctx, access);
-  // The caller's scopes pick from the cached catalog: without `trade`, no write tool is listed.
-  const scoped: ToolFilter | undefined = access.trade ? undefined : (tool) => !WRITE_TOOLS.has(tool.name);
-  const filters = [scoped, options.toolFilter].filter((f): f is ToolFilter => f !== undefined);
-  const filter: ToolFilter | undefined = filters.length ? (tool) => filters.every((f) => f(tool)) : undefined;
-  // Replaces the SDK's handler (which converts every schema per call) with the cached catalog.
-  server.server.setRequestHandler(ListToolsRequestSchema, async () => {
-    const tools = await toolCatalog(ctx);
-    return { tools: filter ? tools.filter(filter) : tools };
+function registerAll(ctx: DeskContext, access: McpAccess, era: McpEra): McpServer {
+  const server = new McpServer({ name: "ibkr-mcp", version: PACKAGE_VERSION }, {
+    // The lists never change while a client holds them (scopes and READ_ONLY are per credential
+    // and per deployment): a 2026-07-28 listen stream is acknowledged and carries nothing.
+    capabilities: { tools: { listChanged: false }, resources: { listChanged: false } },
+    // Ajv (the SDK's default validator of elicitation answers in Node) compiles code, which workerd forbids.
+    jsonSchemaValidator: new CfWorkerJsonSchemaValidator(),
+    // A 2026-07-28 retry's state is checked before any handler runs: forged or expired → -32602.
+    requestState: { verify: (state, call) => confirmationCodec(ctx.sql).verify(state, call) },
   });
-  return server;
-}
-
-function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
-  // Ajv (the SDK's default validator of elicitation answers) compiles code, which workerd forbids.
-  const server = new McpServer({ name: "ibkr-mcp", version: PACKAGE_VERSION }, { capabilities: { resources: {} }, jsonSchemaValidator: new CfWorkerJsonSchemaValidator() });
+  const credential = access.credential ?? STATIC_CREDENTIAL;
 
   server.registerTool("get_account", {
     description: "Account summary (net liquidation, cash, buying power, margin, P&L) from the bridge's latest snapshot, with its age. stale: true (with stale_reason) when these are the last figures reported and not live: no bridge, TWS not connected, or older than trading allows.",
-    inputSchema: GetAccountInput, outputSchema: GetAccountOutput, annotations: READ,
+    inputSchema: SCHEMA.getAccount.in, outputSchema: SCHEMA.getAccount.out, annotations: READ,
   }, async () => {
     const snapshot = accountSnapshot(ctx.sql);
     if (!snapshot) return fail("No account data yet: the bridge has not reported this account (is it connected?)");
@@ -143,7 +125,7 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
 
   server.registerTool("get_positions", {
     description: "Open positions (per leg, signed quantity) from the bridge's latest snapshot, optionally for one symbol; and each open trade's standing: mark (net per combo unit), unrealized P&L, distance to its worst case, days to expiry.",
-    inputSchema: GetPositionsInput, outputSchema: GetPositionsWithStandingOutput, annotations: READ,
+    inputSchema: SCHEMA.getPositions.in, outputSchema: SCHEMA.getPositions.out, annotations: READ,
   }, async ({ symbol }) => {
     // Positions stream on change, so their freshness is the link's: the account heartbeat's age.
     const account = accountSnapshot(ctx.sql);
@@ -155,7 +137,7 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
 
   server.registerTool("get_order_status", {
     description: "Status of one IBKR order by its order_id, from the ledger kept in sync with TWS. unaccounted: true means TWS neither holds the order nor lists it as finished: status is the last TWS reported, the trade's risk stays reserved, and unaccounted_note says since when and what settles it.",
-    inputSchema: GetOrderStatusInput, outputSchema: GetOrderStatusOutput, annotations: READ,
+    inputSchema: SCHEMA.getOrderStatus.in, outputSchema: SCHEMA.getOrderStatus.out, annotations: READ,
   }, async ({ order_id }) => {
     const lookup = resolveOrderId(ctx.sql, order_id);
     if (!lookup.order && lookup.ambiguous.length > 0)
@@ -182,7 +164,7 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
 
   server.registerTool("get_safety_status", {
     description: "Hard limits and what is used of each today, breakers, emergency stop, remaining risk budget, whether new trades can be opened now, the open trades' net greeks per underlying (from TWS), and trades expiring today with their pin risk.",
-    inputSchema: z.strictObject({}), outputSchema: SafetyStatusOutput, annotations: READ_MARKET,
+    inputSchema: SCHEMA.safetyStatus.in, outputSchema: SCHEMA.safetyStatus.out, annotations: READ_MARKET,
   }, async () => {
     const expiring = await expiryDayFlags(ctx);
     return ok({ ...safetyStatusView(ctx), net_greeks: await netGreeks(ctx), ...(expiring.length ? { expiry_day: expiring } : {}) });
@@ -190,7 +172,7 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
 
   server.registerTool("list_trades", {
     description: "Trades in the ledger, newest first, with their orders and fills (state pending_approval means waiting for a person in shadow mode); an open trade's standing gives its mark, unrealized P&L, distance to its worst case and days to expiry.",
-    inputSchema: ListTradesInput, outputSchema: ListTradesOutput, annotations: READ,
+    inputSchema: SCHEMA.listTrades.in, outputSchema: SCHEMA.listTrades.out, annotations: READ,
   }, async (input) => {
     const trades = listTrades(ctx.sql, input);
     const expiring = new Map((await expiryDayFlags(ctx, trades)).map((f) => [f.trade_id, f]));
@@ -199,12 +181,12 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
 
   server.registerTool("health_check", {
     description: "Bridge link, TWS connection and the age of the account data. can_open_new_trades says whether a new trade can be opened now, and blocked_by every reason it cannot (emergency stop, breakers, read-only mode, link or data problems); ready_to_trade is false with problems when not even a close could reach TWS.",
-    inputSchema: z.strictObject({}), outputSchema: HealthCheckOutput, annotations: READ,
+    inputSchema: SCHEMA.healthCheck.in, outputSchema: SCHEMA.healthCheck.out, annotations: READ,
   }, async () => ok(healthView(ctx)));
 
   server.registerTool("get_quote", {
     description: "Current bid/ask/mid of a stock, an option, or a whole combo (net per combo unit, positive = debit), from TWS through the bridge. An option's quote carries TWS's model IV and greeks (delta, gamma, theta per day, vega per vol point, per share) with the underlying price they refer to, their data_type and age; a combo gives them per leg (leg_greeks). Greeks TWS did not send are null with greeks_reason, never estimated. " + LEGS_AS_STRING_NOTE,
-    inputSchema: GetQuoteInput, outputSchema: GetQuoteOutput, annotations: READ_MARKET,
+    inputSchema: SCHEMA.getQuote.in, outputSchema: SCHEMA.getQuote.out, annotations: READ_MARKET,
   }, async ({ legs }) => {
     try {
       const quote = await ctx.link.request("quote", { legs });
@@ -217,7 +199,7 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
 
   server.registerTool("get_option_chain", {
     description: "Expiries and strikes of a symbol's options, and for one expiry quotes with TWS's IV and greeks. Choose strikes with a strike window (min_strike/max_strike, or strike_range as a fraction of the underlying), right (C or P) and/or an absolute delta range (delta_min/delta_max, e.g. 0.10-0.20 for short strikes; below 0.5 only out-of-the-money options are looked at): every strike of the window is quoted. Each quoted option is one TWS market-data line; one answer may use 90 (TWS allows about 100 at once), and a wider request is refused with the count, never truncated. Without a window or delta range the 25 strikes nearest the money are quoted and `note` says so.",
-    inputSchema: GetOptionChainInput, outputSchema: GetOptionChainOutput, annotations: READ_MARKET,
+    inputSchema: SCHEMA.optionChain.in, outputSchema: SCHEMA.optionChain.out, annotations: READ_MARKET,
   }, async (input) => {
     try {
       const chain = await ctx.link.request("option_chain", input);
@@ -230,7 +212,7 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
 
   server.registerTool("get_price_history", {
     description: `Price bars of an underlying from TWS's historical data (trades, regular hours), the most recent last: bar_size one of 1 min, 5 mins, 15 mins, 30 mins, 1 hour, 1 day (default), count 1-500 (default 30). IBKR paces historical requests (about 60 per 10 minutes); the same request within 15 s is answered from the last answer.`,
-    inputSchema: GetPriceHistoryInput, outputSchema: GetPriceHistoryOutput, annotations: READ_MARKET,
+    inputSchema: SCHEMA.priceHistory.in, outputSchema: SCHEMA.priceHistory.out, annotations: READ_MARKET,
   }, async (input) => {
     try {
       return ok(await ctx.link.request("price_history", input, 12_000));
@@ -241,7 +223,7 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
 
   server.registerTool("preview_order", {
     description: "Runs every safety check on an order and asks IBKR for its what-if margin, without placing it. Same arguments as place_order; " + LEGS_AS_STRING_NOTE,
-    inputSchema: PlaceOrderInput, outputSchema: PreviewOrderOutput, annotations: READ_MARKET,
+    inputSchema: SCHEMA.previewOrder.in, outputSchema: SCHEMA.previewOrder.out, annotations: READ_MARKET,
   }, async (input) => ok(await previewOrder(ctx, input)));
 
   // Write tools: not in read-only mode, and only for a credential with the trade scope.
@@ -249,38 +231,44 @@ function registerAll(ctx: DeskContext, access: McpAccess): McpServer {
     server.registerTool("place_order", {
       description:
         "Places a defined-risk options order (or a single stock leg) as ONE combo limit order after every safety check. The price IBKR binds is the legs' net per combo unit (debit positive, credit negative); risk is computed from that net price held to expiry, never from one leg's price. Combos mixing stock and option legs are refused. max_risk is your claim of the worst-case loss; the edge computes it and refuses a claim below it. A refused order lists every violated check. In shadow mode the order waits for a person's approval. Send an idempotency_key to retry safely. When the account's \"confirm every order\" is on, every order passes the checks and then waits (status awaiting_confirmation) until a person approves it by the one-time confirmation_url or in the dashboard, whatever your client can do. Otherwise, when your MCP client supports elicitation, it is first asked to confirm a read-back of the order (legs, net limit, computed worst-case loss); a decline refuses it (check person_declined), no answer within 2 minutes refuses it (person_unreachable). Shadow mode still applies after a confirmation: the dashboard approval is a separate gate. " + LEGS_AS_STRING_NOTE,
-      inputSchema: PlaceOrderInput, outputSchema: PlaceOrderOutput,
+      inputSchema: SCHEMA.placeOrder.in, outputSchema: SCHEMA.placeOrder.out,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
-    }, async (input, call) => {
-      const result = await placeOrder(ctx, input, elicitationAsker(server.server, call) ?? undefined, access.origin, access.credential);
+    }, async (input, call): Promise<CallToolResult | InputRequiredResult> => {
+      // A 2025-11-25 session is asked on the call's stream; a 2026-07-28 call gets the question as
+      // its result and is asked again, with the answer, on the client's retry.
+      const asker = era === "modern"
+        ? (envelopeCanElicit(call) ? roundTripAsker(call, input, credential) : null)
+        : elicitationAsker(call, server.server.getClientCapabilities());
+      const result = await placeOrder(ctx, input, asker ?? undefined, access.origin, credential);
+      if ("question" in result) return askInClient(ctx.sql, result.question, input, credential);
       return answer(result.output, result.isError);
     });
 
     server.registerTool("close_position", {
       description: "Closes an open trade with the reverse combo at a marketable limit, or at limit_price (the closing order's net per combo unit: positive = you pay, negative = you receive; checked against the quote) — walk a resting close with modify_order. Allowed under an emergency stop or a tripped breaker (it reduces risk), at most 5 closes and walks of them a minute; it may never pay more than the legs it closes can cost at expiry at worst plus $0.10 a share (refused as close_over_worst_case, with the highest limit allowed; a person can close beyond it). A trade whose opening order is partly filled and still working has the rest cancelled first (waiting up to 8 s for TWS to confirm), then closes what filled; legs TWS already exercised or assigned are left out.",
-      inputSchema: ClosePositionInput, outputSchema: ClosePositionOutput,
+      inputSchema: SCHEMA.closePosition.in, outputSchema: SCHEMA.closePosition.out,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     }, async (input) => {
-      const result = await closePosition(ctx, input, "agent", access.credential);
+      const result = await closePosition(ctx, input, "agent", credential);
       return answer(result.output, result.isError);
     });
 
     server.registerTool("modify_order", {
       description:
         "Changes the limit price of a trade's working order in place (IBKR's modify: same order id and orderRef), to walk it toward the market. limit_price is the new net per combo unit, debit positive and credit negative (as list_trades shows it); for a trade whose close is working, it is the closing order's net. An opening order passes every check of place_order again at the new price: risk recomputed from the net price, price collar, daily loss, concentration, and the order rate (a modify counts as an order). Only the price can change: for other legs or sizes cancel_order and place_order. Send max_risk when the new price raises the worst-case loss above your first claim. When its answer is lost (status Unknown), list_trades shows pending_modify until TWS shows which price took, and the order cannot be modified again until then.",
-      inputSchema: ModifyOrderInput, outputSchema: ModifyOrderOutput,
+      inputSchema: SCHEMA.modifyOrder.in, outputSchema: SCHEMA.modifyOrder.out,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     }, async (input) => {
-      const result = await modifyOrder(ctx, input, "agent", access.credential);
+      const result = await modifyOrder(ctx, input, "agent", credential);
       return answer(result.output as unknown as Record<string, unknown>, result.isError);
     });
 
     server.registerTool("cancel_order", {
       description: "Cancels a working order (by order_id) or a trade's working order or pending approval (by trade_id).",
-      inputSchema: CancelOrderInput, outputSchema: CancelOrderOutput,
+      inputSchema: SCHEMA.cancelOrder.in, outputSchema: SCHEMA.cancelOrder.out,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
     }, async (input) => {
-      const result = await cancelOrder(ctx, input, "agent", access.credential);
+      const result = await cancelOrder(ctx, input, "agent", credential);
       return result.ok
         ? ok({ success: true, trade_id: result.trade_id, order_id: result.order_id, status: result.status, message: result.message })
         : answer({ success: false, trade_id: input.trade_id ?? null, order_id: input.order_id ?? null, status: null, message: result.message }, true);

@@ -27,8 +27,13 @@ async function resolveBag(c: Awaited<ReturnType<typeof connect>>, legs: readonly
   return { symbol: legs[0]!.contract.symbol, secType: SecType.BAG, exchange: "SMART", currency: "USD", comboLegs: comboLegs as unknown as Contract["comboLegs"] };
 }
 
-export async function directSeries(root: string, legs: readonly Leg[], count: number, placeCount: number): Promise<Record<"account" | "positions" | "preview" | "place", Series>> {
-  const sim = spawnManaged("bench-sim", join(root, "node_modules", ".bin", "tsx"), [join(root, "test/tws-sim/cli.ts"), "--port", "0"], { cwd: root, env: process.env, echo: false });
+/**
+ * `now` is the full path's TWS clock (its stack runs on the pinned test clock): the direct
+ * simulator starts there too, or it would not know the legs' contracts (on the machine's clock their
+ * expiry may be past, or not yet listed) and the contract lookup would time out.
+ */
+export async function directSeries(root: string, legs: readonly Leg[], count: number, placeCount: number, now?: string): Promise<Record<"account" | "positions" | "preview" | "place", Series>> {
+  const sim = spawnManaged("bench-sim", join(root, "node_modules", ".bin", "tsx"), [join(root, "test/tws-sim/cli.ts"), "--port", "0", ...(now ? ["--now", now] : [])], { cwd: root, env: process.env, echo: false });
   try {
     const { port } = JSON.parse(await sim.waitForLine(/^\{.*"port"/, 30_000)) as { port: number };
         const c = await connect(port, 77);

@@ -38,24 +38,37 @@ const time = async (op: () => Promise<unknown>): Promise<number> => {
   return performance.now() - t0;
 };
 
-/** A raw MCP JSON-RPC client over the same fetch as the floors (stateless: no session, no SDK client cost). */
-function rawMcp(t: TestStack) {
+/** The two protocol revisions the edge serves, measured side by side. */
+const ERAS = ["2025-11-25", "2026-07-28"] as const;
+type Era = (typeof ERAS)[number];
+
+/**
+ * A raw MCP JSON-RPC client over the same fetch as the floors (no SDK client cost), as a client of
+ * either revision sends it: 2025-11-25 stateless after its initialize (the protocol-version header,
+ * no session); 2026-07-28 with the per-request `_meta` envelope and the standard headers.
+ */
+function rawMcp(t: TestStack, era: Era = "2025-11-25") {
   let id = 0;
-  const post = async (method: string, params: unknown) => {
+  const envelope = { "io.modelcontextprotocol/protocolVersion": era, "io.modelcontextprotocol/clientInfo": { name: "bench", version: "1" }, "io.modelcontextprotocol/clientCapabilities": {} };
+  const post = async (method: string, params: Record<string, unknown>) => {
+    const modern = era === "2026-07-28";
     const res = await fetch(t.stack.mcpUrl, {
       method: "POST",
-      headers: { authorization: `Bearer ${t.secrets.MCP_TOKEN}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params }),
+      headers: {
+        authorization: `Bearer ${t.secrets.MCP_TOKEN}`, "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": era,
+        ...(modern ? { "mcp-method": method, ...(typeof params.name === "string" ? { "mcp-name": params.name } : {}) } : {}),
+      },
+      body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params: modern ? { ...params, _meta: envelope } : params }),
     });
     const body = (await res.json()) as { result?: { isError?: boolean; content?: { text: string }[]; structuredContent?: Record<string, unknown> }; error?: { message: string } };
-    if (body.error) throw new Error(`${method}: ${body.error.message}`);
+    if (body.error) throw new Error(`${method} (${era}): ${body.error.message}`);
     return body.result!;
   };
   return {
     list: () => post("tools/list", {}),
     async tool(name: string, args: Record<string, unknown> = {}) {
       const result = await post("tools/call", { name, arguments: args });
-      if (result.isError) throw new Error(`${name}: ${result.content?.[0]?.text ?? "error"}`);
+      if (result.isError) throw new Error(`${name} (${era}): ${result.content?.[0]?.text ?? "error"}`);
       return result;
     },
   };
@@ -63,7 +76,8 @@ function rawMcp(t: TestStack) {
 
 interface Row {
   name: string;
-  samples: number[];
+  /** Per revision (a route outside MCP has one series, under the first). */
+  samples: Partial<Record<Era, number[]>>;
   worker: number[];
   object: number[];
   trips: number;
@@ -76,32 +90,48 @@ async function link(t: TestStack): Promise<Link> {
 const totalSent = (l: Link) => Object.values(l.requests_sent).reduce((a, b) => a + b, 0);
 
 /**
- * `count` calls of `op`, each beside one hello-Worker and one hello-DO request (interleaved).
- * `gapMs` rests between calls, untimed: the bridge paces TWS messages (at most 38 a second, 8 in
- * 100 ms, as IBKR's 50/s demands), so back-to-back calls of a tool that sends five messages (a
- * 4-leg quote and an order) would measure the pacer's queue, not the call.
+ * `count` rounds, each one hello-Worker and one hello-DO request and then the route once per
+ * revision given (interleaved, so load moves floors and both revisions alike). `gapMs` rests
+ * between calls, untimed: the bridge paces TWS messages (at most 38 a second, 8 in 100 ms, as
+ * IBKR's 50/s demands), so back-to-back calls of a tool that sends five messages (a 4-leg quote and
+ * an order) would measure the pacer's queue, not the call.
  */
-async function beside(t: TestStack, floors: Floors, name: string, count: number, op: (i: number) => Promise<unknown>, warmup = 5, gapMs = 0): Promise<Row> {
-  for (let i = 0; i < warmup; i++) {
-    await op(-1 - i);
+async function beside(t: TestStack, floors: Floors, name: string, count: number, ops: Partial<Record<Era, (i: number) => Promise<unknown>>>, warmup = 5, gapMs = 0, after?: () => Promise<unknown>): Promise<Row> {
+  const eras = ERAS.filter((era) => ops[era]);
+  const rest = async () => {
+    await after?.();
     if (gapMs) await new Promise((r) => setTimeout(r, gapMs));
-  }
+  };
+  for (let i = 0; i < warmup; i++)
+    for (const era of eras) {
+      await ops[era]!(-1 - i);
+      await rest();
+    }
   const before = totalSent(await link(t));
-  const row: Row = { name, samples: [], worker: [], object: [], trips: 0 };
+  const row: Row = { name, samples: Object.fromEntries(eras.map((era) => [era, []])), worker: [], object: [], trips: 0 };
   for (let i = 0; i < count; i++) {
     row.worker.push(await time(() => fetch(floors.workerUrl).then((r) => r.text())));
     row.object.push(await time(() => fetch(floors.objectUrl).then((r) => r.text())));
-    row.samples.push(await time(() => op(i)));
-    if (gapMs) await new Promise((r) => setTimeout(r, gapMs));
+    for (const era of eras) {
+      row.samples[era]!.push(await time(() => ops[era]!(i)));
+      await rest();
+    }
   }
   // The probe itself is one request; background writes (write_log of a refusal) would show here too.
-  row.trips = (totalSent(await link(t)) - before) / count;
+  // An `after` hook's own trips (an order's cancel) are not the route's: counted out by the caller.
+  row.trips = (totalSent(await link(t)) - before) / (count * eras.length);
   return row;
+}
+
+/** The same MCP operation through a client of each revision. */
+function bothEras(t: TestStack, op: (mcp: ReturnType<typeof rawMcp>, i: number) => Promise<unknown>): Record<Era, (i: number) => Promise<unknown>> {
+  const clients = { "2025-11-25": rawMcp(t, "2025-11-25"), "2026-07-28": rawMcp(t, "2026-07-28") };
+  return { "2025-11-25": (i) => op(clients["2025-11-25"], i), "2026-07-28": (i) => op(clients["2026-07-28"], i) };
 }
 
 async function distinctCondors(t: TestStack): Promise<CondorOrder[]> {
   // The duplicate-order check refuses a repeat of the same structure, so each order differs.
-  const specs: [string, number][] = [["SPY", 3], ["QQQ", 3], ["IWM", 3], ["SPY", 2], ["QQQ", 2], ["IWM", 2], ["SPY", 4], ["QQQ", 4], ["IWM", 4], ["SPY", 1]];
+  const specs: [string, number][] = [3, 2, 4, 1, 5].flatMap((width) => ["SPY", "QQQ", "IWM"].map((symbol): [string, number] => [symbol, width]));
   const out: CondorOrder[] = [];
   for (const [symbol, width] of specs) {
     const order = await ironCondor(t.mcp, symbol, { width, pricing: "mid", strategy: "IRON_CONDOR" });
@@ -111,13 +141,16 @@ async function distinctCondors(t: TestStack): Promise<CondorOrder[]> {
 }
 
 function printRows(rows: Row[], pingMs: number): void {
-  console.log("\nLatency, each call beside a hello-world Worker and Durable Object request (same run, same client)");
-  console.log("| route | n | p50 ms | p99 ms | Worker floor p50 | DO floor p50 | over DO floor p50 | ratio to DO floor | bridge trips | modelled deployed p50 (20 ms RTT) |");
-  console.log("|---|---|---|---|---|---|---|---|---|---|");
+  console.log("\nLatency, each round beside a hello-world Worker and Durable Object request (same run, same client); MCP routes by a client of each protocol revision in the same round");
+  console.log("| route | n | 2025-11-25 p50 ms | 2026-07-28 p50 ms | 2025-11-25 p99 | 2026-07-28 p99 | Worker floor p50 | DO floor p50 | over DO floor p50 (2025 / 2026) | bridge trips | modelled deployed p50 (20 ms RTT, 2025 / 2026) |");
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of rows) {
-    const [m, w, o] = [p50(r.samples), p50(r.worker), p50(r.object)];
-    const modelled = m + r.trips * (DEPLOYED_RTT_MS - pingMs);
-    console.log(`| ${r.name} | ${r.samples.length} | ${fmt(m)} | ${fmt(p99(r.samples))} | ${fmt(w)} | ${fmt(o)} | +${fmt(m - o)} | ${(m / o).toFixed(2)}× | ${r.trips.toFixed(2)} | ${fmt(modelled)} |`);
+    const [w, o] = [p50(r.worker), p50(r.object)];
+    const of = (era: Era) => r.samples[era] ?? [];
+    const both = ERAS.map((era) => of(era).length ? p50(of(era)) : Number.NaN);
+    const over = both.map((m) => (Number.isFinite(m) ? `+${fmt(m - o)}` : "—")).join(" / ");
+    const modelled = both.map((m) => fmt(m + r.trips * (DEPLOYED_RTT_MS - pingMs))).join(" / ");
+    console.log(`| ${r.name} | ${Math.max(...ERAS.map((era) => of(era).length))} | ${fmt(both[0]!)} | ${fmt(both[1]!)} | ${fmt(p99(of("2025-11-25")))} | ${fmt(p99(of("2026-07-28")))} | ${fmt(w)} | ${fmt(o)} | ${over} | ${r.trips.toFixed(2)} | ${modelled} |`);
   }
 }
 
@@ -160,7 +193,7 @@ async function concurrency(t: TestStack, floors: Floors, order: CondorOrder): Pr
 }
 
 /** Each order's time before and after the bridge sent it to TWS (its log line, ms resolution). */
-function splitPlace(t: TestStack, marks: { start: number; end: number; tradeId: string }[]): void {
+function splitPlace(t: TestStack, marks: { start: number; end: number; tradeId: string }[], era: Era): void {
   const sentAt = new Map<string, number>();
   for (const line of t.stack.processes().find((p) => p.name === "bridge")?.output().split("\n") ?? []) {
     if (!line.includes("order sent to TWS")) continue;
@@ -179,7 +212,7 @@ function splitPlace(t: TestStack, marks: { start: number; end: number; tradeId: 
     before.push(sent - m.start);
     after.push(m.end - sent);
   }
-  console.log(`\nplace_order split at the bridge's send to TWS (wall clocks, 1 ms steps, ${before.length} orders): client → order leaves the bridge p50 ${fmt(p50(before))} ms (HTTP, Worker, object, MCP, the synchronous turn and its writes, the link, the bridge's own 4-leg quote and checks); order leaves the bridge → answer at the client p50 ${fmt(p50(after))} ms (TWS's acknowledgement, the link back, the object's ledger and audit writes, the answer)`);
+  console.log(`\nplace_order (${era}) split at the bridge's send to TWS (wall clocks, 1 ms steps, ${before.length} orders): client → order leaves the bridge p50 ${fmt(p50(before))} ms (HTTP, Worker, object, MCP, the synchronous turn and its writes, the link, the bridge's own 4-leg quote and checks); order leaves the bridge → answer at the client p50 ${fmt(p50(after))} ms (TWS's acknowledgement, the link back, the object's ledger and audit writes, the answer)`);
 }
 
 async function main(): Promise<void> {
@@ -192,57 +225,94 @@ async function main(): Promise<void> {
   try {
     const mcp = rawMcp(t);
     const condors = await distinctCondors(t);
-    if (condors.length < 10) throw new Error(`only ${condors.length} distinct condors priced within the risk limit`);
+    // Twelve orders and the throughput run's held one.
+    if (condors.length < 13) throw new Error(`only ${condors.length} distinct condors priced within the risk limit`);
     const first = condors[0]!;
 
-    // place_order first: 5 a minute is a hard limit, so the reads run while that minute passes.
-    const placeStart = performance.now();
-    // Wall-clock marks of each order, to split its time at the bridge's "order sent to TWS" log line.
-    const marks: { start: number; end: number; tradeId: string }[] = [];
-    const placeOne = async (order: CondorOrder) => {
+    // place_order in three batches of four (two per revision), each batch a minute after the
+    // last: 5 orders a minute is a hard limit (the held order of the throughput run takes the
+    // fifth slot of the second minute). Each order is cancelled right after its answer, untimed:
+    // a working order's worst case counts against the daily loss limit, which four would pass.
+    const marks: { start: number; end: number; tradeId: string; era: Era }[] = [];
+    const clients = { "2025-11-25": rawMcp(t, "2025-11-25"), "2026-07-28": rawMcp(t, "2026-07-28") };
+    let nextCondor = 0;
+    const placeOne = (era: Era) => async () => {
+      const order = condors[nextCondor++]!;
       const start = Date.now();
-      const answer = await mcp.tool("place_order", { ...order });
-      marks.push({ start, end: Date.now(), tradeId: String(answer.structuredContent?.trade_id) });
+      const answer = await clients[era].tool("place_order", { ...order });
+      marks.push({ start, end: Date.now(), tradeId: String(answer.structuredContent?.trade_id), era });
     };
-    const place1 = await beside(t, floors, "place_order→Submitted", 5, (i) => placeOne(condors[i]!), 0, 300);
+    const cancelLast = async () => {
+      const tradeId = marks.at(-1)?.tradeId;
+      if (!tradeId) return;
+      await mcp.tool("cancel_order", { trade_id: tradeId }).catch(() => undefined);
+      for (let i = 0; i < 40; i++) {
+        const trades = (await mcp.tool("list_trades", {})).structuredContent?.trades as { trade_id: string; state: string }[] | undefined;
+        if (trades?.find((tr) => tr.trade_id === tradeId)?.state !== "working") return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    const places: Row[] = [];
+    const placeBatch = async () => {
+      const before = totalSent(await link(t));
+      const row = await beside(t, floors, "place_order→Submitted", 2, { "2025-11-25": placeOne("2025-11-25"), "2026-07-28": placeOne("2026-07-28") }, 0, 300, cancelLast);
+      // The cancels' own trips (one each) are not the order's.
+      row.trips = (totalSent(await link(t)) - before - 4) / 4;
+      places.push(row);
+      // The order-rate window runs from the last order placed.
+      batchStart = performance.now();
+    };
+    let batchStart = 0;
+    await placeBatch();
+    const minuteAfter = async () => {
+      const wait = 61_000 - (performance.now() - batchStart);
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    };
 
     const pings: number[] = [];
     for (let i = 0; i < 100; i++) pings.push((await link(t)).ping_ms ?? Number.NaN);
     const pingMs = p50(pings);
 
     const rows: Row[] = [];
-    rows.push(await beside(t, floors, "edge: 404 (Worker only)", READS, () => fetch(`${t.stack.edgeUrl}/nope`).then((r) => r.text())));
-    rows.push(await beside(t, floors, "edge: /api/health (Durable Object)", READS, () => t.stack.admin("/api/health").then((r) => r.text())));
-    rows.push(await beside(t, floors, "MCP tools/list", READS, () => mcp.list()));
+    rows.push(await beside(t, floors, "edge: 404 (Worker only)", READS, { "2025-11-25": () => fetch(`${t.stack.edgeUrl}/nope`).then((r) => r.text()) }));
+    rows.push(await beside(t, floors, "edge: /api/health (Durable Object)", READS, { "2025-11-25": () => t.stack.admin("/api/health").then((r) => r.text()) }));
+    rows.push(await beside(t, floors, "MCP tools/list", READS, bothEras(t, (c) => c.list())));
     for (const tool of ["get_safety_status", "get_account", "get_positions", "list_trades", "health_check"])
-      rows.push(await beside(t, floors, tool, READS, () => mcp.tool(tool)));
+      rows.push(await beside(t, floors, tool, READS, bothEras(t, (c) => c.tool(tool))));
     const quoteLeg = { action: "BUY", contract: { symbol: "SPY", sec_type: "STK" }, quantity: 1 };
-    rows.push(await beside(t, floors, "get_quote (stock)", READS, () => mcp.tool("get_quote", { legs: [quoteLeg] }), 5, 30));
-    rows.push(await beside(t, floors, "get_quote (4-leg condor)", PACED, () => mcp.tool("get_quote", { legs: first.legs }), 5, 300));
-    rows.push(await beside(t, floors, "preview_order (4-leg condor)", PACED, () => mcp.tool("preview_order", { ...first }), 5, 300));
+    rows.push(await beside(t, floors, "get_quote (stock)", READS, bothEras(t, (c) => c.tool("get_quote", { legs: [quoteLeg] })), 5, 30));
+    rows.push(await beside(t, floors, "get_quote (4-leg condor)", PACED, bothEras(t, (c) => c.tool("get_quote", { legs: first.legs })), 5, 300));
+    rows.push(await beside(t, floors, "preview_order (4-leg condor)", PACED, bothEras(t, (c) => c.tool("preview_order", { ...first })), 5, 300));
 
-    // The hard limit allows 5 orders a minute: wait out the first batch's minute.
-    const wait = 61_000 - (performance.now() - placeStart);
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    await concurrency(t, floors, condors[5]!);
-    const place2 = await beside(t, floors, "place_order→Submitted", 4, (i) => placeOne(condors[6 + i]!), 0, 300);
-    const place: Row = { name: "place_order→Submitted", samples: [...place1.samples, ...place2.samples], worker: [...place1.worker, ...place2.worker], object: [...place1.object, ...place2.object], trips: (place1.trips * 5 + place2.trips * 4) / 9 };
+    await minuteAfter();
+    await concurrency(t, floors, condors[nextCondor++]!);
+    await placeBatch();
+    await minuteAfter();
+    await placeBatch();
+    const place: Row = {
+      name: "place_order→Submitted",
+      samples: Object.fromEntries(ERAS.map((era) => [era, places.flatMap((r) => r.samples[era] ?? [])])),
+      worker: places.flatMap((r) => r.worker), object: places.flatMap((r) => r.object),
+      trips: places.reduce((a, r) => a + r.trips, 0) / places.length,
+    };
     rows.push(place);
     printRows(rows, pingMs);
     const mean = pings.reduce((a, b) => a + b, 0) / pings.length;
     console.log(`\nBridge link round trip (edge → bridge ping → edge, timed inside the Durable Object, whose clock has 1 ms steps): p50 ${fmt(pingMs)} ms, mean ${fmt(mean)} ms, p99 ${fmt(p99(pings))} ms over ${pings.length}`);
 
-    splitPlace(t, marks);
+    for (const era of ERAS) splitPlace(t, marks.filter((m) => m.era === era), era);
 
-    const direct = await directSeries(ROOT, first.legs, READS, place.samples.length);
-    console.log("\nDirect @stoqey/ib against a simulator of its own (no edge, no bridge), and the full path's added time:");
-    console.log("| operation | full p50 ms | direct p50 ms | ratio | added p50 ms | DO floor p50 | target: floor + ping + direct + 3 ms |");
+    const direct = await directSeries(ROOT, first.legs, READS, 12, (await t.stack.moveClock(0)).sim.now);
+    console.log("\nDirect @stoqey/ib against a simulator of its own (no edge, no bridge), and the full path's added time (2025-11-25 / 2026-07-28):");
+    console.log("| operation | full p50 ms | direct p50 ms | added p50 ms | DO floor p50 | target: floor + ping + direct + 3 ms | full − target |");
     console.log("|---|---|---|---|---|---|---|");
     const byName = Object.fromEntries(rows.map((r) => [r.name, r]));
     for (const [name, full, d] of [["get_account", byName.get_account!, direct.account], ["get_positions", byName.get_positions!, direct.positions], ["preview_order", byName["preview_order (4-leg condor)"]!, direct.preview], ["place_order→Submitted", place, direct.place]] as const) {
-      const [f, dd, o] = [p50(full.samples), summarize(d).p50, p50(full.object)];
-      const target = name === "place_order→Submitted" ? fmt(o + pingMs + dd + 3) : "—";
-      console.log(`| ${name} | ${fmt(f)} | ${fmt(dd)} | ${(f / dd).toFixed(1)}× | ${fmt(f - dd)} | ${fmt(o)} | ${target} |`);
+      const [dd, o] = [summarize(d).p50, p50(full.object)];
+      const f = ERAS.map((era) => p50(full.samples[era] ?? []));
+      const target = o + pingMs + dd + 3;
+      const isPlace = name === "place_order→Submitted";
+      console.log(`| ${name} | ${f.map(fmt).join(" / ")} | ${fmt(dd)} | ${f.map((x) => fmt(x - dd)).join(" / ")} | ${fmt(o)} | ${isPlace ? fmt(target) : "—"} | ${isPlace ? f.map((x) => `+${fmt(x - target)}`).join(" / ") : "—"} |`);
     }
 
     const bridge = t.stack.processes().find((p) => p.name === "bridge");
