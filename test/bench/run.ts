@@ -215,6 +215,23 @@ function splitPlace(t: TestStack, marks: { start: number; end: number; tradeId: 
   console.log(`\nplace_order (${era}) split at the bridge's send to TWS (wall clocks, 1 ms steps, ${before.length} orders): client → order leaves the bridge p50 ${fmt(p50(before))} ms (HTTP, Worker, object, MCP, the synchronous turn and its writes, the link, the bridge's own 4-leg quote and checks); order leaves the bridge → answer at the client p50 ${fmt(p50(after))} ms (TWS's acknowledgement, the link back, the object's ledger and audit writes, the answer)`);
 }
 
+async function pingSamples(t: TestStack): Promise<number[]> {
+  const pings: number[] = [];
+  for (let i = 0; i < 100; i++) pings.push((await link(t)).ping_ms ?? Number.NaN);
+  return pings;
+}
+
+/** The routes that need no bridge trip: the Worker alone, the object without MCP, the read tools. */
+async function readRows(t: TestStack, floors: Floors): Promise<Row[]> {
+  const rows: Row[] = [];
+  rows.push(await beside(t, floors, "edge: 404 (Worker only)", READS, { "2025-11-25": () => fetch(`${t.stack.edgeUrl}/nope`).then((r) => r.text()) }));
+  rows.push(await beside(t, floors, "edge: /api/health (Durable Object)", READS, { "2025-11-25": () => t.stack.admin("/api/health").then((r) => r.text()) }));
+  rows.push(await beside(t, floors, "MCP tools/list", READS, bothEras(t, (c) => c.list())));
+  for (const tool of ["get_safety_status", "get_account", "get_positions", "list_trades", "health_check"])
+    rows.push(await beside(t, floors, tool, READS, bothEras(t, (c) => c.tool(tool))));
+  return rows;
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   console.log(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; load average ${loadavg().map((l) => l.toFixed(2)).join(" ")} at ${new Date().toISOString()}`);
@@ -223,6 +240,11 @@ async function main(): Promise<void> {
 
   const [floors, t] = await Promise.all([startFloors(ROOT), startTestStack("bench")]);
   try {
+    if (process.env.BENCH_ONLY === "reads") {
+      // The read routes only (about a minute): for comparing a change to the edge's read path.
+      printRows(await readRows(t, floors), p50(await pingSamples(t)));
+      return;
+    }
     const mcp = rawMcp(t);
     const condors = await distinctCondors(t);
     // Twelve orders and the throughput run's held one.
@@ -269,16 +291,10 @@ async function main(): Promise<void> {
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     };
 
-    const pings: number[] = [];
-    for (let i = 0; i < 100; i++) pings.push((await link(t)).ping_ms ?? Number.NaN);
+    const pings = await pingSamples(t);
     const pingMs = p50(pings);
 
-    const rows: Row[] = [];
-    rows.push(await beside(t, floors, "edge: 404 (Worker only)", READS, { "2025-11-25": () => fetch(`${t.stack.edgeUrl}/nope`).then((r) => r.text()) }));
-    rows.push(await beside(t, floors, "edge: /api/health (Durable Object)", READS, { "2025-11-25": () => t.stack.admin("/api/health").then((r) => r.text()) }));
-    rows.push(await beside(t, floors, "MCP tools/list", READS, bothEras(t, (c) => c.list())));
-    for (const tool of ["get_safety_status", "get_account", "get_positions", "list_trades", "health_check"])
-      rows.push(await beside(t, floors, tool, READS, bothEras(t, (c) => c.tool(tool))));
+    const rows: Row[] = await readRows(t, floors);
     const quoteLeg = { action: "BUY", contract: { symbol: "SPY", sec_type: "STK" }, quantity: 1 };
     rows.push(await beside(t, floors, "get_quote (stock)", READS, bothEras(t, (c) => c.tool("get_quote", { legs: [quoteLeg] })), 5, 30));
     rows.push(await beside(t, floors, "get_quote (4-leg condor)", PACED, bothEras(t, (c) => c.tool("get_quote", { legs: first.legs })), 5, 300));
