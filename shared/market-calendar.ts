@@ -144,10 +144,56 @@ const nyFormat = new Intl.DateTimeFormat("en-US", {
   timeZone: NEW_YORK, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
 });
 
-/** New York wall-clock fields of an instant. */
-export function newYorkClock(at: number): { date: string; hour: number; minute: number; second: number } {
+type WallClock = { date: string; hour: number; minute: number; second: number };
+
+function formattedClock(at: number): WallClock {
   const p = Object.fromEntries(nyFormat.formatToParts(new Date(at)).map((x) => [x.type, x.value]));
   return { date: `${p.year}-${p.month}-${p.day}`, hour: Number(p.hour), minute: Number(p.minute), second: Number(p.second) };
+}
+
+const HOUR_MS = 3_600_000;
+/** New York's offset from UTC in each UTC hour asked about, or null where it is not one offset. */
+const offsetOfHour = new Map<number, number | null>();
+const OFFSET_HOURS_KEPT = 512;
+
+/** Wall clock minus UTC at a whole second, as the time-zone database has it. */
+function offsetAt(second: number): number {
+  const c = formattedClock(second);
+  const [y, m, d] = c.date.split("-").map(Number) as [number, number, number];
+  const wall = new Date(0);
+  wall.setUTCFullYear(y, m - 1, d);
+  wall.setUTCHours(c.hour, c.minute, c.second, 0);
+  return wall.getTime() - second;
+}
+
+const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n));
+
+/**
+ * New York wall-clock fields of an instant. Formatting with the time-zone database costs several
+ * microseconds and a request asks it dozens of times (every trading-day and session question), so
+ * the offset is kept per UTC hour: New York changes offset at 2:00 a.m. local, a whole UTC hour,
+ * and an hour whose first and last seconds disagree (or a year outside 1000–9999, which the
+ * formatter writes differently) is formatted every time. test/shared/market-calendar.test.ts
+ * holds this to the formatter over random instants and every daylight-saving switch.
+ */
+export function newYorkClock(at: number): WallClock {
+  const hour = Math.floor(at / HOUR_MS);
+  let offset = offsetOfHour.get(hour);
+  if (offset === undefined) {
+    const first = hour * HOUR_MS;
+    const start = offsetAt(first);
+    offset = start === offsetAt(first + HOUR_MS - 1000) ? start : null;
+    if (offsetOfHour.size >= OFFSET_HOURS_KEPT) offsetOfHour.delete(offsetOfHour.keys().next().value!);
+    offsetOfHour.set(hour, offset);
+  }
+  if (offset === null) return formattedClock(at);
+  const wall = new Date(at + offset);
+  const year = wall.getUTCFullYear();
+  if (!(year >= 1000 && year <= 9999)) return formattedClock(at);
+  return {
+    date: `${year}-${pad2(wall.getUTCMonth() + 1)}-${pad2(wall.getUTCDate())}`,
+    hour: wall.getUTCHours(), minute: wall.getUTCMinutes(), second: wall.getUTCSeconds(),
+  };
 }
 
 /** The New York calendar date of an instant (what "the expiry day" is measured in). */

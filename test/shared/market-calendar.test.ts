@@ -5,7 +5,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
-  closedReason, dayOrderDead, expiryClose, isEarlyClose, isTradingDate, newYorkInstant, orderSession, productOf, sessionOn, tradingDayOf,
+  closedReason, dayOrderDead, expiryClose, isEarlyClose, isTradingDate, newYorkClock, newYorkInstant, orderSession, productOf, sessionOn, tradingDayOf,
 } from "../../shared/market-calendar";
 
 // As NYSE published them (observed dates).
@@ -150,3 +150,35 @@ function previousOf(date: string): string {
     if (isTradingDate(d)) return d;
   }
 }
+
+describe("the New York wall clock", () => {
+  // The oracle: the time-zone database through a formatter of the test's own, asked every time.
+  const oracle = new Intl.DateTimeFormat("en-US", {
+    timeZone: "America/New_York", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
+  });
+  const expected = (at: number) => {
+    const p = Object.fromEntries(oracle.formatToParts(new Date(at)).map((x) => [x.type, x.value]));
+    return { date: `${p.year}-${p.month}-${p.day}`, hour: Number(p.hour), minute: Number(p.minute), second: Number(p.second) };
+  };
+
+  it("reads as the time-zone database every 5 s (the switches included) around each daylight-saving switch of 2020–2030", () => {
+    for (let year = 2020; year <= 2030; year++) {
+      for (const month of [3, 11]) {
+        // The second Sunday of March and the first of November, 2:00 a.m. local: 06:00–07:00 UTC.
+        const sunday = newYorkInstant(month === 3 ? `${year}-03-08` : `${year}-11-01`, 12, 0);
+        for (let day = 0; day < 7; day++) {
+          const noon = sunday + day * 86_400_000;
+          if (new Date(noon).getUTCDay() !== 0) continue;
+          const from = Date.UTC(new Date(noon).getUTCFullYear(), new Date(noon).getUTCMonth(), new Date(noon).getUTCDate(), 4);
+          for (let at = from; at < from + 4 * 3_600_000; at += 5_000) expect(newYorkClock(at)).toEqual(expected(at));
+        }
+      }
+    }
+  });
+
+  it("reads as the time-zone database at random instants of years 1000–9999 and beyond", () => {
+    fc.assert(fc.property(fc.integer({ min: -40_000_000_000_000, max: 260_000_000_000_000 }), (at) => {
+      expect(newYorkClock(at)).toEqual(expected(at));
+    }), { numRuns: 20_000 });
+  });
+});
