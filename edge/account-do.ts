@@ -16,7 +16,7 @@ import { checkBreakers } from "./safety/breakers";
 import { sessionSocketTag } from "./auth/dashboard-sessions";
 import { DASHBOARD_SESSION_HEADER } from "./auth/session-cookie";
 import type { DeskContext, Settings } from "./store/desk-context";
-import { setKv } from "./store/kv";
+import { forgetKvReads, setKv } from "./store/kv";
 import { handleInternal } from "./auth/internal-routes";
 import type { Env } from "./http/env";
 import { McpHttp } from "./mcp/mcp-http";
@@ -387,6 +387,8 @@ export class AccountDO extends DurableObject<Env> {
         storeEventSeq(sql, stream, event.seq);
       });
     } catch (error) {
+      // Its writes were undone: values read or written inside it this turn are no longer stored.
+      forgetKvReads();
       this.audit("edge", "event_failed", { seq: event.seq, event: event.event, message: (error as Error).message });
       this.closeBridge(ws, "event could not be stored; reconnect and resend");
       return;

@@ -5,7 +5,7 @@
 // only once the modify could no longer take) — or when the order ends. Until then the larger reservation holds and no other modify of the order is sent.
 import { roundCents } from "../../shared/money";
 import type { DeskContext } from "../store/desk-context";
-import { getKv, setKv } from "../store/kv";
+import { deleteKv, getKv, setKv } from "../store/kv";
 import type { Leg } from "../../shared/order";
 import { closeRef, getOrderByRef, getTrade, type TradeRow } from "../store/ledger";
 
@@ -64,7 +64,7 @@ export function pendingModify(sql: SqlStorage, orderRef: string): PendingModify 
   return getKv<PendingModify | null>(sql, PREFIX + orderRef, null);
 }
 function clearPendingModify(sql: SqlStorage, orderRef: string): void {
-  sql.exec("DELETE FROM kv WHERE key = ?", PREFIX + orderRef);
+  deleteKv(sql, PREFIX + orderRef);
 }
 export function hasPendingModifies(sql: SqlStorage): boolean {
   return sql.exec("SELECT 1 FROM kv WHERE key >= ? AND key < ? LIMIT 1", PREFIX, `${PREFIX}\uffff`).toArray().length > 0;

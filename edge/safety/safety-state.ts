@@ -150,8 +150,7 @@ export function breakerNow(sql: SqlStorage, name: BreakerName, now: Date): Break
 export interface LimitUsage { name: string; label: string; limit: number; used: number; unit: "usd" | "pct" | "count"; remaining: number }
 
 /** Each hard limit with what is used of it now (the /api/state and get_safety_status view). */
-export function limitUsage(sql: SqlStorage, now: Date): LimitUsage[] {
-  const state = buildAccountState(sql, { accountId: "", readOnly: false, allowedSymbols: null, shadowDefault: false }, now);
+export function limitUsage(sql: SqlStorage, now: Date, state: AccountState = buildAccountState(sql, { accountId: "", readOnly: false, allowedSymbols: null, shadowDefault: false }, now)): LimitUsage[] {
   // The daily room is taken by today's loss and by the worst case of orders still working.
   const lossToday = Math.max(0, -state.dailyPnl) + (state.workingOrdersRisk ?? 0);
   const netLiq = state.netLiquidation;

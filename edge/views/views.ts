@@ -139,7 +139,8 @@ export function safetyStatusView(ctx: DeskContext) {
     read_only: ctx.settings.readOnly,
     allowed_symbols: ctx.settings.allowedSymbols,
     hard_limits: { ...LIMITS } as Record<string, number>,
-    limits: limitUsage(ctx.sql, now),
+    // The same state the budget above is computed from: one read of the ledger, one answer.
+    limits: limitUsage(ctx.sql, now, state),
     emergency_stop: stop,
     breakers,
     remaining_risk_budget: {

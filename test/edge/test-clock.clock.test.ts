@@ -10,6 +10,7 @@ import type { AccountDO } from "../../edge/account-do";
 import type { DeskContext } from "../../edge/store/desk-context";
 import { brokerNow } from "../../edge/store/broker-clock";
 import { startTestClock, testClockSetting } from "../../edge/dashboard/test-clock";
+import { forgetKvReads } from "../../edge/store/kv";
 import { tradingDay } from "../../shared/trade-id";
 import { bookLosingCondor, Edge, FakeBridge, limitsUsed, PINNED_START_MS, reconciled } from "./harness";
 
@@ -164,10 +165,13 @@ describe("the TEST_CLOCK setting", () => {
       // A stored shift behind its start, too far ahead of it, or not a whole number counts as no move.
       for (const bad of [stored.start_shift_ms - 1, stored.start_shift_ms + MAX_MS + 1, 1.5, "x", null]) {
         sql.exec("UPDATE kv SET value_json = ? WHERE key = 'test_clock_shift_ms'", JSON.stringify(bad));
+        // Written behind the store's back (edge/store/kv.ts keeps this turn's reads): tell it.
+        forgetKvReads();
         expect(startTestClock(sql, pinned, machine), String(bad)).toBe(stored.start_shift_ms);
       }
       // Nothing stored: a pinned start is stored as the shift it makes now; plain "movable" is the machine's clock.
       sql.exec("DELETE FROM kv WHERE key IN ('test_clock_start', 'test_clock_shift_ms')");
+      forgetKvReads();
       expect(startTestClock(sql, { movable: true, startMs: null }, machine)).toBe(0);
       expect(startTestClock(sql, pinned, machine)).toBe(PIN - machine);
       expect(JSON.parse(sql.exec<{ value_json: string }>("SELECT value_json FROM kv WHERE key = 'test_clock_start'").one().value_json)).toEqual({ start: new Date(PIN).toISOString(), start_shift_ms: PIN - machine });
