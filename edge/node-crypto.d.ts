@@ -6,4 +6,6 @@ declare module "node:crypto" {
     digest(encoding: "hex"): string;
   }
   export function createHash(algorithm: "sha256"): Hash;
+  /** Equal-length views only (it throws otherwise); its time does not depend on where they differ. */
+  export function timingSafeEqual(a: ArrayBufferView, b: ArrayBufferView): boolean;
 }

@@ -9,7 +9,6 @@
 // without credentials can cause are bounded there (edge/audit/audit-flood.ts), and so are client
 // registrations (edge/auth/registration-gate.ts: 429 with Retry-After over the limit).
 import { getOAuthApi, insufficientScope, OAuthProvider, type OAuthHelpers, type OAuthProviderOptions } from "@cloudflare/workers-oauth-provider";
-import { timingSafeEqual } from "hono/utils/buffer";
 import type { Env } from "../http/env";
 import { accountStub, auditOAuth } from "../http/account-stub";
 import { clientAddress } from "../http/client-address";
@@ -17,6 +16,7 @@ import { edgeOrigin } from "../http/origin-guard";
 import { encodeCredential, MCP_CREDENTIAL_HEADER, oauthCredential, STATIC_CREDENTIAL, type Credential } from "../ledger/credential";
 import { MCP_GRANT_HEADER, MCP_SCOPES_HEADER, SCOPES, canRead, canTrade, parseScopes, scopeForTool, type Scope } from "../mcp/mcp-scopes";
 import { refuseRedirectUris } from "./redirect-uris";
+import { sameSecret } from "./same-secret";
 import { REFRESH_RETRY_WINDOW_MS, REFRESH_TOKEN_PATH, type RefreshRequest, type RefreshVerdict } from "./refresh-tokens";
 import { REGISTRATION_DONE_PATH, REGISTRATION_GATE_PATH, registrationRefusal, type RegistrationAnswer } from "./registration-gate";
 
@@ -133,7 +133,7 @@ async function credentialFor(env: Env, props: McpProps | undefined, clientId: st
  */
 async function staticToken(resource: string, input: { token: string; env: Env }) {
   const expected = input.env.MCP_TOKEN;
-  if (!expected || !(await timingSafeEqual(input.token, expected))) return null;
+  if (!expected || !sameSecret(input.token, expected)) return null;
   return { props: { kind: "static", scopes: [...SCOPES] } satisfies McpProps, audience: resource };
 }
 

@@ -7,7 +7,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { getSignedCookie, setSignedCookie, deleteCookie } from "hono/cookie";
 import { csrf } from "hono/csrf";
-import { timingSafeEqual } from "hono/utils/buffer";
+import { sameSecret } from "./same-secret";
 import { clientAddress } from "../http/client-address";
 import { SESSION_TTL_SECONDS } from "./dashboard-sessions";
 import { askSession, type LoginGateEnv } from "./login-client";
@@ -64,7 +64,7 @@ export async function csrfTokenFor(adminToken: string, sessionValue: string): Pr
 
 export async function verifyCsrfToken(adminToken: string, sessionValue: string, token: string | undefined): Promise<boolean> {
   if (!token || !/^[0-9a-f]{64}$/.test(token)) return false;
-  return timingSafeEqual(token, await csrfTokenFor(adminToken, sessionValue));
+  return sameSecret(token, await csrfTokenFor(adminToken, sessionValue));
 }
 
 /** What the Durable Object stores for a session: the SHA-256 of its value, never the value. */
@@ -126,7 +126,7 @@ export async function endSession(c: Context, env: SessionEnv): Promise<boolean> 
 /** Constant-time check of a submitted admin token (the login form). */
 export async function isAdminToken(candidate: string, adminToken: string | undefined): Promise<boolean> {
   if (!adminToken || candidate.length === 0) return false;
-  return timingSafeEqual(candidate, adminToken);
+  return sameSecret(candidate, adminToken);
 }
 
 /** Same-origin by Origin header, or by Sec-Fetch-Site when a browser omits Origin. */
