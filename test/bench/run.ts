@@ -1,7 +1,7 @@
 // `npm run bench`: what the safety layer costs. Prints tables, asserts nothing.
 // Full path: JSON-RPC over Node's keep-alive fetch → wrangler dev (Worker + Durable Object) →
 // bridge → simulator, all real processes on loopback. Every route is timed interleaved with the
-// floors (a hello-world Worker and Durable Object under the same wrangler, test/bench/floor/), so
+// floors (a hello-world Worker and Durable Object in the edge's own Worker, test/bench/floor/), so
 // load on the shared machine moves floor and route together. Also: edge→bridge trips per tool
 // (the edge's own count), the link's ping, a modelled deployed latency, 10 concurrent readers
 // with a slow order in flight, the direct @stoqey/ib path, the pure decision, the bridge's memory.
@@ -11,7 +11,7 @@ import { type TestStack, ROOT, startTestStack } from "../e2e/harness";
 import { type CondorOrder, ironCondor } from "../e2e/scenario";
 import { decisionMicros } from "./decision";
 import { directSeries } from "./direct";
-import { type Floors, startFloors } from "./floors";
+import { type Floors, floorsBesideEdge, floorsOf } from "./floors";
 import { percentile, summarize } from "./stats";
 
 const READS = Number(process.env.BENCH_READS ?? 200);
@@ -238,7 +238,8 @@ async function main(): Promise<void> {
   const decision = decisionMicros();
   console.log(`\nPure safety decision (risk analysis + every check), ${decision.iterations} orders: ${decision.perOrderUs.toFixed(2)} µs per order (fixture ${decision.allowed ? "allowed" : "REFUSED — fix the fixture"}); costliest shape (4 legs, 3 expiries, near legs at one strike): ${decision.threeExpiryUs.toFixed(2)} µs`);
 
-  const [floors, t] = await Promise.all([startFloors(ROOT), startTestStack("bench")]);
+  const t = await startTestStack("bench", { edgeEntry: floorsBesideEdge(ROOT) });
+  const floors = floorsOf(t.stack.edgeUrl);
   try {
     if (process.env.BENCH_ONLY === "reads") {
       // The read routes only (about a minute): for comparing a change to the edge's read path.
@@ -346,7 +347,7 @@ async function main(): Promise<void> {
     }
     console.log(`\nBench wall time ${((performance.now() - started) / 1000).toFixed(0)} s; load average at the end ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
   } finally {
-    await Promise.all([t.stop(), floors.stop()]);
+    await t.stop();
   }
 }
 

@@ -1,17 +1,18 @@
 // A CPU profile of the edge inside workerd while one route is called N times, taken through
 // wrangler dev's inspector (the DevTools protocol's Profiler), written as a .cpuprofile that Chrome's
 // DevTools opens. `TOOL=get_account N=600 npx tsx test/bench/workerd-profile.ts` (TOOL: a read
-// tool, tools/list, or health for /api/health; INTERVAL: sampling µs; OUT: the directory).
+// tool, tools/list, health for /api/health, floor for the hello-world object; INTERVAL: sampling µs; OUT: the directory).
 // The profiler slows workerd about 1.5×: read shares from it, take times from workerd-cpu.ts.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { OUTPUT, startTestStack } from "../e2e/harness";
+import { OUTPUT, ROOT, startTestStack } from "../e2e/harness";
+import { floorsBesideEdge, floorsOf } from "./floors";
 import WebSocket from "ws";
 
 const N = Number(process.env.N ?? 400);
 const TOOL = process.env.TOOL ?? "get_safety_status";
-const t = await startTestStack("profile");
+const t = await startTestStack("profile", { edgeEntry: floorsBesideEdge(ROOT) });
 try {
   const ps = execFileSync("ps", ["-eo", "args"], { encoding: "utf8" });
   const line = ps.split("\n").find((l) => l.includes("wrangler") && l.includes("dev") && l.includes(t.stack.edgeUrl.split(":").pop()!));
@@ -34,6 +35,7 @@ try {
   let rid = 0;
   const call = async () => {
     const body = TOOL === "health" ? null : JSON.stringify({ jsonrpc: "2.0", id: ++rid, method: TOOL === "tools/list" ? "tools/list" : "tools/call", params: TOOL === "tools/list" ? {} : { name: TOOL, arguments: {} } });
+    if (TOOL === "floor") return void (await (await fetch(floorsOf(t.stack.edgeUrl).objectUrl)).text());
     const res = body === null ? await fetch(`${t.stack.edgeUrl}/api/health`, { headers: { authorization: `Bearer ${t.secrets.ADMIN_TOKEN}` } }) : await fetch(t.stack.mcpUrl, { method: "POST", headers: { authorization: `Bearer ${t.secrets.MCP_TOKEN}`, "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25" }, body });
     await res.text();
   };

@@ -87,7 +87,7 @@ export function saveStackLogs(name: string, stack: Stack): void {
  * In sim mode the simulator's clock and the edge's test clock start at `startAt` (default: the
  * tests' pinned instant, test/support/clock-pin.ts) and move together with `stack.moveClock`.
  */
-export async function startTestStack(name: string, options: { mode?: IbkrMode; shadowMode?: boolean; bridgeEnv?: Record<string, string>; edgeVars?: Record<string, string>; tws?: { host?: string; port?: number; clientId?: number }; accountId?: string; startAt?: string } = {}): Promise<TestStack> {
+export async function startTestStack(name: string, options: { mode?: IbkrMode; shadowMode?: boolean; bridgeEnv?: Record<string, string>; edgeVars?: Record<string, string>; tws?: { host?: string; port?: number; clientId?: number }; accountId?: string; startAt?: string; edgeEntry?: { script: string; config: string } } = {}): Promise<TestStack> {
   mkdirSync(join(OUTPUT, "stacks"), { recursive: true });
   const base = mkdtempSync(join(OUTPUT, "stacks", `${name}-`));
   const secrets = newSecrets();
@@ -104,6 +104,7 @@ export async function startTestStack(name: string, options: { mode?: IbkrMode; s
     echo: process.env.E2E_ECHO === "1",
     bridgeEnv: { ...FAST_BRIDGE_ENV, ...options.bridgeEnv },
     ...(options.edgeVars ? { edgeVars: options.edgeVars } : {}),
+    ...(options.edgeEntry ? { edgeEntry: options.edgeEntry } : {}),
     ...((options.mode ?? "sim") === "sim" ? { startAt: options.startAt ?? testStart() } : {}),
   });
   const saveLogs = () => saveStackLogs(name, stack);

@@ -4,7 +4,7 @@
 // the clocks (`startAt`): the simulator's (TWS's, which the bridge follows) and the edge's test
 // clock start at the instant the test chooses and move together; `npm start` runs on real time.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { loadOrCreateIdentity } from "../../bridge/identity";
 import type { IbkrMode } from "../../shared/protocol";
 import { freePort, type ManagedProcess, portInUse, spawnManaged, stackEnv, waitUntil } from "./processes";
@@ -30,6 +30,11 @@ export interface StackOptions {
    * `npm start` keeps live reload; the tests freeze.
    */
   frozenEdge?: boolean;
+  /**
+   * With frozenEdge: bundle this entry instead of wrangler.toml's main, and add `config` to the
+   * frozen copy of wrangler.toml (the benchmark's floors beside the edge, test/bench/floor/).
+   */
+  edgeEntry?: { script: string; config: string };
   /** Where a real TWS/Gateway listens, when mode is not `sim`. */
   tws?: { host?: string; port?: number; clientId?: number };
   echo?: boolean;
@@ -118,13 +123,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   let configArgs: string[] = [];
   if (options.frozenEdge) {
     const bundleDir = join(options.stateDir, "edge-bundle");
-    const build = spawnManaged("edge-build", bin(root, "wrangler"), ["deploy", "--dry-run", "--outdir", bundleDir], { cwd: root, env, echo: options.echo });
+    // With a script, wrangler looks for its config beside the script: the edge's is named.
+    const build = spawnManaged("edge-build", bin(root, "wrangler"), ["deploy", "--dry-run", "--outdir", bundleDir, ...(options.edgeEntry ? ["--config", join(root, "wrangler.toml"), options.edgeEntry.script] : [])], { cwd: root, env, echo: options.echo });
     const code = await build.exited;
     if (code !== 0) throw new Error(`bundling the edge failed (${code}):\n${build.output().slice(-3000)}`);
     const config = readFileSync(join(root, "wrangler.toml"), "utf8");
     if (!/^main\s*=.*$/m.test(config)) throw new Error("wrangler.toml has no main = line to point at the bundle");
     const frozen = join(options.stateDir, "wrangler.frozen.toml");
-    writeFileSync(frozen, config.replace(/^main\s*=.*$/m, `main = ${JSON.stringify(join(bundleDir, "index.js"))}\nno_bundle = true`));
+    writeFileSync(frozen, config.replace(/^main\s*=.*$/m, `main = ${JSON.stringify(join(bundleDir, options.edgeEntry ? basename(options.edgeEntry.script).replace(/\.ts$/, ".js") : "index.js"))}\nno_bundle = true`) + (options.edgeEntry?.config ?? ""));
     configArgs = ["--config", frozen];
   }
 
