@@ -7,10 +7,15 @@ import type { Env } from "./env";
 import { clientAddress } from "./client-address";
 import { auditOAuth } from "./account-stub";
 
+/** PUBLIC_ORIGIN parsed once per value (every request asks; a URL parse is dear in workerd). */
+let configuredOrigin: { text: string; origin: string } | null = null;
+
 /** The edge's own origin: PUBLIC_ORIGIN when configured (behind a custom domain), else the request's. */
 export function edgeOrigin(env: Pick<Env, "PUBLIC_ORIGIN">, request: Request): string {
   const configured = env.PUBLIC_ORIGIN?.trim();
-  return configured ? new URL(configured).origin : new URL(request.url).origin;
+  if (!configured) return new URL(request.url).origin;
+  if (configuredOrigin?.text !== configured) configuredOrigin = { text: configured, origin: new URL(configured).origin };
+  return configuredOrigin.origin;
 }
 
 /** The origins /mcp accepts from a browser: this edge's own, plus ALLOWED_ORIGINS (comma-separated). */
