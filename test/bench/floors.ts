@@ -1,11 +1,8 @@
 // The floors of `npm run bench`, taken in the same run as every measured route and served by the
 // same wrangler dev, the same workerd process and the same Worker as the edge
-// (test/bench/floor/beside-edge.ts): a hello-world answer from the Worker and from a Durable
-// Object, asked by the same keep-alive client (Node's fetch) as the edge's routes. A floor in a
-// process of its own idles while the edge works and the edge idles while it works; interleaved,
-// each request then found its process cold, which cost the edge's larger working set about 3 ms
-// a call more than the floor's (the same read: 10.5 ms interleaved, 7.3 ms back to back, in
-// workerd-cpu.ts).
+// (test/bench/floor/beside-edge.ts), as the issue measured them: a hello-world answer from the
+// Worker and from a Durable Object, asked by the same keep-alive client (Node's fetch) as the
+// edge's routes.
 import { join } from "node:path";
 
 /** What the stack adds to its frozen copy of wrangler.toml for the entry with the floors. */

@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { ROOT, startTestStack } from "../e2e/harness";
 import { floorsBesideEdge, floorsOf } from "./floors";
+import { rawMcp } from "./raw-mcp";
 
 /** CPU ms a process has used (utime + stime, in 10 ms ticks). */
 const cpuMs = (pid: number) => {
@@ -36,21 +37,15 @@ async function measure(name: string, op: () => Promise<unknown>) {
   console.log(`${name.padEnd(24)} wall ${((performance.now() - wall0) / N).toFixed(2)} ms   workerd CPU ${(cpu / N).toFixed(2)} ms`);
 }
 
-let id = 0;
-const mcp = (method: string, params: object) => () =>
-  fetch(t.stack.mcpUrl, {
-    method: "POST",
-    headers: { authorization: `Bearer ${t.secrets.MCP_TOKEN}`, "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params }),
-  }).then((r) => r.text());
+const mcp = rawMcp(t);
 try {
   console.log(`${N} calls per route, workerd processes ${pids.join(", ")}`);
   await measure("floor: Durable Object", () => fetch(floors.objectUrl).then((r) => r.text()));
   await measure("floor: Worker", () => fetch(floors.workerUrl).then((r) => r.text()));
   await measure("edge 404", () => fetch(`${t.stack.edgeUrl}/nope`).then((r) => r.text()));
   await measure("/api/health", () => t.stack.admin("/api/health").then((r) => r.text()));
-  for (const tool of ["health_check", "get_account", "get_positions", "list_trades", "get_safety_status"]) await measure(tool, mcp("tools/call", { name: tool, arguments: {} }));
-  await measure("tools/list", mcp("tools/list", {}));
+  for (const tool of ["health_check", "get_account", "get_positions", "list_trades", "get_safety_status"]) await measure(tool, () => mcp.tool(tool));
+  await measure("tools/list", () => mcp.list());
 } finally {
   await t.stop();
 }

@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { OUTPUT, ROOT, startTestStack } from "../e2e/harness";
 import { floorsBesideEdge, floorsOf } from "./floors";
+import { rawMcp } from "./raw-mcp";
 import WebSocket from "ws";
 
 const N = Number(process.env.N ?? 400);
@@ -32,12 +33,12 @@ try {
     }
   });
   const send = (method: string, params: object = {}) => new Promise<Record<string, unknown> | undefined>((r) => { const i = ++id; pending.set(i, r); ws.send(JSON.stringify({ id: i, method, params })); });
-  let rid = 0;
-  const call = async () => {
-    const body = TOOL === "health" ? null : JSON.stringify({ jsonrpc: "2.0", id: ++rid, method: TOOL === "tools/list" ? "tools/list" : "tools/call", params: TOOL === "tools/list" ? {} : { name: TOOL, arguments: {} } });
-    if (TOOL === "floor") return void (await (await fetch(floorsOf(t.stack.edgeUrl).objectUrl)).text());
-    const res = body === null ? await fetch(`${t.stack.edgeUrl}/api/health`, { headers: { authorization: `Bearer ${t.secrets.ADMIN_TOKEN}` } }) : await fetch(t.stack.mcpUrl, { method: "POST", headers: { authorization: `Bearer ${t.secrets.MCP_TOKEN}`, "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25" }, body });
-    await res.text();
+  const mcp = rawMcp(t);
+  const floor = floorsOf(t.stack.edgeUrl).objectUrl;
+  const call = async (): Promise<unknown> => {
+    if (TOOL === "floor") return (await fetch(floor)).text();
+    if (TOOL === "health") return t.stack.admin("/api/health").then((r) => r.text());
+    return TOOL === "tools/list" ? mcp.list() : mcp.tool(TOOL);
   };
   for (let i = 0; i < 50; i++) await call();
   await send("Profiler.enable");
@@ -51,7 +52,7 @@ try {
   const out = join(process.env.OUT ?? join(OUTPUT, "profiles"), `${TOOL.replace("/", "_")}.cpuprofile`);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(prof?.profile));
-  console.log(`profile: ${out} (the bundle it maps to: ${join(t.workDir, "..", "state", "edge-bundle", "index.js")})`);
+  console.log(`profile: ${out} (the bundle it maps to: ${join(t.workDir, "..", "state", "edge-bundle", "beside-edge.js")})`);
   ws.close();
 } finally {
   await t.stop();

@@ -4,12 +4,18 @@
 // other request is the edge's own, unchanged. Only `npm run bench` bundles this entry (its
 // binding and migration, test/bench/floors.ts, are added to a copy of wrangler.toml at start): the deployed edge never
 // has these routes.
+import { DurableObject } from "cloudflare:workers";
 import edge from "../../../edge/index";
 import type { Env as EdgeEnv } from "../../../edge/http/env";
-import { HelloDO } from "./index";
 
 export { AccountDO } from "../../../edge/index";
-export { HelloDO };
+
+/** The floor's Durable Object: answers at once. */
+export class HelloDO extends DurableObject {
+  override async fetch(): Promise<Response> {
+    return new Response("hello from the object");
+  }
+}
 
 type Env = EdgeEnv & { HELLO: DurableObjectNamespace<HelloDO> };
 
